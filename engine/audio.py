@@ -1,0 +1,136 @@
+"""Audio in and out: read anything soundfile reads, mono, resampled, cut; safe atomic writes."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from math import gcd
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from engine.errors import ParameterError
+
+SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
+PEAK = 0.99  # below full scale, so PCM_16's silent clipping at +1.0 never bites
+
+
+def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float] = None,
+         what: str = "input") -> np.ndarray:
+    """Read an audio file as a float32 mono signal at ``sr``, cut to [start, end) seconds."""
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"{what} file not found: {path}")
+    if p.is_dir():
+        raise ParameterError(f"{what} path is a directory, not an audio file: {path}")
+    try:
+        data, file_sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise ParameterError(f"cannot read {what} file {path} as audio: {exc}") from None
+    if data.shape[0] == 0:
+        raise ParameterError(f"{what} file {path} holds no samples")
+    x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    x = cut(x, file_sr, start, end, what=f"{what} file {path}")
+    x = resample(x, file_sr, sr)
+    check_signal(x, f"{what} file {path}")
+    return x
+
+
+def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
+        what: str = "signal") -> np.ndarray:
+    """Samples [start, end) in seconds; None means the beginning or the end."""
+    duration = len(x) / sr
+    s = 0.0 if start is None else float(start)
+    e = duration if end is None else float(end)
+    if s < 0 or e < 0:
+        raise ParameterError(f"start and end must be >= 0 seconds, got {s} and {e}")
+    if s >= e:
+        raise ParameterError(f"start ({s} s) must be before end ({e} s) for {what}")
+    if s >= duration:
+        raise ParameterError(f"start {s} s is past the end of {what} ({duration:.3f} s)")
+    return x[int(round(s * sr)):int(round(min(e, duration) * sr))]
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    if sr_in == sr_out:
+        return np.ascontiguousarray(x, dtype=np.float32)
+    g = gcd(int(sr_in), int(sr_out))
+    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
+
+
+def check_signal(x: np.ndarray, what: str) -> None:
+    """Reject what the optimizer cannot use: empty, non-finite or all-silent signals."""
+    if x.size == 0:
+        raise ParameterError(f"{what} is empty")
+    if not np.all(np.isfinite(x)):
+        raise ParameterError(f"{what} contains NaN or Inf samples")
+    if not np.any(np.abs(x) > 1e-8):
+        raise ParameterError(f"{what} is silent (all samples are zero)")
+
+
+def check_output(path: str, overwrite: bool) -> None:
+    """Fail before any work if the output would clobber a file or cannot be written."""
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise ParameterError(f"output {path} exists; pass --overwrite to replace it")
+    if p.is_dir():
+        raise ParameterError(f"output {path} is a directory")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ParameterError(f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"output folder {parent} is not writable")
+
+
+def free_path(path: str) -> str:
+    """``path`` if nothing is there, else the first free "stem-N.ext" beside it."""
+    p = Path(path)
+    n = 1
+    while p.exists():
+        p = p.with_name(f"{Path(path).stem}-{n}{Path(path).suffix}")
+        n += 1
+    return str(p)
+
+
+def report_path(wav_path: str) -> str:
+    return str(Path(wav_path).with_suffix(".json"))
+
+
+def _atomic(path: str, write: Callable[[str], None]) -> None:
+    """Write through a temporary file in the same folder, then rename: never half a file."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent or ".")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
+              overwrite: bool = False, normalize: bool = True) -> None:
+    """Write ``x`` as WAV, peak-normalized to 0.99 (unless normalize=False)."""
+    if subtype not in SUBTYPES:
+        raise ParameterError(f"unknown subtype {subtype!r}: choose from {', '.join(SUBTYPES)}")
+    check_output(path, overwrite)
+    y = np.asarray(x, dtype=np.float64)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if normalize and peak > 0:
+        y = y * (PEAK / peak)
+    _atomic(path, lambda tmp: sf.write(tmp, y.astype(np.float32), sr,
+                                       subtype=SUBTYPES[subtype], format="WAV"))
+
+
+def write_json(path: str, data: Any, overwrite: bool = False) -> None:
+    check_output(path, overwrite)
+
+    def dump(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+    _atomic(path, dump)

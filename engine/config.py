@@ -1,0 +1,113 @@
+"""Configuration dataclasses: the API takes them, and the CLI turns them into flags.
+
+Kept flat (no nesting) because argparse-dataclass maps one field to one flag. No
+``from __future__ import annotations`` here: argparse-dataclass reads the real types.
+"""
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from engine.errors import ParameterError
+
+
+def opt(default: Any, help: str, show: bool = True, **metadata: Any) -> Any:
+    """A field with its default written into the help (argparse-dataclass prints none)."""
+    shown = "on" if default is True else "off" if default is False else default
+    text = f"{help} (default: {shown})" if show else help
+    return field(default=default, metadata={"help": text, **metadata})
+
+
+def _check_positive(cfg: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if value is not None and not value > 0:
+            raise ParameterError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+@dataclass
+class NetworkConfig:
+    """The random network: STFT front end and the harmonic branch (DESIGN.md steps 1-4)."""
+    sr: int = opt(22050, "sample rate in Hz that all audio is resampled to")
+    n_fft: int = opt(2048, "STFT frame length in samples (even)")
+    hop_length: int = opt(512, "STFT hop in samples")
+    n_filters: int = opt(4096, "random filters in the harmonic conv")
+    kernel_size: int = opt(11, "harmonic conv width in frames")
+    seed: int = opt(0, "seed of the random weights and the initial noise")
+    dtype: Literal["float32", "float64"] = opt("float32", "engine dtype")
+    dft: Literal["fft", "matrix"] = opt(
+        "fft", "DFT conv form: rfft of frames, or the seed's frames @ DFT-basis GEMM")
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "sr", "n_fft", "hop_length", "n_filters", "kernel_size")
+        if self.n_fft % 2:
+            raise ParameterError(f"--n-fft must be even, got {self.n_fft}")
+        if self.seed < 0:
+            raise ParameterError(f"--seed must be >= 0, got {self.seed}")
+        _check_choice(self, "dtype", "dft")
+
+    def network_config(self) -> "NetworkConfig":
+        """The NetworkConfig part of this (possibly larger) config."""
+        return NetworkConfig(**{f.name: getattr(self, f.name) for f in fields(NetworkConfig)})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_choice(cfg: Any, *names: str) -> None:
+    # Literal choices are enforced by argparse; the API gets the same check here.
+    for f in fields(cfg):
+        if f.name in names:
+            choices = getattr(f.type, "__args__", ())
+            if getattr(cfg, f.name) not in choices:
+                raise ParameterError(
+                    f"--{f.name.replace('_', '-')} must be one of {', '.join(map(str, choices))},"
+                    f" got {getattr(cfg, f.name)!r}")
+
+
+@dataclass
+class RunConfig(NetworkConfig):
+    """Network plus the optimizer: what every optimizing mode shares."""
+    style_weight: float = opt(1.0, "weight of the style loss")
+    maxiter: int = opt(300, "L-BFGS-B iterations at most")
+    ftol: float = opt(1e-9, "L-BFGS-B relative tolerance on the loss")
+    maxcor: int = opt(20, "L-BFGS-B memory (correction pairs)")
+    bounds: bool = opt(False, "keep samples in [-1, 1] during optimization")
+    init_std: float = opt(1e-2, "standard deviation of the initial noise")
+    backend: Literal["auto", "numpy", "cpu", "cuda"] = opt(
+        "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
+    progress: bool = field(default=True, metadata={
+        "args": ["--quiet"], "help": "no progress output on stderr (default: progress shown)"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive(self, "maxiter", "maxcor", "ftol")
+        if self.style_weight < 0 or self.init_std < 0:
+            raise ParameterError("--style-weight and --init-std must be >= 0")
+        _check_choice(self, "backend")
+
+
+@dataclass
+class TransferConfig(RunConfig):
+    """Style transfer: content features and style Grams (output has the content's length)."""
+    content_weight: float = opt(1.0, "weight of the content loss")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.content_weight < 0:
+            raise ParameterError(f"--content-weight must be >= 0, got {self.content_weight}")
+
+
+@dataclass
+class TextureConfig(RunConfig):
+    """Texture synthesis: style only, any length."""
+    seconds: float = opt(10.0, "length of the texture in seconds")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive(self, "seconds")
+
+
+def defaults(cls: type) -> dict:
+    """Field name -> default value of a config dataclass."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+

@@ -1,0 +1,71 @@
+"""The network's fixed linear parameters: window, DFT basis, mel filterbank.
+
+Built in float64 with NumPy whatever the backend; the network casts them once.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def hann_window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window (scipy.signal.get_window("hann", n_fft)), shape (n_fft,)."""
+    n = np.arange(n_fft)
+    return 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)
+
+
+def dft_basis(n_fft: int, window: Optional[np.ndarray] = None) -> np.ndarray:
+    """Windowed DFT basis (n_fft, 2*n_bins): columns [w*cos(2 pi k n/N) | -w*sin(2 pi k n/N)].
+
+    frames @ basis gives [Re | Im] with numpy's rfft sign convention.
+    """
+    if window is None:
+        window = hann_window(n_fft)
+    n = np.arange(n_fft)[:, None]
+    k = np.arange(n_fft // 2 + 1)[None, :]
+    phase = 2 * np.pi * ((n * k) % n_fft) / n_fft  # reduce mod n_fft before scaling: exact angles
+    return np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) * window[:, None]
+
+
+def hz_to_mel(freqs: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, log above."""
+    freqs = np.asarray(freqs, dtype=np.float64)
+    f_sp = 200.0 / 3
+    mels = freqs / f_sp
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    log_t = freqs >= min_log_hz
+    mels = np.where(log_t, min_log_mel + np.log(np.maximum(freqs, min_log_hz) / min_log_hz)
+                    / logstep, mels)
+    return mels
+
+
+def mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    mels = np.asarray(mels, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    return np.where(mels >= min_log_mel, min_log_hz * np.exp(logstep * (mels - min_log_mel)),
+                    f_sp * mels)
+
+
+def mel_filterbank(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
+                   fmax: Optional[float] = None, norm: Optional[str] = "slaney") -> np.ndarray:
+    """Triangular mel filterbank, shape (n_mels, 1 + n_fft // 2); equals librosa.filters.mel.
+
+    norm="slaney" divides each triangle by its width in Hz (constant area); norm=None leaves
+    peaks at 1 (Barry & Kim's choice).
+    """
+    if fmax is None:
+        fmax = sr / 2.0
+    if norm not in ("slaney", None):
+        raise ValueError(f"mel norm must be 'slaney' or None, got {norm!r}")
+    fftfreqs = np.linspace(0, sr / 2.0, 1 + n_fft // 2)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - fftfreqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return weights

@@ -1,0 +1,43 @@
+"""Backends: one module per way of running the ops, all with the same op list.
+
+The engine never imports a backend module directly; it asks ``get_backend``.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+from engine.errors import ParameterError
+
+BACKENDS = ("numpy", "cpu", "cuda")
+_MODULES = {"numpy": "kernels.numpy_ref", "cpu": "kernels.cpu", "cuda": "kernels.cuda"}
+
+
+def available(name: str) -> bool:
+    """True when the backend imports and can run here (for cuda: a device answers)."""
+    try:
+        module = importlib.import_module(_MODULES[name])
+    except ImportError:
+        return False
+    check = getattr(module, "is_usable", None)
+    return check() if check else True
+
+
+def get_backend(name: str = "auto", verbose: bool = False) -> ModuleType:
+    """The backend module for "auto", "numpy", "cpu" or "cuda".
+
+    "auto" picks cuda when a usable GPU is present, then cpu, then numpy, and (with verbose)
+    says which on stderr.
+    """
+    if name == "auto":
+        for candidate in ("cuda", "cpu", "numpy"):
+            if available(candidate):
+                if verbose:
+                    print(f"randstyle: backend auto -> {candidate}", file=sys.stderr)
+                return importlib.import_module(_MODULES[candidate])
+    if name not in _MODULES:
+        raise ParameterError(f"unknown backend {name!r}: choose from auto, {', '.join(BACKENDS)}")
+    if not available(name):
+        raise ParameterError(f"backend {name!r} is not usable on this machine")
+    return importlib.import_module(_MODULES[name])

@@ -1,0 +1,163 @@
+"""NumPy reference backend: the readable spec every other backend is checked against.
+
+Each op is a pair ``<op>_forward(...) -> (out, cache)`` and
+``<op>_backward(grad_out, cache) -> grad_in`` (DESIGN.md, "The method"). Ops keep the dtype of
+their input, so the same code runs in float32 (production) and float64 (gradient checks).
+Only input gradients are computed: the network's weights are fixed, never trained.
+
+Shapes: x (N,) signal; Z (T, 2*n_bins) = [Re | Im] of the DFT conv; M, S (T, n_bins);
+P (T, n_mels); X (T, C) conv input; W (K, C, F) conv weights; A (T-K+1, F); G (F, F).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+name = "numpy"
+xp = np
+
+
+def asarray(a, dtype=None) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def to_numpy(a) -> np.ndarray:
+    return np.asarray(a)
+
+
+def n_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
+    """Frames of a "valid" framing: 1 + (N - n_fft) // hop, or 0 when the signal is too short."""
+    return 0 if n_samples < n_fft else 1 + (n_samples - n_fft) // hop_length
+
+
+def frame(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """(T, n_fft) read-only view: frame t is x[t*hop : t*hop + n_fft]."""
+    return sliding_window_view(x, n_fft)[::hop_length]
+
+
+def overlap_add(dframes: np.ndarray, n_samples: int, hop_length: int) -> np.ndarray:
+    """Adjoint of ``frame``: sum each frame's gradient back into the samples it came from."""
+    T, n_fft = dframes.shape
+    dx = np.zeros(n_samples, dtype=dframes.dtype)
+    for t in range(T):
+        dx[t * hop_length:t * hop_length + n_fft] += dframes[t]
+    return dx
+
+
+# --- DFT conv, matrix form: frames @ basis, basis (n_fft, 2*n_bins) = [w*cos | -w*sin] --------
+
+def stft_matrix_forward(x, basis, hop_length):
+    n_fft = basis.shape[0]
+    Z = frame(x, n_fft, hop_length) @ basis
+    return Z, (x.shape[0], basis, hop_length)
+
+
+def stft_matrix_backward(dZ, cache):
+    n_samples, basis, hop_length = cache
+    return overlap_add(dZ @ basis.T, n_samples, hop_length)
+
+
+# --- DFT conv, FFT form: rfft of windowed frames; the same linear operator -------------------
+
+def stft_fft_forward(x, window, hop_length):
+    n_fft = window.shape[0]
+    spec = np.fft.rfft(frame(x, n_fft, hop_length) * window, axis=1)
+    Z = np.concatenate([spec.real, spec.imag], axis=1).astype(x.dtype, copy=False)
+    return Z, (x.shape[0], window, hop_length)
+
+
+def stft_fft_backward(dZ, cache):
+    n_samples, window, hop_length = cache
+    n_fft = window.shape[0]
+    n_bins = n_fft // 2 + 1
+    spec = dZ[:, :n_bins] + 1j * dZ[:, n_bins:]
+    # irfft counts interior bins twice (Hermitian symmetry); the forward used them once.
+    spec[:, 1:n_bins - 1] *= 0.5
+    dwin = n_fft * np.fft.irfft(spec, n=n_fft, axis=1)
+    return overlap_add((dwin * window).astype(dZ.dtype, copy=False), n_samples, hop_length)
+
+
+# --- magnitude, log1p, mel -------------------------------------------------------------------
+
+def magnitude_forward(Z):
+    n_bins = Z.shape[1] // 2
+    re, im = Z[:, :n_bins], Z[:, n_bins:]
+    M = np.sqrt(re * re + im * im)
+    return M, (Z, M)
+
+
+def magnitude_backward(dM, cache):
+    Z, M = cache
+    n_bins = M.shape[1]
+    # d|z|/dz = z/|z|, defined as 0 at z = 0 where the magnitude has no derivative.
+    scale = np.divide(dM, M, out=np.zeros_like(M), where=M > 0)
+    return np.concatenate([scale * Z[:, :n_bins], scale * Z[:, n_bins:]], axis=1)
+
+
+def log1p_forward(M):
+    return np.log1p(M), M
+
+
+def log1p_backward(dS, cache):
+    return dS / (1 + cache)
+
+
+def mel_forward(M, mel_basis):
+    """P = M @ mel_basisᵀ, mel_basis (n_mels, n_bins)."""
+    return M @ mel_basis.T, mel_basis
+
+
+def mel_backward(dP, cache):
+    return dP @ cache
+
+
+# --- random conv over time + ReLU, through im2col and one GEMM ---------------------------------
+
+def im2col(X, K):
+    """(T-K+1, K*C) with column k*C + c holding X[t+k, c]: matches W.reshape(K*C, F)."""
+    cols = sliding_window_view(X, K, axis=0)  # (T', C, K)
+    return np.ascontiguousarray(cols.transpose(0, 2, 1)).reshape(cols.shape[0], -1)
+
+
+def conv1d_relu_forward(X, W):
+    K, C, F = W.shape
+    A = np.maximum(im2col(X, K) @ W.reshape(K * C, F), 0)
+    return A, (X.shape, W, A)
+
+
+def conv1d_relu_backward(dA, cache):
+    x_shape, W, A = cache
+    K, C, F = W.shape
+    dY = np.where(A > 0, dA, 0).astype(dA.dtype, copy=False)
+    dcols = (dY @ W.reshape(K * C, F).T).reshape(dY.shape[0], K, C)
+    dX = np.zeros(x_shape, dtype=dA.dtype)
+    for k in range(K):  # col2im: tap k of output t read input frame t+k
+        dX[k:k + dY.shape[0]] += dcols[:, k, :]
+    return dX
+
+
+# --- Gram and losses ---------------------------------------------------------------------------
+
+def gram_forward(A):
+    """G = Aᵀ A / T': dividing by the frame count makes Grams of different lengths comparable."""
+    return (A.T @ A) / A.shape[0], A
+
+
+def gram_backward(dG, cache):
+    A = cache
+    return A @ (dG + dG.T) / A.shape[0]
+
+
+def squared_error_forward(A, A_target, weight):
+    """weight * ||A - A_target||_F^2: the style loss on Grams, the content loss on features."""
+    diff = A - A_target
+    return float(weight * np.sum(diff * diff)), (diff, weight)
+
+
+def squared_error_backward(dL, cache):
+    diff, weight = cache
+    return (2 * weight * dL) * diff
+
+
+style_loss_forward, style_loss_backward = squared_error_forward, squared_error_backward
+content_loss_forward, content_loss_backward = squared_error_forward, squared_error_backward

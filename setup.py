@@ -1,0 +1,24 @@
+from setuptools import setup
+
+setup(
+    name="randstyle",
+    version="0.1.0",
+    description="Musical style transfer, textures and naive separation with random, "
+                "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
+    packages=["engine", "kernels"],
+    package_data={"kernels": ["cuda/*.cu"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.11",
+        "numba>=0.59",
+        "soundfile>=0.12",
+        "argparse-dataclass==2.0.0",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "librosa>=0.10", "ruff"],
+        "gpu": ["cupy-cuda12x"],
+    },
+    entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
+)

@@ -1,0 +1,41 @@
+"""Shared test tools: finite differences, relative error, small configs, generated audio."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """max|a - b| / max(|a|max + |b|max, 1e-8) (CS231n's, normwise so tiny entries don't rule)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
+
+
+def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of scalar f at every entry of x (float64)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        hi = f(x)
+        flat[i] = old - eps
+        lo = f(x)
+        flat[i] = old
+        gflat[i] = (hi - lo) / (2 * eps)
+    return grad
+
+
+TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3)
+SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11)
+
+
+def sine(seconds: float, sr: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write(path, x, sr: int, subtype: str = "PCM_16") -> str:
+    sf.write(str(path), x, sr, subtype=subtype)
+    return str(path)
