@@ -47,10 +47,10 @@ def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
     e = duration if end is None else float(end)
     if s < 0 or e < 0:
         raise ParameterError(f"start and end must be >= 0 seconds, got {s} and {e}")
-    if s >= e:
-        raise ParameterError(f"start ({s} s) must be before end ({e} s) for {what}")
     if s >= duration:
         raise ParameterError(f"start {s} s is past the end of {what} ({duration:.3f} s)")
+    if s >= e:
+        raise ParameterError(f"start ({s} s) must be before end ({e} s) for {what}")
     return x[int(round(s * sr)):int(round(min(e, duration) * sr))]
 
 

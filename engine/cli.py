@@ -122,7 +122,6 @@ def run_transfer(args: TransferArgs) -> None:
     else:
         wav, rep = _output_paths(
             args, f"{Path(args.content).stem}_x_{Path(args.style).stem}.wav")
-        _log(args, f"loading {args.content} and {args.style}")
         content = audio.load(args.content, args.sr, args.content_start, args.content_end,
                              what="content")
         style = audio.load(args.style, args.sr, args.style_start, args.style_end, what="style")
@@ -139,7 +138,6 @@ def run_texture(args: TextureArgs) -> None:
         wav, rep = _output_paths(args, "randstyle_texture.wav")
     else:
         wav, rep = _output_paths(args, f"{Path(args.style).stem}_texture.wav")
-        _log(args, f"loading {args.style}")
         style = audio.load(args.style, args.sr, args.style_start, args.style_end, what="style")
         inputs = {"style": args.style}
     signal, report = texture(style, args)

@@ -65,8 +65,21 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
     return res.x.astype(np.float32), report
 
 
-def _network(cfg: RunConfig) -> Network:
-    return Network(cfg.network_config(), backend=cfg.backend, verbose=cfg.progress)
+def _network(cfg: RunConfig, **signals: np.ndarray) -> Network:
+    """The network, after every signal is checked, so bad input fails before any work."""
+    for what, x in signals.items():
+        check_signal(x, f"the {what} signal")
+    net = Network(cfg.network_config(), backend=cfg.backend)
+    for what, x in signals.items():
+        net.check_length(len(x), f"the {what}")
+    return net
+
+
+def _announce(cfg: RunConfig, net: Network, what: str) -> None:
+    if cfg.progress:
+        picked = " (auto)" if cfg.backend == "auto" else ""
+        print(f"randstyle: backend {net.backend.name}{picked}, {net.dtype}; computing {what}",
+              file=sys.stderr)
 
 
 def transfer(content: np.ndarray, style: np.ndarray, config: Optional[TransferConfig] = None,
@@ -75,12 +88,8 @@ def transfer(content: np.ndarray, style: np.ndarray, config: Optional[TransferCo
     length. Keyword overrides replace config fields. Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = _resolve(TransferConfig, config, overrides)
-    content, style = np.asarray(content), np.asarray(style)
-    check_signal(content, "the content signal")
-    check_signal(style, "the style signal")
-    net = _network(cfg)
-    if cfg.progress:
-        print("randstyle: computing content features and style Gram", file=sys.stderr)
+    net = _network(cfg, content=np.asarray(content), style=np.asarray(style))
+    _announce(cfg, net, "content features and style Gram")
     obj = Objective(net, content=content, style=style, content_weight=cfg.content_weight,
                     style_weight=cfg.style_weight)
     return _run("transfer", cfg, net, obj, len(content), started)
@@ -91,12 +100,9 @@ def texture(style: np.ndarray, config: Optional[TextureConfig] = None,
     """Style-only synthesis of ``config.seconds`` of audio. Returns (signal, report)."""
     started = time.perf_counter()
     cfg = _resolve(TextureConfig, config, overrides)
-    style = np.asarray(style)
-    check_signal(style, "the style signal")
-    net = _network(cfg)
     n_samples = int(round(cfg.seconds * cfg.sr))
+    net = _network(cfg, style=np.asarray(style))
     net.check_length(n_samples, "the requested texture")
-    if cfg.progress:
-        print("randstyle: computing style Gram", file=sys.stderr)
+    _announce(cfg, net, "style Gram")
     obj = Objective(net, style=style, style_weight=cfg.style_weight)
     return _run("texture", cfg, net, obj, n_samples, started)

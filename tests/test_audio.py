@@ -1,0 +1,98 @@
+"""Audio I/O through real soundfile files: loading, mono, resampling, cuts, safe writes."""
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from helpers import sine, write
+
+from engine import audio
+from engine.errors import ParameterError
+
+
+def test_load_stereo_resamples_and_mixes(tmp_path):
+    sr_in = 44100
+    left = sine(1.0, sr_in, 1000.0)
+    path = write(tmp_path / "st.wav", np.stack([left, left], axis=1), sr_in)
+    x = audio.load(path, 22050)
+    assert x.dtype == np.float32 and x.ndim == 1 and len(x) == 22050
+    spectrum = np.abs(np.fft.rfft(x))
+    assert abs(np.argmax(spectrum) * 22050 / len(x) - 1000.0) < 2.0  # the tone survived
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "FLOAT"), ("FLAC", "PCM_24"), ("OGG", "VORBIS")])
+def test_load_formats(tmp_path, fmt, subtype):
+    path = tmp_path / f"a.{fmt.lower()}"
+    sf.write(str(path), sine(0.5, 22050), 22050, format=fmt, subtype=subtype)
+    assert len(audio.load(str(path), 22050)) == 11025
+
+
+def test_cut(tmp_path):
+    path = write(tmp_path / "a.wav", sine(2.0, 22050), 22050)
+    assert len(audio.load(path, 22050, start=0.5, end=1.5)) == 22050
+    assert len(audio.load(path, 22050, start=1.0)) == 22050
+    assert len(audio.load(path, 22050, end=5.0)) == 44100  # past the end: up to the end
+
+
+@pytest.mark.parametrize("start,end,match", [(1.0, 1.0, "before"), (1.5, 0.5, "before"),
+                                             (3.0, None, "past the end"), (-1.0, None, ">= 0")])
+def test_bad_cut(tmp_path, start, end, match):
+    path = write(tmp_path / "a.wav", sine(2.0, 22050), 22050)
+    with pytest.raises(ParameterError, match=match):
+        audio.load(path, 22050, start=start, end=end)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ParameterError, match="not found"):
+        audio.load(str(tmp_path / "missing.wav"), 22050)
+    with pytest.raises(ParameterError, match="directory"):
+        audio.load(str(tmp_path), 22050)
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n")
+    with pytest.raises(ParameterError, match="as audio"):
+        audio.load(str(text), 22050)
+    empty = write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 22050)
+    with pytest.raises(ParameterError, match="no samples"):
+        audio.load(empty, 22050)
+    silent = write(tmp_path / "silent.wav", np.zeros(1000, dtype=np.float32), 22050)
+    with pytest.raises(ParameterError, match="silent"):
+        audio.load(silent, 22050)
+    x = sine(0.1, 22050)
+    x[10] = np.nan
+    nan = write(tmp_path / "nan.wav", x, 22050, subtype="FLOAT")
+    with pytest.raises(ParameterError, match="NaN or Inf"):
+        audio.load(nan, 22050)
+
+
+def test_write_normalizes_and_never_clobbers(tmp_path):
+    path = str(tmp_path / "out.wav")
+    audio.write_wav(path, 3 * sine(0.2, 8000), 8000)
+    y, sr = sf.read(path)
+    assert sr == 8000 and sf.info(path).subtype == "PCM_16"
+    assert abs(np.max(np.abs(y)) - audio.PEAK) < 1e-3
+    with pytest.raises(ParameterError, match="--overwrite"):
+        audio.write_wav(path, sine(0.1, 8000), 8000)
+    assert len(sf.read(path)[0]) == 1600  # untouched
+    audio.write_wav(path, sine(0.1, 8000), 8000, subtype="float", overwrite=True)
+    assert sf.info(path).subtype == "FLOAT" and len(sf.read(path)[0]) == 800
+
+
+def test_failed_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = str(tmp_path / "out.wav")
+    audio.write_wav(path, sine(0.2, 8000), 8000)
+    before = open(path, "rb").read()
+
+    def crash(*args, **kwargs):
+        with open(args[0], "wb") as f:
+            f.write(b"RIFF half")
+        raise OSError("disk full")
+    monkeypatch.setattr(audio.sf, "write", crash)
+    with pytest.raises(OSError):
+        audio.write_wav(path, sine(0.1, 8000), 8000, overwrite=True)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["out.wav"]
+
+
+def test_check_output_folder(tmp_path):
+    with pytest.raises(ParameterError, match="does not exist"):
+        audio.check_output(str(tmp_path / "nope" / "a.wav"), overwrite=False)

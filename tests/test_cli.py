@@ -1,0 +1,148 @@
+"""The command line: help, the demo, real files in and out, and every bad input (exit 2)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from helpers import sine, write
+
+from engine.cli import DEMO_SECONDS, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+        "--maxiter", "3", "--quiet"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["transfer", "texture"])
+def test_subcommand_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert f"randstyle {command}" in out and "--n-filters" in out and "(default: 4096)" in out
+
+
+def test_top_level_help_lists_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0 and "transfer" in res.stdout and "texture" in res.stdout
+
+
+def test_demo_tiny(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["transfer", *FAST]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "randstyle_demo.wav"
+    assert "demo" in captured.err
+    y, sr = sf.read("randstyle_demo.wav")
+    assert sr == 8000 and len(y) == int(DEMO_SECONDS["content"] * 8000)
+    report = json.load(open("randstyle_demo.json"))
+    assert report["inputs"]["content"].startswith("demo:") and report["config"]["maxiter"] == 3
+    # A second run never clobbers the first.
+    assert main(["transfer", *FAST]) == 0
+    assert capsys.readouterr().out.strip() == "randstyle_demo-1.wav"
+    assert os.path.exists("randstyle_demo-1.json")
+
+
+def test_transfer_files_through_script(tmp_path):
+    content = write(tmp_path / "c.wav", sine(1.5, 16000, 330.0), 16000)
+    style = write(tmp_path / "s.flac", np.stack([sine(2.5, 8000, 200.0)] * 2, axis=1), 8000)
+    out = tmp_path / "out.wav"
+    res = run_cli("transfer", content, style, "-o", str(out), *FAST)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(out)
+    y, sr = sf.read(str(out))
+    assert sr == 8000 and len(y) == 12000  # the content's length at the engine's rate
+    report = json.load(open(tmp_path / "out.json"))
+    assert report["mode"] == "transfer" and len(report["iterations"]) == report["nit"]
+    assert report["inputs"] == {"content": content, "style": style}
+
+
+def test_texture_length(tmp_path):
+    style = write(tmp_path / "s.wav", sine(2.0, 8000, 200.0), 8000)
+    out = str(tmp_path / "t.wav")
+    assert main(["texture", style, "--seconds", "1.25", "-o", out, *FAST]) == 0
+    assert len(sf.read(out)[0]) == 10000
+
+
+def _bad_inputs(tmp):
+    good = write(tmp / "good.wav", sine(1.0, 8000), 8000)
+    notaudio = tmp / "notaudio.wav"
+    notaudio.write_text("hello\n")
+    empty = write(tmp / "empty.wav", np.zeros(0, dtype=np.float32), 8000)
+    silent = write(tmp / "silent.wav", np.zeros(8000, dtype=np.float32), 8000)
+    x = sine(1.0, 8000)
+    x[100] = np.inf
+    inf = write(tmp / "inf.wav", x, 8000, subtype="FLOAT")
+    short = write(tmp / "short.wav", sine(0.05, 8000), 8000)
+    return {
+        "missing file": ["transfer", str(tmp / "nope.wav"), good],
+        "not audio": ["transfer", str(notaudio), good],
+        "empty": ["transfer", good, empty],
+        "silent": ["transfer", silent, good],
+        "inf samples": ["transfer", good, inf],
+        "too short": ["transfer", short, good],
+        "start after end": ["transfer", good, good, "--content-start", "0.8",
+                            "--content-end", "0.2"],
+        "one file only": ["transfer", good],
+        "unknown backend": ["transfer", good, good, "--backend", "tpu"],
+        "bad dtype": ["transfer", good, good, "--dtype", "float16"],
+        "negative n_fft": ["transfer", good, good, "--n-fft", "-4"],
+        "zero maxiter": ["texture", good, "--maxiter", "0"],
+        "not a number": ["texture", good, "--seconds", "long"],
+        "unknown flag": ["texture", good, "--colour", "blue"],
+        "unknown command": ["morph", good],
+        "texture too short": ["texture", good, "--seconds", "0.01"],
+        "output not wav": ["texture", good, "-o", str(tmp / "x.mp3")],
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "missing file", "not audio", "empty", "silent", "inf samples", "too short",
+    "start after end", "one file only", "unknown backend", "bad dtype", "negative n_fft",
+    "zero maxiter", "not a number", "unknown flag", "unknown command", "texture too short",
+    "output not wav"])
+def test_bad_input_exits_2_with_one_line(case, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = _bad_inputs(tmp_path)[case]
+    before = set(os.listdir(tmp_path))
+    try:
+        code = main([argv[0], *FAST, *argv[1:]])  # the case's own flags come last and win
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "error" in err, err
+    assert set(os.listdir(tmp_path)) == before  # no output, no report, no temporary
+
+
+def test_bad_input_via_script_has_no_traceback(tmp_path):
+    good = write(tmp_path / "good.wav", sine(1.0, 22050), 22050)
+    res = run_cli("transfer", str(tmp_path / "nope.wav"), good)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"randstyle transfer: error: content file not found: {tmp_path / 'nope.wav'}"]
+    res = run_cli("texture", good, "--seconds", "0.1")  # progress on: still one line
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "randstyle texture: error: the requested texture is 0.100 s long, shorter than the "
+        "network's receptive field of 0.325 s (7168 samples)"]
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys):
+    style = write(tmp_path / "s.wav", sine(1.0, 8000, 200.0), 8000)
+    out = tmp_path / "t.wav"
+    out.write_bytes(b"precious")
+    assert main(["texture", style, "--seconds", "0.5", "-o", str(out), *FAST]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"precious" and not (tmp_path / "t.json").exists()
+    assert main(["texture", style, "--seconds", "0.5", "-o", str(out), "--overwrite",
+                 *FAST]) == 0
+    assert len(sf.read(str(out))[0]) == 4000
