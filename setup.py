@@ -15,6 +15,7 @@ setup(
         "soundfile>=0.12",
         "argparse-dataclass==2.0.0",
         "tqdm>=4.60",
+        "threadpoolctl>=3",
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff"],

@@ -8,13 +8,21 @@ Public API:
     load / write_wav                                audio I/O
     ParameterError                                  the one error type for bad input
 """
-from engine.audio import load, write_wav
-from engine.config import NetworkConfig, TextureConfig, TransferConfig
-from engine.errors import ParameterError
-from engine.modes import VERSION as __version__
-from engine.modes import texture, transfer
-from engine.network import Network
-from engine.objective import Objective
+import os
+
+# Read once, when BLAS and OpenMP load, so set before the first numpy import. OpenBLAS threads
+# otherwise spin for a while after every GEMM and starve the Numba kernels that run between
+# GEMMs on the same cores (measured: 0.59 s -> 0.44 s per evaluation on 2 cores).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from engine.audio import load, write_wav  # noqa: E402
+from engine.config import NetworkConfig, TextureConfig, TransferConfig  # noqa: E402
+from engine.errors import ParameterError  # noqa: E402
+from engine.modes import VERSION as __version__  # noqa: E402
+from engine.modes import texture, transfer  # noqa: E402
+from engine.network import Network  # noqa: E402
+from engine.objective import Objective  # noqa: E402
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "Network", "Objective",
            "transfer", "texture", "load", "write_wav", "ParameterError", "__version__"]

@@ -4,7 +4,7 @@ Kept flat (no nesting) because argparse-dataclass maps one field to one flag. No
 ``from __future__ import annotations`` here: argparse-dataclass reads the real types.
 """
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from engine.errors import ParameterError
 
@@ -72,6 +72,8 @@ class RunConfig(NetworkConfig):
     maxcor: int = opt(20, "L-BFGS-B memory (correction pairs)")
     bounds: bool = opt(False, "keep samples in [-1, 1] during optimization")
     init_std: float = opt(1e-2, "standard deviation of the initial noise")
+    threads: Optional[int] = opt(None, "threads for BLAS, Numba kernels and FFTs (default: "
+                                       "all cores)", show=False)
     backend: Literal["auto", "numpy", "cpu", "cuda"] = opt(
         "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
     progress: bool = field(default=True, metadata={
@@ -79,7 +81,7 @@ class RunConfig(NetworkConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_positive(self, "maxiter", "maxcor", "ftol")
+        _check_positive(self, "maxiter", "maxcor", "ftol", "threads")
         if self.style_weight < 0 or self.init_std < 0:
             raise ParameterError("--style-weight and --init-std must be >= 0")
         _check_choice(self, "backend")

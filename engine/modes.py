@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.network import Network
@@ -70,6 +71,8 @@ def _network(cfg: RunConfig, **signals: np.ndarray) -> Network:
     for what, x in signals.items():
         check_signal(x, f"the {what} signal")
     net = Network(cfg.network_config(), backend=cfg.backend)
+    if cfg.threads is not None:
+        kernels.set_threads(cfg.threads)
     for what, x in signals.items():
         net.check_length(len(x), f"the {what}")
     return net

@@ -51,9 +51,9 @@ class Objective:
                 A, self.content_target, self.content_weight)
             dA = b.content_loss_backward(1.0, cache)
         if self.style_gram is not None:
-            G, g_cache = b.gram_forward(A)
-            terms["style"], cache = b.style_loss_forward(G, self.style_gram, self.style_weight)
-            dA_style = b.gram_backward(b.style_loss_backward(1.0, cache), g_cache)
+            terms["style"], cache = b.gram_style_loss_forward(A, self.style_gram,
+                                                              self.style_weight)
+            dA_style = b.gram_style_loss_backward(1.0, cache)
             dA = dA_style if dA is None else dA + dA_style
         terms["total"] = terms["content"] + terms["style"]
         dx = b.to_numpy(net.backward({"harmonic": dA}, caches))

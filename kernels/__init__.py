@@ -41,3 +41,19 @@ def get_backend(name: str = "auto", verbose: bool = False) -> ModuleType:
     if not available(name):
         raise ParameterError(f"backend {name!r} is not usable on this machine")
     return importlib.import_module(_MODULES[name])
+
+
+_blas_limits = None
+
+
+def set_threads(n: int) -> None:
+    """Threads for BLAS (through threadpoolctl) and for each loaded backend's own kernels."""
+    global _blas_limits
+    from threadpoolctl import threadpool_limits
+    if n < 1:
+        raise ParameterError(f"--threads must be >= 1, got {n}")
+    _blas_limits = threadpool_limits(limits=int(n), user_api="blas")
+    for module_name in _MODULES.values():
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, "set_threads"):
+            module.set_threads(n)

@@ -161,3 +161,15 @@ def squared_error_backward(dL, cache):
 
 style_loss_forward, style_loss_backward = squared_error_forward, squared_error_backward
 content_loss_forward, content_loss_backward = squared_error_forward, squared_error_backward
+
+
+def gram_style_loss_forward(A, G_target, weight):
+    """Gram then style loss in one op (fast backends fuse them); the composition of the two."""
+    G, g_cache = gram_forward(A)
+    loss, l_cache = style_loss_forward(G, G_target, weight)
+    return loss, (g_cache, l_cache)
+
+
+def gram_style_loss_backward(dL, cache):
+    g_cache, l_cache = cache
+    return gram_backward(style_loss_backward(dL, l_cache), g_cache)

@@ -1,0 +1,416 @@
+"""Fast CPU backend: BLAS GEMMs with no needless copies, scipy.fft, fused Numba kernels.
+
+Same op list and signatures as numpy_ref (the spec). Where numpy_ref builds an im2col
+matrix, this backend runs K shifted GEMMs that accumulate straight into the output (the input
+rows t..t+T'-1 of each tap are already contiguous), and the backward's col2im is the same
+accumulation run the other way. The Gram is a symmetric rank-k update. Elementwise work
+(framing, overlap-add, magnitude, log1p, ReLU masks, Gram difference and loss) is one Numba
+pass each. Large internal buffers are allocated once per shape and reused across iterations;
+arrays an op returns are always fresh, since callers keep them (targets, caches).
+
+BLAS is Fortran-ordered: a C-contiguous (m, n) array's transpose is an F-contiguous (n, m)
+array over the same memory, so C = A @ B is computed as Cᵀ = Bᵀ Aᵀ without copies.
+"""
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+import scipy.fft
+from numba import njit, prange
+from scipy.linalg import blas
+
+from kernels.numpy_ref import n_frames
+
+name = "cpu"
+xp = np
+_workers = os.cpu_count() or 1
+_buffers: dict = {}
+
+
+def asarray(a, dtype=None) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def to_numpy(a) -> np.ndarray:
+    return np.asarray(a)
+
+
+def set_threads(n: int) -> None:
+    """Threads for this backend's Numba kernels and scipy.fft (BLAS: kernels.set_threads)."""
+    global _workers
+    _workers = int(n)
+    numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
+
+
+def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
+    """A scratch array reused across calls with the same key, shape and dtype."""
+    buf = _buffers.get(key)
+    if buf is None or buf.shape != shape or buf.dtype != dtype or \
+            not buf.flags[f"{order}_CONTIGUOUS"]:
+        buf = np.empty(shape, dtype=dtype, order=order)
+        _buffers[key] = buf
+    return buf
+
+
+def _gemm_into(alpha, a, b, beta, c, trans_a=0, trans_b=0) -> None:
+    """c = alpha op(a) op(b) + beta c, in place; all F-contiguous (transposes of C arrays)."""
+    gemm = blas.get_blas_funcs("gemm", (a, b, c))
+    out = gemm(alpha, a, b, beta=beta, c=c, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
+    if not np.shares_memory(out, c):  # f2py copied (odd layout): put the result back
+        c[...] = out
+
+
+# --- framing and overlap-add (fused with the window) ---------------------------------------
+
+@njit(parallel=True, cache=True)
+def _frame_window(x, window, hop, out):
+    T, n = out.shape
+    for t in prange(T):
+        base = t * hop
+        for i in range(n):
+            out[t, i] = x[base + i] * window[i]
+
+
+@njit(parallel=True, cache=True)
+def _overlap_add(dframes, window, hop, n_samples, use_window):
+    """Gather form: each sample sums the frames that cover it (no write races)."""
+    T, n = dframes.shape
+    dx = np.zeros(n_samples, dtype=dframes.dtype)
+    block = 4096
+    for b in prange((n_samples + block - 1) // block):
+        for s in range(b * block, min(n_samples, (b + 1) * block)):
+            t_hi = min(T - 1, s // hop)
+            t_lo = max(0, (s - n + hop) // hop)
+            acc = 0.0
+            for t in range(t_lo, t_hi + 1):
+                i = s - t * hop
+                if i < n:
+                    acc += dframes[t, i] * (window[i] if use_window else 1.0)
+            dx[s] = acc
+    return dx
+
+
+def _frames(x, window, hop, key):
+    n_fft = window.shape[0]
+    out = _buffer(key, (n_frames(x.shape[0], n_fft, hop), n_fft), x.dtype)
+    _frame_window(x, window, hop, out)
+    return out
+
+
+# --- DFT conv, matrix form -------------------------------------------------------------------
+
+def stft_matrix_forward(x, basis, hop_length):
+    ones = np.ones(basis.shape[0], dtype=x.dtype)
+    Z = _frames(x, ones, hop_length, "frames") @ basis
+    return Z, (x.shape[0], basis, hop_length)
+
+
+def stft_matrix_backward(dZ, cache):
+    n_samples, basis, hop_length = cache
+    dframes = np.matmul(dZ, basis.T, out=_buffer("dframes", (dZ.shape[0], basis.shape[0]),
+                                                 dZ.dtype))
+    return _overlap_add(dframes, basis[:, 0], hop_length, n_samples, False)
+
+
+# --- DFT conv, FFT form ------------------------------------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _split_complex(spec, Z):
+    T, nb = spec.shape
+    for t in prange(T):
+        for k in range(nb):
+            Z[t, k] = spec[t, k].real
+            Z[t, nb + k] = spec[t, k].imag
+
+
+@njit(parallel=True, cache=True)
+def _join_complex(dZ, n_fft, spec):
+    """spec = n_fft * (dRe + i dIm), interior bins halved (irfft counts them twice)."""
+    T, nb = spec.shape
+    for t in prange(T):
+        for k in range(nb):
+            s = n_fft if (k == 0 or k == nb - 1) else 0.5 * n_fft
+            spec[t, k] = complex(dZ[t, k] * s, dZ[t, nb + k] * s)
+
+
+def stft_fft_forward(x, window, hop_length):
+    n_fft = window.shape[0]
+    spec = scipy.fft.rfft(_frames(x, window, hop_length, "frames"), axis=1, workers=_workers)
+    Z = np.empty((spec.shape[0], 2 * spec.shape[1]), dtype=x.dtype)
+    _split_complex(spec, Z)
+    return Z, (x.shape[0], window, hop_length, n_fft)
+
+
+def stft_fft_backward(dZ, cache):
+    n_samples, window, hop_length, n_fft = cache
+    cdtype = np.complex64 if dZ.dtype == np.float32 else np.complex128
+    spec = _buffer("dspec", (dZ.shape[0], dZ.shape[1] // 2), cdtype)
+    _join_complex(dZ, n_fft, spec)
+    dwin = scipy.fft.irfft(spec, n=n_fft, axis=1, workers=_workers)
+    return _overlap_add(dwin, window, hop_length, n_samples, True)
+
+
+# --- magnitude, log1p, mel ---------------------------------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _magnitude(Z):
+    T, nb2 = Z.shape
+    nb = nb2 // 2
+    M = np.empty((T, nb), dtype=Z.dtype)
+    for t in prange(T):
+        for k in range(nb):
+            M[t, k] = np.sqrt(Z[t, k] * Z[t, k] + Z[t, nb + k] * Z[t, nb + k])
+    return M
+
+
+@njit(parallel=True, cache=True)
+def _magnitude_backward(dM, Z, M):
+    T, nb = M.shape
+    dZ = np.empty_like(Z)
+    for t in prange(T):
+        for k in range(nb):
+            s = dM[t, k] / M[t, k] if M[t, k] > 0 else 0.0
+            dZ[t, k] = s * Z[t, k]
+            dZ[t, nb + k] = s * Z[t, nb + k]
+    return dZ
+
+
+def magnitude_forward(Z):
+    M = _magnitude(Z)
+    return M, (Z, M)
+
+
+def magnitude_backward(dM, cache):
+    Z, M = cache
+    return _magnitude_backward(dM, Z, M)
+
+
+@njit(parallel=True, cache=True)
+def _log1p(M):
+    S = np.empty_like(M)
+    for t in prange(M.shape[0]):
+        for k in range(M.shape[1]):
+            S[t, k] = np.log1p(M[t, k])
+    return S
+
+
+@njit(parallel=True, cache=True)
+def _log1p_backward(dS, M):
+    dM = np.empty_like(M)
+    for t in prange(M.shape[0]):
+        for k in range(M.shape[1]):
+            dM[t, k] = dS[t, k] / (1 + M[t, k])
+    return dM
+
+
+def log1p_forward(M):
+    return _log1p(M), M
+
+
+def log1p_backward(dS, cache):
+    return _log1p_backward(dS, cache)
+
+
+def mel_forward(M, mel_basis):
+    return M @ mel_basis.T, mel_basis
+
+
+def mel_backward(dP, cache):
+    return dP @ cache
+
+
+# --- random conv over time + ReLU: K shifted GEMMs --------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _relu_inplace(Y):
+    for t in prange(Y.shape[0]):
+        for f in range(Y.shape[1]):
+            if Y[t, f] < 0:
+                Y[t, f] = 0
+
+
+@njit(parallel=True, cache=True)
+def _relu_mask(dA, A, out):
+    for t in prange(A.shape[0]):
+        for f in range(A.shape[1]):
+            out[t, f] = dA[t, f] if A[t, f] > 0 else 0
+
+
+def conv1d_relu_forward(X, W):
+    K, C, F = W.shape
+    Tp = X.shape[0] - K + 1
+    A = np.empty((Tp, F), dtype=X.dtype)
+    for k in range(K):  # Aᵀ += W[k]ᵀ X[k:k+T']ᵀ
+        _gemm_into(1.0, W[k].T, X[k:k + Tp].T, 1.0 if k else 0.0, A.T)
+    _relu_inplace(A)
+    return A, (X.shape, W, A)
+
+
+def conv1d_relu_backward(dA, cache):
+    x_shape, W, A = cache
+    K, C, F = W.shape
+    Tp = A.shape[0]
+    dY = _buffer("conv_dY", A.shape, dA.dtype)
+    _relu_mask(dA, A, dY)
+    dX = np.zeros(x_shape, dtype=dA.dtype)
+    for k in range(K):  # col2im fused into the GEMM: dX[k:k+T']ᵀ += W[k] dYᵀ
+        _gemm_into(1.0, W[k].T, dY.T, 1.0, dX[k:k + Tp].T, trans_a=1)
+    return dX
+
+
+# --- Gram and losses ---------------------------------------------------------------------------
+
+TILE = 64
+
+
+@njit(parallel=True, cache=True)
+def _mirror_lower(G):
+    """Copy the lower triangle onto the upper, in tiles so the transposed writes stay cached."""
+    n = G.shape[0]
+    nt = (n + TILE - 1) // TILE
+    for bi in prange(nt):
+        for bj in range(bi + 1):
+            for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+                for j in range(bj * TILE, min(i, (bj + 1) * TILE)):
+                    G[j, i] = G[i, j]
+
+
+@njit(parallel=True, cache=True)
+def _symmetrize_scaled(dG, scale, out):
+    """out = scale * (dG + dGᵀ), tile by tile."""
+    n = dG.shape[0]
+    nt = (n + TILE - 1) // TILE
+    for bi in prange(nt):
+        for bj in range(bi + 1):
+            for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
+                for j in range(bj * TILE, min(i + 1, (bj + 1) * TILE)):
+                    v = scale * (dG[i, j] + dG[j, i])
+                    out[i, j] = v
+                    out[j, i] = v
+
+
+@njit(cache=True, fastmath=True)
+def _gram_diff_row(G, G_target, coef, out, bi, tile):
+    """Tiles (bi, 0..bi) of the lower triangle; returns their share of sum((G - Gt)^2).
+
+    Each tile is computed into a small local buffer, then written twice, row by row: once in
+    place and once transposed, so every write to the large matrix is contiguous."""
+    n = G.shape[0]
+    acc = 0.0
+    i0, i1 = bi * TILE, min(n, (bi + 1) * TILE)
+    for bj in range(bi + 1):
+        j0, j1 = bj * TILE, min(n, (bj + 1) * TILE)
+        diagonal = bi == bj
+        for i in range(i0, i1):
+            row = np.float32(0.0)  # 64 terms: float32 is exact enough, and vectorizes
+            for j in range(j0, j1):
+                d = G[i, j] - G_target[i, j]
+                row += d * d
+                tile[i - i0, j - j0] = coef * d
+            if diagonal:  # only j <= i of a diagonal tile is valid; off-diagonal counts twice
+                row = np.float32(0.0)
+                for j in range(j0, i):
+                    d = G[i, j] - G_target[i, j]
+                    row += d * d
+                d = G[i, i] - G_target[i, i]
+                acc += 2.0 * row + d * d
+            else:
+                acc += 2.0 * row
+        for i in range(i0, i1):
+            for j in range(j0, j1 if not diagonal else i + 1):
+                out[i, j] = tile[i - i0, j - j0]
+        for j in range(j0, j1):
+            for i in range(i0 if not diagonal else j, i1):
+                out[j, i] = tile[i - i0, j - j0]
+    return acc
+
+
+@njit(parallel=True, cache=True)
+def _gram_diff(G, G_target, coef, out):
+    """sum((G - G_target)^2) over the full matrix from its lower triangle, and
+    out = coef * (G - G_target) in full. Tile rows are paired (bi, nt-1-bi) so both threads
+    get the same share of the triangle."""
+    n = G.shape[0]
+    nt = (n + TILE - 1) // TILE
+    half = (nt + 1) // 2
+    partial = np.zeros(half)
+    for p in prange(half):
+        tile = np.empty((TILE, TILE), dtype=out.dtype)
+        acc = _gram_diff_row(G, G_target, coef, out, p, tile)
+        if nt - 1 - p != p:
+            acc += _gram_diff_row(G, G_target, coef, out, nt - 1 - p, tile)
+        partial[p] = acc
+    return partial.sum()
+
+
+def _syrk_lower(A, key=None):
+    """AᵀA / T' with only the lower triangle (of the C-order result) computed."""
+    F = A.shape[1]
+    G = _buffer(key, (F, F), A.dtype, "F") if key else np.empty((F, F), A.dtype, order="F")
+    syrk = blas.get_blas_funcs("syrk", (A,))
+    out = syrk(1.0 / A.shape[0], A.T, beta=0.0, c=G, overwrite_c=1, lower=0)
+    if not np.shares_memory(out, G):
+        G[...] = out
+    return G.T  # C-contiguous; its lower triangle is the column-major upper one
+
+
+def gram_forward(A):
+    G = _syrk_lower(A)
+    _mirror_lower(G)
+    return G, A
+
+
+def gram_backward(dG, cache):
+    A = cache
+    S = _buffer("gram_sym", dG.shape, dG.dtype)
+    _symmetrize_scaled(dG, 1.0 / A.shape[0], S)
+    return A @ S
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _squared_error(A, B, weight):
+    diff = np.empty_like(A)
+    partial = np.zeros(A.shape[0])
+    for i in prange(A.shape[0]):
+        acc = 0.0
+        for j in range(A.shape[1]):
+            d = A[i, j] - B[i, j]
+            diff[i, j] = d
+            acc += d * d
+        partial[i] = acc
+    return weight * partial.sum(), diff
+
+
+def squared_error_forward(A, A_target, weight):
+    loss, diff = _squared_error(A, A_target, weight)
+    return float(loss), (diff, weight)
+
+
+def squared_error_backward(dL, cache):
+    diff, weight = cache
+    return diff * diff.dtype.type(2 * weight * dL)
+
+
+style_loss_forward, style_loss_backward = squared_error_forward, squared_error_backward
+content_loss_forward, content_loss_backward = squared_error_forward, squared_error_backward
+
+
+def gram_style_loss_forward(A, G_target, weight):
+    """weight * ||AᵀA/T' - G_target||^2 fused: a rank-k update, then one pass over the
+    lower triangle that also prepares the gradient's symmetric matrix."""
+    Tp = A.shape[0]
+    G = _syrk_lower(A, key="gram")
+    S = _buffer("gram_grad", G.shape, A.dtype)
+    # dA = A (dG + dGᵀ) / T' with dG = 2 w (G - G_target), symmetric: A @ (4w/T' (G - Gt)).
+    loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, S)
+    return float(loss), (A, S)
+
+
+def gram_style_loss_backward(dL, cache):
+    A, S = cache
+    dA = A @ S
+    if dL != 1.0:
+        dA *= dA.dtype.type(dL)
+    return dA
