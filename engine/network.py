@@ -110,8 +110,12 @@ class Network:
             stop = min(start + chunk_frames, n_total)
             seg = x[start * c.hop_length:(stop - 1) * c.hop_length + c.n_fft]
             A = self.features(seg)["harmonic"]
-            G = b.gram_forward(A)[0] * A.shape[0]  # un-normalize: chunks weigh by rows
-            total = G if total is None else total + G
+            G = b.gram_forward(A)[0]
+            G *= A.shape[0]  # un-normalize: chunks weigh by their rows
+            if total is None:
+                total = G
+            else:
+                total += G
             rows += A.shape[0]
             start = stop - K + 1
         return {"harmonic": total / rows}

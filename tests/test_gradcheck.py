@@ -1,4 +1,5 @@
-"""Every backward of numpy_ref, and the whole objective, against central differences (float64).
+"""Every backward of every CPU-side backend, and the whole objective, against central
+differences in float64.
 
 The bar is a relative error below 1e-6: central differences with eps=1e-6 in float64 are
 accurate to ~1e-9 on these smooth small problems, so a wrong term shows up orders above it.
@@ -9,10 +10,16 @@ from helpers import TINY, numeric_grad, rel_error
 
 import engine
 from engine.filters import dft_basis, hann_window, mel_filterbank
-from kernels import numpy_ref as ref
+from kernels import cpu, numpy_ref
 
 TOL = 1e-6
 rng = np.random.default_rng(1234)
+BACKENDS = [numpy_ref, cpu]
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda m: m.name)
+def ref(request):
+    return request.param
 
 
 def check_op(forward, backward, x, *args):
@@ -26,58 +33,63 @@ def check_op(forward, backward, x, *args):
     assert err < TOL, f"{forward.__name__}: relative error {err:.2e}"
 
 
-def test_stft_matrix():
+def test_stft_matrix(ref):
     check_op(ref.stft_matrix_forward, ref.stft_matrix_backward, rng.standard_normal(70),
              dft_basis(16), 5)
 
 
-def test_stft_fft():
+def test_stft_fft(ref):
     check_op(ref.stft_fft_forward, ref.stft_fft_backward, rng.standard_normal(70),
              hann_window(16), 5)
 
 
-def test_magnitude():
+def test_magnitude(ref):
     check_op(ref.magnitude_forward, ref.magnitude_backward, rng.standard_normal((6, 18)))
 
 
-def test_magnitude_zero_has_zero_gradient():
+def test_magnitude_zero_has_zero_gradient(ref):
     Z = np.zeros((2, 6))
     M, cache = ref.magnitude_forward(Z)
     assert np.all(ref.magnitude_backward(np.ones_like(M), cache) == 0)
 
 
-def test_log1p():
+def test_log1p(ref):
     check_op(ref.log1p_forward, ref.log1p_backward, rng.uniform(0, 3, (5, 9)))
 
 
-def test_mel():
+def test_mel(ref):
     check_op(ref.mel_forward, ref.mel_backward, rng.uniform(0, 3, (5, 33)),
              mel_filterbank(sr=8000, n_fft=64, n_mels=6))
 
 
-def test_conv1d_relu():
+def test_conv1d_relu(ref):
     W = rng.standard_normal((4, 5, 7))
     check_op(ref.conv1d_relu_forward, ref.conv1d_relu_backward, rng.standard_normal((12, 5)), W)
 
 
-def test_gram():
+def test_gram(ref):
     check_op(ref.gram_forward, ref.gram_backward, rng.standard_normal((9, 6)))
 
 
-def test_style_loss():
+def test_style_loss(ref):
     check_op(ref.style_loss_forward, ref.style_loss_backward, rng.standard_normal((6, 6)),
              rng.standard_normal((6, 6)), 0.7)
 
 
-def test_content_loss():
+def test_content_loss(ref):
     check_op(ref.content_loss_forward, ref.content_loss_backward, rng.standard_normal((9, 6)),
              rng.standard_normal((9, 6)), 1.3)
 
 
+def test_gram_style_loss(ref):
+    check_op(ref.gram_style_loss_forward, ref.gram_style_loss_backward,
+             rng.standard_normal((9, 70)), ref.gram_forward(rng.standard_normal((12, 70)))[0], 0.4)
+
+
 @pytest.mark.parametrize("dft", ["fft", "matrix"])
 @pytest.mark.parametrize("terms", ["both", "content", "style"])
-def test_whole_objective(dft, terms):
-    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64", dft=dft))
+def test_whole_objective(ref, dft, terms):
+    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64", dft=dft), backend=ref.name)
     content = rng.standard_normal(120) * 0.3 if terms != "style" else None
     style = rng.standard_normal(200) * 0.3 if terms != "content" else None
     obj = engine.Objective(net, content=content, style=style, content_weight=0.5,
