@@ -10,7 +10,8 @@ from typing import Callable, Literal, Optional
 
 import argparse_dataclass
 
-from engine import audio, demo
+from engine import audio, bench, demo
+from engine.bench import BenchConfig
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
 from engine.modes import texture, transfer
@@ -144,9 +145,15 @@ def run_texture(args: TextureArgs) -> None:
     _finish(args, signal, report, wav, rep, inputs)
 
 
+def run_bench(args: BenchConfig) -> None:
+    bench.main(args)
+
+
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "transfer": (TransferArgs, run_transfer, "transfer the style of STYLE onto CONTENT"),
     "texture": (TextureArgs, run_texture, "synthesize a texture of any length from STYLE"),
+    "bench": (BenchConfig, run_bench, "time every op and a whole evaluation per backend, "
+                                      "against this machine's GEMM floor"),
 }
 
 

@@ -44,16 +44,30 @@ def get_backend(name: str = "auto", verbose: bool = False) -> ModuleType:
 
 
 _blas_limits = None
+_threads = None  # None: every core
+
+
+def rel_error(a, b) -> float:
+    """max|a - b| / max(|a|max + |b|max, 1e-8): normwise (CS231n's, so that tiny entries do
+    not rule), on NumPy arrays or scalars."""
+    import numpy as np
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
 
 
 def set_threads(n: int) -> None:
-    """Threads for BLAS (through threadpoolctl) and for each loaded backend's own kernels."""
-    global _blas_limits
+    """Threads for BLAS (through threadpoolctl), Numba kernels and scipy.fft workers."""
+    global _blas_limits, _threads
+    import numba
     from threadpoolctl import threadpool_limits
     if n < 1:
         raise ParameterError(f"--threads must be >= 1, got {n}")
-    _blas_limits = threadpool_limits(limits=int(n), user_api="blas")
-    for module_name in _MODULES.values():
-        module = sys.modules.get(module_name)
-        if module is not None and hasattr(module, "set_threads"):
-            module.set_threads(n)
+    _threads = int(n)
+    _blas_limits = threadpool_limits(limits=_threads, user_api="blas")
+    numba.set_num_threads(min(_threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def n_threads() -> int:
+    """Threads the backends' own parallel work should use (FFT workers)."""
+    import os
+    return _threads or os.cpu_count() or 1

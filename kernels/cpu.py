@@ -13,19 +13,16 @@ array over the same memory, so C = A @ B is computed as Cᵀ = Bᵀ Aᵀ without
 """
 from __future__ import annotations
 
-import os
-
-import numba
 import numpy as np
 import scipy.fft
 from numba import njit, prange
 from scipy.linalg import blas
 
+import kernels
 from kernels.numpy_ref import n_frames
 
 name = "cpu"
 xp = np
-_workers = os.cpu_count() or 1
 _buffers: dict = {}
 
 
@@ -35,13 +32,6 @@ def asarray(a, dtype=None) -> np.ndarray:
 
 def to_numpy(a) -> np.ndarray:
     return np.asarray(a)
-
-
-def set_threads(n: int) -> None:
-    """Threads for this backend's Numba kernels and scipy.fft (BLAS: kernels.set_threads)."""
-    global _workers
-    _workers = int(n)
-    numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
 
 
 def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
@@ -137,7 +127,8 @@ def _join_complex(dZ, n_fft, spec):
 
 def stft_fft_forward(x, window, hop_length):
     n_fft = window.shape[0]
-    spec = scipy.fft.rfft(_frames(x, window, hop_length, "frames"), axis=1, workers=_workers)
+    frames = _frames(x, window, hop_length, "frames")
+    spec = scipy.fft.rfft(frames, axis=1, workers=kernels.n_threads())
     Z = np.empty((spec.shape[0], 2 * spec.shape[1]), dtype=x.dtype)
     _split_complex(spec, Z)
     return Z, (x.shape[0], window, hop_length, n_fft)
@@ -148,7 +139,7 @@ def stft_fft_backward(dZ, cache):
     cdtype = np.complex64 if dZ.dtype == np.float32 else np.complex128
     spec = _buffer("dspec", (dZ.shape[0], dZ.shape[1] // 2), cdtype)
     _join_complex(dZ, n_fft, spec)
-    dwin = scipy.fft.irfft(spec, n=n_fft, axis=1, workers=_workers)
+    dwin = scipy.fft.irfft(spec, n=n_fft, axis=1, workers=kernels.n_threads())
     return _overlap_add(dwin, window, hop_length, n_samples, True)
 
 

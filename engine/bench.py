@@ -1,0 +1,308 @@
+"""Benchmark: GEMM rate, FLOP floor, per-op and end-to-end times, peak RSS, per backend.
+
+Run as ``python cli.py bench`` or ``python bench/run.py``. Each backend is measured in its own
+subprocess (so its peak RSS is its own); the GEMM rate is measured in the parent, between the
+backends, in the same run. Every backend is validated against numpy_ref on the benchmark's
+inputs before it is timed. Results: a table on stdout and JSON under bench/results/.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from engine.config import opt
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class BenchConfig:
+    backends: str = opt("numpy,cpu", "comma-separated backends to measure")
+    seconds: float = opt(10.0, "content length in seconds")
+    style_seconds: float = opt(30.0, "style length in seconds")
+    n_filters: int = opt(4096, "filters of the harmonic conv")
+    repeat: int = opt(5, "timed repeats per measurement (the best is kept)")
+    long_style_minutes: float = opt(
+        4.0, "also measure the peak RSS of a transfer run with a style clip this long (0: skip)")
+    threads: Optional[int] = opt(None, "threads for BLAS, Numba and FFTs (default: all)",
+                                 show=False)
+    out: str = opt("bench/results", "folder for the JSON results")
+    # Internal: the parent runs each backend as "--worker NAME --reference FILE".
+    worker: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
+    reference: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
+
+
+def _signals(cfg: BenchConfig, sr: int) -> tuple:
+    from engine.demo import drum_loop, plucked_melody
+    return plucked_melody(cfg.seconds, sr), drum_loop(cfg.style_seconds, sr)
+
+
+def _best(f, repeat: int) -> float:
+    f()  # warm-up: JIT compilation, buffer allocation, page faults
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def flop_count(T: int, n_fft: int, n_bins: int, K: int, F: int) -> dict:
+    """FLOPs of one loss + gradient evaluation of the harmonic network (FFT DFT form)."""
+    Tp = T - K + 1
+    fft = 2 * T * 2.5 * n_fft * np.log2(n_fft)  # rfft forward + irfft backward, ~2.5 N log N
+    return {
+        "conv_forward": 2.0 * Tp * n_bins * K * F,
+        "conv_backward": 2.0 * Tp * n_bins * K * F,
+        "gram_forward_syrk": 1.0 * Tp * F * F,  # symmetric rank-k: half of a GEMM
+        "gram_backward": 2.0 * Tp * F * F,
+        "dft_fft": float(fft),
+    }
+
+
+def gemm_rates(T: int, n_bins: int, K: int, F: int, repeat: int) -> dict:
+    """float32 GEMM rate (FLOP/s) on the shapes of one evaluation, with plain BLAS calls."""
+    from scipy.linalg import blas
+    rng = np.random.default_rng(0)
+    Tp = T - K + 1
+    X = rng.standard_normal((Tp, n_bins), dtype=np.float32)
+    W = rng.standard_normal((n_bins, F), dtype=np.float32)
+    A = rng.standard_normal((Tp, F), dtype=np.float32)
+    G = rng.standard_normal((F, F), dtype=np.float32)
+    shapes = {
+        "conv_tap (T' x C) @ (C x F)": (lambda: X @ W, 2.0 * Tp * n_bins * F),
+        "conv_tap_backward (T' x F) @ (F x C)": (lambda: A @ W.T, 2.0 * Tp * n_bins * F),
+        "gram_syrk (F x T') (T' x F)": (lambda: blas.ssyrk(1.0, A.T), 1.0 * Tp * F * F),
+        "gram_backward (T' x F) @ (F x F)": (lambda: A @ G, 2.0 * Tp * F * F),
+    }
+    return {name: flops / _best(f, repeat) for name, (f, flops) in shapes.items()}
+
+
+def _floor_seconds(flops: dict, rates: dict) -> float:
+    r = list(rates.values())
+    return (flops["conv_forward"] / r[0] + flops["conv_backward"] / r[1]
+            + flops["gram_forward_syrk"] / r[2] + flops["gram_backward"] / r[3])
+
+
+# --- worker: one backend, in its own process ------------------------------------------------
+
+def _op_list(net, obj, x):
+    """(name, forward thunk, backward thunk) for each op, chained on real inputs."""
+    b, hop = net.backend, net.config.hop_length
+    Z, cz = b.stft_fft_forward(x, net._window, hop)
+    M, cm = b.magnitude_forward(Z)
+    S, cl = b.log1p_forward(M)
+    A, cc = b.conv1d_relu_forward(S, net._weights)
+    _, cg = b.gram_style_loss_forward(A, obj.style_gram, 1.0)
+    _, cx = b.content_loss_forward(A, obj.content_target, 1.0)
+    dA = b.gram_style_loss_backward(1.0, cg)
+    dS = b.conv1d_relu_backward(dA, cc)
+    dM = b.log1p_backward(dS, cl)
+    dZ = b.magnitude_backward(dM, cm)
+    return [
+        ("stft_fft", lambda: b.stft_fft_forward(x, net._window, hop),
+         lambda: b.stft_fft_backward(dZ, cz)),
+        ("magnitude", lambda: b.magnitude_forward(Z), lambda: b.magnitude_backward(dM, cm)),
+        ("log1p", lambda: b.log1p_forward(M), lambda: b.log1p_backward(dS, cl)),
+        ("conv1d_relu", lambda: b.conv1d_relu_forward(S, net._weights),
+         lambda: b.conv1d_relu_backward(dA, cc)),
+        ("gram_style_loss", lambda: b.gram_style_loss_forward(A, obj.style_gram, 1.0),
+         lambda: b.gram_style_loss_backward(1.0, cg)),
+        ("content_loss", lambda: b.content_loss_forward(A, obj.content_target, 1.0),
+         lambda: b.content_loss_backward(1.0, cx)),
+    ]
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _network_and_inputs(cfg: BenchConfig, backend: str):
+    import engine
+    ncfg = engine.NetworkConfig(n_filters=cfg.n_filters)
+    content, style = _signals(cfg, ncfg.sr)
+    net = engine.Network(ncfg, backend=backend)
+    t = time.perf_counter()
+    obj = engine.Objective(net, content=content, style=style)
+    setup_s = time.perf_counter() - t
+    # A realistic point: content plus noise, so ReLU masks and magnitudes are not degenerate.
+    x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
+    return net, obj, x, setup_s
+
+
+def _worker(cfg: BenchConfig) -> dict:
+    import kernels
+    from kernels import numpy_ref
+    if cfg.threads:
+        kernels.set_threads(cfg.threads)
+    net, obj, x, setup_s = _network_and_inputs(cfg, cfg.worker)
+    ref = np.load(cfg.reference)
+    value, grad = obj.value_and_grad(x)
+    checks = {"loss_rel_error": abs(value - float(ref["value"])) / abs(float(ref["value"])),
+              "grad_rel_error": kernels.rel_error(grad, ref["grad"])}
+    # float32 end to end: ~1e-5 measured between backends; a wrong op is off by 1e-2 or more.
+    valid = checks["loss_rel_error"] < 1e-4 and checks["grad_rel_error"] < 1e-3
+    e2e = _best(lambda: obj.value_and_grad(x), cfg.repeat)
+    rss = _peak_rss_mib()
+    ops = {}
+    xd = net.asarray(x)
+    for op_name, fwd, bwd in _op_list(net, obj, xd):
+        out = net.backend.to_numpy(fwd()[0])
+        args = {"stft_fft": (x.astype(net.dtype), net.window, net.config.hop_length)}
+        err = None
+        if op_name in args:  # the first op of the chain: compare with the reference directly
+            err = kernels.rel_error(out, getattr(numpy_ref, f"{op_name}_forward")(
+                *args[op_name])[0])
+        ops[op_name] = {"forward_s": _best(fwd, cfg.repeat), "backward_s": _best(bwd, cfg.repeat)}
+        if err is not None:
+            ops[op_name]["forward_rel_error"] = err
+    return {"backend": cfg.worker, "valid": bool(valid), **checks, "e2e_s": e2e,
+            "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops,
+            "T": int(obj.content_target.shape[0] + net.config.kernel_size - 1)}
+
+
+def _run_worker(cfg: BenchConfig, backend: str, reference: str) -> dict:
+    cmd = [sys.executable, "-m", "engine.bench", "--worker", backend, "--reference", reference,
+           "--n-filters", str(cfg.n_filters), "--seconds", str(cfg.seconds),
+           "--style-seconds", str(cfg.style_seconds), "--repeat", str(cfg.repeat)]
+    if cfg.threads:
+        cmd += ["--threads", str(cfg.threads)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode != 0:
+        return {"backend": backend, "error": res.stderr.strip().splitlines()[-1:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def long_style_rss(cfg: BenchConfig) -> dict:
+    """Peak RSS of a whole CLI transfer run (2 iterations) with a long style file on disk."""
+    import soundfile as sf
+
+    from engine.demo import drum_loop, plucked_melody
+    sr = 22050
+    with tempfile.TemporaryDirectory() as tmp:
+        content, style = Path(tmp, "content.wav"), Path(tmp, "style.wav")
+        sf.write(str(content), plucked_melody(cfg.seconds, sr), sr, subtype="PCM_16")
+        sf.write(str(style), drum_loop(cfg.long_style_minutes * 60, sr), sr, subtype="PCM_16")
+        cmd = [sys.executable, str(ROOT / "cli.py"), "transfer", str(content), str(style),
+               "-o", str(Path(tmp, "out.wav")), "--maxiter", "2", "--quiet", "--backend", "cpu",
+               "--n-filters", str(cfg.n_filters)]
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        err = proc.stderr.read().decode().strip()
+        return {"style_minutes": cfg.long_style_minutes, "exit_status": status,
+                "peak_rss_mib": usage.ru_maxrss / 1024, "wall_s": wall,
+                "stderr_tail": err.splitlines()[-1:] if status else []}
+
+
+def run(cfg: BenchConfig) -> dict:
+    import engine
+    backends = [b.strip() for b in cfg.backends.split(",") if b.strip()]
+    for b in backends:
+        if b not in ("numpy", "cpu", "cuda"):
+            raise engine.ParameterError(f"unknown backend {b!r} in --backends")
+    print(f"randstyle bench: {cfg.seconds:g} s content, {cfg.style_seconds:g} s style, "
+          f"{cfg.n_filters} filters; validating against numpy_ref, then timing",
+          file=sys.stderr)
+    net, obj, x, _ = _network_and_inputs(cfg, "numpy")
+    value, grad = obj.value_and_grad(x)
+    c = net.config
+    T = 1 + (len(x) - c.n_fft) // c.hop_length
+    flops = flop_count(T, c.n_fft, net.n_bins, c.kernel_size, c.n_filters)
+    del net, obj
+    results = {"config": asdict(cfg), "machine": {
+        "python": platform.python_version(), "numpy": np.__version__,
+        "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "flops": flops, "total_gflop": sum(flops.values()) / 1e9, "backends": {}}
+    rates_runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = str(Path(tmp, "reference.npz"))
+        np.savez(reference, value=value, grad=grad)
+        rates_runs.append(gemm_rates(T, c.n_fft // 2 + 1, c.kernel_size, c.n_filters,
+                                     cfg.repeat))
+        for b in backends:
+            print(f"randstyle bench: backend {b}", file=sys.stderr)
+            results["backends"][b] = _run_worker(cfg, b, reference)
+            rates_runs.append(gemm_rates(T, c.n_fft // 2 + 1, c.kernel_size, c.n_filters,
+                                         cfg.repeat))
+    # The best rate seen on each shape during the run: the floor is what the machine can do.
+    rates = {k: max(r[k] for r in rates_runs) for k in rates_runs[0]}
+    floor = _floor_seconds(flops, rates)
+    results["gemm_gflops"] = {k: v / 1e9 for k, v in rates.items()}
+    results["gemm_gflop"] = (flops["conv_forward"] + flops["conv_backward"]
+                             + flops["gram_forward_syrk"] + flops["gram_backward"]) / 1e9
+    results["floor_s"] = floor
+    ref_time = results["backends"].get("numpy", {}).get("e2e_s")
+    for r in results["backends"].values():
+        if "e2e_s" in r:
+            r["ratio_to_floor"] = r["e2e_s"] / floor
+            if ref_time:
+                r["speedup_vs_numpy_ref"] = ref_time / r["e2e_s"]
+    if cfg.long_style_minutes > 0:
+        print(f"randstyle bench: peak RSS with a {cfg.long_style_minutes:g}-minute style",
+              file=sys.stderr)
+        results["long_style"] = long_style_rss(cfg)
+    return results
+
+
+def table(results: dict) -> str:
+    lines = [f"FLOPs per evaluation: {results['total_gflop']:.1f} GFLOP "
+             f"({results['gemm_gflop']:.1f} in GEMMs); float32 GEMM rate on its shapes: "
+             + ", ".join(f"{v:.0f}" for v in results["gemm_gflops"].values())
+             + f" GFLOP/s; floor {results['floor_s']:.3f} s", "",
+             "| backend | valid | loss+grad (s) | x floor | speedup vs numpy_ref | "
+             "peak RSS (MiB) | setup (s) |", "|---|---|---|---|---|---|---|"]
+    for name, r in results["backends"].items():
+        if "error" in r:
+            lines.append(f"| {name} | error: {r['error']} | | | | | |")
+            continue
+        speedup = r.get("speedup_vs_numpy_ref", float("nan"))
+        lines.append(f"| {name} | {'yes' if r['valid'] else 'NO'} | {r['e2e_s']:.3f} | "
+                     f"{r['ratio_to_floor']:.2f} | {speedup:.2f} | {r['peak_rss_mib']:.0f} | "
+                     f"{r['setup_s']:.2f} |")
+    ops = [n for r in results["backends"].values() for n in r.get("ops", {})]
+    names = [b for b, r in results["backends"].items() if "ops" in r]
+    lines += ["", "| op (ms, forward / backward) | " + " | ".join(names) + " |",
+              "|---|" + "---|" * len(names)]
+    for op in dict.fromkeys(ops):
+        cells = [f"{results['backends'][b]['ops'][op]['forward_s'] * 1e3:.1f} / "
+                 f"{results['backends'][b]['ops'][op]['backward_s'] * 1e3:.1f}" for b in names]
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    if "long_style" in results:
+        ls = results["long_style"]
+        lines += ["", f"{ls['style_minutes']:g}-minute style, whole transfer run (cpu, 2 "
+                  f"iterations): peak RSS {ls['peak_rss_mib']:.0f} MiB, exit status "
+                  f"{ls['exit_status']}, {ls['wall_s']:.1f} s"]
+    return "\n".join(lines)
+
+
+def main(cfg: BenchConfig) -> int:
+    if cfg.worker:
+        print(json.dumps(_worker(cfg)))
+        return 0
+    results = run(cfg)
+    out = Path(cfg.out)
+    if not out.is_absolute():
+        out = ROOT / out if cfg.out == "bench/results" else Path.cwd() / out
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwritten: {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse_dataclass
+    sys.exit(main(argparse_dataclass.ArgumentParser(BenchConfig).parse_args()))
