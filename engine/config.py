@@ -25,24 +25,58 @@ def _check_positive(cfg: Any, *names: str) -> None:
 
 @dataclass
 class NetworkConfig:
-    """The random network: STFT front end and the harmonic branch (DESIGN.md steps 1-4)."""
+    """The random network: STFT front end, harmonic and rhythm branches (DESIGN.md 1-4)."""
     sr: int = opt(22050, "sample rate in Hz that all audio is resampled to")
     n_fft: int = opt(2048, "STFT frame length in samples (even)")
     hop_length: int = opt(512, "STFT hop in samples")
     n_filters: int = opt(4096, "random filters in the harmonic conv")
     kernel_size: int = opt(11, "harmonic conv width in frames")
+    n_mels: int = opt(8, "mel bins of the rhythm branch (3: bass, mid, treble)")
+    fmin: float = opt(0.0, "lowest mel band edge in Hz")
+    fmax: Optional[float] = opt(None, "highest mel band edge in Hz (default: sr / 2)",
+                                show=False)
+    mel_norm: Literal["slaney", "none"] = opt(
+        "slaney", "mel filterbank normalization: slaney (constant area) or none (peak 1)")
+    mel_log: bool = field(default=True, metadata={
+        "args": ["--no-mel-log"], "help": "feed the linear mel magnitude to the rhythm conv "
+                                          "instead of its log1p (default: log1p on)"})
+    rhythm_filters: Optional[int] = opt(
+        None, "random filters of the rhythm branch (default: 4096, or 2048 with --n-resid)",
+        show=False)
+    rhythm_kernel_size: int = opt(50, "rhythm conv width in frames (~1.2 s)")
+    n_resid: int = opt(0, "dilated residual blocks after the rhythm conv (dilation 2^i)")
+    resid_kernel_size: int = opt(25, "width of the dilated convs of the residual blocks")
+    content_features: Literal["harmonic", "mel"] = opt(
+        "harmonic", "content loss on the harmonic features, or on mel features (key and "
+                    "tuning invariant)")
+    content_n_mels: int = opt(16, "mel bins of the content features with "
+                                  "--content-features mel")
     seed: int = opt(0, "seed of the random weights and the initial noise")
     dtype: Literal["float32", "float64"] = opt("float32", "engine dtype")
     dft: Literal["fft", "matrix"] = opt(
         "fft", "DFT conv form: rfft of frames, or the seed's frames @ DFT-basis GEMM")
 
     def __post_init__(self) -> None:
-        _check_positive(self, "sr", "n_fft", "hop_length", "n_filters", "kernel_size")
+        _check_positive(self, "sr", "n_fft", "hop_length", "n_filters", "kernel_size",
+                        "n_mels", "rhythm_filters", "rhythm_kernel_size", "resid_kernel_size",
+                        "content_n_mels")
         if self.n_fft % 2:
             raise ParameterError(f"--n-fft must be even, got {self.n_fft}")
         if self.seed < 0:
             raise ParameterError(f"--seed must be >= 0, got {self.seed}")
-        _check_choice(self, "dtype", "dft")
+        if self.n_resid < 0:
+            raise ParameterError(f"--n-resid must be >= 0, got {self.n_resid}")
+        fmax = self.sr / 2 if self.fmax is None else self.fmax
+        if not 0 <= self.fmin < fmax <= self.sr / 2:
+            raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "
+                                 f"fmin={self.fmin:g}, fmax={fmax:g}")
+        _check_choice(self, "dtype", "dft", "mel_norm", "content_features")
+
+    @property
+    def rhythm_channels(self) -> int:
+        if self.rhythm_filters is not None:
+            return self.rhythm_filters
+        return 2048 if self.n_resid > 0 else 4096
 
     def network_config(self) -> "NetworkConfig":
         """The NetworkConfig part of this (possibly larger) config."""
@@ -65,8 +99,16 @@ def _check_choice(cfg: Any, *names: str) -> None:
 
 @dataclass
 class RunConfig(NetworkConfig):
-    """Network plus the optimizer: what every optimizing mode shares."""
-    style_weight: float = opt(1.0, "weight of the style loss")
+    """Network plus the objective's weights and the optimizer: what every mode shares."""
+    style_weight: float = opt(1.0, "weight of the harmonic style loss (0: off)")
+    rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
+    l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
+                                "spectrogram, against broadband noise")
+    balance: bool = field(default=True, metadata={
+        "args": ["--no-balance"],
+        "help": "turn off loss balancing (default: on: each style term is rescaled so its "
+                "gradient norm at the start equals the content term's, or the harmonic style "
+                "term's without content; the weights multiply on top)"})
     maxiter: int = opt(300, "L-BFGS-B iterations at most")
     ftol: float = opt(1e-9, "L-BFGS-B relative tolerance on the loss")
     maxcor: int = opt(20, "L-BFGS-B memory (correction pairs)")
@@ -82,8 +124,10 @@ class RunConfig(NetworkConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "maxiter", "maxcor", "ftol", "threads")
-        if self.style_weight < 0 or self.init_std < 0:
-            raise ParameterError("--style-weight and --init-std must be >= 0")
+        for name in ("style_weight", "rhythm_weight", "l1_weight", "init_std"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
+                                     f"{getattr(self, name)}")
         _check_choice(self, "backend")
 
 

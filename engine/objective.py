@@ -1,4 +1,10 @@
-"""The loss and its gradient with respect to the signal: what L-BFGS-B minimizes."""
+"""The loss and its gradient with respect to the signal: what L-BFGS-B minimizes.
+
+L = content_weight * ||A_c(x) - A_c(content)||^2
+  + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
+  + l1_weight * sum |log1p(M(x))|
+with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called).
+"""
 from __future__ import annotations
 
 from typing import Optional
@@ -8,59 +14,126 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.network import Network
 
+STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
+
 
 class Objective:
-    """L = content_weight * ||A(x) - A(content)||^2 + style_weight * ||G(x) - G(style)||^2.
-
-    The style Gram and the content features are computed once, here. Content and style may
-    have any lengths; the optimized signal must have the content's length when content is
-    given (the features are compared frame by frame).
+    """Content features and style Grams are computed once, here. Content and style may have
+    any lengths; the optimized signal must have the content's length when content is given
+    (features are compared frame by frame). A weight of 0 drops its term entirely.
     """
 
     def __init__(self, network: Network, content: Optional[np.ndarray] = None,
                  style: Optional[np.ndarray] = None, content_weight: float = 1.0,
-                 style_weight: float = 1.0) -> None:
-        if content is None and style is None:
+                 style_weight: float = 1.0, rhythm_weight: float = 1.0,
+                 l1_weight: float = 0.0, style_grams: Optional[dict] = None) -> None:
+        if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
-        self.network = network
+        self.network = net = network
         self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
+        self.l1_weight = float(l1_weight)
+        self.user_weights = {"harmonic": float(style_weight), "rhythm": float(rhythm_weight)}
+        self.factors = {name: 1.0 for name in self.user_weights}
         self.content_length = None if content is None else len(content)
+        self.content_branch = net.content_branch
         self.content_target = None
-        self.style_gram = None
-        if content is not None:
-            network.check_length(len(content), "the content clip")
-            self.content_target = network.features(content)["harmonic"]
-        if style is not None:
-            network.check_length(len(style), "the style clip")
-            self.style_gram = network.grams(style)["harmonic"]
+        if content is not None and self.content_weight > 0:
+            net.check_length(len(content), "the content clip", (self.content_branch,))
+            self.content_target = net.features(content, (self.content_branch,))[
+                self.content_branch][-1]
+        self.style_branches = [b for b, w in self.user_weights.items() if w > 0] \
+            if (style is not None or style_grams is not None) else []
+        if style_grams is not None:
+            self.style_grams = {b: style_grams[b] for b in self.style_branches}
+        elif style is not None:
+            net.check_length(len(style), "the style clip", self.style_branches)
+            self.style_grams = net.grams(style, self.style_branches)
+        else:
+            self.style_grams = {}
+        self.branches = set(self.style_branches)
+        if self.content_target is not None:
+            self.branches.add(self.content_branch)
+        if self.l1_weight > 0:
+            self.branches.add("logmag")
         self.last_terms: dict[str, float] = {}
 
-    def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
-        """Each loss term ("content", "style", "total") and dL/dx as float64."""
+    @property
+    def style_weights(self) -> dict:
+        """Effective weight of each style branch: the user's, times the balancing factor."""
+        return {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
+
+    def min_samples(self) -> int:
+        return self.network.min_samples(tuple(self.branches - {"logmag"}) or ("harmonic",))
+
+    def _evaluate(self, x: np.ndarray, only: Optional[str] = None, unit: bool = False
+                  ) -> tuple[dict, np.ndarray]:
+        """Loss terms and dL/dx; ``only`` keeps one term's gradient, ``unit`` drops weights."""
         net, b = self.network, self.network.backend
         if self.content_length is not None and len(x) != self.content_length:
             raise ParameterError(
                 f"signal has {len(x)} samples but the content has {self.content_length}")
-        feats, caches = net.forward(net.asarray(x))
-        A = feats["harmonic"]
-        terms = {"content": 0.0, "style": 0.0}
-        dA = None
+        feats, caches = net.forward(net.asarray(x), self.branches)
+        grads = {name: [None] * len(acts) for name, acts in feats.items()}
+        terms: dict[str, float] = {}
+
+        def add(name: str, layer: int, g) -> None:
+            old = grads[name][layer]
+            grads[name][layer] = g if old is None else old + g
+
         if self.content_target is not None:
-            terms["content"], cache = b.content_loss_forward(
-                A, self.content_target, self.content_weight)
-            dA = b.content_loss_backward(1.0, cache)
-        if self.style_gram is not None:
-            terms["style"], cache = b.gram_style_loss_forward(A, self.style_gram,
-                                                              self.style_weight)
-            dA_style = b.gram_style_loss_backward(1.0, cache)
-            dA = dA_style if dA is None else dA + dA_style
-        terms["total"] = terms["content"] + terms["style"]
-        dx = b.to_numpy(net.backward({"harmonic": dA}, caches))
-        self.last_terms = terms
+            cb = self.content_branch
+            w = 1.0 if unit else self.content_weight
+            terms["content"], cache = b.content_loss_forward(feats[cb][-1], self.content_target,
+                                                             w)
+            if only in (None, "content"):
+                add(cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
+        for name in self.style_branches:
+            term = STYLE_TERMS[name]
+            w = 1.0 if unit else self.style_weights[name]
+            total = 0.0
+            for layer, (A, G) in enumerate(zip(feats[name], self.style_grams[name])):
+                loss, cache = b.gram_style_loss_forward(A, G, w)
+                total += loss
+                if only in (None, term):
+                    add(name, layer, b.gram_style_loss_backward(1.0, cache))
+            terms[term] = total
+        if self.l1_weight > 0:
+            w = 1.0 if unit else self.l1_weight
+            terms["l1"], cache = b.l1_forward(feats["logmag"][0], w)
+            if only in (None, "l1"):
+                add("logmag", 0, b.l1_backward(1.0, cache))
+        if self.style_branches:
+            terms["style"] = sum(terms[STYLE_TERMS[n]] for n in self.style_branches)
+        terms["total"] = sum(v for k, v in terms.items() if k not in ("style", "total"))
+        dx = b.to_numpy(net.backward(grads, caches))
         return terms, np.asarray(dx, dtype=np.float64)
+
+    def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+        """Each loss term ("content", "style_harmonic", "style_rhythm", "l1", their "style"
+        sum and the "total") and dL/dx as float64."""
+        terms, grad = self._evaluate(np.asarray(x))
+        self.last_terms = terms
+        return terms, grad
 
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """(L, dL/dx): a float and a float64 array shaped like x."""
         terms, grad = self.terms_and_grad(np.asarray(x))
         return terms["total"], grad.reshape(np.shape(x))
+
+    def balance(self, x0: np.ndarray) -> dict:
+        """Barry & Kim's balancing: scale each style term so that the norm of its (unit
+        weight) gradient at x0 equals the content term's, or without content the harmonic
+        style term's (else the first style term's). Returns the factors."""
+        x0 = np.asarray(x0)
+        norms = {}
+        terms = (["content"] if self.content_target is not None else []) + \
+            [STYLE_TERMS[n] for n in self.style_branches]
+        for term in terms:
+            norms[term] = float(np.linalg.norm(self._evaluate(x0, only=term, unit=True)[1]))
+        if not self.style_branches:
+            return {}
+        ref = norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
+        for name in self.style_branches:
+            n = norms[STYLE_TERMS[name]]
+            self.factors[name] = ref / n if n > 0 else 1.0
+        return {name: self.factors[name] for name in self.style_branches}

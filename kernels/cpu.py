@@ -212,7 +212,37 @@ def mel_backward(dP, cache):
     return dP @ cache
 
 
-# --- random conv over time + ReLU: K shifted GEMMs --------------------------------------------
+# --- random conv over time (+ ReLU) ---------------------------------------------------------
+# Wide inputs (C >= IM2COL_BELOW): K shifted GEMMs accumulating in place; each tap's input rows
+# are already contiguous, so nothing is copied. Narrow inputs (the mel branch, C = 8): the
+# GEMMs would have an inner dimension of C, far too small for BLAS, so im2col into a reused
+# buffer and one GEMM with inner dimension K*C.
+
+IM2COL_BELOW = 64
+
+
+@njit(parallel=True, cache=True)
+def _im2col(Xp, K, dilation, out):
+    Tp, C = out.shape[0], Xp.shape[1]
+    for t in prange(Tp):
+        for k in range(K):
+            for c in range(C):
+                out[t, k * C + c] = Xp[t + k * dilation, c]
+
+
+@njit(parallel=True, cache=True)
+def _col2im(dcols, K, dilation, C, n_rows):
+    """Gather form of col2im: each input row sums the taps that read it (no write races)."""
+    Tp = dcols.shape[0]
+    dXp = np.zeros((n_rows, C), dtype=dcols.dtype)
+    for s in prange(n_rows):
+        for k in range(K):
+            t = s - k * dilation
+            if 0 <= t < Tp:
+                for c in range(C):
+                    dXp[s, c] += dcols[t, k * C + c]
+    return dXp
+
 
 @njit(parallel=True, cache=True)
 def _relu_inplace(Y):
@@ -229,26 +259,69 @@ def _relu_mask(dA, A, out):
             out[t, f] = dA[t, f] if A[t, f] > 0 else 0
 
 
-def conv1d_relu_forward(X, W):
+def _pad_rows(X, padding):
+    if not any(padding):
+        return X
+    Xp = np.zeros((X.shape[0] + padding[0] + padding[1], X.shape[1]), dtype=X.dtype)
+    Xp[padding[0]:padding[0] + X.shape[0]] = X
+    return Xp
+
+
+def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
     K, C, F = W.shape
-    Tp = X.shape[0] - K + 1
-    A = np.empty((Tp, F), dtype=X.dtype)
-    for k in range(K):  # Aᵀ += W[k]ᵀ X[k:k+T']ᵀ
-        _gemm_into(1.0, W[k].T, X[k:k + Tp].T, 1.0 if k else 0.0, A.T)
+    Xp = _pad_rows(X, padding)
+    Tp = Xp.shape[0] - (K - 1) * dilation
+    Y = np.empty((Tp, F), dtype=X.dtype)
+    if C < IM2COL_BELOW:
+        cols = _buffer(f"im2col{C}x{K}", (Tp, K * C), X.dtype)
+        _im2col(Xp, K, dilation, cols)
+        np.matmul(cols, W.reshape(K * C, F), out=Y)
+    else:
+        for k in range(K):  # Yᵀ += W[k]ᵀ Xp[k*d : k*d+T']ᵀ
+            s = k * dilation
+            _gemm_into(1.0, W[k].T, Xp[s:s + Tp].T, 1.0 if k else 0.0, Y.T)
+    return Y, (X.shape, W, dilation, padding)
+
+
+def conv1d_backward(dY, cache):
+    x_shape, W, dilation, padding = cache
+    K, C, F = W.shape
+    Tp, n_rows = dY.shape[0], x_shape[0] + padding[0] + padding[1]
+    if C < IM2COL_BELOW:
+        dcols = np.matmul(dY, W.reshape(K * C, F).T,
+                          out=_buffer(f"dcols{C}x{K}", (Tp, K * C), dY.dtype))
+        dXp = _col2im(dcols, K, dilation, C, n_rows)
+    else:
+        dXp = np.zeros((n_rows, C), dtype=dY.dtype)
+        for k in range(K):  # col2im fused into the GEMM: dXp[k*d : k*d+T']ᵀ += W[k] dYᵀ
+            s = k * dilation
+            _gemm_into(1.0, W[k].T, dY.T, 1.0, dXp[s:s + Tp].T, trans_a=1)
+    return dXp[padding[0]:padding[0] + x_shape[0]]
+
+
+def relu_forward(X):
+    A = X.copy()
     _relu_inplace(A)
-    return A, (X.shape, W, A)
+    return A, A
+
+
+def relu_backward(dA, cache):
+    out = np.empty_like(dA)
+    _relu_mask(dA, cache, out)
+    return out
+
+
+def conv1d_relu_forward(X, W):
+    A, (x_shape, W, _, _) = conv1d_forward(X, W)
+    _relu_inplace(A)  # fused: the GEMM output is rectified in place
+    return A, (x_shape, W, A)
 
 
 def conv1d_relu_backward(dA, cache):
     x_shape, W, A = cache
-    K, C, F = W.shape
-    Tp = A.shape[0]
     dY = _buffer("conv_dY", A.shape, dA.dtype)
     _relu_mask(dA, A, dY)
-    dX = np.zeros(x_shape, dtype=dA.dtype)
-    for k in range(K):  # col2im fused into the GEMM: dX[k:k+T']ᵀ += W[k] dYᵀ
-        _gemm_into(1.0, W[k].T, dY.T, 1.0, dX[k:k + Tp].T, trans_a=1)
-    return dX
+    return conv1d_backward(dY, (x_shape, W, 1, (0, 0)))
 
 
 # --- Gram and losses ---------------------------------------------------------------------------
@@ -392,8 +465,9 @@ def gram_style_loss_forward(A, G_target, weight):
     """weight * ||AᵀA/T' - G_target||^2 fused: a rank-k update, then one pass over the
     lower triangle that also prepares the gradient's symmetric matrix."""
     Tp = A.shape[0]
-    G = _syrk_lower(A, key="gram")
-    S = _buffer("gram_grad", G.shape, A.dtype)
+    G = _syrk_lower(A, key="gram")  # consumed below: one scratch buffer serves every call
+    # S lives until backward, after the other style layers' forwards: one buffer per target.
+    S = _buffer(f"gram_grad{id(G_target)}", G.shape, A.dtype)
     # dA = A (dG + dGᵀ) / T' with dG = 2 w (G - G_target), symmetric: A @ (4w/T' (G - Gt)).
     loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, S)
     return float(loss), (A, S)
@@ -405,3 +479,23 @@ def gram_style_loss_backward(dL, cache):
     if dL != 1.0:
         dA *= dA.dtype.type(dL)
     return dA
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _l1(S):
+    partial = np.zeros(S.shape[0])
+    for i in prange(S.shape[0]):
+        acc = 0.0
+        for j in range(S.shape[1]):
+            acc += abs(S[i, j])
+        partial[i] = acc
+    return partial.sum()
+
+
+def l1_forward(S, weight):
+    return float(weight * _l1(S)), (S, weight)
+
+
+def l1_backward(dL, cache):
+    S, weight = cache
+    return np.sign(S) * S.dtype.type(weight * dL)

@@ -111,29 +111,54 @@ def mel_backward(dP, cache):
     return dP @ cache
 
 
-# --- random conv over time + ReLU, through im2col and one GEMM ---------------------------------
+# --- random conv over time (+ ReLU), through im2col and one GEMM -----------------------------
 
-def im2col(X, K):
-    """(T-K+1, K*C) with column k*C + c holding X[t+k, c]: matches W.reshape(K*C, F)."""
-    cols = sliding_window_view(X, K, axis=0)  # (T', C, K)
+def im2col(X, K, dilation=1):
+    """(T-(K-1)*dilation, K*C) with column k*C + c holding X[t + k*dilation, c]: matches
+    W.reshape(K*C, F)."""
+    span = (K - 1) * dilation + 1
+    cols = sliding_window_view(X, span, axis=0)[:, :, ::dilation]  # (T', C, K)
     return np.ascontiguousarray(cols.transpose(0, 2, 1)).reshape(cols.shape[0], -1)
 
 
-def conv1d_relu_forward(X, W):
+def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
+    """Y[t, f] = sum_k sum_c Xp[t + k*dilation, c] W[k, c, f], Xp = X zero-padded in time by
+    padding = (before, after); (0, 0) is "valid", a total of (K-1)*dilation keeps the length."""
     K, C, F = W.shape
-    A = np.maximum(im2col(X, K) @ W.reshape(K * C, F), 0)
-    return A, (X.shape, W, A)
+    Xp = np.pad(X, (padding, (0, 0))) if any(padding) else X
+    Y = im2col(Xp, K, dilation) @ W.reshape(K * C, F)
+    return Y, (X.shape, W, dilation, padding)
+
+
+def conv1d_backward(dY, cache):
+    x_shape, W, dilation, padding = cache
+    K, C, F = W.shape
+    dcols = (dY @ W.reshape(K * C, F).T).reshape(dY.shape[0], K, C)
+    dXp = np.zeros((x_shape[0] + padding[0] + padding[1], C), dtype=dY.dtype)
+    for k in range(K):  # col2im: tap k of output t read input row t + k*dilation
+        dXp[k * dilation:k * dilation + dY.shape[0]] += dcols[:, k, :]
+    return dXp[padding[0]:padding[0] + x_shape[0]]
+
+
+def relu_forward(X):
+    A = np.maximum(X, 0)
+    return A, A
+
+
+def relu_backward(dA, cache):
+    return np.where(cache > 0, dA, 0).astype(dA.dtype, copy=False)
+
+
+def conv1d_relu_forward(X, W):
+    """relu(conv1d(X, W)), "valid": one op, since the fast backends fuse the two."""
+    Y, c_conv = conv1d_forward(X, W)
+    A, c_relu = relu_forward(Y)
+    return A, (c_conv, c_relu)
 
 
 def conv1d_relu_backward(dA, cache):
-    x_shape, W, A = cache
-    K, C, F = W.shape
-    dY = np.where(A > 0, dA, 0).astype(dA.dtype, copy=False)
-    dcols = (dY @ W.reshape(K * C, F).T).reshape(dY.shape[0], K, C)
-    dX = np.zeros(x_shape, dtype=dA.dtype)
-    for k in range(K):  # col2im: tap k of output t read input frame t+k
-        dX[k:k + dY.shape[0]] += dcols[:, k, :]
-    return dX
+    c_conv, c_relu = cache
+    return conv1d_backward(relu_backward(dA, c_relu), c_conv)
 
 
 # --- Gram and losses ---------------------------------------------------------------------------
@@ -173,3 +198,13 @@ def gram_style_loss_forward(A, G_target, weight):
 def gram_style_loss_backward(dL, cache):
     g_cache, l_cache = cache
     return gram_backward(style_loss_backward(dL, l_cache), g_cache)
+
+
+def l1_forward(S, weight):
+    """weight * sum |S|: the L1 penalty on a (log-magnitude) spectrogram."""
+    return float(weight * np.sum(np.abs(S))), (S, weight)
+
+
+def l1_backward(dL, cache):
+    S, weight = cache
+    return (weight * dL * np.sign(S)).astype(S.dtype, copy=False)

@@ -23,8 +23,10 @@ def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
-TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3)
-SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11)
+TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
+            rhythm_filters=6, rhythm_kernel_size=5, resid_kernel_size=3, content_n_mels=3)
+SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11, n_mels=8,
+             rhythm_filters=96, rhythm_kernel_size=20)
 
 
 def sine(seconds: float, sr: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import kernels
+from engine import Network, NetworkConfig
 from engine.bench import BenchConfig, flop_count, table
 from engine.cli import main
 
@@ -24,16 +25,20 @@ def test_bench_validates_and_reports(tmp_path, capsys):
         r = results["backends"][name]
         assert r["valid"] and r["grad_rel_error"] < 1e-3, r
         assert r["e2e_s"] > 0 and r["peak_rss_mib"] > 0
-        assert set(r["ops"]) >= {"stft_fft", "conv1d_relu", "gram_style_loss"}
+        assert set(r["ops"]) >= {"stft_fft", "conv1d_relu harmonic", "gram_style_loss rhythm"}
     assert results["floor_s"] > 0 and results["long_style"]["exit_status"] == 0
     assert "| cpu | yes |" in out and out == table(results) + "\n"
 
 
 def test_flop_count_default_network():
-    # DESIGN.md: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP.
-    flops = flop_count(T=430, n_fft=2048, n_bins=1025, K=11, F=4096)
-    assert 38e9 < flops["conv_forward"] < 40e9
-    assert flops["gram_backward"] == 2 * flops["gram_forward_syrk"]
+    # DESIGN.md: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP,
+    # ~125 GFLOP per evaluation with plain GEMM Grams (ours: syrk, half the Gram forward).
+    flops = flop_count(430, Network(NetworkConfig(n_filters=4096)))
+    assert 38e9 < flops["harmonic_conv_forward"] < 40e9
+    assert flops["harmonic_gram_backward"] == 2 * flops["harmonic_gram_forward_syrk"]
+    total_plain = sum(flops.values()) + flops["harmonic_gram_forward_syrk"] + \
+        flops["rhythm_gram_forward_syrk"]
+    assert 115e9 < total_plain < 135e9
 
 
 def test_bench_rejects_unknown_backend(capsys):

@@ -124,7 +124,7 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, monkeypatch, capsys):
 
 
 def test_bad_input_via_script_has_no_traceback(tmp_path):
-    good = write(tmp_path / "good.wav", sine(1.0, 22050), 22050)
+    good = write(tmp_path / "good.wav", sine(2.0, 22050), 22050)
     res = run_cli("transfer", str(tmp_path / "nope.wav"), good)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
@@ -133,7 +133,7 @@ def test_bad_input_via_script_has_no_traceback(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "randstyle texture: error: the requested texture is 0.100 s long, shorter than the "
-        "network's receptive field of 0.325 s (7168 samples)"]
+        "network's receptive field of 1.231 s (27136 samples)"]
 
 
 def test_existing_output_needs_overwrite(tmp_path, capsys):

@@ -62,9 +62,22 @@ def test_mel(ref):
              mel_filterbank(sr=8000, n_fft=64, n_mels=6))
 
 
-def test_conv1d_relu(ref):
-    W = rng.standard_normal((4, 5, 7))
-    check_op(ref.conv1d_relu_forward, ref.conv1d_relu_backward, rng.standard_normal((12, 5)), W)
+@pytest.mark.parametrize("C", [5, 70])
+def test_conv1d_relu(ref, C):
+    W = rng.standard_normal((4, C, 7))
+    check_op(ref.conv1d_relu_forward, ref.conv1d_relu_backward, rng.standard_normal((12, C)), W)
+
+
+@pytest.mark.parametrize("dilation,padding", [(1, (0, 0)), (2, (3, 3)), (4, (5, 7))])
+@pytest.mark.parametrize("C", [5, 70])  # both sides of cpu's im2col / shifted-GEMM switch
+def test_conv1d(ref, C, dilation, padding):
+    W = rng.standard_normal((3, C, 6))
+    check_op(ref.conv1d_forward, ref.conv1d_backward, rng.standard_normal((20, C)), W,
+             dilation, padding)
+
+
+def test_relu(ref):
+    check_op(ref.relu_forward, ref.relu_backward, rng.standard_normal((7, 9)))
 
 
 def test_gram(ref):
@@ -86,15 +99,31 @@ def test_gram_style_loss(ref):
              rng.standard_normal((9, 70)), ref.gram_forward(rng.standard_normal((12, 70)))[0], 0.4)
 
 
+VARIANTS = {  # network options, objective options
+    "harmonic": ({}, {"rhythm_weight": 0.0}),
+    "rhythm": ({}, {"style_weight": 0.0, "rhythm_weight": 1.5}),
+    "both+l1": ({}, {"rhythm_weight": 0.7, "l1_weight": 0.3}),
+    "resid": ({"n_resid": 2}, {"rhythm_weight": 0.7}),
+    "mel content": ({"content_features": "mel"}, {"rhythm_weight": 0.7}),
+    "mel content, resid, linear mel": (
+        {"content_features": "mel", "content_n_mels": 4, "n_resid": 1, "mel_log": False,
+         "mel_norm": "none"}, {"style_weight": 0.0}),
+}
+
+
 @pytest.mark.parametrize("dft", ["fft", "matrix"])
 @pytest.mark.parametrize("terms", ["both", "content", "style"])
-def test_whole_objective(ref, dft, terms):
-    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64", dft=dft), backend=ref.name)
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_whole_objective(ref, dft, terms, variant):
+    net_opts, obj_opts = VARIANTS[variant]
+    net = engine.Network(engine.NetworkConfig(**{**TINY, **net_opts}, dtype="float64", dft=dft),
+                         backend=ref.name)
     content = rng.standard_normal(120) * 0.3 if terms != "style" else None
     style = rng.standard_normal(200) * 0.3 if terms != "content" else None
     obj = engine.Objective(net, content=content, style=style, content_weight=0.5,
-                           style_weight=2.0)
+                           **{"style_weight": 2.0, **obj_opts})
     x = rng.standard_normal(120) * 0.3
+    obj.balance(x * 0.1)  # balanced weights are weights too: the gradient must still match
     value, grad = obj.value_and_grad(x)
     assert isinstance(value, float) and grad.shape == x.shape and grad.dtype == np.float64
     numeric = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)

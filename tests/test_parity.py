@@ -64,12 +64,25 @@ def test_elementwise(fast, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("T,C,K,F", [(50, 129, 11, 200), (20, 8, 5, 64), (11, 3, 11, 7)])
+@pytest.mark.parametrize("T,C,K,F", [(50, 129, 11, 200), (20, 8, 5, 64), (11, 3, 11, 7),
+                                     (80, 8, 50, 100)])
 def test_conv1d_relu(fast, dtype, T, C, K, F):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((T, C)).astype(dtype)
     W = (rng.standard_normal((K, C, F)) / np.sqrt(C * K)).astype(dtype)
     pair(fast, "conv1d_relu", (X, W), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("T,C,K,F,dilation,padding", [
+    (60, 8, 50, 128, 1, (0, 0)), (40, 96, 25, 96, 2, (24, 24)), (70, 33, 25, 40, 4, (48, 48)),
+    (30, 100, 1, 100, 1, (0, 0))])
+def test_conv1d_dilated(fast, dtype, T, C, K, F, dilation, padding):
+    rng = np.random.default_rng(6)
+    X = np.maximum(rng.standard_normal((T, C)), 0).astype(dtype)
+    W = (rng.standard_normal((K, C, F)) / np.sqrt(C * K)).astype(dtype)
+    pair(fast, "conv1d", (X, W, dilation, padding), dtype)
+    pair(fast, "relu", (rng.standard_normal((T, C)).astype(dtype),), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -103,10 +116,19 @@ def test_whole_objective(fast, dtype, dft):
     assert rel_error(g_f, g_r) < tol_g
 
 
-def test_chunked_style_gram(fast):
-    cfg = engine.NetworkConfig(**SMALL, dtype="float64")
+@pytest.mark.parametrize("n_resid", [0, 2])
+def test_chunked_style_gram(fast, n_resid):
+    """Grams accumulated over chunks equal the whole clip's, residual blocks' reach included
+    (numpy_ref unchunked against the fast backend chunked)."""
+    cfg = engine.NetworkConfig(**{**SMALL, "rhythm_filters": 32, "resid_kernel_size": 5},
+                               n_resid=n_resid, dtype="float64")
     x = drum_loop(4.0, SMALL["sr"]).astype(np.float64)
-    whole = engine.Network(cfg).grams(x, chunk_frames=10_000)["harmonic"]
+    branches = ("harmonic", "rhythm")
+    whole = engine.Network(cfg).grams(x, branches, chunk_frames=10_000)
     net = engine.Network(cfg, backend=fast.name)
-    for chunk in (11, 40):
-        assert rel_error(net.grams(x, chunk_frames=chunk)["harmonic"], whole) < 1e-12
+    for chunk in (11, 40, 77):
+        chunked = net.grams(x, branches, chunk_frames=chunk)
+        for b in branches:
+            assert len(chunked[b]) == len(whole[b]) == (1 if b == "harmonic" else 1 + n_resid)
+            for g_c, g_w in zip(chunked[b], whole[b]):
+                assert rel_error(g_c, g_w) < 1e-12
