@@ -85,16 +85,6 @@ def check_output(path: str, overwrite: bool) -> None:
         raise ParameterError(f"output folder {parent} is not writable")
 
 
-def free_path(path: str) -> str:
-    """``path`` if nothing is there, else the first free "stem-N.ext" beside it."""
-    p = Path(path)
-    n = 1
-    while p.exists():
-        p = p.with_name(f"{Path(path).stem}-{n}{Path(path).suffix}")
-        n += 1
-    return str(p)
-
-
 def report_path(wav_path: str) -> str:
     return str(Path(wav_path).with_suffix(".json"))
 

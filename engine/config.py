@@ -98,17 +98,8 @@ def _check_choice(cfg: Any, *names: str) -> None:
 
 
 @dataclass
-class RunConfig(NetworkConfig):
-    """Network plus the objective's weights and the optimizer: what every mode shares."""
-    style_weight: float = opt(1.0, "weight of the harmonic style loss (0: off)")
-    rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
-    l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
-                                "spectrogram, against broadband noise")
-    balance: bool = field(default=True, metadata={
-        "args": ["--no-balance"],
-        "help": "turn off loss balancing (default: on: each style term is rescaled so its "
-                "gradient norm at the start equals the content term's, or the harmonic style "
-                "term's without content; the weights multiply on top)"})
+class OptimConfig(NetworkConfig):
+    """Network plus the optimizer and where it runs."""
     maxiter: int = opt(300, "L-BFGS-B iterations at most")
     ftol: float = opt(1e-9, "L-BFGS-B relative tolerance on the loss")
     maxcor: int = opt(20, "L-BFGS-B memory (correction pairs)")
@@ -124,11 +115,30 @@ class RunConfig(NetworkConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "maxiter", "maxcor", "ftol", "threads")
-        for name in ("style_weight", "rhythm_weight", "l1_weight", "init_std"):
+        if self.init_std < 0:
+            raise ParameterError(f"--init-std must be >= 0, got {self.init_std}")
+        _check_choice(self, "backend")
+
+
+@dataclass
+class RunConfig(OptimConfig):
+    """Optimizer plus the style objective's weights: what the style modes share."""
+    style_weight: float = opt(1.0, "weight of the harmonic style loss (0: off)")
+    rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
+    l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
+                                "spectrogram, against broadband noise")
+    balance: bool = field(default=True, metadata={
+        "args": ["--no-balance"],
+        "help": "turn off loss balancing (default: on: each style term is rescaled so its "
+                "gradient norm at the start equals the content term's, or the harmonic style "
+                "term's without content; the weights multiply on top)"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("style_weight", "rhythm_weight", "l1_weight"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
                                      f"{getattr(self, name)}")
-        _check_choice(self, "backend")
 
 
 @dataclass
@@ -150,6 +160,27 @@ class TextureConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "seconds")
+
+
+@dataclass
+class SeparateConfig(RunConfig):
+    """Naive separation: components that sum to the mix, each matching its example's Grams."""
+    mix_weight: float = opt(1.0, "weight lambda of the mix term ||sum of sources - mix||^2 "
+                                 "(balancing scales the style terms to it)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive(self, "mix_weight")
+
+
+@dataclass
+class ReconstructConfig(OptimConfig):
+    """Content-only reconstruction: time domain vs Griffin-Lim (the seed's phase claim)."""
+    griffin_lim_iters: int = opt(100, "Griffin-Lim iterations of the baseline")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive(self, "griffin_lim_iters")
 
 
 def defaults(cls: type) -> dict:
