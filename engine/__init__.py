@@ -5,6 +5,8 @@ Public API:
     Network(config, backend="numpy")                the fixed random network
     Objective(network, content=..., style=...)      .value_and_grad(x) -> (float, ndarray)
     transfer(content, style, config) / texture(style, config) -> (signal, report)
+    separate(mix, {name: example}, config) -> ({name: signal}, report)
+    reconstruct(content, config) -> ({"time": signal, "griffinlim": signal}, report)
     load / write_wav                                audio I/O
     ParameterError                                  the one error type for bad input
 """
@@ -17,12 +19,21 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from engine.audio import load, write_wav  # noqa: E402
-from engine.config import NetworkConfig, TextureConfig, TransferConfig  # noqa: E402
+from engine.config import (  # noqa: E402
+    NetworkConfig,
+    ReconstructConfig,
+    SeparateConfig,
+    TextureConfig,
+    TransferConfig,
+)
 from engine.errors import ParameterError  # noqa: E402
 from engine.modes import VERSION as __version__  # noqa: E402
 from engine.modes import texture, transfer  # noqa: E402
 from engine.network import Network  # noqa: E402
 from engine.objective import Objective  # noqa: E402
+from engine.reconstruct import reconstruct  # noqa: E402
+from engine.separate import separate  # noqa: E402
 
-__all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "Network", "Objective",
-           "transfer", "texture", "load", "write_wav", "ParameterError", "__version__"]
+__all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
+           "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",
+           "reconstruct", "load", "write_wav", "ParameterError", "__version__"]

@@ -95,6 +95,7 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     signals["time"] = res.x.astype(np.float32)
     results["time"] = {"spectral_convergence": spectral_convergence(
         res.x, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res.nit,
+        "stop_reason": res.message,
         "final_loss": res.history[-1]["total"] if res.history else res.initial["total"],
         "wall_time_s": time.perf_counter() - t}
 
@@ -110,7 +111,11 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     signals["griffinlim"] = y.astype(np.float32)
     results["griffinlim"] = {"spectral_convergence": spectral_convergence(
         y, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res_s.nit,
+        "stop_reason": res_s.message,
         "griffin_lim_iterations": cfg.griffin_lim_iters,
+        # How far the optimized magnitude itself is from the target, before any phase:
+        "magnitude_spectral_convergence": float(np.linalg.norm(magnitude - target_mag)
+                                                / np.linalg.norm(target_mag)),
         "final_loss": res_s.history[-1]["total"] if res_s.history else res_s.initial["total"],
         "optimize_time_s": t_opt, "wall_time_s": time.perf_counter() - t}
     report = {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
