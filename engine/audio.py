@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from math import gcd
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+from tqdm import tqdm
 
 from engine.errors import ParameterError
 
@@ -18,22 +20,42 @@ SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
 PEAK = 0.99  # below full scale, so PCM_16's silent clipping at +1.0 never bites
 
 
+PROGRESS_ABOVE_S = 60.0  # files longer than this show a progress bar while loading
+BLOCK = 1 << 18
+
+
 def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float] = None,
-         what: str = "input") -> np.ndarray:
-    """Read an audio file as a float32 mono signal at ``sr``, cut to [start, end) seconds."""
+         what: str = "input", mono: bool = True, progress: bool = False) -> np.ndarray:
+    """Read an audio file as float32 at ``sr``, cut to [start, end) seconds: a mono signal
+    (N,), or with mono=False every channel (N, C)."""
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"{what} file not found: {path}")
     if p.is_dir():
         raise ParameterError(f"{what} path is a directory, not an audio file: {path}")
     try:
-        data, file_sr = sf.read(str(p), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(p)) as f:
+            file_sr, frames = f.samplerate, f.frames
+            long = progress and frames > PROGRESS_ABOVE_S * file_sr
+            bar = tqdm(total=frames, desc=f"loading {p.name}", unit="frame", unit_scale=True,
+                       disable=not long, leave=False, dynamic_ncols=True)
+            blocks = []
+            while True:
+                block = f.read(BLOCK, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                blocks.append(block)
+                bar.update(len(block))
+            bar.close()
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise ParameterError(f"cannot read {what} file {path} as audio: {exc}") from None
-    if data.shape[0] == 0:
+    if not blocks:
         raise ParameterError(f"{what} file {path} holds no samples")
-    x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    x = data.mean(axis=1) if mono else data
     x = cut(x, file_sr, start, end, what=f"{what} file {path}")
+    if long and file_sr != sr:
+        print(f"randstyle: resampling {p.name} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
     x = resample(x, file_sr, sr)
     check_signal(x, f"{what} file {path}")
     return x
@@ -55,10 +77,11 @@ def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Polyphase resampling along the first (time) axis."""
     if sr_in == sr_out:
         return np.ascontiguousarray(x, dtype=np.float32)
     g = gcd(int(sr_in), int(sr_out))
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
+    return resample_poly(x, sr_out // g, sr_in // g, axis=0).astype(np.float32)
 
 
 def check_signal(x: np.ndarray, what: str) -> None:
@@ -89,7 +112,7 @@ def report_path(wav_path: str) -> str:
     return str(Path(wav_path).with_suffix(".json"))
 
 
-def _atomic(path: str, write: Callable[[str], None]) -> None:
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Write through a temporary file in the same folder, then rename: never half a file."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent or ".")
@@ -112,7 +135,7 @@ def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if normalize and peak > 0:
         y = y * (PEAK / peak)
-    _atomic(path, lambda tmp: sf.write(tmp, y.astype(np.float32), sr,
+    atomic_write(path, lambda tmp: sf.write(tmp, y.astype(np.float32), sr,
                                        subtype=SUBTYPES[subtype], format="WAV"))
 
 
@@ -123,4 +146,4 @@ def write_json(path: str, data: Any, overwrite: bool = False) -> None:
         with open(tmp, "w") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
-    _atomic(path, dump)
+    atomic_write(path, dump)

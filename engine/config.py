@@ -132,10 +132,11 @@ class RunConfig(OptimConfig):
         "help": "turn off loss balancing (default: on: each style term is rescaled so its "
                 "gradient norm at the start equals the content term's, or the harmonic style "
                 "term's without content; the weights multiply on top)"})
+    checkpoint_every: int = opt(0, "save a checkpoint every N iterations (0: only on Ctrl-C)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("style_weight", "rhythm_weight", "l1_weight"):
+        for name in ("style_weight", "rhythm_weight", "l1_weight", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
                                      f"{getattr(self, name)}")

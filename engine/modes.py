@@ -5,7 +5,7 @@ import platform
 import sys
 import time
 from dataclasses import asdict, replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -39,12 +39,20 @@ def initial_signal(n_samples: int, config: RunConfig) -> np.ndarray:
 
 
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
-         n_samples: int, started: float) -> tuple[np.ndarray, dict]:
+         n_samples: int, started: float, resume: Optional[dict] = None,
+         checkpoint: Optional[Callable] = None) -> tuple[np.ndarray, dict]:
     x0 = initial_signal(n_samples, cfg)
+    # Balanced at the run's own starting noise, so a resumed run keeps the same weights.
     factors = objective.balance(x0) if cfg.balance else {}
+    if resume is not None:
+        x0 = np.asarray(resume["x"], dtype=np.float64)
+        if x0.shape != (n_samples,):
+            raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
     setup_s = time.perf_counter() - started
-    res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol,
-                maxcor=cfg.maxcor, bounds=cfg.bounds, progress=cfg.progress, desc=mode)
+    res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                bounds=cfg.bounds, progress=cfg.progress, desc=mode,
+                history=None if resume is None else resume["history"],
+                checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
     report = {
         "mode": mode,
         "config": asdict(cfg),
@@ -63,6 +71,8 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         "nit": res.nit,
         "nfev": res.nfev,
         "stop_reason": res.message,
+        "interrupted": res.interrupted,
+        "resumed_at_iteration": None if resume is None else len(resume["history"]),
         "setup_time_s": round(setup_s, 4),
         "optimize_time_s": round(res.wall_time_s, 4),
         "wall_time_s": round(time.perf_counter() - started, 4),
@@ -100,37 +110,78 @@ def announce(cfg: RunConfig, net: Network, what: str) -> None:
               file=sys.stderr)
 
 
-def _objective(cfg: RunConfig, net: Network, **kwargs: Any) -> Objective:
+def weighted_styles(style: Any) -> list:
+    """[(signal, weight), ...] from one signal or a list of (signal, weight) pairs; the
+    weights are normalized to sum to 1 (Grams are averaged by weight)."""
+    if isinstance(style, (list, tuple)) and style and isinstance(style[0], tuple):
+        pairs = [(np.asarray(x), float(w)) for x, w in style]
+    else:
+        pairs = [(np.asarray(style), 1.0)]
+    if any(w <= 0 for _, w in pairs):
+        raise ParameterError("style weights must be positive")
+    total = sum(w for _, w in pairs)
+    return [(x, w / total) for x, w in pairs]
+
+
+def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
+    """The weight-averaged Grams of several style signals, branch by branch, layer by layer."""
+    out: dict = {}
+    for x, w in styles:
+        grams = net.grams(x, branches, progress=progress)
+        for b, layers in grams.items():
+            if b not in out:
+                out[b] = [w * G for G in layers]
+            else:
+                for acc, G in zip(out[b], layers):
+                    acc += w * G
+    return out
+
+
+def _objective(cfg: RunConfig, net: Network, styles: list, **kwargs: Any) -> Objective:
+    grams = style_grams(net, styles, style_branches(cfg), cfg.progress)
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
-                     l1_weight=cfg.l1_weight, **kwargs)
+                     l1_weight=cfg.l1_weight, style_grams=grams, **kwargs)
 
 
-def transfer(content: np.ndarray, style: np.ndarray, config: Optional[TransferConfig] = None,
+def _style_signals(styles: list, branches: tuple) -> dict:
+    names = ["style"] if len(styles) == 1 else [f"style {i + 1}" for i in range(len(styles))]
+    return {name: (x, branches) for name, (x, _) in zip(names, styles)}
+
+
+def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] = None, *,
+             resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
              **overrides: Any) -> tuple[np.ndarray, dict]:
     """Style transfer of mono float signals at ``config.sr``; the result has the content's
-    length. Keyword overrides replace config fields. Returns (signal float32, report dict)."""
+    length. ``style`` is one signal or a list of (signal, weight) pairs whose Grams are
+    averaged by weight. Keyword overrides replace config fields. ``resume`` ({"x", "history"})
+    continues a checkpointed run; ``checkpoint(x, history)`` is called every
+    ``config.checkpoint_every`` iterations. Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = _resolve(TransferConfig, config, overrides)
-    styles = style_branches(cfg)
+    branches = style_branches(cfg)
+    styles = weighted_styles(style)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
-    net = build_network(cfg, {"content": (content, content_branches + styles),
-                              "style": (style, styles)})
+    net = build_network(cfg, {"content": (content, content_branches + branches),
+                              **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
-    obj = _objective(cfg, net, content=content, style=style, content_weight=cfg.content_weight)
-    return _run("transfer", cfg, net, obj, len(content), started)
+    obj = _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
+    return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint)
 
 
-def texture(style: np.ndarray, config: Optional[TextureConfig] = None,
+def texture(style: Any, config: Optional[TextureConfig] = None, *,
+            resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
             **overrides: Any) -> tuple[np.ndarray, dict]:
-    """Style-only synthesis of ``config.seconds`` of audio. Returns (signal, report)."""
+    """Style-only synthesis of ``config.seconds`` of audio; ``style`` as for transfer.
+    Returns (signal, report)."""
     started = time.perf_counter()
     cfg = _resolve(TextureConfig, config, overrides)
-    styles = style_branches(cfg)
-    if not styles:
+    branches = style_branches(cfg)
+    if not branches:
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
+    styles = weighted_styles(style)
     n_samples = int(round(cfg.seconds * cfg.sr))
-    net = build_network(cfg, {"style": (style, styles)})
-    net.check_length(n_samples, "the requested texture", styles)
+    net = build_network(cfg, _style_signals(styles, branches))
+    net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = _objective(cfg, net, style=style)
-    return _run("texture", cfg, net, obj, n_samples, started)
+    obj = _objective(cfg, net, styles)
+    return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 import numpy as np
+from tqdm import tqdm
 
 import kernels
 from engine.config import NetworkConfig
@@ -247,7 +248,7 @@ class Network:
         return self.forward(self.asarray(x), branches)[0]
 
     def grams(self, x: np.ndarray, branches: Iterable[str] = ("harmonic",),
-              chunk_frames: int = STYLE_CHUNK_FRAMES) -> dict:
+              chunk_frames: int = STYLE_CHUNK_FRAMES, progress: bool = False) -> dict:
         """{branch: [Gram of each layer]} of a signal of any length, accumulated over chunks
         of frames so memory stays bounded by the chunk, not the clip.
 
@@ -263,6 +264,8 @@ class Network:
             n_rows = T - K + 1
             step = max(chunk_frames - K + 1 - 2 * m, 1)
             totals, r0 = None, 0
+            bar = tqdm(total=n_rows, desc=f"{name} Gram", unit="frame", leave=False,
+                       disable=not progress or n_rows <= step, dynamic_ncols=True)
             while r0 < n_rows:
                 r1 = min(r0 + step, n_rows)
                 f0, f1 = max(r0 - m, 0), min(r1 + m, n_rows) + K - 1  # frames [f0, f1)
@@ -279,6 +282,8 @@ class Network:
                 else:
                     for tot, G in zip(totals, grams):
                         tot += G
+                bar.update(r1 - r0)
                 r0 = r1
+            bar.close()
             out[name] = [tot / n_rows for tot in totals]
         return out

@@ -1,14 +1,16 @@
-"""L-BFGS-B on the signal itself, with a progress bar driven by the iteration callback."""
+"""L-BFGS-B on the signal itself, with a progress bar driven by the iteration callback,
+periodic checkpoints, and Ctrl-C returning the best point seen so far."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
 from tqdm import tqdm
 
-from engine.objective import Objective
+INTERRUPTED = "interrupted (SIGINT): the best result so far"
 
 
 @dataclass
@@ -20,24 +22,37 @@ class OptimResult:
     nit: int = 0
     nfev: int = 0
     wall_time_s: float = 0.0
+    interrupted: bool = False
 
 
-def lbfgs(objective: Objective, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1e-9,
+def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1e-9,
           maxcor: int = 20, bounds: bool = False, progress: bool = True,
-          desc: str = "optimizing") -> OptimResult:
-    """Minimize the objective over x with scipy's L-BFGS-B (float64 on scipy's side)."""
+          desc: str = "optimizing", history: Optional[list] = None,
+          checkpoint: Optional[Callable[[np.ndarray, list], None]] = None,
+          checkpoint_every: int = 0) -> OptimResult:
+    """Minimize ``objective.terms_and_grad`` over x with scipy's L-BFGS-B (float64 on scipy's
+    side). ``history`` continues a resumed run (its length counts against ``maxiter``);
+    ``checkpoint(x, history)`` runs every ``checkpoint_every`` iterations. Ctrl-C
+    (KeyboardInterrupt) ends the run with the lowest-loss point evaluated, flagged
+    ``interrupted``."""
     x0 = np.asarray(x0, dtype=np.float64)
-    result = OptimResult(x=x0)
+    result = OptimResult(x=x0, history=list(history or []))
+    done = len(result.history)
     last: dict = {}
+    best = {"loss": np.inf, "x": x0}
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         terms, grad = objective.terms_and_grad(x)
         last["x"], last["terms"] = x.copy(), terms
+        if terms["total"] < best["loss"]:
+            best["loss"], best["x"] = terms["total"], last["x"]
         return float(terms["total"]), grad
 
     start = time.perf_counter()
-    result.initial = objective.terms_and_grad(x0)[0]
-    bar = tqdm(total=maxiter, desc=desc, disable=not progress, unit="it", dynamic_ncols=True)
+    fun(x0)
+    result.initial = last["terms"]
+    bar = tqdm(total=maxiter, initial=done, desc=desc, disable=not progress, unit="it",
+               dynamic_ncols=True)
 
     def callback(intermediate_result) -> None:
         x = intermediate_result.x
@@ -48,15 +63,25 @@ def lbfgs(objective: Objective, x0: np.ndarray, *, maxiter: int = 300, ftol: flo
                                "time_s": round(time.perf_counter() - start, 4), **terms})
         bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
         bar.update(1)
+        if checkpoint is not None and checkpoint_every and \
+                len(result.history) % checkpoint_every == 0:
+            checkpoint(x, result.history)
 
     try:
-        res = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=callback,
-                       bounds=Bounds(-1.0, 1.0) if bounds else None,
-                       options={"maxiter": maxiter, "ftol": ftol, "maxcor": maxcor,
-                                "gtol": 0.0})
+        if maxiter - done > 0:
+            res = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=callback,
+                           bounds=Bounds(-1.0, 1.0) if bounds else None,
+                           options={"maxiter": maxiter - done, "ftol": ftol, "maxcor": maxcor,
+                                    "gtol": 0.0})
+            result.x, result.message = res.x, str(res.message)
+            result.nit, result.nfev = done + int(res.nit), int(res.nfev)
+        else:
+            result.message = "no iterations left: maxiter reached before resuming"
+            result.nit = done
+    except KeyboardInterrupt:
+        result.x, result.message, result.interrupted = best["x"], INTERRUPTED, True
+        result.nit = len(result.history)
     finally:
         bar.close()
-    result.x, result.message = res.x, str(res.message)
-    result.nit, result.nfev = int(res.nit), int(res.nfev)
     result.wall_time_s = time.perf_counter() - start
     return result

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 from helpers import sine, write
 
-from engine.cli import DEMO_SECONDS, main
+from engine.cli import main
+from engine.cli_common import DEMO_SECONDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
@@ -62,7 +63,7 @@ def test_transfer_files_through_script(tmp_path):
     assert sr == 8000 and len(y) == 12000  # the content's length at the engine's rate
     report = json.load(open(tmp_path / "out.json"))
     assert report["mode"] == "transfer" and len(report["iterations"]) == report["nit"]
-    assert report["inputs"] == {"content": content, "style": style}
+    assert report["inputs"] == {"content": content, "styles": [{"path": style, "weight": 1.0}]}
 
 
 def test_texture_length(tmp_path):

@@ -1,0 +1,77 @@
+"""What every subcommand shares: output naming and checks, logging, the one-line parser."""
+import sys
+from dataclasses import field
+from pathlib import Path
+from typing import Optional
+
+import argparse_dataclass
+
+from engine import audio
+from engine.config import opt
+
+PROG = "randstyle"
+DEMO_SECONDS = {"content": 4.0, "style": 6.0}
+
+
+class Parser(argparse_dataclass.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def explicit(self, argv: list) -> set:
+        """Fields whose flags appear in argv: what presets and --resume must not touch."""
+        given = set()
+        for action in self._actions:
+            for flag in action.option_strings:
+                if any(tok == flag or tok.startswith(flag + "=") for tok in argv):
+                    given.add(action.dest)
+        return given
+
+
+def log(args, message: str) -> None:
+    if args.progress:
+        print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def cut_field(what: str, edge: str) -> Optional[float]:
+    word = "from" if edge == "start" else "up to"
+    return opt(None, f"cut the {what} {word} this second (default: its {edge})", show=False)
+
+
+def positional(help: str) -> Optional[str]:
+    return field(default=None, metadata={"args": [help.split()[0].lower()], "nargs": "?",
+                                         "help": help})
+
+
+def fresh_stem(stem: str, suffixes: tuple) -> str:
+    """``stem``, or the first "stem-N", for which no stem + suffix exists yet."""
+    candidate, n = stem, 0
+    while any(Path(candidate + s).exists() for s in suffixes):
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
+def check_outputs(paths: list, overwrite: bool) -> None:
+    for path in paths:
+        audio.check_output(path, overwrite)
+
+
+def gather(argv: list, flag: str) -> list:
+    """Repeated ``flag VALUE`` (or ``flag=VALUE``) pairs gathered into one ``flag V1 V2 ...``,
+    since argparse-dataclass has no append action."""
+    values, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == flag:
+            j = i + 1
+            while j < len(argv) and not argv[j].startswith("-"):
+                values.append(argv[j])
+                j += 1
+            i = j
+            continue
+        if a.startswith(flag + "="):
+            values.append(a.split("=", 1)[1])
+        else:
+            rest.append(a)
+        i += 1
+    return rest + ([flag, *values] if values else [])

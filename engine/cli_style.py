@@ -1,0 +1,228 @@
+"""transfer and texture from the command line: inputs, presets, channels, several styles,
+checkpoints and --resume, Ctrl-C, plots, and the outputs."""
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Literal, Optional
+
+import numpy as np
+
+from engine import audio, channels, checkpoint, demo, plot, presets
+from engine.cli_common import (
+    DEMO_SECONDS,
+    PROG,
+    check_outputs,
+    cut_field,
+    fresh_stem,
+    log,
+    positional,
+)
+from engine.config import TextureConfig, TransferConfig, opt
+from engine.errors import ParameterError
+from engine.modes import texture, transfer
+
+# Options a resumed run may change; everything else comes from the checkpoint.
+RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot"}
+
+
+@dataclass
+class StyleRunArgs:
+    """Options of transfer and texture beyond the engine's configuration."""
+    output: Optional[str] = field(default=None, metadata={
+        "args": ["-o", "--output"],
+        "help": "output WAV; a JSON report is written beside it (default: a new name in the "
+                "current folder, never an existing file)"})
+    overwrite: bool = opt(False, "replace the output and its report if they exist")
+    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+    styles: Optional[List[str]] = field(default=None, metadata={
+        "args": ["--style"], "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
+        "help": "a style reference with its weight (default 1); repeat it for several, whose "
+                "Grams are averaged by weight, e.g. --style a.wav:0.7 --style b.wav:0.3"})
+    channels: Literal["mono", "mid-side", "each"] = opt(
+        "mono", "mono: mix down; mid-side: optimize mid and side, write stereo; each: one "
+                "optimization per channel, same channels out")
+    preset: Optional[Literal["demo", "fast", "paper"]] = opt(
+        None, "a named set of options (what you set yourself wins): " + presets.describe(),
+        show=False)
+    plot: bool = opt(False, "also write a PNG beside the output: spectrograms of content, "
+                            "style and result, and the loss curves (needs matplotlib)")
+    resume: Optional[str] = opt(None, "continue the run saved in this checkpoint (.ckpt.npz); "
+                                      "its inputs, options and output come from it", show=False)
+
+
+@dataclass
+class TransferArgs(TransferConfig, StyleRunArgs):
+    content: Optional[str] = positional("CONTENT audio file (omit it and the style for the "
+                                        "demo)")
+    style: Optional[str] = positional("STYLE audio file (or use --style)")
+    content_start: Optional[float] = cut_field("content", "start")
+    content_end: Optional[float] = cut_field("content", "end")
+    style_start: Optional[float] = cut_field("style", "start")
+    style_end: Optional[float] = cut_field("style", "end")
+
+
+@dataclass
+class TextureArgs(TextureConfig, StyleRunArgs):
+    style: Optional[str] = positional("STYLE audio file (or use --style; omit both for the "
+                                      "demo drum loop)")
+    style_start: Optional[float] = cut_field("style", "start")
+    style_end: Optional[float] = cut_field("style", "end")
+
+
+def _style_specs(args) -> list:
+    """[(path, weight)] from the positional STYLE and every --style FILE[:WEIGHT]."""
+    specs = [(args.style, 1.0)] if args.style else []
+    for spec in args.styles or []:
+        path, sep, weight = spec.rpartition(":")
+        try:
+            value = float(weight) if sep else None
+        except ValueError:
+            value = None
+        if value is None:  # no ":WEIGHT" (or a ':' that belongs to the path)
+            specs.append((spec, 1.0))
+        elif not value > 0:
+            raise ParameterError(f"style weight must be positive, got {spec!r}")
+        else:
+            specs.append((path, value))
+    return specs
+
+
+def _restore(args, command: str, explicit: set):
+    state = checkpoint.load(args.resume)
+    if state["command"] != command:
+        raise ParameterError(f"{args.resume} is a checkpoint of '{state['command']}', "
+                             f"not '{command}'")
+    changed = sorted(explicit - RESUMABLE)
+    if changed:
+        raise ParameterError(f"--{changed[0].replace('_', '-')} cannot change when resuming; "
+                             f"a resumed run keeps its checkpoint's options")
+    restored = type(args)(**{**state["args"], **{k: getattr(args, k) for k in explicit}})
+    restored.overwrite = True  # its outputs are its own (Ctrl-C may have written them)
+    return state, restored
+
+
+def run_styled(args, command: str, explicit: set) -> int:
+    state = None
+    if args.resume:
+        state, args = _restore(args, command, explicit)
+    specs = _style_specs(args)
+    is_demo = not specs and (command == "texture" or args.content is None)
+    if command == "transfer" and (args.content is None) != (not specs):
+        raise ParameterError("give both CONTENT and a style, or neither for the demo")
+    preset = args.preset or ("demo" if is_demo and state is None else None)
+    if preset and state is None:
+        applied = presets.apply(args, preset, explicit)
+        args.preset = preset
+        if is_demo:
+            print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
+                  f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
+                  "override", file=sys.stderr)
+    if args.plot:
+        plot.check_available()
+
+    if state is not None or args.output is not None:
+        wav = args.output
+        if Path(wav).suffix.lower() != ".wav":
+            raise ParameterError(f"output must be a .wav file, got {wav}")
+    else:
+        if is_demo:
+            stem = f"randstyle_{'demo' if command == 'transfer' else 'texture'}"
+        elif command == "transfer":
+            stem = f"{Path(args.content).stem}_x_{Path(specs[0][0]).stem}"
+        else:
+            stem = f"{Path(specs[0][0]).stem}_texture"
+        wav = fresh_stem(stem, (".wav", ".json", ".png", ".ckpt.npz")) + ".wav"
+    rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
+        checkpoint.path_for(wav)
+    check_outputs([wav, rep] + ([png] if args.plot else []), args.overwrite)
+    args.output = wav
+
+    # Inputs, as (N, C) arrays unless mono.
+    mono = args.channels == "mono"
+    if is_demo:
+        style_sigs = [(demo.drum_loop(DEMO_SECONDS["style"], args.sr), 1.0)]
+        content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr) \
+            if command == "transfer" else None
+        inputs = {"styles": [{"path": "demo:drum_loop", "weight": 1.0}]}
+        if content is not None:
+            inputs["content"] = "demo:plucked_melody"
+    else:
+        content = None
+        if command == "transfer":
+            content = audio.load(args.content, args.sr, args.content_start, args.content_end,
+                                 what="content", mono=mono, progress=args.progress)
+        style_sigs = [(audio.load(path, args.sr, args.style_start, args.style_end,
+                                  what="style", mono=mono, progress=args.progress), w)
+                      for path, w in specs]
+        inputs = {"styles": [{"path": p, "weight": w} for p, w in specs]}
+        if content is not None:
+            inputs["content"] = args.content
+
+    if content is not None:
+        content_parts = channels.split(content, args.channels)
+    else:
+        count = channels.n_parts(style_sigs[0][0], args.channels)
+        content_parts = [None] * count
+    style_parts = [channels.style_parts(s, args.channels, len(content_parts))
+                   for s, _ in style_sigs]
+
+    parts = list(state["parts_done"]) if state else []
+    reports = list(state["part_reports"]) if state else []
+    interrupted = False
+    for i in range(len(parts), len(content_parts)):
+        part_content = content_parts[i]
+        if part_content is not None and channels.is_silent(part_content):
+            parts.append(np.zeros_like(part_content))  # e.g. the side of a mono file
+            reports.append({"part": i, "skipped": "silent"})
+            continue
+        resume = {"x": state["x"], "history": state["history"]} \
+            if state and i == len(state["parts_done"]) else None
+        done = list(parts)
+
+        def save(x, history, i=i, done=done):
+            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=done,
+                            part_reports=reports, x=x, history=history)
+
+        styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, style_sigs)]
+        if command == "transfer":
+            signal, report = transfer(part_content, styles_i, args, resume=resume,
+                                      checkpoint=save)
+        else:
+            signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
+        report["part"] = i
+        parts.append(signal)
+        reports.append(report)
+        if report["interrupted"]:
+            save(signal, report["iterations"], done=done)
+            interrupted = True
+            break
+    n = len(parts[0])
+    parts += [np.zeros(n, dtype=np.float32)] * (len(content_parts) - len(parts))
+    result = channels.merge(parts, args.channels)
+
+    report = next((r for r in reports if "skipped" not in r), reports[0])
+    report = {**report, "channels": args.channels, "preset": args.preset, "inputs": inputs,
+              "output": wav, "interrupted": interrupted}
+    if len(reports) > 1:
+        report["parts"] = reports
+    audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
+                    subtype=args.subtype, overwrite=args.overwrite)
+    audio.write_json(rep, report, overwrite=args.overwrite)
+    if args.plot:
+        shown = {"style": channels.split(style_sigs[0][0], "mono")[0],
+                 "result": result.mean(axis=1)}
+        if content is not None:
+            shown = {"content": channels.split(content, "mono")[0], **shown}
+        plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
+                      report.get("iterations", []))
+    if interrupted:
+        print(f"{PROG}: interrupted: wrote the best result so far to {wav}; continue with "
+              f"--resume {ckpt}", file=sys.stderr)
+        print(wav)
+        return 130
+    if Path(ckpt).exists():
+        Path(ckpt).unlink()  # finished: the checkpoint has served
+    log(args, f"stopped after {report['nit']} iterations ({report['stop_reason']}), "
+              f"{report['wall_time_s']:.1f} s")
+    print(wav)
+    return 0

@@ -1,0 +1,137 @@
+"""separate, reconstruct and bench from the command line."""
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Literal, Optional
+
+import numpy as np
+
+from engine import audio, bench, demo
+from engine.bench import BenchConfig
+from engine.cli_common import (
+    DEMO_SECONDS,
+    PROG,
+    check_outputs,
+    cut_field,
+    fresh_stem,
+    log,
+    positional,
+)
+from engine.config import ReconstructConfig, SeparateConfig, opt
+from engine.errors import ParameterError
+from engine.reconstruct import reconstruct
+from engine.separate import separate
+
+
+@dataclass
+class SeparateArgs(SeparateConfig):
+    mix: Optional[str] = field(default=None, metadata={"args": ["mix"],
+                                                        "help": "MIX audio file to separate"})
+    source: Optional[List[str]] = field(default=None, metadata={
+        "nargs": "+", "metavar": "NAME=EXAMPLE", "type": str,
+        "help": "a source and an example recording of its kind; give two or more, each with "
+                "its own --source"})
+    output: Optional[str] = field(default=None, metadata={
+        "args": ["-o", "--output"],
+        "help": "output folder: NAME.wav per source and separation.json (default: "
+                "MIX_separated, never an existing one)"})
+    overwrite: bool = opt(False, "replace existing outputs in the folder")
+    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+
+
+@dataclass
+class ReconstructArgs(ReconstructConfig):
+    content: Optional[str] = positional("CONTENT audio file (omit it for the demo melody)")
+    output: Optional[str] = field(default=None, metadata={
+        "args": ["-o", "--output"],
+        "help": "output prefix: PREFIX_time.wav, PREFIX_griffinlim.wav and PREFIX.json "
+                "(default: CONTENT_reconstruct, never an existing one)"})
+    overwrite: bool = opt(False, "replace the outputs if they exist")
+    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+    content_start: Optional[float] = cut_field("content", "start")
+    content_end: Optional[float] = cut_field("content", "end")
+
+
+def _parse_sources(specs: Optional[list]) -> dict:
+    if not specs or len(specs) < 2:
+        raise ParameterError("give two or more sources: --source NAME=EXAMPLE.wav --source ...")
+    sources = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ParameterError(f"--source must be NAME=FILE, got {spec!r}")
+        if not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise ParameterError(f"source name {name!r} may hold only letters, digits, - and _")
+        if name in sources:
+            raise ParameterError(f"source name {name!r} is given twice")
+        sources[name] = path
+    return sources
+
+
+def run_separate(args: SeparateArgs) -> None:
+    if args.mix is None:
+        raise ParameterError("give the MIX file to separate")
+    sources = _parse_sources(args.source)
+    out = Path(args.output if args.output is not None else
+               fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output {out} exists and is not a folder")
+    if not out.parent.is_dir():
+        raise ParameterError(f"output folder's parent {out.parent} does not exist")
+    wavs = {name: str(out / f"{name}.wav") for name in sources}
+    rep = str(out / "separation.json")
+    if out.is_dir():
+        check_outputs([*wavs.values(), rep], args.overwrite)
+    mix = audio.load(args.mix, args.sr, what="mix")
+    examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
+                for name, path in sources.items()}
+    parts, report = separate(mix, examples, args)
+    out.mkdir(exist_ok=True)
+    # One gain for all sources keeps their sum equal to the mix (up to that gain).
+    peak = max(float(np.max(np.abs(p))) for p in parts.values())
+    gain = min(1.0, audio.PEAK / peak) if peak > 0 else 1.0
+    report["output_gain"] = gain
+    report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()}}
+    report["outputs"] = wavs
+    for name, part in parts.items():
+        audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
+                        overwrite=args.overwrite, normalize=False)
+    audio.write_json(rep, report, overwrite=args.overwrite)
+    log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1f}% of the mix away "
+               f"from it; {report['wall_time_s']:.1f} s")
+    print(out)
+
+
+def run_reconstruct(args: ReconstructArgs) -> None:
+    if args.content is None:
+        print(f"{PROG}: no input file: reconstructing the built-in demo melody", file=sys.stderr)
+        content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr)
+        stem = "randstyle_reconstruct"
+        inputs = {"content": "demo:plucked_melody"}
+    else:
+        stem = f"{Path(args.content).stem}_reconstruct"
+        content = None
+        inputs = {"content": args.content}
+    suffixes = ("_time.wav", "_griffinlim.wav", ".json")
+    prefix = args.output if args.output is not None else fresh_stem(stem, suffixes)
+    paths = [prefix + s for s in suffixes]
+    check_outputs(paths, args.overwrite)
+    if content is None:
+        content = audio.load(args.content, args.sr, args.content_start, args.content_end,
+                             what="content")
+    signals, report = reconstruct(content, args)
+    report["inputs"] = inputs
+    report["outputs"] = paths
+    audio.write_wav(paths[0], signals["time"], args.sr, subtype=args.subtype,
+                    overwrite=args.overwrite)
+    audio.write_wav(paths[1], signals["griffinlim"], args.sr, subtype=args.subtype,
+                    overwrite=args.overwrite)
+    audio.write_json(paths[2], report, overwrite=args.overwrite)
+    for method, r in report["results"].items():
+        log(args, f"{method}: spectral convergence {r['spectral_convergence']:.4f}, "
+                   f"{r['wall_time_s']:.1f} s")
+    print(prefix)
+
+
+def run_bench(args: BenchConfig) -> None:
+    bench.main(args)

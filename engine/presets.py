@@ -1,0 +1,25 @@
+"""Named sets of options. A preset sets only what the user did not set on the command line."""
+from __future__ import annotations
+
+PRESETS: dict = {
+    "demo": {"n_filters": 2048, "rhythm_filters": 2048, "maxiter": 100},
+    "fast": {"n_filters": 1024, "rhythm_filters": 1024, "maxiter": 150},
+    # The seed's settings (Barry & Kim): harmonic 4096 x 11 on 1025 bins, one rhythm layer of
+    # 4096 x 50 on 8 mel bands without per-band normalization, balanced losses.
+    "paper": {"sr": 22050, "n_fft": 2048, "hop_length": 512, "n_filters": 4096,
+              "kernel_size": 11, "n_mels": 8, "mel_norm": "none", "rhythm_filters": 4096,
+              "rhythm_kernel_size": 50, "n_resid": 0, "balance": True, "maxiter": 500},
+}
+
+
+def describe() -> str:
+    return "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+                     for name, values in PRESETS.items())
+
+
+def apply(args, name: str, explicit: set) -> dict:
+    """Set the preset's values on ``args`` except those in ``explicit``; returns what it set."""
+    applied = {k: v for k, v in PRESETS[name].items() if k not in explicit and hasattr(args, k)}
+    for k, v in applied.items():
+        setattr(args, k, v)
+    return applied
