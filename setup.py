@@ -18,7 +18,8 @@ setup(
         "threadpoolctl>=3",
     ],
     extras_require={
-        "test": ["pytest>=7", "librosa>=0.10", "ruff"],
+        "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5"],
+        "plot": ["matplotlib>=3.5"],
         "gpu": ["cupy-cuda12x"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},

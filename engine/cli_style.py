@@ -41,9 +41,9 @@ class StyleRunArgs:
     channels: Literal["mono", "mid-side", "each"] = opt(
         "mono", "mono: mix down; mid-side: optimize mid and side, write stereo; each: one "
                 "optimization per channel, same channels out")
-    preset: Optional[Literal["demo", "fast", "paper"]] = opt(
+    preset: Optional[str] = opt(
         None, "a named set of options (what you set yourself wins): " + presets.describe(),
-        show=False)
+        show=False, choices=list(presets.PRESETS))
     plot: bool = opt(False, "also write a PNG beside the output: spectrograms of content, "
                             "style and result, and the loss curves (needs matplotlib)")
     resume: Optional[str] = opt(None, "continue the run saved in this checkpoint (.ckpt.npz); "
@@ -177,11 +177,11 @@ def run_styled(args, command: str, explicit: set) -> int:
             continue
         resume = {"x": state["x"], "history": state["history"]} \
             if state and i == len(state["parts_done"]) else None
-        done = list(parts)
+        done, done_reports = list(parts), list(reports)  # what a resumed run skips
 
-        def save(x, history, i=i, done=done):
+        def save(x, history, done=done, done_reports=done_reports):
             checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=done,
-                            part_reports=reports, x=x, history=history)
+                            part_reports=done_reports, x=x, history=history)
 
         styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, style_sigs)]
         if command == "transfer":
@@ -193,7 +193,7 @@ def run_styled(args, command: str, explicit: set) -> int:
         parts.append(signal)
         reports.append(report)
         if report["interrupted"]:
-            save(signal, report["iterations"], done=done)
+            save(signal, report["iterations"])
             interrupted = True
             break
     n = len(parts[0])

@@ -1,0 +1,186 @@
+"""Working like a tool: several styles, channels, presets, reproducibility, plots,
+checkpoints, --resume and Ctrl-C."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from helpers import SMALL, rel_error, sine, write
+
+import engine
+from engine.cli import main
+from engine.demo import drum_loop, plucked_melody
+from engine.modes import style_grams, weighted_styles
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SR = 8000
+FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+        "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    return {
+        "content": write(tmp_path / "content.wav", plucked_melody(1.5, SR), SR),
+        "stereo": write(tmp_path / "stereo.wav", np.stack(
+            [plucked_melody(1.5, SR), plucked_melody(1.5, SR, seed=3)], axis=1), SR),
+        "six": write(tmp_path / "six.wav", np.stack(
+            [plucked_melody(1.5, SR, seed=s) for s in range(6)], axis=1), SR),
+        "drums": write(tmp_path / "drums.wav", drum_loop(2.0, SR), SR),
+        "tone": write(tmp_path / "tone.wav", sine(2.0, SR, 300.0), SR),
+    }
+
+
+def test_weighted_styles_average_grams():
+    net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"))
+    a, b = drum_loop(2.0, SR), sine(2.0, SR, 300.0)
+    mixed = style_grams(net, weighted_styles([(a, 0.7), (b, 0.3)]), ("harmonic", "rhythm"),
+                        False)
+    ga, gb = net.grams(a, ("harmonic", "rhythm")), net.grams(b, ("harmonic", "rhythm"))
+    for br in ("harmonic", "rhythm"):
+        assert rel_error(mixed[br][0], 0.7 * ga[br][0] + 0.3 * gb[br][0]) < 1e-12
+    # Weights are relative: 7 and 3 mean the same as 0.7 and 0.3.
+    assert [w for _, w in weighted_styles([(a, 7), (b, 3)])] == pytest.approx([0.7, 0.3])
+    with pytest.raises(engine.ParameterError):
+        weighted_styles([(a, 1.0), (b, 0.0)])
+
+
+def test_several_styles_in_cli(files, tmp_path, capsys):
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], "--style", f"{files['drums']}:0.7",
+                 "--style", f"{files['tone']}:0.3", "-o", out, *FAST]) == 0
+    report = json.load(open(tmp_path / "o.json"))
+    assert report["inputs"]["styles"] == [{"path": files["drums"], "weight": 0.7},
+                                          {"path": files["tone"], "weight": 0.3}]
+    assert main(["texture", "--style", f"{files['drums']}:-1", "-o", str(tmp_path / "t.wav"),
+                 *FAST]) == 2
+    assert "positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,mode,channels_out", [
+    ("stereo", "mono", 1), ("stereo", "each", 2), ("stereo", "mid-side", 2),
+    ("content", "mid-side", 2), ("six", "each", 6)])
+def test_channels(files, tmp_path, content, mode, channels_out):
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files[content], files["drums"], "--channels", mode, "-o", out,
+                 *FAST]) == 0
+    y, sr = sf.read(out, always_2d=True)
+    assert y.shape == (int(1.5 * SR), channels_out) and sr == SR
+    report = json.load(open(tmp_path / "o.json"))
+    assert report["channels"] == mode
+    if content == "content" and mode == "mid-side":  # a mono file has no side: L == R
+        assert np.array_equal(y[:, 0], y[:, 1])
+        assert report["parts"][1]["skipped"] == "silent"
+    elif channels_out > 1:
+        assert not np.allclose(y[:, 0], y[:, 1]) and len(report["parts"]) == channels_out
+
+
+def test_texture_each_channel_follows_the_style(files, tmp_path):
+    out = str(tmp_path / "t.wav")
+    assert main(["texture", files["stereo"], "--channels", "each", "--seconds", "1.5",
+                 "-o", out, *FAST]) == 0
+    assert sf.info(out).channels == 2
+
+
+def test_presets_and_overrides(files, tmp_path, capsys):
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], files["drums"], "--preset", "fast",
+                 "-o", out, *FAST]) == 0
+    config = json.load(open(tmp_path / "o.json"))["config"]
+    # The preset's n_filters (1024) loses to the explicit --n-filters 32; its rhythm_filters
+    # loses too; its maxiter (150) loses to --maxiter 3.
+    assert (config["n_filters"], config["maxiter"], config["preset"]) == (32, 3, "fast")
+    out2 = str(tmp_path / "o2.wav")
+    args = [a for a in FAST if a not in ("--n-filters", "32")]
+    assert main(["transfer", files["content"], files["drums"], "--preset", "fast",
+                 "-o", out2, *args]) == 0
+    assert json.load(open(tmp_path / "o2.json"))["config"]["n_filters"] == 1024
+    with pytest.raises(SystemExit):
+        main(["transfer", "--help"])
+    help_text = capsys.readouterr().out
+    assert "paper:" in help_text and "fast: n_filters=1024" in help_text
+
+
+def test_same_seed_same_bytes(files, tmp_path):
+    outs = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        out = str(tmp_path / f"{name}.wav")
+        assert main(["transfer", files["content"], files["drums"], "--seed", str(seed),
+                     "--backend", "cpu", "-o", out, *FAST]) == 0
+        outs.append(open(out, "rb").read())
+    assert outs[0] == outs[1]
+    assert outs[0] != outs[2]
+
+
+def test_plot(files, tmp_path):
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], files["drums"], "--plot", "-o", out,
+                 *FAST]) == 0
+    png = open(tmp_path / "o.png", "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_plot_without_matplotlib(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now raises ImportError
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], files["drums"], "--plot", "-o", out,
+                 *FAST]) == 2
+    assert "needs matplotlib" in capsys.readouterr().err
+    assert not os.path.exists(out)
+
+
+def test_stdout_holds_only_the_path(files, tmp_path):
+    out = str(tmp_path / "o.wav")
+    args = [a for a in FAST if a != "--quiet"]
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "cli.py"), "transfer",
+                          files["content"], files["drums"], "-o", out, *args],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout == out + "\n"
+    assert "transfer" in res.stderr and "it/s" in res.stderr  # the progress bar went to stderr
+
+
+def test_checkpoint_resume_and_sigint(files, tmp_path):
+    out = tmp_path / "long.wav"
+    ckpt = tmp_path / "long.ckpt.npz"
+    args = [a for a in FAST if a not in ("--maxiter", "3")]
+    cmd = [sys.executable, os.path.join(ROOT, "cli.py"), "transfer", files["content"],
+           files["drums"], "-o", str(out), "--checkpoint-every", "2", "--maxiter", "100000",
+           "--ftol", "1e-30", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert ckpt.exists(), "no checkpoint within 60 s"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stderr and stdout.strip() == str(out)
+    y, sr = sf.read(str(out))
+    assert len(y) == int(1.5 * SR) and np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0
+    report = json.load(open(tmp_path / "long.json"))
+    assert report["interrupted"] and report["nit"] >= 2
+    done = report["nit"]
+
+    # A resumed run may not change the network...
+    assert main(["transfer", "--resume", str(ckpt), "--n-filters", "64"]) == 2
+    # ...but continues from where it stopped, with the same options and output.
+    assert main(["transfer", "--resume", str(ckpt), "--maxiter", str(done + 3),
+                 "--quiet"]) == 0
+    report = json.load(open(tmp_path / "long.json"))
+    assert not report["interrupted"] and report["resumed_at_iteration"] == done
+    assert report["nit"] == done + 3 and len(report["iterations"]) == done + 3
+    assert not ckpt.exists()  # finished: the checkpoint is gone
+
+
+def test_resume_rejects_a_bad_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "x.ckpt.npz"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["transfer", "--resume", str(bad)]) == 2
+    assert "not a randstyle checkpoint" in capsys.readouterr().err
+    assert main(["texture", "--resume", str(tmp_path / "missing.ckpt.npz")]) == 2
