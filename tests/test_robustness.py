@@ -1,7 +1,6 @@
 """Property-based robustness: odd files into the loader and odd values into the configs.
 Each case either works or raises ParameterError (the CLI's one-line error, exit 2)."""
 import numpy as np
-import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
