@@ -113,7 +113,7 @@ def run_styled(args, command: str, explicit: set) -> int:
     if preset and state is None:
         applied = presets.apply(args, preset, explicit)
         args.preset = preset
-        if is_demo:
+        if is_demo and args.progress:
             print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
                   f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
                   "override", file=sys.stderr)

@@ -109,6 +109,8 @@ class OptimConfig(NetworkConfig):
                                        "all cores)", show=False)
     backend: Literal["auto", "numpy", "cpu", "cuda"] = opt(
         "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
+    tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
+                            "GEMMs then carry ~1e-3 relative error)")
     progress: bool = field(default=True, metadata={
         "args": ["--quiet"], "help": "no progress output on stderr (default: progress shown)"})
 

@@ -98,6 +98,11 @@ def build_network(cfg: RunConfig, signals: dict) -> Network:
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)
+    if hasattr(net.backend, "set_tf32"):
+        net.backend.set_tf32(cfg.tf32)
+    elif cfg.tf32 and cfg.progress:
+        print(f"randstyle: --tf32 has no effect on the {net.backend.name} backend",
+              file=sys.stderr)
     for what, (x, branches) in signals.items():
         net.check_length(len(x), f"the {what}", branches)
     return net

@@ -39,7 +39,12 @@ def get_backend(name: str = "auto", verbose: bool = False) -> ModuleType:
     if name not in _MODULES:
         raise ParameterError(f"unknown backend {name!r}: choose from auto, {', '.join(BACKENDS)}")
     if not available(name):
-        raise ParameterError(f"backend {name!r} is not usable on this machine")
+        reason = "it does not import"
+        try:
+            reason = importlib.import_module(_MODULES[name]).unusable_reason() or reason
+        except (ImportError, AttributeError):
+            pass
+        raise ParameterError(f"backend {name!r} is not usable here: {reason}")
     return importlib.import_module(_MODULES[name])
 
 

@@ -19,19 +19,11 @@ from numba import njit, prange
 from scipy.linalg import blas
 
 import kernels
-from kernels.numpy_ref import n_frames
+from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
 xp = np
 _buffers: dict = {}
-
-
-def asarray(a, dtype=None) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=dtype)
-
-
-def to_numpy(a) -> np.ndarray:
-    return np.asarray(a)
 
 
 def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:

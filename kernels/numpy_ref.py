@@ -25,6 +25,10 @@ def to_numpy(a) -> np.ndarray:
     return np.asarray(a)
 
 
+def synchronize() -> None:
+    """Nothing to wait for: CPU work is done when a call returns (the GPU backend waits)."""
+
+
 def n_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
     """Frames of a "valid" framing: 1 + (N - n_fft) // hop, or 0 when the signal is too short."""
     return 0 if n_samples < n_fft else 1 + (n_samples - n_fft) // hop_length

@@ -37,3 +37,4 @@ def sine(seconds: float, sr: int, freq: float = 440.0, amp: float = 0.5) -> np.n
 def write(path, x, sr: int, subtype: str = "PCM_16") -> str:
     sf.write(str(path), x, sr, subtype=subtype)
     return str(path)
+

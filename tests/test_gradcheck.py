@@ -4,17 +4,20 @@ differences in float64.
 The bar is a relative error below 1e-6: central differences with eps=1e-6 in float64 are
 accurate to ~1e-9 on these smooth small problems, so a wrong term shows up orders above it.
 """
+import sys
+
 import numpy as np
 import pytest
+from conftest import CUDA_TESTABLE
 from helpers import TINY, numeric_grad, rel_error
 
 import engine
 from engine.filters import dft_basis, hann_window, mel_filterbank
-from kernels import cpu, numpy_ref
+from kernels import cpu, cuda, numpy_ref
 
 TOL = 1e-6
 rng = np.random.default_rng(1234)
-BACKENDS = [numpy_ref, cpu]
+BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda m: m.name)
@@ -23,14 +26,24 @@ def ref(request):
 
 
 def check_op(forward, backward, x, *args):
-    """Backprop a random upstream gradient R; compare with d/dx sum(R * forward(x))."""
-    out, cache = forward(x, *args)
+    """Backprop a random upstream gradient R; compare with d/dx sum(R * forward(x)).
+    Inputs go to the op's backend (its own arrays) and results come back as NumPy."""
+    b = sys.modules[forward.__module__]
+
+    def dev(a):
+        return b.asarray(a) if isinstance(a, np.ndarray) else a
+
+    def f(v):
+        out = forward(dev(v), *map(dev, args))[0]
+        return b.to_numpy(out) if np.ndim(out) else out
+
+    out, cache = forward(dev(x), *map(dev, args))
     R = rng.standard_normal(np.shape(out)) if np.ndim(out) else 1.0
-    analytic = backward(R, cache) if np.ndim(out) else backward(1.0, cache)
-    numeric = numeric_grad(lambda v: np.sum(R * forward(v, *args)[0]), x)
+    analytic = b.to_numpy(backward(dev(R), cache))
+    numeric = numeric_grad(lambda v: np.sum(R * f(v)), x)
     err = rel_error(analytic, numeric)
     assert analytic.shape == x.shape
-    assert err < TOL, f"{forward.__name__}: relative error {err:.2e}"
+    assert err < TOL, f"{b.name}: relative error {err:.2e}"
 
 
 def test_stft_matrix(ref):
@@ -48,9 +61,8 @@ def test_magnitude(ref):
 
 
 def test_magnitude_zero_has_zero_gradient(ref):
-    Z = np.zeros((2, 6))
-    M, cache = ref.magnitude_forward(Z)
-    assert np.all(ref.magnitude_backward(np.ones_like(M), cache) == 0)
+    M, cache = ref.magnitude_forward(ref.asarray(np.zeros((2, 6))))
+    assert np.all(ref.to_numpy(ref.magnitude_backward(ref.asarray(np.ones((2, 3))), cache)) == 0)
 
 
 def test_log1p(ref):
@@ -95,8 +107,9 @@ def test_content_loss(ref):
 
 
 def test_gram_style_loss(ref):
+    target = numpy_ref.gram_forward(rng.standard_normal((12, 70)))[0]
     check_op(ref.gram_style_loss_forward, ref.gram_style_loss_backward,
-             rng.standard_normal((9, 70)), ref.gram_forward(rng.standard_normal((12, 70)))[0], 0.4)
+             rng.standard_normal((9, 70)), target, 0.4)
 
 
 VARIANTS = {  # network options, objective options
