@@ -47,12 +47,16 @@ def _signals(cfg: BenchConfig, sr: int) -> tuple:
     return plucked_melody(cfg.seconds, sr), drum_loop(cfg.style_seconds, sr)
 
 
-def _best(f, repeat: int) -> float:
-    f()  # warm-up: JIT compilation, buffer allocation, page faults
+def _best(f, repeat: int, sync=lambda: None) -> float:
+    """Best wall time of f over ``repeat`` runs after a warm-up (JIT compilation, buffer
+    allocation, page faults); ``sync`` waits for a GPU's queued work."""
+    f()
+    sync()
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         f()
+        sync()
         times.append(time.perf_counter() - t)
     return min(times)
 
@@ -82,26 +86,29 @@ def flop_count(T: int, net) -> dict:
     return flops
 
 
-def gemm_rates(T: int, net, repeat: int) -> dict:
-    """float32 rate (FLOP/s) of plain BLAS calls on the shapes of each GEMM part."""
+def gemm_rates(T: int, net, repeat: int, backend=None) -> dict:
+    """float32 rate (FLOP/s) of plain GEMM calls on the shapes of each GEMM part: CPU BLAS,
+    or with ``backend`` (cuda) its own matmul on its own arrays. The Gram forward's rate is
+    in the rank-k update's FLOPs (half a GEMM's), whichever call computes it."""
     from scipy.linalg import blas
     rng = np.random.default_rng(0)
+    xp = backend.xp if backend is not None else np
+    sync = backend.synchronize if backend is not None else (lambda: None)
     rates = {}
     for name, K, C, F in gemm_parts(net):
         Tp = T - K + 1
         # The conv as the cpu backend runs it: K taps of inner dimension C when C is wide,
         # one im2col GEMM of inner dimension K*C when narrow; timed as one tap or one GEMM.
-        k_inner = C if C >= 64 else C * K
-        X = rng.standard_normal((Tp, k_inner), dtype=np.float32)
-        W = rng.standard_normal((k_inner, F), dtype=np.float32)
-        A = rng.standard_normal((Tp, F), dtype=np.float32)
-        G = rng.standard_normal((F, F), dtype=np.float32)
-        tap = 2.0 * Tp * k_inner * F
-        rates[f"{name}_conv_forward"] = tap / _best(lambda: X @ W, repeat)
-        rates[f"{name}_conv_backward"] = tap / _best(lambda: A @ W.T, repeat)
-        rates[f"{name}_gram_forward_syrk"] = Tp * F * F / _best(lambda: blas.ssyrk(1.0, A.T),
-                                                                 repeat)
-        rates[f"{name}_gram_backward"] = 2.0 * Tp * F * F / _best(lambda: A @ G, repeat)
+        # The cuda backend always runs one im2col GEMM.
+        k_inner = C if (C >= 64 and backend is None) else C * K
+        X, W, A, G = (xp.asarray(rng.standard_normal(shape, dtype=np.float32)) for shape in
+                      ((Tp, k_inner), (k_inner, F), (Tp, F), (F, F)))
+        gemm = 2.0 * Tp * k_inner * F
+        rates[f"{name}_conv_forward"] = gemm / _best(lambda: X @ W, repeat, sync)
+        rates[f"{name}_conv_backward"] = gemm / _best(lambda: A @ W.T, repeat, sync)
+        syrk = (lambda: A.T @ A) if backend is not None else (lambda: blas.ssyrk(1.0, A.T))
+        rates[f"{name}_gram_forward_syrk"] = Tp * F * F / _best(syrk, repeat, sync)
+        rates[f"{name}_gram_backward"] = 2.0 * Tp * F * F / _best(lambda: A @ G, repeat, sync)
     return rates
 
 
@@ -177,14 +184,28 @@ def _worker(cfg: BenchConfig) -> dict:
               "grad_rel_error": kernels.rel_error(grad, ref["grad"])}
     # float32 end to end: ~1e-5 measured between backends; a wrong op is off by 1e-2 or more.
     valid = checks["loss_rel_error"] < 1e-4 and checks["grad_rel_error"] < 1e-3
-    e2e = _best(lambda: obj.value_and_grad(x), cfg.repeat)
+    b = net.backend
+    e2e = _best(lambda: obj.value_and_grad(x), cfg.repeat, b.synchronize)
     rss = _peak_rss_mib()
     # Per op, chained on the real inputs; the whole chain was validated above.
-    ops = {name: {"forward_s": _best(fwd, cfg.repeat), "backward_s": _best(bwd, cfg.repeat)}
+    ops = {name: {"forward_s": _best(fwd, cfg.repeat, b.synchronize),
+                  "backward_s": _best(bwd, cfg.repeat, b.synchronize)}
            for name, fwd, bwd in _op_list(net, obj, net.asarray(x))}
-    return {"backend": cfg.worker, "valid": bool(valid), **checks, "e2e_s": e2e,
-            "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops,
-            "T": int(obj.content_target.shape[0] + net.config.kernel_size - 1)}
+    # Host traffic per evaluation: the signal in, the gradient out (Objective's only copies).
+    x_host = np.asarray(x, dtype=net.dtype)
+    g_dev = net.asarray(x_host)
+    transfer = {"bytes": 2 * x_host.nbytes,
+                "time_s": _best(lambda: (net.asarray(x_host), b.to_numpy(g_dev)), cfg.repeat,
+                                b.synchronize)}
+    T = int(obj.content_target.shape[0] + net.config.kernel_size - 1)
+    out = {"backend": cfg.worker, "valid": bool(valid), **checks, "e2e_s": e2e,
+           "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops, "host_transfer": transfer,
+           "T": T}
+    if hasattr(b, "set_tf32"):  # a GPU: its own GEMM rates and floor, measured here
+        rates = gemm_rates(T, net, cfg.repeat, backend=b)
+        out["gemm_gflops"] = {k: v / 1e9 for k, v in rates.items()}
+        out["floor_s"] = _floor_seconds(flop_count(T, net), rates)
+    return out
 
 
 def _run_worker(cfg: BenchConfig, backend: str, reference: str) -> dict:
@@ -257,11 +278,15 @@ def run(cfg: BenchConfig) -> dict:
     results["gemm_gflop"] = sum(flops[k] for k in rates) / 1e9
     results["floor_s"] = floor
     ref_time = results["backends"].get("numpy", {}).get("e2e_s")
+    cpu_time = results["backends"].get("cpu", {}).get("e2e_s")
     for r in results["backends"].values():
         if "e2e_s" in r:
-            r["ratio_to_floor"] = r["e2e_s"] / floor
+            r["ratio_to_floor"] = r["e2e_s"] / r.get("floor_s", floor)
+            r["achieved_tflops"] = results["total_gflop"] / 1e3 / r["e2e_s"]
             if ref_time:
                 r["speedup_vs_numpy_ref"] = ref_time / r["e2e_s"]
+            if cpu_time:
+                r["speedup_vs_cpu"] = cpu_time / r["e2e_s"]
     if cfg.long_style_minutes > 0:
         print(f"randstyle bench: peak RSS with a {cfg.long_style_minutes:g}-minute style",
               file=sys.stderr)
@@ -270,20 +295,27 @@ def run(cfg: BenchConfig) -> dict:
 
 
 def table(results: dict) -> str:
+    gpu_floors = [f"{n}: floor {r['floor_s']:.3f} s on its own GEMM rate"
+                  for n, r in results["backends"].items() if "floor_s" in r]
     lines = [f"FLOPs per evaluation: {results['total_gflop']:.1f} GFLOP "
              f"({results['gemm_gflop']:.1f} in GEMMs); float32 GEMM rate on its shapes: "
              + ", ".join(f"{v:.0f}" for v in results["gemm_gflops"].values())
-             + f" GFLOP/s; floor {results['floor_s']:.3f} s", "",
-             "| backend | valid | loss+grad (s) | x floor | speedup vs numpy_ref | "
-             "peak RSS (MiB) | setup (s) |", "|---|---|---|---|---|---|---|"]
+             + f" GFLOP/s; floor {results['floor_s']:.3f} s"
+             + "".join(f"; {g}" for g in gpu_floors), "",
+             "| backend | valid | loss+grad (s) | x floor | TFLOP/s | speedup vs numpy_ref | "
+             "vs cpu | peak RSS (MiB) | host traffic / eval | setup (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["backends"].items():
         if "error" in r:
             lines.append(f"| {name} | error: {r['error']} | | | | | |")
             continue
         speedup = r.get("speedup_vs_numpy_ref", float("nan"))
+        vs_cpu = r.get("speedup_vs_cpu", float("nan"))
+        ht = r["host_transfer"]
         lines.append(f"| {name} | {'yes' if r['valid'] else 'NO'} | {r['e2e_s']:.3f} | "
-                     f"{r['ratio_to_floor']:.2f} | {speedup:.2f} | {r['peak_rss_mib']:.0f} | "
-                     f"{r['setup_s']:.2f} |")
+                     f"{r['ratio_to_floor']:.2f} | {r['achieved_tflops']:.3f} | {speedup:.2f} | "
+                     f"{vs_cpu:.2f} | {r['peak_rss_mib']:.0f} | {ht['bytes'] / 1e6:.1f} MB, "
+                     f"{ht['time_s'] * 1e3:.2f} ms | {r['setup_s']:.2f} |")
     ops = [n for r in results["backends"].values() for n in r.get("ops", {})]
     names = [b for b, r in results["backends"].items() if "ops" in r]
     lines += ["", "| op (ms, forward / backward) | " + " | ".join(names) + " |",

@@ -72,7 +72,8 @@ class Objective:
         if self.content_length is not None and len(x) != self.content_length:
             raise ParameterError(
                 f"signal has {len(x)} samples but the content has {self.content_length}")
-        feats, caches = net.forward(net.asarray(x), self.branches)
+        # Cast on the host: only engine-dtype bytes cross to a GPU.
+        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), self.branches)
         grads = {name: [None] * len(acts) for name, acts in feats.items()}
         terms: dict[str, float] = {}
 
