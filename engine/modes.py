@@ -15,7 +15,7 @@ from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.network import Network
 from engine.objective import Objective
-from engine.optimize import lbfgs
+from engine.optimize import lbfgs, summary
 from kernels.numpy_ref import n_frames
 
 VERSION = "0.1.0"
@@ -65,13 +65,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         "style_weights": objective.style_weights,
         "content_branch": objective.content_branch if objective.content_target is not None
         else None,
-        "initial_loss": res.initial,
-        "final_loss": res.history[-1] if res.history else res.initial,
-        "iterations": res.history,
-        "nit": res.nit,
-        "nfev": res.nfev,
-        "stop_reason": res.message,
-        "interrupted": res.interrupted,
+        **summary(res),
         "resumed_at_iteration": None if resume is None else len(resume["history"]),
         "setup_time_s": round(setup_s, 4),
         "optimize_time_s": round(res.wall_time_s, 4),

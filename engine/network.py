@@ -73,6 +73,7 @@ class Network:
       window            (n_fft,)               periodic Hann
       dft_basis         (n_fft, 2 * n_bins)    [w*cos | -w*sin]; frames @ basis = [Re | Im]
       harmonic_weights  (kernel_size, n_bins, n_filters)
+      mel_basis         (n_mels, n_bins)      the rhythm branch's filterbank (librosa's)
       branches          {name: Branch}: "harmonic", "rhythm", and "content_mel" when the
                         content uses mel features with its own n_mels (else it is "rhythm")
     with n_bins = n_fft // 2 + 1. Weights come from NumPy's default_rng: the harmonic
@@ -94,6 +95,7 @@ class Network:
         if c.content_features == "mel" and c.content_n_mels != c.n_mels:
             self.branches["content_mel"] = self._mel_branch("content_mel", 2, c.content_n_mels)
         self.harmonic_weights = self.branches["harmonic"].weights
+        self.mel_basis = self.branches["rhythm"].mel_basis  # (n_mels, n_bins)
         b = self.backend
         self._window = b.asarray(self.window)
         self._basis = b.asarray(self.dft_basis)

@@ -25,6 +25,14 @@ class OptimResult:
     interrupted: bool = False
 
 
+def summary(res: OptimResult) -> dict:
+    """The optimizer's part of a run report."""
+    return {"initial_loss": res.initial,
+            "final_loss": res.history[-1] if res.history else res.initial,
+            "iterations": res.history, "nit": res.nit, "nfev": res.nfev,
+            "stop_reason": res.message, "interrupted": res.interrupted}
+
+
 def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1e-9,
           maxcor: int = 20, bounds: bool = False, progress: bool = True,
           desc: str = "optimizing", history: Optional[list] = None,

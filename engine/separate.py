@@ -17,7 +17,7 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.modes import VERSION, _resolve, announce, build_network, initial_signal, style_branches
 from engine.objective import Objective
-from engine.optimize import lbfgs
+from engine.optimize import lbfgs, summary
 
 
 class SeparationObjective:
@@ -101,12 +101,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
         "sources": list(examples),
         "balance_scales": scales,
         "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix)),
-        "initial_loss": res.initial,
-        "final_loss": res.history[-1] if res.history else res.initial,
-        "iterations": res.history,
-        "nit": res.nit,
-        "nfev": res.nfev,
-        "stop_reason": res.message,
+        **summary(res),
         "wall_time_s": round(time.perf_counter() - started, 4),
         "randstyle_version": VERSION,
     }
