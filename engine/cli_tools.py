@@ -68,7 +68,7 @@ def _parse_sources(specs: Optional[list]) -> dict:
     return sources
 
 
-def run_separate(args: SeparateArgs) -> None:
+def run_separate(args: SeparateArgs) -> int:
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     sources = _parse_sources(args.source)
@@ -97,9 +97,13 @@ def run_separate(args: SeparateArgs) -> None:
         audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
                         overwrite=args.overwrite, normalize=False)
     audio.write_json(rep, report, overwrite=args.overwrite)
-    log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1f}% of the mix away "
-               f"from it; {report['wall_time_s']:.1f} s")
     print(out)
+    if report["interrupted"]:
+        print(f"{PROG}: interrupted: wrote the best sources so far to {out}", file=sys.stderr)
+        return 130
+    log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1f}% of the mix away "
+              f"from it; {report['wall_time_s']:.1f} s")
+    return 0
 
 
 def run_reconstruct(args: ReconstructArgs) -> None:

@@ -92,6 +92,8 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     t = time.perf_counter()
     res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter, ftol=cfg.ftol,
                 maxcor=cfg.maxcor, bounds=cfg.bounds, progress=cfg.progress, desc="time domain")
+    if res.interrupted:  # an experiment half done is no result: stop here, write nothing
+        raise KeyboardInterrupt
     signals["time"] = res.x.astype(np.float32)
     results["time"] = {"spectral_convergence": spectral_convergence(
         res.x, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res.nit,
@@ -104,6 +106,8 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     s0 = np.abs(np.random.default_rng(cfg.seed + 1).standard_normal(target_mag.size)) * 1e-3
     res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                   bounds=False, progress=cfg.progress, desc="spectrogram")
+    if res_s.interrupted:
+        raise KeyboardInterrupt
     t_opt = time.perf_counter() - t
     magnitude = np.expm1(np.maximum(res_s.x.reshape(target_mag.shape), 0))
     y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content), cfg.griffin_lim_iters,
