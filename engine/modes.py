@@ -129,7 +129,9 @@ def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> 
         grams = net.grams(x, branches, progress=progress)
         for b, layers in grams.items():
             if b not in out:
-                out[b] = [w * G for G in layers]
+                for G in layers:  # in place: a Gram is 64 MiB with 4096 filters
+                    G *= w
+                out[b] = layers
             else:
                 for acc, G in zip(out[b], layers):
                     acc += w * G

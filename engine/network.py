@@ -287,5 +287,7 @@ class Network:
                 bar.update(r1 - r0)
                 r0 = r1
             bar.close()
-            out[name] = [tot / n_rows for tot in totals]
+            for tot in totals:
+                tot /= n_rows
+            out[name] = totals
         return out
