@@ -3,7 +3,7 @@
 Kept flat (no nesting) because argparse-dataclass maps one field to one flag. No
 ``from __future__ import annotations`` here: argparse-dataclass reads the real types.
 """
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional
 
 from engine.errors import ParameterError
@@ -81,9 +81,6 @@ class NetworkConfig:
     def network_config(self) -> "NetworkConfig":
         """The NetworkConfig part of this (possibly larger) config."""
         return NetworkConfig(**{f.name: getattr(self, f.name) for f in fields(NetworkConfig)})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _check_choice(cfg: Any, *names: str) -> None:
@@ -184,10 +181,3 @@ class ReconstructConfig(OptimConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "griffin_lim_iters")
-
-
-def defaults(cls: type) -> dict:
-    """Field name -> default value of a config dataclass."""
-    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
-
-

@@ -62,9 +62,6 @@ class Objective:
         """Effective weight of each style branch: the user's, times the balancing factor."""
         return {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
 
-    def min_samples(self) -> int:
-        return self.network.min_samples(tuple(self.branches - {"logmag"}) or ("harmonic",))
-
     def _evaluate(self, x: np.ndarray, only: Optional[str] = None, unit: bool = False
                   ) -> tuple[dict, np.ndarray]:
         """Loss terms and dL/dx; ``only`` keeps one term's gradient, ``unit`` drops weights."""
