@@ -57,6 +57,9 @@ def main(argv: Optional[list] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {command}: interrupted; nothing written", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permissions: not bad input, but still one line
+        print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
+        return 1
     except MemoryError:
         print(f"{PROG} {command}: error: out of memory; try fewer --n-filters or shorter "
               "clips", file=sys.stderr)

@@ -101,6 +101,88 @@ def _restore(args, command: str, explicit: set):
     return state, restored
 
 
+def _output_wav(args, command: str, specs: list, is_demo: bool, resuming: bool) -> str:
+    """The output path: the user's (or the checkpoint's), else a fresh name beside nothing."""
+    if resuming or args.output is not None:
+        if Path(args.output).suffix.lower() != ".wav":
+            raise ParameterError(f"output must be a .wav file, got {args.output}")
+        return args.output
+    if is_demo:
+        stem = f"randstyle_{'demo' if command == 'transfer' else 'texture'}"
+    elif command == "transfer":
+        stem = f"{Path(args.content).stem}_x_{Path(specs[0][0]).stem}"
+    else:
+        stem = f"{Path(specs[0][0]).stem}_texture"
+    return fresh_stem(stem, (".wav", ".json", ".png", ".ckpt.npz")) + ".wav"
+
+
+def _inputs(args, command: str, specs: list, is_demo: bool) -> tuple:
+    """(content or None, [(style, weight)], what the report says they were); (N, C) arrays
+    unless --channels mono."""
+    if is_demo:
+        content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr) \
+            if command == "transfer" else None
+        styles = [(demo.drum_loop(DEMO_SECONDS["style"], args.sr), 1.0)]
+        inputs = {"content": "demo:plucked_melody",
+                  "styles": [{"path": "demo:drum_loop", "weight": 1.0}]}
+    else:
+        mono = args.channels == "mono"
+        content = audio.load(args.content, args.sr, args.content_start, args.content_end,
+                             what="content", mono=mono, progress=args.progress) \
+            if command == "transfer" else None
+        styles = [(audio.load(path, args.sr, args.style_start, args.style_end, what="style",
+                              mono=mono, progress=args.progress), w) for path, w in specs]
+        inputs = {"content": getattr(args, "content", None),
+                  "styles": [{"path": p, "weight": w} for p, w in specs]}
+    if content is None:
+        del inputs["content"]
+    return content, styles, inputs
+
+
+def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str) -> tuple:
+    """One optimization per channel part (--channels); returns (parts, their reports,
+    interrupted). A resumed run skips the parts its checkpoint holds."""
+    if content is not None:
+        content_parts = channels.split(content, args.channels)
+    else:
+        content_parts = [None] * channels.n_parts(styles[0][0], args.channels)
+    style_parts = [channels.style_parts(s, args.channels, len(content_parts))
+                   for s, _ in styles]
+    parts = list(state["parts_done"]) if state else []
+    reports = list(state["part_reports"]) if state else []
+    interrupted = False
+    for i in range(len(parts), len(content_parts)):
+        part_content = content_parts[i]
+        if part_content is not None and channels.is_silent(part_content):
+            parts.append(np.zeros_like(part_content))  # e.g. the side of a mono file
+            reports.append({"part": i, "skipped": "silent"})
+            continue
+        resume = {"x": state["x"], "history": state["history"]} \
+            if state and i == len(state["parts_done"]) else None
+        done, done_reports = list(parts), list(reports)  # what a resumed run skips
+
+        def save(x, history, done=done, done_reports=done_reports):
+            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=done,
+                            part_reports=done_reports, x=x, history=history)
+
+        styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, styles)]
+        if command == "transfer":
+            signal, report = transfer(part_content, styles_i, args, resume=resume,
+                                      checkpoint=save)
+        else:
+            signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
+        report["part"] = i
+        parts.append(signal)
+        reports.append(report)
+        if report["interrupted"]:
+            save(signal, report["iterations"])
+            interrupted = True
+            break
+    silent = np.zeros(len(parts[0]), dtype=np.float32)  # parts a Ctrl-C left undone
+    parts += [silent] * (len(content_parts) - len(parts))
+    return parts, reports, interrupted
+
+
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
@@ -119,87 +201,14 @@ def run_styled(args, command: str, explicit: set) -> int:
                   "override", file=sys.stderr)
     if args.plot:
         plot.check_available()
-
-    if state is not None or args.output is not None:
-        wav = args.output
-        if Path(wav).suffix.lower() != ".wav":
-            raise ParameterError(f"output must be a .wav file, got {wav}")
-    else:
-        if is_demo:
-            stem = f"randstyle_{'demo' if command == 'transfer' else 'texture'}"
-        elif command == "transfer":
-            stem = f"{Path(args.content).stem}_x_{Path(specs[0][0]).stem}"
-        else:
-            stem = f"{Path(specs[0][0]).stem}_texture"
-        wav = fresh_stem(stem, (".wav", ".json", ".png", ".ckpt.npz")) + ".wav"
+    wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
     check_outputs([wav, rep] + ([png] if args.plot else []), args.overwrite)
-    args.output = wav
 
-    # Inputs, as (N, C) arrays unless mono.
-    mono = args.channels == "mono"
-    if is_demo:
-        style_sigs = [(demo.drum_loop(DEMO_SECONDS["style"], args.sr), 1.0)]
-        content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr) \
-            if command == "transfer" else None
-        inputs = {"styles": [{"path": "demo:drum_loop", "weight": 1.0}]}
-        if content is not None:
-            inputs["content"] = "demo:plucked_melody"
-    else:
-        content = None
-        if command == "transfer":
-            content = audio.load(args.content, args.sr, args.content_start, args.content_end,
-                                 what="content", mono=mono, progress=args.progress)
-        style_sigs = [(audio.load(path, args.sr, args.style_start, args.style_end,
-                                  what="style", mono=mono, progress=args.progress), w)
-                      for path, w in specs]
-        inputs = {"styles": [{"path": p, "weight": w} for p, w in specs]}
-        if content is not None:
-            inputs["content"] = args.content
-
-    if content is not None:
-        content_parts = channels.split(content, args.channels)
-    else:
-        count = channels.n_parts(style_sigs[0][0], args.channels)
-        content_parts = [None] * count
-    style_parts = [channels.style_parts(s, args.channels, len(content_parts))
-                   for s, _ in style_sigs]
-
-    parts = list(state["parts_done"]) if state else []
-    reports = list(state["part_reports"]) if state else []
-    interrupted = False
-    for i in range(len(parts), len(content_parts)):
-        part_content = content_parts[i]
-        if part_content is not None and channels.is_silent(part_content):
-            parts.append(np.zeros_like(part_content))  # e.g. the side of a mono file
-            reports.append({"part": i, "skipped": "silent"})
-            continue
-        resume = {"x": state["x"], "history": state["history"]} \
-            if state and i == len(state["parts_done"]) else None
-        done, done_reports = list(parts), list(reports)  # what a resumed run skips
-
-        def save(x, history, done=done, done_reports=done_reports):
-            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=done,
-                            part_reports=done_reports, x=x, history=history)
-
-        styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, style_sigs)]
-        if command == "transfer":
-            signal, report = transfer(part_content, styles_i, args, resume=resume,
-                                      checkpoint=save)
-        else:
-            signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
-        report["part"] = i
-        parts.append(signal)
-        reports.append(report)
-        if report["interrupted"]:
-            save(signal, report["iterations"])
-            interrupted = True
-            break
-    n = len(parts[0])
-    parts += [np.zeros(n, dtype=np.float32)] * (len(content_parts) - len(parts))
+    content, styles, inputs = _inputs(args, command, specs, is_demo)
+    parts, reports, interrupted = _optimize_parts(args, command, content, styles, state, ckpt)
     result = channels.merge(parts, args.channels)
-
     report = next((r for r in reports if "skipped" not in r), reports[0])
     report = {**report, "channels": args.channels, "preset": args.preset, "inputs": inputs,
               "output": wav, "interrupted": interrupted}
@@ -209,20 +218,18 @@ def run_styled(args, command: str, explicit: set) -> int:
                     subtype=args.subtype, overwrite=args.overwrite)
     audio.write_json(rep, report, overwrite=args.overwrite)
     if args.plot:
-        shown = {"style": channels.split(style_sigs[0][0], "mono")[0],
+        shown = {"style": channels.split(styles[0][0], "mono")[0],
                  "result": result.mean(axis=1)}
         if content is not None:
             shown = {"content": channels.split(content, "mono")[0], **shown}
         plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
                       report.get("iterations", []))
+    print(wav)
     if interrupted:
         print(f"{PROG}: interrupted: wrote the best result so far to {wav}; continue with "
               f"--resume {ckpt}", file=sys.stderr)
-        print(wav)
         return 130
-    if Path(ckpt).exists():
-        Path(ckpt).unlink()  # finished: the checkpoint has served
+    Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
     log(args, f"stopped after {report['nit']} iterations ({report['stop_reason']}), "
               f"{report['wall_time_s']:.1f} s")
-    print(wav)
     return 0
