@@ -14,7 +14,7 @@ import os
 
 # Read once, when BLAS and OpenMP load, so set before the first numpy import. OpenBLAS threads
 # otherwise spin for a while after every GEMM and starve the Numba kernels that run between
-# GEMMs on the same cores (measured: 0.59 s -> 0.44 s per evaluation on 2 cores).
+# GEMMs on the same cores (measured: 0.65 s -> 0.44 s per evaluation on 2 cores).
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
