@@ -37,6 +37,11 @@ def cut_field(what: str, edge: str) -> Optional[float]:
     return opt(None, f"cut the {what} {word} this second (default: its {edge})", show=False)
 
 
+def subtype_field() -> str:
+    """--subtype, with its choices from the one table of them (audio.SUBTYPES)."""
+    return opt("pcm16", "WAV sample format", choices=list(audio.SUBTYPES))
+
+
 def positional(help: str) -> Optional[str]:
     return field(default=None, metadata={"args": [help.split()[0].lower()], "nargs": "?",
                                          "help": help})

@@ -16,6 +16,7 @@ from engine.cli_common import (
     fresh_stem,
     log,
     positional,
+    subtype_field,
 )
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
@@ -33,7 +34,7 @@ class StyleRunArgs:
         "help": "output WAV; a JSON report is written beside it (default: a new name in the "
                 "current folder, never an existing file)"})
     overwrite: bool = opt(False, "replace the output and its report if they exist")
-    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+    subtype: str = subtype_field()
     styles: Optional[List[str]] = field(default=None, metadata={
         "args": ["--style"], "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
         "help": "a style reference with its weight (default 1); repeat it for several, whose "

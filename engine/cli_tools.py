@@ -2,7 +2,7 @@
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Literal, Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from engine.cli_common import (
     fresh_stem,
     log,
     positional,
+    subtype_field,
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
 from engine.errors import ParameterError
@@ -36,7 +37,7 @@ class SeparateArgs(SeparateConfig):
         "help": "output folder: NAME.wav per source and separation.json (default: "
                 "MIX_separated, never an existing one)"})
     overwrite: bool = opt(False, "replace existing outputs in the folder")
-    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+    subtype: str = subtype_field()
 
 
 @dataclass
@@ -47,7 +48,7 @@ class ReconstructArgs(ReconstructConfig):
         "help": "output prefix: PREFIX_time.wav, PREFIX_griffinlim.wav and PREFIX.json "
                 "(default: CONTENT_reconstruct, never an existing one)"})
     overwrite: bool = opt(False, "replace the outputs if they exist")
-    subtype: Literal["pcm16", "pcm24", "float"] = opt("pcm16", "WAV sample format")
+    subtype: str = subtype_field()
     content_start: Optional[float] = cut_field("content", "start")
     content_end: Optional[float] = cut_field("content", "end")
 
@@ -108,7 +109,7 @@ def run_separate(args: SeparateArgs) -> int:
 
 def run_reconstruct(args: ReconstructArgs) -> None:
     if args.content is None:
-        print(f"{PROG}: no input file: reconstructing the built-in demo melody", file=sys.stderr)
+        log(args, "no input file: reconstructing the built-in demo melody")
         content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr)
         stem = "randstyle_reconstruct"
         inputs = {"content": "demo:plucked_melody"}

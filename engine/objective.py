@@ -62,49 +62,62 @@ class Objective:
         """Effective weight of each style branch: the user's, times the balancing factor."""
         return {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
 
-    def _evaluate(self, x: np.ndarray, only: Optional[str] = None, unit: bool = False
-                  ) -> tuple[dict, np.ndarray]:
-        """Loss terms and dL/dx; ``only`` keeps one term's gradient, ``unit`` drops weights."""
+    def _forward(self, x: np.ndarray, unit: bool = False) -> tuple[dict, dict, dict]:
+        """Loss terms, each term's gradient with respect to the features ({term: {branch:
+        [dA per layer or None]}}), and the network caches; ``unit`` drops the weights."""
         net, b = self.network, self.network.backend
         if self.content_length is not None and len(x) != self.content_length:
             raise ParameterError(
                 f"signal has {len(x)} samples but the content has {self.content_length}")
         # Cast on the host: only engine-dtype bytes cross to a GPU.
         feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), self.branches)
-        grads = {name: [None] * len(acts) for name, acts in feats.items()}
         terms: dict[str, float] = {}
+        term_grads: dict[str, dict] = {}
 
-        def add(name: str, layer: int, g) -> None:
-            old = grads[name][layer]
-            grads[name][layer] = g if old is None else old + g
+        def grad_of(term: str, branch: str, layer: int, g) -> None:
+            layers = term_grads.setdefault(term, {}).setdefault(
+                branch, [None] * len(feats[branch]))
+            layers[layer] = g
 
         if self.content_target is not None:
             cb = self.content_branch
             w = 1.0 if unit else self.content_weight
             terms["content"], cache = b.content_loss_forward(feats[cb][-1], self.content_target,
                                                              w)
-            if only in (None, "content"):
-                add(cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
+            grad_of("content", cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
         for name in self.style_branches:
             term = STYLE_TERMS[name]
             w = 1.0 if unit else self.style_weights[name]
-            total = 0.0
+            terms[term] = 0.0
             for layer, (A, G) in enumerate(zip(feats[name], self.style_grams[name])):
                 loss, cache = b.gram_style_loss_forward(A, G, w)
-                total += loss
-                if only in (None, term):
-                    add(name, layer, b.gram_style_loss_backward(1.0, cache))
-            terms[term] = total
+                terms[term] += loss
+                grad_of(term, name, layer, b.gram_style_loss_backward(1.0, cache))
         if self.l1_weight > 0:
             w = 1.0 if unit else self.l1_weight
             terms["l1"], cache = b.l1_forward(feats["logmag"][0], w)
-            if only in (None, "l1"):
-                add("logmag", 0, b.l1_backward(1.0, cache))
+            grad_of("l1", "logmag", 0, b.l1_backward(1.0, cache))
         if self.style_branches:
             terms["style"] = sum(terms[STYLE_TERMS[n]] for n in self.style_branches)
         terms["total"] = sum(v for k, v in terms.items() if k not in ("style", "total"))
-        dx = b.to_numpy(net.backward(grads, caches))
-        return terms, np.asarray(dx, dtype=np.float64)
+        return terms, term_grads, caches
+
+    def _backward(self, grads: dict, caches: dict) -> np.ndarray:
+        """dL/dx (float64, on the host) from the features' gradients."""
+        b = self.network.backend
+        return np.asarray(b.to_numpy(self.network.backward(grads, caches)), dtype=np.float64)
+
+    def _evaluate(self, x: np.ndarray) -> tuple[dict, np.ndarray]:
+        """Loss terms and dL/dx: every term's feature gradients summed, one backward pass."""
+        terms, term_grads, caches = self._forward(x)
+        grads: dict[str, list] = {}
+        for per_branch in term_grads.values():
+            for branch, layers in per_branch.items():
+                acc = grads.setdefault(branch, [None] * len(layers))
+                for i, g in enumerate(layers):
+                    if g is not None:
+                        acc[i] = g if acc[i] is None else acc[i] + g
+        return terms, self._backward(grads, caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """Each loss term ("content", "style_harmonic", "style_rhythm", "l1", their "style"
@@ -122,14 +135,12 @@ class Objective:
         """Barry & Kim's balancing: scale each style term so that the norm of its (unit
         weight) gradient at x0 equals the content term's, or without content the harmonic
         style term's (else the first style term's). Returns the factors."""
-        x0 = np.asarray(x0)
-        norms = {}
-        terms = (["content"] if self.content_target is not None else []) + \
-            [STYLE_TERMS[n] for n in self.style_branches]
-        for term in terms:
-            norms[term] = float(np.linalg.norm(self._evaluate(x0, only=term, unit=True)[1]))
         if not self.style_branches:
             return {}
+        # One forward pass; a backward pass per term.
+        _, term_grads, caches = self._forward(np.asarray(x0), unit=True)
+        norms = {term: float(np.linalg.norm(self._backward(grads, caches)))
+                 for term, grads in term_grads.items() if term != "l1"}
         ref = norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
         for name in self.style_branches:
             n = norms[STYLE_TERMS[name]]

@@ -8,7 +8,7 @@ All components are one vector for L-BFGS-B.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -87,7 +87,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     n = len(mix)
     # Start from an even split plus a little noise: the sum already matches the mix.
     X0 = np.concatenate([np.asarray(mix, dtype=np.float64) / len(examples)
-                         + initial_signal(n, cfg.__class__(**{**asdict(cfg), "seed": cfg.seed + i}))
+                         + initial_signal(n, replace(cfg, seed=cfg.seed + i))
                          for i in range(len(examples))])
     scales = sep.balance(X0) if cfg.balance else {}
     res = lbfgs(sep, X0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
