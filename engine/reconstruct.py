@@ -20,13 +20,15 @@ from engine.filters import hann_window
 from engine.modes import VERSION, _resolve, announce, build_network, initial_signal
 from engine.objective import Objective
 from engine.optimize import lbfgs
+from kernels import numpy_ref
 from kernels.numpy_ref import frame, overlap_add
 
 
 def stft_magnitude(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
     """|STFT| with the engine's framing ("valid", periodic Hann), shape (T, n_bins)."""
-    return np.abs(np.fft.rfft(frame(np.asarray(x, dtype=np.float64), n_fft, hop_length)
-                              * hann_window(n_fft), axis=1))
+    Z, _ = numpy_ref.stft_fft_forward(np.asarray(x, dtype=np.float64), hann_window(n_fft),
+                                      hop_length)
+    return numpy_ref.magnitude_forward(Z)[0]
 
 
 def spectral_convergence(x: np.ndarray, target_mag: np.ndarray, n_fft: int,
