@@ -1,11 +1,11 @@
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="randstyle",
     version="0.1.0",
     description="Musical style transfer, textures and naive separation with random, "
                 "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
-    packages=["engine", "kernels"],
+    packages=find_packages(include=["engine", "engine.*", "kernels", "bench"]),
     package_data={"kernels": ["cuda/*.cu"]},
     python_requires=">=3.10",
     install_requires=[

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from engine.demo import drum_loop, plucked_melody  # noqa: E402
-from engine.reconstruct import reconstruct  # noqa: E402
+from engine.run.reconstruct import reconstruct  # noqa: E402
 
 
 def signals(seconds: float, sr: int) -> dict:

@@ -27,12 +27,12 @@ from engine.config import (  # noqa: E402
     TransferConfig,
 )
 from engine.errors import ParameterError  # noqa: E402
-from engine.modes import VERSION as __version__  # noqa: E402
-from engine.modes import texture, transfer  # noqa: E402
-from engine.network import Network  # noqa: E402
-from engine.objective import Objective  # noqa: E402
-from engine.reconstruct import reconstruct  # noqa: E402
-from engine.separate import separate  # noqa: E402
+from engine.model.network import Network  # noqa: E402
+from engine.model.objective import Objective  # noqa: E402
+from engine.run.modes import VERSION as __version__  # noqa: E402
+from engine.run.modes import texture, transfer  # noqa: E402
+from engine.run.reconstruct import reconstruct  # noqa: E402
+from engine.run.separate import separate  # noqa: E402
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",

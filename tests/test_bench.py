@@ -8,8 +8,8 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import kernels
+from bench.harness import BenchConfig, flop_count, table
 from engine import Network, NetworkConfig
-from engine.bench import BenchConfig, flop_count, table
 from engine.cli import main
 
 TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1"]

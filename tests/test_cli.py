@@ -10,7 +10,7 @@ import soundfile as sf
 from helpers import sine, write
 
 from engine.cli import main
-from engine.cli_common import DEMO_SECONDS
+from engine.cli.common import DEMO_SECONDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

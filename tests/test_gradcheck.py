@@ -12,7 +12,7 @@ from conftest import CUDA_TESTABLE
 from helpers import TINY, numeric_grad, rel_error
 
 import engine
-from engine.filters import dft_basis, hann_window, mel_filterbank
+from engine.model.filters import dft_basis, hann_window, mel_filterbank
 from kernels import cpu, cuda, numpy_ref
 
 TOL = 1e-6

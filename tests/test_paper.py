@@ -11,8 +11,9 @@ import engine
 from engine.cli import main
 from engine.config import SeparateConfig
 from engine.demo import drum_loop, plucked_melody
-from engine.reconstruct import griffin_lim, reconstruct, spectral_convergence, stft_magnitude
-from engine.separate import sdr, separate
+from engine.model.evaluate import sdr
+from engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence, stft_magnitude
+from engine.run.separate import separate
 
 SR = SMALL["sr"]
 FAST = dict(SMALL, rhythm_filters=64, backend="cpu", progress=False)

@@ -14,7 +14,7 @@ from helpers import SMALL, rel_error
 
 import engine
 from engine.demo import drum_loop, plucked_melody
-from engine.filters import dft_basis, hann_window, mel_filterbank
+from engine.model.filters import dft_basis, hann_window, mel_filterbank
 from kernels import cpu, cuda, numpy_ref
 
 FAST = [cpu] + ([cuda] if CUDA_TESTABLE else [])

@@ -5,7 +5,7 @@ import pytest
 import scipy.signal
 from helpers import rel_error
 
-from engine.filters import dft_basis, hann_window, mel_filterbank
+from engine.model.filters import dft_basis, hann_window, mel_filterbank
 from kernels import numpy_ref as ref
 
 rng = np.random.default_rng(7)

@@ -15,7 +15,7 @@ from helpers import SMALL, rel_error, sine, write
 import engine
 from engine.cli import main
 from engine.demo import drum_loop, plucked_melody
-from engine.modes import style_grams, weighted_styles
+from engine.run.modes import style_grams, weighted_styles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000

@@ -17,7 +17,7 @@ from tqdm import tqdm
 import kernels
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
-from engine.filters import dft_basis, hann_window, mel_filterbank
+from engine.model.filters import dft_basis, hann_window, mel_filterbank
 from kernels.numpy_ref import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram

@@ -15,9 +15,16 @@ import numpy as np
 
 from engine.config import SeparateConfig
 from engine.errors import ParameterError
-from engine.modes import VERSION, _resolve, announce, build_network, initial_signal, style_branches
-from engine.objective import Objective
-from engine.optimize import lbfgs, summary
+from engine.model.objective import Objective
+from engine.run.modes import (
+    VERSION,
+    announce,
+    build_network,
+    initial_signal,
+    resolve,
+    style_branches,
+)
+from engine.run.optimize import lbfgs, summary
 
 
 class SeparationObjective:
@@ -58,19 +65,12 @@ class SeparationObjective:
         return dict(self.scales)
 
 
-def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Signal-to-distortion ratio in dB: 10 log10(||s||^2 / ||s - s_hat||^2)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    err = reference - np.asarray(estimate, dtype=np.float64)
-    return float(10 * np.log10(np.sum(reference ** 2) / max(np.sum(err ** 2), 1e-30)))
-
-
 def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None,
              **overrides: Any) -> tuple[dict, dict]:
     """Split ``mix`` into one component per example ({name: signal}), each matching its
     example's style statistics, together summing to the mix. Returns ({name: signal}, report)."""
     started = time.perf_counter()
-    cfg = _resolve(SeparateConfig, config, overrides)
+    cfg = resolve(SeparateConfig, config, overrides)
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")
     styles = style_branches(cfg)

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from engine.errors import ParameterError
-from engine.network import Network
+from engine.model.network import Network
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 

@@ -6,10 +6,10 @@ the subcommand's dataclass. No ``from __future__ import annotations``: it breaks
 import sys
 from typing import Callable, Optional
 
-from engine.bench import BenchConfig
-from engine.cli_common import PROG, Parser, gather
-from engine.cli_style import TextureArgs, TransferArgs, run_styled
-from engine.cli_tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
+from bench.harness import BenchConfig
+from engine.cli.common import PROG, Parser, gather
+from engine.cli.style import TextureArgs, TransferArgs, run_styled
+from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {

@@ -16,10 +16,10 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.config import ReconstructConfig
-from engine.filters import hann_window
-from engine.modes import VERSION, _resolve, announce, build_network, initial_signal
-from engine.objective import Objective
-from engine.optimize import lbfgs
+from engine.model.filters import hann_window
+from engine.model.objective import Objective
+from engine.run.modes import VERSION, announce, build_network, initial_signal, resolve
+from engine.run.optimize import lbfgs
 from kernels import numpy_ref
 from kernels.numpy_ref import frame, overlap_add
 
@@ -83,7 +83,7 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     """Both reconstructions of ``content`` from noise. Returns ({"time": signal,
     "griffinlim": signal}, report with spectral convergence, iterations and time of each)."""
     started = time.perf_counter()
-    cfg = _resolve(ReconstructConfig, config, overrides)
+    cfg = resolve(ReconstructConfig, config, overrides)
     net = build_network(cfg, {"content": (content, ("harmonic",))})
     announce(cfg, net, "content features")
     c = net.config

@@ -6,9 +6,10 @@ from typing import List, Optional
 
 import numpy as np
 
-from engine import audio, bench, demo
-from engine.bench import BenchConfig
-from engine.cli_common import (
+from bench import harness
+from bench.harness import BenchConfig
+from engine import audio, demo
+from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
     check_outputs,
@@ -20,8 +21,8 @@ from engine.cli_common import (
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
 from engine.errors import ParameterError
-from engine.reconstruct import reconstruct
-from engine.separate import separate
+from engine.run.reconstruct import reconstruct
+from engine.run.separate import separate
 
 
 @dataclass
@@ -139,4 +140,4 @@ def run_reconstruct(args: ReconstructArgs) -> None:
 
 
 def run_bench(args: BenchConfig) -> None:
-    bench.main(args)
+    harness.main(args)

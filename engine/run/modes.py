@@ -13,15 +13,15 @@ import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
-from engine.network import Network
-from engine.objective import Objective
-from engine.optimize import lbfgs, summary
+from engine.model.network import Network
+from engine.model.objective import Objective
+from engine.run.optimize import lbfgs, summary
 from kernels.numpy_ref import n_frames
 
 VERSION = "0.1.0"
 
 
-def _resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:
+def resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:
     config = config if config is not None else cls()
     if not isinstance(config, cls):
         raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
@@ -158,7 +158,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     continues a checkpointed run; ``checkpoint(x, history)`` is called every
     ``config.checkpoint_every`` iterations. Returns (signal float32, report dict)."""
     started = time.perf_counter()
-    cfg = _resolve(TransferConfig, config, overrides)
+    cfg = resolve(TransferConfig, config, overrides)
     branches = style_branches(cfg)
     styles = weighted_styles(style)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
@@ -175,7 +175,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     """Style-only synthesis of ``config.seconds`` of audio; ``style`` as for transfer.
     Returns (signal, report)."""
     started = time.perf_counter()
-    cfg = _resolve(TextureConfig, config, overrides)
+    cfg = resolve(TextureConfig, config, overrides)
     branches = style_branches(cfg)
     if not branches:
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")

@@ -7,8 +7,8 @@ from typing import List, Literal, Optional
 
 import numpy as np
 
-from engine import audio, channels, checkpoint, demo, plot, presets
-from engine.cli_common import (
+from engine import audio, demo, presets
+from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
     check_outputs,
@@ -20,7 +20,9 @@ from engine.cli_common import (
 )
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
-from engine.modes import texture, transfer
+from engine.report import plot
+from engine.run import channels, checkpoint
+from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot"}

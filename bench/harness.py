@@ -209,7 +209,7 @@ def _worker(cfg: BenchConfig) -> dict:
 
 
 def _run_worker(cfg: BenchConfig, backend: str, reference: str) -> dict:
-    cmd = [sys.executable, "-m", "engine.bench", "--worker", backend, "--reference", reference,
+    cmd = [sys.executable, "-m", "bench.harness", "--worker", backend, "--reference", reference,
            "--n-filters", str(cfg.n_filters), "--seconds", str(cfg.seconds),
            "--style-seconds", str(cfg.style_seconds), "--repeat", str(cfg.repeat)]
     if cfg.threads:

@@ -1,0 +1,1 @@
+"""The math and the measure: filters, the random network, the objective, evaluation."""
