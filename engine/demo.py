@@ -53,3 +53,24 @@ def drum_loop(seconds: float, sr: int, bpm: float = 120.0, seed: int = 1) -> np.
         saw = 2 * ((f0 * t) % 1.0) - 1
         add(start, 0.25 * saw * np.exp(-t * 4))
     return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def chord_pad(seconds: float, sr: int, seed: int = 2) -> np.ndarray:
+    """A soft pad: slow-attack triads of detuned saws (low-passed by 1/h^2), a chord every 2 s."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    x = np.zeros(n)
+    chords = [(57, 60, 64), (53, 57, 60), (55, 59, 62), (52, 55, 59)]
+    chord_len = 2 * sr
+    t = np.arange(chord_len) / sr
+    env = np.minimum(1.0, t / 0.3) * np.minimum(1.0, (t[::-1] + 1.0 / sr) / 0.2)
+    for i, start in enumerate(range(0, n, chord_len)):
+        tone = np.zeros(chord_len)
+        for note in chords[(i + int(rng.integers(4))) % 4]:
+            for detune in (-0.1, 0.1):
+                f0 = _midi_hz(note + detune)
+                tone += sum(np.sin(2 * np.pi * h * f0 * t + rng.uniform(0, 2 * np.pi)) / h ** 2
+                            for h in range(1, 9))
+        seg = (tone * env)[:n - start]
+        x[start:start + len(seg)] += seg
+    return (0.5 * x / np.max(np.abs(x))).astype(np.float32)

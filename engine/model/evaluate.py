@@ -1,7 +1,93 @@
-"""Measures of a result that the optimization did not fit."""
+"""Measures of a result that the optimization did not fit.
+
+A lower loss is no evidence of a better result: the loss is what L-BFGS-B fits, under the
+very network it fits. These measures are independent of it:
+
+- style distance: the relative Frobenius distance ||G(x) - G(s)|| / ||G(s)|| of the Gram
+  matrices of an *evaluation network* that shares nothing with the optimized one (its own
+  seed, STFT size, conv widths and filter counts: ``EVAL_NETWORK``), per branch and averaged;
+- content similarity: the Pearson correlation of log-mel spectrograms (1 = same, ~0 unrelated);
+- SDR against a known reference (separation).
+"""
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any, Optional
+
 import numpy as np
+
+from engine.config import NetworkConfig
+from engine.model.filters import hann_window, mel_filterbank
+
+# The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
+# (1024), mel bins (16) and seed from every default of the optimized network.
+EVAL_NETWORK = dict(n_fft=1024, hop_length=256, n_filters=1024, kernel_size=5, n_mels=16,
+                    rhythm_filters=1024, rhythm_kernel_size=32, seed=20251125, dtype="float32")
+EVAL_BRANCHES = ("harmonic", "rhythm")
+CONTENT_MEL = dict(n_fft=2048, hop_length=512, n_mels=64)
+
+
+@lru_cache(maxsize=4)
+def evaluation_network(sr: int, backend: str = "auto") -> Any:
+    """The fixed evaluation network at sample rate ``sr`` (built once per process)."""
+    import kernels
+    from engine.model.network import Network
+    if backend == "auto":  # the GPU is the optimizer's; the measure is small
+        backend = "cpu" if kernels.available("cpu") else "numpy"
+    return Network(NetworkConfig(sr=sr, **EVAL_NETWORK), backend=backend)
+
+
+def _weighted(style: Any) -> list:
+    if isinstance(style, (list, tuple)) and style and isinstance(style[0], tuple):
+        total = sum(float(w) for _, w in style)
+        return [(np.asarray(x, dtype=np.float32), float(w) / total) for x, w in style]
+    return [(np.asarray(style, dtype=np.float32), 1.0)]
+
+
+def eval_grams(signal: Any, sr: int, backend: str = "auto") -> dict:
+    """{branch: Gram} of the evaluation network; ``signal`` is one signal or [(signal, weight)]
+    (Grams averaged by weight, as the style loss does)."""
+    net = evaluation_network(sr, backend)
+    out: dict = {}
+    for x, w in _weighted(signal):
+        net.check_length(len(x), "a signal to evaluate", EVAL_BRANCHES)
+        for b, layers in net.grams(x, EVAL_BRANCHES).items():
+            G = np.asarray(net.backend.to_numpy(layers[0]), dtype=np.float64) * w
+            out[b] = G if b not in out else out[b] + G
+    return out
+
+
+def style_distance(result: np.ndarray, style: Any, sr: int, *,
+                   style_grams: Optional[dict] = None, backend: str = "auto") -> dict:
+    """Relative Gram distance per evaluation branch and their mean ("style_distance").
+    0 = same statistics; pass ``style_grams`` (from ``eval_grams``) to reuse the style's."""
+    target = style_grams if style_grams is not None else eval_grams(style, sr, backend)
+    mine = eval_grams(result, sr, backend)
+    per = {f"style_distance_{b}": float(np.linalg.norm(mine[b] - target[b])
+                                        / max(np.linalg.norm(target[b]), 1e-30))
+           for b in EVAL_BRANCHES}
+    return {"style_distance": float(np.mean(list(per.values()))), **per}
+
+
+def log_mel(x: np.ndarray, sr: int) -> np.ndarray:
+    """log1p of a 64-band mel magnitude spectrogram (2048/512), shape (frames, n_mels)."""
+    n_fft, hop = CONTENT_MEL["n_fft"], CONTENT_MEL["hop_length"]
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
+    mag = np.abs(np.fft.rfft(frames * hann_window(n_fft), axis=1))
+    mel = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=CONTENT_MEL["n_mels"])
+    return np.log1p(mag @ mel.T)
+
+
+def content_similarity(result: np.ndarray, content: np.ndarray, sr: int) -> float:
+    """Pearson correlation of the two log-mel spectrograms over their common frames."""
+    a, b = log_mel(result, sr), log_mel(content, sr)
+    n = min(len(a), len(b))
+    a, b = a[:n].ravel() - a[:n].mean(), b[:n].ravel() - b[:n].mean()
+    denom = np.sqrt((a @ a) * (b @ b))
+    return float(a @ b / denom) if denom > 0 else 0.0
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -9,3 +95,18 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     reference = np.asarray(reference, dtype=np.float64)
     err = reference - np.asarray(estimate, dtype=np.float64)
     return float(10 * np.log10(np.sum(reference ** 2) / max(np.sum(err ** 2), 1e-30)))
+
+
+def evaluate(result: np.ndarray, sr: int, *, style: Any = None,
+             content: Optional[np.ndarray] = None, reference: Optional[np.ndarray] = None,
+             style_grams: Optional[dict] = None, backend: str = "auto") -> dict:
+    """Every measure that applies: style distance (with a style), content similarity (with a
+    content), SDR in dB (with a reference)."""
+    out: dict = {}
+    if style is not None or style_grams is not None:
+        out.update(style_distance(result, style, sr, style_grams=style_grams, backend=backend))
+    if content is not None:
+        out["content_similarity"] = content_similarity(result, content, sr)
+    if reference is not None:
+        out["sdr_db"] = sdr(reference, result)
+    return out
