@@ -81,7 +81,9 @@ class SpectrogramObjective:
 def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
                 **overrides: Any) -> tuple[dict, dict]:
     """Both reconstructions of ``content`` from noise. Returns ({"time": signal,
-    "griffinlim": signal}, report with spectral convergence, iterations and time of each)."""
+    "griffinlim": signal}, report with spectral convergence, iterations and time of each).
+    An interrupted run (Ctrl-C, SIGTERM) returns what it has: the time domain's best signal
+    so far, and no Griffin-Lim result unless that method finished; report["interrupted"]."""
     started = time.perf_counter()
     cfg = resolve(ReconstructConfig, config, overrides)
     net = build_network(cfg, {"content": (content, ("harmonic",))})
@@ -94,22 +96,22 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     t = time.perf_counter()
     res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter, ftol=cfg.ftol,
                 maxcor=cfg.maxcor, bounds=cfg.bounds, progress=cfg.progress, desc="time domain")
-    if res.interrupted:  # an experiment half done is no result: stop here, write nothing
-        raise KeyboardInterrupt
     signals["time"] = res.x.astype(np.float32)
     results["time"] = {"spectral_convergence": spectral_convergence(
         res.x, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res.nit,
         "stop_reason": res.message,
         "final_loss": res.history[-1]["total"] if res.history else res.initial["total"],
-        "wall_time_s": time.perf_counter() - t}
+        "wall_time_s": time.perf_counter() - t, "interrupted": res.interrupted}
+    if res.interrupted:  # stop here: the time domain's best so far is the result
+        return signals, _report(cfg, net, results, started, interrupted=True)
 
     t = time.perf_counter()
     spec_obj = SpectrogramObjective(net, obj.content_target, target_mag.shape)
     s0 = np.abs(np.random.default_rng(cfg.seed + 1).standard_normal(target_mag.size)) * 1e-3
     res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                   bounds=False, progress=cfg.progress, desc="spectrogram")
-    if res_s.interrupted:
-        raise KeyboardInterrupt
+    if res_s.interrupted:  # no Griffin-Lim from a spectrogram half optimized
+        return signals, _report(cfg, net, results, started, interrupted=True)
     t_opt = time.perf_counter() - t
     magnitude = np.expm1(np.maximum(res_s.x.reshape(target_mag.shape), 0))
     y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content), cfg.griffin_lim_iters,
@@ -124,7 +126,11 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
                                                 / np.linalg.norm(target_mag)),
         "final_loss": res_s.history[-1]["total"] if res_s.history else res_s.initial["total"],
         "optimize_time_s": t_opt, "wall_time_s": time.perf_counter() - t}
-    report = {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
-              "results": results, "wall_time_s": time.perf_counter() - started,
-              "randstyle_version": VERSION}
-    return signals, report
+    return signals, _report(cfg, net, results, started, interrupted=False)
+
+
+def _report(cfg: ReconstructConfig, net: Any, results: dict, started: float,
+            interrupted: bool) -> dict:
+    return {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
+            "results": results, "interrupted": interrupted,
+            "wall_time_s": time.perf_counter() - started, "randstyle_version": VERSION}
