@@ -132,3 +132,110 @@ def test_first_signal_interrupts_and_a_signal_during_the_writes_waits(tmp_path):
         assert interrupt.received() == signal.SIGINT and interrupt.exit_status() == 130
         assert target.read_bytes() == b"x" * 1000
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers given back
+
+
+# --- every option validator, given a value it must reject ------------------------------------
+
+def _numeric_options(cls) -> dict:
+    """{field: type} of the numeric options of a command's dataclass."""
+    from dataclasses import fields
+    from typing import Optional
+    kinds = {int: int, float: float, Optional[int]: int, Optional[float]: float}
+    return {f.name: kinds[f.type] for f in fields(cls) if f.type in kinds}
+
+
+ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
+           "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start"}
+
+
+def _bad_values(cls) -> list:
+    """(field, value): NaN and Inf for every float, -1 for every number, 0 where it must be
+    positive. No numeric option of these commands accepts any of them."""
+    cases = []
+    for name, kind in _numeric_options(cls).items():
+        if kind is float:
+            cases += [(name, "nan"), (name, "inf"), (name, "-inf")]
+        cases.append((name, "-1"))
+        if name not in ZERO_OK:
+            cases.append((name, "0"))
+    return cases
+
+
+def _commands():
+    from engine.cli.style import TextureArgs, TransferArgs
+    from engine.cli.tools import ReconstructArgs, SeparateArgs
+    return {"transfer": TransferArgs, "texture": TextureArgs, "separate": SeparateArgs,
+            "reconstruct": ReconstructArgs}
+
+
+CASES = [(cmd, name, value) for cmd, cls in _commands().items()
+         for name, value in _bad_values(cls)]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    return {"c": write(d / "c.wav", plucked_melody(1.5, SR), SR),
+            "s": write(d / "s.wav", drum_loop(1.5, SR), SR), "dir": d}
+
+
+@pytest.mark.parametrize("command,name,value", CASES,
+                         ids=[f"{c}-{n}={v}" for c, n, v in CASES])
+def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, command, name,
+                                                  value):
+    from engine.cli import main
+    files = {"transfer": [inputs["c"], inputs["s"]], "texture": [inputs["s"]],
+             "separate": [inputs["c"], "--source", f"a={inputs['s']}", "--source",
+                          f"b={inputs['c']}"], "reconstruct": [inputs["c"]]}[command]
+    out = str(tmp_path / ("out" if command in ("separate", "reconstruct") else "out.wav"))
+    flag = f"--{name.replace('_', '-')}"
+    code = main([command, *files, "-o", out, f"{flag}={value}", "--maxiter", "1", "--quiet"]
+                if name != "maxiter" else
+                [command, *files, "-o", out, f"{flag}={value}", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    # audio.cut says "start"/"end" of which file rather than the flag
+    cut = name.endswith(("_start", "_end")) and ("start" in err[0] or "end" in err[0])
+    assert flag in err[0] or cut, err[0]
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def _exit_status(argv: list) -> int:
+    """main()'s status; argparse's own errors exit 2 through SystemExit."""
+    from engine.cli import main
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_other_validators_reject(inputs, tmp_path, capsys):
+    c, s = inputs["c"], inputs["s"]
+    out = str(tmp_path / "o.wav")
+    for args, words in [
+        (["--n-fft", "255"], "--n-fft must be even"),
+        (["--fmin", "3000", "--fmax", "2000"], "--fmin < --fmax"),
+        (["--fmax", "5000"], "sr/2"),
+        (["--dtype", "float16"], "--dtype"),
+        (["--backend", "tpu"], "--backend"),
+        (["--content-start", "1", "--content-end", "0.5"], "must be before end"),
+        (["--style", f"{s}:nan"], "--style weight"),
+        (["--style", f"{s}:inf"], "--style weight"),
+        (["--style", f"{s}:0"], "--style weight"),
+    ]:
+        code = _exit_status(["transfer", c, *(["--style", s] if "--style" not in args else []),
+                     "-o", out, *args, "--sr", "8000", "--quiet"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and words in err[0], (args, err)
+    assert not list(tmp_path.iterdir())
+
+
+def test_api_rejects_non_numbers_and_fractions():
+    import engine
+    from engine.errors import ParameterError
+    for bad in ({"n_filters": 2.5}, {"n_filters": 64.0}, {"hop_length": True},
+                {"fmin": float("nan")}):
+        with pytest.raises(ParameterError):
+            engine.NetworkConfig(**bad)
+    with pytest.raises(ParameterError, match="--content-weight must be a finite"):
+        engine.TransferConfig(content_weight=float("nan"))

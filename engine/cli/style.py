@@ -83,8 +83,8 @@ def _style_specs(args) -> list:
             value = None
         if value is None:  # no ":WEIGHT" (or a ':' that belongs to the path)
             specs.append((spec, 1.0))
-        elif not value > 0:
-            raise ParameterError(f"style weight must be positive, got {spec!r}")
+        elif not 0 < value < float("inf"):
+            raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
         else:
             specs.append((path, value))
     return specs
