@@ -4,8 +4,9 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, replace
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -49,10 +50,11 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
     setup_s = time.perf_counter() - started
-    res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                bounds=cfg.bounds, progress=cfg.progress, desc=mode,
-                history=None if resume is None else resume["history"],
-                checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
+    with gemm_precision(cfg, network):
+        res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                    bounds=cfg.bounds, progress=cfg.progress, desc=mode,
+                    history=None if resume is None else resume["history"],
+                    checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
     report = {
         "mode": mode,
         "config": asdict(cfg),
@@ -92,14 +94,25 @@ def build_network(cfg: RunConfig, signals: dict) -> Network:
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)
-    if hasattr(net.backend, "set_tf32"):
-        net.backend.set_tf32(cfg.tf32)
-    elif cfg.tf32 and cfg.progress:
+    if cfg.tf32 and not hasattr(net.backend, "tf32") and cfg.progress:
         print(f"randstyle: --tf32 has no effect on the {net.backend.name} backend",
               file=sys.stderr)
     for what, (x, branches) in signals.items():
         net.check_length(len(x), f"the {what}", branches)
     return net
+
+
+@contextmanager
+def gemm_precision(cfg: Any, net: Network) -> Iterator[None]:
+    """TF32 matmuls inside when --tf32 asks for them on a backend that has them (the
+    optimization only: target features and Grams are computed at full precision); the
+    backend's previous setting comes back after. Without --tf32 nothing is touched, so a
+    user's own CUPY_TF32 holds."""
+    if cfg.tf32 and hasattr(net.backend, "tf32"):
+        with net.backend.tf32():
+            yield
+    else:
+        yield
 
 
 def announce(cfg: RunConfig, net: Network, what: str) -> None:

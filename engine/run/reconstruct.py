@@ -18,7 +18,14 @@ import numpy as np
 from engine.config import ReconstructConfig
 from engine.model.filters import hann_window
 from engine.model.objective import Objective
-from engine.run.modes import VERSION, announce, build_network, initial_signal, resolve
+from engine.run.modes import (
+    VERSION,
+    announce,
+    build_network,
+    gemm_precision,
+    initial_signal,
+    resolve,
+)
 from engine.run.optimize import lbfgs
 from kernels import numpy_ref
 from kernels.numpy_ref import frame, overlap_add
@@ -73,6 +80,7 @@ class SpectrogramObjective:
         S = net.asarray(np.asarray(s).reshape(self.shape))
         A, cache = b.conv1d_relu_forward(S, net._dev["harmonic"]["weights"])
         loss, l_cache = b.content_loss_forward(A, self.target, 1.0)
+        loss = float(loss)  # a GPU backend's loss is a device scalar
         dS = b.conv1d_relu_backward(b.content_loss_backward(1.0, l_cache), cache)
         return {"content": loss, "total": loss}, np.asarray(b.to_numpy(dS),
                                                             dtype=np.float64).ravel()
@@ -94,8 +102,10 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     results, signals = {}, {}
 
     t = time.perf_counter()
-    res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter, ftol=cfg.ftol,
-                maxcor=cfg.maxcor, bounds=cfg.bounds, progress=cfg.progress, desc="time domain")
+    with gemm_precision(cfg, net):
+        res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter,
+                    ftol=cfg.ftol, maxcor=cfg.maxcor, bounds=cfg.bounds,
+                    progress=cfg.progress, desc="time domain")
     signals["time"] = res.x.astype(np.float32)
     results["time"] = {"spectral_convergence": spectral_convergence(
         res.x, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res.nit,
@@ -108,8 +118,9 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     t = time.perf_counter()
     spec_obj = SpectrogramObjective(net, obj.content_target, target_mag.shape)
     s0 = np.abs(np.random.default_rng(cfg.seed + 1).standard_normal(target_mag.size)) * 1e-3
-    res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                  bounds=False, progress=cfg.progress, desc="spectrogram")
+    with gemm_precision(cfg, net):
+        res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                      bounds=False, progress=cfg.progress, desc="spectrogram")
     if res_s.interrupted:  # no Griffin-Lim from a spectrogram half optimized
         return signals, _report(cfg, net, results, started, interrupted=True)
     t_opt = time.perf_counter() - t
