@@ -117,6 +117,15 @@ def synchronize() -> None:
         cupy.cuda.Device().synchronize()
 
 
+def device_pool_bytes() -> Optional[int]:
+    """Bytes CuPy's default memory pool holds on the device. The pool keeps every block it
+    ever allocated until freed, so after a run this is the run's peak device memory (None
+    when emulating: there is no device)."""
+    if xp is np:
+        return None
+    return int(cupy.get_default_memory_pool().total_bytes())
+
+
 def set_tf32(enabled: bool) -> None:
     """Set CuPy's compute type of every float32 matmul to TF32 (True) or to its default
     (False): process-wide, so prefer ``tf32()``, which restores what was there."""
