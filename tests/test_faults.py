@@ -316,9 +316,10 @@ def test_residual_block_i_has_dilation_2_to_the_i(backend):
 @pytest.mark.parametrize("backend", ["numpy", "cpu", "cuda"])
 def test_l1_log_magnitude_term_alone_against_finite_differences(backend):
     """d/dx of l1_weight * sum |log1p|STFT(x)||, on its own (content weight 0, no style)."""
-    import engine
     from conftest import CUDA_TESTABLE
     from helpers import TINY, numeric_grad, rel_error
+
+    import engine
     if backend == "cuda" and not CUDA_TESTABLE:
         pytest.skip("no GPU and no g++ for the emulation")
     net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)
@@ -328,3 +329,41 @@ def test_l1_log_magnitude_term_alone_against_finite_differences(backend):
     assert set(terms) == {"l1", "total"} and terms["l1"] > 0
     numeric = numeric_grad(lambda v: obj.terms_and_grad(v)[0]["total"], x)
     assert rel_error(grad, numeric) < 1e-6
+
+
+# --- memory: estimated before any allocation, checked against a measured peak -----------------
+
+def test_memory_estimate_is_within_1_5x_of_the_measured_peak(tmp_path):
+    """A whole texture run in a child process; its peak RSS (ru_maxrss) against
+    memory.estimate_bytes for the same options (measured: 500 MiB peak, 523 MiB estimated;
+    the rhythm Grams, 4096^2, dominate the run's own part)."""
+    import engine
+    from engine.model import memory
+    style = write(tmp_path / "s.wav", drum_loop(1.5, 22050), 22050)
+    opts = {"n_filters": 1024, "maxiter": 2, "maxcor": 2}
+    cmd = _cli("texture", style, "-o", tmp_path / "t.wav", "--seconds", 1.5, "--quiet",
+               *[a for k, v in opts.items() for a in (f"--{k.replace('_', '-')}", v)])
+    # Through a parent of its own: RUSAGE_CHILDREN of this process would also count every
+    # child the suite ran before.
+    measure = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    res = subprocess.run([sys.executable, "-c", measure, *cmd], capture_output=True,
+                         text=True, timeout=300)
+    code, maxrss = map(int, res.stdout.split()[-2:])  # after the path the CLI prints
+    assert code == 0, res.stderr
+    peak = maxrss * 1024  # KiB on Linux
+    cfg = engine.TextureConfig(seconds=1.5, **opts)
+    estimate = memory.estimate_bytes(cfg, int(1.5 * 22050), [int(1.5 * 22050)])
+    assert peak / 1.5 < estimate < 1.5 * peak, (estimate / 2**20, peak / 2**20)
+
+
+def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, capsys):
+    from engine.cli import main
+    style = write(tmp_path / "s.wav", drum_loop(1.5, SR), SR)
+    out = tmp_path / "t.wav"
+    # 200000 filters: 9 GB of weights and three 160 GB Grams.
+    assert main(["texture", style, "-o", str(out), "--sr", str(SR), "--n-filters", "200000",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs about" in err[0] and "available" in err[0], err
+    assert not out.exists()

@@ -14,6 +14,7 @@ import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
+from engine.model import memory
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.run.optimize import lbfgs, summary
@@ -85,12 +86,19 @@ def style_branches(cfg: RunConfig) -> tuple:
                  if w > 0)
 
 
-def build_network(cfg: RunConfig, signals: dict) -> Network:
+def build_network(cfg: RunConfig, signals: dict, n_samples: Optional[int] = None,
+                  n_optimized: int = 1) -> Network:
     """The network, after every signal is checked, so bad input fails before any work.
 
-    ``signals`` maps a name ("content", "style", ...) to (signal, branches it feeds)."""
+    ``signals`` maps a name ("content", "style", ...) to (signal, branches it feeds);
+    ``n_optimized`` signals of ``n_samples`` are optimized (default: the first signal's
+    length). A run estimated above the memory available is refused here (model/memory.py)."""
     for what, (x, _) in signals.items():
         check_signal(np.asarray(x), f"the {what} signal")
+    lengths = [len(x) for x, _ in signals.values()]
+    memory.check(cfg, n_samples if n_samples is not None else lengths[0],
+                 [n for name, n in zip(signals, lengths) if "style" in name or "example" in name],
+                 n_optimized)
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)
@@ -194,7 +202,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
     styles = weighted_styles(style)
     n_samples = int(round(cfg.seconds * cfg.sr))
-    net = build_network(cfg, _style_signals(styles, branches))
+    net = build_network(cfg, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
     obj = _objective(cfg, net, styles)

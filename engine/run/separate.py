@@ -79,7 +79,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
         raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
-    net = build_network(cfg, signals)
+    net = build_network(cfg, signals, len(mix), n_optimized=len(examples))
     announce(cfg, net, f"style Grams of {len(examples)} examples")
     objectives = {name: Objective(net, style=ex, style_weight=cfg.style_weight,
                                   rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
