@@ -17,8 +17,8 @@ R = the rhythm branch's channels, T = frames of the optimized signal):
                (measured: 108 MiB after import, 247 MiB at the end of a tiny cpu run)
 The optimizer's term is reached once L-BFGS-B has made maxcor iterations (its memory is
 zeroed pages until written). Measured against the peak RSS of whole runs on the cpu backend
-(estimate / measured): 1.13 (transfer, 4096 filters, 5 s content, 8 s style), 1.05 (2048
-filters, 2 residual blocks), 1.08 (float64, 1024 filters, 10 s), 1.03 (texture of 30 s, 128
+(estimate / measured): 1.14 (transfer, 4096 filters, 5 s content, 8 s style), 1.06 (2048
+filters, 2 residual blocks), 1.09 (float64, 1024 filters, 10 s), 1.05 (texture of 30 s, 128
 filters); tests/test_faults.py checks one within 1.5x.
 """
 from __future__ import annotations
