@@ -58,8 +58,10 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
+        done = "after its outputs were written" if interrupt.wrote_outputs() else \
+            "before there was a result; nothing written"
         print(f"{PROG} {command}: interrupted ({interrupt.name(interrupt.signum_of(exc))}) "
-              "before there was a result; nothing written", file=sys.stderr)
+              f"{done}", file=sys.stderr)
         return interrupt.exit_status(exc)
     except OSError as exc:  # disk full, permissions: not bad input, but still one line
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ class Interrupted(KeyboardInterrupt):
 
 _received: list = []  # signal numbers seen since handling() began, in order
 _writing = False
+_wrote = False  # protected_writes() has completed since handling() began
 
 
 def _handler(signum: int, frame) -> None:
@@ -73,7 +74,9 @@ def handling() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _wrote
     _received.clear()
+    _wrote = False
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield
@@ -88,14 +91,20 @@ def protected_writes() -> Iterator[None]:
     temporary file renamed into place, and a signal inside would leave the set of outputs
     half written. A signal that arrives meanwhile is delivered after, and only noted
     (``received()``): the outputs are whole."""
-    global _writing
+    global _writing, _wrote
     _writing = True
     blocked = hasattr(signal, "pthread_sigmask") and \
         threading.current_thread() is threading.main_thread()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS) if blocked else None
     try:
         yield
+        _wrote = True
     finally:
         if blocked:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)  # pending ones run _handler now
         _writing = False
+
+
+def wrote_outputs() -> bool:
+    """Whether a protected_writes() block has completed since handling() began."""
+    return _wrote
