@@ -125,8 +125,11 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
         return signals, _report(cfg, net, results, started, interrupted=True)
     t_opt = time.perf_counter() - t
     magnitude = np.expm1(np.maximum(res_s.x.reshape(target_mag.shape), 0))
-    y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content), cfg.griffin_lim_iters,
-                    cfg.seed)
+    try:
+        y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content),
+                        cfg.griffin_lim_iters, cfg.seed)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM here: the time domain's result stands
+        return signals, _report(cfg, net, results, started, interrupted=True)
     signals["griffinlim"] = y.astype(np.float32)
     results["griffinlim"] = {"spectral_convergence": spectral_convergence(
         y, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res_s.nit,
