@@ -25,7 +25,7 @@ def _check_numbers(cfg: Any) -> None:
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         flag = f"--{f.name.replace('_', '-')}"
-        if isinstance(value, bool) and f.type is not bool:
+        if isinstance(value, bool) and f.type in (int, float, Optional[int], Optional[float]):
             raise ParameterError(f"{flag} must be a number, got {value}")
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             continue
