@@ -172,6 +172,19 @@ def test_a_launch_with_a_wrong_argument_type_is_rejected():
 
 
 @emulated
+def test_the_emulation_itself_refuses_a_wrong_scalar_type():
+    """Below check_args, the host launchers are typed from ops.cu's signatures: a 4-byte
+    int where the kernel takes a long long is refused by ctypes, not read as garbage."""
+    import ctypes
+    lib = cuda_host.build()
+    x = np.zeros(10, dtype=np.float32)
+    S = np.empty_like(x)
+    lib.host_log1p_forward_f32(1, 32, *map(cuda_host.marshal, (x, np.int64(10), S)))
+    with pytest.raises(ctypes.ArgumentError):
+        lib.host_log1p_forward_f32(1, 32, *map(cuda_host.marshal, (x, np.int32(10), S)))
+
+
+@emulated
 def test_every_launch_in_the_backend_passes_exact_types(monkeypatch):
     """One evaluation of every branch and loss through the cuda backend, recording each
     launch: all 14 kernels run, and every launch passed check_args."""
