@@ -187,6 +187,8 @@ def _worker(cfg: BenchConfig) -> dict:
     b = net.backend
     e2e = _best(lambda: obj.value_and_grad(x), cfg.repeat, b.synchronize)
     rss = _peak_rss_mib()
+    # On a GPU the memory that counts is the device's: CuPy's pool peak, not host RSS.
+    pool = b.device_pool_bytes() if hasattr(b, "device_pool_bytes") else None
     # Per op, chained on the real inputs; the whole chain was validated above.
     ops = {name: {"forward_s": _best(fwd, cfg.repeat, b.synchronize),
                   "backward_s": _best(bwd, cfg.repeat, b.synchronize)}
@@ -200,7 +202,7 @@ def _worker(cfg: BenchConfig) -> dict:
     T = int(obj.content_target.shape[0] + net.config.kernel_size - 1)
     out = {"backend": cfg.worker, "valid": bool(valid), **checks, "e2e_s": e2e,
            "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops, "host_transfer": transfer,
-           "T": T}
+           "T": T, "device_peak_mib": None if pool is None else pool / 2**20}
     if hasattr(b, "set_tf32"):  # a GPU: its own GEMM rates and floor, measured here
         rates = gemm_rates(T, net, cfg.repeat, backend=b)
         out["gemm_gflops"] = {k: v / 1e9 for k, v in rates.items()}
@@ -314,7 +316,10 @@ def table(results: dict) -> str:
         ht = r["host_transfer"]
         lines.append(f"| {name} | {'yes' if r['valid'] else 'NO'} | {r['e2e_s']:.3f} | "
                      f"{r['ratio_to_floor']:.2f} | {r['achieved_tflops']:.3f} | {speedup:.2f} | "
-                     f"{vs_cpu:.2f} | {r['peak_rss_mib']:.0f} | {ht['bytes'] / 1e6:.1f} MB, "
+                     f"{vs_cpu:.2f} | {r['peak_rss_mib']:.0f}"
+                     + ("" if r.get("device_peak_mib") is None else
+                        f" host, {r['device_peak_mib']:.0f} GPU pool")
+                     + f" | {ht['bytes'] / 1e6:.1f} MB, "
                      f"{ht['time_s'] * 1e3:.2f} ms | {r['setup_s']:.2f} |")
     ops = [n for r in results["backends"].values() for n in r.get("ops", {})]
     names = [b for b, r in results["backends"].items() if "ops" in r]

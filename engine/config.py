@@ -3,8 +3,11 @@
 Kept flat (no nesting) because argparse-dataclass maps one field to one flag. No
 ``from __future__ import annotations`` here: argparse-dataclass reads the real types.
 """
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional
+
+import numpy as np
 
 from engine.errors import ParameterError
 
@@ -14,6 +17,22 @@ def opt(default: Any, help: str, show: bool = True, **metadata: Any) -> Any:
     shown = "on" if default is True else "off" if default is False else default
     text = f"{help} (default: {shown})" if show else help
     return field(default=default, metadata={"help": text, **metadata})
+
+
+def _check_numbers(cfg: Any) -> None:
+    """Every number finite and every integer option a whole number, whatever its field: a NaN
+    passes every ``< 0`` and ``> 0`` comparison, so the range checks alone let it through."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(value, bool) and f.type in (int, float, Optional[int], Optional[float]):
+            raise ParameterError(f"{flag} must be a number, got {value}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            continue
+        if not math.isfinite(value):
+            raise ParameterError(f"{flag} must be a finite number, got {value}")
+        if f.type in (int, Optional[int]) and not isinstance(value, (int, np.integer)):
+            raise ParameterError(f"{flag} must be a whole number, got {value}")
 
 
 def _check_positive(cfg: Any, *names: str) -> None:
@@ -57,6 +76,7 @@ class NetworkConfig:
         "fft", "DFT conv form: rfft of frames, or the seed's frames @ DFT-basis GEMM")
 
     def __post_init__(self) -> None:
+        _check_numbers(self)  # first: every field, a subclass's too
         _check_positive(self, "sr", "n_fft", "hop_length", "n_filters", "kernel_size",
                         "n_mels", "rhythm_filters", "rhythm_kernel_size", "resid_kernel_size",
                         "content_n_mels")

@@ -5,12 +5,18 @@ GEMMs go to cuBLAS through ``xp.matmul``, the FFT form of the DFT conv to cuFFT 
 the grid-stride kernels of kernels/cuda/ops.cu, launched as cupy.RawModule functions. The
 orchestration is written against ``xp`` only, so that with ``use_host_emulation()`` (tests)
 the same code runs on NumPy arrays with the same .cu kernels compiled for the CPU. All arrays
-of a run stay on the device; the only host traffic per evaluation is the signal in and the
-gradient out (Objective does both).
+of a run stay on the device; the only host traffic per evaluation is the signal in, the
+gradient out and the loss terms, summed on the device and brought over together
+(``to_floats``; Objective does all three). Every launch is checked against the parameter
+types of ops.cu (``check_args``), on a GPU and in the emulation alike.
 """
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -42,17 +48,56 @@ def use_host_emulation(threads: int = 32, max_blocks: int = 3) -> None:
     xp, THREADS, MAX_BLOCKS = np, threads, max_blocks
 
 
+_probe: Optional[str] = None  # the probe's verdict, once run: "" when the GPU works
+
+
 def unusable_reason() -> str | None:
-    """None when a GPU answers (or emulation is on), else why not."""
+    """None when the GPU path works here (or emulation is on), else why not. A device count
+    is not enough: CuPy also loads NVRTC (to compile ops.cu), cuBLAS and cuFFT on first use,
+    and ``pip install cupy-cuda12x`` alone brings none of them. So the probe does what a run
+    does, once, on tiny inputs: compile the module, one GEMM, one FFT."""
+    global _probe
     if _host is not None:
         return None
     if cupy is None:
         return "CuPy is not installed (pip install -e '.[gpu]')"
+    if _probe is None:
+        _probe = _run_probe()
+    return _probe or None
+
+
+def _run_probe() -> str:
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError without a driver, among others
-        return f"no usable NVIDIA GPU ({str(exc).splitlines()[0]})"
-    return None if count > 0 else "no NVIDIA GPU found"
+        return f"no usable NVIDIA GPU ({_first_line(exc)})"
+    if count < 1:
+        return "no NVIDIA GPU found"
+    steps = (("NVRTC could not compile kernels/cuda/ops.cu", _compile),
+             ("cuBLAS failed a GEMM", lambda: cupy.matmul(cupy.ones((2, 2), np.float32),
+                                                         cupy.ones((2, 2), np.float32))),
+             ("cuFFT failed an FFT", lambda: cupy.fft.rfft(cupy.ones(8, np.float32))),
+             ("the device failed to finish the probe", synchronize))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:  # missing libnvrtc/libcublas/libcufft, among others
+            return (f"{what} ({_first_line(exc)}); install the CUDA libraries with "
+                    "pip install -e '.[gpu]' or a CUDA Toolkit")
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _compile():
+    global _module
+    if _module is None:
+        _module = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",))
+        _module.compile()
+    return _module
 
 
 def is_usable() -> bool:
@@ -72,13 +117,48 @@ def synchronize() -> None:
         cupy.cuda.Device().synchronize()
 
 
+def device_pool_bytes() -> Optional[int]:
+    """Bytes CuPy's default memory pool holds on the device. The pool keeps every block it
+    ever allocated until freed, so after a run this is the run's peak device memory (None
+    when emulating: there is no device)."""
+    if xp is np:
+        return None
+    return int(cupy.get_default_memory_pool().total_bytes())
+
+
 def set_tf32(enabled: bool) -> None:
-    """TF32 tensor-core math for float32 matmuls (cuBLAS compute type), off by default."""
+    """Set CuPy's compute type of every float32 matmul to TF32 (True) or to its default
+    (False): process-wide, so prefer ``tf32()``, which restores what was there."""
     if xp is np:
         return
-    from cupy._core import _routines_linalg as rl
+    from cupy._core import _routines_linalg as rl  # CuPy has no public API for this
     rl.set_compute_type(np.float32, rl.COMPUTE_TYPE_TF32 if enabled else
                         rl.COMPUTE_TYPE_DEFAULT)
+
+
+@contextmanager
+def tf32() -> Iterator[None]:
+    """TF32 tensor-core math for every float32 matmul inside: the conv GEMMs, and also the
+    Gram, mel and matrix-form DFT products (CuPy's setting is per dtype, not per call). The
+    compute type that was set before (a user's CUPY_TF32=1 included) comes back after."""
+    if xp is np:
+        yield
+        return
+    from cupy._core import _routines_linalg as rl
+    before = rl.get_compute_type(np.float32)
+    rl.set_compute_type(np.float32, rl.COMPUTE_TYPE_TF32)
+    try:
+        yield
+    finally:
+        rl.set_compute_type(np.float32, before)
+
+
+def to_floats(terms: dict) -> dict:
+    """Loss terms left on the device (0-d arrays) as Python floats, in one transfer."""
+    names = list(terms)
+    host = to_numpy(xp.stack([xp.asarray(terms[k], dtype=np.float64).reshape(())
+                              for k in names]))
+    return dict(zip(names, map(float, host)))
 
 
 # --- kernel launches ---------------------------------------------------------------------------
@@ -87,19 +167,73 @@ def _grid(n: int) -> int:
     return int(min(MAX_BLOCKS, max(1, -(-n // THREADS))))
 
 
+# A kernel parameter's C type -> what the launch must pass: ("array", element dtype) for a
+# pointer, ("scalar", NumPy scalar type) by value. CuPy sends a scalar's bytes as typed (4 for
+# np.int32, 8 for np.int64) whatever the kernel declares, so only the exact type is safe.
+C_TYPES = {"int": np.int32, "long long": np.int64, "int64_t": np.int64, "float": np.float32,
+           "double": np.float64}
+_PARAM = re.compile(r"^(?:const\s+)?([A-Za-z_][\w ]*?)\s*(\*?)\s*\w+$")
+
+
+@lru_cache(maxsize=None)
+def kernel_params(source: Path = SOURCE) -> dict:
+    """{kernel name: ((kind, type), ...)} of every extern "C" kernel in ``source``, with the
+    WRAP(T, S) macro of ops.cu expanded here (no compiler needed)."""
+    text = source.read_text()
+    expanded = text
+    macro = re.search(r"#define\s+WRAP\((\w+),\s*(\w+)\)((?:.*\\\n)*.*)", text)
+    if macro:
+        t_name, s_name, body = macro.group(1), macro.group(2), macro.group(3)
+        body = body.replace("\\\n", "\n")
+        expanded = ""
+        for t, suffix in re.findall(r"^WRAP\((\w+),\s*(\w+)\)", text, flags=re.M):
+            expanded += re.sub(rf"\b{t_name}\b", t, body).replace(f"##{s_name}", suffix)
+    out = {}
+    for name, params in re.findall(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)',
+                                   expanded):
+        kinds = []
+        for p in params.split(","):
+            m = _PARAM.match(" ".join(p.split()))
+            if m is None or m.group(1) not in C_TYPES:
+                raise ValueError(f"{name}: parameter {p.strip()!r} has no known C type")
+            kinds.append(("array" if m.group(2) else "scalar", C_TYPES[m.group(1)]))
+        out[name] = tuple(kinds)
+    return out
+
+
+def check_args(name: str, args: tuple) -> None:
+    """Reject a launch whose arguments differ from the kernel's parameters in number, kind,
+    element type or scalar type (a np.int32 for a long long reads 4 bytes of garbage)."""
+    params = kernel_params().get(name)
+    if params is None:
+        raise TypeError(f"no kernel {name} in {SOURCE.name}")
+    if len(args) != len(params):
+        raise TypeError(f"{name} takes {len(params)} arguments, got {len(args)}")
+    for i, (arg, (kind, want)) in enumerate(zip(args, params)):
+        if kind == "array":
+            dtype = getattr(arg, "dtype", None)
+            if not hasattr(arg, "flags") or dtype != want:
+                raise TypeError(f"{name} argument {i}: needs a {np.dtype(want).name} array, "
+                                f"got {type(arg).__name__} of {dtype}")
+            if not arg.flags.c_contiguous:
+                raise TypeError(f"{name} argument {i}: the array must be C-contiguous")
+        elif type(arg) is not want:
+            raise TypeError(f"{name} argument {i}: needs {np.dtype(want).name}, got "
+                            f"{type(arg).__name__}")
+
+
 def _launch(kernel: str, dtype, n: int, *args) -> None:
-    """Run kernel NAME_f32 / NAME_f64 over n work items (grid-stride)."""
+    """Run kernel NAME_f32 / NAME_f64 over n work items (grid-stride), after checking every
+    argument against the kernel's declared parameter types."""
     full = f"{kernel}_{'f32' if np.dtype(dtype) == np.float32 else 'f64'}"
+    check_args(full, args)
     grid = _grid(n)
     if _host is not None:
         from kernels.cuda_host import marshal
         getattr(_host, f"host_{full}")(grid, THREADS, *[marshal(a) for a in args])
         return
-    global _module
     if full not in _functions:
-        if _module is None:
-            _module = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",))
-        _functions[full] = _module.get_function(full)
+        _functions[full] = _compile().get_function(full)
     _functions[full]((grid,), (THREADS,), args)
 
 
@@ -107,11 +241,12 @@ def _scalar(dtype, value):
     return np.dtype(dtype).type(value)
 
 
-def _partial_sum(kernel: str, n: int, *args) -> float:
-    """Launch a kernel that ends in per-thread partial sums; return their total."""
-    partial = xp.zeros(_grid(n) * THREADS, dtype=np.float64)
+def _partial_sum(kernel: str, n: int, *args):
+    """Launch a kernel that ends in per-thread partial sums; return their total as a 0-d
+    device array (Objective brings all terms to the host at once: ``to_floats``)."""
+    partial = xp.empty(_grid(n) * THREADS, dtype=np.float64)  # every thread writes its slot
     _launch(kernel, args[0].dtype, n, *args, partial)
-    return float(partial.sum())
+    return xp.sum(partial, keepdims=True).reshape(())
 
 
 # --- DFT conv ----------------------------------------------------------------------------------
@@ -308,7 +443,7 @@ def gram_style_loss_backward(dL, cache):
 
 
 def l1_forward(S, weight):
-    return float(weight * xp.abs(S).sum()), (S, weight)
+    return weight * xp.abs(S).sum(dtype=np.float64), (S, weight)
 
 
 def l1_backward(dL, cache):

@@ -44,9 +44,27 @@ def _launchers(signatures: dict) -> str:
     return "\n".join(lines)
 
 
+_C_PARAMS = {"int": ctypes.c_int32, "long long": ctypes.c_int64, "int64_t": ctypes.c_int64,
+             "float": ctypes.c_float, "double": ctypes.c_double}
+
+
+def _argtypes(params: str) -> list:
+    """ctypes types of a kernel's parameters, from its declaration: pointers as addresses,
+    scalars as their exact C type, so ctypes itself refuses a call with another type (as a
+    GPU would misread it)."""
+    types = [ctypes.c_uint, ctypes.c_uint]  # grid, block
+    for p in params.split(","):
+        words = p.replace("*", " * ").split()[:-1]  # drop the parameter's name
+        if "*" in words:
+            types.append(ctypes.c_void_p)
+        else:
+            types.append(_C_PARAMS[" ".join(w for w in words if w != "const")])
+    return types
+
+
 def build(compiler: str = "g++") -> ctypes.CDLL:
     """Compile every .cu with its host launchers into one shared library (cached by source
-    hash in the temp folder) and load it."""
+    hash in the temp folder) and load it, each launcher typed by its kernel's signature."""
     if shutil.which(compiler) is None:
         raise RuntimeError(f"{compiler} not found: cannot build the CUDA kernels for the CPU")
     text = "".join(p.read_text() for p in sources()) + (SOURCE_DIR / "host_shim.h").read_text()
@@ -64,7 +82,12 @@ def build(compiler: str = "g++") -> ctypes.CDLL:
                             f"-I{SOURCE_DIR}", str(unit), "-o", str(built)],
                            check=True, capture_output=True, text=True)
             shutil.move(str(built), lib)
-    return ctypes.CDLL(str(lib))
+    loaded = ctypes.CDLL(str(lib))
+    for src in sources():
+        for name, params in kernel_signatures(src, compiler).items():
+            launcher = getattr(loaded, f"host_{name}")
+            launcher.argtypes, launcher.restype = _argtypes(params), None
+    return loaded
 
 
 def marshal(arg):

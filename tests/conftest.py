@@ -2,6 +2,8 @@ import os
 import shutil
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -13,3 +15,13 @@ GPU = cuda.is_usable()
 if not GPU and shutil.which("g++"):
     cuda.use_host_emulation()
 CUDA_TESTABLE = cuda.is_usable()
+# CI sets this: without it, a machine with neither a GPU nor g++ skips every cuda test and
+# the suite stays green having tested none of that backend.
+REQUIRE_CUDA = os.environ.get("RANDSTYLE_REQUIRE_CUDA_EMULATION") == "1"
+
+
+def pytest_sessionstart(session) -> None:
+    if REQUIRE_CUDA and not CUDA_TESTABLE:
+        pytest.exit("RANDSTYLE_REQUIRE_CUDA_EMULATION=1 but the cuda backend cannot be tested "
+                    f"here: {cuda.unusable_reason()}, and no g++ for its host emulation",
+                    returncode=3)

@@ -125,12 +125,121 @@ def test_tf32_effect_on_the_loss():
     content, style = plucked_melody(5.0, 22050), drum_loop(8.0, 22050)
     x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
     net = engine.Network(cfg, backend="cuda")
-    loss = {}
-    for tf32 in (False, True):
-        net.backend.set_tf32(tf32)
-        obj = engine.Objective(net, content=content, style=style)
-        loss[tf32] = obj.value_and_grad(x)[0]
-    net.backend.set_tf32(False)
+    from cupy._core import _routines_linalg as rl
+    before = rl.get_compute_type(np.float32)
+    obj = engine.Objective(net, content=content, style=style)
+    loss = {False: obj.value_and_grad(x)[0]}
+    with cuda.tf32():
+        assert rl.get_compute_type(np.float32) == rl.COMPUTE_TYPE_TF32
+        loss[True] = obj.value_and_grad(x)[0]
+    assert rl.get_compute_type(np.float32) == before  # restored, whatever it was
     effect = abs(loss[True] - loss[False]) / abs(loss[False])
     print(f"TF32 relative effect on the loss: {effect:.2e}")
     assert 0 < effect < 1e-2
+
+
+# --- the launches as CuPy runs them: exact argument types, checked ---------------------------
+
+@emulated
+def test_signatures_read_without_a_compiler_match_the_preprocessor():
+    """kernel_params expands ops.cu's WRAP macro itself (a GPU machine may have no g++);
+    g++ -E expands it for real."""
+    ours = cuda.kernel_params()
+    real = cuda_host.kernel_signatures(cuda.SOURCE)
+    assert set(ours) == set(real) and len(ours) == 28
+    for name, params in real.items():
+        assert len(ours[name]) == len(params.split(","))
+        for (kind, dtype), text in zip(ours[name], params.split(",")):
+            assert (kind == "array") == ("*" in text), (name, text)
+            if kind == "scalar":
+                assert text.split()[:-1] == {np.int32: ["int"], np.int64: ["long", "long"],
+                                             np.float32: ["float"], np.float64: ["double"]}[dtype]
+
+
+def test_a_launch_with_a_wrong_argument_type_is_rejected():
+    x = np.zeros(10, dtype=np.float32)
+    S = np.empty_like(x)
+    cuda.check_args("log1p_forward_f32", (x, np.int64(10), S))  # right: no error
+    for args, words in [
+        ((x, np.int32(10), S), "needs int64, got int32"),  # 4 bytes for a long long
+        ((x, 10, S), "needs int64, got int"),  # a Python int: CuPy would pick its own size
+        ((x.astype(np.float64), np.int64(10), S), "float32 array"),  # finding 2
+        ((x[::2], np.int64(5), S), "C-contiguous"),
+        ((x, np.int64(10)), "takes 3 arguments"),
+    ]:
+        with pytest.raises(TypeError, match=words):
+            cuda.check_args("log1p_forward_f32", args)
+
+
+@emulated
+def test_the_emulation_itself_refuses_a_wrong_scalar_type():
+    """Below check_args, the host launchers are typed from ops.cu's signatures: a 4-byte
+    int where the kernel takes a long long is refused by ctypes, not read as garbage."""
+    import ctypes
+    lib = cuda_host.build()
+    x = np.zeros(10, dtype=np.float32)
+    S = np.empty_like(x)
+    lib.host_log1p_forward_f32(1, 32, *map(cuda_host.marshal, (x, np.int64(10), S)))
+    with pytest.raises(ctypes.ArgumentError):
+        lib.host_log1p_forward_f32(1, 32, *map(cuda_host.marshal, (x, np.int32(10), S)))
+
+
+@emulated
+def test_every_launch_in_the_backend_passes_exact_types(monkeypatch):
+    """One evaluation of every branch and loss through the cuda backend, recording each
+    launch: all 14 kernels run, and every launch passed check_args."""
+    launched = []
+    real = cuda.check_args
+    monkeypatch.setattr(cuda, "check_args", lambda name, args: (launched.append(name),
+                                                               real(name, args)))
+    for dft in ("fft", "matrix"):
+        cfg = engine.NetworkConfig(**{**SMALL, "rhythm_filters": 16}, n_resid=1, dft=dft)
+        net = engine.Network(cfg, backend="cuda")
+        content, style = plucked_melody(1.0, SMALL["sr"]), drum_loop(1.7, SMALL["sr"])
+        obj = engine.Objective(net, content=content, style=style, l1_weight=0.1)
+        obj.value_and_grad(content + 0.01)
+    kinds = {n.rsplit("_", 1)[0] for n in launched}
+    assert kinds == {n.rsplit("_", 1)[0] for n in cuda.kernel_params()}, kinds
+
+
+@emulated
+def test_loss_terms_cross_to_the_host_once_per_evaluation(monkeypatch):
+    cfg = engine.NetworkConfig(**SMALL)
+    net = engine.Network(cfg, backend="cuda")
+    content, style = plucked_melody(1.0, SMALL["sr"]), drum_loop(1.7, SMALL["sr"])
+    obj = engine.Objective(net, content=content, style=style, l1_weight=0.1)
+    A = net.asarray(np.ones((5, 3)))
+    loss, _ = cuda.squared_error_forward(A, A * 0, 1.0)
+    assert type(loss) is not float and float(loss) == 15.0  # left on the device
+    calls = []
+    real = cuda.to_numpy
+    monkeypatch.setattr(cuda, "to_numpy", lambda a: (calls.append(np.shape(a)), real(a))[1])
+    terms, grad = obj.terms_and_grad(content + 0.01)
+    # Two copies: the loss terms together, and the gradient.
+    assert calls == [(len(terms),), (len(content),)]
+    assert all(type(v) is float for v in terms.values())
+
+
+@emulated
+def test_float64_grams_given_to_a_float32_network_are_cast():
+    cfg = engine.NetworkConfig(**SMALL)
+    net = engine.Network(cfg, backend="cuda")
+    style = drum_loop(1.7, SMALL["sr"])
+    grams = {b: [G.astype(np.float64) for G in layers]
+             for b, layers in net.grams(style, ("harmonic", "rhythm")).items()}
+    x = plucked_melody(1.0, SMALL["sr"])
+    value = engine.Objective(net, style_grams=grams).value_and_grad(x)[0]
+    assert abs(value - engine.Objective(net, style=style).value_and_grad(x)[0]) < 1e-4 * value
+
+
+def test_ci_fails_when_the_cuda_backend_cannot_be_tested(tmp_path):
+    """Without a GPU and without g++ on PATH, RANDSTYLE_REQUIRE_CUDA_EMULATION=1 turns the
+    silent skip into a failed run."""
+    env = {**os.environ, "PATH": str(tmp_path), "RANDSTYLE_REQUIRE_CUDA_EMULATION": "1"}
+    if GPU:
+        pytest.skip("a GPU answers here: the cuda tests run on it")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          os.path.join(ROOT, "tests", "test_cuda.py"), "-k",
+                          "wrong_argument_type"], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode != 0 and "cannot be tested" in res.stdout + res.stderr, res.stdout

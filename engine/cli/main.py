@@ -11,6 +11,7 @@ from engine.cli.common import PROG, Parser, gather
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
+from engine.run import interrupt
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "transfer": (TransferArgs, lambda a, e: run_styled(a, "transfer", e),
@@ -49,14 +50,19 @@ def main(argv: Optional[list] = None) -> int:
     if command in REPEATABLE:
         rest = gather(rest, REPEATABLE[command])
     try:
-        parser = Parser(cls, prog=f"{PROG} {command}", description=help)
-        return run(parser.parse_args(rest), parser.explicit(rest)) or 0
+        # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
+        with interrupt.handling():
+            parser = Parser(cls, prog=f"{PROG} {command}", description=help)
+            return run(parser.parse_args(rest), parser.explicit(rest)) or 0
     except ParameterError as exc:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG} {command}: interrupted; nothing written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        done = "after its outputs were written" if interrupt.wrote_outputs() else \
+            "before there was a result; nothing written"
+        print(f"{PROG} {command}: interrupted ({interrupt.name(interrupt.signum_of(exc))}) "
+              f"{done}", file=sys.stderr)
+        return interrupt.exit_status(exc)
     except OSError as exc:  # disk full, permissions: not bad input, but still one line
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 1

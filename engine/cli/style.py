@@ -21,7 +21,7 @@ from engine.cli.common import (
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
 from engine.report import plot
-from engine.run import channels, checkpoint
+from engine.run import channels, checkpoint, interrupt
 from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
@@ -83,8 +83,8 @@ def _style_specs(args) -> list:
             value = None
         if value is None:  # no ":WEIGHT" (or a ':' that belongs to the path)
             specs.append((spec, 1.0))
-        elif not value > 0:
-            raise ParameterError(f"style weight must be positive, got {spec!r}")
+        elif not 0 < value < float("inf"):
+            raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
         else:
             specs.append((path, value))
     return specs
@@ -178,7 +178,8 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
         parts.append(signal)
         reports.append(report)
         if report["interrupted"]:
-            save(signal, report["iterations"])
+            with interrupt.protected_writes():
+                save(signal, report["iterations"])
             interrupted = True
             break
     silent = np.zeros(len(parts[0]), dtype=np.float32)  # parts a Ctrl-C left undone
@@ -217,22 +218,28 @@ def run_styled(args, command: str, explicit: set) -> int:
               "output": wav, "interrupted": interrupted}
     if len(reports) > 1:
         report["parts"] = reports
-    audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
-                    subtype=args.subtype, overwrite=args.overwrite)
-    audio.write_json(rep, report, overwrite=args.overwrite)
-    if args.plot:
-        shown = {"style": channels.split(styles[0][0], "mono")[0],
-                 "result": result.mean(axis=1)}
-        if content is not None:
-            shown = {"content": channels.split(content, "mono")[0], **shown}
-        plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
-                      report.get("iterations", []))
+    with interrupt.protected_writes():  # a signal now waits for whole outputs
+        audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
+                        subtype=args.subtype, overwrite=args.overwrite)
+        audio.write_json(rep, report, overwrite=args.overwrite)
+        if args.plot:
+            shown = {"style": channels.split(styles[0][0], "mono")[0],
+                     "result": result.mean(axis=1)}
+            if content is not None:
+                shown = {"content": channels.split(content, "mono")[0], **shown}
+            plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
+                          report.get("iterations", []))
+        if not interrupted:
+            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
     print(wav)
     if interrupted:
-        print(f"{PROG}: interrupted: wrote the best result so far to {wav}; continue with "
-              f"--resume {ckpt}", file=sys.stderr)
-        return 130
-    Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+        print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
+              f"best result so far to {wav}; continue with --resume {ckpt}", file=sys.stderr)
+        return interrupt.exit_status()
+    if interrupt.received():
+        print(f"{PROG}: {interrupt.name(interrupt.received())} arrived while writing; the "
+              "outputs are whole", file=sys.stderr)
+        return interrupt.exit_status()
     log(args, f"stopped after {report['nit']} iterations ({report['stop_reason']}), "
               f"{report['wall_time_s']:.1f} s")
     return 0

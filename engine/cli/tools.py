@@ -21,6 +21,7 @@ from engine.cli.common import (
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
 from engine.errors import ParameterError
+from engine.run import interrupt
 from engine.run.reconstruct import reconstruct
 from engine.run.separate import separate
 
@@ -95,20 +96,22 @@ def run_separate(args: SeparateArgs) -> int:
     report["output_gain"] = gain
     report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()}}
     report["outputs"] = wavs
-    for name, part in parts.items():
-        audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
-                        overwrite=args.overwrite, normalize=False)
-    audio.write_json(rep, report, overwrite=args.overwrite)
+    with interrupt.protected_writes():  # a signal now waits for whole outputs
+        for name, part in parts.items():
+            audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
+                            overwrite=args.overwrite, normalize=False)
+        audio.write_json(rep, report, overwrite=args.overwrite)
     print(out)
-    if report["interrupted"]:
-        print(f"{PROG}: interrupted: wrote the best sources so far to {out}", file=sys.stderr)
-        return 130
+    if report["interrupted"] or interrupt.received():
+        print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
+              f"best sources so far to {out}", file=sys.stderr)
+        return interrupt.exit_status()
     log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1f}% of the mix away "
               f"from it; {report['wall_time_s']:.1f} s")
     return 0
 
 
-def run_reconstruct(args: ReconstructArgs) -> None:
+def run_reconstruct(args: ReconstructArgs) -> int:
     if args.content is None:
         log(args, "no input file: reconstructing the built-in demo melody")
         content = demo.plucked_melody(DEMO_SECONDS["content"], args.sr)
@@ -127,16 +130,22 @@ def run_reconstruct(args: ReconstructArgs) -> None:
                              what="content")
     signals, report = reconstruct(content, args)
     report["inputs"] = inputs
-    report["outputs"] = paths
-    audio.write_wav(paths[0], signals["time"], args.sr, subtype=args.subtype,
-                    overwrite=args.overwrite)
-    audio.write_wav(paths[1], signals["griffinlim"], args.sr, subtype=args.subtype,
-                    overwrite=args.overwrite)
-    audio.write_json(paths[2], report, overwrite=args.overwrite)
+    wavs = dict(zip(("time", "griffinlim"), paths[:2]))
+    report["outputs"] = [wavs[m] for m in signals] + [paths[2]]
+    with interrupt.protected_writes():  # a signal now waits for whole outputs
+        for method, signal in signals.items():
+            audio.write_wav(wavs[method], signal, args.sr, subtype=args.subtype,
+                            overwrite=args.overwrite)
+        audio.write_json(paths[2], report, overwrite=args.overwrite)
     for method, r in report["results"].items():
         log(args, f"{method}: spectral convergence {r['spectral_convergence']:.4f}, "
                    f"{r['wall_time_s']:.1f} s")
     print(prefix)
+    if report["interrupted"] or interrupt.received():
+        print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote "
+              f"{', '.join(report['outputs'])}", file=sys.stderr)
+        return interrupt.exit_status()
+    return 0
 
 
 def run_bench(args: BenchConfig) -> None:

@@ -43,8 +43,10 @@ class Objective:
                 self.content_branch][-1]
         self.style_branches = [b for b, w in self.user_weights.items() if w > 0] \
             if (style is not None or style_grams is not None) else []
-        if style_grams is not None:
-            self.style_grams = {b: style_grams[b] for b in self.style_branches}
+        if style_grams is not None:  # in the network's dtype, on its device (a GPU kernel
+            # reads a float64 Gram's bytes as float32 otherwise)
+            self.style_grams = {b: [net.asarray(G) for G in style_grams[b]]
+                                for b in self.style_branches}
         elif style is not None:
             net.check_length(len(style), "the style clip", self.style_branches)
             self.style_grams = net.grams(style, self.style_branches)
@@ -100,6 +102,8 @@ class Objective:
         if self.style_branches:
             terms["style"] = sum(terms[STYLE_TERMS[n]] for n in self.style_branches)
         terms["total"] = sum(v for k, v in terms.items() if k not in ("style", "total"))
+        if hasattr(b, "to_floats"):  # a GPU's terms are device scalars: one transfer for all
+            terms = b.to_floats(terms)
         return terms, term_grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, replace
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -13,6 +14,7 @@ import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
+from engine.model import memory
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.run.optimize import lbfgs, summary
@@ -49,10 +51,11 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
     setup_s = time.perf_counter() - started
-    res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                bounds=cfg.bounds, progress=cfg.progress, desc=mode,
-                history=None if resume is None else resume["history"],
-                checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
+    with gemm_precision(cfg, network):
+        res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                    bounds=cfg.bounds, progress=cfg.progress, desc=mode,
+                    history=None if resume is None else resume["history"],
+                    checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
     report = {
         "mode": mode,
         "config": asdict(cfg),
@@ -83,23 +86,41 @@ def style_branches(cfg: RunConfig) -> tuple:
                  if w > 0)
 
 
-def build_network(cfg: RunConfig, signals: dict) -> Network:
+def build_network(cfg: RunConfig, signals: dict, n_samples: Optional[int] = None,
+                  n_optimized: int = 1) -> Network:
     """The network, after every signal is checked, so bad input fails before any work.
 
-    ``signals`` maps a name ("content", "style", ...) to (signal, branches it feeds)."""
+    ``signals`` maps a name ("content", "style", ...) to (signal, branches it feeds);
+    ``n_optimized`` signals of ``n_samples`` are optimized (default: the first signal's
+    length). A run estimated above the memory available is refused here (model/memory.py)."""
     for what, (x, _) in signals.items():
         check_signal(np.asarray(x), f"the {what} signal")
+    lengths = [len(x) for x, _ in signals.values()]
+    memory.check(cfg, n_samples if n_samples is not None else lengths[0],
+                 [n for name, n in zip(signals, lengths) if "style" in name or "example" in name],
+                 n_optimized)
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)
-    if hasattr(net.backend, "set_tf32"):
-        net.backend.set_tf32(cfg.tf32)
-    elif cfg.tf32 and cfg.progress:
+    if cfg.tf32 and not hasattr(net.backend, "tf32") and cfg.progress:
         print(f"randstyle: --tf32 has no effect on the {net.backend.name} backend",
               file=sys.stderr)
     for what, (x, branches) in signals.items():
         net.check_length(len(x), f"the {what}", branches)
     return net
+
+
+@contextmanager
+def gemm_precision(cfg: Any, net: Network) -> Iterator[None]:
+    """TF32 matmuls inside when --tf32 asks for them on a backend that has them (the
+    optimization only: target features and Grams are computed at full precision); the
+    backend's previous setting comes back after. Without --tf32 nothing is touched, so a
+    user's own CUPY_TF32 holds."""
+    if cfg.tf32 and hasattr(net.backend, "tf32"):
+        with net.backend.tf32():
+            yield
+    else:
+        yield
 
 
 def announce(cfg: RunConfig, net: Network, what: str) -> None:
@@ -181,7 +202,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
     styles = weighted_styles(style)
     n_samples = int(round(cfg.seconds * cfg.sr))
-    net = build_network(cfg, _style_signals(styles, branches))
+    net = build_network(cfg, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
     obj = _objective(cfg, net, styles)

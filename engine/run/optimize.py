@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import Bounds, minimize
 from tqdm import tqdm
 
-INTERRUPTED = "interrupted (SIGINT): the best result so far"
+from engine.run import interrupt
 
 
 @dataclass
@@ -86,8 +86,9 @@ def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1
         else:
             result.message = "no iterations left: maxiter reached before resuming"
             result.nit = done
-    except KeyboardInterrupt:
-        result.x, result.message, result.interrupted = best["x"], INTERRUPTED, True
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through engine.run.interrupt
+        result.x, result.interrupted = best["x"], True
+        result.message = interrupt.stop_message(exc)
         result.nit = len(result.history)
     finally:
         bar.close()

@@ -18,7 +18,14 @@ import numpy as np
 from engine.config import ReconstructConfig
 from engine.model.filters import hann_window
 from engine.model.objective import Objective
-from engine.run.modes import VERSION, announce, build_network, initial_signal, resolve
+from engine.run.modes import (
+    VERSION,
+    announce,
+    build_network,
+    gemm_precision,
+    initial_signal,
+    resolve,
+)
 from engine.run.optimize import lbfgs
 from kernels import numpy_ref
 from kernels.numpy_ref import frame, overlap_add
@@ -73,6 +80,7 @@ class SpectrogramObjective:
         S = net.asarray(np.asarray(s).reshape(self.shape))
         A, cache = b.conv1d_relu_forward(S, net._dev["harmonic"]["weights"])
         loss, l_cache = b.content_loss_forward(A, self.target, 1.0)
+        loss = float(loss)  # a GPU backend's loss is a device scalar
         dS = b.conv1d_relu_backward(b.content_loss_backward(1.0, l_cache), cache)
         return {"content": loss, "total": loss}, np.asarray(b.to_numpy(dS),
                                                             dtype=np.float64).ravel()
@@ -81,7 +89,9 @@ class SpectrogramObjective:
 def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
                 **overrides: Any) -> tuple[dict, dict]:
     """Both reconstructions of ``content`` from noise. Returns ({"time": signal,
-    "griffinlim": signal}, report with spectral convergence, iterations and time of each)."""
+    "griffinlim": signal}, report with spectral convergence, iterations and time of each).
+    An interrupted run (Ctrl-C, SIGTERM) returns what it has: the time domain's best signal
+    so far, and no Griffin-Lim result unless that method finished; report["interrupted"]."""
     started = time.perf_counter()
     cfg = resolve(ReconstructConfig, config, overrides)
     net = build_network(cfg, {"content": (content, ("harmonic",))})
@@ -92,28 +102,34 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     results, signals = {}, {}
 
     t = time.perf_counter()
-    res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter, ftol=cfg.ftol,
-                maxcor=cfg.maxcor, bounds=cfg.bounds, progress=cfg.progress, desc="time domain")
-    if res.interrupted:  # an experiment half done is no result: stop here, write nothing
-        raise KeyboardInterrupt
+    with gemm_precision(cfg, net):
+        res = lbfgs(obj, initial_signal(len(content), cfg), maxiter=cfg.maxiter,
+                    ftol=cfg.ftol, maxcor=cfg.maxcor, bounds=cfg.bounds,
+                    progress=cfg.progress, desc="time domain")
     signals["time"] = res.x.astype(np.float32)
     results["time"] = {"spectral_convergence": spectral_convergence(
         res.x, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res.nit,
         "stop_reason": res.message,
         "final_loss": res.history[-1]["total"] if res.history else res.initial["total"],
-        "wall_time_s": time.perf_counter() - t}
+        "wall_time_s": time.perf_counter() - t, "interrupted": res.interrupted}
+    if res.interrupted:  # stop here: the time domain's best so far is the result
+        return signals, _report(cfg, net, results, started, interrupted=True)
 
     t = time.perf_counter()
     spec_obj = SpectrogramObjective(net, obj.content_target, target_mag.shape)
     s0 = np.abs(np.random.default_rng(cfg.seed + 1).standard_normal(target_mag.size)) * 1e-3
-    res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                  bounds=False, progress=cfg.progress, desc="spectrogram")
-    if res_s.interrupted:
-        raise KeyboardInterrupt
+    with gemm_precision(cfg, net):
+        res_s = lbfgs(spec_obj, s0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                      bounds=False, progress=cfg.progress, desc="spectrogram")
+    if res_s.interrupted:  # no Griffin-Lim from a spectrogram half optimized
+        return signals, _report(cfg, net, results, started, interrupted=True)
     t_opt = time.perf_counter() - t
     magnitude = np.expm1(np.maximum(res_s.x.reshape(target_mag.shape), 0))
-    y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content), cfg.griffin_lim_iters,
-                    cfg.seed)
+    try:
+        y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content),
+                        cfg.griffin_lim_iters, cfg.seed)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM here: the time domain's result stands
+        return signals, _report(cfg, net, results, started, interrupted=True)
     signals["griffinlim"] = y.astype(np.float32)
     results["griffinlim"] = {"spectral_convergence": spectral_convergence(
         y, target_mag, c.n_fft, c.hop_length), "lbfgs_iterations": res_s.nit,
@@ -124,7 +140,11 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
                                                 / np.linalg.norm(target_mag)),
         "final_loss": res_s.history[-1]["total"] if res_s.history else res_s.initial["total"],
         "optimize_time_s": t_opt, "wall_time_s": time.perf_counter() - t}
-    report = {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
-              "results": results, "wall_time_s": time.perf_counter() - started,
-              "randstyle_version": VERSION}
-    return signals, report
+    return signals, _report(cfg, net, results, started, interrupted=False)
+
+
+def _report(cfg: ReconstructConfig, net: Any, results: dict, started: float,
+            interrupted: bool) -> dict:
+    return {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
+            "results": results, "interrupted": interrupted,
+            "wall_time_s": time.perf_counter() - started, "randstyle_version": VERSION}

@@ -20,6 +20,7 @@ from engine.run.modes import (
     VERSION,
     announce,
     build_network,
+    gemm_precision,
     initial_signal,
     resolve,
     style_branches,
@@ -78,7 +79,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
         raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
-    net = build_network(cfg, signals)
+    net = build_network(cfg, signals, len(mix), n_optimized=len(examples))
     announce(cfg, net, f"style Grams of {len(examples)} examples")
     objectives = {name: Objective(net, style=ex, style_weight=cfg.style_weight,
                                   rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
@@ -90,8 +91,9 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
                          + initial_signal(n, replace(cfg, seed=cfg.seed + i))
                          for i in range(len(examples))])
     scales = sep.balance(X0) if cfg.balance else {}
-    res = lbfgs(sep, X0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                bounds=cfg.bounds, progress=cfg.progress, desc="separate")
+    with gemm_precision(cfg, net):
+        res = lbfgs(sep, X0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                    bounds=cfg.bounds, progress=cfg.progress, desc="separate")
     parts = {name: x.astype(np.float32) for name, x in sep.split(res.x).items()}
     residual = sum(p.astype(np.float64) for p in parts.values()) - mix
     report = {

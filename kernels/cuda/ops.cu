@@ -5,22 +5,25 @@
 // over the grid, and compare each kernel with its NumPy twin. Build check (no GPU needed):
 //     nvcc --ptx -arch=sm_90 kernels/cuda/ops.cu
 // One extern "C" wrapper per dtype (_f32, _f64) so the names are stable and visible in PTX.
+// 64-bit counts and indices are long long (int64_t): long is 32 bits on Windows. The host
+// passes each argument with its exact C type (np.int32 for int, np.int64 for long long),
+// checked against these signatures at every launch (kernels/cuda.py check_args).
 // Complex arrays are passed as interleaved (re, im) pairs: complex64 is float2 in memory.
 
 #define GRID_STRIDE(i, n) \
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)(n); \
-         i += (long)blockDim.x * gridDim.x)
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
+         i += (long long)blockDim.x * gridDim.x)
 
-__device__ __forceinline__ long thread_id() {
-    return (long)blockIdx.x * blockDim.x + threadIdx.x;
+__device__ __forceinline__ long long thread_id() {
+    return (long long)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
 // out[t, j] = x[t * hop + j] * window[j]                                 out: (T, n_fft)
 template <typename T>
 __device__ void frame_window(const T* x, const T* window, int hop, int n_frames, int n_fft,
                              T* out) {
-    GRID_STRIDE(i, (long)n_frames * n_fft) {
-        long t = i / n_fft, j = i % n_fft;
+    GRID_STRIDE(i, (long long)n_frames * n_fft) {
+        long long t = i / n_fft, j = i % n_fft;
         out[i] = x[t * hop + j] * window[j];
     }
 }
@@ -29,14 +32,14 @@ __device__ void frame_window(const T* x, const T* window, int hop, int n_frames,
 // cover s of dframes[t, s - t*hop] (times window[s - t*hop] when use_window).
 template <typename T>
 __device__ void overlap_add(const T* dframes, const T* window, int use_window, int hop,
-                            int n_frames, int n_fft, long n_samples, T* dx) {
+                            int n_frames, int n_fft, long long n_samples, T* dx) {
     GRID_STRIDE(s, n_samples) {
-        long t_hi = s / hop;
+        long long t_hi = s / hop;
         if (t_hi > n_frames - 1) t_hi = n_frames - 1;
-        long t_lo = s - n_fft + hop >= 0 ? (s - n_fft + hop) / hop : 0;
+        long long t_lo = s - n_fft + hop >= 0 ? (s - n_fft + hop) / hop : 0;
         T acc = 0;
-        for (long t = t_lo; t <= t_hi; ++t) {
-            long j = s - t * hop;
+        for (long long t = t_lo; t <= t_hi; ++t) {
+            long long j = s - t * hop;
             if (j < n_fft) acc += dframes[t * n_fft + j] * (use_window ? window[j] : (T)1);
         }
         dx[s] = acc;
@@ -46,8 +49,8 @@ __device__ void overlap_add(const T* dframes, const T* window, int use_window, i
 // Z[t, k] = Re spec[t, k], Z[t, n_bins + k] = Im spec[t, k]                Z: (T, 2 n_bins)
 template <typename T>
 __device__ void split_complex(const T* spec, int n_frames, int n_bins, T* Z) {
-    GRID_STRIDE(i, (long)n_frames * n_bins) {
-        long t = i / n_bins, k = i % n_bins;
+    GRID_STRIDE(i, (long long)n_frames * n_bins) {
+        long long t = i / n_bins, k = i % n_bins;
         Z[t * 2 * n_bins + k] = spec[2 * i];
         Z[t * 2 * n_bins + n_bins + k] = spec[2 * i + 1];
     }
@@ -57,8 +60,8 @@ __device__ void split_complex(const T* spec, int n_frames, int n_bins, T* Z) {
 // the inverse real FFT (which counts interior bins twice).
 template <typename T>
 __device__ void join_complex(const T* dZ, int n_frames, int n_bins, int n_fft, T* spec) {
-    GRID_STRIDE(i, (long)n_frames * n_bins) {
-        long t = i / n_bins, k = i % n_bins;
+    GRID_STRIDE(i, (long long)n_frames * n_bins) {
+        long long t = i / n_bins, k = i % n_bins;
         T s = (k == 0 || k == n_bins - 1) ? (T)n_fft : (T)0.5 * n_fft;
         spec[2 * i] = dZ[t * 2 * n_bins + k] * s;
         spec[2 * i + 1] = dZ[t * 2 * n_bins + n_bins + k] * s;
@@ -67,8 +70,8 @@ __device__ void join_complex(const T* dZ, int n_frames, int n_bins, int n_fft, T
 
 template <typename T>
 __device__ void magnitude(const T* Z, int n_frames, int n_bins, T* M) {
-    GRID_STRIDE(i, (long)n_frames * n_bins) {
-        long t = i / n_bins, k = i % n_bins;
+    GRID_STRIDE(i, (long long)n_frames * n_bins) {
+        long long t = i / n_bins, k = i % n_bins;
         T re = Z[t * 2 * n_bins + k], im = Z[t * 2 * n_bins + n_bins + k];
         M[i] = sqrt(re * re + im * im);
     }
@@ -78,8 +81,8 @@ __device__ void magnitude(const T* Z, int n_frames, int n_bins, T* M) {
 template <typename T>
 __device__ void magnitude_backward(const T* dM, const T* Z, const T* M, int n_frames,
                                    int n_bins, T* dZ) {
-    GRID_STRIDE(i, (long)n_frames * n_bins) {
-        long t = i / n_bins, k = i % n_bins;
+    GRID_STRIDE(i, (long long)n_frames * n_bins) {
+        long long t = i / n_bins, k = i % n_bins;
         T s = M[i] > 0 ? dM[i] / M[i] : (T)0;
         dZ[t * 2 * n_bins + k] = s * Z[t * 2 * n_bins + k];
         dZ[t * 2 * n_bins + n_bins + k] = s * Z[t * 2 * n_bins + n_bins + k];
@@ -87,29 +90,30 @@ __device__ void magnitude_backward(const T* dM, const T* Z, const T* M, int n_fr
 }
 
 template <typename T>
-__device__ void log1p_forward(const T* M, long n, T* S) {
+__device__ void log1p_forward(const T* M, long long n, T* S) {
     GRID_STRIDE(i, n) { S[i] = log1p(M[i]); }
 }
 
 template <typename T>
-__device__ void log1p_backward(const T* dS, const T* M, long n, T* dM) {
+__device__ void log1p_backward(const T* dS, const T* M, long long n, T* dM) {
     GRID_STRIDE(i, n) { dM[i] = dS[i] / (1 + M[i]); }
 }
 
 template <typename T>
-__device__ void relu(const T* X, long n, T* A) {
+__device__ void relu(const T* X, long long n, T* A) {
     GRID_STRIDE(i, n) { A[i] = X[i] > 0 ? X[i] : (T)0; }
 }
 
 template <typename T>
-__device__ void relu_mask(const T* dA, const T* A, long n, T* out) {
+__device__ void relu_mask(const T* dA, const T* A, long long n, T* out) {
     GRID_STRIDE(i, n) { out[i] = A[i] > 0 ? dA[i] : (T)0; }
 }
 
-// diff = A - B; partial[thread] = this thread's sum of diff^2 (summed on the host side,
-// in a fixed order, so the loss is deterministic). partial has grid * block entries.
+// diff = A - B; partial[thread] = this thread's sum of diff^2. partial has grid * block
+// entries, every one written; kernels/cuda.py sums them on the device (one reduction, a
+// fixed launch shape, so the loss is deterministic) and the host sees only the total.
 template <typename T>
-__device__ void squared_diff(const T* A, const T* B, long n, T* diff, double* partial) {
+__device__ void squared_diff(const T* A, const T* B, long long n, T* diff, double* partial) {
     double acc = 0;
     GRID_STRIDE(i, n) {
         T d = A[i] - B[i];
@@ -122,7 +126,7 @@ __device__ void squared_diff(const T* A, const T* B, long n, T* diff, double* pa
 // out = coef * (G - G_target) and per-thread partial sums of (G - G_target)^2: the Gram
 // style loss and the symmetric matrix its gradient needs, in one pass.
 template <typename T>
-__device__ void gram_diff(const T* G, const T* G_target, T coef, long n, T* out,
+__device__ void gram_diff(const T* G, const T* G_target, T coef, long long n, T* out,
                           double* partial) {
     double acc = 0;
     GRID_STRIDE(i, n) {
@@ -136,9 +140,9 @@ __device__ void gram_diff(const T* G, const T* G_target, T coef, long n, T* out,
 // out[t, k*C + c] = X[t + k*dilation, c]                                out: (T', K*C)
 template <typename T>
 __device__ void im2col(const T* X, int C, int K, int dilation, int n_out, T* out) {
-    GRID_STRIDE(i, (long)n_out * K * C) {
-        long t = i / ((long)K * C), r = i % ((long)K * C);
-        long k = r / C, c = r % C;
+    GRID_STRIDE(i, (long long)n_out * K * C) {
+        long long t = i / ((long long)K * C), r = i % ((long long)K * C);
+        long long k = r / C, c = r % C;
         out[i] = X[(t + k * dilation) * C + c];
     }
 }
@@ -147,11 +151,11 @@ __device__ void im2col(const T* X, int C, int K, int dilation, int n_out, T* out
 template <typename T>
 __device__ void col2im(const T* dcols, int C, int K, int dilation, int n_out, int n_rows,
                        T* dX) {
-    GRID_STRIDE(i, (long)n_rows * C) {
-        long s = i / C, c = i % C;
+    GRID_STRIDE(i, (long long)n_rows * C) {
+        long long s = i / C, c = i % C;
         T acc = 0;
         for (int k = 0; k < K; ++k) {
-            long t = s - (long)k * dilation;
+            long long t = s - (long long)k * dilation;
             if (t >= 0 && t < n_out) acc += dcols[(t * K + k) * C + c];
         }
         dX[i] = acc;
@@ -163,7 +167,7 @@ extern "C" __global__ void frame_window_##S(const T* x, const T* window, int hop
                                             int n_frames, int n_fft, T* out) {            \
     frame_window(x, window, hop, n_frames, n_fft, out); }                                 \
 extern "C" __global__ void overlap_add_##S(const T* dframes, const T* window,             \
-        int use_window, int hop, int n_frames, int n_fft, long n_samples, T* dx) {        \
+        int use_window, int hop, int n_frames, int n_fft, long long n_samples, T* dx) {        \
     overlap_add(dframes, window, use_window, hop, n_frames, n_fft, n_samples, dx); }      \
 extern "C" __global__ void split_complex_##S(const T* spec, int n_frames, int n_bins,     \
                                              T* Z) {                                      \
@@ -176,17 +180,17 @@ extern "C" __global__ void magnitude_##S(const T* Z, int n_frames, int n_bins, T
 extern "C" __global__ void magnitude_backward_##S(const T* dM, const T* Z, const T* M,    \
                                                   int n_frames, int n_bins, T* dZ) {      \
     magnitude_backward(dM, Z, M, n_frames, n_bins, dZ); }                                 \
-extern "C" __global__ void log1p_forward_##S(const T* M, long n, T* S) {                  \
+extern "C" __global__ void log1p_forward_##S(const T* M, long long n, T* S) {                  \
     log1p_forward(M, n, S); }                                                             \
-extern "C" __global__ void log1p_backward_##S(const T* dS, const T* M, long n, T* dM) {   \
+extern "C" __global__ void log1p_backward_##S(const T* dS, const T* M, long long n, T* dM) {   \
     log1p_backward(dS, M, n, dM); }                                                       \
-extern "C" __global__ void relu_##S(const T* X, long n, T* A) { relu(X, n, A); }          \
-extern "C" __global__ void relu_mask_##S(const T* dA, const T* A, long n, T* out) {       \
+extern "C" __global__ void relu_##S(const T* X, long long n, T* A) { relu(X, n, A); }          \
+extern "C" __global__ void relu_mask_##S(const T* dA, const T* A, long long n, T* out) {       \
     relu_mask(dA, A, n, out); }                                                           \
-extern "C" __global__ void squared_diff_##S(const T* A, const T* B, long n, T* diff,      \
+extern "C" __global__ void squared_diff_##S(const T* A, const T* B, long long n, T* diff,      \
                                             double* partial) {                            \
     squared_diff(A, B, n, diff, partial); }                                               \
-extern "C" __global__ void gram_diff_##S(const T* G, const T* G_target, T coef, long n,   \
+extern "C" __global__ void gram_diff_##S(const T* G, const T* G_target, T coef, long long n,   \
                                          T* out, double* partial) {                       \
     gram_diff(G, G_target, coef, n, out, partial); }                                      \
 extern "C" __global__ void im2col_##S(const T* X, int C, int K, int dilation, int n_out,  \

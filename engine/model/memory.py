@@ -1,0 +1,115 @@
+"""Peak memory of a run, estimated from its options and signal lengths before anything is
+allocated, and the check that refuses a run the machine cannot hold.
+
+What a run holds at its peak (s = bytes per engine sample, F = --n-filters, B = n_fft/2 + 1,
+R = the rhythm branch's channels, T = frames of the optimized signal):
+  weights      K B F s (harmonic) + K_r n_mels R s + n_resid (K_res + 1) R^2 s (rhythm; the
+               residual blocks' square weights); float64 draws them in float32 first
+  Grams        3 F^2 s per harmonic Gram (the target, the Gram of the signal, the gradient's
+               matrix) and 3 R^2 s per rhythm layer; one more set while several styles are
+               averaged
+  activations  the larger of an evaluation's (T frames) and a style chunk's (1024 frames):
+               per frame, the DFT (2B), magnitude, log (B each), F and R channels per layer, and
+               their gradients (x2), plus the im2col copy a narrow conv makes
+  optimizer    L-BFGS-B's 2 maxcor + 12 float64 vectors of the signal's samples, and the
+               signals themselves (float32 in, float64 in the optimizer)
+  runtime      the interpreter, NumPy, SciPy, Numba and its compiled kernels: 256 MiB
+               (measured: 108 MiB after import, 247 MiB at the end of a tiny cpu run)
+The optimizer's term is reached once L-BFGS-B has made maxcor iterations (its memory is
+zeroed pages until written). Measured against the peak RSS of whole runs on the cpu backend
+(estimate / measured): 1.14 (transfer, 4096 filters, 5 s content, 8 s style), 1.06 (2048
+filters, 2 residual blocks), 1.09 (float64, 1024 filters, 10 s), 1.05 (texture of 30 s, 128
+filters); tests/test_faults.py checks one within 1.5x.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Optional
+
+from engine.errors import ParameterError
+from kernels.numpy_ref import n_frames
+
+STYLE_CHUNK_FRAMES = 1024  # as engine.model.network.STYLE_CHUNK_FRAMES
+RUNTIME_BYTES = 256 * 2**20
+
+
+def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
+                   n_optimized: int = 1) -> int:
+    """Peak bytes of a run with config ``cfg`` optimizing ``n_optimized`` signals of
+    ``n_samples`` each, against styles of the given lengths."""
+    s = 8 if cfg.dtype == "float64" else 4
+    B = cfg.n_fft // 2 + 1
+    F = cfg.n_filters
+    R = cfg.rhythm_filters if cfg.rhythm_filters is not None else \
+        (2048 if cfg.n_resid > 0 else 4096)
+    rhythm_layers = 1 + cfg.n_resid
+    weights = cfg.kernel_size * B * F * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
+        + cfg.n_resid * (cfg.resid_kernel_size + 1) * R * R * s
+    if s == 8:  # drawn in float32, then cast: both alive for a moment
+        weights += cfg.kernel_size * B * F * 4
+    grams = 3 * (F * F + rhythm_layers * R * R) * s
+    styles = list(style_samples)
+    if len(styles) > 1:
+        grams += (F * F + rhythm_layers * R * R) * s
+    T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
+    per_frame = (5 * B + F + rhythm_layers * R) * s * 2 + cfg.kernel_size * B * s \
+        + cfg.rhythm_kernel_size * cfg.n_mels * s
+    activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
+        [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))
+    n = n_samples * n_optimized
+    optimizer = (2 * getattr(cfg, "maxcor", 20) + 12) * n * 8
+    signals = 12 * n + sum(12 * k for k in styles)
+    return int(RUNTIME_BYTES + weights + grams + activations + optimizer + signals)
+
+
+def available_bytes() -> Optional[int]:
+    """Memory this process may still take: the smaller of the system's available memory and
+    the room left under a cgroup (container) limit; None where neither can be read."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        try:
+            limits.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            cap = f.read().strip()
+        if cap != "max":
+            with open("/sys/fs/cgroup/memory.current") as f:
+                limits.append(int(cap) - int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory now (already in use, so not needed again)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def check(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
+          n_optimized: int = 1) -> int:
+    """Refuse, in one line, a run whose estimated peak exceeds what this process holds plus
+    the memory available; return the estimate."""
+    need = estimate_bytes(cfg, n_samples, style_samples, n_optimized)
+    avail = available_bytes()
+    have = None if avail is None else avail + _resident_bytes()
+    if have is not None and need > have:
+        raise ParameterError(
+            f"this run needs about {_mib(need)} of memory (estimated from --n-filters, "
+            f"--rhythm-filters, --n-resid and the signals' lengths) but {_mib(have)} is "
+            "available; use fewer filters or shorter clips")
+    return need
