@@ -1,0 +1,215 @@
+"""Running batch jobs: embedded (job processes on this machine, as many at once as the cores
+allow) or on a Dask distributed cluster. Either way a job is ``python -m engine.batch.job``:
+the single command's own code path, in a process of its own, stopped by SIGINT so it writes
+what it has (atomically) and exits."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import engine
+from engine.batch.manifest import VOLATILE, Job
+from engine.errors import ParameterError
+from engine.run import checkpoint
+
+ROOT = str(Path(engine.__file__).resolve().parent.parent)
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+POLL_S = 0.05
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # done | skipped | failed | interrupted | not run
+    message: str = ""
+    wall_s: float = 0.0
+
+
+def output_paths(job: Job, outdir: str) -> tuple:
+    """([result audio paths], report path) of a job."""
+    out = Path(outdir) / job.output
+    if job.mode == "separate":
+        names = [k.split(" ", 1)[1] for k in job.inputs if k.startswith("source ")]
+        return [str(out / f"{n}.wav") for n in names], str(out / "separation.json")
+    return [str(out)], str(out.with_suffix(".json"))
+
+
+def read_report(path: str) -> Optional[dict]:
+    try:
+        with open(path) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _differs(job: Job, report: dict) -> Optional[str]:
+    """The first option in which the report's run differs from the row, or None."""
+    config = report.get("config")
+    if not isinstance(config, dict):
+        return "config"
+    for key, value in job.expected.items():
+        if config.get(key, object()) != value:
+            return key
+    extra = sorted(set(config) - set(job.expected) - VOLATILE)
+    return extra[0] if extra else None
+
+
+def plan(job: Job, outdir: str, overwrite: bool) -> tuple:
+    """(what to do, why): 'skip' (finished with these options), 'run', 'resume' (an
+    interrupted run's checkpoint), 'redo' (replace outputs), or 'fail' with the reason."""
+    results, rep = output_paths(job, outdir)
+    report = read_report(rep)
+    if report is None or not all(os.path.exists(p) for p in results):
+        return "run", ""
+    differs = _differs(job, report)
+    if report.get("interrupted"):
+        ckpt = checkpoint.path_for(results[0])
+        if differs is None and job.mode != "separate" and os.path.exists(ckpt):
+            return "resume", ckpt
+        return "redo", "unfinished"
+    if differs is None:
+        return "skip", ""
+    if overwrite:
+        return "redo", f"--{differs.replace('_', '-')} changed"
+    return "fail", (f"{job.output} exists from a run with another --{differs.replace('_', '-')}"
+                    "; pass --overwrite to redo it")
+
+
+def command(job: Job, outdir: str, threads: int, how: str, ckpt: str = "") -> list:
+    """The single command's argv for a job."""
+    tail = ["--quiet", "--threads", str(threads)]
+    if how == "resume":
+        return [job.mode, "--resume", ckpt, *tail]
+    argv = [job.mode, *job.argv, "-o", str(Path(outdir) / job.output), *tail]
+    return argv + (["--overwrite"] if how == "redo" else [])
+
+
+class _Proc:
+    """A job's process, with its stdout and stderr in temporary files (pipes could fill)."""
+
+    def __init__(self, argv: list, threads: int) -> None:
+        env = dict(os.environ)
+        # The same engine as this process, whatever the working folder or install.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+        for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
+            env[var] = str(threads)
+        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self.started = time.perf_counter()
+        # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "engine.batch.job", json.dumps(argv)], cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, start_new_session=True)
+
+    def done(self) -> bool:
+        return self.popen.poll() is not None
+
+    def interrupt(self) -> None:
+        if not self.done():
+            self.popen.send_signal(signal.SIGINT)
+
+    def result(self) -> dict:
+        rc = self.popen.wait()
+        self.out.seek(0)
+        self.err.seek(0)
+        lines = self.out.read().decode(errors="replace").strip().splitlines()
+        err = self.err.read().decode(errors="replace").strip().splitlines()
+        self.out.close()
+        self.err.close()
+        try:
+            return json.loads(lines[-1])
+        except (IndexError, ValueError):
+            why = err[-1] if err else f"the job's process ended with code {rc}"
+            return {"rc": rc if rc else 1, "message": why,
+                    "wall_s": round(time.perf_counter() - self.started, 3)}
+
+
+def run_isolated(argv: list, threads: int, stop_event: Optional[str] = None) -> dict:
+    """One job to its end, in its own process; on a Dask worker, a set ``stop_event`` (a
+    distributed.Event name) interrupts it like Ctrl-C, or keeps it from starting."""
+    stop = None
+    if stop_event:
+        from distributed import Event
+        stop = Event(stop_event)
+        if stop.is_set():
+            return {"rc": None, "message": "not run: the batch was stopped", "wall_s": 0.0}
+    proc = _Proc(argv, threads)
+    while not proc.done():
+        if stop is not None and stop.is_set():
+            proc.interrupt()
+            break
+        time.sleep(0.2)
+    return proc.result()
+
+
+def outcome(job: Job, result: dict) -> Outcome:
+    rc = result.get("rc")
+    status = "not run" if rc is None else "done" if rc == 0 else \
+        "interrupted" if rc == 130 else "failed"
+    message = result.get("message", "") if status != "done" else ""
+    return Outcome(job, status, message, float(result.get("wall_s") or 0.0))
+
+
+def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
+                 stop: threading.Event) -> None:
+    """``tasks`` [(job, argv)], ``jobs`` at a time; ``report(Outcome)`` as each ends. Once
+    ``stop`` is set nothing new starts and the running jobs get SIGINT."""
+    pending, running, stopping = list(tasks), [], False
+    while pending or running:
+        while pending and len(running) < jobs and not stop.is_set():
+            job, argv = pending.pop(0)
+            running.append((job, _Proc(argv, threads)))
+        if stop.is_set() and not stopping:
+            stopping = True
+            for _, proc in running:
+                proc.interrupt()
+            for job, _ in pending:
+                report(Outcome(job, "not run", "the batch was stopped"))
+            pending = []
+        for item in [r for r in running if r[1].done()]:
+            running.remove(item)
+            report(outcome(item[0], item[1].result()))
+        time.sleep(POLL_S)
+
+
+def run_dask(address: str, tasks: list, threads: int, report: Callable,
+             stop: threading.Event) -> None:
+    """The same jobs on a Dask distributed scheduler's workers (which must see the inputs
+    and OUTDIR at the same paths). Dask is imported here only."""
+    try:
+        from distributed import Client, Event, as_completed
+    except ImportError:
+        raise ParameterError("--scheduler needs Dask distributed: pip install "
+                             "'randstyle[cluster]'") from None
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        name = f"randstyle-stop-{uuid.uuid4().hex}"
+        event = Event(name, client=client)
+        futures = {client.submit(run_isolated, argv, threads, name, pure=False,
+                                 key=f"randstyle-row{job.row}-{uuid.uuid4().hex[:8]}"): job
+                   for job, argv in tasks}
+        done = as_completed(futures)
+        stopping = False
+        while not done.is_empty():
+            if stop.is_set() and not stopping:
+                stopping = True
+                event.set()  # running jobs stop and write what they have; queued ones skip
+            for future in done.next_batch(block=False) if done.has_ready() else []:
+                job = futures[future]
+                try:
+                    report(outcome(job, future.result()))
+                except Exception as exc:  # the worker died or the task was lost
+                    report(Outcome(job, "failed", f"on the cluster: {type(exc).__name__}: "
+                                                  f"{exc}"))
+            time.sleep(POLL_S)
