@@ -15,12 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import presets
-from engine.cli.common import Parser
-from engine.cli.style import TextureArgs, TransferArgs
-from engine.cli.tools import SeparateArgs
 from engine.errors import ParameterError
 
-MODES = {"transfer": TransferArgs, "texture": TextureArgs, "separate": SeparateArgs}
+MODES = ("transfer", "texture", "separate")
 FIXED = ("mode", "content", "style", "output")
 # Flags the batch sets itself; as columns they would fight it.
 RESERVED = {"output", "overwrite", "quiet", "resume", "threads", "html", "style", "source"}
@@ -29,11 +26,28 @@ VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-class _RaisingParser(Parser):
-    """The command's own parser, but a bad value raises instead of exiting."""
+def _parser(mode: str):
+    """The command's own parser, but a bad value raises instead of exiting. Imported here:
+    engine.cli imports this module for its batch command."""
+    from engine.cli.common import Parser
+    from engine.cli.style import TextureArgs, TransferArgs
+    from engine.cli.tools import SeparateArgs
 
-    def error(self, message: str) -> None:
-        raise ParameterError(message)
+    class RaisingParser(Parser):
+        def error(self, message: str) -> None:
+            raise ParameterError(message)
+
+    cls = {"transfer": TransferArgs, "texture": TextureArgs, "separate": SeparateArgs}[mode]
+    return RaisingParser(cls, prog=f"randstyle {mode}")
+
+
+def _parse(mode: str, argv: list) -> tuple:
+    """(args, explicit fields) as the command parses argv, repeated --style/--source
+    gathered as engine.cli.main gathers them."""
+    from engine.cli.common import gather
+    argv = gather(argv, "--source" if mode == "separate" else "--style")
+    parser = _parser(mode)
+    return parser.parse_args(argv), parser.explicit(argv)
 
 
 @dataclass
@@ -52,7 +66,7 @@ class Job:
 
 def option_columns(mode: str) -> dict:
     """{column: argparse action} of the mode's flags that a manifest may set."""
-    parser = _RaisingParser(MODES[mode], prog=f"randstyle {mode}")
+    parser = _parser(mode)
     columns = {}
     for action in parser._actions:
         longs = [s for s in action.option_strings if s.startswith("--")]
@@ -166,11 +180,10 @@ def _check_output(value: str, mode: str, row: int, taken: dict) -> str:
 def expected_config(mode: str, argv: list) -> dict:
     """The report "config" that a run of argv writes, less what may change between runs:
     parsed by the command's own parser, with the preset applied as the command applies it."""
-    parser = _RaisingParser(MODES[mode], prog=f"randstyle {mode}")
-    args = parser.parse_args(argv)
+    args, explicit = _parse(mode, argv)
     preset = getattr(args, "preset", None)
     if preset:
-        presets.apply(args, preset, parser.explicit(argv))
+        presets.apply(args, preset, explicit)
     config = json.loads(json.dumps(asdict(args)))
     return {k: v for k, v in config.items() if k not in VOLATILE}
 
@@ -182,7 +195,6 @@ def _job(row: int, cells: dict, base: Path, taken: dict) -> Job:
     columns = option_columns(mode)
     output = _check_output(cells.get("output", ""), mode, row, taken)
     inputs_argv, inputs = _inputs_argv(mode, cells, row, base)
-    parser = _RaisingParser(MODES[mode], prog=f"randstyle {mode}")
     argv, options = list(inputs_argv), {}
     for column, value in cells.items():
         if column in FIXED or not value:
@@ -191,7 +203,7 @@ def _job(row: int, cells: dict, base: Path, taken: dict) -> Job:
             raise _fail(row, column, f"{mode} has no option --{column}")
         tokens = _option_argv(column, columns[column], value, row)
         try:  # each value alone first, so the error names its column
-            parser.parse_args(inputs_argv + tokens)
+            _parse(mode, inputs_argv + tokens)
         except ParameterError as exc:
             raise _fail(row, column, str(exc)) from None
         argv += tokens

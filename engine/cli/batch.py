@@ -124,7 +124,7 @@ def run_batch(args: BatchArgs) -> int:
         bar.update(1)
         took = f" in {o.wall_s:.1f} s" if o.wall_s else ""
         why = f": {o.message}" if o.message else ""
-        if args.progress or o.status == "failed":
+        if args.progress:
             tqdm.write(f"{PROG} batch: row {o.job.row} ({o.job.output}): {o.status}{took}{why}",
                        file=sys.stderr)
 

@@ -206,7 +206,7 @@ th,td{border:1px solid #ddd;padding:.15em .5em;text-align:left}
 .status{font-size:.8em;padding:.1em .5em;border-radius:3px;margin-left:.5em;color:#fff}
 .done,.skipped{background:#2a7a2a} .failed{background:#b22} .interrupted,.not-run{background:#a60}
 .note{background:#fff4cc;padding:.5em;border:1px solid #e0c060}
-.reason{color:#b22;font-family:monospace}
+.reason{color:#b22;font-family:monospace} .why{color:#555;font-size:.9em}
 """
 
 
@@ -225,7 +225,8 @@ def write_page(page: str, entries: list, title: str) -> None:
         parts.append(f'<section id="job{i + 1}"><h2>{html.escape(e.title)}'
                      f'<span class="status {status}">{html.escape(e.status)}</span></h2>')
         if e.message:
-            parts.append(f'<p class="reason">{html.escape(e.message)}</p>')
+            cls = "reason" if e.status == "failed" else "why"
+            parts.append(f'<p class="{cls}">{html.escape(e.message)}</p>')
         parts.append('<div class="clips">')
         for clip in e.clips:
             wav, why = b.audio(clip)
