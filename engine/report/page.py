@@ -23,7 +23,10 @@ from engine.audio import atomic_write
 
 NO_MATPLOTLIB = ("matplotlib is not installed, so this page has no spectrograms or loss "
                  "curves (pip install matplotlib, then run again).")
-PLAYABLE = {".wav"}  # what every browser plays; other inputs are converted
+PLAYABLE = {".wav"}
+# Flags that say where and how a run writes, not what it computes: left off the page.
+NOT_OPTIONS = {"output", "overwrite", "progress", "html", "plot", "resume", "content", "style",
+               "styles", "mix", "source"}  # what every browser plays; other inputs are converted
 
 
 @dataclass
@@ -259,3 +262,38 @@ def write_page(page: str, entries: list, title: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     atomic_write(str(b.page), write)
+
+
+def page_path(output: str) -> str:
+    """Where a single run's --html page goes: beside its output, named after it."""
+    return str(Path(output).with_suffix(".html"))
+
+
+def _input_clips(inputs: dict, demo: Optional[dict], sr: int) -> list:
+    """Clips of a report's "inputs" ({"content": path, "styles": [{"path"}], "mix": path,
+    "source NAME": path}); "demo:..." inputs come from ``demo`` (the same keys, samples)."""
+    clips = []
+    for key, value in inputs.items():
+        if key == "styles":
+            paths = [s.get("path") for s in value]
+            labels = ["style"] if len(paths) == 1 else [f"style {i + 1}" for i in
+                                                        range(len(paths))]
+            for i, (label, path) in enumerate(zip(labels, paths)):
+                if str(path).startswith("demo:"):
+                    path = (demo or {}).get("styles", [None] * (i + 1))[i]
+                clips.append(Clip(label, path, sr))
+        elif isinstance(value, str):
+            clips.append(Clip(key, (demo or {}).get(key) if value.startswith("demo:") else value,
+                              sr))
+    return clips
+
+
+def write_run(page: str, report: dict, results: dict, sr: int, options: dict,
+              demo: Optional[dict] = None) -> None:
+    """The page of one single run (--html): its inputs as the report names them, the
+    ``results`` ({label: path}), its report and the ``options`` the user gave."""
+    clips = _input_clips(report.get("inputs") or {}, demo, sr)
+    clips += [Clip(label, path, result=True) for label, path in results.items()]
+    title = f"randstyle {report.get('mode', '')}: {Path(page).stem}"
+    status = "interrupted" if report.get("interrupted") else "done"
+    write_page(page, [Entry(title, clips, report, status, options=options)], title)
