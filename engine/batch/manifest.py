@@ -243,6 +243,10 @@ def read(path: str) -> list:
                 raise _fail(1, dupes[0], "appears twice in the header")
             if "" in columns:
                 raise _fail(1, str(columns.index("") + 1), "a header cell is empty")
+            known = set(FIXED).union(*(option_columns(m) for m in MODES))
+            unknown = [c for c in columns if c not in known]
+            if unknown:
+                raise _fail(1, unknown[0], "no mode has this option")
             jobs, taken = [], {}
             for values in reader:
                 row = reader.line_num

@@ -210,6 +210,7 @@ def run_dask(address: str, tasks: list, threads: int, report: Callable,
                 try:
                     report(outcome(job, future.result()))
                 except Exception as exc:  # the worker died or the task was lost
+                    first = (str(exc).strip().splitlines() or [""])[0]
                     report(Outcome(job, "failed", f"on the cluster: {type(exc).__name__}: "
-                                                  f"{exc}"))
+                                                  f"{first}"))
             time.sleep(POLL_S)
