@@ -18,9 +18,11 @@ setup(
         "threadpoolctl>=3",
     ],
     extras_require={
-        "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5"],
+        "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
+                 "dask[distributed]", "playwright"],
         "plot": ["matplotlib>=3.5"],
         "gpu": ["cupy-cuda12x"],
+        "cluster": ["dask[distributed]"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )
