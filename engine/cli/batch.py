@@ -86,15 +86,20 @@ def entry(o: runner.Outcome, outdir: str) -> page.Entry:
 
 class _Stop:
     """SIGINT and SIGTERM set an event instead of raising: the runner passes Ctrl-C on to the
-    jobs once, lets them write what they have, and the batch ends cleanly."""
+    jobs once, lets them write what they have, and the batch ends cleanly. A second signal
+    acts as it would without the batch (no waiting for the jobs)."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.old = {}
 
+    def _handle(self, sig, frame) -> None:
+        self.event.set()
+        signal.signal(sig, self.old[sig])
+
     def __enter__(self) -> threading.Event:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            self.old[sig] = signal.signal(sig, lambda *_: self.event.set())
+            self.old[sig] = signal.signal(sig, self._handle)
         return self.event
 
     def __exit__(self, *exc) -> None:
@@ -146,14 +151,14 @@ def run_batch(args: BatchArgs) -> int:
     bar.close()
 
     ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]
-    index = outdir / PAGE
-    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
-                    f"randstyle batch: {Path(args.manifest).name}")
     counts = {s: sum(o.status == s for o in ordered)
               for s in ("done", "skipped", "failed", "interrupted", "not run")}
-    print(f"{PROG} batch: {len(jobs)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
-                                                          if v or k in ("done", "failed")),
-          file=sys.stderr)
+    summary = f"{len(jobs)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                                if v or k in ("done", "failed"))
+    index = outdir / PAGE
+    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
+                    f"randstyle batch: {Path(args.manifest).name}", summary)
+    print(f"{PROG} batch: {summary}", file=sys.stderr)
     for o in ordered:
         if o.status == "failed":
             print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",

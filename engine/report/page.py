@@ -217,12 +217,14 @@ th,td{border:1px solid #ddd;padding:.15em .5em;text-align:left}
 """
 
 
-def write_page(page: str, entries: list, title: str) -> None:
+def write_page(page: str, entries: list, title: str, summary: str = "") -> None:
     """Write ``page`` (HTML) and its assets folder for ``entries`` (a list of Entry)."""
     b = _Builder(page)
     b.assets.mkdir(parents=True, exist_ok=True)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    if summary:
+        parts.append(f'<p class="summary">{html.escape(summary)}</p>')
     if b.figure is None:
         parts.append(f'<p class="note">{NO_MATPLOTLIB}</p>')
     for i, e in enumerate(entries):
