@@ -156,15 +156,26 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     assert "run the same command again" in err
     assert len(sf.read(str(out / "melody_x_drums.wav"))[0]) == SR  # the finished row stays
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp files
+    first = (out / "melody_x_drums.wav").stat().st_mtime_ns
     slow_rep = runner.read_report(str(out / "slow.json"))
-    if slow_rep is not None:  # it got as far as optimizing: its best so far, whole, resumable
-        assert slow_rep["interrupted"] and len(sf.read(str(out / "slow.wav"))[0]) == SR
-        job = manifest.read(jobs)[1]
-        assert runner.plan(job, str(out), overwrite=False) == \
-            ("resume", str(out / "slow.ckpt.npz"))
-    else:
+    if slow_rep is None:  # stopped while its Python was starting: nothing written
         assert not (out / "slow.wav").exists()
-    assert runner.plan(manifest.read(jobs)[0], str(out), overwrite=False)[0] == "skip"
+        return
+    # It got as far as optimizing: its best so far, whole, with a checkpoint; run again (with
+    # a few more iterations than it had) the batch continues it there and skips the first row.
+    assert slow_rep["interrupted"] and len(sf.read(str(out / "slow.wav"))[0]) == SR
+    stopped_at = slow_rep["nit"]
+    slow["maxiter"] = str(stopped_at + 3)
+    write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol",))
+    job = manifest.read(jobs)[1]
+    assert runner.plan(job, str(out), overwrite=False) == ("resume", str(out / "slow.ckpt.npz"))
+    res = run_batch(jobs, "-o", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "2 rows: 1 done, 1 skipped" in res.stderr
+    rep = runner.read_report(str(out / "slow.json"))
+    assert rep["resumed_at_iteration"] == stopped_at and not rep["interrupted"]
+    assert rep["nit"] == stopped_at + 3 and not (out / "slow.ckpt.npz").exists()
+    assert (out / "melody_x_drums.wav").stat().st_mtime_ns == first
 
 
 BAD = [

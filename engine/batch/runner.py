@@ -23,6 +23,7 @@ from engine.run import checkpoint
 ROOT = str(Path(engine.__file__).resolve().parent.parent)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
+RESUME_MAY_CHANGE = frozenset({"maxiter"})
 
 
 @dataclass
@@ -51,15 +52,15 @@ def read_report(path: str) -> Optional[dict]:
     return report if isinstance(report, dict) else None
 
 
-def _differs(job: Job, report: dict) -> Optional[str]:
+def _differs(job: Job, report: dict, ignore: frozenset = frozenset()) -> Optional[str]:
     """The first option in which the report's run differs from the row, or None."""
     config = report.get("config")
     if not isinstance(config, dict):
         return "config"
     for key, value in job.expected.items():
-        if config.get(key, object()) != value:
+        if key not in ignore and config.get(key, object()) != value:
             return key
-    extra = sorted(set(config) - set(job.expected) - VOLATILE)
+    extra = sorted(set(config) - set(job.expected) - VOLATILE - ignore)
     return extra[0] if extra else None
 
 
@@ -73,7 +74,9 @@ def plan(job: Job, outdir: str, overwrite: bool) -> tuple:
     differs = _differs(job, report)
     if report.get("interrupted"):
         ckpt = checkpoint.path_for(results[0])
-        if differs is None and job.mode != "separate" and os.path.exists(ckpt):
+        # --resume takes a new --maxiter: a row given more (or fewer) iterations continues.
+        if job.mode != "separate" and os.path.exists(ckpt) and \
+                _differs(job, report, RESUME_MAY_CHANGE) is None:
             return "resume", ckpt
         return "redo", "unfinished"
     if differs is None:
@@ -88,7 +91,7 @@ def command(job: Job, outdir: str, threads: int, how: str, ckpt: str = "") -> li
     """The single command's argv for a job."""
     tail = ["--quiet", "--threads", str(threads)]
     if how == "resume":
-        return [job.mode, "--resume", ckpt, *tail]
+        return [job.mode, "--resume", ckpt, "--maxiter", str(job.expected["maxiter"]), *tail]
     argv = [job.mode, *job.argv, "-o", str(Path(outdir) / job.output), *tail]
     return argv + (["--overwrite"] if how == "redo" else [])
 
@@ -104,6 +107,7 @@ class _Proc:
             env[var] = str(threads)
         self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         self.started = time.perf_counter()
+        self.interrupted = False
         # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "engine.batch.job", json.dumps(argv)], cwd=ROOT, env=env,
@@ -114,6 +118,7 @@ class _Proc:
 
     def interrupt(self) -> None:
         if not self.done():
+            self.interrupted = True
             self.popen.send_signal(signal.SIGINT)
 
     def result(self) -> dict:
@@ -127,6 +132,9 @@ class _Proc:
         try:
             return json.loads(lines[-1])
         except (IndexError, ValueError):
+            if self.interrupted:  # Ctrl-C came while Python was still starting: no output
+                return {"rc": 130, "message": "stopped before it started; nothing written",
+                        "wall_s": 0.0}
             why = err[-1] if err else f"the job's process ended with code {rc}"
             return {"rc": rc if rc else 1, "message": why,
                     "wall_s": round(time.perf_counter() - self.started, 3)}
