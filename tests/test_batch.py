@@ -273,17 +273,22 @@ def test_batch_on_a_dask_cluster(dask_cluster, tmp_path):
 
 def test_single_runs_never_import_dask_and_write_a_page(tmp_path):
     clips(tmp_path)
+    (tmp_path / "res").mkdir()
     argv = ["transfer", str(tmp_path / "in/melody.wav"), str(tmp_path / "in/beat.wav"), "-o",
-            str(tmp_path / "one.wav"), "--html", "--quiet"]
+            str(tmp_path / "res/one.wav"), "--html", "--quiet"]
     argv += [a for k, v in OPTS.items() for a in (f"--{k}", v)]
     code = (f"import sys; from engine.cli import main; rc = main({argv!r}); "
             "print(rc, 'dask' in sys.modules, 'distributed' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert res.stdout.split()[-3:] == ["0", "False", "False"], res.stderr
-    html = (tmp_path / "one.html").read_text()
+    html = (tmp_path / "res/one.html").read_text()
     assert html.count("<audio") == 3 and 'src="one.wav"' in html
-    assert 'src="one_files/melody-' in html  # inputs outside the page's folder are copied
+    # Inputs outside the page's folder are copied beside it (the page moves as a pair).
+    copied = list((tmp_path / "res/one_files").glob("melody-*.wav"))
+    assert len(copied) == 1 and f'src="one_files/{copied[0].name}"' in html
+    np.testing.assert_array_equal(sf.read(str(copied[0]))[0],
+                                  sf.read(str(tmp_path / "in/melody.wav"))[0])
 
 
 def test_page_without_matplotlib_says_so(tmp_path, monkeypatch):
@@ -332,7 +337,7 @@ def test_page_plays_in_headless_chromium(batch, tmp_path):
     # 3 + 3 + 5 clips, and the last row's 3 (only its style while its content is missing).
     assert len(audios) in (12, 14)
     for src, duration, error in audios:
-        assert not error and not src.startswith(("/", "file:", "http")), src
+        assert not error and not src.startswith(("/", "..", "file:", "http")), src
         assert duration == pytest.approx(sf.info(str(out / src)).duration, abs=0.01), src
     losses = index.read_text().count('class="loss"')  # one per finished row
     assert losses == (3 if len(audios) == 12 else 4)
