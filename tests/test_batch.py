@@ -17,6 +17,7 @@ import soundfile as sf
 
 from engine import demo
 from engine.batch import manifest, runner
+from engine.cli import batch as batch_cli
 from engine.cli import main
 from engine.report import page
 
@@ -92,12 +93,14 @@ def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     assert "4 rows: 3 done, 0 skipped" not in res.stderr
     assert "4 rows: 3 done, 1 failed" in res.stderr
     assert "row 5 (broken.wav) failed: content file not found:" in res.stderr
+    assert "batch: row 3 (tex.wav): done in" in res.stderr  # a line per row under the bar
     y, sr = sf.read(str(out / "melody_x_drums.wav"))
     assert sr == SR and len(y) == SR  # the content's length
     assert len(sf.read(str(out / "tex.wav"))[0]) == int(0.9 * SR)
     rep = json.load(open(out / "tex.json"))
     assert rep["config"]["maxiter"] == 3 and rep["config"]["n_filters"] == 32  # row beats preset
     assert rep["config"]["rhythm_kernel_size"] == 8 and rep["preset"] == "fast"
+    assert rep["config"]["threads"] == 1  # the batch's --threads reaches the job
     assert [s["weight"] for s in rep["inputs"]["styles"]] == [1.0, 0.5]
     sep = json.load(open(out / "sep" / "separation.json"))
     assert sep["sources"] == ["tune", "beat"]
@@ -176,6 +179,15 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     assert rep["resumed_at_iteration"] == stopped_at and not rep["interrupted"]
     assert rep["nit"] == stopped_at + 3 and not (out / "slow.ckpt.npz").exists()
     assert (out / "melody_x_drums.wav").stat().st_mtime_ns == first
+
+
+def test_jobs_times_threads_fit_the_cores(monkeypatch):
+    monkeypatch.setattr(batch_cli, "cores", lambda: 8)
+    assert batch_cli.sizes(None, None, 100) == (8, 1)
+    assert batch_cli.sizes(None, 2, 100) == (4, 2)
+    assert batch_cli.sizes(3, None, 100) == (3, 2)
+    assert batch_cli.sizes(None, None, 3) == (3, 1)  # no idle job slots
+    assert batch_cli.sizes(2, 16, 100) == (2, 16)  # what you set yourself wins
 
 
 BAD = [

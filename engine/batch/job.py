@@ -1,13 +1,18 @@
-"""One batch job in its own process: ``python -m engine.batch.job ARGV_JSON``.
+"""Batch jobs in a process of their own: ``python -m engine.batch.job ARGV_JSON`` runs one,
+``python -m engine.batch.job --serve`` one after another (an argv JSON line in on stdin, a
+{"started": true} line and then the result line out), so the imports and compiled kernels
+are paid once per job slot rather than once per row.
 
-It runs the single command's own entry point (engine.cli.main) on the argv, so a row does
-exactly what that command does, and prints one JSON line: {"rc", "message", "wall_s"}, the
-message being the command's last line on stderr (its one-line reason when it failed). A
-process per job keeps each job's thread settings, memory and Ctrl-C its own.
+A job runs the single command's own entry point (engine.cli.main) on the argv, so a row does
+exactly what that command does; its result is {"rc", "message", "wall_s"}, the message being
+the command's last line on stderr (its one-line reason when it failed). Processes apart from
+the batch keep each job's thread settings, memory and Ctrl-C away from it.
 """
 import contextlib
 import io
 import json
+import os
+import signal
 import sys
 import time
 
@@ -44,7 +49,23 @@ def run(argv: list) -> dict:
             "wall_s": round(time.perf_counter() - started, 3)}
 
 
+def serve() -> None:
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever else prints to stdout goes to stderr, not into the channel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle: a Ctrl-C is for a running job only
+    for line in sys.stdin:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        channel.write('{"started": true}\n')  # from here on, SIGINT stops this job
+        channel.flush()
+        result = run(json.loads(line))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        channel.write(json.dumps(result) + "\n")
+        channel.flush()
+
+
 if __name__ == "__main__":
-    result = run(json.loads(sys.argv[1]))
-    print(json.dumps(result), flush=True)
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        print(json.dumps(run(json.loads(sys.argv[1]))), flush=True)
     sys.exit(0)

@@ -1,9 +1,11 @@
-"""Running batch jobs: embedded (job processes on this machine, as many at once as the cores
-allow) or on a Dask distributed cluster. Either way a job is ``python -m engine.batch.job``:
-the single command's own code path, in a process of its own, stopped by SIGINT so it writes
-what it has (atomically) and exits."""
+"""Running batch jobs: embedded (worker processes on this machine, as many at once as the
+cores allow, each running rows one after another) or on a Dask distributed cluster (a fresh
+process per row on a worker). Either way a row runs in ``engine.batch.job``: the single
+command's own code path, apart from the batch, stopped by SIGINT so it writes what it has
+(atomically) and ends."""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -96,22 +98,26 @@ def command(job: Job, outdir: str, threads: int, how: str, ckpt: str = "") -> li
     return argv + (["--overwrite"] if how == "redo" else [])
 
 
+def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
+    env = dict(os.environ)
+    # The same engine as this process, whatever the working folder or install.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
+        env[var] = str(threads)
+    # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
+    return subprocess.Popen([sys.executable, "-m", "engine.batch.job", *args], cwd=ROOT,
+                            env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+                            start_new_session=True)
+
+
 class _Proc:
     """A job's process, with its stdout and stderr in temporary files (pipes could fill)."""
 
     def __init__(self, argv: list, threads: int) -> None:
-        env = dict(os.environ)
-        # The same engine as this process, whatever the working folder or install.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
-        for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
-            env[var] = str(threads)
         self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         self.started = time.perf_counter()
         self.interrupted = False
-        # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "engine.batch.job", json.dumps(argv)], cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, start_new_session=True)
+        self.popen = _spawn([json.dumps(argv)], threads, subprocess.DEVNULL, self.out, self.err)
 
     def done(self) -> bool:
         return self.popen.poll() is not None
@@ -166,26 +172,101 @@ def outcome(job: Job, result: dict) -> Outcome:
     return Outcome(job, status, message, float(result.get("wall_s") or 0.0))
 
 
+class _Worker:
+    """A job slot: one ``engine.batch.job --serve`` process running rows one after another.
+    A row is interrupted (SIGINT) only once the worker says it started it."""
+
+    def __init__(self, threads: int) -> None:
+        self.err = tempfile.TemporaryFile()
+        self.popen = _spawn(["--serve"], threads, subprocess.PIPE, subprocess.PIPE, self.err)
+        self.fd = self.popen.stdout.fileno()
+        self.buffer = b""
+        self.job, self.running, self.stop_asked, self.signalled = None, False, False, False
+
+    def submit(self, job: Job, argv: list) -> None:
+        self.job, self.running, self.started = job, False, time.perf_counter()
+        self.popen.stdin.write((json.dumps(argv) + "\n").encode())
+        self.popen.stdin.flush()
+
+    def interrupt(self) -> None:
+        self.stop_asked = True
+        if self.running and not self.signalled and self.popen.poll() is None:
+            self.signalled = True
+            self.popen.send_signal(signal.SIGINT)
+
+    def read(self) -> Optional[dict]:
+        """The job's result once it came (or the process ended), else None. Raw reads: a
+        buffered reader could hold a second line that select() then never reports."""
+        chunk = os.read(self.fd, 65536)
+        self.buffer += chunk
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if message.get("started"):
+                self.running = True
+                if self.stop_asked:
+                    self.interrupt()
+            else:
+                self.job = None
+                return message
+        if chunk:
+            return None
+        self.job = None  # end of file: the process died mid-row
+        rc = self.popen.wait()
+        if self.signalled or self.stop_asked:
+            return {"rc": 130, "message": "stopped; nothing written", "wall_s": 0.0}
+        self.err.seek(0)
+        err = self.err.read().decode(errors="replace").strip().splitlines()
+        return {"rc": 1, "message": err[-1] if err else f"the job's process ended with code {rc}",
+                "wall_s": round(time.perf_counter() - self.started, 3)}
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.stdin.close()  # end of input: the worker exits
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.popen.stdout.close()
+        self.err.close()
+
+
 def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
                  stop: threading.Event) -> None:
-    """``tasks`` [(job, argv)], ``jobs`` at a time; ``report(Outcome)`` as each ends. Once
-    ``stop`` is set nothing new starts and the running jobs get SIGINT."""
-    pending, running, stopping = list(tasks), [], False
-    while pending or running:
-        while pending and len(running) < jobs and not stop.is_set():
-            job, argv = pending.pop(0)
-            running.append((job, _Proc(argv, threads)))
-        if stop.is_set() and not stopping:
-            stopping = True
-            for _, proc in running:
-                proc.interrupt()
-            for job, _ in pending:
-                report(Outcome(job, "not run", "the batch was stopped"))
-            pending = []
-        for item in [r for r in running if r[1].done()]:
-            running.remove(item)
-            report(outcome(item[0], item[1].result()))
-        time.sleep(POLL_S)
+    """``tasks`` [(job, argv)] on ``jobs`` worker processes; ``report(Outcome)`` as each
+    ends. Once ``stop`` is set nothing new starts and the running rows get SIGINT."""
+    pending, workers, stopping = list(tasks), [], False
+    try:
+        while True:
+            workers = [w for w in workers if w.popen.poll() is None or w.job is not None]
+            idle = [w for w in workers if w.job is None]
+            while pending and not stop.is_set() and (idle or len(workers) < jobs):
+                worker = idle.pop() if idle else _Worker(threads)
+                if worker not in workers:
+                    workers.append(worker)
+                worker.submit(*pending.pop(0))
+            if stop.is_set() and not stopping:
+                stopping = True
+                for w in workers:
+                    if w.job is not None:
+                        w.interrupt()
+                for job, _ in pending:
+                    report(Outcome(job, "not run", "the batch was stopped"))
+                pending = []
+            busy = [w for w in workers if w.job is not None]
+            if not busy and not pending:
+                break
+            ready, _, _ = select.select([w.fd for w in busy], [], [], POLL_S)
+            for w in busy:
+                if w.fd in ready:
+                    job = w.job
+                    result = w.read()
+                    if result is not None:
+                        report(outcome(job, result))
+    finally:
+        for w in workers:
+            w.close()
 
 
 def run_dask(address: str, tasks: list, threads: int, report: Callable,
