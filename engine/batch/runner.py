@@ -201,7 +201,10 @@ class _Worker:
         self.buffer += chunk
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
-            message = json.loads(line)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue  # not ours
             if message.get("started"):
                 self.running = True
                 if self.stop_asked:
@@ -239,13 +242,20 @@ def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
     pending, workers, stopping = list(tasks), [], False
     try:
         while True:
-            workers = [w for w in workers if w.popen.poll() is None or w.job is not None]
+            for w in [w for w in workers if w.job is None and w.popen.poll() is not None]:
+                w.close()  # died while idle
+                workers.remove(w)
             idle = [w for w in workers if w.job is None]
             while pending and not stop.is_set() and (idle or len(workers) < jobs):
                 worker = idle.pop() if idle else _Worker(threads)
                 if worker not in workers:
                     workers.append(worker)
-                worker.submit(*pending.pop(0))
+                job, argv = pending.pop(0)
+                try:
+                    worker.submit(job, argv)
+                except OSError:  # it died just now: the row fails, the slot starts afresh
+                    worker.job = None
+                    report(Outcome(job, "failed", "its worker process ended unexpectedly"))
             if stop.is_set() and not stopping:
                 stopping = True
                 for w in workers:
