@@ -51,6 +51,7 @@ def clips(folder) -> None:
     sf.write(str(folder / "in" / "melody.wav"), demo.plucked_melody(1.0, SR), SR)
     sf.write(str(folder / "in" / "drums.flac"), demo.drum_loop(1.2, SR), SR)
     sf.write(str(folder / "in" / "beat.wav"), demo.drum_loop(1.0, SR, seed=3), SR)
+    (folder / "in" / "notaudio.wav").write_text("not a WAV\n")
 
 
 ROWS = [
@@ -62,6 +63,7 @@ ROWS = [
      "output": "sep", "preset": ""},
     {"mode": "transfer", "content": "in/missing.wav", "style": "in/drums.flac",
      "output": "broken.wav"},
+    {"mode": "texture", "style": "in/notaudio.wav", "output": "notaudio.wav"},
 ]
 
 
@@ -88,11 +90,11 @@ def batch(tmp_path_factory):
 
 def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     folder, jobs, out, res = batch
-    assert res.returncode == 1, res.stderr  # one failing row: exit 1 at the end
+    assert res.returncode == 1, res.stderr  # failing rows: exit 1 at the end
     assert res.stdout.strip() == str(out / "index.html")
-    assert "4 rows: 3 done, 0 skipped" not in res.stderr
-    assert "4 rows: 3 done, 1 failed" in res.stderr
+    assert "5 rows: 3 done, 2 failed" in res.stderr
     assert "row 5 (broken.wav) failed: content file not found:" in res.stderr
+    assert "row 6 (notaudio.wav) failed: cannot read style file" in res.stderr
     assert "batch: row 3 (tex.wav): done in" in res.stderr  # a line per row under the bar
     y, sr = sf.read(str(out / "melody_x_drums.wav"))
     assert sr == SR and len(y) == SR  # the content's length
@@ -121,8 +123,8 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch):
     before = [p.stat().st_mtime_ns for p in done]
     shutil.copy(folder / "in" / "melody.wav", folder / "in" / "missing.wav")  # fix row 5
     res = run_batch(jobs, "-o", str(out), "--jobs", "1", "--threads", "1")
-    assert res.returncode == 0, res.stderr
-    assert "4 rows: 1 done, 3 skipped, 0 failed" in res.stderr
+    assert res.returncode == 1, res.stderr  # row 6 still fails
+    assert "5 rows: 1 done, 3 skipped, 1 failed" in res.stderr
     assert [p.stat().st_mtime_ns for p in done] == before  # untouched
     assert len(sf.read(str(out / "broken.wav"))[0]) == SR
     # A row whose options changed is not taken for done, and not clobbered without --overwrite.

@@ -106,6 +106,10 @@ class _Builder:
         src = Path(str(clip.source)).resolve()
         if not src.is_file():
             return None, f"not found: {clip.source}"
+        try:
+            sf.info(str(src))
+        except (RuntimeError, sf.LibsndfileError):
+            return None, f"not audio: {clip.source}"
         inside = self.root in src.parents and self.assets not in src.parents
         if inside and src.suffix.lower() in PLAYABLE:
             return src, ""
