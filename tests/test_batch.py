@@ -254,10 +254,13 @@ def dask_cluster(tmp_path):
         deadline = time.time() + 60
         while not (info.exists() and info.stat().st_size) and time.time() < deadline:
             time.sleep(0.1)
-        with distributed.Client(scheduler_file=str(info), timeout="60s") as client:
+        client = distributed.Client(scheduler_file=str(info), timeout="60s")
+        try:
             client.wait_for_workers(1, timeout=60)
             yield client
+        finally:
             client.shutdown()  # scheduler and worker close together: faster than signals
+            client.close()
     finally:
         for p in reversed(procs):
             p.terminate()

@@ -1,12 +1,12 @@
-"""Batch jobs in a process of their own: ``python -m engine.batch.job ARGV_JSON`` runs one,
-``python -m engine.batch.job --serve`` one after another (an argv JSON line in on stdin, a
-{"started": true} line and then the result line out), so the imports and compiled kernels
-are paid once per job slot rather than once per row.
+"""Batch rows in a process apart from the batch: ``python -m engine.batch.job --serve`` runs
+them one after another (an argv JSON line in on stdin; a {"started": true} line and then the
+result line out), so the imports and compiled kernels are paid once per job slot rather than
+once per row.
 
-A job runs the single command's own entry point (engine.cli.main) on the argv, so a row does
+A row runs the single command's own entry point (engine.cli.main) on its argv, so it does
 exactly what that command does; its result is {"rc", "message", "wall_s"}, the message being
-the command's last line on stderr (its one-line reason when it failed). Processes apart from
-the batch keep each job's thread settings, memory and Ctrl-C away from it.
+the command's last line on stderr (its one-line reason when it failed). Being apart from the
+batch keeps each row's thread settings, memory and Ctrl-C away from it.
 """
 import contextlib
 import io
@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 
-PREFIX = "randstyle "
+PREFIXES = ("randstyle: ", "randstyle ")
 
 
 def reason(stderr: str) -> str:
@@ -25,7 +25,7 @@ def reason(stderr: str) -> str:
     if not lines:
         return ""
     last = lines[-1]
-    if last.startswith(PREFIX) and ": " in last:
+    if last.startswith(PREFIXES) and ": " in last:
         last = last.split(": ", 1)[1]
     return last.removeprefix("error: ")
 
@@ -64,8 +64,4 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        serve()
-    else:
-        print(json.dumps(run(json.loads(sys.argv[1]))), flush=True)
-    sys.exit(0)
+    serve()

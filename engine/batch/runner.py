@@ -1,8 +1,8 @@
-"""Running batch jobs: embedded (worker processes on this machine, as many at once as the
-cores allow, each running rows one after another) or on a Dask distributed cluster (a fresh
-process per row on a worker). Either way a row runs in ``engine.batch.job``: the single
-command's own code path, apart from the batch, stopped by SIGINT so it writes what it has
-(atomically) and ends."""
+"""Running batch jobs: embedded (job worker processes on this machine, as many at once as
+the cores allow) or on a Dask distributed cluster (a job worker process per Dask worker
+thread). Either way a row runs in ``engine.batch.job --serve``: the single command's own code
+path, apart from the batch, one row after another, stopped by SIGINT so it writes what it
+has (atomically) and ends."""
 import json
 import os
 import select
@@ -110,58 +110,32 @@ def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
                             start_new_session=True)
 
 
-class _Proc:
-    """A job's process, with its stdout and stderr in temporary files (pipes could fill)."""
-
-    def __init__(self, argv: list, threads: int) -> None:
-        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        self.started = time.perf_counter()
-        self.interrupted = False
-        self.popen = _spawn([json.dumps(argv)], threads, subprocess.DEVNULL, self.out, self.err)
-
-    def done(self) -> bool:
-        return self.popen.poll() is not None
-
-    def interrupt(self) -> None:
-        if not self.done():
-            self.interrupted = True
-            self.popen.send_signal(signal.SIGINT)
-
-    def result(self) -> dict:
-        rc = self.popen.wait()
-        self.out.seek(0)
-        self.err.seek(0)
-        lines = self.out.read().decode(errors="replace").strip().splitlines()
-        err = self.err.read().decode(errors="replace").strip().splitlines()
-        self.out.close()
-        self.err.close()
-        try:
-            return json.loads(lines[-1])
-        except (IndexError, ValueError):
-            if self.interrupted:  # Ctrl-C came while Python was still starting: no output
-                return {"rc": 130, "message": "stopped before it started; nothing written",
-                        "wall_s": 0.0}
-            why = err[-1] if err else f"the job's process ended with code {rc}"
-            return {"rc": rc if rc else 1, "message": why,
-                    "wall_s": round(time.perf_counter() - self.started, 3)}
+_slot = threading.local()  # on a Dask worker: each of its threads keeps a job worker process
 
 
 def run_isolated(argv: list, threads: int, stop_event: Optional[str] = None) -> dict:
-    """One job to its end, in its own process; on a Dask worker, a set ``stop_event`` (a
-    distributed.Event name) interrupts it like Ctrl-C, or keeps it from starting."""
+    """One row to its end on a Dask worker, in a job worker process that this worker thread
+    keeps for its next rows; a set ``stop_event`` (a distributed.Event name) interrupts it like
+    Ctrl-C, or keeps it from starting."""
     stop = None
     if stop_event:
         from distributed import Event
         stop = Event(stop_event)
         if stop.is_set():
-            return {"rc": None, "message": "not run: the batch was stopped", "wall_s": 0.0}
-    proc = _Proc(argv, threads)
-    while not proc.done():
+            return {"rc": None, "message": "the batch was stopped", "wall_s": 0.0}
+    worker = getattr(_slot, "worker", None)
+    if worker is None or worker.threads != threads or worker.popen.poll() is not None:
+        if worker is not None:
+            worker.close()
+        worker = _slot.worker = _Worker(threads)
+    worker.submit(None, argv)
+    while True:
+        if select.select([worker.fd], [], [], 0.2)[0]:
+            result = worker.read()
+            if result is not None:
+                return result
         if stop is not None and stop.is_set():
-            proc.interrupt()
-            break
-        time.sleep(0.2)
-    return proc.result()
+            worker.interrupt()
 
 
 def outcome(job: Job, result: dict) -> Outcome:
@@ -177,14 +151,16 @@ class _Worker:
     A row is interrupted (SIGINT) only once the worker says it started it."""
 
     def __init__(self, threads: int) -> None:
+        self.threads = threads
         self.err = tempfile.TemporaryFile()
         self.popen = _spawn(["--serve"], threads, subprocess.PIPE, subprocess.PIPE, self.err)
         self.fd = self.popen.stdout.fileno()
         self.buffer = b""
         self.job, self.running, self.stop_asked, self.signalled = None, False, False, False
 
-    def submit(self, job: Job, argv: list) -> None:
-        self.job, self.running, self.started = job, False, time.perf_counter()
+    def submit(self, job: Optional[Job], argv: list) -> None:
+        self.job, self.running, self.started = job or argv, False, time.perf_counter()
+        self.stop_asked = self.signalled = False
         self.popen.stdin.write((json.dumps(argv) + "\n").encode())
         self.popen.stdin.flush()
 
