@@ -18,11 +18,13 @@ setup(
         "threadpoolctl>=3",
     ],
     extras_require={
-        "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5"],
+        "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
+                 "dask[distributed]", "playwright"],
         "plot": ["matplotlib>=3.5"],
         # CuPy with the CUDA libraries it loads (NVRTC, cuBLAS, cuFFT, runtime) from PyPI:
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
+        "cluster": ["dask[distributed]"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )

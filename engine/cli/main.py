@@ -7,6 +7,7 @@ import sys
 from typing import Callable, Optional
 
 from bench.harness import BenchConfig
+from engine.cli.batch import BatchArgs, run_batch
 from engine.cli.common import PROG, Parser, gather
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
@@ -25,6 +26,8 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "bench": (BenchConfig, lambda a, e: run_bench(a),
               "time every op and a whole evaluation per backend, against this machine's GEMM "
               "floor"),
+    "batch": (BatchArgs, lambda a, e: run_batch(a),
+              "run a CSV manifest of transfer/texture/separate jobs, here or on Dask"),
 }
 REPEATABLE = {"transfer": "--style", "texture": "--style", "separate": "--source"}
 

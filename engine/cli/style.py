@@ -20,12 +20,12 @@ from engine.cli.common import (
 )
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
-from engine.report import plot
+from engine.report import page, plot
 from engine.run import channels, checkpoint, interrupt
 from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
-RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot"}
+RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html"}
 
 
 @dataclass
@@ -51,6 +51,8 @@ class StyleRunArgs:
                             "style and result, and the loss curves (needs matplotlib)")
     resume: Optional[str] = opt(None, "continue the run saved in this checkpoint (.ckpt.npz); "
                                       "its inputs, options and output come from it", show=False)
+    html: bool = opt(False, "also write OUTPUT.html and OUTPUT_files/: a page to listen to the "
+                            "inputs and the result, with spectrograms and loss curves")
 
 
 @dataclass
@@ -208,7 +210,9 @@ def run_styled(args, command: str, explicit: set) -> int:
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
-    check_outputs([wav, rep] + ([png] if args.plot else []), args.overwrite)
+    htm = page.page_path(wav)
+    check_outputs([wav, rep] + ([png] if args.plot else []) + ([htm] if args.html else []),
+                  args.overwrite)
 
     content, styles, inputs = _inputs(args, command, specs, is_demo)
     parts, reports, interrupted = _optimize_parts(args, command, content, styles, state, ckpt)
@@ -229,6 +233,10 @@ def run_styled(args, command: str, explicit: set) -> int:
                 shown = {"content": channels.split(content, "mono")[0], **shown}
             plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
                           report.get("iterations", []))
+        if args.html:
+            page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
+                           sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
+                           demo={"content": content, "styles": [s for s, _ in styles]})
         if not interrupted:
             Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
     print(wav)

@@ -1,6 +1,6 @@
 """separate, reconstruct and bench from the command line."""
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional
 
@@ -21,6 +21,7 @@ from engine.cli.common import (
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
 from engine.errors import ParameterError
+from engine.report import page
 from engine.run import interrupt
 from engine.run.reconstruct import reconstruct
 from engine.run.separate import separate
@@ -40,6 +41,8 @@ class SeparateArgs(SeparateConfig):
                 "MIX_separated, never an existing one)"})
     overwrite: bool = opt(False, "replace existing outputs in the folder")
     subtype: str = subtype_field()
+    html: bool = opt(False, "also write separation.html and separation_files/ in the folder: "
+                            "a page to listen to the mix, the examples and the sources")
 
 
 @dataclass
@@ -83,8 +86,9 @@ def run_separate(args: SeparateArgs) -> int:
         raise ParameterError(f"output folder's parent {out.parent} does not exist")
     wavs = {name: str(out / f"{name}.wav") for name in sources}
     rep = str(out / "separation.json")
+    htm = page.page_path(rep)
     if out.is_dir():
-        check_outputs([*wavs.values(), rep], args.overwrite)
+        check_outputs([*wavs.values(), rep] + ([htm] if args.html else []), args.overwrite)
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
@@ -101,6 +105,11 @@ def run_separate(args: SeparateArgs) -> int:
             audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
                             overwrite=args.overwrite, normalize=False)
         audio.write_json(rep, report, overwrite=args.overwrite)
+        if args.html:
+            changed = {f.name: getattr(args, f.name) for f in fields(SeparateConfig)
+                       if getattr(args, f.name) != f.default and f.name not in page.NOT_OPTIONS}
+            page.write_run(htm, report, {f"result {n}": p for n, p in wavs.items()}, args.sr,
+                           changed)
     print(out)
     if report["interrupted"] or interrupt.received():
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "

@@ -1,0 +1,1 @@
+"""Batch runs: a CSV manifest of single commands (manifest), run here or on Dask (runner)."""

@@ -1,0 +1,171 @@
+"""``randstyle batch JOBS.csv -o OUTDIR``: many transfer / texture / separate runs from one
+manifest, here or on a Dask cluster, resumable, with a page to listen to them all."""
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from tqdm import tqdm
+
+from engine.batch import manifest, runner
+from engine.cli.common import PROG
+from engine.config import opt
+from engine.errors import ParameterError
+from engine.report import page
+
+PAGE = "index.html"
+
+
+@dataclass
+class BatchArgs:
+    manifest: Optional[str] = field(default=None, metadata={
+        "args": ["manifest"], "nargs": "?",
+        "help": "JOBS.csv: columns mode, content, style, output and any option of the mode "
+                "named like its flag without dashes (see the README)"})
+    output: Optional[str] = field(default=None, metadata={
+        "args": ["-o", "--output"],
+        "help": "OUTDIR: every row's output, its report, and index.html (created if missing)"})
+    jobs: Optional[int] = opt(None, "jobs at once on this machine (default: cores // "
+                                    "--threads)", show=False)
+    threads: Optional[int] = opt(None, "threads of each job (default: cores // --jobs, "
+                                       "1 when neither is given)", show=False)
+    scheduler: Optional[str] = opt(None, "run the jobs on this Dask scheduler "
+                                         "(tcp://HOST:PORT) instead of here; its workers must "
+                                         "see the inputs and OUTDIR at the same paths",
+                                   show=False)
+    overwrite: bool = opt(False, "redo rows whose outputs exist from runs with other options")
+    progress: bool = field(default=True, metadata={
+        "args": ["--quiet"], "help": "no progress bar or per-row lines, only the summary"})
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+
+
+def sizes(jobs: Optional[int], threads: Optional[int], n: int) -> tuple:
+    """(jobs at once, threads per job) so that jobs x threads fits the cores."""
+    for name, v in (("--jobs", jobs), ("--threads", threads)):
+        if v is not None and v < 1:
+            raise ParameterError(f"{name} must be >= 1, got {v}")
+    c = cores()
+    if threads is None:
+        threads = max(1, c // jobs) if jobs else 1
+    if jobs is None:
+        jobs = max(1, c // threads)
+    return min(jobs, max(n, 1)), threads
+
+
+def _outdir(path: Optional[str]) -> Path:
+    if not path:
+        raise ParameterError("give the output folder: -o OUTDIR")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output {path} exists and is not a folder")
+    if not out.parent.is_dir():
+        raise ParameterError(f"output folder's parent {out.parent} does not exist")
+    return out
+
+
+def entry(o: runner.Outcome, outdir: str) -> page.Entry:
+    job = o.job
+    results, rep = runner.output_paths(job, outdir)
+    clips = [page.Clip(label, path) for label, path in job.inputs.items()]
+    if job.mode == "separate":
+        names = [k.split(" ", 1)[1] for k in job.inputs if k.startswith("source ")]
+        clips += [page.Clip(f"result {n}", p, result=True) for n, p in zip(names, results)]
+    else:
+        clips.append(page.Clip("result", results[0], result=True))
+    return page.Entry(title=f"row {job.row}: {job.output} ({job.mode})", clips=clips,
+                      report=runner.read_report(rep), status=o.status, message=o.message,
+                      options=job.options)
+
+
+class _Stop:
+    """SIGINT and SIGTERM set an event instead of raising: the runner passes Ctrl-C on to the
+    jobs once, lets them write what they have, and the batch ends cleanly. A second signal
+    acts as it would without the batch (no waiting for the jobs)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.old = {}
+
+    def _handle(self, sig, frame) -> None:
+        self.event.set()
+        signal.signal(sig, self.old[sig])
+
+    def __enter__(self) -> threading.Event:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.old[sig] = signal.signal(sig, self._handle)
+        return self.event
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+
+
+def run_batch(args: BatchArgs) -> int:
+    if not args.manifest:
+        raise ParameterError("give the manifest: randstyle batch JOBS.csv -o OUTDIR")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        raise ParameterError(f"--scheduler must be an address like tcp://HOST:8786, got "
+                             f"{args.scheduler!r}")
+    jobs = manifest.read(args.manifest)
+    outdir = _outdir(args.output)
+    n_jobs, threads = sizes(args.jobs, args.threads, len(jobs))
+    outdir.mkdir(exist_ok=True)
+    for job in jobs:  # e.g. "takes/a.wav": its folder, before any job writes
+        (outdir / job.output).parent.mkdir(parents=True, exist_ok=True)
+
+    outcomes: dict = {}
+    bar = tqdm(total=len(jobs), desc="batch", unit="row", disable=not args.progress,
+               dynamic_ncols=True, file=sys.stderr)
+
+    def report(o: runner.Outcome) -> None:
+        outcomes[o.job.row] = o
+        bar.update(1)
+        took = f" in {o.wall_s:.1f} s" if o.wall_s else ""
+        why = f": {o.message}" if o.message else ""
+        if args.progress:
+            tqdm.write(f"{PROG} batch: row {o.job.row} ({o.job.output}): {o.status}{took}{why}",
+                       file=sys.stderr)
+
+    tasks = []
+    for job in jobs:
+        how, why = runner.plan(job, str(outdir), args.overwrite)
+        if how == "skip":
+            report(runner.Outcome(job, "skipped", "already done with these options"))
+        elif how == "fail":
+            report(runner.Outcome(job, "failed", why))
+        else:
+            tasks.append((job, runner.command(job, str(outdir), threads, how, why)))
+
+    with _Stop() as stop:
+        if args.scheduler:
+            runner.run_dask(args.scheduler, tasks, threads, report, stop)
+        else:
+            runner.run_embedded(tasks, n_jobs, threads, report, stop)
+    bar.close()
+
+    ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]
+    counts = {s: sum(o.status == s for o in ordered)
+              for s in ("done", "skipped", "failed", "interrupted", "not run")}
+    summary = f"{len(jobs)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                                if v or k in ("done", "failed"))
+    index = outdir / PAGE
+    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
+                    f"randstyle batch: {Path(args.manifest).name}", summary)
+    print(f"{PROG} batch: {summary}", file=sys.stderr)
+    for o in ordered:
+        if o.status == "failed":
+            print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",
+                  file=sys.stderr)
+    print(index)
+    if stop.is_set() or counts["interrupted"] or counts["not run"]:
+        print(f"{PROG} batch: stopped; run the same command again to finish the rest",
+              file=sys.stderr)
+        return 130
+    return 1 if counts["failed"] else 0
