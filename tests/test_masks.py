@@ -1,0 +1,117 @@
+"""Separation by soft masks of the mix (DESIGN.md 7): the mask ops on every backend (finite
+differences in float64, parity with numpy_ref), the sources' exact sum, and what the
+separation gains over the equal split."""
+import numpy as np
+import pytest
+from conftest import CUDA_TESTABLE
+from helpers import numeric_grad, rel_error
+
+from engine.model.filters import hann_window
+from kernels import cpu, cuda, numpy_ref
+
+BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
+# (n_fft, hop, N): hop dividing n_fft or not, N a multiple of hop or not.
+SHAPES = [(16, 4, 37), (20, 7, 50), (32, 16, 64)]
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda m: m.name)
+def backend(request):
+    return request.param
+
+
+def _host(b, a):
+    return np.asarray(b.to_numpy(a))
+
+
+def _ri(a):
+    """A complex array as real numbers (rel_error takes real arrays)."""
+    return np.stack([np.real(a), np.imag(a)])
+
+
+def _chain(b, U, X, window, hop, n):
+    """Sources from logits: softmax -> masks times the mix spectrum -> inverse STFT."""
+    M, c1 = b.softmax_forward(b.asarray(U))
+    Y, c2 = b.mask_apply_forward(M, X)
+    y, c3 = b.istft_forward(Y, b.asarray(window), hop, n)
+    return y, (c1, c2, c3)
+
+
+def _chain_backward(b, dy, caches):
+    c1, c2, c3 = caches
+    return b.softmax_backward(b.mask_apply_backward(b.istft_backward(b.asarray(dy), c3), c2), c1)
+
+
+@pytest.mark.parametrize("n_fft,hop,n", SHAPES)
+def test_sources_sum_to_the_mix_and_equal_logits_split_it_evenly(backend, n_fft, hop, n):
+    b, rng = backend, np.random.default_rng(n)
+    x = rng.standard_normal(n)
+    window = hann_window(n_fft)
+    X, _ = b.mask_stft_forward(b.asarray(x), b.asarray(window), hop)
+    T = numpy_ref.mask_frames(n, n_fft, hop)[0]
+    assert X.shape == (T, n_fft // 2 + 1)
+    for S in (2, 3):
+        y, _ = _chain(b, 3 * rng.standard_normal((S, T, n_fft // 2 + 1)), X, window, hop, n)
+        assert np.max(np.abs(_host(b, y).sum(axis=0) - x)) < 1e-12
+        y0, _ = _chain(b, np.zeros((S, T, n_fft // 2 + 1)), X, window, hop, n)
+        assert np.max(np.abs(_host(b, y0) - x / S)) < 1e-12
+
+
+@pytest.mark.parametrize("n_fft,hop,n", SHAPES)
+def test_mask_chain_backward_matches_finite_differences(backend, n_fft, hop, n):
+    b, rng = backend, np.random.default_rng(1)
+    x, window = rng.standard_normal(n), hann_window(n_fft)
+    X, _ = b.mask_stft_forward(b.asarray(x), b.asarray(window), hop)
+    T, S = numpy_ref.mask_frames(n, n_fft, hop)[0], 3
+    U = rng.standard_normal((S, T, n_fft // 2 + 1))
+    g = rng.standard_normal((S, n))
+    loss = lambda u: float(np.sum(g * _host(b, _chain(b, u, X, window, hop, n)[0])))  # noqa: E731
+    _, caches = _chain(b, U, X, window, hop, n)
+    dU = _host(b, _chain_backward(b, g, caches))
+    assert rel_error(dU, numeric_grad(loss, U)) < 1e-7
+
+
+@pytest.mark.parametrize("n_fft,hop,n", SHAPES[:2])
+def test_mask_stft_backward_matches_finite_differences(backend, n_fft, hop, n):
+    b, rng = backend, np.random.default_rng(2)
+    x, window = rng.standard_normal(n), b.asarray(hann_window(n_fft))
+    T = numpy_ref.mask_frames(n, n_fft, hop)[0]
+    G = rng.standard_normal((T, n_fft // 2 + 1)) + 1j * rng.standard_normal((T, n_fft // 2 + 1))
+
+    def loss(v):
+        X = _host(b, b.mask_stft_forward(b.asarray(v), window, hop)[0])
+        return float(np.sum(G.real * X.real + G.imag * X.imag))
+    _, cache = b.mask_stft_forward(b.asarray(x), window, hop)
+    dx = _host(b, b.mask_stft_backward(b.asarray(G), cache))
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mask_ops_match_numpy_ref(backend, dtype):
+    if backend is numpy_ref:
+        pytest.skip("numpy_ref is the reference")
+    b, rng = backend, np.random.default_rng(3)
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    n_fft, hop, n, S = 64, 24, 1001, 3
+    x, window = rng.standard_normal(n).astype(dtype), hann_window(n_fft).astype(dtype)
+    X_r, cs_r = numpy_ref.mask_stft_forward(x, window, hop)
+    X_f, cs_f = b.mask_stft_forward(b.asarray(x), b.asarray(window), hop)
+    assert _host(b, X_f).dtype == X_r.dtype and rel_error(_ri(_host(b, X_f)), _ri(X_r)) < tol
+    U = rng.standard_normal((S,) + X_r.shape).astype(dtype)
+    dy = rng.standard_normal((S, n)).astype(dtype)
+    M_r, c1 = numpy_ref.softmax_forward(U)
+    Y_r, c2 = numpy_ref.mask_apply_forward(M_r, X_r)
+    y_r, c3 = numpy_ref.istft_forward(Y_r, window, hop, n)
+    y_f, caches = _chain(b, U, X_f, window, hop, n)
+    assert _host(b, y_f).dtype == dtype and rel_error(_host(b, y_f), y_r) < tol
+    dU_r = numpy_ref.softmax_backward(
+        numpy_ref.mask_apply_backward(numpy_ref.istft_backward(dy, c3), c2), c1)
+    dU_f = _host(b, _chain_backward(b, dy, caches))
+    assert dU_f.dtype == dtype and rel_error(dU_f, dU_r) < tol
+    dx_r = numpy_ref.mask_stft_backward(X_r, cs_r)
+    dx_f = _host(b, b.mask_stft_backward(X_f, cs_f))
+    assert dx_f.dtype == dtype and rel_error(dx_f, dx_r) < tol
+
+
+def test_mask_stft_rejects_a_hop_above_half_the_frame():
+    with pytest.raises(ValueError):
+        numpy_ref.mask_frames(100, 16, 9)
