@@ -1,9 +1,13 @@
-"""Naive source separation (Barry & Kim): components x_1..x_n of the mix's length with
+"""Separation of a mix into sources, each like an example recording of its kind.
+
+method "mask" (the default; DESIGN.md 7, engine/run/masks.py): each source a soft mask of
+the mix's STFT, optimized so each source's style statistics match its example's; the sources
+sum to the mix exactly. method "time" (the seed's naive form, Barry & Kim): free components
+x_1..x_n of the mix's length with
 
     L = lambda * ||sum_i x_i - mix||^2 + sum_i s_i * L_style(x_i; G_i)
 
 G_i the Gram statistics of example i, s_i the balancing scale of source i (1 without).
-All components are one vector for L-BFGS-B.
 """
 from __future__ import annotations
 
@@ -15,7 +19,10 @@ import numpy as np
 
 from engine.config import SeparateConfig
 from engine.errors import ParameterError
+from engine.model.evaluate import sdr
 from engine.model.objective import Objective
+from engine.run.hpss import hpss
+from engine.run.masks import MaskSeparation
 from engine.run.modes import (
     VERSION,
     announce,
@@ -65,10 +72,37 @@ class SeparationObjective:
         return dict(self.scales)
 
 
-def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None,
-             **overrides: Any) -> tuple[dict, dict]:
+def reference_scores(mix: np.ndarray, parts: dict, references: dict,
+                     cfg: SeparateConfig) -> dict:
+    """SDR (dB) of each source against its true stem, beside the equal split's (mix / n) and,
+    for two sources, HPSS's: its harmonic and percussive parts given to the two sources the
+    way that scores best (HPSS does not know which source is which)."""
+    unknown = set(references) - set(parts)
+    if unknown:
+        raise ParameterError(f"--reference names no source: {', '.join(sorted(unknown))}")
+    for name, ref in references.items():
+        if len(ref) != len(mix):
+            raise ParameterError(f"reference {name!r} has {len(ref)} samples, the mix "
+                                 f"{len(mix)}: give the true stem of this very mix")
+    out = {name: {"sdr": sdr(ref, parts[name]), "equal_split_sdr": sdr(ref, mix / len(parts))}
+           for name, ref in references.items()}
+    if len(parts) == 2:
+        names = list(parts)
+        h, p = hpss(mix, cfg.mask_n_fft, cfg.mask_hop_length)
+        options = [dict(zip(names, pair)) for pair in ((h, p), (p, h))]
+        best = max(options, key=lambda o: sum(sdr(references[n], o[n]) for n in references))
+        for name, ref in references.items():
+            out[name]["hpss_sdr"] = sdr(ref, best[name])
+    for scores in out.values():
+        scores["gain_db"] = scores["sdr"] - scores["equal_split_sdr"]
+    return out
+
+
+def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None, *,
+             references: Optional[dict] = None, **overrides: Any) -> tuple[dict, dict]:
     """Split ``mix`` into one component per example ({name: signal}), each matching its
-    example's style statistics, together summing to the mix. Returns ({name: signal}, report)."""
+    example's style statistics, together summing to the mix. ``references`` ({name: true
+    stem}, optional) adds SDR scores to the report. Returns ({name: signal}, report)."""
     started = time.perf_counter()
     cfg = resolve(SeparateConfig, config, overrides)
     if len(examples) < 2:
@@ -83,26 +117,38 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     objectives = {name: Objective(net, style=ex, style_weight=cfg.style_weight,
                                   rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
                   for name, ex in examples.items()}
-    sep = SeparationObjective(mix, objectives, cfg.mix_weight)
-    n = len(mix)
-    # Start from an even split plus a little noise: the sum already matches the mix.
-    X0 = np.concatenate([np.asarray(mix, dtype=np.float64) / len(examples)
-                         + initial_signal(n, replace(cfg, seed=cfg.seed + i))
-                         for i in range(len(examples))])
-    scales = sep.balance(X0) if cfg.balance else {}
-    res = lbfgs(sep, X0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                bounds=cfg.bounds, progress=cfg.progress, desc="separate")
-    parts = {name: x.astype(np.float32) for name, x in sep.split(res.x).items()}
-    residual = sum(p.astype(np.float64) for p in parts.values()) - mix
+    mix64 = np.asarray(mix, dtype=np.float64)
+    if cfg.method == "mask":
+        sep: Any = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
+                                  (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+        X0 = np.zeros(sep.size)  # equal logits: the equal split
+        scales = sep.balance(X0, cfg.balance_sources) if cfg.balance else {}
+        bounds = False  # on logits, sample bounds mean nothing; masks keep sources in the mix
+    else:
+        sep = SeparationObjective(mix64, objectives, cfg.mix_weight)
+        # Start from an even split plus a little noise: the sum already matches the mix.
+        X0 = np.concatenate([mix64 / len(examples)
+                             + initial_signal(len(mix), replace(cfg, seed=cfg.seed + i))
+                             for i in range(len(examples))])
+        scales = sep.balance(X0) if cfg.balance else {}
+        bounds = cfg.bounds
+    res = lbfgs(sep, X0, maxiter=cfg.iterations, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                bounds=bounds, progress=cfg.progress, desc=f"separate ({cfg.method})")
+    found = sep.sources(res.x) if cfg.method == "mask" else sep.split(res.x)
+    parts = {name: x.astype(np.float32) for name, x in found.items()}
+    residual = sum(found.values()) - mix64
     report = {
         "mode": "separate",
+        "method": cfg.method,
         "config": asdict(cfg),
         "backend": net.backend.name,
         "sources": list(examples),
         "balance_scales": scales,
-        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix)),
+        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
         **summary(res),
         "wall_time_s": round(time.perf_counter() - started, 4),
         "randstyle_version": VERSION,
     }
+    if references:
+        report["reference"] = reference_scores(mix64, found, references, cfg)
     return parts, report
