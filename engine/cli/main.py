@@ -25,7 +25,8 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
               "time every op and a whole evaluation per backend, against this machine's GEMM "
               "floor"),
 }
-REPEATABLE = {"transfer": "--style", "texture": "--style", "separate": "--source"}
+REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
+              "separate": ("--source", "--reference")}
 
 
 def usage() -> str:
@@ -46,8 +47,8 @@ def main(argv: Optional[list] = None) -> int:
               f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     cls, run, help = COMMANDS[command]
-    if command in REPEATABLE:
-        rest = gather(rest, REPEATABLE[command])
+    for flag in REPEATABLE.get(command, ()):
+        rest = gather(rest, flag)
     try:
         parser = Parser(cls, prog=f"{PROG} {command}", description=help)
         return run(parser.parse_args(rest), parser.explicit(rest)) or 0

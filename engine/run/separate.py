@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from engine.audio import check_signal
 from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
@@ -72,18 +73,23 @@ class SeparationObjective:
         return dict(self.scales)
 
 
+def check_references(mix: np.ndarray, names: list, references: dict) -> None:
+    """Before any work: each reference names a source and has the mix's length."""
+    unknown = set(references) - set(names)
+    if unknown:
+        raise ParameterError(f"--reference names no source: {', '.join(sorted(unknown))}")
+    for name, ref in references.items():
+        check_signal(np.asarray(ref), f"the reference {name!r}")
+        if len(ref) != len(mix):
+            raise ParameterError(f"reference {name!r} has {len(ref)} samples, the mix "
+                                 f"{len(mix)}: give the true stem of this very mix")
+
+
 def reference_scores(mix: np.ndarray, parts: dict, references: dict,
                      cfg: SeparateConfig) -> dict:
     """SDR (dB) of each source against its true stem, beside the equal split's (mix / n) and,
     for two sources, HPSS's: its harmonic and percussive parts given to the two sources the
     way that scores best (HPSS does not know which source is which)."""
-    unknown = set(references) - set(parts)
-    if unknown:
-        raise ParameterError(f"--reference names no source: {', '.join(sorted(unknown))}")
-    for name, ref in references.items():
-        if len(ref) != len(mix):
-            raise ParameterError(f"reference {name!r} has {len(ref)} samples, the mix "
-                                 f"{len(mix)}: give the true stem of this very mix")
     out = {name: {"sdr": sdr(ref, parts[name]), "equal_split_sdr": sdr(ref, mix / len(parts))}
            for name, ref in references.items()}
     if len(parts) == 2:
@@ -110,6 +116,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     styles = style_branches(cfg)
     if not styles:
         raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
+    check_references(mix, list(examples), references or {})
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
     net = build_network(cfg, signals)
