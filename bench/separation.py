@@ -211,6 +211,8 @@ def sweep(a: argparse.Namespace) -> str:
             " | best (at ev.) | s / ev. |", "|---" * (4 + len(checkpoints)) + "|"]
     names = list(VARIANTS) if a.variants == "all" else a.variants.split(",")
     for mix_name, (stems, examples) in mixes(a.seconds).items():
+        if a.mixes != "all" and mix_name not in a.mixes.split(","):
+            continue
         for name in names:
             cfg = SeparateConfig(progress=False, maxiter=a.maxiter, **VARIANTS[name])
             trace, nit, wall = run_variant(stems, examples, cfg)
@@ -230,6 +232,7 @@ def main() -> int:
     p.add_argument("--time-iters", type=int, default=30, help="table: iterations of the "
                                                               "seed's form (0: skip it)")
     p.add_argument("--variants", default="all", help="sweep: comma-separated names")
+    p.add_argument("--mixes", default="all", help="sweep: comma-separated mix names")
     p.add_argument("--maxiter", type=int, default=40, help="sweep: iterations per variant")
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))

@@ -7,6 +7,8 @@ from conftest import CUDA_TESTABLE
 from helpers import numeric_grad, rel_error
 
 import engine
+from bench.separation import mixes
+from engine.model.evaluate import sdr
 from engine.model.filters import hann_window
 from engine.run.masks import MaskSeparation
 from engine.run.optimize import lbfgs
@@ -122,6 +124,8 @@ def test_mask_stft_rejects_a_hop_above_half_the_frame():
 
 # --- the separation built on them ---------------------------------------------------------------
 
+GAIN_NET = dict(sr=8000, n_fft=256, hop_length=64, n_filters=256, kernel_size=11, n_mels=8,
+                rhythm_filters=128, rhythm_kernel_size=20, backend="cpu", progress=False)
 TINY_NET = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
                 rhythm_filters=6, rhythm_kernel_size=5)
 
@@ -171,3 +175,18 @@ def test_sources_sum_to_the_mix_at_every_iteration():
     parts = sep.sources(res.x)
     assert np.max(np.abs(parts["a"] - mix / 2)) > 1e-3
     assert np.max(np.abs(sep.sources(np.zeros(sep.size))["a"] - mix / 2)) < 1e-12
+
+
+def test_separation_gains_over_the_equal_split():
+    """A drums + pad mix, examples from other renderings: both sources well above the equal
+    split (measured: +2.7 dB at 10 iterations). A gradient of the wrong sign (+0.0) or scaled
+    wrongly per source (+1.3), or an optimizer that does not move (+0.0) fail the bound."""
+    stems, examples = mixes(2.0, 8000)["drums + pad"]
+    mix = sum(stems.values())
+    parts, report = engine.separate(mix, examples, engine.SeparateConfig(
+        **GAIN_NET, maxiter=10, mask_n_fft=256, mask_hop_length=64), references=stems)
+    assert report["method"] == "mask" and report["mix_residual_rel"] < 1e-6
+    for name, truth in stems.items():
+        gain = sdr(truth, parts[name]) - sdr(truth, mix / 2)
+        assert gain > 1.5, (name, gain)
+        assert abs(report["reference"][name]["gain_db"] - gain) < 1e-3
