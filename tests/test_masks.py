@@ -1,13 +1,17 @@
 """Separation by soft masks of the mix (DESIGN.md 7): the mask ops on every backend (finite
 differences in float64, parity with numpy_ref), the sources' exact sum, and what the
 separation gains over the equal split."""
+import json
+
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import CUDA_TESTABLE
-from helpers import numeric_grad, rel_error
+from helpers import numeric_grad, rel_error, write
 
 import engine
 from bench.separation import mixes
+from engine.cli import main
 from engine.model.evaluate import sdr
 from engine.model.filters import hann_window
 from engine.run.masks import MaskSeparation
@@ -190,3 +194,34 @@ def test_separation_gains_over_the_equal_split():
         gain = sdr(truth, parts[name]) - sdr(truth, mix / 2)
         assert gain > 1.5, (name, gain)
         assert abs(report["reference"][name]["gain_db"] - gain) < 1e-3
+
+
+def test_cli_reference_reports_sdr_per_source(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stems, examples = mixes(2.0, 8000)["drums + pad"]
+    mix = sum(stems.values())
+    for name, x in {"mix": mix, "d": examples["drums"], "p": examples["pad"],
+                    "true_d": stems["drums"], "true_p": stems["pad"]}.items():
+        write(tmp_path / f"{name}.wav", x, 8000, subtype="FLOAT")
+    opts = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+            "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3",
+            "--mask-n-fft", "256", "--mask-hop-length", "64", "--quiet", "--subtype", "float"]
+    srcs = ["--source", "drums=d.wav", "--source", "pad=p.wav"]
+    assert main(["separate", "mix.wav", *srcs, "--reference", "drums=true_d.wav",
+                 "--reference", "pad=true_p.wav", "-o", "out", *opts]) == 0
+    report = json.load(open("out/separation.json"))
+    assert report["mix_residual_rel"] < 1e-6
+    for name, truth in stems.items():
+        scores = report["reference"][name]
+        out, _ = sf.read(f"out/{name}.wav")
+        # The report's SDR is the written source's (up to the one output gain and rounding).
+        assert abs(scores["sdr"] - sdr(truth, out / report["output_gain"])) < 1e-3
+        assert abs(scores["equal_split_sdr"] - sdr(truth, mix / 2)) < 1e-4
+        assert "hpss_sdr" in scores and scores["gain_db"] == pytest.approx(
+            scores["sdr"] - scores["equal_split_sdr"])
+    # A reference that names no source, or of another length: one line, exit 2, nothing written.
+    write(tmp_path / "short.wav", stems["pad"][:8000], 8000)
+    for bad in (["--reference", "bass=true_d.wav"], ["--reference", "pad=short.wav"]):
+        assert main(["separate", "mix.wav", *srcs, *bad, "-o", "bad", *opts]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
