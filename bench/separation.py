@@ -173,6 +173,11 @@ VARIANTS = {
     "smoothed 3x3": {"mask_smooth_frames": 3, "mask_smooth_bins": 3},
     "smoothed 1x9": {"mask_smooth_bins": 9},
     "harmonic width 5": {"kernel_size": 5},
+    "rhythm only, 32 mels, width 11": {"style_weight": 0.0, "n_mels": 32,
+                                       "rhythm_kernel_size": 11},
+    "rhythm only, 64 mels, width 11": {"style_weight": 0.0, "n_mels": 64,
+                                       "rhythm_kernel_size": 11},
+    "both, 32 mels, rhythm width 11": {"n_mels": 32, "rhythm_kernel_size": 11},
     "rhythm width 25": {"rhythm_kernel_size": 25},
 }
 
