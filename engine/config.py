@@ -166,7 +166,7 @@ class TextureConfig(RunConfig):
 class SeparateConfig(RunConfig):
     """Separation: sources that sum to the mix, each matching its example's Grams; by default
     soft masks of the mix's STFT (DESIGN.md 7), or the seed's time-domain components."""
-    maxiter: Optional[int] = opt(None, "L-BFGS-B iterations at most (default: 10 with "
+    maxiter: Optional[int] = opt(None, "L-BFGS-B iterations at most (default: 8 with "
                                        "--method mask, 300 with --method time)", show=False)
     mix_weight: float = opt(1.0, "--method time: weight lambda of the mix term ||sum of "
                                  "sources - mix||^2 (balancing scales the style terms to it)")
@@ -197,7 +197,7 @@ class SeparateConfig(RunConfig):
         """maxiter, or the method's default."""
         if self.maxiter is not None:
             return self.maxiter
-        return 10 if self.method == "mask" else 300
+        return 8 if self.method == "mask" else 300
 
 
 def check_mask_stft(n_fft: int, hop_length: int, smooth: tuple = (1, 1)) -> None:
