@@ -31,7 +31,7 @@ from engine.model.objective import Objective  # noqa: E402
 from engine.run.hpss import hpss  # noqa: E402
 from engine.run.masks import MaskSeparation  # noqa: E402
 from engine.run.optimize import lbfgs  # noqa: E402
-from engine.run.separate import separate  # noqa: E402
+from engine.run.separate import example_grams, separate  # noqa: E402
 from kernels import numpy_ref  # noqa: E402
 
 SR = 22050
@@ -173,6 +173,8 @@ VARIANTS = {
     "smoothed 3x3": {"mask_smooth_frames": 3, "mask_smooth_bins": 3},
     "smoothed 1x9": {"mask_smooth_bins": 9},
     "harmonic width 5": {"kernel_size": 5},
+    "transpose 2": {"transpose": 2},
+    "transpose 6": {"transpose": 6},
     "rhythm only, 32 mels, width 11": {"style_weight": 0.0, "n_mels": 32,
                                        "rhythm_kernel_size": 11},
     "rhythm only, 64 mels, width 11": {"style_weight": 0.0, "n_mels": 64,
@@ -197,8 +199,9 @@ class Recorder:
 def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
     mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
     net = Network(cfg.network_config(), backend=cfg.backend)
-    objectives = {n: Objective(net, style=ex, style_weight=cfg.style_weight,
-                               rhythm_weight=cfg.rhythm_weight) for n, ex in examples.items()}
+    objectives = {n: Objective(net, style_grams=example_grams(net, ex, cfg),
+                               style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight)
+                  for n, ex in examples.items()}
     sep = MaskSeparation(mix, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
                          (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
     u0 = np.zeros(sep.size)

@@ -180,6 +180,9 @@ class SeparateConfig(RunConfig):
                                      "frames (odd; 1: per-bin masks)")
     mask_smooth_bins: int = opt(1, "--method mask: box-smooth the mask logits over this many "
                                    "frequency bins (odd; 1: per-bin masks)")
+    transpose: int = opt(0, "also take each example transposed by 1..N semitones down and "
+                            "up (resampled) into its statistics, so they match a source "
+                            "playing other notes than its example")
     balance_sources: bool = field(default=True, metadata={
         "args": ["--no-balance-sources"],
         "help": "--method mask: do not rescale each source's loss (default: on: each source's "
@@ -189,6 +192,8 @@ class SeparateConfig(RunConfig):
         super().__post_init__()
         _check_positive(self, "mix_weight")
         _check_choice(self, "method")
+        if not 0 <= self.transpose <= 12:
+            raise ParameterError(f"--transpose must be in 0..12 semitones, got {self.transpose}")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, replace
+from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from engine.audio import check_signal
 from engine.config import SeparateConfig
@@ -31,6 +33,7 @@ from engine.run.modes import (
     initial_signal,
     resolve,
     style_branches,
+    style_grams,
 )
 from engine.run.optimize import lbfgs, summary
 
@@ -71,6 +74,21 @@ class SeparationObjective:
             norm = float(np.linalg.norm(obj.terms_and_grad(part)[1]))
             self.scales[name] = ref / norm if norm > 0 else 1.0
         return dict(self.scales)
+
+
+def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
+    """x played ``semitones`` higher (and shorter), by polyphase resampling."""
+    ratio = Fraction(2 ** (-semitones / 12)).limit_denominator(64)
+    return resample_poly(np.asarray(x, dtype=np.float64), ratio.numerator,
+                         ratio.denominator).astype(np.float32)
+
+
+def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
+    """The example's style Grams, averaged over its transpositions by -N..N semitones (N =
+    cfg.transpose): statistics of the instrument rather than of the example's notes."""
+    shifts = range(-cfg.transpose, cfg.transpose + 1)
+    styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
+    return style_grams(net, styles, style_branches(cfg), False)
 
 
 def check_references(mix: np.ndarray, names: list, references: dict) -> None:
@@ -121,9 +139,10 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
                                          for n, e in examples.items()}}
     net = build_network(cfg, signals)
     announce(cfg, net, f"style Grams of {len(examples)} examples")
-    objectives = {name: Objective(net, style=ex, style_weight=cfg.style_weight,
-                                  rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
-                  for name, ex in examples.items()}
+    objectives = {name: Objective(
+        net, style_grams=example_grams(net, ex, cfg), style_weight=cfg.style_weight,
+        rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
+        for name, ex in examples.items()}
     mix64 = np.asarray(mix, dtype=np.float64)
     if cfg.method == "mask":
         sep: Any = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
