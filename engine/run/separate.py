@@ -1,18 +1,15 @@
-"""Separation of a mix into sources, each like an example recording of its kind.
+"""Separation of a mix into sources, each like an example recording of its kind: each source
+a soft mask of the mix's STFT (DESIGN.md 7, engine/run/masks.py), optimized so that its style
+statistics match its example's; the sources sum to the mix exactly.
 
-method "mask" (the default; DESIGN.md 7, engine/run/masks.py): each source a soft mask of
-the mix's STFT, optimized so each source's style statistics match its example's; the sources
-sum to the mix exactly. method "time" (the seed's naive form, Barry & Kim): free components
-x_1..x_n of the mix's length with
-
-    L = lambda * ||sum_i x_i - mix||^2 + sum_i s_i * L_style(x_i; G_i)
-
-G_i the Gram statistics of example i, s_i the balancing scale of source i (1 without).
+The seed's time-domain form (free components tied to the mix by a penalty) ended below the
+equal split or at it on every mix measured, so it is no option here; bench/separation.py
+keeps it as the baseline of its table.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from fractions import Fraction
 from typing import Any, Optional
 
@@ -30,50 +27,11 @@ from engine.run.modes import (
     VERSION,
     announce,
     build_network,
-    initial_signal,
     resolve,
     style_branches,
     style_grams,
 )
 from engine.run.optimize import lbfgs, summary
-
-
-class SeparationObjective:
-    """terms_and_grad over the stacked components (n * N,), as Objective does for one."""
-
-    def __init__(self, mix: np.ndarray, objectives: dict, mix_weight: float) -> None:
-        self.mix = np.asarray(mix, dtype=np.float64)
-        self.objectives = objectives  # name -> Objective (style only)
-        self.mix_weight = float(mix_weight)
-        self.scales = {name: 1.0 for name in objectives}
-        self.n = len(self.mix)
-
-    def split(self, X: np.ndarray) -> dict:
-        return {name: X[i * self.n:(i + 1) * self.n] for i, name in enumerate(self.objectives)}
-
-    def terms_and_grad(self, X: np.ndarray) -> tuple[dict, np.ndarray]:
-        parts = self.split(np.asarray(X, dtype=np.float64))
-        residual = sum(parts.values()) - self.mix
-        terms = {"mix": self.mix_weight * float(residual @ residual)}
-        grads = []
-        for name, obj in self.objectives.items():
-            t, g = obj.terms_and_grad(parts[name])
-            terms[f"style_{name}"] = self.scales[name] * t["total"]
-            grads.append(self.scales[name] * g + 2 * self.mix_weight * residual)
-        terms["total"] = sum(terms.values())
-        return terms, np.concatenate(grads)
-
-    def balance(self, X0: np.ndarray) -> dict:
-        """Scale each source's style loss so its gradient norm at X0 equals that of an
-        unweighted mix term with all components at zero, 2 ||mix|| (at X0 = mix/n it is ~0);
-        lambda then weighs the mix term on top, as the user's weights do elsewhere."""
-        ref = 2 * float(np.linalg.norm(self.mix))
-        for name, part in self.split(X0).items():
-            obj = self.objectives[name]
-            obj.balance(part)
-            norm = float(np.linalg.norm(obj.terms_and_grad(part)[1]))
-            self.scales[name] = ref / norm if norm > 0 else 1.0
-        return dict(self.scales)
 
 
 def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
@@ -144,28 +102,18 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
         rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
         for name, ex in examples.items()}
     mix64 = np.asarray(mix, dtype=np.float64)
-    if cfg.method == "mask":
-        sep: Any = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
-                                  (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
-        X0 = np.zeros(sep.size)  # equal logits: the equal split
-        scales = sep.balance(X0, cfg.balance_sources) if cfg.balance else {}
-        bounds = False  # on logits, sample bounds mean nothing; masks keep sources in the mix
-    else:
-        sep = SeparationObjective(mix64, objectives, cfg.mix_weight)
-        # Start from an even split plus a little noise: the sum already matches the mix.
-        X0 = np.concatenate([mix64 / len(examples)
-                             + initial_signal(len(mix), replace(cfg, seed=cfg.seed + i))
-                             for i in range(len(examples))])
-        scales = sep.balance(X0) if cfg.balance else {}
-        bounds = cfg.bounds
-    res = lbfgs(sep, X0, maxiter=cfg.iterations, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                bounds=bounds, progress=cfg.progress, desc=f"separate ({cfg.method})")
-    found = sep.sources(res.x) if cfg.method == "mask" else sep.split(res.x)
+    sep = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
+                         (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+    u0 = np.zeros(sep.size)  # equal logits: the equal split
+    scales = sep.balance(u0, cfg.balance_sources) if cfg.balance else {}
+    # No --bounds: on logits they mean nothing, and a mask never takes a source past the mix.
+    res = lbfgs(sep, u0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                progress=cfg.progress, desc="separate")
+    found = sep.sources(res.x)
     parts = {name: x.astype(np.float32) for name, x in found.items()}
     residual = sum(found.values()) - mix64
     report = {
         "mode": "separate",
-        "method": cfg.method,
         "config": asdict(cfg),
         "backend": net.backend.name,
         "sources": list(examples),
