@@ -11,7 +11,9 @@ iterations; the time of its 300-iteration default extrapolated from its per-iter
 in the same run), HPSS, and the ideal ratio mask from the true stems (an upper reference).
 ``python bench/separation.py sweep [--seconds 5] [--variants a,b]``: the mask separation's
 variants (statistics, balance, mask STFT, smoothing, widths), SDR after every evaluation,
-so the stopping point is measured too. Markdown on stdout and under bench/results/.
+so the stopping point is measured too. ``python bench/separation.py distances``: how far
+each stem's harmonic Gram is from each example's. Markdown on stdout and under
+bench/results/.
 """
 import argparse
 import os
@@ -279,9 +281,32 @@ def sweep(a: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
+def distances(a: argparse.Namespace) -> str:
+    """||G(stem) - G(example)||^2 of the harmonic branch's Gram, every stem against every
+    example (and the equal split's), with the examples transposed by -N..N semitones: whether
+    the statistics tell the sources apart at all."""
+    rows = ["| mix | transpose N | signal | " + " | ".join(["to example 1", "to example 2"]) +
+            " |", "|---|---|---|---|---|"]
+    for mix_name, (stems, examples) in mixes(a.seconds).items():
+        cfg = SeparateConfig(progress=False, rhythm_weight=0.0)
+        net = Network(cfg.network_config(), backend=cfg.backend)
+        for n in (0, 2):
+            grams = {k: example_grams(net, ex, SeparateConfig(
+                progress=False, rhythm_weight=0.0, transpose=n))["harmonic"][0]
+                for k, ex in examples.items()}
+            signals = {**{f"stem {k}": v for k, v in stems.items()},
+                       "equal split": sum(stems.values()) / 2}
+            for name, x in signals.items():
+                G = net.grams(x, ("harmonic",))["harmonic"][0]
+                d = [f"{k}: {float(np.sum((G - Ge) ** 2)):.0f}" for k, Ge in grams.items()]
+                rows.append(f"| {mix_name} | {n} | {name} | " + " | ".join(d) + " |")
+                print(rows[-1], file=sys.stderr, flush=True)
+    return "\n".join(rows)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("table", "sweep"))
+    p.add_argument("what", choices=("table", "sweep", "distances"))
     p.add_argument("--seconds", type=float, default=None, help="mix length (table: 10, "
                                                                "sweep: 5)")
     p.add_argument("--methods", default="mask,time", help="table: which separations to run "
@@ -296,7 +321,7 @@ def main() -> int:
     a = p.parse_args()
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()
-    body = table(a) if a.what == "table" else sweep(a)
+    body = {"table": table, "sweep": sweep, "distances": distances}[a.what](a)
     header = (f"{a.seconds:g} s mixes at {SR} Hz, default network, backend auto; gains are "
               f"per source in the order named; {time.perf_counter() - started:.0f} s in all.\n\n")
     os.makedirs(a.out, exist_ok=True)
