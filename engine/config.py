@@ -184,13 +184,42 @@ class TextureConfig(RunConfig):
 
 @dataclass
 class SeparateConfig(RunConfig):
-    """Naive separation: components that sum to the mix, each matching its example's Grams."""
-    mix_weight: float = opt(1.0, "weight lambda of the mix term ||sum of sources - mix||^2 "
-                                 "(balancing scales the style terms to it)")
+    """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
+    to the mix exactly, optimized so each source's Grams match its example's."""
+    maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
+                          "and falls after, on the mixes of bench/separation.py)")
+    mask_n_fft: int = opt(2048, "STFT frame length of the masks (even)")
+    mask_hop_length: int = opt(512, "STFT hop of the masks (at most half the frame)")
+    mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
+                                     "1: per-bin masks)")
+    mask_smooth_bins: int = opt(1, "box-smooth the mask logits over this many frequency bins "
+                                   "(odd; 1: per-bin masks)")
+    transpose: int = opt(0, "also take each example transposed by 1..N semitones down and "
+                            "up (resampled) into its statistics, so they match a source "
+                            "playing other notes than its example")
+    balance_sources: bool = field(default=True, metadata={
+        "args": ["--no-balance-sources"],
+        "help": "do not rescale each source's loss (default: on: each source's gradient norm "
+                "with respect to the masks at the start is made equal)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_positive(self, "mix_weight")
+        check_mask_stft(self.mask_n_fft, self.mask_hop_length,
+                        (self.mask_smooth_frames, self.mask_smooth_bins))
+        if not 0 <= self.transpose <= 12:
+            raise ParameterError(f"--transpose must be in 0..12 semitones, got {self.transpose}")
+
+
+def check_mask_stft(n_fft: int, hop_length: int, smooth: tuple = (1, 1)) -> None:
+    """The mask STFT/iSTFT pair reconstructs perfectly only with hop <= n_fft / 2."""
+    if n_fft <= 0 or n_fft % 2:
+        raise ParameterError(f"--mask-n-fft must be even and positive, got {n_fft}")
+    if not 0 < hop_length <= n_fft // 2:
+        raise ParameterError(f"--mask-hop-length must be in 1..mask_n_fft/2 = {n_fft // 2}, "
+                             f"got {hop_length}")
+    for name, size in zip(("frames", "bins"), smooth):
+        if size < 1 or size % 2 == 0:
+            raise ParameterError(f"--mask-smooth-{name} must be odd and >= 1, got {size}")
 
 
 @dataclass

@@ -212,3 +212,94 @@ def l1_forward(S, weight):
 def l1_backward(dL, cache):
     S, weight = cache
     return (weight * dL * np.sign(S)).astype(S.dtype, copy=False)
+
+
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# Complex spectra (T, n_bins) / (S, T, n_bins), S sources; signals (N,) / (S, N). The pair is
+# a perfect-reconstruction STFT/iSTFT: n_fft // 2 zeros before the signal and enough after it
+# that every sample sits well inside some frame, window-sum normalization in the inverse.
+
+def mask_frames(n_samples, n_fft, hop_length):
+    """(frames T, zeros before, padded length) of the mask STFT of n_samples."""
+    if not 0 < hop_length <= n_fft // 2:
+        raise ValueError(f"the mask STFT needs 0 < hop_length <= n_fft / 2, got {hop_length}")
+    T = 1 + -(-n_samples // hop_length)
+    return T, n_fft // 2, (T - 1) * hop_length + n_fft
+
+
+def window_sum(window, hop_length, n_samples):
+    """sum_t w[n - t*hop]^2 over the frames, at the signal's own samples (never ~0 there)."""
+    T, before, length = mask_frames(n_samples, window.shape[0], hop_length)
+    wss = overlap_add(np.tile(window * window, (T, 1)), length, hop_length)
+    return wss[before:before + n_samples]
+
+
+def mask_stft_forward(x, window, hop_length):
+    n_fft = window.shape[0]
+    T, before, length = mask_frames(x.shape[0], n_fft, hop_length)
+    padded = np.zeros(length, dtype=x.dtype)
+    padded[before:before + x.shape[0]] = x
+    X = np.fft.rfft(frame(padded, n_fft, hop_length) * window, axis=1)
+    return X.astype(np.result_type(x.dtype, np.complex64)), (x.shape[0], window, hop_length)
+
+
+def mask_stft_backward(dX, cache):
+    """dX = dL/dRe + 1j dL/dIm of the spectrum -> dL/dx (the rfft adjoint as in stft_fft)."""
+    n_samples, window, hop_length = cache
+    n_fft = window.shape[0]
+    _, before, length = mask_frames(n_samples, n_fft, hop_length)
+    spec = dX.copy()
+    spec[:, 1:n_fft // 2] *= 0.5
+    dframes = n_fft * np.fft.irfft(spec, n=n_fft, axis=1) * window
+    dx = overlap_add(dframes, length, hop_length)[before:before + n_samples]
+    return dx.astype(dX.real.dtype, copy=False)
+
+
+def istft_forward(Y, window, hop_length, n_samples):
+    """(S, T, n_bins) spectra -> (S, N) signals: windowed irfft frames, overlap-added and
+    divided by the window sum; the inverse of mask_stft."""
+    n_fft = window.shape[0]
+    T, before, length = mask_frames(n_samples, n_fft, hop_length)
+    wss = window_sum(window, hop_length, n_samples)
+    frames = np.fft.irfft(Y, n=n_fft, axis=-1) * window
+    y = np.stack([overlap_add(f, length, hop_length)[before:before + n_samples] / wss
+                  for f in frames])
+    return y.astype(Y.real.dtype, copy=False), (window, hop_length, n_samples, wss)
+
+
+def istft_backward(dy, cache):
+    """Adjoint of istft_forward: dL/dRe + 1j dL/dIm of each spectrum. irfft(Y)[n] is
+    (1/n_fft) sum_k c_k Re(Y_k e^(2 pi i k n / n_fft)) with c_k = 2 for interior bins, 1 at DC
+    and Nyquist, so its adjoint is c_k / n_fft * rfft."""
+    window, hop_length, n_samples, wss = cache
+    n_fft = window.shape[0]
+    T, before, length = mask_frames(n_samples, n_fft, hop_length)
+    padded = np.zeros((dy.shape[0], length), dtype=dy.dtype)
+    padded[:, before:before + n_samples] = dy / wss
+    frames = np.stack([frame(p, n_fft, hop_length) for p in padded]) * window
+    c = np.full(n_fft // 2 + 1, 2.0 / n_fft)
+    c[0] = c[-1] = 1.0 / n_fft
+    return (np.fft.rfft(frames, axis=-1) * c).astype(np.result_type(dy.dtype, np.complex64))
+
+
+def mask_apply_forward(M, X):
+    """Y_i = M_i * X: real masks (S, T, n_bins) on the mix spectrum (T, n_bins)."""
+    return M * X, X
+
+
+def mask_apply_backward(dY, cache):
+    """dL/dM_i = Re(conj(X) dY_i), dY = dL/dRe + 1j dL/dIm."""
+    X = cache
+    return (X.real * dY.real + X.imag * dY.imag).astype(dY.real.dtype, copy=False)
+
+
+def softmax_forward(U):
+    """Masks M = softmax over the sources (axis 0) of logits U (S, T, n_bins)."""
+    E = np.exp(U - U.max(axis=0, keepdims=True))
+    M = E / E.sum(axis=0, keepdims=True)
+    return M, M
+
+
+def softmax_backward(dM, cache):
+    M = cache
+    return M * (dM - np.sum(M * dM, axis=0, keepdims=True))

@@ -145,7 +145,8 @@ def _numeric_options(cls) -> dict:
 
 
 ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
-           "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start"}
+           "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
+           "transpose"}
 
 
 def _bad_values(cls) -> list:

@@ -9,11 +9,8 @@ from helpers import SMALL, rel_error, write
 
 import engine
 from engine.cli import main
-from engine.config import SeparateConfig
 from engine.demo import drum_loop, plucked_melody
-from engine.model.evaluate import sdr
 from engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence, stft_magnitude
-from engine.run.separate import separate
 
 SR = SMALL["sr"]
 FAST = dict(SMALL, rhythm_filters=64, backend="cpu", progress=False)
@@ -132,19 +129,6 @@ def test_mel_content_is_key_invariant_where_harmonic_is_not():
         fa, fb = net.features(a, (br,))[br][-1], net.features(b, (br,))[br][-1]
         dist[features] = np.linalg.norm(fa - fb) / np.linalg.norm(fa)
     assert dist["mel"] < 0.5 * dist["harmonic"], dist
-
-
-def test_separation_beats_half_the_mix():
-    drums, pad = drum_loop(3.0, SR, seed=1), chord(3.0)
-    mix = drums + pad
-    examples = {"drums": drum_loop(4.0, SR, seed=5), "pad": chord(4.0, phases=(2, 0, 1, 3))}
-    parts, report = separate(mix, examples, SeparateConfig(
-        **{**FAST, "n_filters": 256, "rhythm_filters": 128}, maxiter=100))
-    assert set(parts) == {"drums", "pad"} and all(p.shape == mix.shape for p in parts.values())
-    # Measured: drums 4.6 dB against -0.4 dB for half the mix, pad 8.5 against 5.0.
-    for name, truth in (("drums", drums), ("pad", pad)):
-        assert sdr(truth, parts[name]) > sdr(truth, mix / 2) + 1.0, name
-    assert report["mix_residual_rel"] < 0.2
 
 
 def test_separate_cli(tmp_path, capsys, monkeypatch):

@@ -29,7 +29,8 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "batch": (BatchArgs, lambda a, e: run_batch(a),
               "run a CSV manifest of transfer/texture/separate jobs, here or on Dask"),
 }
-REPEATABLE = {"transfer": "--style", "texture": "--style", "separate": "--source"}
+REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
+              "separate": ("--source", "--reference")}
 
 
 def usage() -> str:
@@ -50,8 +51,8 @@ def main(argv: Optional[list] = None) -> int:
               f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     cls, run, help = COMMANDS[command]
-    if command in REPEATABLE:
-        rest = gather(rest, REPEATABLE[command])
+    for flag in REPEATABLE.get(command, ()):
+        rest = gather(rest, flag)
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling():

@@ -43,6 +43,10 @@ class SeparateArgs(SeparateConfig):
     subtype: str = subtype_field()
     html: bool = opt(False, "also write separation.html and separation_files/ in the folder: "
                             "a page to listen to the mix, the examples and the sources")
+    reference: Optional[List[str]] = field(default=None, metadata={
+        "nargs": "+", "metavar": "NAME=STEM", "type": str,
+        "help": "the true stem of a source, to score the separation: SDR per source in the "
+                "report, beside the equal split's and (two sources) HPSS's; repeatable"})
 
 
 @dataclass
@@ -58,14 +62,14 @@ class ReconstructArgs(ReconstructConfig):
     content_end: Optional[float] = cut_field("content", "end")
 
 
-def _parse_sources(specs: Optional[list]) -> dict:
-    if not specs or len(specs) < 2:
+def _parse_sources(specs: Optional[list], flag: str = "--source") -> dict:
+    if flag == "--source" and (not specs or len(specs) < 2):
         raise ParameterError("give two or more sources: --source NAME=EXAMPLE.wav --source ...")
     sources = {}
-    for spec in specs:
+    for spec in specs or ():
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise ParameterError(f"--source must be NAME=FILE, got {spec!r}")
+            raise ParameterError(f"{flag} must be NAME=FILE, got {spec!r}")
         if not all(ch.isalnum() or ch in "-_" for ch in name):
             raise ParameterError(f"source name {name!r} may hold only letters, digits, - and _")
         if name in sources:
@@ -78,6 +82,10 @@ def run_separate(args: SeparateArgs) -> int:
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     sources = _parse_sources(args.source)
+    ref_paths = _parse_sources(args.reference, "--reference")
+    unknown = set(ref_paths) - set(sources)
+    if unknown:
+        raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
     out = Path(args.output if args.output is not None else
                fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
     if out.exists() and not out.is_dir():
@@ -92,13 +100,16 @@ def run_separate(args: SeparateArgs) -> int:
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
-    parts, report = separate(mix, examples, args)
+    references = {name: audio.load(path, args.sr, what=f"reference {name!r}")
+                  for name, path in ref_paths.items()}
+    parts, report = separate(mix, examples, args, references=references)
     out.mkdir(exist_ok=True)
     # One gain for all sources keeps their sum equal to the mix (up to that gain).
     peak = max(float(np.max(np.abs(p))) for p in parts.values())
     gain = min(1.0, audio.PEAK / peak) if peak > 0 else 1.0
     report["output_gain"] = gain
-    report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()}}
+    report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()},
+                        **{f"reference {n}": p for n, p in ref_paths.items()}}
     report["outputs"] = wavs
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for name, part in parts.items():
@@ -115,8 +126,12 @@ def run_separate(args: SeparateArgs) -> int:
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
               f"best sources so far to {out}", file=sys.stderr)
         return interrupt.exit_status()
-    log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1f}% of the mix away "
+    log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1g}% of the mix away "
               f"from it; {report['wall_time_s']:.1f} s")
+    for name, s in report.get("reference", {}).items():
+        hpss = f", HPSS {s['hpss_sdr']:.1f} dB" if "hpss_sdr" in s else ""
+        log(args, f"{name}: SDR {s['sdr']:.1f} dB (equal split {s['equal_split_sdr']:.1f} dB"
+                  f"{hpss})")
     return 0
 
 

@@ -1,75 +1,91 @@
-"""Naive source separation (Barry & Kim): components x_1..x_n of the mix's length with
+"""Separation of a mix into sources, each like an example recording of its kind: each source
+a soft mask of the mix's STFT (DESIGN.md 7, engine/run/masks.py), optimized so that its style
+statistics match its example's; the sources sum to the mix exactly.
 
-    L = lambda * ||sum_i x_i - mix||^2 + sum_i s_i * L_style(x_i; G_i)
-
-G_i the Gram statistics of example i, s_i the balancing scale of source i (1 without).
-All components are one vector for L-BFGS-B.
+The seed's time-domain form (free components tied to the mix by a penalty) ended below the
+equal split or at it on every mix measured, so it is no option here; bench/separation.py
+keeps it as the baseline of its table.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
+from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
+from scipy.signal import resample_poly
 
+from engine.audio import check_signal
 from engine.config import SeparateConfig
 from engine.errors import ParameterError
+from engine.model.evaluate import sdr
 from engine.model.objective import Objective
+from engine.run.hpss import hpss
+from engine.run.masks import MaskSeparation
 from engine.run.modes import (
     VERSION,
     announce,
     build_network,
     gemm_precision,
-    initial_signal,
     resolve,
     style_branches,
+    style_grams,
 )
 from engine.run.optimize import lbfgs, summary
 
 
-class SeparationObjective:
-    """terms_and_grad over the stacked components (n * N,), as Objective does for one."""
-
-    def __init__(self, mix: np.ndarray, objectives: dict, mix_weight: float) -> None:
-        self.mix = np.asarray(mix, dtype=np.float64)
-        self.objectives = objectives  # name -> Objective (style only)
-        self.mix_weight = float(mix_weight)
-        self.scales = {name: 1.0 for name in objectives}
-        self.n = len(self.mix)
-
-    def split(self, X: np.ndarray) -> dict:
-        return {name: X[i * self.n:(i + 1) * self.n] for i, name in enumerate(self.objectives)}
-
-    def terms_and_grad(self, X: np.ndarray) -> tuple[dict, np.ndarray]:
-        parts = self.split(np.asarray(X, dtype=np.float64))
-        residual = sum(parts.values()) - self.mix
-        terms = {"mix": self.mix_weight * float(residual @ residual)}
-        grads = []
-        for name, obj in self.objectives.items():
-            t, g = obj.terms_and_grad(parts[name])
-            terms[f"style_{name}"] = self.scales[name] * t["total"]
-            grads.append(self.scales[name] * g + 2 * self.mix_weight * residual)
-        terms["total"] = sum(terms.values())
-        return terms, np.concatenate(grads)
-
-    def balance(self, X0: np.ndarray) -> dict:
-        """Scale each source's style loss so its gradient norm at X0 equals that of an
-        unweighted mix term with all components at zero, 2 ||mix|| (at X0 = mix/n it is ~0);
-        lambda then weighs the mix term on top, as the user's weights do elsewhere."""
-        ref = 2 * float(np.linalg.norm(self.mix))
-        for name, part in self.split(X0).items():
-            obj = self.objectives[name]
-            obj.balance(part)
-            norm = float(np.linalg.norm(obj.terms_and_grad(part)[1]))
-            self.scales[name] = ref / norm if norm > 0 else 1.0
-        return dict(self.scales)
+def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
+    """x played ``semitones`` higher (and shorter), by polyphase resampling."""
+    ratio = Fraction(2 ** (-semitones / 12)).limit_denominator(64)
+    return resample_poly(np.asarray(x, dtype=np.float64), ratio.numerator,
+                         ratio.denominator).astype(np.float32)
 
 
-def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None,
-             **overrides: Any) -> tuple[dict, dict]:
+def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
+    """The example's style Grams, averaged over its transpositions by -N..N semitones (N =
+    cfg.transpose): statistics of the instrument rather than of the example's notes."""
+    shifts = range(-cfg.transpose, cfg.transpose + 1)
+    styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
+    return style_grams(net, styles, style_branches(cfg), False)
+
+
+def check_references(mix: np.ndarray, names: list, references: dict) -> None:
+    """Before any work: each reference names a source and has the mix's length."""
+    unknown = set(references) - set(names)
+    if unknown:
+        raise ParameterError(f"--reference names no source: {', '.join(sorted(unknown))}")
+    for name, ref in references.items():
+        check_signal(np.asarray(ref), f"the reference {name!r}")
+        if len(ref) != len(mix):
+            raise ParameterError(f"reference {name!r} has {len(ref)} samples, the mix "
+                                 f"{len(mix)}: give the true stem of this very mix")
+
+
+def reference_scores(mix: np.ndarray, parts: dict, references: dict,
+                     cfg: SeparateConfig) -> dict:
+    """SDR (dB) of each source against its true stem, beside the equal split's (mix / n) and,
+    for two sources, HPSS's: its harmonic and percussive parts given to the two sources the
+    way that scores best (HPSS does not know which source is which)."""
+    out = {name: {"sdr": sdr(ref, parts[name]), "equal_split_sdr": sdr(ref, mix / len(parts))}
+           for name, ref in references.items()}
+    if len(parts) == 2:
+        names = list(parts)
+        h, p = hpss(mix, cfg.mask_n_fft, cfg.mask_hop_length)
+        options = [dict(zip(names, pair)) for pair in ((h, p), (p, h))]
+        best = max(options, key=lambda o: sum(sdr(references[n], o[n]) for n in references))
+        for name, ref in references.items():
+            out[name]["hpss_sdr"] = sdr(ref, best[name])
+    for scores in out.values():
+        scores["gain_db"] = scores["sdr"] - scores["equal_split_sdr"]
+    return out
+
+
+def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None, *,
+             references: Optional[dict] = None, **overrides: Any) -> tuple[dict, dict]:
     """Split ``mix`` into one component per example ({name: signal}), each matching its
-    example's style statistics, together summing to the mix. Returns ({name: signal}, report)."""
+    example's style statistics, together summing to the mix. ``references`` ({name: true
+    stem}, optional) adds SDR scores to the report. Returns ({name: signal}, report)."""
     started = time.perf_counter()
     cfg = resolve(SeparateConfig, config, overrides)
     if len(examples) < 2:
@@ -77,34 +93,38 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     styles = style_branches(cfg)
     if not styles:
         raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
+    check_references(mix, list(examples), references or {})
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
     net = build_network(cfg, signals, len(mix), n_optimized=len(examples))
     announce(cfg, net, f"style Grams of {len(examples)} examples")
-    objectives = {name: Objective(net, style=ex, style_weight=cfg.style_weight,
-                                  rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
-                  for name, ex in examples.items()}
-    sep = SeparationObjective(mix, objectives, cfg.mix_weight)
-    n = len(mix)
-    # Start from an even split plus a little noise: the sum already matches the mix.
-    X0 = np.concatenate([np.asarray(mix, dtype=np.float64) / len(examples)
-                         + initial_signal(n, replace(cfg, seed=cfg.seed + i))
-                         for i in range(len(examples))])
-    scales = sep.balance(X0) if cfg.balance else {}
+    objectives = {name: Objective(
+        net, style_grams=example_grams(net, ex, cfg), style_weight=cfg.style_weight,
+        rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
+        for name, ex in examples.items()}
+    mix64 = np.asarray(mix, dtype=np.float64)
+    sep = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
+                         (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+    u0 = np.zeros(sep.size)  # equal logits: the equal split
+    scales = sep.balance(u0, cfg.balance_sources) if cfg.balance else {}
+    # No --bounds: on logits they mean nothing, and a mask never takes a source past the mix.
     with gemm_precision(cfg, net):
-        res = lbfgs(sep, X0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                    bounds=cfg.bounds, progress=cfg.progress, desc="separate")
-    parts = {name: x.astype(np.float32) for name, x in sep.split(res.x).items()}
-    residual = sum(p.astype(np.float64) for p in parts.values()) - mix
+        res = lbfgs(sep, u0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
+                    progress=cfg.progress, desc="separate")
+    found = sep.sources(res.x)
+    parts = {name: x.astype(np.float32) for name, x in found.items()}
+    residual = sum(found.values()) - mix64
     report = {
         "mode": "separate",
         "config": asdict(cfg),
         "backend": net.backend.name,
         "sources": list(examples),
         "balance_scales": scales,
-        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix)),
+        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
         **summary(res),
         "wall_time_s": round(time.perf_counter() - started, 4),
         "randstyle_version": VERSION,
     }
+    if references:
+        report["reference"] = reference_scores(mix64, found, references, cfg)
     return parts, report
