@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 from numba import njit, prange
-from scipy.linalg import blas
 
 import kernels
+from kernels import cpu_blas as blas
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
@@ -34,14 +34,6 @@ def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
         buf = np.empty(shape, dtype=dtype, order=order)
         _buffers[key] = buf
     return buf
-
-
-def _gemm_into(alpha, a, b, beta, c, trans_a=0, trans_b=0) -> None:
-    """c = alpha op(a) op(b) + beta c, in place; all F-contiguous (transposes of C arrays)."""
-    gemm = blas.get_blas_funcs("gemm", (a, b, c))
-    out = gemm(alpha, a, b, beta=beta, c=c, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
-    if not np.shares_memory(out, c):  # f2py copied (odd layout): put the result back
-        c[...] = out
 
 
 # --- framing and overlap-add (fused with the window) ---------------------------------------
@@ -85,14 +77,14 @@ def _frames(x, window, hop, key):
 
 def stft_matrix_forward(x, basis, hop_length):
     ones = np.ones(basis.shape[0], dtype=x.dtype)
-    Z = _frames(x, ones, hop_length, "frames") @ basis
+    Z = blas.gemm(1.0, _frames(x, ones, hop_length, "frames"), basis)
     return Z, (x.shape[0], basis, hop_length)
 
 
 def stft_matrix_backward(dZ, cache):
     n_samples, basis, hop_length = cache
-    dframes = np.matmul(dZ, basis.T, out=_buffer("dframes", (dZ.shape[0], basis.shape[0]),
-                                                 dZ.dtype))
+    dframes = blas.gemm(1.0, dZ, basis.T, 0.0,
+                        _buffer("dframes", (dZ.shape[0], basis.shape[0]), dZ.dtype))
     return _overlap_add(dframes, basis[:, 0], hop_length, n_samples, False)
 
 
@@ -197,11 +189,11 @@ def log1p_backward(dS, cache):
 
 
 def mel_forward(M, mel_basis):
-    return M @ mel_basis.T, mel_basis
+    return blas.gemm(1.0, M, mel_basis.T), mel_basis
 
 
 def mel_backward(dP, cache):
-    return dP @ cache
+    return blas.gemm(1.0, dP, cache)
 
 
 # --- random conv over time (+ ReLU) ---------------------------------------------------------
@@ -259,7 +251,32 @@ def _pad_rows(X, padding):
     return Xp
 
 
-def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
+@njit(nogil=True, cache=True)
+def _relu_block(Y):
+    """In place, on one thread's block of columns (called from the GEMM threads)."""
+    for t in range(Y.shape[0]):
+        for f in range(Y.shape[1]):
+            if Y[t, f] < 0:
+                Y[t, f] = 0
+
+
+def _conv_taps(Xp, W, dilation, Y, relu):
+    """Y = sum_k Xp[k*d : k*d + T'] @ W[k] (and ReLU): each thread owns a block of filters and
+    runs every tap on it, so the threads never meet until the end."""
+    K = W.shape[0]
+    Tp = Y.shape[0]
+
+    def block(lo, hi):
+        for k in range(K):
+            s = k * dilation
+            blas.gemm1(1.0, Xp[s:s + Tp], W[k][:, lo:hi], 1.0 if k else 0.0, Y[:, lo:hi])
+        if relu:
+            _relu_block(Y[:, lo:hi])
+
+    blas.parallel([lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in blas.split(W.shape[2])])
+
+
+def _conv_forward(X, W, dilation, padding, relu):
     K, C, F = W.shape
     Xp = _pad_rows(X, padding)
     Tp = Xp.shape[0] - (K - 1) * dilation
@@ -267,12 +284,16 @@ def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
     if C < IM2COL_BELOW:
         cols = _buffer(f"im2col{C}x{K}", (Tp, K * C), X.dtype)
         _im2col(Xp, K, dilation, cols)
-        np.matmul(cols, W.reshape(K * C, F), out=Y)
+        blas.gemm(1.0, cols, W.reshape(K * C, F), 0.0, Y)
+        if relu:
+            _relu_inplace(Y)
     else:
-        for k in range(K):  # Yᵀ += W[k]ᵀ Xp[k*d : k*d+T']ᵀ
-            s = k * dilation
-            _gemm_into(1.0, W[k].T, Xp[s:s + Tp].T, 1.0 if k else 0.0, Y.T)
-    return Y, (X.shape, W, dilation, padding)
+        _conv_taps(Xp, W, dilation, Y, relu)
+    return Y
+
+
+def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
+    return _conv_forward(X, W, dilation, padding, False), (X.shape, W, dilation, padding)
 
 
 def conv1d_backward(dY, cache):
@@ -280,14 +301,18 @@ def conv1d_backward(dY, cache):
     K, C, F = W.shape
     Tp, n_rows = dY.shape[0], x_shape[0] + padding[0] + padding[1]
     if C < IM2COL_BELOW:
-        dcols = np.matmul(dY, W.reshape(K * C, F).T,
-                          out=_buffer(f"dcols{C}x{K}", (Tp, K * C), dY.dtype))
+        dcols = blas.gemm(1.0, dY, W.reshape(K * C, F).T, 0.0,
+                          _buffer(f"dcols{C}x{K}", (Tp, K * C), dY.dtype))
         dXp = _col2im(dcols, K, dilation, C, n_rows)
     else:
         dXp = np.zeros((n_rows, C), dtype=dY.dtype)
-        for k in range(K):  # col2im fused into the GEMM: dXp[k*d : k*d+T']ᵀ += W[k] dYᵀ
-            s = k * dilation
-            _gemm_into(1.0, W[k].T, dY.T, 1.0, dXp[s:s + Tp].T, trans_a=1)
+
+        def block(lo, hi):  # col2im fused into the GEMMs: dXp[k*d : k*d+T', c] += dY W[k]ᵀ
+            for k in range(K):
+                s = k * dilation
+                blas.gemm1(1.0, dY, W[k][lo:hi].T, 1.0, dXp[s:s + Tp, lo:hi])
+
+        blas.parallel([lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in blas.split(C)])
     return dXp[padding[0]:padding[0] + x_shape[0]]
 
 
@@ -304,9 +329,8 @@ def relu_backward(dA, cache):
 
 
 def conv1d_relu_forward(X, W):
-    A, (x_shape, W, _, _) = conv1d_forward(X, W)
-    _relu_inplace(A)  # fused: the GEMM output is rectified in place
-    return A, (x_shape, W, A)
+    A = _conv_forward(X, W, 1, (0, 0), True)  # fused: each GEMM block rectified in place
+    return A, (X.shape, W, A)
 
 
 def conv1d_relu_backward(dA, cache):
@@ -399,12 +423,8 @@ def _gram_diff(G, G_target, coef, out):
 def _syrk_lower(A, key=None):
     """AᵀA / T' with only the lower triangle (of the C-order result) computed."""
     F = A.shape[1]
-    G = _buffer(key, (F, F), A.dtype, "F") if key else np.empty((F, F), A.dtype, order="F")
-    syrk = blas.get_blas_funcs("syrk", (A,))
-    out = syrk(1.0 / A.shape[0], A.T, beta=0.0, c=G, overwrite_c=1, lower=0)
-    if not np.shares_memory(out, G):
-        G[...] = out
-    return G.T  # C-contiguous; its lower triangle is the column-major upper one
+    G = _buffer(key, (F, F), A.dtype) if key else np.empty((F, F), A.dtype)
+    return blas.syrk_lower(1.0 / A.shape[0], A, G)
 
 
 def gram_forward(A):
@@ -417,7 +437,7 @@ def gram_backward(dG, cache):
     A = cache
     S = _buffer("gram_sym", dG.shape, dG.dtype)
     _symmetrize_scaled(dG, 1.0 / A.shape[0], S)
-    return A @ S
+    return blas.gemm(1.0, A, S)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -462,10 +482,7 @@ def gram_style_loss_forward(A, G_target, weight):
 
 def gram_style_loss_backward(dL, cache):
     A, S = cache
-    dA = A @ S
-    if dL != 1.0:
-        dA *= dA.dtype.type(dL)
-    return dA
+    return blas.gemm(dL, A, S)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
