@@ -485,6 +485,51 @@ def gram_style_loss_backward(dL, cache):
     return blas.gemm(dL, A, S)
 
 
+# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+
+@njit(parallel=True, cache=True)
+def _sym_sum_squares(S):
+    """Mirror S's lower triangle onto its upper one; return the float64 sum of squares of the
+    full matrix."""
+    n = S.shape[0]
+    partial = np.zeros(n)
+    for i in prange(n):
+        acc = 0.0
+        for j in range(i):
+            v = S[i, j]
+            S[j, i] = v
+            acc += 2.0 * v * v
+        partial[i] = acc + np.float64(S[i, i]) ** 2
+    return partial.sum()
+
+
+@njit(parallel=True, cache=True)
+def _sum_squares(X):
+    partial = np.zeros(X.shape[0])
+    for i in prange(X.shape[0]):
+        acc = 0.0
+        for j in range(X.shape[1]):
+            acc += np.float64(X[i, j]) ** 2
+        partial[i] = acc
+    return partial.sum()
+
+
+def gramfree_style_loss_forward(A, B, target_sq, weight):
+    """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ (a rank-k update) and ABᵀ, sums in float64."""
+    T = A.shape[0]
+    AA = blas.syrk_lower(1.0, A, np.empty((T, T), dtype=A.dtype), rows=True)
+    AB = blas.gemm(1.0, A, B.T)
+    sq = _sym_sum_squares(AA) / T**2 - 2.0 * _sum_squares(AB) / T
+    return float(weight * (sq + target_sq)), (A, B, AA, AB, weight)
+
+
+def gramfree_style_loss_backward(dL, cache):
+    A, B, AA, AB, weight = cache
+    T = A.shape[0]
+    dA = blas.gemm(4.0 * weight * dL / T**2, AA, A)
+    return blas.gemm(-4.0 * weight * dL / T, AB, B, 1.0, dA)
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def _l1(S):
     partial = np.zeros(S.shape[0])

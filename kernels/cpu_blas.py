@@ -87,19 +87,21 @@ def gemm1(alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray
               ctypes.addressof(be), c.ctypes.data, ctypes.addressof(ints[5]))
 
 
-def syrk1(alpha: float, a: np.ndarray, beta: float, c: np.ndarray) -> None:
-    """Lower triangle (row-major) of c = alpha aᵀ a + beta c, a (k, n) row-major, c (n, n)."""
-    k, n = a.shape
+def syrk1(alpha: float, a: np.ndarray, beta: float, c: np.ndarray, rows: bool = False) -> None:
+    """Lower triangle (row-major) of c = alpha aᵀ a + beta c (columns' products), or with
+    ``rows`` of c = alpha a aᵀ + beta c (rows' products); a row-major."""
+    k, n = a.shape[::-1] if rows else a.shape
     if n == 0:
         return
     assert a.strides[1] == a.itemsize and c.strides[1] == c.itemsize
     dt = c.dtype
     s = _SCALAR[dt]
-    # Row-major lower of c is column-major upper of cᵀ; aᵀ a = (a as col-major aᵀ)(...)ᵀ...:
-    # column-major X = aᵀ (n x k, ld = row stride of a); cᵀ = X Xᵀ, 'N'.
+    # Row-major lower of c is the column-major upper of the same (symmetric) matrix. The
+    # column-major view of a is X = aᵀ (ld = a's row stride): aᵀa = X Xᵀ ('N'), a aᵀ = XᵀX.
     ints = [ctypes.c_int(v) for v in (n, k, max(1, a.strides[0] // a.itemsize),
                                       max(1, c.strides[0] // c.itemsize))]
-    uplo, trans, al, be = ctypes.c_char(b"U"), ctypes.c_char(b"N"), s(alpha), s(beta)
+    uplo, trans, al, be = (ctypes.c_char(b"U"), ctypes.c_char(b"T" if rows else b"N"),
+                           s(alpha), s(beta))
     _SYRK[dt](*_addr(uplo, trans, ints[0], ints[1], al), a.ctypes.data,
               ctypes.addressof(ints[2]), ctypes.addressof(be), c.ctypes.data,
               ctypes.addressof(ints[3]))
@@ -177,18 +179,25 @@ def gemm(alpha: float, a: np.ndarray, b: np.ndarray, beta: float = 0.0,
     return c
 
 
-def syrk_lower(alpha: float, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Lower triangle of c = alpha aᵀ a (upper left as is), split so every worker gets the
-    same FLOPs: row block [r0, r1) of the lower triangle is a syrk of its diagonal block plus
-    a GEMM for the rows' part left of it."""
-    k, n = a.shape
+def syrk_lower(alpha: float, a: np.ndarray, c: np.ndarray, rows: bool = False) -> np.ndarray:
+    """Lower triangle of c = alpha aᵀ a, or alpha a aᵀ with ``rows`` (upper left as is),
+    split so every worker gets the same FLOPs: row block [r0, r1) of the lower triangle is a
+    syrk of its diagonal block plus a GEMM for the rows' part left of it."""
+    n = a.shape[0] if rows else a.shape[1]
     workers = n_workers()
     # Row blocks with equal shares of the triangle: r_i = n sqrt(i / workers).
+    if 1.0 * n * n * (a.size // n) < 2e6:
+        workers = 1
     edges = sorted({min(n, int(round(n * np.sqrt(i / workers) / 16)) * 16)
                     for i in range(workers)} | {n})
     blocks = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
     def block(lo: int, hi: int) -> None:
+        if rows:
+            syrk1(alpha, a[lo:hi], 0.0, c[lo:hi, lo:hi], rows=True)
+            if lo:
+                gemm1(alpha, a[lo:hi], a[:lo].T, 0.0, c[lo:hi, :lo])
+            return
         syrk1(alpha, a[:, lo:hi], 0.0, c[lo:hi, lo:hi])
         if lo:
             gemm1(alpha, a[:, lo:hi].T, a[:, :lo], 0.0, c[lo:hi, :lo])
