@@ -21,6 +21,7 @@ setup(
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5"],
         "plot": ["matplotlib>=3.5"],
         "gpu": ["cupy-cuda12x"],
+        "bench": ["torch==2.13.0"],  # PyTorch CPU autograd, timed beside the engine
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )
