@@ -203,7 +203,7 @@ def mel_backward(dP, cache):
 # a tenth of the output and repack their operands every tap. The shifted taps remain for
 # convs whose im2col buffer would be large (the residual blocks' F x F dilated convs).
 
-IM2COL_MAX_BYTES = 64 << 20
+IM2COL_MAX_BYTES = 32 << 20  # the 10 s content conv (19 MiB) yes; a 1024-frame style chunk (46) no
 
 
 def _use_im2col(Tp, K, C, itemsize):
@@ -315,8 +315,9 @@ def conv1d_backward(dY, cache):
     K, C, F = W.shape
     Tp, n_rows = dY.shape[0], x_shape[0] + padding[0] + padding[1]
     if _use_im2col(Tp, K, C, dY.itemsize):
+        # The forward's im2col buffer (consumed there) takes the column gradients.
         dcols = blas.gemm(1.0, dY, W.reshape(K * C, F).T, 0.0,
-                          _buffer(f"dcols{C}x{K}", (Tp, K * C), dY.dtype))
+                          _buffer(f"im2col{C}x{K}", (Tp, K * C), dY.dtype))
         dXp = _col2im(dcols, K, dilation, C, n_rows)
     else:
         dXp = np.zeros((n_rows, C), dtype=dY.dtype)
@@ -486,12 +487,14 @@ def gram_style_loss_forward(A, G_target, weight):
     """weight * ||AᵀA/T' - G_target||^2 fused: a rank-k update, then one pass over the
     lower triangle that also prepares the gradient's symmetric matrix."""
     Tp = A.shape[0]
-    G = _syrk_lower(A, key="gram")  # consumed below: one scratch buffer serves every call
     # S lives until backward, after the other style layers' forwards: one buffer per target.
-    S = _buffer(f"gram_grad{id(G_target)}", G.shape, A.dtype)
+    # G is computed into it and overwritten in place by S (_gram_diff reads only the lower
+    # triangle, each element before writing it, and writes the upper one from a tile copy):
+    # no second F x F buffer.
+    G = _syrk_lower(A, key=f"gram_grad{id(G_target)}")
     # dA = A (dG + dGᵀ) / T' with dG = 2 w (G - G_target), symmetric: A @ (4w/T' (G - Gt)).
-    loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, S)
-    return float(loss), (A, S)
+    loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, G)
+    return float(loss), (A, G)
 
 
 def gram_style_loss_backward(dL, cache):

@@ -18,7 +18,6 @@ C = A B is computed as Cᵀ = Bᵀ Aᵀ, and a transposed view costs a 'T' flag,
 from __future__ import annotations
 
 import ctypes
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence
 
@@ -135,8 +134,9 @@ def parallel(tasks: Sequence[Callable[[], None]]) -> None:
             tasks[0]()
             return
         if _pool is None or _pool._max_workers < len(tasks) - 1:
-            _pool = ThreadPoolExecutor(max(len(tasks) - 1, os.cpu_count() or 1),
-                                       thread_name_prefix="randstyle-blas")
+            # Exactly as many threads as blocks beyond the caller's: each thread that calls
+            # OpenBLAS gets its own packing buffer (tens of MiB resident).
+            _pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="randstyle-blas")
         futures = [_pool.submit(t) for t in tasks[:-1]]
         tasks[-1]()
         for f in futures:
