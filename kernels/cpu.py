@@ -3,11 +3,10 @@
 Same op list and signatures as numpy_ref (the spec). GEMMs run on the backend's own threads
 with single-threaded BLAS (kernels/cpu_blas.py). The convs are im2col + one GEMM (or K
 shifted GEMMs accumulating in place where the im2col buffer would be large). The Gram is a
-symmetric rank-k update. Elementwise work
+symmetric rank-k update; the Gram-free style loss a rank-k update and GEMMs. Elementwise work
 (framing, overlap-add, magnitude, log1p, ReLU masks, Gram difference and loss) is one Numba
 pass each. Large internal buffers are allocated once per shape and reused across iterations;
 arrays an op returns are always fresh, since callers keep them (targets, caches).
-
 """
 from __future__ import annotations
 
