@@ -112,6 +112,7 @@ def test_style_targets_chunked_and_mixed():
     expected = 0.7 * whole["harmonic"][0].gram + 0.3 * tb[0].gram
     assert rel_error(mix.factor.T @ mix.factor, expected) < 1e-12
     assert abs(mix.gram_sq - np.sum(expected ** 2)) < 1e-12 * mix.gram_sq
+    assert style_target.combine(np, [(tb, 1.0)])[0] is tb[0]  # one style: kept, not copied
 
 
 def test_gramfree_gradient_of_whole_objective():

@@ -68,6 +68,8 @@ def combine(xp: Any, weighted: list) -> list:
     """Targets of several styles [(targets per layer, weight), ...] -> targets per layer of
     their weighted mix: Grams summed by weight, factors stacked with sqrt(weight) (when all
     have one and the stack can still pay)."""
+    if len(weighted) == 1 and weighted[0][1] == 1.0:
+        return list(weighted[0][0])  # one style: no 64 MiB copies of its Grams
     out = []
     for layer in zip(*[targets for targets, _ in weighted]):
         gram = sum(w * t.gram for t, (_, w) in zip(layer, weighted))
