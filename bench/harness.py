@@ -1,11 +1,19 @@
-"""Benchmark: GEMM rate, FLOP floor, per-op and end-to-end times, peak RSS, per backend.
+"""Benchmark: the machine's GEMM rate, the dense floor, per-op and end-to-end times, peak RSS.
 
 Run as ``python cli.py bench`` or ``python bench/run.py``. Each backend is measured in its own
-subprocess (so its peak RSS is its own); the GEMM rate is measured in the parent, between the
-backends, in the same run. Every backend is validated against numpy_ref on the benchmark's
-inputs before it is timed. Results: a table on stdout and JSON under bench/results/.
+fresh subprocess that imports NumPy before the engine (as any program using randstyle as a
+library does), so its peak RSS is its own; the 4096² sgemm rate (the roofline) is measured
+in the parent, between the backends, in the same run. The dense floor is the dense
+algorithm's FLOPs (convs and Gram style losses as GEMMs) at that rate: what the naive
+algorithm cannot beat. Every backend is validated against numpy_ref on the benchmark's inputs
+before it is timed; with torch installed, PyTorch's CPU autograd of the same objective (same
+weights, same loss) is validated and timed the same way. Results: a table on stdout and JSON
+under bench/results/.
 """
+# NumPy first, on purpose: the workers (python -m bench.harness) import it before the engine.
+import numpy as np  # noqa: I001  isort: skip
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -18,8 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from engine.config import opt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class BenchConfig:
-    backends: str = opt("numpy,cpu", "comma-separated backends to measure")
+    backends: str = opt("numpy,cpu", "comma-separated backends to measure (numpy, cpu, "
+                                     "cuda, torch)")
     seconds: float = opt(10.0, "content length in seconds")
     style_seconds: float = opt(30.0, "style length in seconds")
     n_filters: int = opt(4096, "filters of the harmonic conv")
@@ -37,6 +44,10 @@ class BenchConfig:
     threads: Optional[int] = opt(None, "threads for BLAS, Numba and FFTs (default: all)",
                                  show=False)
     out: str = opt("bench/results", "folder for the JSON results")
+    torch: bool = field(default=True, metadata={
+        "args": ["--no-torch"], "help": "do not time PyTorch's CPU autograd of the same "
+                                        "objective (default: timed when torch is installed, "
+                                        "the optional bench extra)"})
     # Internal: the parent runs each backend as "--worker NAME --reference FILE".
     worker: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
     reference: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
@@ -86,35 +97,44 @@ def flop_count(T: int, net) -> dict:
     return flops
 
 
-def gemm_rates(T: int, net, repeat: int, backend=None) -> dict:
-    """float32 rate (FLOP/s) of plain GEMM calls on the shapes of each GEMM part: CPU BLAS,
-    or with ``backend`` (cuda) its own matmul on its own arrays. The Gram forward's rate is
-    in the rank-k update's FLOPs (half a GEMM's), whichever call computes it."""
-    from scipy.linalg import blas
+def run_flop_count(T: int, net, obj) -> dict:
+    """FLOPs per part of the algorithm the objective actually runs: flop_count's, with the
+    Gram parts of each branch that ran Gram-free replaced by the Gram-free loss's."""
+    from engine.model.style_target import gramfree_flops
+    flops = flop_count(T, net)
+    for name, K, C, F in gemm_parts(net):
+        if obj.style_algorithms.get(name) == "gramfree":
+            Tp, T_s = T - K + 1, obj.style_targets[name][0].factor.shape[0]
+            del flops[f"{name}_gram_forward_syrk"], flops[f"{name}_gram_backward"]
+            flops[f"{name}_gramfree_style_loss"] = gramfree_flops(Tp, T_s, F)
+    return flops
+
+
+def sgemm_rate(repeat: int, backend=None, n: int = 4096) -> float:
+    """float32 FLOP/s of one n x n x n matmul: the machine's roofline. NumPy's own threaded
+    BLAS on the CPU, or the GPU backend's matmul on its own arrays."""
     rng = np.random.default_rng(0)
     xp = backend.xp if backend is not None else np
     sync = backend.synchronize if backend is not None else (lambda: None)
-    rates = {}
+    a, b = (xp.asarray(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
+    c = xp.empty_like(a)
+    return 2.0 * n ** 3 / _best(lambda: xp.matmul(a, b, out=c), repeat, sync)
+
+
+def _op_flops(net, obj, T: int) -> dict:
+    """FLOPs of the timed ops that are GEMM-bound (forward, backward)."""
+    out = {}
     for name, K, C, F in gemm_parts(net):
         Tp = T - K + 1
-        # The conv as the cpu backend runs it: K taps of inner dimension C when C is wide,
-        # one im2col GEMM of inner dimension K*C when narrow; timed as one tap or one GEMM.
-        # The cuda backend always runs one im2col GEMM.
-        k_inner = C if (C >= 64 and backend is None) else C * K
-        X, W, A, G = (xp.asarray(rng.standard_normal(shape, dtype=np.float32)) for shape in
-                      ((Tp, k_inner), (k_inner, F), (Tp, F), (F, F)))
-        gemm = 2.0 * Tp * k_inner * F
-        rates[f"{name}_conv_forward"] = gemm / _best(lambda: X @ W, repeat, sync)
-        rates[f"{name}_conv_backward"] = gemm / _best(lambda: A @ W.T, repeat, sync)
-        syrk = (lambda: A.T @ A) if backend is not None else (lambda: blas.ssyrk(1.0, A.T))
-        rates[f"{name}_gram_forward_syrk"] = Tp * F * F / _best(syrk, repeat, sync)
-        rates[f"{name}_gram_backward"] = 2.0 * Tp * F * F / _best(lambda: A @ G, repeat, sync)
-    return rates
-
-
-def _floor_seconds(flops: dict, rates: dict) -> float:
-    """Time of the GEMM parts at the measured rates; the rest (FFTs, mel) counts as free."""
-    return sum(flops[k] / rates[k] for k in rates)
+        conv = 2.0 * Tp * C * K * F
+        out[f"conv1d_relu {name}"] = (conv, conv)
+        out[f"gram_style_loss {name}"] = (1.0 * Tp * F * F, 2.0 * Tp * F * F)
+        target = obj.style_targets[name][0]
+        if target.factor is not None:
+            T_s = target.factor.shape[0]
+            out[f"gramfree_style_loss {name}"] = (Tp * Tp * F + 2.0 * Tp * T_s * F,
+                                                  2.0 * Tp * Tp * F + 2.0 * Tp * T_s * F)
+    return out
 
 
 def _op_list(net, obj, x):
@@ -122,6 +142,7 @@ def _op_list(net, obj, x):
     b, hop = net.backend, net.config.hop_length
     h, r = net._dev["harmonic"], net._dev["rhythm"]
     Gh, Gr = obj.style_grams["harmonic"][0], obj.style_grams["rhythm"][0]
+    th, tr = obj.style_targets["harmonic"][0], obj.style_targets["rhythm"][0]
     Z, cz = b.stft_fft_forward(x, net._window, hop)
     M, cm = b.magnitude_forward(Z)
     S, cl = b.log1p_forward(M)
@@ -137,7 +158,7 @@ def _op_list(net, obj, x):
     dP = b.conv1d_relu_backward(dAr, cr)
     dM = b.log1p_backward(dS, cl)
     dZ = b.magnitude_backward(dM, cm)
-    return [
+    ops = [
         ("stft_fft", lambda: b.stft_fft_forward(x, net._window, hop),
          lambda: b.stft_fft_backward(dZ, cz)),
         ("magnitude", lambda: b.magnitude_forward(Z), lambda: b.magnitude_backward(dM, cm)),
@@ -154,6 +175,14 @@ def _op_list(net, obj, x):
         ("content_loss", lambda: b.content_loss_forward(A, obj.content_target, 1.0),
          lambda: b.content_loss_backward(1.0, cx)),
     ]
+    for name, target, act in (("harmonic", th, A), ("rhythm", tr, Ar)):
+        if target.factor is not None:
+            _, cf = b.gramfree_style_loss_forward(act, target.factor, target.gram_sq, 1.0)
+            ops.append((f"gramfree_style_loss {name}",
+                        lambda a=act, t=target: b.gramfree_style_loss_forward(
+                            a, t.factor, t.gram_sq, 1.0),
+                        lambda c=cf: b.gramfree_style_loss_backward(1.0, c)))
+    return ops
 
 
 def _peak_rss_mib() -> float:
@@ -173,12 +202,39 @@ def _network_and_inputs(cfg: BenchConfig, backend: str):
     return net, obj, x, setup_s
 
 
+def _numpy_imported_first() -> bool:
+    order = list(sys.modules)
+    return order.index("numpy") < order.index("engine")
+
+
+def _torch_worker(cfg: BenchConfig, ref) -> dict:
+    """PyTorch's CPU autograd of the same objective: validated, then timed."""
+    import torch
+
+    from bench.torch_ref import TorchObjective
+    net, obj, x, setup_s = _network_and_inputs(cfg, "cpu")
+    tobj = TorchObjective(obj)
+    value, grad = tobj.value_and_grad(x)
+    import kernels
+    checks = {"loss_rel_error": abs(value - float(ref["value"])) / abs(float(ref["value"])),
+              "grad_rel_error": kernels.rel_error(grad, ref["grad"])}
+    valid = checks["loss_rel_error"] < 1e-4 and checks["grad_rel_error"] < 1e-3
+    e2e = _best(lambda: tobj.value_and_grad(x), cfg.repeat)
+    return {"backend": "torch", "valid": bool(valid), **checks, "e2e_s": e2e,
+            "setup_s": setup_s, "peak_rss_mib": _peak_rss_mib(), "algorithms": {
+                name: "dense" for name in obj.style_branches},
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "numpy_first": _numpy_imported_first()}
+
+
 def _worker(cfg: BenchConfig) -> dict:
     import kernels
     if cfg.threads:
         kernels.set_threads(cfg.threads)
-    net, obj, x, setup_s = _network_and_inputs(cfg, cfg.worker)
     ref = np.load(cfg.reference)
+    if cfg.worker == "torch":
+        return _torch_worker(cfg, ref)
+    net, obj, x, setup_s = _network_and_inputs(cfg, cfg.worker)
     value, grad = obj.value_and_grad(x)
     checks = {"loss_rel_error": abs(value - float(ref["value"])) / abs(float(ref["value"])),
               "grad_rel_error": kernels.rel_error(grad, ref["grad"])}
@@ -189,24 +245,33 @@ def _worker(cfg: BenchConfig) -> dict:
     rss = _peak_rss_mib()
     # On a GPU the memory that counts is the device's: CuPy's pool peak, not host RSS.
     pool = b.device_pool_bytes() if hasattr(b, "device_pool_bytes") else None
-    # Per op, chained on the real inputs; the whole chain was validated above.
-    ops = {name: {"forward_s": _best(fwd, cfg.repeat, b.synchronize),
-                  "backward_s": _best(bwd, cfg.repeat, b.synchronize)}
-           for name, fwd, bwd in _op_list(net, obj, net.asarray(x))}
+    T = int(obj.content_target.shape[0] + net.config.kernel_size - 1)
+    # Per op, chained on the real inputs; the whole chain was validated above. GEMM-bound
+    # ops also as a ratio to the 4096² sgemm rate measured here, in the same process.
+    rate = sgemm_rate(cfg.repeat, b if hasattr(b, "set_tf32") else None)
+    op_flops = _op_flops(net, obj, T)
+    ops = {}
+    for name, fwd, bwd in _op_list(net, obj, net.asarray(x)):
+        ops[name] = {"forward_s": _best(fwd, cfg.repeat, b.synchronize),
+                     "backward_s": _best(bwd, cfg.repeat, b.synchronize)}
+        if name in op_flops:
+            ff, fb = op_flops[name]
+            ops[name].update(forward_x_sgemm=ops[name]["forward_s"] * rate / ff,
+                             backward_x_sgemm=ops[name]["backward_s"] * rate / fb)
     # Host traffic per evaluation: the signal in, the gradient out (Objective's only copies).
     x_host = np.asarray(x, dtype=net.dtype)
     g_dev = net.asarray(x_host)
     transfer = {"bytes": 2 * x_host.nbytes,
                 "time_s": _best(lambda: (net.asarray(x_host), b.to_numpy(g_dev)), cfg.repeat,
                                 b.synchronize)}
-    T = int(obj.content_target.shape[0] + net.config.kernel_size - 1)
     out = {"backend": cfg.worker, "valid": bool(valid), **checks, "e2e_s": e2e,
            "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops, "host_transfer": transfer,
-           "T": T, "device_peak_mib": None if pool is None else pool / 2**20}
-    if hasattr(b, "set_tf32"):  # a GPU: its own GEMM rates and floor, measured here
-        rates = gemm_rates(T, net, cfg.repeat, backend=b)
-        out["gemm_gflops"] = {k: v / 1e9 for k, v in rates.items()}
-        out["floor_s"] = _floor_seconds(flop_count(T, net), rates)
+           "T": T, "algorithms": dict(obj.style_algorithms),
+           "run_gflop": sum(run_flop_count(T, net, obj).values()) / 1e9,
+           "worker_sgemm_gflops": rate / 1e9, "numpy_first": _numpy_imported_first(),
+           "device_peak_mib": None if pool is None else pool / 2**20}
+    if hasattr(b, "set_tf32"):  # a GPU: its own dense floor, on its own matmul rate
+        out["floor_s"] = sum(flop_count(T, net).values()) / rate
     return out
 
 
@@ -249,8 +314,10 @@ def run(cfg: BenchConfig) -> dict:
     import engine
     backends = [b.strip() for b in cfg.backends.split(",") if b.strip()]
     for b in backends:
-        if b not in ("numpy", "cpu", "cuda"):
+        if b not in ("numpy", "cpu", "cuda", "torch"):
             raise engine.ParameterError(f"unknown backend {b!r} in --backends")
+    if cfg.torch and "torch" not in backends and importlib.util.find_spec("torch"):
+        backends.append("torch")
     print(f"randstyle bench: {cfg.seconds:g} s content, {cfg.style_seconds:g} s style, "
           f"{cfg.n_filters} filters; validating against numpy_ref, then timing",
           file=sys.stderr)
@@ -263,28 +330,27 @@ def run(cfg: BenchConfig) -> dict:
     results = {"config": asdict(cfg), "machine": {
         "python": platform.python_version(), "numpy": np.__version__,
         "cpu_count": os.cpu_count(), "platform": platform.platform()},
-        "flops": flops, "total_gflop": sum(flops.values()) / 1e9, "backends": {}}
-    rates_runs = []
+        "flops": flops, "dense_gflop": sum(flops.values()) / 1e9, "backends": {}}
+    rates = []
     with tempfile.TemporaryDirectory() as tmp:
         reference = str(Path(tmp, "reference.npz"))
         np.savez(reference, value=value, grad=grad)
-        rates_runs.append(gemm_rates(T, net, cfg.repeat))
+        rates.append(sgemm_rate(cfg.repeat))
         for b in backends:
             print(f"randstyle bench: backend {b}", file=sys.stderr)
             results["backends"][b] = _run_worker(cfg, b, reference)
-            rates_runs.append(gemm_rates(T, net, cfg.repeat))
-    # The best rate seen on each shape during the run: the floor is what the machine can do.
-    rates = {k: max(r[k] for r in rates_runs) for k in rates_runs[0]}
-    floor = _floor_seconds(flops, rates)
-    results["gemm_gflops"] = {k: v / 1e9 for k, v in rates.items()}
-    results["gemm_gflop"] = sum(flops[k] for k in rates) / 1e9
+            rates.append(sgemm_rate(cfg.repeat))
+    # The best rate seen during the run: the roofline is what the machine can do.
+    rate = max(rates)
+    floor = results["dense_gflop"] * 1e9 / rate
+    results["sgemm_gflops"] = rate / 1e9
+    results["sgemm_gflops_runs"] = [r / 1e9 for r in rates]
     results["floor_s"] = floor
     ref_time = results["backends"].get("numpy", {}).get("e2e_s")
     cpu_time = results["backends"].get("cpu", {}).get("e2e_s")
     for r in results["backends"].values():
         if "e2e_s" in r:
             r["ratio_to_floor"] = r["e2e_s"] / r.get("floor_s", floor)
-            r["achieved_tflops"] = results["total_gflop"] / 1e3 / r["e2e_s"]
             if ref_time:
                 r["speedup_vs_numpy_ref"] = ref_time / r["e2e_s"]
             if cpu_time:
@@ -296,38 +362,48 @@ def run(cfg: BenchConfig) -> dict:
     return results
 
 
+def _cell(v: Optional[float], fmt: str = "{:.2f}") -> str:
+    return "" if v is None else fmt.format(v)
+
+
 def table(results: dict) -> str:
-    gpu_floors = [f"{n}: floor {r['floor_s']:.3f} s on its own GEMM rate"
+    gpu_floors = [f"{n}: dense floor {r['floor_s']:.3f} s on its own matmul rate"
                   for n, r in results["backends"].items() if "floor_s" in r]
-    lines = [f"FLOPs per evaluation: {results['total_gflop']:.1f} GFLOP "
-             f"({results['gemm_gflop']:.1f} in GEMMs); float32 GEMM rate on its shapes: "
-             + ", ".join(f"{v:.0f}" for v in results["gemm_gflops"].values())
-             + f" GFLOP/s; floor {results['floor_s']:.3f} s"
-             + "".join(f"; {g}" for g in gpu_floors), "",
-             "| backend | valid | loss+grad (s) | x floor | TFLOP/s | speedup vs numpy_ref | "
-             "vs cpu | peak RSS (MiB) | host traffic / eval | setup (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"4096² sgemm (the roofline): {results['sgemm_gflops']:.0f} GFLOP/s; dense "
+             f"algorithm: {results['dense_gflop']:.1f} GFLOP per evaluation; dense floor "
+             f"{results['floor_s']:.3f} s" + "".join(f"; {g}" for g in gpu_floors), "",
+             "| backend | valid | style algorithm | GFLOP run | loss+grad (s) | x dense floor | "
+             "speedup vs numpy_ref | vs cpu | peak RSS (MiB) | host traffic / eval | "
+             "setup (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["backends"].items():
         if "error" in r:
-            lines.append(f"| {name} | error: {r['error']} | | | | | |")
+            lines.append(f"| {name} | error: {r['error']} | | | | | | | | | |")
             continue
-        speedup = r.get("speedup_vs_numpy_ref", float("nan"))
-        vs_cpu = r.get("speedup_vs_cpu", float("nan"))
-        ht = r["host_transfer"]
-        lines.append(f"| {name} | {'yes' if r['valid'] else 'NO'} | {r['e2e_s']:.3f} | "
-                     f"{r['ratio_to_floor']:.2f} | {r['achieved_tflops']:.3f} | {speedup:.2f} | "
-                     f"{vs_cpu:.2f} | {r['peak_rss_mib']:.0f}"
+        algos = ", ".join(f"{b} {a}" for b, a in r.get("algorithms", {}).items())
+        ht = r.get("host_transfer")
+        traffic = f"{ht['bytes'] / 1e6:.1f} MB, {ht['time_s'] * 1e3:.2f} ms" if ht else ""
+        lines.append(f"| {name} | {'yes' if r['valid'] else 'NO'} | {algos} | "
+                     f"{_cell(r.get('run_gflop'), '{:.1f}')} | {r['e2e_s']:.3f} | "
+                     f"{r['ratio_to_floor']:.2f} | {_cell(r.get('speedup_vs_numpy_ref'))} | "
+                     f"{_cell(r.get('speedup_vs_cpu'))} | {r['peak_rss_mib']:.0f}"
                      + ("" if r.get("device_peak_mib") is None else
                         f" host, {r['device_peak_mib']:.0f} GPU pool")
-                     + f" | {ht['bytes'] / 1e6:.1f} MB, "
-                     f"{ht['time_s'] * 1e3:.2f} ms | {r['setup_s']:.2f} |")
+                     + f" | {traffic} "
+                     f"| {r['setup_s']:.2f} |")
     ops = [n for r in results["backends"].values() for n in r.get("ops", {})]
     names = [b for b, r in results["backends"].items() if "ops" in r]
-    lines += ["", "| op (ms, forward / backward) | " + " | ".join(names) + " |",
+    lines += ["", "| op (ms, forward / backward; GEMM-bound ops: x the 4096² sgemm time of "
+              "their FLOPs, same process) | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]
     for op in dict.fromkeys(ops):
-        cells = [f"{results['backends'][b]['ops'][op]['forward_s'] * 1e3:.1f} / "
-                 f"{results['backends'][b]['ops'][op]['backward_s'] * 1e3:.1f}" for b in names]
+        cells = []
+        for b in names:
+            o = results["backends"][b]["ops"].get(op)
+            cell = "" if o is None else \
+                f"{o['forward_s'] * 1e3:.1f} / {o['backward_s'] * 1e3:.1f}"
+            if o is not None and "forward_x_sgemm" in o:
+                cell += f" ({o['forward_x_sgemm']:.2f}x / {o['backward_x_sgemm']:.2f}x)"
+            cells.append(cell)
         lines.append(f"| {op} | " + " | ".join(cells) + " |")
     if "long_style" in results:
         ls = results["long_style"]

@@ -12,10 +12,11 @@ Public API:
 """
 import os
 
-# Read once, when BLAS and OpenMP load, so set before the first numpy import. OpenBLAS threads
-# otherwise spin for a while after every GEMM and starve the Numba kernels that run between
-# GEMMs on the same cores (measured: 0.65 s -> 0.44 s per evaluation on 2 cores).
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# The cpu backend runs its GEMMs on its own threads with single-threaded BLAS (kernels/
+# cpu_blas.py), so its speed does not depend on the BLAS libraries' load-time settings nor on
+# whether NumPy was imported first. The Numba kernels' OpenMP threads are the one pool left
+# that reads a setting at load, and libgomp loads at the first parallel kernel, after this:
+# passive waiting leaves the cores to the GEMM threads between kernels.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from engine.audio import load, write_wav  # noqa: E402

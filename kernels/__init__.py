@@ -73,6 +73,12 @@ def set_threads(n: int) -> None:
 
 
 def n_threads() -> int:
-    """Threads the backends' own parallel work should use (FFT workers)."""
+    """Threads the backends' own parallel work should use (GEMM blocks, FFT workers): the
+    cores this process may run on, unless set_threads said otherwise."""
     import os
-    return _threads or os.cpu_count() or 1
+    if _threads:
+        return _threads
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

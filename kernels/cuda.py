@@ -442,6 +442,29 @@ def gram_style_loss_backward(dL, cache):
     return dA
 
 
+# --- the style loss without F x F matrices (DESIGN.md 8): cuBLAS GEMMs and two reductions ----
+
+def _sum_squares(X) -> float:
+    return float(xp.sum(xp.square(X.astype(np.float64))))
+
+
+def gramfree_style_loss_forward(A, B, target_sq, weight):
+    """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ and ABᵀ (T' x T' and T' x T_s), sums in float64."""
+    T = A.shape[0]
+    AA, AB = xp.matmul(A, A.T), xp.matmul(A, B.T)
+    sq = _sum_squares(AA) / T**2 - 2.0 * _sum_squares(AB) / T
+    return float(weight * (sq + target_sq)), (A, B, AA, AB, weight)
+
+
+def gramfree_style_loss_backward(dL, cache):
+    A, B, AA, AB, weight = cache
+    T = A.shape[0]
+    dA = xp.matmul(AA, A)
+    dA *= _scalar(A.dtype, 4.0 * weight * dL / T**2)
+    dA -= _scalar(A.dtype, 4.0 * weight * dL / T) * xp.matmul(AB, B)
+    return dA
+
+
 def l1_forward(S, weight):
     return weight * xp.abs(S).sum(dtype=np.float64), (S, weight)
 

@@ -204,6 +204,26 @@ def gram_style_loss_backward(dL, cache):
     return gram_backward(style_loss_backward(dL, l_cache), g_cache)
 
 
+# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+
+def gramfree_style_loss_forward(A, B, target_sq, weight):
+    """weight * ||AᵀA/T' - BᵀB||_F^2, the Gram style loss with the style Gram given by a
+    factor B (T_s x F: the style's activations / sqrt(T_s)) and target_sq = ||BᵀB||_F^2:
+    ||AAᵀ||^2/T'^2 - 2||ABᵀ||^2/T' + target_sq, from T' x T' and T' x T_s matrices only."""
+    T = A.shape[0]
+    AA, AB = A @ A.T, A @ B.T
+    sq = np.sum(np.square(AA, dtype=np.float64)) / T**2 - \
+        2 * np.sum(np.square(AB, dtype=np.float64)) / T
+    return float(weight * (sq + target_sq)), (A, B, AA, AB, weight)
+
+
+def gramfree_style_loss_backward(dL, cache):
+    """dA = weight (4/T'^2 (AAᵀ)A - 4/T' (ABᵀ)B)."""
+    A, B, AA, AB, weight = cache
+    T = A.shape[0]
+    return (weight * dL) * ((4 / T**2) * (AA @ A) - (4 / T) * (AB @ B))
+
+
 def l1_forward(S, weight):
     """weight * sum |S|: the L1 penalty on a (log-magnitude) spectrogram."""
     return float(weight * np.sum(np.abs(S))), (S, weight)

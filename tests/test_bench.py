@@ -4,11 +4,12 @@ Timings themselves are never asserted (shared, noisy machines); bench/ reports t
 import json
 
 import numba
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
 import kernels
-from bench.harness import BenchConfig, flop_count, table
+from bench.harness import BenchConfig, flop_count, run_flop_count, table
 from engine import Network, NetworkConfig
 from engine.cli import main
 
@@ -16,18 +17,42 @@ TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repe
 
 
 def test_bench_validates_and_reports(tmp_path, capsys):
-    assert main(["bench", *TINY, "--long-style-minutes", "0.05", "--out", str(tmp_path)]) == 0
+    assert main(["bench", *TINY, "--long-style-minutes", "0.05", "--out", str(tmp_path),
+                 "--no-torch"]) == 0
     out = capsys.readouterr().out
     files = list(tmp_path.glob("bench-*.json"))
     assert len(files) == 1
     results = json.loads(files[0].read_text())
+    assert set(results["backends"]) == {"numpy", "cpu"}  # --no-torch
     for name in ("numpy", "cpu"):
         r = results["backends"][name]
         assert r["valid"] and r["grad_rel_error"] < 1e-3, r
         assert r["e2e_s"] > 0 and r["peak_rss_mib"] > 0
+        assert r["numpy_first"]  # the worker imported NumPy before the engine
+        # 2 s of style (~80 rows): too many for 64 harmonic filters, few for 4096 rhythm ones.
+        assert r["algorithms"] == {"harmonic": "dense", "rhythm": "gramfree"}
+        assert r["run_gflop"] < results["dense_gflop"]
         assert set(r["ops"]) >= {"stft_fft", "conv1d_relu harmonic", "gram_style_loss rhythm"}
-    assert results["floor_s"] > 0 and results["long_style"]["exit_status"] == 0
+        assert r["ops"]["conv1d_relu harmonic"]["forward_x_sgemm"] > 0
+    assert results["floor_s"] == pytest.approx(results["dense_gflop"] / results["sgemm_gflops"])
+    assert results["long_style"]["exit_status"] == 0
     assert "| cpu | yes |" in out and out == table(results) + "\n"
+
+
+def test_run_flop_count_follows_the_algorithm():
+    """The default network with 10 s of content and 30 s of style runs Gram-free on both
+    branches, and counts its FLOPs: fewer than the dense algorithm's ~119.5 GFLOP."""
+    class Ran:  # what run_flop_count reads from an Objective
+        style_algorithms = {"harmonic": "gramfree", "rhythm": "dense"}
+        style_targets = {"harmonic": [type("T", (), {"factor": np.zeros((1279, 1))})()]}
+    net = Network(NetworkConfig(n_filters=4096))
+    T = 1 + (10 * 22050 - 2048) // 512
+    dense, ran = flop_count(T, net), run_flop_count(T, net, Ran())
+    assert 115e9 < sum(dense.values()) < 125e9
+    assert "harmonic_gram_backward" not in ran and "rhythm_gram_backward" in ran
+    Tp = T - 10
+    assert ran["harmonic_gramfree_style_loss"] == 3.0 * Tp * Tp * 4096 + 4.0 * Tp * 1279 * 4096
+    assert 105e9 < sum(ran.values()) < 112e9
 
 
 def test_flop_count_default_network():

@@ -1,69 +1,21 @@
-"""The random network: fixed parameters, and forward/backward through a backend's ops.
-
-x -> DFT conv -> magnitude M ->
-   harmonic branch: log1p(M) -> conv (width 11) + ReLU
-   rhythm branch:   log1p(M @ melᵀ) -> conv (width 50) + ReLU [-> dilated residual blocks]
-   content_mel:     the rhythm architecture on its own mel size (--content-features mel)
-Each branch yields a list of activations: one per layer whose Gram the style loss uses.
-"""
+"""The random network: its fixed parameters on one backend, and the entry points that run it
+(forward and backward in engine/model/passes.py, the style targets in
+engine/model/style_target.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 import numpy as np
-from tqdm import tqdm
 
 import kernels
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
+from engine.model import passes
 from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from kernels.numpy_ref import n_frames
+from engine.model.params import Branch, random_conv
+from engine.model.style_target import STYLE_CHUNK_FRAMES, style_targets
 
-STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
 BRANCHES = ("harmonic", "rhythm", "content_mel")
-
-
-def ulyanov_std(n_in: int, n_out: int, width: int) -> float:
-    """Ulyanov & Lebedev's scale for random conv weights: sqrt(2) * sqrt(2 / ((C + F) K))."""
-    return float(np.sqrt(2.0) * np.sqrt(2.0 / ((n_in + n_out) * width)))
-
-
-def random_conv(rng: np.random.Generator, width: int, n_in: int, n_out: int) -> np.ndarray:
-    """(width, n_in, n_out) weights, drawn in float32 so every dtype shares them exactly."""
-    w = rng.standard_normal((width, n_in, n_out), dtype=np.float32)
-    w *= np.float32(ulyanov_std(n_in, n_out, width))
-    return w
-
-
-@dataclass
-class Branch:
-    """One branch's fixed parameters (NumPy, engine dtype).
-
-    mel_basis (n_mels, n_bins) or None for the harmonic branch (which reads log1p(M));
-    weights (K, C, F): Y[t, f] = sum_k sum_c X[t + k, c] W[k, c, f], "valid";
-    resid: per block i, (dilated weights (K_r, F, F) with dilation 2^i and "same" padding,
-    1x1 weights (1, F, F)).
-    """
-    name: str
-    weights: np.ndarray
-    mel_basis: Optional[np.ndarray] = None
-    log: bool = True
-    resid: list = field(default_factory=list)
-
-    @property
-    def width(self) -> int:
-        return self.weights.shape[0]
-
-    @property
-    def margin(self) -> int:
-        """Frames each side that the residual blocks' "same" convs reach beyond a row."""
-        return sum(((w.shape[0] - 1) * 2 ** i + 1) // 2 for i, (w, _) in enumerate(self.resid))
-
-
-def _same_padding(width: int, dilation: int) -> tuple[int, int]:
-    total = (width - 1) * dilation
-    return total // 2, total - total // 2
 
 
 class Network:
@@ -152,99 +104,11 @@ class Network:
     def forward(self, x: Any, branches: Iterable[str] = ("harmonic",)) -> tuple[dict, dict]:
         """Activations per requested branch ({name: [A_0, ...]}; "logmag" gives [log1p(M)])
         and the caches for backward."""
-        b, hop = self.backend, self.config.hop_length
-        branches = tuple(branches)
-        if self.config.dft == "fft":
-            Z, c_stft = b.stft_fft_forward(x, self._window, hop)
-        else:
-            Z, c_stft = b.stft_matrix_forward(x, self._basis, hop)
-        M, c_mag = b.magnitude_forward(Z)
-        feats, caches = {}, {"stft": c_stft, "mag": c_mag}
-        if "harmonic" in branches or "logmag" in branches:
-            S, caches["log"] = b.log1p_forward(M)
-            if "logmag" in branches:
-                feats["logmag"] = [S]
-            if "harmonic" in branches:
-                A, caches["harmonic"] = b.conv1d_relu_forward(S, self._dev["harmonic"]["weights"])
-                feats["harmonic"] = [A]
-        for name in branches:
-            if name in ("harmonic", "logmag"):
-                continue
-            dev, br = self._dev[name], self.branches[name]
-            P, c_mel = b.mel_forward(M, dev["mel"])
-            c_plog = None
-            if br.log:
-                P, c_plog = b.log1p_forward(P)
-            feats[name], c_stack = self._stack_forward(dev, P)
-            caches[name] = (c_mel, c_plog, c_stack)
-        return feats, caches
-
-    def _stack_forward(self, dev: dict, X: Any) -> tuple[list, Any]:
-        b = self.backend
-        if not dev["resid"]:
-            A, c = b.conv1d_relu_forward(X, dev["weights"])
-            return [A], c
-        h, c0 = b.conv1d_forward(X, dev["weights"])
-        a, r0 = b.relu_forward(h)
-        acts, steps = [a], []
-        for i, (Wd, W1) in enumerate(dev["resid"]):
-            y, cy = b.conv1d_forward(a, Wd, 2 ** i, _same_padding(Wd.shape[0], 2 ** i))
-            d, cr = b.relu_forward(y)
-            z, cz = b.conv1d_forward(d, W1)
-            h = h + z
-            a, ca = b.relu_forward(h)
-            acts.append(a)
-            steps.append((cy, cr, cz, ca))
-        return acts, (c0, r0, steps)
-
-    def _stack_backward(self, dev: dict, dacts: list, cache: Any) -> Any:
-        """Gradient into the stack's input; dacts[i] is dL/da_i or None."""
-        b = self.backend
-        if not dev["resid"]:
-            return b.conv1d_relu_backward(dacts[0], cache)
-        c0, r0, steps = cache
-        g_a = list(dacts)
-        g_h = None  # dL/dh_i, carried down the residual path
-        for i in range(len(steps), 0, -1):
-            cy, cr, cz, ca = steps[i - 1]
-            if g_a[i] is not None:
-                g = b.relu_backward(g_a[i], ca)
-                g_h = g if g_h is None else g_h + g
-            if g_h is None:
-                continue
-            g_prev = b.conv1d_backward(b.relu_backward(b.conv1d_backward(g_h, cz), cr), cy)
-            g_a[i - 1] = g_prev if g_a[i - 1] is None else g_a[i - 1] + g_prev
-        if g_a[0] is not None:
-            g = b.relu_backward(g_a[0], r0)
-            g_h = g if g_h is None else g_h + g
-        return b.conv1d_backward(g_h, c0)
+        return passes.forward(self, x, branches)
 
     def backward(self, dfeatures: dict, caches: dict) -> Any:
         """dL/dx from the activations' gradients ({name: [dA_0 or None, ...]})."""
-        b = self.backend
-        dS = dM = None
-        if "logmag" in dfeatures and dfeatures["logmag"][0] is not None:
-            dS = dfeatures["logmag"][0]
-        if "harmonic" in dfeatures and dfeatures["harmonic"][0] is not None:
-            g = b.conv1d_relu_backward(dfeatures["harmonic"][0], caches["harmonic"])
-            dS = g if dS is None else dS + g
-        if dS is not None:
-            dM = b.log1p_backward(dS, caches["log"])
-        for name, dacts in dfeatures.items():
-            if name in ("harmonic", "logmag") or all(d is None for d in dacts):
-                continue
-            c_mel, c_plog, c_stack = caches[name]
-            dP = self._stack_backward(self._dev[name], dacts, c_stack)
-            if c_plog is not None:
-                dP = b.log1p_backward(dP, c_plog)
-            g = b.mel_backward(dP, c_mel)
-            dM = g if dM is None else dM + g
-        if dM is None:
-            return b.xp.zeros(caches["stft"][0], dtype=self.dtype)
-        dZ = b.magnitude_backward(dM, caches["mag"])
-        if self.config.dft == "fft":
-            return b.stft_fft_backward(dZ, caches["stft"])
-        return b.stft_matrix_backward(dZ, caches["stft"])
+        return passes.backward(self, dfeatures, caches)
 
     def features(self, x: np.ndarray, branches: Iterable[str] = ("harmonic",)) -> dict:
         return self.forward(self.asarray(x), branches)[0]
@@ -252,42 +116,12 @@ class Network:
     def grams(self, x: np.ndarray, branches: Iterable[str] = ("harmonic",),
               chunk_frames: int = STYLE_CHUNK_FRAMES, progress: bool = False) -> dict:
         """{branch: [Gram of each layer]} of a signal of any length, accumulated over chunks
-        of frames so memory stays bounded by the chunk, not the clip.
+        of frames so memory stays bounded by the chunk, not the clip."""
+        targets = style_targets(self, x, tuple(branches), chunk_frames, progress, False)
+        return {name: [t.gram for t in layers] for name, layers in targets.items()}
 
-        A chunk computes the output rows [r0, r1) from the frames they read, plus the
-        residual blocks' reach on each side; rows whose reach crosses a chunk edge that is
-        not the clip's edge are dropped, so the sum equals the unchunked Gram."""
-        c, b = self.config, self.backend
-        T = n_frames(len(x), c.n_fft, c.hop_length)
-        out = {}
-        for name in branches:
-            br = self.branches[name]
-            K, m = br.width, br.margin
-            n_rows = T - K + 1
-            step = max(chunk_frames - K + 1 - 2 * m, 1)
-            totals, r0 = None, 0
-            bar = tqdm(total=n_rows, desc=f"{name} Gram", unit="frame", leave=False,
-                       disable=not progress or n_rows <= step, dynamic_ncols=True)
-            while r0 < n_rows:
-                r1 = min(r0 + step, n_rows)
-                f0, f1 = max(r0 - m, 0), min(r1 + m, n_rows) + K - 1  # frames [f0, f1)
-                seg = x[f0 * c.hop_length:(f1 - 1) * c.hop_length + c.n_fft]
-                acts = self.features(seg, (name,))[name]
-                grams = []
-                for A in acts:
-                    rows = A[r0 - f0:r1 - f0]
-                    G = b.gram_forward(rows)[0]
-                    G *= rows.shape[0]  # un-normalize: chunks weigh by their rows
-                    grams.append(G)
-                if totals is None:
-                    totals = grams
-                else:
-                    for tot, G in zip(totals, grams):
-                        tot += G
-                bar.update(r1 - r0)
-                r0 = r1
-            bar.close()
-            for tot in totals:
-                tot /= n_rows
-            out[name] = totals
-        return out
+    def style_targets(self, x: np.ndarray, branches: Iterable[str] = ("harmonic",),
+                      chunk_frames: int = STYLE_CHUNK_FRAMES, progress: bool = False) -> dict:
+        """{branch: [StyleTarget of each layer]}: the Grams of ``grams``, plus the factor of
+        the Gram-free style loss where the clip is short enough for it to pay."""
+        return style_targets(self, x, tuple(branches), chunk_frames, progress)

@@ -3,7 +3,9 @@
 L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
   + l1_weight * sum |log1p(M(x))|
-with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called).
+with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
+runs the dense Gram loss or the Gram-free one (DESIGN.md 8), whichever needs fewer FLOPs
+(engine/model/style_target.py); both compute the same loss.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.network import Network
+from engine.model.style_target import StyleTarget
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 
@@ -21,6 +24,8 @@ class Objective:
     """Content features and style Grams are computed once, here. Content and style may have
     any lengths; the optimized signal must have the content's length when content is given
     (features are compared frame by frame). A weight of 0 drops its term entirely.
+    ``style_grams``: {branch: [per layer: a Gram, or a StyleTarget]} instead of ``style``
+    (a bare Gram always runs the dense loss: the Gram-free one needs the style's factor).
     """
 
     def __init__(self, network: Network, content: Optional[np.ndarray] = None,
@@ -45,13 +50,18 @@ class Objective:
             if (style is not None or style_grams is not None) else []
         if style_grams is not None:  # in the network's dtype, on its device (a GPU kernel
             # reads a float64 Gram's bytes as float32 otherwise)
-            self.style_grams = {b: [net.asarray(G) for G in style_grams[b]]
-                                for b in self.style_branches}
+            self.style_targets = {b: [t if isinstance(t, StyleTarget) and t.gram.dtype ==
+                                      net.dtype else StyleTarget(net.asarray(
+                                          t.gram if isinstance(t, StyleTarget) else t))
+                                      for t in style_grams[b]] for b in self.style_branches}
         elif style is not None:
             net.check_length(len(style), "the style clip", self.style_branches)
-            self.style_grams = net.grams(style, self.style_branches)
+            self.style_targets = net.style_targets(style, self.style_branches)
         else:
-            self.style_grams = {}
+            self.style_targets = {}
+        self.style_grams = {b: [t.gram for t in layers]
+                            for b, layers in self.style_targets.items()}
+        self.style_algorithms: dict[str, str] = {}  # branch -> "dense" / "gramfree", last run
         self.branches = set(self.style_branches)
         if self.content_target is not None:
             self.branches.add(self.content_branch)
@@ -91,10 +101,18 @@ class Objective:
             term = STYLE_TERMS[name]
             w = 1.0 if unit else self.style_weights[name]
             terms[term] = 0.0
-            for layer, (A, G) in enumerate(zip(feats[name], self.style_grams[name])):
-                loss, cache = b.gram_style_loss_forward(A, G, w)
+            for layer, (A, target) in enumerate(zip(feats[name], self.style_targets[name])):
+                if target.use_factor(A.shape[0]):
+                    self.style_algorithms[name] = "gramfree"
+                    loss, cache = b.gramfree_style_loss_forward(A, target.factor,
+                                                                target.gram_sq, w)
+                    grad = b.gramfree_style_loss_backward(1.0, cache)
+                else:
+                    self.style_algorithms[name] = "dense"
+                    loss, cache = b.gram_style_loss_forward(A, target.gram, w)
+                    grad = b.gram_style_loss_backward(1.0, cache)
                 terms[term] += loss
-                grad_of(term, name, layer, b.gram_style_loss_backward(1.0, cache))
+                grad_of(term, name, layer, grad)
         if self.l1_weight > 0:
             w = 1.0 if unit else self.l1_weight
             terms["l1"], cache = b.l1_forward(feats["logmag"][0], w)

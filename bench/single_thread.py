@@ -1,0 +1,45 @@
+"""``python bench/single_thread.py``: one thread, CPU time, the cpu backend against the dense
+floor at the single-thread 4096² sgemm rate.
+
+Both sides measured as this process's CPU time with every pool (BLAS, Numba, the GEMM blocks)
+at one thread, so other jobs sharing the machine barely move the ratio: a load-robust check of
+``bench``'s "x dense floor" (which on a quiet machine also includes how well both scale).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402  NumPy first, as a program using randstyle would
+
+import kernels  # noqa: E402
+from bench.harness import BenchConfig, _network_and_inputs, flop_count  # noqa: E402
+
+
+def cpu_best(f, repeat: int = 3) -> float:
+    f()
+    times = []
+    for _ in range(repeat):
+        t = time.process_time()
+        f()
+        times.append(time.process_time() - t)
+    return min(times)
+
+
+def main() -> None:
+    kernels.set_threads(1)
+    net, obj, x, _ = _network_and_inputs(BenchConfig(), "cpu")
+    n = 4096
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    rate = 2.0 * n ** 3 / cpu_best(lambda: a @ a)
+    t = cpu_best(lambda: obj.value_and_grad(x))
+    T = 1 + (len(x) - net.config.n_fft) // net.config.hop_length
+    dense = sum(flop_count(T, net).values())
+    print(f"one thread, CPU time: 4096² sgemm {rate / 1e9:.1f} GFLOP/s; dense algorithm "
+          f"{dense / 1e9:.1f} GFLOP, floor {dense / rate:.3f} s; evaluation {t:.3f} s "
+          f"({t * rate / dense:.2f}x the dense floor; style: {obj.style_algorithms})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The cpu backend's BLAS calls (kernels/cpu_blas.py): ctypes GEMM and rank-k updates on
+row-major views, split over the backend's own threads, BLAS settings left as found."""
+import numpy as np
+import pytest
+from helpers import rel_error
+from threadpoolctl import threadpool_info
+
+import kernels
+from kernels import cpu_blas
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gemm_views_and_accumulation(dtype, threads, monkeypatch):
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((300, 700)).astype(dtype)
+    a, b = big[10:250, 5:405], big[:, 100:500].T  # a row-major slice; b a transposed view
+    c0 = rng.standard_normal((240, 300)).astype(dtype)
+    out = np.zeros((240, 400), dtype=dtype)
+    monkeypatch.setattr(kernels, "_threads", threads)  # blocks per product
+    c = c0.copy()
+    cpu_blas.gemm(0.5, a, b, 2.0, c)
+    cpu_blas.gemm(1.0, a, b, 0.0, out[:, 50:350])  # into a sub-view
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    assert rel_error(c, 0.5 * (a.astype(np.float64) @ b) + 2.0 * c0) < tol
+    assert rel_error(out[:, 50:350], a.astype(np.float64) @ b) < tol
+    assert not out[:, :50].any() and not out[:, 350:].any()
+
+
+@pytest.mark.parametrize("rows", [False, True])
+def test_syrk_lower_blocks(rows):
+    a = np.random.default_rng(1).standard_normal((130, 230))
+    n = a.shape[0] if rows else a.shape[1]
+    c = np.full((n, n), np.nan)
+    cpu_blas.syrk_lower(0.5, a, c, rows=rows)
+    expected = 0.5 * (a @ a.T if rows else a.T @ a)
+    lower = np.tril_indices(n)
+    assert rel_error(c[lower], expected[lower]) < 1e-13
+
+
+def test_blas_thread_settings_restored():
+    """Blocks run single-threaded BLAS; the libraries' thread counts are put back after."""
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    a = np.ones((400, 400), dtype=np.float32)
+    cpu_blas.gemm(1.0, a, a)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before

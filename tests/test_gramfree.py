@@ -1,0 +1,129 @@
+"""The Gram-free style loss (DESIGN.md 8): the same loss as the dense Gram one, checked against
+finite differences, against numpy_ref on every fast backend, and through the objective's
+choice between the two paths."""
+import numpy as np
+import pytest
+from conftest import CUDA_TESTABLE
+from helpers import SMALL, TINY, numeric_grad, rel_error
+from test_gradcheck import check_op
+from test_parity import DTYPES, pair
+
+import engine
+from engine.demo import drum_loop, plucked_melody
+from engine.model import style_target
+from kernels import cpu, cuda, numpy_ref
+
+BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
+FAST = BACKENDS[1:]
+
+
+def _style(rows, F, seed=0):
+    """(B, ||BᵀB||², BᵀB) of random nonnegative "activations" of ``rows`` frames."""
+    S = np.maximum(np.random.default_rng(seed).standard_normal((rows, F)), 0)
+    B = S / np.sqrt(rows)
+    G = B.T @ B
+    return B, float(np.sum(G * G)), G
+
+
+@pytest.mark.parametrize("T,T_s,F", [(7, 9, 12), (3, 40, 5), (16, 2, 30)])
+def test_reference_equals_dense_loss(T, T_s, F):
+    """The identity itself, in float64: loss and gradient of the Gram-free op equal the dense
+    Gram loss's (which numpy_ref keeps unchanged as the readable spec)."""
+    A = np.maximum(np.random.default_rng(1).standard_normal((T, F)), 0)
+    B, sq, G = _style(T_s, F)
+    dense, c_dense = numpy_ref.gram_style_loss_forward(A, G, 0.3)
+    free, c_free = numpy_ref.gramfree_style_loss_forward(A, B, sq, 0.3)
+    assert abs(free - dense) < 1e-12 * abs(dense)
+    assert rel_error(numpy_ref.gramfree_style_loss_backward(2.0, c_free),
+                     numpy_ref.gram_style_loss_backward(2.0, c_dense)) < 1e-12
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda m: m.name)
+def test_gramfree_finite_differences(backend):
+    B, sq, _ = _style(9, 14, seed=2)
+    A = np.random.default_rng(3).standard_normal((6, 14))  # signs too: the op is a polynomial
+    check_op(backend.gramfree_style_loss_forward, backend.gramfree_style_loss_backward,
+             A, B, sq, 0.7)
+
+
+@pytest.fixture(params=FAST, ids=lambda m: m.name)
+def fast(request):
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("T,T_s,F", [(60, 150, 96), (200, 40, 300), (5, 3, 1000)])
+def test_gramfree_parity(fast, dtype, T, T_s, F):
+    rng = np.random.default_rng(4)
+    A = np.maximum(rng.standard_normal((T, F)), 0).astype(dtype)
+    B, sq, _ = _style(T_s, F)
+    pair(fast, "gramfree_style_loss", (A, B.astype(dtype), sq, 0.3), dtype)
+
+
+def test_objective_chooses_by_flops_and_agrees_with_dense():
+    """A short style keeps its factor and runs Gram-free; the dense path on the same Grams
+    gives the same loss and gradient (float64); a style too long to pay keeps no factor."""
+    cfg = engine.NetworkConfig(**{**SMALL, "n_filters": 512, "rhythm_filters": 384},
+                               dtype="float64")
+    net = engine.Network(cfg, backend="cpu")
+    sr = cfg.sr
+    content, style = plucked_melody(1.0, sr), drum_loop(1.5, sr)
+    free = engine.Objective(net, content=content, style=style)
+    dense = engine.Objective(net, content=content, style_grams=free.style_grams)
+    x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
+    (t_free, g_free), (t_dense, g_dense) = free.terms_and_grad(x), dense.terms_and_grad(x)
+    assert free.style_algorithms == {"harmonic": "gramfree", "rhythm": "gramfree"}
+    assert dense.style_algorithms == {"harmonic": "dense", "rhythm": "dense"}
+    for term in ("style_harmonic", "style_rhythm", "total"):
+        assert abs(t_free[term] - t_dense[term]) < 1e-10 * abs(t_dense[term]), term
+    assert rel_error(g_free, g_dense) < 1e-10
+    # The factor's Gram is the chunk-accumulated Gram.
+    target = free.style_targets["harmonic"][0]
+    assert rel_error(target.factor.T @ target.factor, target.gram) < 1e-12
+    # 1.5 s of style at hop 64 is ~170 rows: at F = 128 filters that cannot pay.
+    narrow = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"), backend="cpu")
+    assert narrow.style_targets(style, ("harmonic",))["harmonic"][0].factor is None
+    assert engine.Objective(narrow, style=style).value_and_grad(x)[0] > 0
+
+
+def test_gramfree_chosen_only_when_cheaper():
+    F, T_s = 4096, 1282  # the default network, 30 s of style
+    t = style_target.StyleTarget(np.zeros((F, F), np.float32), np.zeros((T_s, F), np.float32))
+    assert t.use_factor(420)  # 10 s of content
+    assert not t.use_factor(3000)  # a long result: the dense path is cheaper
+    assert style_target.gramfree_flops(420, T_s, F) < style_target.dense_flops(420, F)
+
+
+def test_style_targets_chunked_and_mixed():
+    """Chunking leaves the factor's rows whole; a weighted mix of two styles stacks their
+    factors with sqrt(weight), so its Gram is the weighted sum of their Grams."""
+    cfg = engine.NetworkConfig(**{**TINY, "n_filters": 1024, "rhythm_filters": 1024},
+                               dtype="float64")
+    net = engine.Network(cfg, backend="numpy")
+    a, b = drum_loop(0.25, cfg.sr), plucked_melody(0.2, cfg.sr)
+    whole = net.style_targets(a, ("harmonic", "rhythm"), chunk_frames=10_000)
+    assert whole["harmonic"][0].factor.shape == (1 + (2000 - 32) // 8 - 2, 1024)
+    for chunk in (7, 40):
+        parts = net.style_targets(a, ("harmonic", "rhythm"), chunk_frames=chunk)
+        for name in whole:
+            assert np.allclose(parts[name][0].factor, whole[name][0].factor, atol=1e-12)
+    tb = net.style_targets(b, ("harmonic",))["harmonic"]
+    mix = style_target.combine(np, [(whole["harmonic"], 0.7), (tb, 0.3)])[0]
+    expected = 0.7 * whole["harmonic"][0].gram + 0.3 * tb[0].gram
+    assert rel_error(mix.factor.T @ mix.factor, expected) < 1e-12
+    assert abs(mix.gram_sq - np.sum(expected ** 2)) < 1e-12 * mix.gram_sq
+    assert style_target.combine(np, [(tb, 1.0)])[0] is tb[0]  # one style: kept, not copied
+
+
+def test_gramfree_gradient_of_whole_objective():
+    """dL/dx of an objective on the Gram-free path against central differences (float64)."""
+    cfg = engine.NetworkConfig(**{**TINY, "n_filters": 64, "rhythm_filters": 48},
+                               dtype="float64")
+    net = engine.Network(cfg, backend="cpu")
+    style = drum_loop(0.03, cfg.sr)  # 27 frames: few enough rows for the factor to pay
+    obj = engine.Objective(net, style=style)
+    x = np.random.default_rng(5).standard_normal(120) * 0.3
+    value, grad = obj.value_and_grad(x)
+    assert obj.style_algorithms == {"harmonic": "gramfree", "rhythm": "gramfree"}
+    num = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)
+    assert rel_error(grad, num) < 1e-6
