@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from bench.harness import BenchConfig
 from engine.cli.common import PROG, Parser, gather
+from engine.cli.evaluate import EvaluateArgs, run_evaluate
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
@@ -24,8 +25,11 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "bench": (BenchConfig, lambda a, e: run_bench(a),
               "time every op and a whole evaluation per backend, against this machine's GEMM "
               "floor"),
+    "evaluate": (EvaluateArgs, lambda a, e: run_evaluate(a),
+                 "measure a result: style distance, content similarity, SDR (JSON)"),
 }
-REPEATABLE = {"transfer": "--style", "texture": "--style", "separate": "--source"}
+REPEATABLE = {"transfer": "--style", "texture": "--style", "separate": "--source",
+              "evaluate": "--style"}
 
 
 def usage() -> str:
