@@ -35,6 +35,7 @@ from engine.run.start import spectrum_noise  # noqa: E402
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)
+RULES = ((10, 0.01), (20, 0.01), (20, 0.02), (30, 0.01), (30, 0.03))
 
 
 def signals(seconds: float) -> dict:
@@ -95,7 +96,7 @@ def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str
     for init in inits:
         began = time.perf_counter()
         _, report = transfer(content, style_x, TransferConfig(
-            init=init, maxiter=maxiter, patience=0, eval_every=10, progress=False))
+            init=init, maxiter=maxiter, patience=0, eval_every=10, progress=True))
         record = {"seconds": seconds, "style": style, "init": init, "maxiter": maxiter,
                   "loss": [(h["iter"], h["time_s"], h["total"], h["nfev"])
                            for h in report["iterations"]],
@@ -113,7 +114,7 @@ def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str
 def stop_at(loss: list, patience: int, min_improvement: float) -> int:
     """The iteration at which the plateau rule would end a run with this loss history."""
     history = []
-    for it, _, total, _ in loss:
+    for it, _, total, *_ in loss:
         history.append({"total": total})
         if plateaued(history, patience, min_improvement):
             return it
@@ -144,7 +145,7 @@ def table(log: str, patience: int, min_improvement: float) -> None:
                          f"({q['time_s']:.0f} s)")
         it = stop_at(r["loss"], patience, min_improvement)
         q = at(r, it)
-        t = next(t for i, t, _, _ in r["loss"] if i == it)
+        t = next(e[1] for e in r["loss"] if e[0] == it)
         stop = f"it {it}, {t:.0f} s" + (f": {q['style_distance']:.3f} / "
                                         f"{q['content_similarity']:.3f} (at it {q['iter']})"
                                         if q else "")
@@ -152,6 +153,16 @@ def table(log: str, patience: int, min_improvement: float) -> None:
               + f" | {stop} |")
     print("\ncells: style distance / content similarity (optimization seconds, measuring "
           "excluded)")
+    print("\nwhere other plateau rules (patience, min improvement) would stop each run:")
+    for r in records:
+        cells = []
+        for p, tol in RULES:
+            it = stop_at(r["loss"], p, tol)
+            q = at(r, it)
+            cells.append(f"({p}, {tol:g}): it {it}" + (f" {q['style_distance']:.3f}/"
+                                                       f"{q['content_similarity']:.3f}"
+                                                       if q else ""))
+        print(f"{r['seconds']:g} s {r['style']} {r['init']}: " + "; ".join(cells))
     for r in records:  # the target: today's 300-iteration distance, how soon per start
         if r["init"] != "noise" or r["loss"][-1][0] < 300:
             continue
