@@ -16,6 +16,7 @@ L-BFGS-B path is the same up to a stop, so the stop is read off the recorded los
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -27,7 +28,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from engine import demo  # noqa: E402
 from engine.config import TransferConfig  # noqa: E402
-from engine.model.evaluate import content_similarity, eval_grams, style_distance  # noqa: E402
+from engine.model.evaluate import (  # noqa: E402
+    content_similarity,
+    eval_grams,
+    evaluate,
+    style_distance,
+)
 from engine.model.filters import hann_window  # noqa: E402
 from engine.run.modes import transfer  # noqa: E402
 from engine.run.optimize import plateaued  # noqa: E402
@@ -90,25 +96,59 @@ def calibrate(seconds: float) -> None:
 
 
 def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str) -> None:
+    """One run per start. The measure is taken every 10 iterations from the checkpoint hook
+    (its time subtracted from the run's clock, as --eval-every does) so that a run's record,
+    rewritten at each measurement to LOG.STYLE.INIT.partial, survives a run cut short."""
     content = demo.plucked_melody(seconds, SR)
     style_x = {"drums": demo.drum_loop(seconds, SR, variation=1.0),
                "pad": demo.chord_pad(seconds, SR)}[style]
+    grams = eval_grams(style_x, SR)
     for init in inits:
         began = time.perf_counter()
-        _, report = transfer(content, style_x, TransferConfig(
-            init=init, maxiter=maxiter, patience=0, eval_every=10, progress=True))
         record = {"seconds": seconds, "style": style, "init": init, "maxiter": maxiter,
-                  "loss": [(h["iter"], h["time_s"], h["total"], h["nfev"])
-                           for h in report["iterations"]],
-                  "quality_history": report["quality_history"], "quality": report["quality"],
-                  "optimize_time_s": report["optimize_time_s"],
-                  "setup_time_s": report["setup_time_s"], "eval_time_s": report["eval_time_s"],
-                  "wall_time_s": round(time.perf_counter() - began, 2),
-                  "stop_reason": report["stop_reason"]}
+                  "loss": [], "quality_history": [], "partial": True}
+        partial = f"{log}.{seconds:g}.{style}.{init}.partial"
+        measuring = [0.0]
+
+        def measure(x, history, record=record, partial=partial, measuring=measuring):
+            t0 = time.perf_counter()
+            q = evaluate(np.asarray(x, np.float32), SR, style_grams=grams, content=content)
+            last = history[-1]
+            record["quality_history"].append({"iter": last["iter"], "nfev": last["nfev"],
+                                              "time_s": last["time_s"] - measuring[0], **q})
+            record["loss"] = [(h["iter"], h["time_s"] - _measured_before(record, h["iter"]),
+                               h["total"], h["nfev"]) for h in history]
+            with open(partial, "w") as f:
+                f.write(json.dumps(record) + "\n")
+            measuring[0] += time.perf_counter() - t0
+            record["measuring"] = record.get("measuring", []) + [(last["iter"], measuring[0])]
+
+        _, report = transfer(content, style_x, TransferConfig(
+            init=init, maxiter=maxiter, patience=0, progress=True, checkpoint_every=10),
+            checkpoint=measure)
+        record["loss"] = [(h["iter"], h["time_s"] - _measured_before(record, h["iter"]),
+                           h["total"], h["nfev"]) for h in report["iterations"]]
+        if record["quality_history"][-1:] and \
+                record["quality_history"][-1]["iter"] != report["nit"]:
+            last = record["loss"][-1]
+            record["quality_history"].append({"iter": last[0], "nfev": last[3],
+                                              "time_s": last[1], **report["quality"]})
+        record.update(partial=False, quality=report["quality"],
+                      optimize_time_s=report["optimize_time_s"] - measuring[0],
+                      setup_time_s=report["setup_time_s"],
+                      wall_time_s=round(time.perf_counter() - began, 2),
+                      stop_reason=report["stop_reason"])
         with open(log, "a") as f:
             f.write(json.dumps(record) + "\n")
+        os.remove(partial)
         print(f"{seconds:g} s {style} init={init}: {report['quality']} "
-              f"in {report['optimize_time_s']:.1f} s", flush=True)
+              f"in {record['optimize_time_s']:.1f} s", flush=True)
+
+
+def _measured_before(record: dict, it: int) -> float:
+    """Seconds spent measuring before iteration ``it`` (taken out of its time)."""
+    done = [t for i, t in record.get("measuring", []) if i < it]
+    return done[-1] if done else 0.0
 
 
 def stop_at(loss: list, patience: int, min_improvement: float) -> int:
@@ -132,7 +172,9 @@ def first_reaching(record: dict, distance: float) -> dict | None:
 
 
 def table(log: str, patience: int, min_improvement: float) -> None:
-    records = [json.loads(line) for line in open(log)]
+    records = [json.loads(line) for line in open(log)] if os.path.exists(log) else []
+    for partial in sorted(glob.glob(f"{log}.*.partial")):  # runs still going or cut short
+        records += [json.loads(line) for line in open(partial)]
     print("| clip | style | start | " + " | ".join(f"it {i}" for i in CHECKPOINTS)
           + f" | plateau stop ({patience}, {min_improvement:g}) |")
     print("|---" * (4 + len(CHECKPOINTS)) + "|")
@@ -149,7 +191,9 @@ def table(log: str, patience: int, min_improvement: float) -> None:
         stop = f"it {it}, {t:.0f} s" + (f": {q['style_distance']:.3f} / "
                                         f"{q['content_similarity']:.3f} (at it {q['iter']})"
                                         if q else "")
-        print(f"| {r['seconds']:g} s | {r['style']} | {r['init']} | " + " | ".join(cells)
+        print(f"| {r['seconds']:g} s | {r['style']} | {r['init']}"
+              + (f" (cut at it {r['loss'][-1][0]})" if r.get("partial") else "") + " | "
+              + " | ".join(cells)
               + f" | {stop} |")
     print("\ncells: style distance / content similarity (optimization seconds, measuring "
           "excluded)")
