@@ -218,7 +218,8 @@ def table(log: str, patience: int, min_improvement: float) -> None:
                       f" / {base['content_similarity']:.3f} in {base['time_s']:.0f} s; "
                       f"{o['init']} reaches it " + (
                           f"at it {q['iter']} in {q['time_s']:.0f} s "
-                          f"({q['time_s'] / base['time_s']:.2f}x the time), content "
+                          f"({q['time_s'] / base['time_s']:.2f}x the time, "
+                          f"{q['nfev'] / base['nfev']:.2f}x the evaluations), content "
                           f"{q['content_similarity']:.3f}" if q else "not within its run"))
 
 

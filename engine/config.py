@@ -137,12 +137,12 @@ class RunConfig(OptimConfig):
         "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
                 "the style's average spectrum), content, mix (content plus noise), style (the "
                 "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
-                "auto: the mode's measured default (transfer: content, texture: noise)")
+                "auto: the mode's measured default (transfer: mix, texture: noise)")
     init_mix: float = opt(0.3, "with --init mix: RMS of the added noise relative to the "
                                "content's")
     patience: int = opt(20, "stop when the loss fell by less than --min-improvement over the "
                             "last N iterations (0: never)")
-    min_improvement: float = opt(0.01, "relative decrease of the loss over --patience "
+    min_improvement: float = opt(0.02, "relative decrease of the loss over --patience "
                                        "iterations below which the run stops")
     eval_every: int = opt(0, "measure the quality (style distance, content similarity) every "
                              "N iterations into the report (0: only at the end)")

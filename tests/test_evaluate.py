@@ -136,13 +136,14 @@ def test_texture_refuses_a_start_that_copies(tmp_path):
 def test_content_start_and_defaults_recorded():
     content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
     cfg = engine.TransferConfig(**SMALL, maxiter=2, progress=False, backend="numpy")
-    _, report = engine.transfer(content, style, cfg)  # init auto: transfer starts at content
-    assert report["init"] == "content" and report["config"]["init"] == "auto"
+    _, report = engine.transfer(content, style, cfg, init="content")
+    assert report["init"] == "content" and report["config"]["init"] == "content"
     assert report["initial_loss"]["content"] == 0.0  # the first point is the content itself
-    _, noisy = engine.transfer(content, style, cfg, init="noise")
-    assert noisy["init"] == "noise" and noisy["initial_loss"]["content"] > 0
+    _, auto = engine.transfer(content, style, cfg)  # auto: the measured default, recorded
+    assert auto["init"] == "mix" and auto["config"]["init"] == "auto"
+    assert 0 < auto["initial_loss"]["content"]
     # Same objective whatever the start: the balance is taken at the same seeded noise.
-    assert noisy["balance_factors"] == report["balance_factors"]
+    assert auto["balance_factors"] == report["balance_factors"]
 
 
 # --- stops and the measure along the way ---------------------------------------------------
@@ -226,9 +227,14 @@ def test_cli_report_of_a_run(tmp_path):
     out = tmp_path / "o.wav"
     assert main(["transfer", content, style, "-o", str(out), "--sr", str(SR), "--n-fft",
                  "256", "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
-                 "--maxiter", "4", "--eval-every", "2", "--init", "mix", "--quiet"]) == 0
+                 "--maxiter", "4", "--eval-every", "2", "--init", "style", "--quiet"]) == 0
     report = json.load(open(tmp_path / "o.json"))
-    assert report["init"] == "mix" and list(report)[-1] == "quality"
+    assert report["init"] == "style" and list(report)[-1] == "quality"
     assert [q["iter"] for q in report["quality_history"]] == [2, 4]
+    texture_report = tmp_path / "t0.json"
+    assert main(["texture", style, "-o", str(tmp_path / "t0.wav"), "--sr", str(SR), "--n-fft",
+                 "256", "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
+                 "--maxiter", "2", "--seconds", "1.5", "--quiet"]) == 0
+    assert json.load(open(texture_report))["init"] == "noise"
     assert main(["texture", style, "-o", str(tmp_path / "t.wav"), "--init", "content",
                  "--sr", str(SR), "--quiet"]) == 2
