@@ -140,7 +140,7 @@ def test_content_start_and_defaults_recorded():
     assert report["init"] == "content" and report["config"]["init"] == "content"
     assert report["initial_loss"]["content"] == 0.0  # the first point is the content itself
     _, auto = engine.transfer(content, style, cfg)  # auto: the measured default, recorded
-    assert auto["init"] == "mix" and auto["config"]["init"] == "auto"
+    assert auto["init"] == "noise" and auto["config"]["init"] == "auto"
     assert 0 < auto["initial_loss"]["content"]
     # Same objective whatever the start: the balance is taken at the same seeded noise.
     assert auto["balance_factors"] == report["balance_factors"]
