@@ -7,6 +7,7 @@ Public API:
     transfer(content, style, config) / texture(style, config) -> (signal, report)
     separate(mix, {name: example}, config) -> ({name: signal}, report)
     reconstruct(content, config) -> ({"time": signal, "griffinlim": signal}, report)
+    evaluate(result, sr, style=, content=, reference=) -> {style_distance, ...}: the measure
     load / write_wav                                audio I/O
     ParameterError                                  the one error type for bad input
 """
@@ -28,6 +29,7 @@ from engine.config import (  # noqa: E402
     TransferConfig,
 )
 from engine.errors import ParameterError  # noqa: E402
+from engine.model.evaluate import evaluate  # noqa: E402
 from engine.model.network import Network  # noqa: E402
 from engine.model.objective import Objective  # noqa: E402
 from engine.run.modes import VERSION as __version__  # noqa: E402
@@ -37,4 +39,4 @@ from engine.run.separate import separate  # noqa: E402
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",
-           "reconstruct", "load", "write_wav", "ParameterError", "__version__"]
+           "reconstruct", "evaluate", "load", "write_wav", "ParameterError", "__version__"]

@@ -152,13 +152,34 @@ class RunConfig(OptimConfig):
                 "gradient norm at the start equals the content term's, or the harmonic style "
                 "term's without content; the weights multiply on top)"})
     checkpoint_every: int = opt(0, "save a checkpoint every N iterations (0: only on Ctrl-C)")
+    # Starts, stops and the quality measure (issue 10; defaults measured by bench/quality.py).
+    init: Literal["auto", "noise", "spectrum", "content", "mix", "style"] = opt(
+        "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
+                "the style's average spectrum), content, mix (content plus noise), style (the "
+                "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
+                "auto: the mode's measured default (noise for both)")
+    init_mix: float = opt(0.3, "with --init mix: RMS of the added noise relative to the "
+                               "content's")
+    patience: int = opt(20, "stop when the loss fell by less than --min-improvement over the "
+                            "last N iterations (0: never)")
+    min_improvement: float = opt(0.02, "relative decrease of the loss over --patience "
+                                       "iterations below which the run stops")
+    eval_every: int = opt(0, "measure the quality (style distance, content similarity) every "
+                             "N iterations into the report (0: only at the end)")
+    eval_patience: int = opt(0, "with --eval-every: stop when the style distance has not "
+                                "improved over N measurements and return the best measured "
+                                "iterate (0: never)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("style_weight", "rhythm_weight", "l1_weight", "checkpoint_every"):
+        for name in ("style_weight", "rhythm_weight", "l1_weight", "checkpoint_every",
+                     "init_mix", "patience", "min_improvement", "eval_every", "eval_patience"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
                                      f"{getattr(self, name)}")
+        _check_choice(self, "init")
+        if self.eval_patience and not self.eval_every:
+            raise ParameterError("--eval-patience needs --eval-every")
 
 
 @dataclass

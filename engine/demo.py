@@ -26,15 +26,26 @@ def plucked_melody(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
     return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
 
 
-def drum_loop(seconds: float, sr: int, bpm: float = 120.0, seed: int = 1) -> np.ndarray:
-    """Kick on the beats, snare on 2 and 4, closed hats on eighths, a sawtooth bass line."""
+def drum_loop(seconds: float, sr: int, bpm: float = 120.0, seed: int = 1,
+              variation: float = 0.0) -> np.ndarray:
+    """Kick on the beats, snare on 2 and 4, closed hats on eighths, a sawtooth bass line.
+    With ``variation`` > 0 each hit is humanized (timing jitter of up to ``variation`` x 20 ms,
+    gain jitter of +-``variation`` x 50%, hats dropped with probability ``variation`` x 30%,
+    a ghost snare now and then), so the loop is no longer exactly periodic; 0 is the plain
+    loop."""
     rng = np.random.default_rng(seed)
+    human = np.random.default_rng(seed + 1000)  # its own stream: variation 0 is unchanged
     n = int(seconds * sr)
     x = np.zeros(n)
     beat = int(sr * 60 / bpm)
     t = np.arange(beat) / sr
 
-    def add(start: int, sound: np.ndarray) -> None:
+    def add(start: int, sound: np.ndarray, droppable: bool = False) -> None:
+        if variation > 0:
+            if droppable and human.random() < 0.3 * variation:
+                return
+            start = max(0, start + int(human.uniform(-1, 1) * variation * 0.02 * sr))
+            sound = sound * (1 + human.uniform(-0.5, 0.5) * variation)
         seg = sound[:max(0, n - start)]
         x[start:start + len(seg)] += seg
 
@@ -47,8 +58,10 @@ def drum_loop(seconds: float, sr: int, bpm: float = 120.0, seed: int = 1) -> np.
         add(start, kick)
         if i % 2:
             add(start, snare)
-        add(start, hat)
-        add(start + beat // 2, hat)
+        elif variation > 0 and human.random() < 0.2 * variation:
+            add(start + beat // 2, 0.4 * snare)  # a ghost note
+        add(start, hat, droppable=True)
+        add(start + beat // 2, hat, droppable=True)
         f0 = _midi_hz(bass_notes[i % 4])
         saw = 2 * ((f0 * t) % 1.0) - 1
         add(start, 0.25 * saw * np.exp(-t * 4))

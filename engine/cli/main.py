@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from bench.harness import BenchConfig
 from engine.cli.batch import BatchArgs, run_batch
 from engine.cli.common import PROG, Parser, gather
+from engine.cli.evaluate import EvaluateArgs, run_evaluate
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
@@ -28,9 +29,11 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
               "floor"),
     "batch": (BatchArgs, lambda a, e: run_batch(a),
               "run a CSV manifest of transfer/texture/separate jobs, here or on Dask"),
+    "evaluate": (EvaluateArgs, lambda a, e: run_evaluate(a),
+                 "measure a result: style distance, content similarity, SDR (JSON)"),
 }
 REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
-              "separate": ("--source", "--reference")}
+              "separate": ("--source", "--reference"), "evaluate": ("--style",)}
 
 
 def usage() -> str:

@@ -18,14 +18,17 @@ from engine.cli.common import (
     positional,
     subtype_field,
 )
+from engine.cli.evaluate import summary_line
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
+from engine.model.evaluate import evaluate
 from engine.report import page, plot
 from engine.run import channels, checkpoint, interrupt
 from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
-RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html"}
+RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
+             "patience", "min_improvement", "eval_every", "eval_patience"}
 
 
 @dataclass
@@ -189,6 +192,16 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
     return parts, reports, interrupted
 
 
+def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
+    """The measure of a several-part result on its mono mix, against the mono inputs."""
+    mono = [(channels.split(s, "mono")[0], w) for s, w in styles]
+    mono_content = None if content is None else channels.split(content, "mono")[0]
+    try:
+        return evaluate(result.mean(axis=1), sr, style=mono, content=mono_content)
+    except ParameterError as exc:
+        return {"skipped": f"not measured: {exc}"}
+
+
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
@@ -222,6 +235,8 @@ def run_styled(args, command: str, explicit: set) -> int:
               "output": wav, "interrupted": interrupted}
     if len(reports) > 1:
         report["parts"] = reports
+        report["quality"] = _quality_of_mix(result, content, styles, args.sr)
+    report["quality"] = report.pop("quality", {})  # the report ends with the measure
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
                         subtype=args.subtype, overwrite=args.overwrite)
@@ -249,5 +264,5 @@ def run_styled(args, command: str, explicit: set) -> int:
               "outputs are whole", file=sys.stderr)
         return interrupt.exit_status()
     log(args, f"stopped after {report['nit']} iterations ({report['stop_reason']}), "
-              f"{report['wall_time_s']:.1f} s")
+              f"{report['wall_time_s']:.1f} s; {summary_line(report['quality']) or 'no measure'}")
     return 0

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.config import NetworkConfig
+from engine.errors import ParameterError
 from engine.model.filters import hann_window, mel_filterbank
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
@@ -50,7 +51,7 @@ def eval_grams(signal: Any, sr: int, backend: str = "auto") -> dict:
     net = evaluation_network(sr, backend)
     out: dict = {}
     for x, w in _weighted(signal):
-        net.check_length(len(x), "a signal to evaluate", EVAL_BRANCHES)
+        net.check_length(len(x), "a signal measured by the evaluation network", EVAL_BRANCHES)
         for b, layers in net.grams(x, EVAL_BRANCHES).items():
             G = np.asarray(net.backend.to_numpy(layers[0]), dtype=np.float64) * w
             out[b] = G if b not in out else out[b] + G
@@ -108,5 +109,8 @@ def evaluate(result: np.ndarray, sr: int, *, style: Any = None,
     if content is not None:
         out["content_similarity"] = content_similarity(result, content, sr)
     if reference is not None:
+        if len(reference) != len(result):
+            raise ParameterError(f"the reference has {len(reference)} samples and the result "
+                                 f"{len(result)}: SDR needs the same length")
         out["sdr_db"] = sdr(reference, result)
     return out

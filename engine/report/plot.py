@@ -33,7 +33,8 @@ def plot_run(path: str, signals: dict, sr: int, n_fft: int, hop_length: int,
         ax.set_title(f"{name}: log1p |STFT|")
         ax.set_ylabel("kHz")
     ax = axes[-1]
-    keys = [k for k in (history[0] if history else {}) if k not in ("iter", "time_s", "style")]
+    keys = [k for k in (history[0] if history else {})
+            if k not in ("iter", "time_s", "nfev", "style")]
     for k in keys:
         ax.plot([h["iter"] for h in history], [max(h[k], 1e-30) for h in history], label=k)
     ax.set_yscale("log")

@@ -18,7 +18,8 @@ from engine.model import memory
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.run.optimize import lbfgs, summary
-from kernels.numpy_ref import n_frames
+from engine.run.quality import Monitor
+from engine.run.start import init_signal, initial_signal, resolve_init
 
 VERSION = "0.1.0"
 
@@ -30,32 +31,34 @@ def resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:
     return replace(config, **overrides) if overrides else config
 
 
-def initial_signal(n_samples: int, config: RunConfig) -> np.ndarray:
-    """Small seeded noise on the samples the frames cover; zeros on the uncovered tail."""
-    rng = np.random.default_rng(config.seed + 1)
-    x = np.zeros(n_samples)
-    T = n_frames(n_samples, config.n_fft, config.hop_length)
-    covered = (T - 1) * config.hop_length + config.n_fft if T else 0
-    x[:covered] = rng.standard_normal(covered) * config.init_std
-    return x
-
-
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          n_samples: int, started: float, resume: Optional[dict] = None,
-         checkpoint: Optional[Callable] = None) -> tuple[np.ndarray, dict]:
-    x0 = initial_signal(n_samples, cfg)
-    # Balanced at the run's own starting noise, so a resumed run keeps the same weights.
-    factors = objective.balance(x0) if cfg.balance else {}
+         checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
+         content: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
+    init = resolve_init(cfg.init, mode)
+    # Balanced at the seeded noise whatever the start, so every start (and a resumed run)
+    # optimizes the same objective; at the content the content term's gradient is zero.
+    factors = objective.balance(initial_signal(n_samples, cfg)) if cfg.balance else {}
+    x0 = init_signal(init, n_samples, content, styles or [], cfg)
     if resume is not None:
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
-    setup_s = time.perf_counter() - started
+    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience)
+    if cfg.eval_every and monitor.skipped:
+        raise ParameterError(f"--eval-every: {monitor.skipped}")
+    setup_s = time.perf_counter() - started - monitor.time_s
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                     bounds=cfg.bounds, progress=cfg.progress, desc=mode,
                     history=None if resume is None else resume["history"],
-                    checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every)
+                    checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
+                    patience=cfg.patience, min_improvement=cfg.min_improvement,
+                    monitor=monitor, monitor_every=cfg.eval_every)
+    returned = res.nit
+    if res.message.startswith("measure:"):  # the best measured iterate, not the last
+        res.x, returned = monitor.best["x"], monitor.best["iter"]
+    quality = monitor.figures(res.x)
     report = {
         "mode": mode,
         "config": asdict(cfg),
@@ -72,10 +75,15 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         "resumed_at_iteration": None if resume is None else len(resume["history"]),
         "setup_time_s": round(setup_s, 4),
         "optimize_time_s": round(res.wall_time_s, 4),
+        "eval_time_s": round(monitor.time_s, 4),
         "wall_time_s": round(time.perf_counter() - started, 4),
         "randstyle_version": VERSION,
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "init": init,
+        "returned_iteration": returned,
+        "quality_history": monitor.history,
+        "quality": quality,
     }
     return res.x.astype(np.float32), report
 
@@ -187,7 +195,8 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
     obj = _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
-    return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint)
+    return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
+                styles=styles, content=content)
 
 
 def texture(style: Any, config: Optional[TextureConfig] = None, *,
@@ -197,6 +206,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     Returns (signal, report)."""
     started = time.perf_counter()
     cfg = resolve(TextureConfig, config, overrides)
+    resolve_init(cfg.init, "texture")  # a start that does not fit fails before any work
     branches = style_branches(cfg)
     if not branches:
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
@@ -206,4 +216,5 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
     obj = _objective(cfg, net, styles)
-    return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint)
+    return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint,
+                styles=styles)

@@ -1,0 +1,80 @@
+"""``randstyle evaluate``: the quality measure of a result, as JSON on stdout."""
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from engine import audio
+from engine.cli.common import PROG, positional
+from engine.config import opt
+from engine.errors import ParameterError
+from engine.model.evaluate import EVAL_NETWORK, evaluate
+
+
+@dataclass
+class EvaluateArgs:
+    result: Optional[str] = positional("RESULT audio file to measure")
+    style: Optional[List[str]] = field(default=None, metadata={
+        "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
+        "help": "a style reference with its weight (default 1); repeat it for several (their "
+                "Grams are averaged by weight, as in a run)"})
+    content: Optional[str] = opt(None, "the content: its log-mel correlation with RESULT",
+                                 show=False)
+    reference: Optional[str] = opt(None, "a reference stem: the SDR of RESULT against it, in "
+                                         "dB (same length)", show=False)
+    sr: int = opt(22050, "sample rate every file is resampled to before measuring")
+
+
+def style_specs(specs: Optional[list]) -> list:
+    """[(path, weight)] from FILE[:WEIGHT] strings (a ':' that is no weight is the path's)."""
+    out = []
+    for spec in specs or []:
+        path, sep, weight = spec.rpartition(":")
+        try:
+            value = float(weight) if sep else None
+        except ValueError:
+            value = None
+        if value is None:
+            out.append((spec, 1.0))
+        elif not value > 0:
+            raise ParameterError(f"style weight must be positive, got {spec!r}")
+        else:
+            out.append((path, value))
+    return out
+
+
+def summary_line(figures: dict) -> str:
+    parts = []
+    if "style_distance" in figures:
+        parts.append(f"style distance {figures['style_distance']:.3f} (harmonic "
+                     f"{figures['style_distance_harmonic']:.3f}, rhythm "
+                     f"{figures['style_distance_rhythm']:.3f}; 0 = same statistics)")
+    if "content_similarity" in figures:
+        parts.append(f"content similarity {figures['content_similarity']:.3f} (1 = same)")
+    if "sdr_db" in figures:
+        parts.append(f"SDR {figures['sdr_db']:.2f} dB")
+    return ", ".join(parts)
+
+
+def run_evaluate(args: EvaluateArgs) -> int:
+    if args.result is None:
+        raise ParameterError("give the RESULT file to measure")
+    specs = style_specs(args.style)
+    if not specs and args.content is None and args.reference is None:
+        raise ParameterError("give --style, --content or --reference to measure against")
+    if args.sr <= 0:
+        raise ParameterError(f"--sr must be positive, got {args.sr}")
+    result = audio.load(args.result, args.sr, what="result")
+    styles = [(audio.load(p, args.sr, what="style"), w) for p, w in specs]
+    content = audio.load(args.content, args.sr, what="content") if args.content else None
+    reference = audio.load(args.reference, args.sr, what="reference") \
+        if args.reference else None
+    figures = evaluate(result, args.sr, style=styles or None, content=content,
+                       reference=reference)
+    report = {"result": args.result, "sr": args.sr,
+              "styles": [{"path": p, "weight": w} for p, w in specs],
+              "content": args.content, "reference": args.reference,
+              "evaluation_network": EVAL_NETWORK, **figures}
+    print(json.dumps(report, indent=2))
+    print(f"{PROG} evaluate: {summary_line(figures)}", file=sys.stderr)
+    return 0

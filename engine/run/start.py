@@ -1,0 +1,96 @@
+"""Where an optimization starts (``--init``): noise, noise with the style's spectrum, the
+content, the content plus noise, or the style itself."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from engine.errors import ParameterError
+from engine.model.filters import hann_window
+from kernels.numpy_ref import n_frames
+
+# The default start per mode, chosen by the quality measure (bench/quality.py, README
+# "Quality"): on 10 s a transfer from noise was closer to the style and to the content than
+# one from the content plus noise at every measurement up to 60 iterations (on 2 s clips the
+# content starts won from iteration 40 on: a length-dependent call, see the README).
+DEFAULT_INIT = {"transfer": "noise", "texture": "noise"}
+# A texture is a new sound: no start that copies the style's (or a content's) time course.
+FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
+        "texture": ("noise", "spectrum")}
+
+
+def resolve_init(kind: str, mode: str) -> str:
+    """``kind`` with "auto" replaced by the mode's default; a kind that does not fit the mode
+    is a ParameterError."""
+    kind = DEFAULT_INIT[mode] if kind == "auto" else kind
+    if kind not in FITS[mode]:
+        raise ParameterError(f"--init {kind} does not fit {mode}; choose from "
+                             f"{', '.join(FITS[mode])}")
+    return kind
+
+
+def initial_signal(n_samples: int, config: Any) -> np.ndarray:
+    """Small seeded noise on the samples the frames cover; zeros on the uncovered tail."""
+    rng = np.random.default_rng(config.seed + 1)
+    x = np.zeros(n_samples)
+    covered = _covered(n_samples, config)
+    x[:covered] = rng.standard_normal(covered) * config.init_std
+    return x
+
+
+def _covered(n_samples: int, config: Any) -> int:
+    T = n_frames(n_samples, config.n_fft, config.hop_length)
+    return (T - 1) * config.hop_length + config.n_fft if T else 0
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def average_spectrum(styles: list, n_fft: int, hop_length: int) -> np.ndarray:
+    """The weight-averaged power spectrum of the styles' frames, as a magnitude (n_fft/2+1)."""
+    power = np.zeros(n_fft // 2 + 1)
+    window = hann_window(n_fft)
+    for x, w in styles:
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) < n_fft:
+            x = np.pad(x, (0, n_fft - len(x)))
+        frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
+        power += w * np.mean(np.abs(np.fft.rfft(frames * window, axis=1)) ** 2, axis=0)
+    return np.sqrt(power)
+
+
+def spectrum_noise(n_samples: int, styles: list, config: Any) -> np.ndarray:
+    """Stationary noise whose long-term spectrum is the styles' average spectrum and whose
+    RMS is theirs: random phases, so nothing of the styles' time course is copied."""
+    rng = np.random.default_rng(config.seed + 1)
+    spec = np.fft.rfft(rng.standard_normal(n_samples))
+    mag = average_spectrum(styles, config.n_fft, config.hop_length)
+    grid = np.linspace(0.0, 1.0, len(mag))
+    spec *= np.interp(np.linspace(0.0, 1.0, len(spec)), grid, mag)
+    x = np.fft.irfft(spec, n=n_samples)
+    target = np.sqrt(sum(w * _rms(s) ** 2 for s, w in styles))
+    return x * (target / max(_rms(x), 1e-30))
+
+
+def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles: list,
+                config: Any) -> np.ndarray:
+    """The starting signal (float64, ``n_samples``) of a resolved ``kind``; ``styles`` is
+    [(signal, weight)] with weights summing to 1."""
+    if kind == "noise":
+        return initial_signal(n_samples, config)
+    if kind == "spectrum":
+        return spectrum_noise(n_samples, styles, config)
+    if kind == "style":  # the heaviest style, tiled (np.resize repeats it) or cut to length
+        heaviest = max(styles, key=lambda pair: pair[1])[0]
+        return np.resize(np.asarray(heaviest, dtype=np.float64), n_samples)
+    if content is None:
+        raise ParameterError(f"--init {kind} needs a content signal")
+    x = np.asarray(content, dtype=np.float64).copy()
+    if kind == "content":
+        return x
+    if kind == "mix":
+        rng = np.random.default_rng(config.seed + 1)
+        return x + rng.standard_normal(n_samples) * config.init_mix * _rms(x)
+    raise ParameterError(f"unknown --init {kind!r}")

@@ -1,0 +1,240 @@
+"""The quality measure on known answers, `randstyle evaluate`, and the starts and stops of a
+run (--init, --patience, --eval-every) as its report records them."""
+import json
+import time
+
+import numpy as np
+import pytest
+from helpers import SMALL, TINY, write
+
+import engine
+from engine import demo
+from engine.cli import main
+from engine.errors import ParameterError
+from engine.model.evaluate import content_similarity, sdr, style_distance
+from engine.run.optimize import PLATEAU, lbfgs, plateaued
+from engine.run.quality import Monitor
+from engine.run.start import init_signal, initial_signal
+
+SR = 8000  # the evaluation network needs 1.12 s at this rate
+
+
+def stationary(seconds: float, seed: int) -> np.ndarray:
+    """Noise through a fixed resonant filter: the same statistics everywhere."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(seconds * SR))
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    spec *= np.exp(-((f - 900) / 150) ** 2) + 0.3 * np.exp(-((f - 2500) / 300) ** 2)
+    y = np.fft.irfft(spec, n=len(x))
+    return (0.3 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def test_identical_signals_are_at_distance_zero_and_similarity_one():
+    x = demo.plucked_melody(1.5, SR)
+    d = style_distance(x, x, SR)
+    assert d["style_distance"] < 1e-6 and d["style_distance_rhythm"] < 1e-6
+    assert content_similarity(x, x, SR) == pytest.approx(1.0)
+
+
+def test_halves_of_a_stationary_signal_are_close_and_noise_is_far():
+    x = stationary(4.0, seed=0)
+    first, second = x[:len(x) // 2], x[len(x) // 2:]
+    halves = style_distance(second, first, SR)["style_distance"]
+    noise = np.random.default_rng(1).standard_normal(len(first)).astype(np.float32) * 0.1
+    unrelated = style_distance(noise, first, SR)["style_distance"]
+    assert halves < 0.1 and unrelated > 0.5 and unrelated > 10 * halves, (halves, unrelated)
+    # Content: the melody against unrelated noise correlates little.
+    melody = demo.plucked_melody(2.0, SR)
+    assert content_similarity(noise, melody, SR) < 0.3
+
+
+def test_style_distance_of_a_weighted_mix_of_styles():
+    a, b = stationary(2.0, seed=2), demo.plucked_melody(2.0, SR)
+    # The result a, against styles (a, 1) and (b, 0 weight in effect): weights normalize.
+    near = style_distance(a, [(a, 0.9), (b, 0.1)], SR)["style_distance"]
+    far = style_distance(a, [(a, 0.1), (b, 0.9)], SR)["style_distance"]
+    assert near < far
+
+
+def test_sdr_known_answer_and_lengths():
+    ref = demo.plucked_melody(1.5, SR).astype(np.float64)
+    assert sdr(ref, 1.1 * ref) == pytest.approx(20.0)  # error energy 1% of the signal's
+    with pytest.raises(ParameterError, match="same length"):
+        engine.evaluate(ref[:-10], SR, reference=ref)
+
+
+def test_evaluate_cli_prints_json_and_one_line(tmp_path, capsys):
+    x, y = demo.plucked_melody(1.5, SR), stationary(1.5, seed=3)
+    rx, ry = write(tmp_path / "x.wav", x, SR), write(tmp_path / "y.wav", y, SR)
+    assert main(["evaluate", rx, "--style", ry, "--style", f"{rx}:0.5", "--content", rx,
+                 "--reference", rx, "--sr", str(SR)]) == 0
+    out, err = capsys.readouterr()
+    figures = json.loads(out)
+    x16 = engine.load(rx, SR)  # what the CLI measured: the 16-bit file
+    want = engine.evaluate(x16, SR, style=[(engine.load(ry, SR), 1.0), (x16, 0.5)],
+                           content=x16, reference=x16)
+    for key, value in want.items():
+        assert figures[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+    assert figures["content_similarity"] == pytest.approx(1.0)
+    assert len(err.strip().splitlines()) == 1 and "style distance" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "RESULT"),
+    (["{x}"], "--style, --content or --reference"),
+    (["{x}", "--style", "{tmp}/missing.wav"], "not found"),
+    (["{short}", "--style", "{x}"], "shorter than"),
+    (["{x}", "--reference", "{short}"], "same length"),
+    (["{x}", "--style", "{x}:-1"], "positive"),
+])
+def test_evaluate_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
+    files = {"x": write(tmp_path / "x.wav", demo.plucked_melody(1.5, SR), SR),
+             "short": write(tmp_path / "s.wav", demo.plucked_melody(0.5, SR), SR),
+             "tmp": str(tmp_path)}
+    assert main(["evaluate", *[a.format(**files) for a in args], "--sr", str(SR)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and message in err
+
+
+# --- starts -------------------------------------------------------------------------------
+def test_each_init_kind_is_what_it_says():
+    cfg = engine.TransferConfig(**SMALL, init_mix=0.5)
+    content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(0.7, SR)
+    n = len(content)
+    styles = [(style, 1.0)]
+    np.testing.assert_array_equal(init_signal("noise", n, content, styles, cfg),
+                                  initial_signal(n, cfg))
+    np.testing.assert_array_equal(init_signal("content", n, content, styles, cfg), content)
+    mix = init_signal("mix", n, content, styles, cfg)
+    noise_rms = np.sqrt(np.mean((mix - content) ** 2))
+    assert noise_rms == pytest.approx(0.5 * np.sqrt(np.mean(content.astype(float) ** 2)),
+                                      rel=0.02)
+    tiled = init_signal("style", n, content, styles, cfg)
+    np.testing.assert_array_equal(tiled[:len(style)], style)
+    np.testing.assert_array_equal(tiled[len(style):2 * len(style)], style)
+
+
+def test_spectrum_init_has_the_style_spectrum_but_not_its_samples():
+    cfg = engine.TextureConfig(**SMALL)
+    style = demo.drum_loop(2.0, SR)
+    x = init_signal("spectrum", len(style), None, [(style, 1.0)], cfg)
+    from engine.run.start import average_spectrum
+    want = np.log(average_spectrum([(style, 1.0)], 256, 64) + 1e-6)
+    got = np.log(average_spectrum([(x, 1.0)], 256, 64) + 1e-6)
+    white = np.log(average_spectrum([(initial_signal(len(style), cfg), 1.0)], 256, 64) + 1e-6)
+    assert np.corrcoef(want, got)[0, 1] > 0.9 > np.corrcoef(want, white)[0, 1]
+    assert np.sqrt(np.mean(x ** 2)) == pytest.approx(np.sqrt(np.mean(style.astype(float) ** 2)))
+    assert abs(np.corrcoef(x, style)[0, 1]) < 0.1  # a new signal, not the style's samples
+
+
+def test_texture_refuses_a_start_that_copies(tmp_path):
+    with pytest.raises(ParameterError, match="does not fit texture"):
+        engine.texture(demo.drum_loop(1.0, SR), **TINY, init="style", seconds=1.0)
+
+
+def test_content_start_and_defaults_recorded():
+    content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
+    cfg = engine.TransferConfig(**SMALL, maxiter=2, progress=False, backend="numpy")
+    _, report = engine.transfer(content, style, cfg, init="content")
+    assert report["init"] == "content" and report["config"]["init"] == "content"
+    assert report["initial_loss"]["content"] == 0.0  # the first point is the content itself
+    _, auto = engine.transfer(content, style, cfg)  # auto: the measured default, recorded
+    assert auto["init"] == "noise" and auto["config"]["init"] == "auto"
+    assert 0 < auto["initial_loss"]["content"]
+    # Same objective whatever the start: the balance is taken at the same seeded noise.
+    assert auto["balance_factors"] == report["balance_factors"]
+
+
+# --- stops and the measure along the way ---------------------------------------------------
+def test_plateau_rule():
+    falling = [{"total": 100.0 * 0.9 ** i} for i in range(30)]
+    flat = [{"total": 100.0 - 0.001 * i} for i in range(30)]
+    assert not plateaued(falling, 5, 0.01) and plateaued(flat, 5, 0.01)
+    assert not plateaued(flat, 0, 0.01)  # patience 0: never
+    assert not plateaued(flat[:5], 5, 0.01)  # not before a whole window
+
+
+def test_patience_stops_a_plateau_and_not_a_falling_loss():
+    content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
+    cfg = engine.TransferConfig(**SMALL, maxiter=12, progress=False, backend="numpy",
+                                init="noise")
+    # A demanding rule (halve the loss every 3 iterations) stops this run early...
+    _, strict = engine.transfer(content, style, cfg, patience=3, min_improvement=0.5)
+    assert strict["stop_reason"] == PLATEAU.format(tol=0.5, n=3)
+    assert strict["nit"] < 12 and strict["config"]["patience"] == 3
+    h = strict["iterations"]
+    assert h[-4]["total"] - h[-1]["total"] < 0.5 * h[-4]["total"]
+    # ...a lenient one lets it run to maxiter, since its loss keeps falling by more.
+    _, lenient = engine.transfer(content, style, cfg, patience=3, min_improvement=1e-6)
+    assert lenient["stop_reason"] == "maxiter reached" and lenient["nit"] == 12
+    h = lenient["iterations"]
+    assert all(h[i - 3]["total"] - h[i]["total"] >= 1e-6 * h[i - 3]["total"]
+               for i in range(3, 12))
+
+
+def test_eval_every_records_the_measure_and_the_report_ends_with_it():
+    content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
+    y, report = engine.transfer(content, style, engine.TransferConfig(
+        **SMALL, maxiter=6, progress=False, backend="numpy", eval_every=2, patience=0))
+    assert [q["iter"] for q in report["quality_history"]] == [2, 4, 6]
+    assert all({"style_distance", "content_similarity", "time_s"} <= set(q)
+               for q in report["quality_history"])
+    assert list(report)[-1] == "quality" and report["eval_time_s"] > 0
+    # The final figures are the returned signal's, measured independently.
+    want = engine.evaluate(y, SR, style=style, content=content)
+    for key, value in want.items():
+        assert report["quality"][key] == pytest.approx(value, rel=1e-5), key
+
+
+class Quadratic:
+    """sum(c_i (x_i - 1)^2), ill-conditioned so L-BFGS-B needs many iterations."""
+    def __init__(self, n: int) -> None:
+        self.c = np.logspace(0, 4, n)
+
+    def terms_and_grad(self, x):
+        d = x - 1.0
+        total = float(np.sum(self.c * d * d))
+        return {"total": total}, 2 * self.c * d
+
+
+def test_measuring_time_is_kept_out_of_the_optimization_time():
+    def slow_monitor(x, entry):
+        time.sleep(0.05)  # a measurement far slower than this objective's iterations
+        return None
+
+    res = lbfgs(Quadratic(200), np.zeros(200), maxiter=10, progress=False, monitor=slow_monitor,
+                monitor_every=1, patience=0)
+    assert res.nit == 10 and res.monitor_time_s >= 0.5
+    assert res.wall_time_s < 0.25 and res.history[-1]["time_s"] < 0.25
+
+
+def test_measure_stop_returns_the_best_measured_iterate():
+    style = stationary(2.0, seed=4)
+    far = np.random.default_rng(0).standard_normal(len(style)) * 0.1
+    monitor = Monitor(SR, [(style, 1.0)], patience=2)
+    assert monitor(far, {"iter": 1, "time_s": 0.1}) is None
+    assert monitor(style, {"iter": 2, "time_s": 0.2}) is None  # the best: distance 0
+    assert monitor(far, {"iter": 3, "time_s": 0.3}) is None  # one worse: patience 2 waits
+    reason = monitor(far * 2, {"iter": 4, "time_s": 0.4})
+    assert reason and reason.startswith("measure:")
+    assert monitor.best["iter"] == 2 and np.array_equal(monitor.best["x"], style)
+
+
+def test_cli_report_of_a_run(tmp_path):
+    content = write(tmp_path / "c.wav", demo.plucked_melody(1.5, SR), SR)
+    style = write(tmp_path / "s.wav", demo.drum_loop(1.5, SR), SR)
+    out = tmp_path / "o.wav"
+    assert main(["transfer", content, style, "-o", str(out), "--sr", str(SR), "--n-fft",
+                 "256", "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
+                 "--maxiter", "4", "--eval-every", "2", "--init", "style", "--quiet"]) == 0
+    report = json.load(open(tmp_path / "o.json"))
+    assert report["init"] == "style" and list(report)[-1] == "quality"
+    assert [q["iter"] for q in report["quality_history"]] == [2, 4]
+    texture_report = tmp_path / "t0.json"
+    assert main(["texture", style, "-o", str(tmp_path / "t0.wav"), "--sr", str(SR), "--n-fft",
+                 "256", "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
+                 "--maxiter", "2", "--seconds", "1.5", "--quiet"]) == 0
+    assert json.load(open(texture_report))["init"] == "noise"
+    assert main(["texture", style, "-o", str(tmp_path / "t.wav"), "--init", "content",
+                 "--sr", str(SR), "--quiet"]) == 2
