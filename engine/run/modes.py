@@ -13,6 +13,7 @@ import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
+from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.run.optimize import lbfgs, summary
@@ -184,5 +185,19 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     net = build_network(cfg, _style_signals(styles, branches))
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = _objective(cfg, net, styles)
+    obj = _texture_objective(cfg, net, styles, n_samples)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint)
+
+
+def _texture_objective(cfg: TextureConfig, net: Network, styles: list,
+                       n_samples: int) -> Any:
+    """One network's Objective, or with --networks N an Ensemble of N members (1/N of the
+    filters each, own seeds and widths) whose widths fit the shortest signal."""
+    if cfg.networks == 1:
+        return _objective(cfg, net, styles)
+    shortest = min([n_samples] + [len(x) for x, _ in styles])
+    configs = member_configs(net.config, cfg.networks, cfg.member_widths("harmonic"),
+                             cfg.member_widths("rhythm"),
+                             max_frames=n_frames(shortest, cfg.n_fft, cfg.hop_length))
+    return Ensemble([_objective(cfg, Network(c, backend=net.backend.name), styles)
+                     for c in configs])

@@ -1,0 +1,148 @@
+"""Texture quality against time: ``python bench/texture.py [--seconds 5] [--maxiter 300] ...``.
+
+For each generated style (a varied drum loop, the demo melody, the demo chord pad) and each
+variant (today's single-network default and the texture defaults, or any TextureConfig
+overrides given as JSON), one texture run whose iterates are kept at the marked iterations;
+each kept iterate is then measured by engine.model.evaluate.style_distance (an independent
+network, never the loss). The wall time at a mark is the optimizer's clock at that
+iteration (measuring happens after the run, outside it).
+
+References on the same scale: noise, noise with the style's average spectrum, a random-phase
+copy of the style's STFT magnitudes, and "halves": the next ``--seconds`` of the same
+generated recording, i.e. new material of the same kind, against the same style clip.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from scipy.signal import istft, stft
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import engine  # noqa: E402
+from engine import demo  # noqa: E402
+from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
+
+SR = 22050
+MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500)
+# Today's default texture, spelled out so it stays the baseline when defaults change.
+BASELINE = {"networks": 1}
+VARIANTS = {"baseline": BASELINE, "default": {}}
+
+
+def varied_drums(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    """demo.drum_loop is exactly periodic; this one draws each bar's noise (snare, hats),
+    gain and tempo-locked bass anew, so two stretches of it differ as a recording's do."""
+    rng = np.random.default_rng(seed)
+    bar = int(2 * sr)  # one 4/4 bar at 120 bpm
+    n = int(seconds * sr)
+    out = np.zeros(n + bar, dtype=np.float32)
+    for i, start in enumerate(range(0, n, bar)):
+        seg = demo.drum_loop(2.0, sr, seed=int(rng.integers(1 << 30)))
+        out[start:start + bar] += seg[:bar] * rng.uniform(0.7, 1.0)
+    return out[:n]
+
+
+RECORDINGS = {
+    "drums": lambda s: varied_drums(s, SR, seed=0),
+    "melody": lambda s: demo.plucked_melody(s, SR, seed=0),
+    "pad": lambda s: demo.chord_pad(s, SR, seed=2),
+}
+
+
+def random_phase(x: np.ndarray, sr: int, seed: int = 0) -> np.ndarray:
+    """The STFT magnitudes of x with uniformly random phases, back to samples."""
+    _, _, Z = stft(x, fs=sr, nperseg=2048, noverlap=2048 - 512)
+    rng = np.random.default_rng(seed)
+    Z = np.abs(Z) * np.exp(2j * np.pi * rng.random(Z.shape))
+    return istft(Z, fs=sr, nperseg=2048, noverlap=2048 - 512)[1][:len(x)].astype(np.float32)
+
+
+def spectral_noise(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """White noise shaped by x's average magnitude spectrum (its long-term spectrum)."""
+    rng = np.random.default_rng(seed)
+    X = np.abs(np.fft.rfft(x))
+    Y = np.fft.rfft(rng.standard_normal(len(x))) * X / np.sqrt(len(x))
+    y = np.fft.irfft(Y, len(x))
+    y = y * (np.std(x) / max(np.std(y), 1e-12))
+    return y[:n].astype(np.float32)
+
+
+def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict) -> dict:
+    rng = np.random.default_rng(7)
+    cands = {
+        "noise": (0.1 * rng.standard_normal(n)).astype(np.float32),
+        "spectral_noise": spectral_noise(style, n, seed=7),
+        "random_phase": random_phase(style[:n], SR),
+        "halves": record[len(style):len(style) + n],
+    }
+    return {k: style_distance(v, None, SR, style_grams=grams)["style_distance"]
+            for k, v in cands.items()}
+
+
+def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict,
+                grams: dict) -> dict:
+    kept: dict = {}
+
+    def keep(x: np.ndarray, history: list) -> None:
+        if len(history) in MARKS:
+            kept[len(history)] = (np.array(x, dtype=np.float32), history[-1]["time_s"])
+
+    t0 = time.perf_counter()
+    x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
+                               checkpoint=keep, checkpoint_every=1, **overrides)
+    total = time.perf_counter() - t0
+    nit = report["nit"]
+    kept[nit] = (x, report["optimize_time_s"])
+    marks = []
+    for it in sorted(kept):
+        sig, t = kept[it]
+        d = style_distance(sig, None, SR, style_grams=grams)
+        marks.append({"iter": it, "time_s": round(t, 2),
+                      "distance": round(d["style_distance"], 4),
+                      "harmonic": round(d["style_distance_harmonic"], 4),
+                      "rhythm": round(d["style_distance_rhythm"], 4)})
+    return {"overrides": overrides, "nit": nit, "stop_reason": report["stop_reason"],
+            "setup_time_s": report["setup_time_s"], "optimize_time_s":
+            report["optimize_time_s"], "total_s": round(total, 2), "marks": marks}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="texture length (default 5)")
+    p.add_argument("--style-seconds", type=float, default=10.0, help="style length (10)")
+    p.add_argument("--maxiter", type=int, default=300)
+    p.add_argument("--signals", default="drums,melody,pad")
+    p.add_argument("--variants", default="baseline,default",
+                   help="comma list of names in VARIANTS, or NAME=JSON overrides")
+    p.add_argument("--out", default=None, help="append one JSON line per run here")
+    args = p.parse_args(argv)
+    variants = {}
+    for v in args.variants.split(";" if "=" in args.variants else ","):
+        name, _, js = v.partition("=")
+        variants[name] = json.loads(js) if js else VARIANTS[name]
+    for sig in args.signals.split(","):
+        record = RECORDINGS[sig](args.style_seconds + args.seconds)
+        style = record[:int(args.style_seconds * SR)]
+        grams = eval_grams(style, SR)
+        n = int(args.seconds * SR)
+        refs = references(record, style, n, grams)
+        print(json.dumps({"signal": sig, "references": refs}), flush=True)
+        for name, overrides in variants.items():
+            res = run_variant(style, args.seconds, args.maxiter, overrides, grams)
+            line = {"signal": sig, "variant": name, "seconds": args.seconds,
+                    "style_seconds": args.style_seconds, "references": refs, **res}
+            print(json.dumps(line), flush=True)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(json.dumps(line) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
