@@ -1,0 +1,108 @@
+"""Textures from several random networks (engine/model/ensemble.py): the ensemble's gradient,
+its members really differ, the wiring in texture(), and bad width options."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from helpers import SMALL, TINY, numeric_grad, rel_error
+
+import engine
+from engine.cli import main
+from engine.config import NetworkConfig, TextureConfig
+from engine.demo import drum_loop
+from engine.model.ensemble import Ensemble, member_configs, spread
+from engine.run.optimize import lbfgs
+
+rng = np.random.default_rng(10)
+
+
+def _members(n: int = 3, **base) -> list:
+    return member_configs(NetworkConfig(**{**TINY, "dtype": "float64", **base}), n)
+
+
+def test_ensemble_gradient_matches_finite_differences():
+    style = rng.standard_normal(200) * 0.3
+    members = [engine.Objective(engine.Network(c), style=style, rhythm_weight=0.7)
+               for c in _members(3)]
+    ens = Ensemble(members)
+    x = rng.standard_normal(120) * 0.3
+    ens.balance(x * 0.1)  # member weights and branch factors: part of the gradient too
+    assert len(set(ens.weights)) == 3  # balancing did weigh the members (not all 1)
+    value, grad = ens.value_and_grad(x)
+    assert grad.shape == x.shape and grad.dtype == np.float64
+    assert rel_error(grad, numeric_grad(lambda v: ens.value_and_grad(v)[0], x)) < 1e-6
+    # The total is the weighted sum of the members' totals.
+    parts = [w * m.value_and_grad(x)[0] for m, w in zip(ens.members, ens.weights)]
+    assert value == pytest.approx(sum(parts), rel=1e-12)
+
+
+def test_members_are_different_networks():
+    configs = _members(3, kernel_size=5, rhythm_kernel_size=4)
+    assert len({c.seed for c in configs}) == 3
+    assert [c.kernel_size for c in configs] == spread(5, 3, 2.2) == [2, 5, 11]
+    assert [c.rhythm_kernel_size for c in configs] == [2, 4, 8]
+    assert all(c.n_filters == TINY["n_filters"] // 3 for c in configs)
+    # Same widths, different seeds: still different weights, so different Grams.
+    same = [NetworkConfig(**{**TINY, "dtype": "float64", "seed": c.seed}) for c in configs]
+    x = rng.standard_normal(400)
+    grams = [engine.Network(c).grams(x, ("harmonic",))["harmonic"][0] for c in same]
+    assert min(rel_error(grams[i], grams[j]) for i in range(3) for j in range(i)) > 0.05
+    assert member_configs(NetworkConfig(**TINY), 1) == [NetworkConfig(**TINY)]
+
+
+def test_texture_optimizes_every_network():
+    """A default texture runs an Ensemble whose every member's style loss falls."""
+    sr = SMALL["sr"]
+    style = drum_loop(2.0, sr)
+    seen = []
+    x, report = engine.texture(style, seconds=1.0, maxiter=15, progress=False,
+                               backend="numpy", checkpoint=lambda x, h: seen.append(x),
+                               checkpoint_every=15, **SMALL)
+    assert report["config"]["networks"] == 3 and len(seen) == 1
+    assert {k for k in report["style_weights"]} == {f"{b}_{i}" for b in ("harmonic", "rhythm")
+                                                    for i in range(3)}
+    cfg = TextureConfig(seconds=1.0, backend="numpy", **SMALL)
+    widths = [c.kernel_size for c in member_configs(cfg.network_config(), 3)]
+    assert widths == [5, 11, 24]
+    x0 = engine.run.modes.initial_signal(len(x), cfg)
+    for c in member_configs(cfg.network_config(), 3):
+        obj = engine.Objective(engine.Network(c), style=style)
+        obj.balance(x0)
+        start, end = obj.value_and_grad(x0)[0], obj.value_and_grad(x)[0]
+        assert end < 0.5 * start, (c.seed, start, end)
+
+
+def test_short_texture_caps_the_widths():
+    sr = SMALL["sr"]
+    # 0.4 s at hop 64: 47 frames; the default members' rhythm widths 10/20/40 fit, 80 not.
+    x, report = engine.texture(drum_loop(2.0, sr), seconds=0.4, maxiter=2, progress=False,
+                               backend="numpy", rhythm_widths="10,20,80", **SMALL)
+    assert len(x) == int(0.4 * sr) and np.all(np.isfinite(x))
+
+
+@pytest.mark.parametrize("flag,value", [("--harmonic-widths", "5,x,9"),
+                                        ("--rhythm-widths", "10,20"),
+                                        ("--networks", "0")])
+def test_bad_ensemble_options_are_one_line_errors(tmp_path, capsys, flag, value):
+    style = tmp_path / "s.wav"
+    sf.write(str(style), drum_loop(1.0, 8000), 8000)
+    out = tmp_path / "t.wav"
+    assert main(["texture", str(style), flag, value, "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and flag.lstrip("-").split("-")[0] in err
+    assert not out.exists()
+
+
+def test_one_network_is_todays_texture():
+    """--networks 1: exactly the single-network run (the baseline of bench/texture.py)."""
+    sr = SMALL["sr"]
+    style = drum_loop(2.0, sr)
+    x, report = engine.texture(style, seconds=1.0, maxiter=3, progress=False,
+                               backend="numpy", networks=1, **SMALL)
+    assert set(report["style_weights"]) == {"harmonic", "rhythm"}
+    cfg = TextureConfig(seconds=1.0, maxiter=3, progress=False, backend="numpy", **SMALL)
+    obj = engine.Objective(engine.Network(cfg.network_config()), style=style)
+    x0 = engine.run.modes.initial_signal(len(x), cfg)
+    obj.balance(x0)
+    res = lbfgs(obj, x0, maxiter=3, maxcor=cfg.maxcor, ftol=cfg.ftol, progress=False)
+    assert np.array_equal(x, res.x.astype(np.float32))
