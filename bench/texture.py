@@ -26,7 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import engine  # noqa: E402
 from engine import demo  # noqa: E402
+from engine.config import TextureConfig  # noqa: E402
 from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
+from engine.run.modes import build_network, style_branches, texture_objective  # noqa: E402
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500)
@@ -93,9 +95,16 @@ def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict
         if len(history) in MARKS:
             kept[len(history)] = (np.array(x, dtype=np.float32), history[-1]["time_s"])
 
+    overrides = dict(overrides)
+    init = overrides.pop("init", "noise")
+    resume = None
+    if init == "spectral":  # a start that is not today's default: handed in as x0
+        resume = {"x": spectral_noise(style, int(round(seconds * SR)), seed=1).astype(
+            np.float64), "history": []}
     t0 = time.perf_counter()
     x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
-                               checkpoint=keep, checkpoint_every=1, **overrides)
+                               checkpoint=keep, checkpoint_every=1, resume=resume,
+                               **overrides)
     total = time.perf_counter() - t0
     nit = report["nit"]
     kept[nit] = (x, report["optimize_time_s"])
@@ -112,6 +121,27 @@ def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict
             report["optimize_time_s"], "total_s": round(total, 2), "marks": marks}
 
 
+def eval_cost(style: np.ndarray, seconds: float, variants: dict, repeats: int) -> dict:
+    """Seconds per loss-and-gradient evaluation of each variant's objective, measured in
+    turns (A, B, A, B, ...) so that a shared machine's load falls on all of them alike."""
+    objs = {}
+    for name, overrides in variants.items():
+        cfg = TextureConfig(seconds=seconds, progress=False, **{
+            k: v for k, v in overrides.items() if k != "init"})
+        net = build_network(cfg, {"style": (style, style_branches(cfg))})
+        objs[name] = texture_objective(cfg, net, [(style, 1.0)], int(round(seconds * SR)))
+    x = np.random.default_rng(0).standard_normal(int(round(seconds * SR))) * 0.01
+    times: dict = {name: [] for name in objs}
+    for name, obj in objs.items():  # warm-up (JIT, caches)
+        obj.terms_and_grad(x)
+    for _ in range(repeats):
+        for name, obj in objs.items():
+            t = time.perf_counter()
+            obj.terms_and_grad(x)
+            times[name].append(time.perf_counter() - t)
+    return {name: round(float(np.median(t)), 4) for name, t in times.items()}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="texture length (default 5)")
@@ -121,11 +151,18 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default="baseline,default",
                    help="comma list of names in VARIANTS, or NAME=JSON overrides")
     p.add_argument("--out", default=None, help="append one JSON line per run here")
+    p.add_argument("--cost", type=int, default=0, metavar="N",
+                   help="only time N evaluations of each variant's objective, in turns")
     args = p.parse_args(argv)
     variants = {}
     for v in args.variants.split(";" if "=" in args.variants else ","):
         name, _, js = v.partition("=")
         variants[name] = json.loads(js) if js else VARIANTS[name]
+    if args.cost:
+        style = RECORDINGS["drums"](args.style_seconds)
+        print(json.dumps({"seconds_per_evaluation": eval_cost(style, args.seconds, variants,
+                                                              args.cost)}))
+        return 0
     for sig in args.signals.split(","):
         record = RECORDINGS[sig](args.style_seconds + args.seconds)
         style = record[:int(args.style_seconds * SR)]

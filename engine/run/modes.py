@@ -185,11 +185,11 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     net = build_network(cfg, _style_signals(styles, branches))
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = _texture_objective(cfg, net, styles, n_samples)
+    obj = texture_objective(cfg, net, styles, n_samples)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint)
 
 
-def _texture_objective(cfg: TextureConfig, net: Network, styles: list,
+def texture_objective(cfg: TextureConfig, net: Network, styles: list,
                        n_samples: int) -> Any:
     """One network's Objective, or with --networks N an Ensemble of N members (1/N of the
     filters each, own seeds and widths) whose widths fit the shortest signal."""
