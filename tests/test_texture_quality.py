@@ -69,7 +69,9 @@ def test_texture_optimizes_every_network():
         obj = engine.Objective(engine.Network(c), style=style)
         obj.balance(x0)
         start, end = obj.value_and_grad(x0)[0], obj.value_and_grad(x)[0]
-        assert end < 0.5 * start, (c.seed, start, end)
+        # Measured: each member's loss falls 34-68x; with member 0 alone weighted, the
+        # others fall only ~9x (their Grams share the sound's statistics, not enough).
+        assert end < start / 20, (c.seed, start, end)
 
 
 def test_short_texture_caps_the_widths():
