@@ -108,3 +108,22 @@ def test_one_network_is_todays_texture():
     obj.balance(x0)
     res = lbfgs(obj, x0, maxiter=3, maxcor=cfg.maxcor, ftol=cfg.ftol, progress=False)
     assert np.array_equal(x, res.x.astype(np.float32))
+
+
+def test_resumed_ensemble_keeps_its_weights():
+    """A resumed texture rebuilds the same members and balances them at the run's own
+    starting noise, so it continues the same loss."""
+    sr = SMALL["sr"]
+    style = drum_loop(2.0, sr)
+    kept = {}
+    opts = dict(seconds=1.0, progress=False, backend="numpy", **SMALL)
+    _, first = engine.texture(style, maxiter=4, checkpoint_every=2, checkpoint=lambda x, h:
+                              kept.setdefault(len(h), (x.copy(), [dict(r) for r in h])),
+                              **opts)
+    x2, h2 = kept[2]
+    y, again = engine.texture(style, maxiter=4, resume={"x": x2, "history": h2}, **opts)
+    assert again["resumed_at_iteration"] == 2 and again["nit"] == 4
+    assert again["balance_factors"] == first["balance_factors"]
+    # Its first evaluation, at the checkpointed signal, is the first run's loss there.
+    assert again["initial_loss"]["total"] == pytest.approx(first["iterations"][1]["total"],
+                                                           rel=1e-6)
