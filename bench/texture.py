@@ -29,6 +29,7 @@ import engine  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import TextureConfig  # noqa: E402
 from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
+from engine.run import modes  # noqa: E402
 from engine.run.modes import build_network, style_branches, texture_objective  # noqa: E402
 
 SR = 22050
@@ -102,13 +103,19 @@ def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict
     overrides = dict(overrides)
     init = overrides.pop("init", "noise")
     resume = None
-    if init == "spectral":  # a start that is not today's default: handed in as x0
+    start = modes.initial_signal
+    if init == "spectral-resume":  # the start handed in as a resumed x: balanced at noise
         resume = {"x": spectral_noise(style, int(round(seconds * SR)), seed=1).astype(
             np.float64), "history": []}
+    elif init == "spectral":  # the start in place of the noise: balanced at it, too
+        modes.initial_signal = lambda n, cfg: spectral_noise(style, n, seed=cfg.seed + 1)
     t0 = time.perf_counter()
-    x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
-                               checkpoint=keep, checkpoint_every=1, resume=resume,
-                               **overrides)
+    try:
+        x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
+                                   checkpoint=keep, checkpoint_every=1, resume=resume,
+                                   **overrides)
+    finally:
+        modes.initial_signal = start
     total = time.perf_counter() - t0
     nit = report["nit"]
     kept.setdefault(nit, (x, report["optimize_time_s"], time.process_time() - cpu0))
