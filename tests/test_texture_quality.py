@@ -4,14 +4,18 @@ its members really differ, the wiring in texture(), and bad width options."""
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import SMALL, TINY, numeric_grad, rel_error
+from helpers import SMALL, TINY, numeric_grad, rel_error, sine
+from scipy.signal import welch
 
 import engine
 from engine.cli import main
 from engine.config import NetworkConfig, TextureConfig
 from engine.demo import drum_loop
 from engine.model.ensemble import Ensemble, member_configs, spread
+from engine.model.evaluate import log_mel
 from engine.run.optimize import lbfgs
+from engine.run.texture_start import style_noise
+from kernels.numpy_ref import n_frames
 
 rng = np.random.default_rng(10)
 
@@ -127,3 +131,40 @@ def test_resumed_ensemble_keeps_its_weights():
     # Its first evaluation, at the checkpointed signal, is the first run's loss there.
     assert again["initial_loss"]["total"] == pytest.approx(first["iterations"][1]["total"],
                                                            rel=1e-6)
+
+
+def _band_db(x: np.ndarray, sr: int, n_bands: int = 24) -> np.ndarray:
+    """Mean power in log-spaced bands (50 Hz to sr/2), dB."""
+    f, p = welch(x, fs=sr, nperseg=2048)
+    edges = np.geomspace(50, sr / 2, n_bands + 1)
+    return np.array([10 * np.log10(p[(f >= a) & (f < b)].mean() + 1e-20)
+                     for a, b in zip(edges[:-1], edges[1:])])
+
+
+def test_style_noise_has_the_styles_spectrum_but_not_its_samples():
+    sr = 22050
+    style = drum_loop(4.0, sr)
+    y = style_noise([(style, 1.0)], 3 * sr, 2048, 512, seed=1)
+    band_error = np.abs(_band_db(y, sr) - _band_db(style, sr))
+    white = np.random.default_rng(0).standard_normal(3 * sr) * np.std(style)
+    assert band_error.max() < 3.0, band_error  # dB; white noise of the same power: > 10
+    assert np.abs(_band_db(white, sr) - _band_db(style, sr)).max() > 10
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(style ** 2)), rel=0.05)
+    # Not a copy: neither its samples nor its frames in order (band-wise centred log-mel).
+    assert abs(np.corrcoef(y, style[:len(y)])[0, 1]) < 0.05
+    a, b = log_mel(y, sr), log_mel(style[:len(y)], sr)
+    a, b = a - a.mean(0), b - b.mean(0)
+    assert abs(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))) < 0.2
+    assert np.array_equal(y, style_noise([(style, 1.0)], 3 * sr, 2048, 512, seed=1))
+    assert not np.allclose(y, style_noise([(style, 1.0)], 3 * sr, 2048, 512, seed=2))
+
+
+def test_style_noise_mixes_weighted_styles_and_leaves_the_tail_silent():
+    sr = 8000
+    low, high = sine(2.0, sr, 300.0), sine(1.0, sr, 2000.0)
+    y = style_noise([(low, 0.75), (high, 0.25)], 2 * sr + 100, 256, 64, seed=0)
+    f, p = welch(y[:2 * sr], fs=sr, nperseg=1024)
+    p_low, p_high = p[np.abs(f - 300) < 30].sum(), p[np.abs(f - 2000) < 30].sum()
+    assert p_low / p_high == pytest.approx(3.0, rel=0.3)
+    covered = (n_frames(len(y), 256, 64) - 1) * 64 + 256
+    assert covered < len(y) and not np.any(y[covered:]) and np.all(y[covered - 64:covered])
