@@ -156,6 +156,31 @@ def eval_cost(style: np.ndarray, seconds: float, variants: dict, repeats: int) -
                    "cpu_s": round(float(np.median(cpu[name])), 4)} for name in objs}
 
 
+def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
+    """A markdown table from the JSON lines of earlier runs: per signal and variant, the
+    distance at the marks (with the CPU seconds used by then) and the references."""
+    runs = [json.loads(line) for line in open(path)]
+    rows = ["| style | variant | " + " | ".join(f"{i} it" for i in at) + " |",
+            "|---|---|" + "---|" * len(at)]
+    done = []
+    for r in runs:
+        if r["variant"] not in variants or (r["signal"], r["variant"]) in done:
+            continue
+        done.append((r["signal"], r["variant"]))
+        marks = {m["iter"]: m for m in r["marks"]}
+        cells = [f"{marks[i]['distance']:.3f} ({marks[i]['cpu_s']:.0f} s)" if i in marks
+                 else "" for i in at]
+        rows.append(f"| {r['signal']} | {r['variant']} | " + " | ".join(cells) + " |")
+    refs = {r["signal"]: r["references"] for r in runs}
+    rows.append("")
+    rows.append("| style | noise | noise, style's spectrum | random-phase copy | halves |")
+    rows.append("|---|---|---|---|---|")
+    for sig, ref in refs.items():
+        rows.append(f"| {sig} | {ref['noise']:.3f} | {ref['spectral_noise']:.3f} | "
+                    f"{ref['random_phase']:.3f} | {ref['halves']:.3f} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="texture length (default 5)")
@@ -167,7 +192,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="append one JSON line per run here")
     p.add_argument("--cost", type=int, default=0, metavar="N",
                    help="only time N evaluations of each variant's objective, in turns")
+    p.add_argument("--table", metavar="JSONL", default=None,
+                   help="only print the markdown table of --variants from earlier --out runs")
     args = p.parse_args(argv)
+    if args.table:
+        print(table(args.table, args.variants.split(",")))
+        return 0
     variants = {}
     for v in args.variants.split(";" if "=" in args.variants else ","):
         name, _, js = v.partition("=")
