@@ -182,7 +182,10 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
     styles = weighted_styles(style)
     n_samples = int(round(cfg.seconds * cfg.sr))
-    net = build_network(cfg, _style_signals(styles, branches))
+    # With several networks this one only checks lengths and picks the backend: one filter
+    # each, not a 4096-filter set of weights that no member uses.
+    checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
+    net = build_network(checker, _style_signals(styles, branches))
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
     obj = texture_objective(cfg, net, styles, n_samples)
@@ -196,7 +199,7 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
     if cfg.networks == 1:
         return _objective(cfg, net, styles)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
-    configs = member_configs(net.config, cfg.networks, cfg.member_widths("harmonic"),
+    configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
                              cfg.member_widths("rhythm"),
                              max_frames=n_frames(shortest, cfg.n_fft, cfg.hop_length))
     return Ensemble([_objective(cfg, Network(c, backend=net.backend.name), styles)
