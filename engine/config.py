@@ -197,10 +197,37 @@ class TransferConfig(RunConfig):
 class TextureConfig(RunConfig):
     """Texture synthesis: style only, any length."""
     seconds: float = opt(10.0, "length of the texture in seconds")
+    # Several random networks at once (engine/model/ensemble.py); chosen by bench/texture.py.
+    networks: int = opt(3, "random networks optimized together, each with 1/N of the filters, "
+                           "its own seed and conv widths (1: the single network of transfer)")
+    harmonic_widths: Optional[str] = opt(
+        None, "harmonic conv widths of the networks, comma-separated (default: spread around "
+              "--kernel-size by x2.2, e.g. 5,11,24)", show=False)
+    rhythm_widths: Optional[str] = opt(
+        None, "rhythm conv widths of the networks, comma-separated (default: spread around "
+              "--rhythm-kernel-size by x2, e.g. 25,50,100)", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_positive(self, "seconds")
+        _check_positive(self, "seconds", "networks")
+        self.member_widths("harmonic")
+        self.member_widths("rhythm")
+
+    def member_widths(self, branch: str) -> Optional[list]:
+        """--harmonic-widths / --rhythm-widths as integers; None: spread (ensemble.py)."""
+        text = getattr(self, f"{branch}_widths")
+        if text is None or text == "":
+            return None
+        flag = f"--{branch}-widths"
+        try:
+            widths = [int(w) for w in str(text).split(",")]
+        except ValueError:
+            raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}") \
+                from None
+        if len(widths) != self.networks or min(widths) < 1:
+            raise ParameterError(f"{flag} needs {self.networks} positive widths (one per "
+                                 f"network, --networks), got {text!r}")
+        return widths
 
 
 @dataclass

@@ -142,8 +142,9 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch):
 def test_sigterm_ends_the_batch_cleanly(tmp_path):
     clips(tmp_path)
     slow = {"mode": "transfer", "content": "in/melody.wav", "style": "in/drums.flac",
-            "output": "slow.wav", "maxiter": "100000", "ftol": "1e-300"}
-    jobs = write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol",))
+            "output": "slow.wav", "maxiter": "100000", "ftol": "1e-300", "patience": "0"}
+    jobs = write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow],
+                          extra=("ftol", "patience"))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "cli.py", "batch", jobs, "-o", str(out), "--jobs",
                              "2", "--threads", "1", "--quiet"], cwd=ROOT,
@@ -171,7 +172,7 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     assert slow_rep["interrupted"] and len(sf.read(str(out / "slow.wav"))[0]) == SR
     stopped_at = slow_rep["nit"]
     slow["maxiter"] = str(stopped_at + 3)
-    write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol",))
+    write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol", "patience"))
     job = manifest.read(jobs)[1]
     assert runner.plan(job, str(out), overwrite=False) == ("resume", str(out / "slow.ckpt.npz"))
     res = run_batch(jobs, "-o", str(out), "--quiet")

@@ -146,7 +146,8 @@ def _numeric_options(cls) -> dict:
 
 ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
-           "transpose"}
+           "transpose", "init_mix", "patience", "min_improvement", "eval_every",
+           "eval_patience"}
 
 
 def _bad_values(cls) -> list:
@@ -273,7 +274,9 @@ def test_texture_each_channel_follows_its_own_style_channel(tmp_path):
     path = write(tmp_path / "stereo.wav", style, SR)
     out = str(tmp_path / "t.wav")
     assert main(["texture", path, "--channels", "each", "--seconds", "1.5", "-o", out,
-                 "--subtype", "float", "--maxiter", "40", *FAST, "--quiet"]) == 0
+                 "--subtype", "float", "--maxiter", "40", "--networks", "1", "--patience", "0",
+                 *FAST,
+                 "--quiet"]) == 0
     y, _ = sf.read(out)
     net = engine.Network(engine.NetworkConfig(sr=SR, n_fft=256, hop_length=64, n_filters=32,
                                               rhythm_filters=16, rhythm_kernel_size=10,

@@ -15,11 +15,13 @@ from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
+from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.run.optimize import lbfgs, summary
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
+from kernels.numpy_ref import n_frames
 
 VERSION = "0.1.0"
 
@@ -212,9 +214,28 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
         raise ParameterError("a texture needs --style-weight or --rhythm-weight above 0")
     styles = weighted_styles(style)
     n_samples = int(round(cfg.seconds * cfg.sr))
-    net = build_network(cfg, _style_signals(styles, branches), n_samples)
+    # With several networks this one only checks lengths and picks the backend: one filter
+    # each, not a 4096-filter set of weights that no member uses.
+    checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
+    if checker is not cfg:  # the members hold at most one full network's weights and Grams
+        memory.check(cfg, n_samples, [len(x) for x, _ in styles])
+    net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = _objective(cfg, net, styles)
+    obj = texture_objective(cfg, net, styles, n_samples)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint,
                 styles=styles)
+
+
+def texture_objective(cfg: TextureConfig, net: Network, styles: list,
+                       n_samples: int) -> Any:
+    """One network's Objective, or with --networks N an Ensemble of N members (1/N of the
+    filters each, own seeds and widths) whose widths fit the shortest signal."""
+    if cfg.networks == 1:
+        return _objective(cfg, net, styles)
+    shortest = min([n_samples] + [len(x) for x, _ in styles])
+    configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
+                             cfg.member_widths("rhythm"),
+                             max_frames=n_frames(shortest, cfg.n_fft, cfg.hop_length))
+    return Ensemble([_objective(cfg, Network(c, backend=net.backend.name), styles)
+                     for c in configs])

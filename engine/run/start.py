@@ -8,13 +8,16 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.filters import hann_window
+from engine.run.texture_start import style_noise
 from kernels.numpy_ref import n_frames
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
 # "Quality"): on 10 s a transfer from noise was closer to the style and to the content than
 # one from the content plus noise at every measurement up to 60 iterations (on 2 s clips the
 # content starts won from iteration 40 on: a length-dependent call, see the README).
-DEFAULT_INIT = {"transfer": "noise", "texture": "noise"}
+# For texture the spectrum start won at equal CPU time on all three generated styles
+# (bench/texture.py, README "Textures").
+DEFAULT_INIT = {"transfer": "noise", "texture": "spectrum"}
 # A texture is a new sound: no start that copies the style's (or a content's) time course.
 FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
         "texture": ("noise", "spectrum")}
@@ -62,16 +65,10 @@ def average_spectrum(styles: list, n_fft: int, hop_length: int) -> np.ndarray:
 
 
 def spectrum_noise(n_samples: int, styles: list, config: Any) -> np.ndarray:
-    """Stationary noise whose long-term spectrum is the styles' average spectrum and whose
-    RMS is theirs: random phases, so nothing of the styles' time course is copied."""
-    rng = np.random.default_rng(config.seed + 1)
-    spec = np.fft.rfft(rng.standard_normal(n_samples))
-    mag = average_spectrum(styles, config.n_fft, config.hop_length)
-    grid = np.linspace(0.0, 1.0, len(mag))
-    spec *= np.interp(np.linspace(0.0, 1.0, len(spec)), grid, mag)
-    x = np.fft.irfft(spec, n=n_samples)
-    target = np.sqrt(sum(w * _rms(s) ** 2 for s, w in styles))
-    return x * (target / max(_rms(x), 1e-30))
+    """Stationary noise with the styles' weighted long-term spectrum and power: random
+    phases, so nothing of the styles' time course is copied (texture_start.style_noise, the
+    start bench/texture.py measured)."""
+    return style_noise(styles, n_samples, config.n_fft, config.hop_length, config.seed + 1)
 
 
 def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles: list,

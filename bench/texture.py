@@ -1,0 +1,227 @@
+"""Texture quality against time: ``python bench/texture.py [--seconds 5] [--maxiter 300] ...``.
+
+For each generated style (a varied drum loop, the demo melody, the demo chord pad) and each
+variant (today's single-network default and the texture defaults, or any TextureConfig
+overrides given as JSON), one texture run whose iterates are kept at the marked iterations;
+each kept iterate is then measured by engine.model.evaluate.style_distance (an independent
+network, never the loss). The wall time at a mark is the optimizer's clock at that
+iteration; cpu_s is the process's CPU time since the call (setup and style Grams included),
+the fairer clock on a shared machine. Measuring happens after the run, outside both.
+
+References on the same scale: noise, noise with the style's average spectrum, a random-phase
+copy of the style's STFT magnitudes, and "halves": the next ``--seconds`` of the same
+generated recording, i.e. new material of the same kind, against the same style clip.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from scipy.signal import istft, stft
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import engine  # noqa: E402
+from engine import demo  # noqa: E402
+from engine.config import TextureConfig  # noqa: E402
+from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
+from engine.run import modes  # noqa: E402
+from engine.run.modes import build_network, style_branches, texture_objective  # noqa: E402
+from engine.run.texture_start import style_noise  # noqa: E402
+
+SR = 22050
+MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
+# Today's default texture (one network, faint white-noise start), spelled out so it stays
+# the baseline when defaults change; "ensemble" is the --networks 3 default from the same
+# start; "new" adds the start from noise with the style's spectrum (texture_start.py), put in
+# place of the noise start here until the run's --init option offers it.
+VARIANTS = {"baseline": {"networks": 1}, "ensemble": {}, "new": {"init": "spectral"}}
+
+
+def varied_drums(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    """demo.drum_loop is exactly periodic; this one draws each bar's noise (snare, hats),
+    gain and tempo-locked bass anew, so two stretches of it differ as a recording's do."""
+    rng = np.random.default_rng(seed)
+    bar = int(2 * sr)  # one 4/4 bar at 120 bpm
+    n = int(seconds * sr)
+    out = np.zeros(n + bar, dtype=np.float32)
+    for i, start in enumerate(range(0, n, bar)):
+        seg = demo.drum_loop(2.0, sr, seed=int(rng.integers(1 << 30)))
+        out[start:start + bar] += seg[:bar] * rng.uniform(0.7, 1.0)
+    return out[:n]
+
+
+RECORDINGS = {
+    "drums": lambda s: varied_drums(s, SR, seed=0),
+    "melody": lambda s: demo.plucked_melody(s, SR, seed=0),
+    "pad": lambda s: demo.chord_pad(s, SR, seed=2),
+}
+
+
+def random_phase(x: np.ndarray, sr: int, seed: int = 0) -> np.ndarray:
+    """The STFT magnitudes of x with uniformly random phases, back to samples."""
+    _, _, Z = stft(x, fs=sr, nperseg=2048, noverlap=2048 - 512)
+    rng = np.random.default_rng(seed)
+    Z = np.abs(Z) * np.exp(2j * np.pi * rng.random(Z.shape))
+    return istft(Z, fs=sr, nperseg=2048, noverlap=2048 - 512)[1][:len(x)].astype(np.float32)
+
+
+def spectral_noise(style: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The engine's texture start: noise with the style's long-term spectrum."""
+    return style_noise([(style, 1.0)], n, 2048, 512, seed=seed).astype(np.float32)
+
+
+def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict) -> dict:
+    rng = np.random.default_rng(7)
+    cands = {
+        "noise": (0.1 * rng.standard_normal(n)).astype(np.float32),
+        "spectral_noise": spectral_noise(style, n, seed=7),
+        "random_phase": random_phase(style[:n], SR),
+        "halves": record[len(style):len(style) + n],
+    }
+    return {k: style_distance(v, None, SR, style_grams=grams)["style_distance"]
+            for k, v in cands.items()}
+
+
+def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict,
+                grams: dict) -> dict:
+    kept: dict = {}
+
+    cpu0 = time.process_time()
+
+    def keep(x: np.ndarray, history: list) -> None:
+        if len(history) in MARKS:
+            kept[len(history)] = (np.array(x, dtype=np.float32), history[-1]["time_s"],
+                                  time.process_time() - cpu0)
+
+    overrides = dict(overrides)
+    init = overrides.pop("init", "noise")
+    resume = None
+    start = modes.initial_signal
+    if init == "spectral-resume":  # the start handed in as a resumed x: balanced at noise
+        resume = {"x": spectral_noise(style, int(round(seconds * SR)), seed=1).astype(
+            np.float64), "history": []}
+    elif init == "spectral":  # the start in place of the noise: balanced at it, too
+        modes.initial_signal = lambda n, cfg: spectral_noise(style, n, seed=cfg.seed + 1)
+    t0 = time.perf_counter()
+    try:
+        x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
+                                   checkpoint=keep, checkpoint_every=1, resume=resume,
+                                   **overrides)
+    finally:
+        modes.initial_signal = start
+    total = time.perf_counter() - t0
+    nit = report["nit"]
+    kept.setdefault(nit, (x, report["optimize_time_s"], time.process_time() - cpu0))
+    marks = []
+    for it in sorted(kept):
+        sig, t, cpu = kept[it]
+        d = style_distance(sig, None, SR, style_grams=grams)
+        marks.append({"iter": it, "time_s": round(t, 2), "cpu_s": round(cpu, 2),
+                      "distance": round(d["style_distance"], 4),
+                      "harmonic": round(d["style_distance_harmonic"], 4),
+                      "rhythm": round(d["style_distance_rhythm"], 4)})
+    return {"overrides": overrides, "nit": nit, "stop_reason": report["stop_reason"],
+            "setup_time_s": report["setup_time_s"], "optimize_time_s":
+            report["optimize_time_s"], "total_s": round(total, 2), "marks": marks}
+
+
+def eval_cost(style: np.ndarray, seconds: float, variants: dict, repeats: int) -> dict:
+    """Seconds per loss-and-gradient evaluation of each variant's objective, measured in
+    turns (A, B, A, B, ...) so that a shared machine's load falls on all of them alike."""
+    objs = {}
+    for name, overrides in variants.items():
+        cfg = TextureConfig(seconds=seconds, progress=False, **{
+            k: v for k, v in overrides.items() if k != "init"})
+        net = build_network(cfg, {"style": (style, style_branches(cfg))})
+        objs[name] = texture_objective(cfg, net, [(style, 1.0)], int(round(seconds * SR)))
+    x = np.random.default_rng(0).standard_normal(int(round(seconds * SR))) * 0.01
+    times: dict = {name: [] for name in objs}
+    cpu: dict = {name: [] for name in objs}
+    for name, obj in objs.items():  # warm-up (JIT, caches)
+        obj.terms_and_grad(x)
+    for _ in range(repeats):
+        for name, obj in objs.items():
+            t, c = time.perf_counter(), time.process_time()
+            obj.terms_and_grad(x)
+            times[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    return {name: {"wall_s": round(float(np.median(times[name])), 4),
+                   "cpu_s": round(float(np.median(cpu[name])), 4)} for name in objs}
+
+
+def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
+    """A markdown table from the JSON lines of earlier runs: per signal and variant, the
+    distance at the marks (with the CPU seconds used by then) and the references."""
+    runs = [json.loads(line) for line in open(path)]
+    rows = ["| style | variant | " + " | ".join(f"{i} it" for i in at) + " |",
+            "|---|---|" + "---|" * len(at)]
+    done = []
+    for r in runs:
+        if r["variant"] not in variants or (r["signal"], r["variant"]) in done:
+            continue
+        done.append((r["signal"], r["variant"]))
+        marks = {m["iter"]: m for m in r["marks"]}
+        cells = [f"{marks[i]['distance']:.3f} ({marks[i]['cpu_s']:.0f} s)" if i in marks
+                 else "" for i in at]
+        rows.append(f"| {r['signal']} | {r['variant']} | " + " | ".join(cells) + " |")
+    refs = {r["signal"]: r["references"] for r in runs}
+    rows.append("")
+    rows.append("| style | noise | noise, style's spectrum | random-phase copy | halves |")
+    rows.append("|---|---|---|---|---|")
+    for sig, ref in refs.items():
+        rows.append(f"| {sig} | {ref['noise']:.3f} | {ref['spectral_noise']:.3f} | "
+                    f"{ref['random_phase']:.3f} | {ref['halves']:.3f} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="texture length (default 5)")
+    p.add_argument("--style-seconds", type=float, default=10.0, help="style length (10)")
+    p.add_argument("--maxiter", type=int, default=300)
+    p.add_argument("--signals", default="drums,melody,pad")
+    p.add_argument("--variants", default="baseline,new",
+                   help="comma list of names in VARIANTS, or NAME=JSON overrides")
+    p.add_argument("--out", default=None, help="append one JSON line per run here")
+    p.add_argument("--cost", type=int, default=0, metavar="N",
+                   help="only time N evaluations of each variant's objective, in turns")
+    p.add_argument("--table", metavar="JSONL", default=None,
+                   help="only print the markdown table of --variants from earlier --out runs")
+    args = p.parse_args(argv)
+    if args.table:
+        print(table(args.table, args.variants.split(",")))
+        return 0
+    variants = {}
+    for v in args.variants.split(";" if "=" in args.variants else ","):
+        name, _, js = v.partition("=")
+        variants[name] = json.loads(js) if js else VARIANTS[name]
+    if args.cost:
+        style = RECORDINGS["drums"](args.style_seconds)
+        print(json.dumps({"seconds_per_evaluation": eval_cost(style, args.seconds, variants,
+                                                              args.cost)}))
+        return 0
+    for sig in args.signals.split(","):
+        record = RECORDINGS[sig](args.style_seconds + args.seconds)
+        style = record[:int(args.style_seconds * SR)]
+        grams = eval_grams(style, SR)
+        n = int(args.seconds * SR)
+        refs = references(record, style, n, grams)
+        print(json.dumps({"signal": sig, "references": refs}), flush=True)
+        for name, overrides in variants.items():
+            res = run_variant(style, args.seconds, args.maxiter, overrides, grams)
+            line = {"signal": sig, "variant": name, "seconds": args.seconds,
+                    "style_seconds": args.style_seconds, "references": refs, **res}
+            print(json.dumps(line), flush=True)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(json.dumps(line) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
