@@ -127,3 +127,16 @@ def test_gramfree_gradient_of_whole_objective():
     assert obj.style_algorithms == {"harmonic": "gramfree", "rhythm": "gramfree"}
     num = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)
     assert rel_error(grad, num) < 1e-6
+
+
+@pytest.mark.parametrize("style_seconds,want", [(0.5, "gramfree"), (6.0, "dense")])
+def test_transfer_runs_the_algorithm_the_flop_count_picks(style_seconds, want):
+    """engine.transfer (the CLI's path) hands the objective the style's factor where it pays:
+    a short style runs Gram-free, a long one keeps the dense Gram. Fails if the run's targets
+    lose their factors (the dense path everywhere) or keep them regardless of length."""
+    sr, cfg = 8000, dict(n_fft=256, hop_length=64, n_filters=256, rhythm_filters=256,
+                         rhythm_kernel_size=10, maxiter=2, progress=False, backend="numpy")
+    content, style = plucked_melody(0.5, sr), drum_loop(style_seconds, sr)
+    x, report = engine.transfer(content, style, sr=sr, **cfg)
+    assert report["style_algorithms"] == {"harmonic": want, "rhythm": want}
+    assert np.isfinite(x).all()

@@ -18,6 +18,7 @@ from engine.model import memory
 from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
+from engine.model.style_target import combine
 from engine.run.optimize import lbfgs, summary
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
@@ -71,6 +72,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         "seconds": n_samples / cfg.sr,
         "balance_factors": factors,
         "style_weights": objective.style_weights,
+        "style_algorithms": dict(getattr(objective, "style_algorithms", {})),
         "content_branch": objective.content_branch if objective.content_target is not None
         else None,
         **summary(res),
@@ -153,26 +155,24 @@ def weighted_styles(style: Any) -> list:
     return [(x, w / total) for x, w in pairs]
 
 
+def style_targets(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
+    """The weight-averaged style targets of several style signals, branch by branch, layer by
+    layer: Grams, plus the factors the Gram-free loss uses where they pay
+    (model/style_target.py); one style passes through without copies."""
+    per_style = [(net.style_targets(x, branches, progress=progress), w) for x, w in styles]
+    return {b: combine(net.backend.xp, [(t[b], w) for t, w in per_style]) for b in branches}
+
+
 def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
     """The weight-averaged Grams of several style signals, branch by branch, layer by layer."""
-    out: dict = {}
-    for x, w in styles:
-        grams = net.grams(x, branches, progress=progress)
-        for b, layers in grams.items():
-            if b not in out:
-                for G in layers:  # in place: a Gram is 64 MiB with 4096 filters
-                    G *= w
-                out[b] = layers
-            else:
-                for acc, G in zip(out[b], layers):
-                    acc += w * G
-    return out
+    return {b: [t.gram for t in layers]
+            for b, layers in style_targets(net, styles, branches, progress).items()}
 
 
 def _objective(cfg: RunConfig, net: Network, styles: list, **kwargs: Any) -> Objective:
-    grams = style_grams(net, styles, style_branches(cfg), cfg.progress)
+    targets = style_targets(net, styles, style_branches(cfg), cfg.progress)
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
-                     l1_weight=cfg.l1_weight, style_grams=grams, **kwargs)
+                     l1_weight=cfg.l1_weight, style_grams=targets, **kwargs)
 
 
 def _style_signals(styles: list, branches: tuple) -> dict:

@@ -30,7 +30,7 @@ from engine.run.modes import (
     gemm_precision,
     resolve,
     style_branches,
-    style_grams,
+    style_targets,
 )
 from engine.run.optimize import lbfgs, summary
 
@@ -47,7 +47,7 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
     cfg.transpose): statistics of the instrument rather than of the example's notes."""
     shifts = range(-cfg.transpose, cfg.transpose + 1)
     styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
-    return style_grams(net, styles, style_branches(cfg), False)
+    return style_targets(net, styles, style_branches(cfg), False)
 
 
 def check_references(mix: np.ndarray, names: list, references: dict) -> None:
