@@ -297,7 +297,7 @@ def long_style_rss(cfg: BenchConfig) -> dict:
         content, style = Path(tmp, "content.wav"), Path(tmp, "style.wav")
         sf.write(str(content), plucked_melody(cfg.seconds, sr), sr, subtype="PCM_16")
         sf.write(str(style), drum_loop(cfg.long_style_minutes * 60, sr), sr, subtype="PCM_16")
-        cmd = [sys.executable, str(ROOT / "cli.py"), "transfer", str(content), str(style),
+        cmd = [sys.executable, "-m", "engine.cli", "transfer", str(content), str(style),
                "-o", str(Path(tmp, "out.wav")), "--maxiter", "2", "--quiet", "--backend", "cpu",
                "--n-filters", str(cfg.n_filters)]
         t = time.perf_counter()
@@ -420,7 +420,9 @@ def main(cfg: BenchConfig) -> int:
     results = run(cfg)
     out = Path(cfg.out)
     if not out.is_absolute():
-        out = ROOT / out if cfg.out == "bench/results" else Path.cwd() / out
+        # The default lands in the checkout's bench/results; from an install, in the cwd.
+        in_checkout = cfg.out == "bench/results" and (ROOT / "cli.py").exists()
+        out = ROOT / out if in_checkout else Path.cwd() / out
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -75,6 +75,13 @@ class Ensemble:
         self.last_terms: dict = {}
 
     @property
+    def style_algorithms(self) -> dict:
+        """The style loss each member's branches ran last ("dense" or "gramfree"), keyed
+        "<branch>_<i>"."""
+        return {f"{b}_{i}": a for i, m in enumerate(self.members)
+                for b, a in m.style_algorithms.items()}
+
+    @property
     def style_weights(self) -> dict:
         """Each member's effective style weights times its ensemble weight, keyed
         "<branch>" for one member and "<branch>_<i>" for several."""

@@ -39,10 +39,12 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
          content: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
     init = resolve_init(cfg.init, mode)
-    # Balanced at the seeded noise whatever the start, so every start (and a resumed run)
-    # optimizes the same objective; at the content the content term's gradient is zero.
-    factors = objective.balance(initial_signal(n_samples, cfg)) if cfg.balance else {}
     x0 = init_signal(init, n_samples, content, styles or [], cfg)
+    # A transfer is balanced at the seeded noise whatever its start (at the content the
+    # content term's gradient is zero); a texture at its own start, as bench/texture.py
+    # measured it. Both are seeded, so a resumed run optimizes the same objective.
+    at = x0 if content is None else initial_signal(n_samples, cfg)
+    factors = objective.balance(at) if cfg.balance else {}
     if resume is not None:
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
