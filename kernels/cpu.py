@@ -10,12 +10,15 @@ arrays an op returns are always fresh, since callers keep them (targets, caches)
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import scipy.fft
 from numba import njit, prange
 
 import kernels
 from kernels import cpu_blas as blas
+from kernels.masks_xp import MaskOps
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
@@ -567,124 +570,23 @@ def l1_backward(dL, cache):
 
 
 # --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
-# numpy_ref's ops of the same names, vectorized over frames and sources: framing and
-# overlap-add as R = ceil(n_fft / hop) shifted slice copies/adds of hop-long blocks, FFTs
-# through scipy.fft's workers. The mask ops cost little next to the network.
+# numpy_ref's ops of the same names (kernels/masks_xp.py), FFTs through scipy.fft's workers.
 
-def mask_frames(n_samples, n_fft, hop_length):
-    from kernels import numpy_ref  # the one definition of the padded framing
-    return numpy_ref.mask_frames(n_samples, n_fft, hop_length)
-
-
-def _RFFT(a, axis):
+def mask_rfft(a, axis):
     return scipy.fft.rfft(a, axis=axis, workers=kernels.n_threads())
 
 
-def _IRFFT(a, n, axis):
+def mask_irfft(a, n, axis):
     return scipy.fft.irfft(a, n=n, axis=axis, workers=kernels.n_threads())
 
 
-def _mask_blocks(n_fft, hop_length):
-    return -(-n_fft // hop_length)
-
-
-def _mask_frame(padded, n_fft, hop_length, T):
-    """(..., T, n_fft) frames of (..., length) signals, length = (T-1)*hop + n_fft."""
-    R = _mask_blocks(n_fft, hop_length)
-    lead = padded.shape[:-1]
-    full = xp.zeros(lead + ((T + R - 1) * hop_length,), dtype=padded.dtype)
-    full[..., :padded.shape[-1]] = padded
-    blocks = full.reshape(lead + (T + R - 1, hop_length))
-    out = xp.empty(lead + (T, R * hop_length), dtype=padded.dtype)
-    for r in range(R):
-        out[..., r * hop_length:(r + 1) * hop_length] = blocks[..., r:r + T, :]
-    return out[..., :n_fft]
-
-
-def _mask_overlap_add(frames, hop_length, length):
-    """Adjoint of _mask_frame: (..., T, n_fft) -> (..., length)."""
-    T, n_fft = frames.shape[-2:]
-    R = _mask_blocks(n_fft, hop_length)
-    lead = frames.shape[:-2]
-    wide = xp.zeros(lead + (T, R * hop_length), dtype=frames.dtype)
-    wide[..., :n_fft] = frames
-    blocks = xp.zeros(lead + (T + R - 1, hop_length), dtype=frames.dtype)
-    for r in range(R):
-        blocks[..., r:r + T, :] += wide[..., r * hop_length:(r + 1) * hop_length]
-    return blocks.reshape(lead + (-1,))[..., :length]
-
-
-def _mask_window_sum(window, hop_length, n_samples):
-    T, before, length = mask_frames(n_samples, window.shape[0], hop_length)
-    wss = _mask_overlap_add(xp.tile(window * window, (T, 1)), hop_length, length)
-    return wss[before:before + n_samples]
-
-
-def _mask_complex(dtype):
-    return np.complex64 if np.dtype(dtype) == np.float32 else np.complex128
-
-
-def _mask_rfft_weights(n_fft, dtype):
-    c = xp.full(n_fft // 2 + 1, 2.0 / n_fft, dtype=dtype)
-    c[0] = c[-1] = 1.0 / n_fft
-    return c
-
-
-def mask_stft_forward(x, window, hop_length):
-    n_fft = window.shape[0]
-    T, before, length = mask_frames(x.shape[0], n_fft, hop_length)
-    padded = xp.zeros(length, dtype=x.dtype)
-    padded[before:before + x.shape[0]] = x
-    X = _RFFT(_mask_frame(padded, n_fft, hop_length, T) * window, axis=-1)
-    return X.astype(_mask_complex(x.dtype), copy=False), (x.shape[0], window, hop_length)
-
-
-def mask_stft_backward(dX, cache):
-    n_samples, window, hop_length = cache
-    n_fft = window.shape[0]
-    _, before, length = mask_frames(n_samples, n_fft, hop_length)
-    spec = dX / _mask_rfft_weights(n_fft, dX.real.dtype)  # as numpy_ref: n_fft, interior halved
-    dframes = _IRFFT(spec, n=n_fft, axis=-1) * window
-    dx = _mask_overlap_add(dframes, hop_length, length)[before:before + n_samples]
-    return xp.ascontiguousarray(dx.astype(dX.real.dtype, copy=False))
-
-
-def istft_forward(Y, window, hop_length, n_samples):
-    n_fft = window.shape[0]
-    _, before, length = mask_frames(n_samples, n_fft, hop_length)
-    wss = _mask_window_sum(window, hop_length, n_samples)
-    frames = _IRFFT(Y, n=n_fft, axis=-1) * window
-    y = _mask_overlap_add(frames, hop_length, length)[..., before:before + n_samples] / wss
-    return (xp.ascontiguousarray(y.astype(Y.real.dtype, copy=False)),
-            (window, hop_length, n_samples, wss))
-
-
-def istft_backward(dy, cache):
-    window, hop_length, n_samples, wss = cache
-    n_fft = window.shape[0]
-    T, before, length = mask_frames(n_samples, n_fft, hop_length)
-    padded = xp.zeros((dy.shape[0], length), dtype=dy.dtype)
-    padded[:, before:before + n_samples] = dy / wss
-    frames = _mask_frame(padded, n_fft, hop_length, T) * window
-    dY = _RFFT(frames, axis=-1) * _mask_rfft_weights(n_fft, dy.dtype)
-    return dY.astype(_mask_complex(dy.dtype), copy=False)
-
-
-def mask_apply_forward(M, X):
-    return M * X, X
-
-
-def mask_apply_backward(dY, cache):
-    X = cache
-    return X.real * dY.real + X.imag * dY.imag
-
-
-def softmax_forward(U):
-    E = xp.exp(U - U.max(axis=0, keepdims=True))
-    E /= E.sum(axis=0, keepdims=True)
-    return E, E
-
-
-def softmax_backward(dM, cache):
-    M = cache
-    return M * (dM - xp.sum(M * dM, axis=0, keepdims=True))
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward = _masks.mask_stft_forward
+mask_stft_backward = _masks.mask_stft_backward
+istft_forward = _masks.istft_forward
+istft_backward = _masks.istft_backward
+mask_apply_forward = _masks.mask_apply_forward
+mask_apply_backward = _masks.mask_apply_backward
+softmax_forward = _masks.softmax_forward
+softmax_backward = _masks.softmax_backward
