@@ -12,6 +12,7 @@ from engine import demo
 from engine.cli import main
 from engine.errors import ParameterError
 from engine.model.evaluate import content_similarity, sdr, style_distance
+from engine.model.filters import hann_window
 from engine.run.optimize import PLATEAU, lbfgs, plateaued
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal
@@ -115,11 +116,23 @@ def test_each_init_kind_is_what_it_says():
     np.testing.assert_array_equal(tiled[len(style):2 * len(style)], style)
 
 
+def average_spectrum(styles: list, n_fft: int, hop_length: int) -> np.ndarray:
+    """The weight-averaged power spectrum of the styles' frames, as a magnitude (n_fft/2+1)."""
+    power = np.zeros(n_fft // 2 + 1)
+    window = hann_window(n_fft)
+    for x, w in styles:
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) < n_fft:
+            x = np.pad(x, (0, n_fft - len(x)))
+        frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
+        power += w * np.mean(np.abs(np.fft.rfft(frames * window, axis=1)) ** 2, axis=0)
+    return np.sqrt(power)
+
+
 def test_spectrum_init_has_the_style_spectrum_but_not_its_samples():
     cfg = engine.TextureConfig(**SMALL)
     style = demo.drum_loop(2.0, SR)
     x = init_signal("spectrum", len(style), None, [(style, 1.0)], cfg)
-    from engine.run.start import average_spectrum
     want = np.log(average_spectrum([(style, 1.0)], 256, 64) + 1e-6)
     got = np.log(average_spectrum([(x, 1.0)], 256, 64) + 1e-6)
     white = np.log(average_spectrum([(initial_signal(len(style), cfg), 1.0)], 256, 64) + 1e-6)

@@ -7,7 +7,6 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.errors import ParameterError
-from engine.model.filters import hann_window
 from engine.run.texture_start import style_noise
 from kernels.numpy_ref import n_frames
 
@@ -49,19 +48,6 @@ def _covered(n_samples: int, config: Any) -> int:
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-
-
-def average_spectrum(styles: list, n_fft: int, hop_length: int) -> np.ndarray:
-    """The weight-averaged power spectrum of the styles' frames, as a magnitude (n_fft/2+1)."""
-    power = np.zeros(n_fft // 2 + 1)
-    window = hann_window(n_fft)
-    for x, w in styles:
-        x = np.asarray(x, dtype=np.float64)
-        if len(x) < n_fft:
-            x = np.pad(x, (0, n_fft - len(x)))
-        frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
-        power += w * np.mean(np.abs(np.fft.rfft(frames * window, axis=1)) ** 2, axis=0)
-    return np.sqrt(power)
 
 
 def spectrum_noise(n_samples: int, styles: list, config: Any) -> np.ndarray:
