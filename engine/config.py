@@ -157,7 +157,7 @@ class RunConfig(OptimConfig):
         "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
                 "the style's average spectrum), content, mix (content plus noise), style (the "
                 "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
-                "auto: the mode's measured default (noise for both)")
+                "auto: the mode's measured default (transfer noise, texture spectrum)")
     init_mix: float = opt(0.3, "with --init mix: RMS of the added noise relative to the "
                                "content's")
     patience: int = opt(20, "stop when the loss fell by less than --min-improvement over the "

@@ -60,9 +60,6 @@ class Job:
     inputs: dict = field(default_factory=dict)  # label -> absolute path
     expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def option_columns(mode: str) -> dict:
     """{column: argparse action} of the mode's flags that a manifest may set."""
