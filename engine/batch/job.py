@@ -16,6 +16,8 @@ import signal
 import sys
 import time
 
+from engine.run import interrupt
+
 PREFIXES = ("randstyle: ", "randstyle ")
 
 
@@ -43,8 +45,12 @@ def run(argv: list) -> dict:
         rc = 130
         err.write("interrupted before the run started; nothing written\n")
     except Exception as exc:  # a bug, not bad input: still one line for the summary
-        rc = 1
-        err.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        if interrupt.wrapped(exc) is not None:
+            rc = 130
+            err.write("interrupted before the run started; nothing written\n")
+        else:
+            rc = 1
+            err.write(f"internal error: {type(exc).__name__}: {exc}\n")
     return {"rc": int(rc or 0), "message": reason(err.getvalue()),
             "wall_s": round(time.perf_counter() - started, 3)}
 

@@ -65,11 +65,7 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        done = "after its outputs were written" if interrupt.wrote_outputs() else \
-            "before there was a result; nothing written"
-        print(f"{PROG} {command}: interrupted ({interrupt.name(interrupt.signum_of(exc))}) "
-              f"{done}", file=sys.stderr)
-        return interrupt.exit_status(exc)
+        return _interrupted(command, exc)
     except OSError as exc:  # disk full, permissions: not bad input, but still one line
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 1
@@ -77,3 +73,16 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG} {command}: error: out of memory; try fewer --n-filters or shorter "
               "clips", file=sys.stderr)
         return 1
+    except Exception as exc:
+        stopped = interrupt.wrapped(exc)  # a signal that arrived inside compiled code
+        if stopped is None:
+            raise
+        return _interrupted(command, stopped)
+
+
+def _interrupted(command: str, exc: KeyboardInterrupt) -> int:
+    done = "after its outputs were written" if interrupt.wrote_outputs() else \
+        "before there was a result; nothing written"
+    print(f"{PROG} {command}: interrupted ({interrupt.name(interrupt.signum_of(exc))}) "
+          f"{done}", file=sys.stderr)
+    return interrupt.exit_status(exc)

@@ -39,6 +39,19 @@ def _handler(signum: int, frame) -> None:
     # A run that is already stopping (or writing) finishes its outputs first.
 
 
+def wrapped(exc: BaseException) -> Optional[KeyboardInterrupt]:
+    """The KeyboardInterrupt behind exc, if any. The handler raises wherever Python happens to
+    be running, and when that is a callback inside compiled code (numba's dispatcher, a C
+    extension) the interruption comes back wrapped, e.g. as a SystemError whose cause it is."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def signum_of(exc: Optional[BaseException]) -> int:
     """The signal behind an interruption: Interrupted's own, else the first one received,
     else SIGINT (a KeyboardInterrupt raised without our handler is Ctrl-C)."""

@@ -121,9 +121,12 @@ def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1
         else:
             result.message = "no iterations left: maxiter reached before resuming"
             result.nit = done
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through engine.run.interrupt
+    except BaseException as exc:  # Ctrl-C, or SIGTERM through engine.run.interrupt
+        stopped = interrupt.wrapped(exc)
+        if stopped is None:
+            raise
         result.x, result.interrupted = best["x"], True
-        result.message = interrupt.stop_message(exc)
+        result.message = interrupt.stop_message(stopped)
         result.nit = len(result.history)
     finally:
         bar.close()

@@ -18,6 +18,7 @@ import numpy as np
 from engine.config import ReconstructConfig
 from engine.model.filters import hann_window
 from engine.model.objective import Objective
+from engine.run import interrupt
 from engine.run.modes import (
     VERSION,
     announce,
@@ -128,7 +129,9 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
     try:
         y = griffin_lim(magnitude, c.n_fft, c.hop_length, len(content),
                         cfg.griffin_lim_iters, cfg.seed)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM here: the time domain's result stands
+    except BaseException as exc:  # Ctrl-C or SIGTERM here: the time domain's result stands
+        if interrupt.wrapped(exc) is None:
+            raise
         return signals, _report(cfg, net, results, started, interrupted=True)
     signals["griffinlim"] = y.astype(np.float32)
     results["griffinlim"] = {"spectral_convergence": spectral_convergence(
