@@ -95,19 +95,24 @@ def calibrate(seconds: float) -> None:
         print(f"| {row['signal']} | " + " | ".join(f"{row[k]:.3f}" for k in keys) + " |")
 
 
-def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str) -> None:
+def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str,
+                 settings: dict | None = None, label: str = "") -> None:
     """One run per start. The measure is taken every 10 iterations from the checkpoint hook
     (its time subtracted from the run's clock, as --eval-every does) so that a run's record,
-    rewritten at each measurement to LOG.STYLE.INIT.partial, survives a run cut short."""
+    rewritten at each measurement to LOG.STYLE.INIT.partial, survives a run cut short.
+    ``settings`` override TransferConfig fields; ``label`` names them in the log and table."""
+    settings = settings or {}
     content = demo.plucked_melody(seconds, SR)
     style_x = {"drums": demo.drum_loop(seconds, SR, variation=1.0),
                "pad": demo.chord_pad(seconds, SR)}[style]
     grams = eval_grams(style_x, SR)
     for init in inits:
         began = time.perf_counter()
-        record = {"seconds": seconds, "style": style, "init": init, "maxiter": maxiter,
+        name = f"{init} {label}".strip()
+        record = {"seconds": seconds, "style": style, "init": name, "maxiter": maxiter,
+                  "settings": settings,
                   "loss": [], "quality_history": [], "partial": True}
-        partial = f"{log}.{seconds:g}.{style}.{init}.partial"
+        partial = f"{log}.{seconds:g}.{style}.{name.replace(' ', '_')}.partial"
         measuring = [0.0]
 
         def measure(x, history, record=record, partial=partial, measuring=measuring):
@@ -124,7 +129,8 @@ def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str
             record["measuring"] = record.get("measuring", []) + [(last["iter"], measuring[0])]
 
         _, report = transfer(content, style_x, TransferConfig(
-            init=init, maxiter=maxiter, patience=0, progress=True, checkpoint_every=10),
+            init=init, maxiter=maxiter, patience=0, progress=True, checkpoint_every=10,
+            **settings),
             checkpoint=measure)
         record["loss"] = [(h["iter"], h["time_s"] - _measured_before(record, h["iter"]),
                            h["total"], h["nfev"]) for h in report["iterations"]]
@@ -141,7 +147,7 @@ def run_transfer(seconds: float, style: str, inits: list, maxiter: int, log: str
         with open(log, "a") as f:
             f.write(json.dumps(record) + "\n")
         os.remove(partial)
-        print(f"{seconds:g} s {style} init={init}: {report['quality']} "
+        print(f"{seconds:g} s {style} init={name}: {report['quality']} "
               f"in {record['optimize_time_s']:.1f} s", flush=True)
 
 
@@ -231,13 +237,17 @@ def main() -> None:
     p.add_argument("--init", default="content,noise")
     p.add_argument("--maxiter", type=int, default=300)
     p.add_argument("--log", default="bench_quality.jsonl")
+    p.add_argument("--set", default="{}", help="TransferConfig overrides as JSON, e.g. "
+                   '\'{"content_weight": 0.5}\'')
+    p.add_argument("--label", default="", help="names the --set overrides in the table")
     p.add_argument("--patience", type=int, default=TransferConfig.patience)
     p.add_argument("--min-improvement", type=float, default=TransferConfig.min_improvement)
     a = p.parse_args()
     if a.what == "calibrate":
         calibrate(a.seconds or 20.0)
     elif a.what == "transfer":
-        run_transfer(a.seconds or 10.0, a.style, a.init.split(","), a.maxiter, a.log)
+        run_transfer(a.seconds or 10.0, a.style, a.init.split(","), a.maxiter, a.log,
+                     json.loads(a.set), a.label)
     else:
         table(a.log, a.patience, a.min_improvement)
 
