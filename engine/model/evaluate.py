@@ -19,6 +19,7 @@ import numpy as np
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
 from engine.model.filters import hann_window, mel_filterbank
+from engine.model.style_target import weighted_styles
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
 # (1024), mel bins (16) and seed from every default of the optimized network.
@@ -38,19 +39,13 @@ def evaluation_network(sr: int, backend: str = "auto") -> Any:
     return Network(NetworkConfig(sr=sr, **EVAL_NETWORK), backend=backend)
 
 
-def _weighted(style: Any) -> list:
-    if isinstance(style, (list, tuple)) and style and isinstance(style[0], tuple):
-        total = sum(float(w) for _, w in style)
-        return [(np.asarray(x, dtype=np.float32), float(w) / total) for x, w in style]
-    return [(np.asarray(style, dtype=np.float32), 1.0)]
-
-
 def eval_grams(signal: Any, sr: int, backend: str = "auto") -> dict:
     """{branch: Gram} of the evaluation network; ``signal`` is one signal or [(signal, weight)]
     (Grams averaged by weight, as the style loss does)."""
     net = evaluation_network(sr, backend)
     out: dict = {}
-    for x, w in _weighted(signal):
+    for x, w in weighted_styles(signal):
+        x = np.asarray(x, dtype=np.float32)
         net.check_length(len(x), "a signal measured by the evaluation network", EVAL_BRANCHES)
         for b, layers in net.grams(x, EVAL_BRANCHES).items():
             G = np.asarray(net.backend.to_numpy(layers[0]), dtype=np.float64) * w

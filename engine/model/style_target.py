@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 from tqdm import tqdm
 
+from engine.errors import ParameterError
 from kernels.numpy_ref import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
@@ -62,6 +63,19 @@ class StyleTarget:
 def finish(xp: Any, gram: Any, factor: Optional[Any]) -> StyleTarget:
     """The target; ||gram||² (the Gram-free loss's constant) only where a factor is kept."""
     return StyleTarget(gram, factor, None if factor is None else _sum_squares(xp, gram))
+
+
+def weighted_styles(style: Any) -> list:
+    """[(signal, weight), ...] from one signal or a list of (signal, weight) pairs; the
+    weights are normalized to sum to 1 (Grams are averaged by weight)."""
+    if isinstance(style, (list, tuple)) and style and isinstance(style[0], tuple):
+        pairs = [(np.asarray(x), float(w)) for x, w in style]
+    else:
+        pairs = [(np.asarray(style), 1.0)]
+    if any(w <= 0 for _, w in pairs):
+        raise ParameterError("style weights must be positive")
+    total = sum(w for _, w in pairs)
+    return [(x, w / total) for x, w in pairs]
 
 
 def combine(xp: Any, weighted: list) -> list:

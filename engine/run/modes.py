@@ -18,7 +18,7 @@ from engine.model import memory
 from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
-from engine.model.style_target import combine
+from engine.model.style_target import combine, weighted_styles
 from engine.run.optimize import lbfgs, summary
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
@@ -142,19 +142,6 @@ def announce(cfg: RunConfig, net: Network, what: str) -> None:
         picked = " (auto)" if cfg.backend == "auto" else ""
         print(f"randstyle: backend {net.backend.name}{picked}, {net.dtype}; computing {what}",
               file=sys.stderr)
-
-
-def weighted_styles(style: Any) -> list:
-    """[(signal, weight), ...] from one signal or a list of (signal, weight) pairs; the
-    weights are normalized to sum to 1 (Grams are averaged by weight)."""
-    if isinstance(style, (list, tuple)) and style and isinstance(style[0], tuple):
-        pairs = [(np.asarray(x), float(w)) for x, w in style]
-    else:
-        pairs = [(np.asarray(style), 1.0)]
-    if any(w <= 0 for _, w in pairs):
-        raise ParameterError("style weights must be positive")
-    total = sum(w for _, w in pairs)
-    return [(x, w / total) for x, w in pairs]
 
 
 def style_targets(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
