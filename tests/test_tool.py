@@ -14,6 +14,7 @@ from helpers import SMALL, rel_error, sine, write
 
 import engine
 from engine.cli import main
+from engine.cli import style as style_module
 from engine.demo import drum_loop, plucked_melody
 from engine.run.modes import style_grams, weighted_styles
 
@@ -78,6 +79,36 @@ def test_channels(files, tmp_path, content, mode, channels_out):
         assert report["parts"][1]["skipped"] == "silent"
     elif channels_out > 1:
         assert not np.allclose(y[:, 0], y[:, 1]) and len(report["parts"]) == channels_out
+
+
+def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, monkeypatch):
+    """SIGTERM while the second channel's features are computed: the first channel is written
+    and checkpointed, and --resume reuses it and optimizes only the second."""
+    real, calls = style_module.transfer, []
+
+    def transfer(*args, **kwargs):
+        calls.append(kwargs.get("resume"))
+        if len(calls) == 2:  # a real SIGTERM as the second part's setup begins
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(style_module, "transfer", transfer)
+    out, ckpt = tmp_path / "o.wav", tmp_path / "o.ckpt.npz"
+    assert main(["transfer", files["stereo"], files["drums"], "--channels", "each", "-o",
+                 str(out), "--subtype", "float", *FAST]) == 143
+    y, _ = sf.read(str(out), always_2d=True)
+    assert np.max(np.abs(y[:, 0])) > 0 and not np.any(y[:, 1])  # the unfinished one silent
+    assert json.load(open(tmp_path / "o.json"))["interrupted"] and ckpt.exists()
+
+    calls.clear()
+    monkeypatch.setattr(style_module, "transfer", lambda *a, **k: (calls.append(1),
+                                                                   real(*a, **k))[1])
+    assert main(["transfer", "--resume", str(ckpt), "--quiet"]) == 0
+    y2, _ = sf.read(str(out), always_2d=True)
+    assert len(calls) == 1  # only the second channel ran again
+    assert np.array_equal(y2[:, 0], y[:, 0]) and np.max(np.abs(y2[:, 1])) > 0
+    assert not ckpt.exists()
 
 
 def test_texture_each_channel_follows_the_style(files, tmp_path):

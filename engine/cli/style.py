@@ -149,7 +149,9 @@ def _inputs(args, command: str, specs: list, is_demo: bool) -> tuple:
 
 def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str) -> tuple:
     """One optimization per channel part (--channels); returns (parts, their reports,
-    interrupted). A resumed run skips the parts its checkpoint holds."""
+    interrupted). A resumed run skips the parts its checkpoint holds. Each finished part is
+    checkpointed at once, and a signal that arrives before the next part's optimization has
+    begun (while its features are computed) keeps the finished parts as the result."""
     if content is not None:
         content_parts = channels.split(content, args.channels)
     else:
@@ -165,8 +167,9 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
             parts.append(np.zeros_like(part_content))  # e.g. the side of a mono file
             reports.append({"part": i, "skipped": "silent"})
             continue
+        # A checkpoint written between parts holds no signal of the part to come.
         resume = {"x": state["x"], "history": state["history"]} \
-            if state and i == len(state["parts_done"]) else None
+            if state and i == len(state["parts_done"]) and state["x"].size else None
         done, done_reports = list(parts), list(reports)  # what a resumed run skips
 
         def save(x, history, done=done, done_reports=done_reports):
@@ -174,11 +177,17 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
                             part_reports=done_reports, x=x, history=history)
 
         styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, styles)]
-        if command == "transfer":
-            signal, report = transfer(part_content, styles_i, args, resume=resume,
-                                      checkpoint=save)
-        else:
-            signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
+        try:
+            if command == "transfer":
+                signal, report = transfer(part_content, styles_i, args, resume=resume,
+                                          checkpoint=save)
+            else:
+                signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
+        except BaseException as exc:  # a signal while this part's features are computed
+            if interrupt.wrapped(exc) is None or all("skipped" in r for r in reports):
+                raise
+            interrupted = True  # the finished parts are the result
+            break
         report["part"] = i
         parts.append(signal)
         reports.append(report)
@@ -187,6 +196,9 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
                 save(signal, report["iterations"])
             interrupted = True
             break
+        if i + 1 < len(content_parts):  # the finished part survives what comes next
+            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=parts,
+                            part_reports=reports, x=np.zeros(0), history=[])
     silent = np.zeros(len(parts[0]), dtype=np.float32)  # parts a Ctrl-C left undone
     parts += [silent] * (len(content_parts) - len(parts))
     return parts, reports, interrupted
