@@ -106,11 +106,21 @@ def test_each_init_kind_is_what_it_says():
     styles = [(style, 1.0)]
     np.testing.assert_array_equal(init_signal("noise", n, content, styles, cfg),
                                   initial_signal(n, cfg))
-    np.testing.assert_array_equal(init_signal("content", n, content, styles, cfg), content)
+    # The content starts are the content at the style's level (a Gram grows with the level
+    # squared): the same waveform, the style's RMS.
+    rms = lambda x: np.sqrt(np.mean(np.asarray(x, dtype=float) ** 2))  # noqa: E731
+    assert rms(content) > 1.5 * rms(style)  # so a start left at the content's level fails
+    start = init_signal("content", n, content, styles, cfg)
+    assert rms(start) == pytest.approx(rms(style))
+    np.testing.assert_allclose(start, content * (rms(style) / rms(content)), rtol=1e-6)
     mix = init_signal("mix", n, content, styles, cfg)
-    noise_rms = np.sqrt(np.mean((mix - content) ** 2))
-    assert noise_rms == pytest.approx(0.5 * np.sqrt(np.mean(content.astype(float) ** 2)),
-                                      rel=0.02)
+    assert rms(mix) == pytest.approx(rms(style))
+    k = np.dot(mix, content) / np.dot(content, content)  # the scale put on content + noise
+    assert rms(mix / k - content) == pytest.approx(0.5 * rms(content), rel=0.02)
+    # Several styles: their energy averaged by weight.
+    two = [(style, 0.25), (3 * style, 0.75)]
+    assert rms(init_signal("content", n, content, two, cfg)) == pytest.approx(
+        rms(style) * np.sqrt(0.25 + 0.75 * 9))
     tiled = init_signal("style", n, content, styles, cfg)
     np.testing.assert_array_equal(tiled[:len(style)], style)
     np.testing.assert_array_equal(tiled[len(style):2 * len(style)], style)
@@ -151,12 +161,15 @@ def test_content_start_and_defaults_recorded():
     cfg = engine.TransferConfig(**SMALL, maxiter=2, progress=False, backend="numpy")
     _, report = engine.transfer(content, style, cfg, init="content")
     assert report["init"] == "content" and report["config"]["init"] == "content"
-    assert report["initial_loss"]["content"] == 0.0  # the first point is the content itself
+    _, noise = engine.transfer(content, style, cfg, init="noise")
+    # The first point is the content at the style's level: far closer to the content than
+    # the noise start, not at it.
+    assert 0 < report["initial_loss"]["content"] < 0.5 * noise["initial_loss"]["content"]
     _, auto = engine.transfer(content, style, cfg)  # auto: the measured default, recorded
-    assert auto["init"] == "noise" and auto["config"]["init"] == "auto"
-    assert 0 < auto["initial_loss"]["content"]
+    assert auto["init"] == "mix" and auto["config"]["init"] == "auto"
+    assert auto["config"]["content_weight"] == 0.8
     # Same objective whatever the start: the balance is taken at the same seeded noise.
-    assert auto["balance_factors"] == report["balance_factors"]
+    assert auto["balance_factors"] == report["balance_factors"] == noise["balance_factors"]
 
 
 # --- stops and the measure along the way ---------------------------------------------------
