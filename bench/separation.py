@@ -33,7 +33,7 @@ from engine.model.objective import Objective  # noqa: E402
 from engine.run.hpss import hpss  # noqa: E402
 from engine.run.masks import MaskSeparation  # noqa: E402
 from engine.run.optimize import lbfgs  # noqa: E402
-from engine.run.separate import example_grams, separate  # noqa: E402
+from engine.run.separate import example_grams, separate, source_objectives  # noqa: E402
 from kernels import numpy_ref  # noqa: E402
 
 SR = 22050
@@ -229,6 +229,11 @@ VARIANTS = {
                                        "rhythm_kernel_size": 11},
     "both, 32 mels, rhythm width 11": {"n_mels": 32, "rhythm_kernel_size": 11},
     "rhythm width 25": {"rhythm_kernel_size": 25},
+    "centered": {"statistics": "centered"},
+    "shape": {"statistics": "shape"},
+    "centered-shape": {"statistics": "centered-shape"},
+    "centered, rhythm only": {"statistics": "centered", "style_weight": 0.0},
+    "centered, harmonic only": {"statistics": "centered", "rhythm_weight": 0.0},
 }
 
 
@@ -244,17 +249,56 @@ class Recorder:
         return out
 
 
-def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
-    mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+def build_separation(mix: np.ndarray, examples: dict, cfg: SeparateConfig) -> tuple:
+    """The MaskSeparation of engine.separate for cfg, balanced at the equal split, and u0."""
     net = Network(cfg.network_config(), backend=cfg.backend)
-    objectives = {n: Objective(net, style_grams=example_grams(net, ex, cfg),
-                               style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight)
-                  for n, ex in examples.items()}
-    sep = MaskSeparation(mix, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
-                         (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+    sep = MaskSeparation(mix, source_objectives(net, examples, cfg), cfg.mask_n_fft,
+                         cfg.mask_hop_length, (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
     u0 = np.zeros(sep.size)
     if cfg.balance:
         sep.balance(u0, cfg.balance_sources)
+    return sep, u0
+
+
+def irm_logits(stems: dict, sep: MaskSeparation, swap: bool = False) -> np.ndarray:
+    """Logits whose softmax is the ideal ratio mask in sep's mask STFT (sources exchanged
+    with ``swap``, for two sources)."""
+    w = np.asarray(sep.b.to_numpy(sep.window), dtype=np.float64)
+    mags = np.stack([np.abs(numpy_ref.mask_stft_forward(np.asarray(s, dtype=np.float64), w,
+                                                        sep.hop_length)[0])
+                     for s in stems.values()])
+    masks = mags / np.maximum(mags.sum(axis=0), 1e-12)
+    if swap:
+        masks = masks[::-1]
+    return np.log(np.maximum(masks, 1e-6)).reshape(-1)
+
+
+def diagnose(a: argparse.Namespace) -> str:
+    """No optimization: the separation objective (balanced at the equal split, as a run is)
+    at the equal split, at the ideal ratio masks and at the swapped ideal ratio masks. A
+    statistic can lead the masks to the right answer only if the IRM's loss is the lowest."""
+    rows = ["| mix | variant | loss at equal split | at IRM | at swapped IRM | IRM lowest |",
+            "|---|---|---|---|---|---|"]
+    names = list(VARIANTS) if a.variants == "all" else a.variants.split(",")
+    for mix_name, (stems, examples) in mixes(a.seconds).items():
+        if a.mixes != "all" and mix_name not in a.mixes.split(","):
+            continue
+        mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+        for name in names:
+            cfg = SeparateConfig(progress=False, **VARIANTS[name])
+            sep, u0 = build_separation(mix, examples, cfg)
+            losses = [sep.terms_and_grad(u)[0]["total"] for u in
+                      (u0, irm_logits(stems, sep), irm_logits(stems, sep, swap=True))]
+            ok = "yes" if losses[1] < min(losses[0], losses[2]) else "no"
+            rows.append(f"| {mix_name} | {name} | " + " | ".join(f"{v:.4g}" for v in losses) +
+                        f" | {ok} |")
+            print(rows[-1], file=sys.stderr, flush=True)
+    return "\n".join(rows)
+
+
+def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
+    mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+    sep, u0 = build_separation(mix, examples, cfg)
     rec = Recorder(sep, stems)
     t0 = time.perf_counter()
     res = lbfgs(rec, u0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
@@ -306,7 +350,7 @@ def distances(a: argparse.Namespace) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("table", "sweep", "distances"))
+    p.add_argument("what", choices=("table", "sweep", "distances", "diagnose"))
     p.add_argument("--seconds", type=float, default=None, help="mix length (table: 10, "
                                                                "sweep: 5)")
     p.add_argument("--methods", default="mask,time", help="table: which separations to run "
@@ -321,7 +365,8 @@ def main() -> int:
     a = p.parse_args()
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()
-    body = {"table": table, "sweep": sweep, "distances": distances}[a.what](a)
+    body = {"table": table, "sweep": sweep, "distances": distances,
+            "diagnose": diagnose}[a.what](a)
     header = (f"{a.seconds:g} s mixes at {SR} Hz, default network, backend auto; gains are "
               f"per source in the order named; {time.perf_counter() - started:.0f} s in all.\n\n")
     os.makedirs(a.out, exist_ok=True)

@@ -249,9 +249,14 @@ class SeparateConfig(RunConfig):
         "args": ["--no-balance-sources"],
         "help": "do not rescale each source's loss (default: on: each source's gradient norm "
                 "with respect to the masks at the start is made equal)"})
+    statistics: Literal["gram", "centered", "shape", "centered-shape"] = opt(
+        "gram", "the style statistic each source matches: gram (raw Grams), centered (the "
+                "activations' covariance: their mean, i.e. the average spectrum, removed), "
+                "shape (Gram / its trace: level-free), centered-shape (both)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_choice(self, "statistics")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         if not 0 <= self.transpose <= 12:

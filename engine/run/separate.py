@@ -21,6 +21,7 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
+from engine.model.separation_stats import StatsObjective, example_targets
 from engine.run.hpss import hpss
 from engine.run.masks import MaskSeparation
 from engine.run.modes import (
@@ -48,6 +49,26 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
     shifts = range(-cfg.transpose, cfg.transpose + 1)
     styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
     return style_targets(net, styles, style_branches(cfg), False)
+
+
+def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
+    """{name: objective} of each source against its example's statistics (cfg.statistics;
+    with cfg.transpose, averaged over the example's transpositions)."""
+    if cfg.statistics == "gram":
+        return {name: Objective(net, style_grams=example_grams(net, ex, cfg),
+                                style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
+                                l1_weight=cfg.l1_weight)
+                for name, ex in examples.items()}
+    if cfg.l1_weight > 0:
+        raise ParameterError("--l1-weight needs --statistics gram")
+    shifts = range(-cfg.transpose, cfg.transpose + 1)
+    out = {}
+    for name, ex in examples.items():
+        styles = [(ex if s == 0 else transposed(ex, s), 1 / len(shifts)) for s in shifts]
+        targets = example_targets(net, styles, style_branches(cfg), cfg.statistics)
+        out[name] = StatsObjective(net, targets, cfg.statistics, cfg.style_weight,
+                                   cfg.rhythm_weight)
+    return out
 
 
 def check_references(mix: np.ndarray, names: list, references: dict) -> None:
@@ -98,10 +119,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
                                          for n, e in examples.items()}}
     net = build_network(cfg, signals, len(mix), n_optimized=len(examples))
     announce(cfg, net, f"style Grams of {len(examples)} examples")
-    objectives = {name: Objective(
-        net, style_grams=example_grams(net, ex, cfg), style_weight=cfg.style_weight,
-        rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
-        for name, ex in examples.items()}
+    objectives = source_objectives(net, examples, cfg)
     mix64 = np.asarray(mix, dtype=np.float64)
     sep = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
                          (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
