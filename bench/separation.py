@@ -234,6 +234,16 @@ VARIANTS = {
     "centered-shape": {"statistics": "centered-shape"},
     "centered, rhythm only": {"statistics": "centered", "style_weight": 0.0},
     "centered, harmonic only": {"statistics": "centered", "rhythm_weight": 0.0},
+    "shape, rhythm only": {"statistics": "shape", "style_weight": 0.0},
+    "centered-shape, rhythm only": {"statistics": "centered-shape", "style_weight": 0.0},
+    "centered, rhythm only, 16 mels": {"statistics": "centered", "style_weight": 0.0,
+                                       "n_mels": 16},
+    "centered, rhythm only, 4 mels": {"statistics": "centered", "style_weight": 0.0,
+                                      "n_mels": 4},
+    "centered, rhythm only, width 25": {"statistics": "centered", "style_weight": 0.0,
+                                        "rhythm_kernel_size": 25},
+    "centered, rhythm only, width 100": {"statistics": "centered", "style_weight": 0.0,
+                                         "rhythm_kernel_size": 100},
 }
 
 
@@ -247,6 +257,17 @@ class Recorder:
         out = self.sep.terms_and_grad(u)
         self.trace.append(gains(self.stems, dict(zip(self.sep.names, self.sep.last_sources))))
         return out
+
+
+def variant_names(spec: str) -> list:
+    """--variants: "all", or names separated by ";" (or by "," when no ";" is given)."""
+    if spec == "all":
+        return list(VARIANTS)
+    names = [n.strip() for n in spec.split(";" if ";" in spec else ",")]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants: {unknown}; known: {list(VARIANTS)}")
+    return names
 
 
 def build_separation(mix: np.ndarray, examples: dict, cfg: SeparateConfig) -> tuple:
@@ -277,9 +298,9 @@ def diagnose(a: argparse.Namespace) -> str:
     """No optimization: the separation objective (balanced at the equal split, as a run is)
     at the equal split, at the ideal ratio masks and at the swapped ideal ratio masks. A
     statistic can lead the masks to the right answer only if the IRM's loss is the lowest."""
-    rows = ["| mix | variant | loss at equal split | at IRM | at swapped IRM | IRM lowest |",
-            "|---|---|---|---|---|---|"]
-    names = list(VARIANTS) if a.variants == "all" else a.variants.split(",")
+    rows = ["| mix | variant | loss at equal split | at IRM | at swapped IRM | IRM lowest | "
+            "cos(-gradient, IRM) at the start |", "|---|---|---|---|---|---|---|"]
+    names = variant_names(a.variants)
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
             continue
@@ -287,11 +308,16 @@ def diagnose(a: argparse.Namespace) -> str:
         for name in names:
             cfg = SeparateConfig(progress=False, **VARIANTS[name])
             sep, u0 = build_separation(mix, examples, cfg)
-            losses = [sep.terms_and_grad(u)[0]["total"] for u in
-                      (u0, irm_logits(stems, sep), irm_logits(stems, sep, swap=True))]
+            u_irm = irm_logits(stems, sep)
+            terms0, g0 = sep.terms_and_grad(u0)
+            losses = [terms0["total"]] + [sep.terms_and_grad(u)[0]["total"] for u in
+                                          (u_irm, irm_logits(stems, sep, swap=True))]
             ok = "yes" if losses[1] < min(losses[0], losses[2]) else "no"
+            d = u_irm.reshape(sep.shape)
+            d = (d - d.mean(axis=0)).reshape(-1)  # softmax ignores a shift common to sources
+            cos = float(-g0 @ d / (np.linalg.norm(g0) * np.linalg.norm(d) + 1e-300))
             rows.append(f"| {mix_name} | {name} | " + " | ".join(f"{v:.4g}" for v in losses) +
-                        f" | {ok} |")
+                        f" | {ok} | {cos:+.3f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     return "\n".join(rows)
 
@@ -310,7 +336,7 @@ def sweep(a: argparse.Namespace) -> str:
     checkpoints = [int(c) for c in a.at.split(",")]
     rows = ["| mix | variant | " + " | ".join(f"after {c} ev." for c in checkpoints) +
             " | best (at ev.) | s / ev. |", "|---" * (4 + len(checkpoints)) + "|"]
-    names = list(VARIANTS) if a.variants == "all" else a.variants.split(",")
+    names = variant_names(a.variants)
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
             continue
@@ -357,7 +383,8 @@ def main() -> int:
                                                          "(HPSS and the IRM always run)")
     p.add_argument("--time-iters", type=int, default=10, help="table: iterations of the "
                                                               "seed's form")
-    p.add_argument("--variants", default="all", help="sweep: comma-separated names")
+    p.add_argument("--variants", default="all",
+                   help="sweep, diagnose: names separated by ';' (or ',')")
     p.add_argument("--mixes", default="all", help="sweep: comma-separated mix names")
     p.add_argument("--maxiter", type=int, default=40, help="sweep: iterations per variant")
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
