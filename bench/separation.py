@@ -244,6 +244,15 @@ VARIANTS = {
                                         "rhythm_kernel_size": 25},
     "centered, rhythm only, width 100": {"statistics": "centered", "style_weight": 0.0,
                                          "rhythm_kernel_size": 100},
+    "envelope only": {"style_weight": 0.0, "rhythm_weight": 0.0, "envelope_weight": 1.0},
+    "envelope only, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                "envelope_weight": 1.0, "statistics": "centered"},
+    "envelope only, width 21": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                "envelope_weight": 1.0, "envelope_width": 21},
+    "envelope only, width 5": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                               "envelope_weight": 1.0, "envelope_width": 5},
+    "default + envelope": {"envelope_weight": 1.0},
+    "rhythm + envelope": {"style_weight": 0.0, "envelope_weight": 1.0},
 }
 
 

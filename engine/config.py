@@ -253,10 +253,19 @@ class SeparateConfig(RunConfig):
         "gram", "the style statistic each source matches: gram (raw Grams), centered (the "
                 "activations' covariance: their mean, i.e. the average spectrum, removed), "
                 "shape (Gram / its trace: level-free), centered-shape (both)")
+    envelope_weight: float = opt(0.0, "weight of the envelope statistic: each frequency bin's "
+                                      "log-magnitude over time through random convs, its Gram "
+                                      "pooled over bins (pitch-free: a pluck decays, an organ "
+                                      "holds); 0: off")
+    envelope_width: int = opt(11, "envelope conv width in frames")
+    envelope_filters: int = opt(64, "envelope conv filters")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_choice(self, "statistics")
+        _check_positive(self, "envelope_width", "envelope_filters")
+        if self.envelope_weight < 0:
+            raise ParameterError(f"--envelope-weight must be >= 0, got {self.envelope_weight}")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         if not 0 <= self.transpose <= 12:

@@ -10,6 +10,8 @@ from engine.errors import ParameterError
 from engine.model.separation_stats import (
     STATISTICS,
     StatsObjective,
+    envelope_forward,
+    envelope_weights,
     example_targets,
     transform_backward,
     transform_forward,
@@ -67,20 +69,23 @@ def test_shape_statistic_ignores_the_level():
 
 
 @pytest.mark.parametrize("backend", [numpy_ref, cpu], ids=lambda m: m.name)
-@pytest.mark.parametrize("kind", KINDS)
-def test_separation_with_statistics_matches_finite_differences(backend, kind):
-    """Network -> transform -> style loss (dense and Gram-free) -> iSTFT adjoint -> masks ->
-    softmax, against central differences of the total loss, float64."""
+@pytest.mark.parametrize("kind,envelope", [(k, 0.0) for k in KINDS] +
+                         [(k, 0.6) for k in STATISTICS])
+def test_separation_with_statistics_matches_finite_differences(backend, kind, envelope):
+    """Network -> (envelope convs) -> transform -> style loss (dense and Gram-free) -> iSTFT
+    adjoint -> masks -> softmax, against central differences of the total loss, float64."""
     rng = np.random.default_rng(5)
     net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"),
                          backend=backend.name)
     n = 200
     mix = rng.standard_normal(n) * 0.3
     objectives = {}
+    branches = ("harmonic", "rhythm") + (("envelope",) if envelope else ())
+    W = envelope_weights(net, 4, 5)
     for name, s in (("a", 0.1), ("b", 0.5)):
         targets = example_targets(net, [(rng.standard_normal(n + 37) * s, 1.0)],
-                                  ("harmonic", "rhythm"), kind)
-        objectives[name] = StatsObjective(net, targets, kind, 1.0, 0.7)
+                                  branches, kind, W)
+        objectives[name] = StatsObjective(net, targets, kind, 1.0, 0.7, envelope, W)
     sep = MaskSeparation(mix, objectives, n_fft=16, hop_length=8)
     sep.balance(np.zeros(sep.size))
     u = rng.standard_normal(sep.size)
@@ -91,7 +96,8 @@ def test_separation_with_statistics_matches_finite_differences(backend, kind):
         w = u.copy()
         w[picked] = v
         return sep.terms_and_grad(w)[0]["total"]
-    num = numeric_grad(loss_at, u[picked], eps=1e-5)
+    # eps 1e-6: the envelope conv's ReLU kinks sit close (the series of near-silent bins)
+    num = numeric_grad(loss_at, u[picked], eps=1e-6)
     assert rel_error(grad[picked], num) < 1e-6, rel_error(grad[picked], num)
 
 
@@ -100,11 +106,31 @@ def test_chunked_example_targets_equal_the_whole_clip(monkeypatch):
     from engine.model import separation_stats
     net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
     ex = np.random.default_rng(4).standard_normal(2000)
-    whole = example_targets(net, [(ex, 1.0)], ("harmonic", "rhythm"), "centered")
+    W = envelope_weights(net, 4, 5)
+    branches = ("harmonic", "rhythm", "envelope")
+    whole = example_targets(net, [(ex, 1.0)], branches, "centered", W)
     monkeypatch.setattr(separation_stats, "STYLE_CHUNK_FRAMES", 17)
-    chunked = example_targets(net, [(ex, 1.0)], ("harmonic", "rhythm"), "centered")
+    chunked = example_targets(net, [(ex, 1.0)], branches, "centered", W)
     for b in whole:
         np.testing.assert_allclose(chunked[b][0].gram, whole[b][0].gram, rtol=1e-10)
+
+
+def test_envelope_is_each_bins_series_through_the_conv():
+    """The stacked conv equals a conv of every bin's series on its own, and is blind to
+    which bin holds the series (pitch-free): moving a partial to another bin keeps the Gram."""
+    net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
+    W = envelope_weights(net, 4, 5)
+    rng = np.random.default_rng(8)
+    S = np.zeros((30, 17))
+    S[:, 3] = np.exp(-np.arange(30) / 5.0)
+    S[:, 9] = rng.random(30)
+    A = envelope_forward(numpy_ref, S, W)[0]
+    for f in range(17):
+        own = numpy_ref.conv1d_relu_forward(S[:, f:f + 1], W)[0]
+        np.testing.assert_allclose(A[f * 27:(f + 1) * 27], own, atol=1e-12)
+    moved = S[:, [3, 9] + [f for f in range(17) if f not in (3, 9)]]
+    B = envelope_forward(numpy_ref, moved, W)[0]
+    np.testing.assert_allclose(A.T @ A, B.T @ B, atol=1e-10)
 
 
 def test_separate_runs_each_statistic_and_rejects_unknown_ones():
@@ -112,12 +138,14 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
     mix = rng.standard_normal(1200).astype(np.float32) * 0.1
     examples = {"a": rng.standard_normal(1400).astype(np.float32) * 0.1,
                 "b": np.sin(np.arange(1400) * 0.3).astype(np.float32) * 0.1}
-    for kind in KINDS:
+    for kind, envelope in [(k, 0.0) for k in KINDS] + [("gram", 1.0)]:
         parts, rep = engine.separate(mix, examples, engine.SeparateConfig(
             **TINY_NET, backend="numpy", progress=False, maxiter=3, mask_n_fft=64,
-            mask_hop_length=16, statistics=kind))
+            mask_hop_length=16, statistics=kind, envelope_weight=envelope))
         assert rep["config"]["statistics"] == kind
         assert rep["mix_residual_rel"] < 1e-6
         assert np.max(np.abs(parts["a"] - mix / 2)) > 0  # the masks moved
     with pytest.raises(ParameterError):
         engine.SeparateConfig(statistics="median")
+    with pytest.raises(ParameterError):
+        engine.SeparateConfig(envelope_weight=-1.0)

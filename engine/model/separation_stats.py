@@ -9,6 +9,14 @@ covariance C, how the activations vary over time. With ``statistics``:
   shape           G / tr(G): the Gram of A scaled to unit mean energy per row, so a source's
                   level against its example's does not count
   centered-shape  C / tr(C)
+An extra branch, ``envelope`` (weight ``envelope_weight``, off by default), is pitch-free: the
+log-magnitude S = log1p(M) of the harmonic branch's input, each frequency bin's time series on
+its own through one random conv over time (width K, F filters, one input channel) + ReLU, and
+the Gram pooled over every bin and frame: how a partial's level moves (a pluck decays, an
+organ holds), whatever its frequency. As a composition: the bins' series stacked end to end
+into one (n_bins T x 1) sequence, the backend's conv1d_relu on it, the rows whose window
+spans two bins dropped (their gradient is zero); the backward scatters back and transposes.
+
 Each one is the Gram of transformed activations A' = t(A), so the style loss ops of every
 backend (dense and Gram-free) run unchanged on A'; the transforms and their backwards are
 compositions of array operations on the backend's ``xp``:
@@ -23,10 +31,41 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.network import Network
+from engine.model.params import random_conv
 from engine.model.style_target import STYLE_CHUNK_FRAMES, combine, factor_can_pay, finish
 
 STATISTICS = ("gram", "centered", "shape", "centered-shape")
-TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
+TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm", "envelope": "style_envelope"}
+
+
+def envelope_weights(net: Network, width: int, filters: int) -> Any:
+    """The envelope branch's conv weights (width, 1, filters) on the network's backend, from
+    default_rng([seed, 3, 0]): fixed by the network's seed, apart from every other layer's."""
+    w = random_conv(np.random.default_rng([net.config.seed, 3, 0]), width, 1, filters)
+    return net.backend.asarray(w.astype(net.dtype))
+
+
+def envelope_forward(b: Any, S: Any, W: Any) -> tuple[Any, tuple]:
+    """Activations (n_bins (T - K + 1) x F) of every bin's series of S (T x n_bins)."""
+    xp = b.xp
+    T, nb = S.shape
+    K = W.shape[0]
+    if T < K:
+        raise ParameterError(f"the envelope branch needs {K} frames, got {T}")
+    X = xp.ascontiguousarray(S.T).reshape(nb * T, 1)
+    A_all, cache = b.conv1d_relu_forward(X, W)
+    idx = (xp.arange(nb)[:, None] * T + xp.arange(T - K + 1)[None, :]).reshape(-1)
+    return A_all[idx], (cache, idx, A_all.shape, T, nb)
+
+
+def envelope_backward(b: Any, dA: Any, cache: tuple) -> Any:
+    """dL/dS (T x n_bins) from dL/dA."""
+    xp = b.xp
+    conv_cache, idx, shape, T, nb = cache
+    d = xp.zeros(shape, dtype=dA.dtype)
+    d[idx] = dA
+    dX = b.conv1d_relu_backward(d, conv_cache)
+    return xp.array(dX.reshape(nb, T).T, copy=True, order="C")
 EPS = 1e-8  # per row, in the scaling's ||A||² + eps T: a silent source stays finite
 
 
@@ -59,29 +98,36 @@ def transform_backward(xp: Any, dA: Any, steps: list) -> Any:
     return dA
 
 
-def example_targets(net: Network, styles: list, branches: tuple, kind: str) -> dict:
+def example_targets(net: Network, styles: list, branches: tuple, kind: str,
+                    envelope: Any = None) -> dict:
     """{branch: [StyleTarget]} of the transformed activations of several examples
     [(signal, weight), ...], averaged by weight (factors stacked where they pay). Each
     example's transform uses its own mean and energy; its activations are computed whole
     (a chunk of STYLE_CHUNK_FRAMES frames at a time, each reading its K - 1 frames of
-    context), so memory grows with the example's length times the filters."""
-    if kind == "gram":
-        raise ParameterError("the raw Gram's targets are the engine's style_targets")
+    context), so memory grows with the example's length times the filters. ``envelope``: the
+    envelope branch's weights, for "envelope" in ``branches``."""
     b, c = net.backend, net.config
     per_example = []
     for x, w in styles:
         targets = {}
         for name in branches:
-            br = net.branches[name]
-            if br.resid:
-                raise ParameterError("--statistics other than gram needs --n-resid 0")
-            K = br.width
+            if name == "envelope":
+                K = envelope.shape[0]
+            else:
+                br = net.branches[name]
+                if br.resid:
+                    raise ParameterError("these separation statistics need --n-resid 0")
+                K = br.width
             T = 1 + (len(x) - c.n_fft) // c.hop_length
             rows = []
             for r0 in range(0, T - K + 1, STYLE_CHUNK_FRAMES):
                 r1 = min(r0 + STYLE_CHUNK_FRAMES, T - K + 1)
                 seg = x[r0 * c.hop_length:(r1 + K - 2) * c.hop_length + c.n_fft]
-                rows.append(net.features(seg, (name,))[name][0])
+                if name == "envelope":
+                    S = net.features(seg, ("logmag",))["logmag"][0]
+                    rows.append(envelope_forward(b, S, envelope)[0])
+                else:
+                    rows.append(net.features(seg, (name,))[name][0])
             A, _ = transform_forward(b.xp, b.xp.concatenate(rows), kind)
             n = A.shape[0]
             factor = A * A.dtype.type(1 / np.sqrt(n))
@@ -100,9 +146,12 @@ class StatsObjective:
     L = sum over branches b: w_b ||Gram(t(A_b(x))) - target_b||²"""
 
     def __init__(self, network: Network, targets: dict, kind: str, style_weight: float = 1.0,
-                 rhythm_weight: float = 1.0) -> None:
+                 rhythm_weight: float = 1.0, envelope_weight: float = 0.0,
+                 envelope: Any = None) -> None:
         self.network, self.kind, self.targets = network, kind, targets
-        self.user_weights = {"harmonic": float(style_weight), "rhythm": float(rhythm_weight)}
+        self.envelope = envelope
+        self.user_weights = {"harmonic": float(style_weight), "rhythm": float(rhythm_weight),
+                             "envelope": float(envelope_weight)}
         self.style_branches = [b for b, w in self.user_weights.items() if w > 0]
         self.factors = {b: 1.0 for b in self.style_branches}
         self.last_terms: dict = {}
@@ -110,12 +159,16 @@ class StatsObjective:
     def _forward(self, x: np.ndarray, unit: bool = False) -> tuple[dict, dict, dict]:
         net = self.network
         b = net.backend
-        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)),
-                                    self.style_branches)
+        branches = [n if n != "envelope" else "logmag" for n in self.style_branches]
+        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), branches)
+        if "envelope" in self.style_branches:
+            feats["envelope"] = [None]
+            env_A, caches["envelope"] = envelope_forward(b, feats["logmag"][0], self.envelope)
         terms, grads = {}, {}
         for name in self.style_branches:
             w = 1.0 if unit else self.user_weights[name] * self.factors[name]
-            A, steps = transform_forward(b.xp, feats[name][0], self.kind)
+            A = env_A if name == "envelope" else feats[name][0]
+            A, steps = transform_forward(b.xp, A, self.kind)
             target = self.targets[name][0]
             if target.use_factor(A.shape[0]):
                 loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, w)
@@ -124,7 +177,11 @@ class StatsObjective:
                 loss, cache = b.gram_style_loss_forward(A, target.gram, w)
                 dA = b.gram_style_loss_backward(1.0, cache)
             terms[TERMS[name]] = float(loss)
-            grads[TERMS[name]] = {name: [transform_backward(b.xp, dA, steps)]}
+            dA = transform_backward(b.xp, dA, steps)
+            if name == "envelope":
+                grads[TERMS[name]] = {"logmag": [envelope_backward(b, dA, caches["envelope"])]}
+            else:
+                grads[TERMS[name]] = {name: [dA]}
         terms["style"] = sum(terms.values())
         terms["total"] = terms["style"]
         return terms, grads, caches
@@ -137,7 +194,8 @@ class StatsObjective:
         terms, term_grads, caches = self._forward(x)
         merged = {}
         for per_branch in term_grads.values():
-            merged.update(per_branch)
+            merged.update(per_branch)  # one gradient per network branch: "logmag" is the
+            # envelope's alone (the harmonic branch reads S too, but through its own key)
         self.last_terms = terms
         return terms, self._backward(merged, caches)
 

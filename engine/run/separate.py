@@ -21,7 +21,7 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
-from engine.model.separation_stats import StatsObjective, example_targets
+from engine.model.separation_stats import StatsObjective, envelope_weights, example_targets
 from engine.run.hpss import hpss
 from engine.run.masks import MaskSeparation
 from engine.run.modes import (
@@ -54,7 +54,7 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
 def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     """{name: objective} of each source against its example's statistics (cfg.statistics;
     with cfg.transpose, averaged over the example's transpositions)."""
-    if cfg.statistics == "gram":
+    if cfg.statistics == "gram" and not cfg.envelope_weight:
         return {name: Objective(net, style_grams=example_grams(net, ex, cfg),
                                 style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                                 l1_weight=cfg.l1_weight)
@@ -62,12 +62,15 @@ def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     if cfg.l1_weight > 0:
         raise ParameterError("--l1-weight needs --statistics gram")
     shifts = range(-cfg.transpose, cfg.transpose + 1)
+    branches = style_branches(cfg) + (("envelope",) if cfg.envelope_weight else ())
+    W = envelope_weights(net, cfg.envelope_width, cfg.envelope_filters) \
+        if cfg.envelope_weight else None
     out = {}
     for name, ex in examples.items():
         styles = [(ex if s == 0 else transposed(ex, s), 1 / len(shifts)) for s in shifts]
-        targets = example_targets(net, styles, style_branches(cfg), cfg.statistics)
+        targets = example_targets(net, styles, branches, cfg.statistics, W)
         out[name] = StatsObjective(net, targets, cfg.statistics, cfg.style_weight,
-                                   cfg.rhythm_weight)
+                                   cfg.rhythm_weight, cfg.envelope_weight, W)
     return out
 
 
@@ -112,8 +115,9 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")
     styles = style_branches(cfg)
-    if not styles:
-        raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
+    if not styles and not cfg.envelope_weight:
+        raise ParameterError("separation needs --style-weight, --rhythm-weight or "
+                             "--envelope-weight above 0")
     check_references(mix, list(examples), references or {})
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
