@@ -259,13 +259,23 @@ class SeparateConfig(RunConfig):
                                       "holds); 0: off")
     envelope_width: int = opt(11, "envelope conv width in frames")
     envelope_filters: int = opt(64, "envelope conv filters")
+    shift_weight: float = opt(0.0, "weight of the shift statistic: random convs over patches "
+                                   "of a log-frequency spectrogram (12 bands an octave) and "
+                                   "time, the Gram pooled over every frequency position "
+                                   "(transposition-free: partial patterns, not notes); 0: off")
+    shift_octaves: int = opt(3, "shift patch height in octaves")
+    shift_width: int = opt(5, "shift patch width in frames")
+    shift_filters: int = opt(128, "shift conv filters")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_choice(self, "statistics")
-        _check_positive(self, "envelope_width", "envelope_filters")
-        if self.envelope_weight < 0:
-            raise ParameterError(f"--envelope-weight must be >= 0, got {self.envelope_weight}")
+        _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
+                        "shift_width", "shift_filters")
+        for name in ("envelope_weight", "shift_weight"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
+                                     f"{getattr(self, name)}")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         if not 0 <= self.transpose <= 12:

@@ -9,10 +9,13 @@ import engine
 from engine.errors import ParameterError
 from engine.model.separation_stats import (
     STATISTICS,
+    Patch,
     StatsObjective,
-    envelope_forward,
-    envelope_weights,
+    envelope_patch,
     example_targets,
+    logf_basis,
+    patch_forward,
+    shift_patch,
     transform_backward,
     transform_forward,
 )
@@ -69,9 +72,10 @@ def test_shape_statistic_ignores_the_level():
 
 
 @pytest.mark.parametrize("backend", [numpy_ref, cpu], ids=lambda m: m.name)
-@pytest.mark.parametrize("kind,envelope", [(k, 0.0) for k in KINDS] +
-                         [(k, 0.6) for k in STATISTICS])
-def test_separation_with_statistics_matches_finite_differences(backend, kind, envelope):
+@pytest.mark.parametrize("kind,envelope,shift", [(k, 0.0, 0.0) for k in KINDS] +
+                         [(k, 0.6, 0.0) for k in STATISTICS] +
+                         [("gram", 0.0, 0.8), ("centered", 0.6, 0.8)])
+def test_separation_with_statistics_matches_finite_differences(backend, kind, envelope, shift):
     """Network -> (envelope convs) -> transform -> style loss (dense and Gram-free) -> iSTFT
     adjoint -> masks -> softmax, against central differences of the total loss, float64."""
     rng = np.random.default_rng(5)
@@ -80,12 +84,15 @@ def test_separation_with_statistics_matches_finite_differences(backend, kind, en
     n = 200
     mix = rng.standard_normal(n) * 0.3
     objectives = {}
-    branches = ("harmonic", "rhythm") + (("envelope",) if envelope else ())
-    W = envelope_weights(net, 4, 5)
+    patches = {"envelope": envelope_patch(net, 4, 5), "shift": shift_patch(net, 3, 4, 1, 4,
+                                                                            fmin=500.0)}
+    branches = ("harmonic", "rhythm") + (("envelope",) if envelope else ()) + \
+        (("shift",) if shift else ())
+    weights = {"harmonic": 1.0, "rhythm": 0.7, "envelope": envelope, "shift": shift}
     for name, s in (("a", 0.1), ("b", 0.5)):
         targets = example_targets(net, [(rng.standard_normal(n + 37) * s, 1.0)],
-                                  branches, kind, W)
-        objectives[name] = StatsObjective(net, targets, kind, 1.0, 0.7, envelope, W)
+                                  branches, kind, patches)
+        objectives[name] = StatsObjective(net, targets, kind, weights, patches)
     sep = MaskSeparation(mix, objectives, n_fft=16, hop_length=8)
     sep.balance(np.zeros(sep.size))
     u = rng.standard_normal(sep.size)
@@ -106,11 +113,12 @@ def test_chunked_example_targets_equal_the_whole_clip(monkeypatch):
     from engine.model import separation_stats
     net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
     ex = np.random.default_rng(4).standard_normal(2000)
-    W = envelope_weights(net, 4, 5)
-    branches = ("harmonic", "rhythm", "envelope")
-    whole = example_targets(net, [(ex, 1.0)], branches, "centered", W)
+    patches = {"envelope": envelope_patch(net, 4, 5), "shift": shift_patch(net, 3, 4, 1, 4,
+                                                                            fmin=500.0)}
+    branches = ("harmonic", "rhythm", "envelope", "shift")
+    whole = example_targets(net, [(ex, 1.0)], branches, "centered", patches)
     monkeypatch.setattr(separation_stats, "STYLE_CHUNK_FRAMES", 17)
-    chunked = example_targets(net, [(ex, 1.0)], branches, "centered", W)
+    chunked = example_targets(net, [(ex, 1.0)], branches, "centered", patches)
     for b in whole:
         np.testing.assert_allclose(chunked[b][0].gram, whole[b][0].gram, rtol=1e-10)
 
@@ -119,17 +127,34 @@ def test_envelope_is_each_bins_series_through_the_conv():
     """The stacked conv equals a conv of every bin's series on its own, and is blind to
     which bin holds the series (pitch-free): moving a partial to another bin keeps the Gram."""
     net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
-    W = envelope_weights(net, 4, 5)
+    patch = envelope_patch(net, 4, 5)
     rng = np.random.default_rng(8)
     S = np.zeros((30, 17))
     S[:, 3] = np.exp(-np.arange(30) / 5.0)
     S[:, 9] = rng.random(30)
-    A = envelope_forward(numpy_ref, S, W)[0]
+    A = patch_forward(numpy_ref, S, patch)[0]
     for f in range(17):
-        own = numpy_ref.conv1d_relu_forward(S[:, f:f + 1], W)[0]
+        own = numpy_ref.conv1d_relu_forward(S[:, f:f + 1], patch.weights)[0]
         np.testing.assert_allclose(A[f * 27:(f + 1) * 27], own, atol=1e-12)
     moved = S[:, [3, 9] + [f for f in range(17) if f not in (3, 9)]]
-    B = envelope_forward(numpy_ref, moved, W)[0]
+    B = patch_forward(numpy_ref, moved, patch)[0]
+    np.testing.assert_allclose(A.T @ A, B.T @ B, atol=1e-10)
+
+
+def test_shift_statistic_is_blind_to_a_transposition():
+    """A pattern moved up the log-frequency axis (inside the range) keeps the shift Gram;
+    the basis's rows are triangles summing to 1."""
+    net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
+    patch = shift_patch(net, 3, 4, 1, 4, fmin=500.0)
+    basis = logf_basis(8000, 32, 500.0, 4, len(patch.basis))
+    np.testing.assert_allclose(basis.sum(axis=1), 1.0)
+    np.testing.assert_allclose(patch.basis, basis)
+    flat = Patch(patch.weights)  # no basis: the columns themselves are the bands
+    Q = np.zeros((20, 14))
+    Q[:, 4:8] = np.random.default_rng(9).random((20, 4))  # every window on it inside
+    up = np.roll(Q, 3, axis=1)
+    A = patch_forward(numpy_ref, Q, flat)[0]
+    B = patch_forward(numpy_ref, up, flat)[0]
     np.testing.assert_allclose(A.T @ A, B.T @ B, atol=1e-10)
 
 
@@ -138,10 +163,12 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
     mix = rng.standard_normal(1200).astype(np.float32) * 0.1
     examples = {"a": rng.standard_normal(1400).astype(np.float32) * 0.1,
                 "b": np.sin(np.arange(1400) * 0.3).astype(np.float32) * 0.1}
-    for kind, envelope in [(k, 0.0) for k in KINDS] + [("gram", 1.0)]:
+    for kind, envelope, shift in [(k, 0.0, 0.0) for k in KINDS] + [("gram", 1.0, 0.0),
+                                                                    ("gram", 0.0, 1.0)]:
         parts, rep = engine.separate(mix, examples, engine.SeparateConfig(
             **TINY_NET, backend="numpy", progress=False, maxiter=3, mask_n_fft=64,
-            mask_hop_length=16, statistics=kind, envelope_weight=envelope))
+            mask_hop_length=16, statistics=kind, envelope_weight=envelope,
+            shift_weight=shift, shift_octaves=1, shift_width=3))
         assert rep["config"]["statistics"] == kind
         assert rep["mix_residual_rel"] < 1e-6
         assert np.max(np.abs(parts["a"] - mix / 2)) > 0  # the masks moved

@@ -21,7 +21,12 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
-from engine.model.separation_stats import StatsObjective, envelope_weights, example_targets
+from engine.model.separation_stats import (
+    StatsObjective,
+    envelope_patch,
+    example_targets,
+    shift_patch,
+)
 from engine.run.hpss import hpss
 from engine.run.masks import MaskSeparation
 from engine.run.modes import (
@@ -54,7 +59,7 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
 def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     """{name: objective} of each source against its example's statistics (cfg.statistics;
     with cfg.transpose, averaged over the example's transpositions)."""
-    if cfg.statistics == "gram" and not cfg.envelope_weight:
+    if cfg.statistics == "gram" and not cfg.envelope_weight and not cfg.shift_weight:
         return {name: Objective(net, style_grams=example_grams(net, ex, cfg),
                                 style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                                 l1_weight=cfg.l1_weight)
@@ -62,15 +67,20 @@ def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     if cfg.l1_weight > 0:
         raise ParameterError("--l1-weight needs --statistics gram")
     shifts = range(-cfg.transpose, cfg.transpose + 1)
-    branches = style_branches(cfg) + (("envelope",) if cfg.envelope_weight else ())
-    W = envelope_weights(net, cfg.envelope_width, cfg.envelope_filters) \
-        if cfg.envelope_weight else None
+    patches = {}
+    if cfg.envelope_weight:
+        patches["envelope"] = envelope_patch(net, cfg.envelope_width, cfg.envelope_filters)
+    if cfg.shift_weight:
+        patches["shift"] = shift_patch(net, cfg.shift_width, cfg.shift_filters,
+                                       cfg.shift_octaves)
+    branches = style_branches(cfg) + tuple(patches)
+    weights = {"harmonic": cfg.style_weight, "rhythm": cfg.rhythm_weight,
+               "envelope": cfg.envelope_weight, "shift": cfg.shift_weight}
     out = {}
     for name, ex in examples.items():
         styles = [(ex if s == 0 else transposed(ex, s), 1 / len(shifts)) for s in shifts]
-        targets = example_targets(net, styles, branches, cfg.statistics, W)
-        out[name] = StatsObjective(net, targets, cfg.statistics, cfg.style_weight,
-                                   cfg.rhythm_weight, cfg.envelope_weight, W)
+        targets = example_targets(net, styles, branches, cfg.statistics, patches)
+        out[name] = StatsObjective(net, targets, cfg.statistics, weights, patches)
     return out
 
 
@@ -115,9 +125,9 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")
     styles = style_branches(cfg)
-    if not styles and not cfg.envelope_weight:
-        raise ParameterError("separation needs --style-weight, --rhythm-weight or "
-                             "--envelope-weight above 0")
+    if not styles and not cfg.envelope_weight and not cfg.shift_weight:
+        raise ParameterError("separation needs --style-weight, --rhythm-weight, "
+                             "--envelope-weight or --shift-weight above 0")
     check_references(mix, list(examples), references or {})
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
