@@ -193,6 +193,14 @@ def table(a: argparse.Namespace) -> str:
             rows.append(f"| {label} | mask (default) | {_fmt(gains(stems, parts))} | "
                         f"{rep['nit']} | {time.perf_counter() - t0:.0f} |")
             print(rows[-1], file=sys.stderr)
+        if "gram" in a.methods:
+            t0 = time.perf_counter()
+            parts, rep = separate(mix, examples, SeparateConfig(progress=False,
+                                                                **GRAM_DEFAULTS))
+            rows.append(f"| {label} | mask, raw Grams (the old default) | "
+                        f"{_fmt(gains(stems, parts))} | {rep['nit']} | "
+                        f"{time.perf_counter() - t0:.0f} |")
+            print(rows[-1], file=sys.stderr)
         if "time" in a.methods:
             parts, nit, opt_s, wall = seed_separate(mix, examples, a.time_iters)
             est = wall - opt_s + opt_s / max(nit, 1) * 300
@@ -210,7 +218,11 @@ def table(a: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
-VARIANTS = {
+# The settings every variant below started from before the shift statistic became the default
+# (raw Grams of the harmonic and rhythm branches); a variant names only what it changes.
+GRAM_DEFAULTS = dict(style_weight=1.0, rhythm_weight=1.0, statistics="gram", shift_weight=0.0,
+                     shift_filters=128, shift_octaves=3)
+_VARIANTS = {
     "default": {},
     "harmonic only": {"rhythm_weight": 0.0},
     "rhythm only": {"style_weight": 0.0},
@@ -267,9 +279,56 @@ VARIANTS = {
     "shift only, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
                                  "shift_weight": 1.0, "mask_smooth_frames": 7},
     "default + shift": {"shift_weight": 1.0},
+    "shift, centered": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                        "statistics": "centered"},
+    "shift, centered-shape": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                              "statistics": "centered-shape"},
+    "shift, centered, 2 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "statistics": "centered",
+                                   "shift_octaves": 2},
+    "shift, centered, 4 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "statistics": "centered",
+                                   "shift_octaves": 4},
+    "shift, centered, width 11": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                  "shift_weight": 1.0, "statistics": "centered",
+                                  "shift_width": 11},
+    "shift, centered, width 3": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                 "shift_weight": 1.0, "statistics": "centered",
+                                 "shift_width": 3},
+    "shift, centered, 512 filters": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                     "shift_weight": 1.0, "statistics": "centered",
+                                     "shift_filters": 512},
+    "shift, centered, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                      "shift_weight": 1.0, "statistics": "centered",
+                                      "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, 4 octaves": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4},
+    "shift, centered, 512 filters, smoothed 7x1": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, mask 4096/1024": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "mask_n_fft": 4096,
+        "mask_hop_length": 1024},
+    "shift, centered, 1024 filters, 4 octaves": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 1024, "shift_octaves": 4},
+    "shift, centered, 512 filters, 4 octaves, smoothed 7x1": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4,
+        "mask_smooth_frames": 7},
+    "shift + rhythm, centered": {"style_weight": 0.0, "shift_weight": 1.0,
+                                 "statistics": "centered"},
+    "shift + envelope, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "envelope_weight": 1.0,
+                                   "statistics": "centered"},
     "rhythm + shift": {"style_weight": 0.0, "shift_weight": 1.0},
     "rhythm + envelope": {"style_weight": 0.0, "envelope_weight": 1.0},
 }
+VARIANTS = {("gram (old default)" if k == "default" else k): {**GRAM_DEFAULTS, **v}
+            for k, v in _VARIANTS.items()}
+VARIANTS["default"] = {}  # today's SeparateConfig: the shift statistic, centered
 
 
 class Recorder:
@@ -404,8 +463,8 @@ def main() -> int:
     p.add_argument("what", choices=("table", "sweep", "distances", "diagnose"))
     p.add_argument("--seconds", type=float, default=None, help="mix length (table: 10, "
                                                                "sweep: 5)")
-    p.add_argument("--methods", default="mask,time", help="table: which separations to run "
-                                                         "(HPSS and the IRM always run)")
+    p.add_argument("--methods", default="mask,gram,time",
+                   help="table: which separations to run (HPSS and the IRM always run)")
     p.add_argument("--time-iters", type=int, default=10, help="table: iterations of the "
                                                               "seed's form")
     p.add_argument("--variants", default="all",

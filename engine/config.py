@@ -236,6 +236,9 @@ class SeparateConfig(RunConfig):
     to the mix exactly, optimized so each source's Grams match its example's."""
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
                           "and falls after, on the mixes of bench/separation.py)")
+    style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
+                                   "statistic replaces it by default)")
+    rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
     mask_n_fft: int = opt(2048, "STFT frame length of the masks (even)")
     mask_hop_length: int = opt(512, "STFT hop of the masks (at most half the frame)")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
@@ -250,7 +253,7 @@ class SeparateConfig(RunConfig):
         "help": "do not rescale each source's loss (default: on: each source's gradient norm "
                 "with respect to the masks at the start is made equal)"})
     statistics: Literal["gram", "centered", "shape", "centered-shape"] = opt(
-        "gram", "the style statistic each source matches: gram (raw Grams), centered (the "
+        "centered", "the style statistic each source matches: gram (raw Grams), centered (the "
                 "activations' covariance: their mean, i.e. the average spectrum, removed), "
                 "shape (Gram / its trace: level-free), centered-shape (both)")
     envelope_weight: float = opt(0.0, "weight of the envelope statistic: each frequency bin's "
@@ -259,13 +262,13 @@ class SeparateConfig(RunConfig):
                                       "holds); 0: off")
     envelope_width: int = opt(11, "envelope conv width in frames")
     envelope_filters: int = opt(64, "envelope conv filters")
-    shift_weight: float = opt(0.0, "weight of the shift statistic: random convs over patches "
+    shift_weight: float = opt(1.0, "weight of the shift statistic: random convs over patches "
                                    "of a log-frequency spectrogram (12 bands an octave) and "
                                    "time, the Gram pooled over every frequency position "
                                    "(transposition-free: partial patterns, not notes); 0: off")
-    shift_octaves: int = opt(3, "shift patch height in octaves")
+    shift_octaves: int = opt(4, "shift patch height in octaves")
     shift_width: int = opt(5, "shift patch width in frames")
-    shift_filters: int = opt(128, "shift conv filters")
+    shift_filters: int = opt(1024, "shift conv filters")
 
     def __post_init__(self) -> None:
         super().__post_init__()

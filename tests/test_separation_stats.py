@@ -158,6 +158,23 @@ def test_shift_statistic_is_blind_to_a_transposition():
     np.testing.assert_allclose(A.T @ A, B.T @ B, atol=1e-10)
 
 
+def test_default_statistic_separates_two_harmonic_timbres():
+    """pluck + organ (bench/separation.py) at 8 kHz, 2 s, examples from other renderings: the
+    default (the shift statistic, centered) gains well over the equal split. Measured: +4.4
+    dB; the raw Grams of both branches at this size -1.2, the shift statistic uncentered +0.9,
+    one iteration +0.3: each fails the bound."""
+    from bench.separation import mixes
+    from engine.model.evaluate import sdr
+    stems, examples = mixes(2.0, 8000)["pluck + organ"]
+    mix = sum(stems.values())
+    parts, _ = engine.separate(mix, examples, engine.SeparateConfig(
+        sr=8000, n_fft=256, hop_length=64, n_filters=64, backend="cpu", progress=False,
+        maxiter=10, mask_n_fft=256, mask_hop_length=64, shift_filters=256))
+    for name, truth in stems.items():
+        gain = sdr(truth, parts[name]) - sdr(truth, mix / 2)
+        assert gain > 2.5, (name, gain)
+
+
 def test_separate_runs_each_statistic_and_rejects_unknown_ones():
     rng = np.random.default_rng(7)
     mix = rng.standard_normal(1200).astype(np.float32) * 0.1
@@ -168,7 +185,8 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
         parts, rep = engine.separate(mix, examples, engine.SeparateConfig(
             **TINY_NET, backend="numpy", progress=False, maxiter=3, mask_n_fft=64,
             mask_hop_length=16, statistics=kind, envelope_weight=envelope,
-            shift_weight=shift, shift_octaves=1, shift_width=3))
+            shift_weight=shift, shift_octaves=1, shift_width=3, style_weight=1.0,
+            rhythm_weight=1.0))
         assert rep["config"]["statistics"] == kind
         assert rep["mix_residual_rel"] < 1e-6
         assert np.max(np.abs(parts["a"] - mix / 2)) > 0  # the masks moved
