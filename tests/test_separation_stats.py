@@ -194,3 +194,25 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
         engine.SeparateConfig(statistics="median")
     with pytest.raises(ParameterError):
         engine.SeparateConfig(envelope_weight=-1.0)
+
+
+@pytest.mark.parametrize("statistics", ["gram", "centered"])
+def test_transposed_examples_give_finite_losses_in_float32(statistics):
+    """--transpose stacks the examples' factors with float64 weights; the Gram-free loss on a
+    float32 network must get them in float32 (it returned NaN with a float64 factor)."""
+    from engine.model.objective import Objective
+    from engine.run.separate import source_objectives
+    cfg = engine.SeparateConfig(sr=8000, n_fft=256, hop_length=64, n_filters=256,
+                                n_mels=8, rhythm_filters=256, rhythm_kernel_size=5,
+                                kernel_size=5, backend="cpu", progress=False, transpose=1,
+                                style_weight=1.0, rhythm_weight=1.0, statistics=statistics,
+                                shift_weight=0.0)
+    net = engine.Network(cfg.network_config(), backend="cpu")
+    rng = np.random.default_rng(10)
+    ex = (np.sin(np.arange(3000) * 0.2) + 0.1 * rng.standard_normal(3000)).astype(np.float32)
+    obj = source_objectives(net, {"a": ex}, cfg)["a"]
+    targets = obj.style_targets if isinstance(obj, Objective) else obj.targets
+    factors = [t.factor for layers in targets.values() for t in layers if t.factor is not None]
+    assert factors and all(f.dtype == np.float32 for f in factors)
+    terms, grad = obj.terms_and_grad(rng.standard_normal(2500).astype(np.float32) * 0.1)
+    assert np.isfinite(terms["total"]) and np.all(np.isfinite(grad))
