@@ -189,13 +189,13 @@ def table(a: argparse.Namespace) -> str:
         label = f"{mix_name} ({' / '.join(stems)})"
         if "mask" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(progress=False))
+            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed))
             rows.append(f"| {label} | mask (default) | {_fmt(gains(stems, parts))} | "
                         f"{rep['nit']} | {time.perf_counter() - t0:.0f} |")
             print(rows[-1], file=sys.stderr)
         if "gram" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(progress=False,
+            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed,
                                                                 **GRAM_DEFAULTS))
             rows.append(f"| {label} | mask, raw Grams (the old default) | "
                         f"{_fmt(gains(stems, parts))} | {rep['nit']} | "
@@ -465,6 +465,8 @@ def main() -> int:
                                                                "sweep: 5)")
     p.add_argument("--methods", default="mask,gram,time",
                    help="table: which separations to run (HPSS and the IRM always run)")
+    p.add_argument("--seed", type=int, default=0, help="table: the network's seed (mask "
+                                                       "methods)")
     p.add_argument("--time-iters", type=int, default=10, help="table: iterations of the "
                                                               "seed's form")
     p.add_argument("--variants", default="all",
