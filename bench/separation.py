@@ -329,6 +329,9 @@ _VARIANTS = {
 VARIANTS = {("gram (old default)" if k == "default" else k): {**GRAM_DEFAULTS, **v}
             for k, v in _VARIANTS.items()}
 VARIANTS["default"] = {}  # today's SeparateConfig: the shift statistic, centered
+VARIANTS["default + rhythm"] = {"rhythm_weight": 1.0}
+VARIANTS["default + rhythm 0.3"] = {"rhythm_weight": 0.3}
+VARIANTS["default + harmonic 0.3"] = {"style_weight": 0.3}
 
 
 class Recorder:

@@ -233,7 +233,9 @@ class TextureConfig(RunConfig):
 @dataclass
 class SeparateConfig(RunConfig):
     """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
-    to the mix exactly, optimized so each source's Grams match its example's."""
+    to the mix exactly, optimized so each source's statistics match its example's: by default
+    the shift statistic, centered (engine/model/separation_stats.py; bench/separation.py
+    measured it above the raw Grams on two harmonic timbres)."""
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
                           "and falls after, on the mixes of bench/separation.py)")
     style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
