@@ -33,7 +33,7 @@ from engine.model.objective import Objective  # noqa: E402
 from engine.run.hpss import hpss  # noqa: E402
 from engine.run.masks import MaskSeparation  # noqa: E402
 from engine.run.optimize import lbfgs  # noqa: E402
-from engine.run.separate import example_grams, separate  # noqa: E402
+from engine.run.separate import example_grams, separate, source_objectives  # noqa: E402
 from kernels import numpy_ref  # noqa: E402
 
 SR = 22050
@@ -189,9 +189,17 @@ def table(a: argparse.Namespace) -> str:
         label = f"{mix_name} ({' / '.join(stems)})"
         if "mask" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(progress=False))
+            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed))
             rows.append(f"| {label} | mask (default) | {_fmt(gains(stems, parts))} | "
                         f"{rep['nit']} | {time.perf_counter() - t0:.0f} |")
+            print(rows[-1], file=sys.stderr)
+        if "gram" in a.methods:
+            t0 = time.perf_counter()
+            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed,
+                                                                **GRAM_DEFAULTS))
+            rows.append(f"| {label} | mask, raw Grams (the old default) | "
+                        f"{_fmt(gains(stems, parts))} | {rep['nit']} | "
+                        f"{time.perf_counter() - t0:.0f} |")
             print(rows[-1], file=sys.stderr)
         if "time" in a.methods:
             parts, nit, opt_s, wall = seed_separate(mix, examples, a.time_iters)
@@ -210,7 +218,11 @@ def table(a: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
-VARIANTS = {
+# The settings every variant below started from before the shift statistic became the default
+# (raw Grams of the harmonic and rhythm branches); a variant names only what it changes.
+GRAM_DEFAULTS = dict(style_weight=1.0, rhythm_weight=1.0, statistics="gram", shift_weight=0.0,
+                     shift_filters=128, shift_octaves=3)
+_VARIANTS = {
     "default": {},
     "harmonic only": {"rhythm_weight": 0.0},
     "rhythm only": {"style_weight": 0.0},
@@ -229,7 +241,97 @@ VARIANTS = {
                                        "rhythm_kernel_size": 11},
     "both, 32 mels, rhythm width 11": {"n_mels": 32, "rhythm_kernel_size": 11},
     "rhythm width 25": {"rhythm_kernel_size": 25},
+    "centered": {"statistics": "centered"},
+    "shape": {"statistics": "shape"},
+    "centered-shape": {"statistics": "centered-shape"},
+    "centered, rhythm only": {"statistics": "centered", "style_weight": 0.0},
+    "centered, harmonic only": {"statistics": "centered", "rhythm_weight": 0.0},
+    "shape, rhythm only": {"statistics": "shape", "style_weight": 0.0},
+    "centered-shape, rhythm only": {"statistics": "centered-shape", "style_weight": 0.0},
+    "centered, rhythm only, 16 mels": {"statistics": "centered", "style_weight": 0.0,
+                                       "n_mels": 16},
+    "centered, rhythm only, 4 mels": {"statistics": "centered", "style_weight": 0.0,
+                                      "n_mels": 4},
+    "centered, rhythm only, width 25": {"statistics": "centered", "style_weight": 0.0,
+                                        "rhythm_kernel_size": 25},
+    "centered, rhythm only, width 100": {"statistics": "centered", "style_weight": 0.0,
+                                         "rhythm_kernel_size": 100},
+    "envelope only": {"style_weight": 0.0, "rhythm_weight": 0.0, "envelope_weight": 1.0},
+    "envelope only, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                "envelope_weight": 1.0, "statistics": "centered"},
+    "envelope only, width 21": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                "envelope_weight": 1.0, "envelope_width": 21},
+    "envelope only, width 5": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                               "envelope_weight": 1.0, "envelope_width": 5},
+    "default + envelope": {"envelope_weight": 1.0},
+    "envelope only, smoothed 15x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                     "envelope_weight": 1.0, "mask_smooth_frames": 15},
+    "default, smoothed 15x1": {"mask_smooth_frames": 15},
+    "default, smoothed 7x1": {"mask_smooth_frames": 7},
+    "default + envelope, smoothed 15x1": {"envelope_weight": 1.0, "mask_smooth_frames": 15},
+    "shift only": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0},
+    "shift only, centered": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                             "statistics": "centered"},
+    "shift only, 2 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                              "shift_octaves": 2},
+    "shift only, width 11": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                             "shift_width": 11},
+    "shift only, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                 "shift_weight": 1.0, "mask_smooth_frames": 7},
+    "default + shift": {"shift_weight": 1.0},
+    "shift, centered": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                        "statistics": "centered"},
+    "shift, centered-shape": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+                              "statistics": "centered-shape"},
+    "shift, centered, 2 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "statistics": "centered",
+                                   "shift_octaves": 2},
+    "shift, centered, 4 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "statistics": "centered",
+                                   "shift_octaves": 4},
+    "shift, centered, width 11": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                  "shift_weight": 1.0, "statistics": "centered",
+                                  "shift_width": 11},
+    "shift, centered, width 3": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                 "shift_weight": 1.0, "statistics": "centered",
+                                 "shift_width": 3},
+    "shift, centered, 512 filters": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                     "shift_weight": 1.0, "statistics": "centered",
+                                     "shift_filters": 512},
+    "shift, centered, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                      "shift_weight": 1.0, "statistics": "centered",
+                                      "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, 4 octaves": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4},
+    "shift, centered, 512 filters, smoothed 7x1": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, mask 4096/1024": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "mask_n_fft": 4096,
+        "mask_hop_length": 1024},
+    "shift, centered, 1024 filters, 4 octaves": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 1024, "shift_octaves": 4},
+    "shift, centered, 512 filters, 4 octaves, smoothed 7x1": {
+        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
+        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4,
+        "mask_smooth_frames": 7},
+    "shift + rhythm, centered": {"style_weight": 0.0, "shift_weight": 1.0,
+                                 "statistics": "centered"},
+    "shift + envelope, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
+                                   "shift_weight": 1.0, "envelope_weight": 1.0,
+                                   "statistics": "centered"},
+    "rhythm + shift": {"style_weight": 0.0, "shift_weight": 1.0},
+    "rhythm + envelope": {"style_weight": 0.0, "envelope_weight": 1.0},
 }
+VARIANTS = {("gram (old default)" if k == "default" else k): {**GRAM_DEFAULTS, **v}
+            for k, v in _VARIANTS.items()}
+VARIANTS["default"] = {}  # today's SeparateConfig: the shift statistic, centered
+VARIANTS["default + rhythm"] = {"rhythm_weight": 1.0}
+VARIANTS["default + rhythm 0.3"] = {"rhythm_weight": 0.3}
+VARIANTS["default + harmonic 0.3"] = {"style_weight": 0.3}
 
 
 class Recorder:
@@ -244,17 +346,72 @@ class Recorder:
         return out
 
 
-def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
-    mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+def variant_names(spec: str) -> list:
+    """--variants: "all", or names separated by ";" (or by "," when no ";" is given)."""
+    if spec == "all":
+        return list(VARIANTS)
+    names = [n.strip() for n in spec.split(";" if ";" in spec else ",")]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants: {unknown}; known: {list(VARIANTS)}")
+    return names
+
+
+def build_separation(mix: np.ndarray, examples: dict, cfg: SeparateConfig) -> tuple:
+    """The MaskSeparation of engine.separate for cfg, balanced at the equal split, and u0."""
     net = Network(cfg.network_config(), backend=cfg.backend)
-    objectives = {n: Objective(net, style_grams=example_grams(net, ex, cfg),
-                               style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight)
-                  for n, ex in examples.items()}
-    sep = MaskSeparation(mix, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
-                         (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+    sep = MaskSeparation(mix, source_objectives(net, examples, cfg), cfg.mask_n_fft,
+                         cfg.mask_hop_length, (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
     u0 = np.zeros(sep.size)
     if cfg.balance:
         sep.balance(u0, cfg.balance_sources)
+    return sep, u0
+
+
+def irm_logits(stems: dict, sep: MaskSeparation, swap: bool = False) -> np.ndarray:
+    """Logits whose softmax is the ideal ratio mask in sep's mask STFT (sources exchanged
+    with ``swap``, for two sources)."""
+    w = np.asarray(sep.b.to_numpy(sep.window), dtype=np.float64)
+    mags = np.stack([np.abs(numpy_ref.mask_stft_forward(np.asarray(s, dtype=np.float64), w,
+                                                        sep.hop_length)[0])
+                     for s in stems.values()])
+    masks = mags / np.maximum(mags.sum(axis=0), 1e-12)
+    if swap:
+        masks = masks[::-1]
+    return np.log(np.maximum(masks, 1e-6)).reshape(-1)
+
+
+def diagnose(a: argparse.Namespace) -> str:
+    """No optimization: the separation objective (balanced at the equal split, as a run is)
+    at the equal split, at the ideal ratio masks and at the swapped ideal ratio masks. A
+    statistic can lead the masks to the right answer only if the IRM's loss is the lowest."""
+    rows = ["| mix | variant | loss at equal split | at IRM | at swapped IRM | IRM lowest | "
+            "cos(-gradient, IRM) at the start |", "|---|---|---|---|---|---|---|"]
+    names = variant_names(a.variants)
+    for mix_name, (stems, examples) in mixes(a.seconds).items():
+        if a.mixes != "all" and mix_name not in a.mixes.split(","):
+            continue
+        mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+        for name in names:
+            cfg = SeparateConfig(progress=False, **VARIANTS[name])
+            sep, u0 = build_separation(mix, examples, cfg)
+            u_irm = irm_logits(stems, sep)
+            terms0, g0 = sep.terms_and_grad(u0)
+            losses = [terms0["total"]] + [sep.terms_and_grad(u)[0]["total"] for u in
+                                          (u_irm, irm_logits(stems, sep, swap=True))]
+            ok = "yes" if losses[1] < min(losses[0], losses[2]) else "no"
+            d = u_irm.reshape(sep.shape)
+            d = (d - d.mean(axis=0)).reshape(-1)  # softmax ignores a shift common to sources
+            cos = float(-g0 @ d / (np.linalg.norm(g0) * np.linalg.norm(d) + 1e-300))
+            rows.append(f"| {mix_name} | {name} | " + " | ".join(f"{v:.4g}" for v in losses) +
+                        f" | {ok} | {cos:+.3f} |")
+            print(rows[-1], file=sys.stderr, flush=True)
+    return "\n".join(rows)
+
+
+def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
+    mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
+    sep, u0 = build_separation(mix, examples, cfg)
     rec = Recorder(sep, stems)
     t0 = time.perf_counter()
     res = lbfgs(rec, u0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
@@ -266,7 +423,7 @@ def sweep(a: argparse.Namespace) -> str:
     checkpoints = [int(c) for c in a.at.split(",")]
     rows = ["| mix | variant | " + " | ".join(f"after {c} ev." for c in checkpoints) +
             " | best (at ev.) | s / ev. |", "|---" * (4 + len(checkpoints)) + "|"]
-    names = list(VARIANTS) if a.variants == "all" else a.variants.split(",")
+    names = variant_names(a.variants)
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
             continue
@@ -306,14 +463,17 @@ def distances(a: argparse.Namespace) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("table", "sweep", "distances"))
+    p.add_argument("what", choices=("table", "sweep", "distances", "diagnose"))
     p.add_argument("--seconds", type=float, default=None, help="mix length (table: 10, "
                                                                "sweep: 5)")
-    p.add_argument("--methods", default="mask,time", help="table: which separations to run "
-                                                         "(HPSS and the IRM always run)")
+    p.add_argument("--methods", default="mask,gram,time",
+                   help="table: which separations to run (HPSS and the IRM always run)")
+    p.add_argument("--seed", type=int, default=0, help="table: the network's seed (mask "
+                                                       "methods)")
     p.add_argument("--time-iters", type=int, default=10, help="table: iterations of the "
                                                               "seed's form")
-    p.add_argument("--variants", default="all", help="sweep: comma-separated names")
+    p.add_argument("--variants", default="all",
+                   help="sweep, diagnose: names separated by ';' (or ',')")
     p.add_argument("--mixes", default="all", help="sweep: comma-separated mix names")
     p.add_argument("--maxiter", type=int, default=40, help="sweep: iterations per variant")
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
@@ -321,7 +481,8 @@ def main() -> int:
     a = p.parse_args()
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()
-    body = {"table": table, "sweep": sweep, "distances": distances}[a.what](a)
+    body = {"table": table, "sweep": sweep, "distances": distances,
+            "diagnose": diagnose}[a.what](a)
     header = (f"{a.seconds:g} s mixes at {SR} Hz, default network, backend auto; gains are "
               f"per source in the order named; {time.perf_counter() - started:.0f} s in all.\n\n")
     os.makedirs(a.out, exist_ok=True)

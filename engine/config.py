@@ -236,9 +236,14 @@ class TextureConfig(RunConfig):
 @dataclass
 class SeparateConfig(RunConfig):
     """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
-    to the mix exactly, optimized so each source's Grams match its example's."""
+    to the mix exactly, optimized so each source's statistics match its example's: by default
+    the shift statistic, centered (engine/model/separation_stats.py; bench/separation.py
+    measured it above the raw Grams on two harmonic timbres)."""
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
                           "and falls after, on the mixes of bench/separation.py)")
+    style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
+                                   "statistic replaces it by default)")
+    rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
     mask_n_fft: int = opt(2048, "STFT frame length of the masks (even)")
     mask_hop_length: int = opt(512, "STFT hop of the masks (at most half the frame)")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
@@ -252,9 +257,33 @@ class SeparateConfig(RunConfig):
         "args": ["--no-balance-sources"],
         "help": "do not rescale each source's loss (default: on: each source's gradient norm "
                 "with respect to the masks at the start is made equal)"})
+    statistics: Literal["gram", "centered", "shape", "centered-shape"] = opt(
+        "centered", "the style statistic each source matches: gram (raw Grams), centered (the "
+                "activations' covariance: their mean, i.e. the average spectrum, removed), "
+                "shape (Gram / its trace: level-free), centered-shape (both)")
+    envelope_weight: float = opt(0.0, "weight of the envelope statistic: each frequency bin's "
+                                      "log-magnitude over time through random convs, its Gram "
+                                      "pooled over bins (pitch-free: a pluck decays, an organ "
+                                      "holds); 0: off")
+    envelope_width: int = opt(11, "envelope conv width in frames")
+    envelope_filters: int = opt(64, "envelope conv filters")
+    shift_weight: float = opt(1.0, "weight of the shift statistic: random convs over patches "
+                                   "of a log-frequency spectrogram (12 bands an octave) and "
+                                   "time, the Gram pooled over every frequency position "
+                                   "(transposition-free: partial patterns, not notes); 0: off")
+    shift_octaves: int = opt(4, "shift patch height in octaves")
+    shift_width: int = opt(5, "shift patch width in frames")
+    shift_filters: int = opt(1024, "shift conv filters")
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_choice(self, "statistics")
+        _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
+                        "shift_width", "shift_filters")
+        for name in ("envelope_weight", "shift_weight"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
+                                     f"{getattr(self, name)}")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         if not 0 <= self.transpose <= 12:

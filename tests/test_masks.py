@@ -131,6 +131,10 @@ def test_mask_stft_rejects_a_hop_above_half_the_frame():
 
 GAIN_NET = dict(sr=8000, n_fft=256, hop_length=64, n_filters=256, kernel_size=11, n_mels=8,
                 rhythm_filters=128, rhythm_kernel_size=20, backend="cpu", progress=False)
+# The raw Gram statistics of both branches (the default before the shift statistic): this
+# test measures the mask machinery (gradient, optimizer), tests/test_separation_stats.py
+# measures the default statistic.
+GRAM_STATS = dict(style_weight=1.0, rhythm_weight=1.0, statistics="gram", shift_weight=0.0)
 TINY_NET = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
                 rhythm_filters=6, rhythm_kernel_size=5)
 
@@ -189,7 +193,8 @@ def test_separation_gains_over_the_equal_split():
     stems, examples = mixes(2.0, 8000)["drums + pad"]
     mix = sum(stems.values())
     parts, report = engine.separate(mix, examples, engine.SeparateConfig(
-        **GAIN_NET, maxiter=10, mask_n_fft=256, mask_hop_length=64), references=stems)
+        **GAIN_NET, **GRAM_STATS, maxiter=10, mask_n_fft=256, mask_hop_length=64),
+        references=stems)
     assert report["mix_residual_rel"] < 1e-6
     for name, truth in stems.items():
         gain = sdr(truth, parts[name]) - sdr(truth, mix / 2)

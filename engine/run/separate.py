@@ -21,6 +21,12 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
+from engine.model.separation_stats import (
+    StatsObjective,
+    envelope_patch,
+    example_targets,
+    shift_patch,
+)
 from engine.run.hpss import hpss
 from engine.run.masks import MaskSeparation
 from engine.run.modes import (
@@ -47,7 +53,48 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
     cfg.transpose): statistics of the instrument rather than of the example's notes."""
     shifts = range(-cfg.transpose, cfg.transpose + 1)
     styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
-    return style_targets(net, styles, style_branches(cfg), False)
+    return in_network_dtype(net, style_targets(net, styles, style_branches(cfg), False))
+
+
+def in_network_dtype(net: Any, targets: dict) -> dict:
+    """Targets whose factors are in the network's dtype. Several weighted examples (the
+    transpositions) stack their factors scaled by np.sqrt(weight), a float64 scalar that
+    promotes a float32 factor to float64 (NumPy 2); the Gram-free loss given a float32 A and
+    a float64 factor returned NaN (--transpose on the default float32 network)."""
+    for layers in targets.values():
+        for t in layers:
+            if t.factor is not None and t.factor.dtype != net.dtype:
+                t.factor = t.factor.astype(net.dtype)
+    return targets
+
+
+def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
+    """{name: objective} of each source against its example's statistics (cfg.statistics;
+    with cfg.transpose, averaged over the example's transpositions)."""
+    if cfg.statistics == "gram" and not cfg.envelope_weight and not cfg.shift_weight:
+        return {name: Objective(net, style_grams=example_grams(net, ex, cfg),
+                                style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
+                                l1_weight=cfg.l1_weight)
+                for name, ex in examples.items()}
+    if cfg.l1_weight > 0:
+        raise ParameterError("--l1-weight needs --statistics gram")
+    shifts = range(-cfg.transpose, cfg.transpose + 1)
+    patches = {}
+    if cfg.envelope_weight:
+        patches["envelope"] = envelope_patch(net, cfg.envelope_width, cfg.envelope_filters)
+    if cfg.shift_weight:
+        patches["shift"] = shift_patch(net, cfg.shift_width, cfg.shift_filters,
+                                       cfg.shift_octaves)
+    branches = style_branches(cfg) + tuple(patches)
+    weights = {"harmonic": cfg.style_weight, "rhythm": cfg.rhythm_weight,
+               "envelope": cfg.envelope_weight, "shift": cfg.shift_weight}
+    out = {}
+    for name, ex in examples.items():
+        styles = [(ex if s == 0 else transposed(ex, s), 1 / len(shifts)) for s in shifts]
+        targets = in_network_dtype(net, example_targets(net, styles, branches,
+                                                        cfg.statistics, patches))
+        out[name] = StatsObjective(net, targets, cfg.statistics, weights, patches)
+    return out
 
 
 def check_references(mix: np.ndarray, names: list, references: dict) -> None:
@@ -91,17 +138,15 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")
     styles = style_branches(cfg)
-    if not styles:
-        raise ParameterError("separation needs --style-weight or --rhythm-weight above 0")
+    if not styles and not cfg.envelope_weight and not cfg.shift_weight:
+        raise ParameterError("separation needs --style-weight, --rhythm-weight, "
+                             "--envelope-weight or --shift-weight above 0")
     check_references(mix, list(examples), references or {})
     signals = {"mix": (mix, styles), **{f"example {n!r}": (e, styles)
                                          for n, e in examples.items()}}
     net = build_network(cfg, signals, len(mix), n_optimized=len(examples))
     announce(cfg, net, f"style Grams of {len(examples)} examples")
-    objectives = {name: Objective(
-        net, style_grams=example_grams(net, ex, cfg), style_weight=cfg.style_weight,
-        rhythm_weight=cfg.rhythm_weight, l1_weight=cfg.l1_weight)
-        for name, ex in examples.items()}
+    objectives = source_objectives(net, examples, cfg)
     mix64 = np.asarray(mix, dtype=np.float64)
     sep = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
                          (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
