@@ -16,7 +16,7 @@ import engine
 from engine.cli import main
 from engine.cli import style as style_module
 from engine.demo import drum_loop, plucked_melody
-from engine.run.modes import style_grams, weighted_styles
+from engine.run.modes import style_grams, style_targets, weighted_styles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -61,6 +61,22 @@ def test_several_styles_in_cli(files, tmp_path, capsys):
     assert main(["texture", "--style", f"{files['drums']}:-1", "-o", str(tmp_path / "t.wav"),
                  *FAST]) == 2
     assert "positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_weighted_short_styles_keep_float32_and_a_finite_loss(backend):
+    """Two weighted styles short enough for the Gram-free factors: the stacked factor stays
+    in the network's dtype (a float64 sqrt(weight) once promoted it, and the cpu loss was
+    NaN)."""
+    cfg = engine.TransferConfig(**SMALL, backend=backend, maxiter=2, progress=False)
+    net = engine.Network(cfg.network_config(), backend=backend)
+    styles = weighted_styles([(drum_loop(0.3, SR), 0.7), (sine(0.3, SR, 300.0), 0.3)])
+    targets = style_targets(net, styles, ("harmonic", "rhythm"), False)
+    factors = [t.factor for layers in targets.values() for t in layers]
+    assert any(f is not None for f in factors)  # the Gram-free path is what is tested
+    assert all(f.dtype == np.float32 for f in factors if f is not None)
+    _, report = engine.transfer(plucked_melody(1.0, SR), styles, cfg)
+    assert np.isfinite(report["final_loss"]["total"])
 
 
 @pytest.mark.parametrize("content,mode,channels_out", [

@@ -91,7 +91,9 @@ def combine(xp: Any, weighted: list) -> list:
         if all(t.factor is not None for t in layer):
             rows = sum(t.factor.shape[0] for t in layer)
             if factor_can_pay(rows, gram.shape[0]):
-                factor = xp.concatenate([np.sqrt(w) * t.factor
+                # A Python float, not np.sqrt's float64 scalar, which would promote a
+                # float32 factor to float64 (NumPy 2) and the Gram-free loss to NaN.
+                factor = xp.concatenate([float(np.sqrt(w)) * t.factor
                                          for t, (_, w) in zip(layer, weighted)])
         out.append(finish(xp, gram, factor))
     return out

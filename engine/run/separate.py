@@ -53,19 +53,7 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
     cfg.transpose): statistics of the instrument rather than of the example's notes."""
     shifts = range(-cfg.transpose, cfg.transpose + 1)
     styles = [(example if s == 0 else transposed(example, s), 1 / len(shifts)) for s in shifts]
-    return in_network_dtype(net, style_targets(net, styles, style_branches(cfg), False))
-
-
-def in_network_dtype(net: Any, targets: dict) -> dict:
-    """Targets whose factors are in the network's dtype. Several weighted examples (the
-    transpositions) stack their factors scaled by np.sqrt(weight), a float64 scalar that
-    promotes a float32 factor to float64 (NumPy 2); the Gram-free loss given a float32 A and
-    a float64 factor returned NaN (--transpose on the default float32 network)."""
-    for layers in targets.values():
-        for t in layers:
-            if t.factor is not None and t.factor.dtype != net.dtype:
-                t.factor = t.factor.astype(net.dtype)
-    return targets
+    return style_targets(net, styles, style_branches(cfg), False)
 
 
 def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
@@ -91,8 +79,7 @@ def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     out = {}
     for name, ex in examples.items():
         styles = [(ex if s == 0 else transposed(ex, s), 1 / len(shifts)) for s in shifts]
-        targets = in_network_dtype(net, example_targets(net, styles, branches,
-                                                        cfg.statistics, patches))
+        targets = example_targets(net, styles, branches, cfg.statistics, patches)
         out[name] = StatsObjective(net, targets, cfg.statistics, weights, patches)
     return out
 
