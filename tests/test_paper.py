@@ -151,6 +151,17 @@ def test_separate_cli(tmp_path, capsys, monkeypatch):
                 ["--source", "a/b=d.wav", "--source", "pad=p.wav"]):
         assert main(["separate", "mix.wav", *bad, *opts]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    # Options of the style modes that mean nothing here are refused, not silently ignored...
+    sources = ["--source", "drums=d.wav", "--source", "pad=p.wav"]
+    for flag in (["--init", "noise"], ["--bounds"], ["--eval-every", "2"]):
+        assert main(["separate", "mix.wav", *sources, *opts, *flag, "-o", "x"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and flag[0] in err and not (tmp_path / "x").exists()
+    # ...and --patience stops it as it does a transfer.
+    assert main(["separate", "mix.wav", *sources, *opts, "--maxiter", "50", "--patience", "1",
+                 "--min-improvement", "0.9", "-o", "p"]) == 0
+    report = json.load(open("p/separation.json"))
+    assert report["stop_reason"].startswith("plateau") and report["nit"] < 50
 
 
 def test_griffin_lim_converges_on_a_true_magnitude():

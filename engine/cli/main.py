@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
                  "transfer the style of STYLE onto CONTENT"),
     "texture": (TextureArgs, lambda a, e: run_styled(a, "texture", e),
                 "synthesize a texture of any length from STYLE"),
-    "separate": (SeparateArgs, lambda a, e: run_separate(a),
+    "separate": (SeparateArgs, lambda a, e: run_separate(a, e),
                  "split MIX into sources, each like its example"),
     "reconstruct": (ReconstructArgs, lambda a, e: run_reconstruct(a),
                     "content-only reconstruction: time domain vs Griffin-Lim"),

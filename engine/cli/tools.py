@@ -78,7 +78,17 @@ def _parse_sources(specs: Optional[list], flag: str = "--source") -> dict:
     return sources
 
 
-def run_separate(args: SeparateArgs) -> int:
+# Options separate shares with the style modes but has no use for: it optimizes mask logits
+# from the equal split, without checkpoints or the quality measure.
+NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
+                    "eval_patience")
+
+
+def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) -> int:
+    given = [n for n in NOT_FOR_SEPARATE if n in explicit]
+    if given:
+        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in given)}: no "
+                             "effect on separate (it optimizes masks from the equal split)")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     sources = _parse_sources(args.source)

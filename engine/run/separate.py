@@ -142,7 +142,8 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     # No --bounds: on logits they mean nothing, and a mask never takes a source past the mix.
     with gemm_precision(cfg, net):
         res = lbfgs(sep, u0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
-                    progress=cfg.progress, desc="separate")
+                    progress=cfg.progress, desc="separate", patience=cfg.patience,
+                    min_improvement=cfg.min_improvement)
     found = sep.sources(res.x)
     parts = {name: x.astype(np.float32) for name, x in found.items()}
     residual = sum(found.values()) - mix64
