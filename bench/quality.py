@@ -214,7 +214,7 @@ def table(log: str, patience: int, min_improvement: float) -> None:
                                                        if q else ""))
         print(f"{r['seconds']:g} s {r['style']} {r['init']}: " + "; ".join(cells))
     for r in records:  # the target: today's 300-iteration distance, how soon per start
-        if r["init"] != "noise" or r["loss"][-1][0] < 300:
+        if not (r["init"] == "noise" or "old default" in r["init"]) or r["loss"][-1][0] < 300:
             continue
         base = at(r, 300)
         for o in records:

@@ -158,9 +158,9 @@ class RunConfig(OptimConfig):
                 "the style's average spectrum), content, mix (content plus noise), style (the "
                 "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
                 "auto: the mode's measured default (transfer mix, texture spectrum); the content "
-                "starts are scaled to the style's RMS")
-    init_mix: float = opt(0.3, "with --init mix: RMS of the added noise relative to the "
-                               "content's")
+                "starts are scaled to the style's RMS; mix adds noise with the style's spectrum")
+    init_mix: float = opt(0.5, "with --init mix: RMS of the added noise (the style's "
+                               "spectrum) relative to the content's")
     patience: int = opt(20, "stop when the loss fell by less than --min-improvement over the "
                             "last N iterations (0: never)")
     min_improvement: float = opt(0.02, "relative decrease of the loss over --patience "
@@ -186,9 +186,7 @@ class RunConfig(OptimConfig):
 @dataclass
 class TransferConfig(RunConfig):
     """Style transfer: content features and style Grams (output has the content's length)."""
-    # 0.8, not 1: from the mix start the content similarity stays well above the noise
-    # start's, and the lower weight spends that margin on the style (bench/quality.py).
-    content_weight: float = opt(0.8, "weight of the content loss")
+    content_weight: float = opt(1.0, "weight of the content loss")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -116,7 +116,12 @@ def test_each_init_kind_is_what_it_says():
     mix = init_signal("mix", n, content, styles, cfg)
     assert rms(mix) == pytest.approx(rms(style))
     k = np.dot(mix, content) / np.dot(content, content)  # the scale put on content + noise
-    assert rms(mix / k - content) == pytest.approx(0.5 * rms(content), rel=0.02)
+    noise = mix / k - content
+    assert rms(noise) == pytest.approx(0.5 * rms(content), rel=0.02)
+    # The added noise has the style's spectrum (the spectrum start's), not a white one.
+    want = np.log(average_spectrum([(style, 1.0)], 256, 64) + 1e-6)
+    got = np.log(average_spectrum([(noise, 1.0)], 256, 64) + 1e-6)
+    assert np.corrcoef(want, got)[0, 1] > 0.9
     # Several styles: their energy averaged by weight.
     two = [(style, 0.25), (3 * style, 0.75)]
     assert rms(init_signal("content", n, content, two, cfg)) == pytest.approx(
@@ -167,7 +172,6 @@ def test_content_start_and_defaults_recorded():
     assert 0 < report["initial_loss"]["content"] < 0.5 * noise["initial_loss"]["content"]
     _, auto = engine.transfer(content, style, cfg)  # auto: the measured default, recorded
     assert auto["init"] == "mix" and auto["config"]["init"] == "auto"
-    assert auto["config"]["content_weight"] == 0.8
     # Same objective whatever the start: the balance is taken at the same seeded noise.
     assert auto["balance_factors"] == report["balance_factors"] == noise["balance_factors"]
 

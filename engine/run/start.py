@@ -11,10 +11,11 @@ from engine.run.texture_start import style_noise
 from kernels.numpy_ref import n_frames
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
-# "Quality"): on 10 s clips a transfer from the content plus noise, at the style's level,
-# passed the old noise start's 300-iteration result on the drum style in a seventh of its
-# evaluations, closer to the content. For texture the spectrum start won at equal CPU time on
-# all three generated styles (bench/texture.py, README "Textures").
+# "Quality"): on 10 s clips a transfer from the content plus noise with the style's
+# spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
+# (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
+# the spectrum start won at equal CPU time on all three generated styles (bench/texture.py,
+# README "Textures").
 DEFAULT_INIT = {"transfer": "mix", "texture": "spectrum"}
 # A texture is a new sound: no start that copies the style's (or a content's) time course.
 FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
@@ -70,9 +71,11 @@ def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles
     if content is None:
         raise ParameterError(f"--init {kind} needs a content signal")
     x = np.asarray(content, dtype=np.float64).copy()
-    if kind == "mix":
-        rng = np.random.default_rng(config.seed + 1)
-        x = x + rng.standard_normal(n_samples) * config.init_mix * _rms(x)
+    if kind == "mix":  # the content plus the spectrum start, the noise at init_mix its RMS
+        noise = spectrum_noise(n_samples, styles, config)
+        level = _rms(noise)
+        if level > 0:
+            x = x + noise * (config.init_mix * _rms(x) / level)
     elif kind != "content":
         raise ParameterError(f"unknown --init {kind!r}")
     return at_style_level(x, styles)
