@@ -53,7 +53,8 @@ def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float]
         raise ParameterError(f"{what} file {path} holds no samples")
     data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     x = data.mean(axis=1) if mono else data
-    x = cut(x, file_sr, start, end, what=f"{what} file {path}")
+    x = cut(x, file_sr, start, end, what=f"{what} file {path}",
+            names=(f"--{what}-start", f"--{what}-end"))
     if long and file_sr != sr:
         print(f"randstyle: resampling {p.name} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
     x = resample(x, file_sr, sr)
@@ -62,17 +63,19 @@ def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float]
 
 
 def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
-        what: str = "signal") -> np.ndarray:
-    """Samples [start, end) in seconds; None means the beginning or the end."""
+        what: str = "signal", names: tuple = ("start", "end")) -> np.ndarray:
+    """Samples [start, end) in seconds; None means the beginning or the end. ``names`` are
+    what the errors call the two (a command's flags)."""
+    a, b = names
     duration = len(x) / sr
     s = 0.0 if start is None else float(start)
     e = duration if end is None else float(end)
     if s < 0 or e < 0:
-        raise ParameterError(f"start and end must be >= 0 seconds, got {s} and {e}")
+        raise ParameterError(f"{a} and {b} must be >= 0 seconds, got {s} and {e}")
     if s >= duration:
-        raise ParameterError(f"start {s} s is past the end of {what} ({duration:.3f} s)")
+        raise ParameterError(f"{a} {s} s is past the end of {what} ({duration:.3f} s)")
     if s >= e:
-        raise ParameterError(f"start ({s} s) must be before end ({e} s) for {what}")
+        raise ParameterError(f"{a} ({s} s) must be before {b} ({e} s) for {what}")
     return x[int(round(s * sr)):int(round(min(e, duration) * sr))]
 
 
