@@ -488,13 +488,4 @@ def mask_irfft(a, n, axis):
     return xp.fft.irfft(a, n=n, axis=axis)
 
 
-_masks = MaskOps(sys.modules[__name__])
-mask_frames = _masks.mask_frames
-mask_stft_forward = _masks.mask_stft_forward
-mask_stft_backward = _masks.mask_stft_backward
-istft_forward = _masks.istft_forward
-istft_backward = _masks.istft_backward
-mask_apply_forward = _masks.mask_apply_forward
-mask_apply_backward = _masks.mask_apply_backward
-softmax_forward = _masks.softmax_forward
-softmax_backward = _masks.softmax_backward
+MaskOps(sys.modules[__name__]).bind()
