@@ -7,12 +7,12 @@ prints a markdown table and writes it under bench/results/.
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from bench import write_markdown  # noqa: E402
 from engine.demo import drum_loop, plucked_melody  # noqa: E402
 from engine.run.reconstruct import reconstruct  # noqa: E402
 
@@ -55,12 +55,7 @@ def main() -> int:
     header = (f"{a.seconds:g} s clips at {sr} Hz, n_fft 2048, hop 512, {a.n_filters} filters, "
               f"backend {rep['backend']}. SC: spectral convergence || |STFT(y)| - |STFT(x)| ||_F / "
               "|| |STFT(x)| ||_F, lower is better.\n\n")
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, f"reconstruct-{time.strftime('%Y%m%d-%H%M%S')}.md")
-    with open(path, "w") as f:
-        f.write(header + table + "\n")
-    print(header + table)
-    print(f"written: {path}", file=sys.stderr)
+    write_markdown(a.out, "reconstruct", header + table)
     return 0
 
 

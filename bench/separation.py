@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+from bench import write_markdown  # noqa: E402
 from engine.config import SeparateConfig  # noqa: E402
 from engine.demo import drum_loop, plucked_melody  # noqa: E402
 from engine.model.evaluate import sdr  # noqa: E402
@@ -222,6 +223,10 @@ def table(a: argparse.Namespace) -> str:
 # (raw Grams of the harmonic and rhythm branches); a variant names only what it changes.
 GRAM_DEFAULTS = dict(style_weight=1.0, rhythm_weight=1.0, statistics="gram", shift_weight=0.0,
                      shift_filters=128, shift_octaves=3)
+# The network's branches off, one patch statistic on (on top of GRAM_DEFAULTS).
+ENVELOPE = {"style_weight": 0.0, "rhythm_weight": 0.0, "envelope_weight": 1.0}
+SHIFT = {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0}
+SHIFT_CENTERED = {**SHIFT, "statistics": "centered"}
 _VARIANTS = {
     "default": {},
     "harmonic only": {"rhythm_weight": 0.0},
@@ -256,73 +261,43 @@ _VARIANTS = {
                                         "rhythm_kernel_size": 25},
     "centered, rhythm only, width 100": {"statistics": "centered", "style_weight": 0.0,
                                          "rhythm_kernel_size": 100},
-    "envelope only": {"style_weight": 0.0, "rhythm_weight": 0.0, "envelope_weight": 1.0},
-    "envelope only, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                "envelope_weight": 1.0, "statistics": "centered"},
-    "envelope only, width 21": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                "envelope_weight": 1.0, "envelope_width": 21},
-    "envelope only, width 5": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                               "envelope_weight": 1.0, "envelope_width": 5},
+    "envelope only": ENVELOPE,
+    "envelope only, centered": {**ENVELOPE, "statistics": "centered"},
+    "envelope only, width 21": {**ENVELOPE, "envelope_width": 21},
+    "envelope only, width 5": {**ENVELOPE, "envelope_width": 5},
     "default + envelope": {"envelope_weight": 1.0},
-    "envelope only, smoothed 15x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                     "envelope_weight": 1.0, "mask_smooth_frames": 15},
+    "envelope only, smoothed 15x1": {**ENVELOPE, "mask_smooth_frames": 15},
     "default, smoothed 15x1": {"mask_smooth_frames": 15},
     "default, smoothed 7x1": {"mask_smooth_frames": 7},
     "default + envelope, smoothed 15x1": {"envelope_weight": 1.0, "mask_smooth_frames": 15},
-    "shift only": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0},
-    "shift only, centered": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-                             "statistics": "centered"},
-    "shift only, 2 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-                              "shift_octaves": 2},
-    "shift only, width 11": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-                             "shift_width": 11},
-    "shift only, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                 "shift_weight": 1.0, "mask_smooth_frames": 7},
+    "shift only": SHIFT,
+    "shift only, centered": SHIFT_CENTERED,
+    "shift only, 2 octaves": {**SHIFT, "shift_octaves": 2},
+    "shift only, width 11": {**SHIFT, "shift_width": 11},
+    "shift only, smoothed 7x1": {**SHIFT, "mask_smooth_frames": 7},
     "default + shift": {"shift_weight": 1.0},
-    "shift, centered": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-                        "statistics": "centered"},
-    "shift, centered-shape": {"style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-                              "statistics": "centered-shape"},
-    "shift, centered, 2 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                   "shift_weight": 1.0, "statistics": "centered",
-                                   "shift_octaves": 2},
-    "shift, centered, 4 octaves": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                   "shift_weight": 1.0, "statistics": "centered",
-                                   "shift_octaves": 4},
-    "shift, centered, width 11": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                  "shift_weight": 1.0, "statistics": "centered",
-                                  "shift_width": 11},
-    "shift, centered, width 3": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                 "shift_weight": 1.0, "statistics": "centered",
-                                 "shift_width": 3},
-    "shift, centered, 512 filters": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                     "shift_weight": 1.0, "statistics": "centered",
-                                     "shift_filters": 512},
-    "shift, centered, smoothed 7x1": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                      "shift_weight": 1.0, "statistics": "centered",
-                                      "mask_smooth_frames": 7},
-    "shift, centered, 512 filters, 4 octaves": {
-        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4},
-    "shift, centered, 512 filters, smoothed 7x1": {
-        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-        "statistics": "centered", "shift_filters": 512, "mask_smooth_frames": 7},
-    "shift, centered, 512 filters, mask 4096/1024": {
-        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-        "statistics": "centered", "shift_filters": 512, "mask_n_fft": 4096,
-        "mask_hop_length": 1024},
-    "shift, centered, 1024 filters, 4 octaves": {
-        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-        "statistics": "centered", "shift_filters": 1024, "shift_octaves": 4},
+    "shift, centered": SHIFT_CENTERED,
+    "shift, centered-shape": {**SHIFT, "statistics": "centered-shape"},
+    "shift, centered, 2 octaves": {**SHIFT_CENTERED, "shift_octaves": 2},
+    "shift, centered, 4 octaves": {**SHIFT_CENTERED, "shift_octaves": 4},
+    "shift, centered, width 11": {**SHIFT_CENTERED, "shift_width": 11},
+    "shift, centered, width 3": {**SHIFT_CENTERED, "shift_width": 3},
+    "shift, centered, 512 filters": {**SHIFT_CENTERED, "shift_filters": 512},
+    "shift, centered, smoothed 7x1": {**SHIFT_CENTERED, "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, 4 octaves": {**SHIFT_CENTERED, "shift_filters": 512,
+                                                "shift_octaves": 4},
+    "shift, centered, 512 filters, smoothed 7x1": {**SHIFT_CENTERED, "shift_filters": 512,
+                                                   "mask_smooth_frames": 7},
+    "shift, centered, 512 filters, mask 4096/1024": {**SHIFT_CENTERED, "shift_filters": 512,
+                                                     "mask_n_fft": 4096,
+                                                     "mask_hop_length": 1024},
+    "shift, centered, 1024 filters, 4 octaves": {**SHIFT_CENTERED, "shift_filters": 1024,
+                                                 "shift_octaves": 4},
     "shift, centered, 512 filters, 4 octaves, smoothed 7x1": {
-        "style_weight": 0.0, "rhythm_weight": 0.0, "shift_weight": 1.0,
-        "statistics": "centered", "shift_filters": 512, "shift_octaves": 4,
-        "mask_smooth_frames": 7},
+        **SHIFT_CENTERED, "shift_filters": 512, "shift_octaves": 4, "mask_smooth_frames": 7},
     "shift + rhythm, centered": {"style_weight": 0.0, "shift_weight": 1.0,
                                  "statistics": "centered"},
-    "shift + envelope, centered": {"style_weight": 0.0, "rhythm_weight": 0.0,
-                                   "shift_weight": 1.0, "envelope_weight": 1.0,
-                                   "statistics": "centered"},
+    "shift + envelope, centered": {**SHIFT_CENTERED, "envelope_weight": 1.0},
     "rhythm + shift": {"style_weight": 0.0, "shift_weight": 1.0},
     "rhythm + envelope": {"style_weight": 0.0, "envelope_weight": 1.0},
 }
@@ -485,12 +460,7 @@ def main() -> int:
             "diagnose": diagnose}[a.what](a)
     header = (f"{a.seconds:g} s mixes at {SR} Hz, default network, backend auto; gains are "
               f"per source in the order named; {time.perf_counter() - started:.0f} s in all.\n\n")
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, f"separation-{a.what}-{time.strftime('%Y%m%d-%H%M%S')}.md")
-    with open(path, "w") as f:
-        f.write(header + body + "\n")
-    print(header + body)
-    print(f"written: {path}", file=sys.stderr)
+    write_markdown(a.out, f"separation-{a.what}", header + body)
     return 0
 
 
