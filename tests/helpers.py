@@ -23,6 +23,17 @@ def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
+def numeric_grad_of_total(obj, u: np.ndarray, picked: np.ndarray,
+                          eps: float = 1e-6) -> np.ndarray:
+    """Central differences of obj.terms_and_grad's total at the coordinates ``picked`` of u
+    (the others held): for objectives too costly to difference everywhere."""
+    def loss_at(v):
+        w = u.copy()
+        w[picked] = v
+        return obj.terms_and_grad(w)[0]["total"]
+    return numeric_grad(loss_at, u[picked], eps=eps)
+
+
 TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
             rhythm_filters=6, rhythm_kernel_size=5, resid_kernel_size=3, content_n_mels=3)
 SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11, n_mels=8,
