@@ -42,6 +42,13 @@ def _check_positive(cfg: Any, *names: str) -> None:
             raise ParameterError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
+def _check_nonnegative(cfg: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if value < 0:
+            raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+
+
 @dataclass
 class NetworkConfig:
     """The random network: STFT front end, harmonic and rhythm branches (DESIGN.md 1-4)."""
@@ -82,10 +89,7 @@ class NetworkConfig:
                         "content_n_mels")
         if self.n_fft % 2:
             raise ParameterError(f"--n-fft must be even, got {self.n_fft}")
-        if self.seed < 0:
-            raise ParameterError(f"--seed must be >= 0, got {self.seed}")
-        if self.n_resid < 0:
-            raise ParameterError(f"--n-resid must be >= 0, got {self.n_resid}")
+        _check_nonnegative(self, "seed", "n_resid")
         fmax = self.sr / 2 if self.fmax is None else self.fmax
         if not 0 <= self.fmin < fmax <= self.sr / 2:
             raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "
@@ -134,8 +138,7 @@ class OptimConfig(NetworkConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "maxiter", "maxcor", "ftol", "threads")
-        if self.init_std < 0:
-            raise ParameterError(f"--init-std must be >= 0, got {self.init_std}")
+        _check_nonnegative(self, "init_std")
         _check_choice(self, "backend")
 
 
@@ -173,11 +176,9 @@ class RunConfig(OptimConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("style_weight", "rhythm_weight", "l1_weight", "checkpoint_every",
-                     "init_mix", "patience", "min_improvement", "eval_every", "eval_patience"):
-            if getattr(self, name) < 0:
-                raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
-                                     f"{getattr(self, name)}")
+        _check_nonnegative(self, "style_weight", "rhythm_weight", "l1_weight", "checkpoint_every",
+                           "init_mix", "patience", "min_improvement", "eval_every",
+                           "eval_patience")
         _check_choice(self, "init")
         if self.eval_patience and not self.eval_every:
             raise ParameterError("--eval-patience needs --eval-every")
@@ -190,8 +191,7 @@ class TransferConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.content_weight < 0:
-            raise ParameterError(f"--content-weight must be >= 0, got {self.content_weight}")
+        _check_nonnegative(self, "content_weight")
 
 
 @dataclass
@@ -278,10 +278,7 @@ class SeparateConfig(RunConfig):
         _check_choice(self, "statistics")
         _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
                         "shift_width", "shift_filters")
-        for name in ("envelope_weight", "shift_weight"):
-            if getattr(self, name) < 0:
-                raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got "
-                                     f"{getattr(self, name)}")
+        _check_nonnegative(self, "envelope_weight", "shift_weight")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         if not 0 <= self.transpose <= 12:
