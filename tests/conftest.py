@@ -20,6 +20,13 @@ CUDA_TESTABLE = cuda.is_usable()
 REQUIRE_CUDA = os.environ.get("RANDSTYLE_REQUIRE_CUDA_EMULATION") == "1"
 
 
+@pytest.fixture(params=["cpu"] + (["cuda"] if CUDA_TESTABLE else []))
+def fast(request):
+    """Each fast backend (the ones with a parity test against numpy_ref)."""
+    from kernels import cpu
+    return {"cpu": cpu, "cuda": cuda}[request.param]
+
+
 def pytest_sessionstart(session) -> None:
     if REQUIRE_CUDA and not CUDA_TESTABLE:
         pytest.exit("RANDSTYLE_REQUIRE_CUDA_EMULATION=1 but the cuda backend cannot be tested "

@@ -14,7 +14,6 @@ from engine.model import style_target
 from kernels import cpu, cuda, numpy_ref
 
 BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
-FAST = BACKENDS[1:]
 
 
 def _style(rows, F, seed=0):
@@ -44,11 +43,6 @@ def test_gramfree_finite_differences(backend):
     A = np.random.default_rng(3).standard_normal((6, 14))  # signs too: the op is a polynomial
     check_op(backend.gramfree_style_loss_forward, backend.gramfree_style_loss_backward,
              A, B, sq, 0.7)
-
-
-@pytest.fixture(params=FAST, ids=lambda m: m.name)
-def fast(request):
-    return request.param
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

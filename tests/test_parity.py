@@ -9,15 +9,13 @@ wrong index, scale or missing term shows up at 1e-2 or worse.
 """
 import numpy as np
 import pytest
-from conftest import CUDA_TESTABLE
 from helpers import SMALL, rel_error
 
 import engine
 from engine.demo import drum_loop, plucked_melody
 from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from kernels import cpu, cuda, numpy_ref
+from kernels import numpy_ref
 
-FAST = [cpu] + ([cuda] if CUDA_TESTABLE else [])
 TOL = {np.float32: (3e-6, 1e-5), np.float64: (1e-12, 1e-12)}
 DTYPES = [np.float32, np.float64]
 
@@ -41,11 +39,6 @@ def pair(fast, op, args, dtype, grad_shape_from_out=True, seed=0):
         fast.asarray(dout) if np.ndim(dout) else dout, cache_f))
     assert g_f.dtype == g_r.dtype == dtype and g_f.shape == g_r.shape
     assert rel_error(g_f, g_r) < tol_g, f"{op} backward: {rel_error(g_f, g_r):.2e}"
-
-
-@pytest.fixture(params=FAST, ids=lambda m: m.name)
-def fast(request):
-    return request.param
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
