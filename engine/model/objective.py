@@ -125,21 +125,12 @@ class Objective:
         return terms, term_grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
-        """dL/dx (float64, on the host) from the features' gradients."""
-        b = self.network.backend
-        return np.asarray(b.to_numpy(self.network.backward(grads, caches)), dtype=np.float64)
+        return input_gradient(self.network, grads, caches)
 
     def _evaluate(self, x: np.ndarray) -> tuple[dict, np.ndarray]:
         """Loss terms and dL/dx: every term's feature gradients summed, one backward pass."""
         terms, term_grads, caches = self._forward(x)
-        grads: dict[str, list] = {}
-        for per_branch in term_grads.values():
-            for branch, layers in per_branch.items():
-                acc = grads.setdefault(branch, [None] * len(layers))
-                for i, g in enumerate(layers):
-                    if g is not None:
-                        acc[i] = g if acc[i] is None else acc[i] + g
-        return terms, self._backward(grads, caches)
+        return terms, self._backward(summed(term_grads), caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """Each loss term ("content", "style_harmonic", "style_rhythm", "l1", their "style"
@@ -168,3 +159,22 @@ class Objective:
             n = norms[STYLE_TERMS[name]]
             self.factors[name] = ref / n if n > 0 else 1.0
         return {name: self.factors[name] for name in self.style_branches}
+
+
+def input_gradient(network: Network, grads: dict, caches: dict) -> np.ndarray:
+    """dL/dx (float64, on the host) from the features' gradients."""
+    b = network.backend
+    return np.asarray(b.to_numpy(network.backward(grads, caches)), dtype=np.float64)
+
+
+def summed(term_grads: dict) -> dict:
+    """{branch: [gradient per layer]}: every term's feature gradients added up, so one
+    backward pass serves them all (a None layer is one a term does not reach)."""
+    grads: dict[str, list] = {}
+    for per_branch in term_grads.values():
+        for branch, layers in per_branch.items():
+            acc = grads.setdefault(branch, [None] * len(layers))
+            for i, g in enumerate(layers):
+                if g is not None:
+                    acc[i] = g if acc[i] is None else acc[i] + g
+    return grads

@@ -32,6 +32,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.network import Network
+from engine.model.objective import input_gradient, summed
 from engine.model.params import random_conv
 from engine.model.style_target import STYLE_CHUNK_FRAMES, combine, factor_can_pay, finish
 
@@ -249,17 +250,12 @@ class StatsObjective:
         return terms, grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
-        b = self.network.backend
-        return np.asarray(b.to_numpy(self.network.backward(grads, caches)), dtype=np.float64)
+        return input_gradient(self.network, grads, caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict, np.ndarray]:
         terms, term_grads, caches = self._forward(x)
-        merged = {}
-        for per_branch in term_grads.values():
-            for key, layers in per_branch.items():  # the patch branches all feed "logmag"
-                merged[key] = layers if key not in merged else [merged[key][0] + layers[0]]
         self.last_terms = terms
-        return terms, self._backward(merged, caches)
+        return terms, self._backward(summed(term_grads), caches)  # patches all feed "logmag"
 
     def balance(self, x0: np.ndarray) -> dict:
         """As Objective.balance without content: each branch's gradient norm at x0 made the
