@@ -7,8 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.errors import ParameterError
-from engine.run.texture_start import style_noise
-from kernels.numpy_ref import n_frames
+from engine.run.texture_start import covered, style_noise
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
 # "Quality"): on 10 s clips a transfer from the content plus noise with the style's
@@ -36,14 +35,9 @@ def initial_signal(n_samples: int, config: Any) -> np.ndarray:
     """Small seeded noise on the samples the frames cover; zeros on the uncovered tail."""
     rng = np.random.default_rng(config.seed + 1)
     x = np.zeros(n_samples)
-    covered = _covered(n_samples, config)
-    x[:covered] = rng.standard_normal(covered) * config.init_std
+    n = covered(n_samples, config.n_fft, config.hop_length)
+    x[:n] = rng.standard_normal(n) * config.init_std
     return x
-
-
-def _covered(n_samples: int, config: Any) -> int:
-    T = n_frames(n_samples, config.n_fft, config.hop_length)
-    return (T - 1) * config.hop_length + config.n_fft if T else 0
 
 
 def _rms(x: np.ndarray) -> float:

@@ -30,7 +30,11 @@ def style_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
         y = np.fft.irfft(np.fft.rfft(rng.standard_normal(m)) * np.sqrt(grid), m)[:n_samples]
         rms = np.sqrt(np.mean(x ** 2))
         out += np.sqrt(w) * y * (rms / max(np.sqrt(np.mean(y ** 2)), 1e-30))
-    T = n_frames(n_samples, n_fft, hop_length)
-    covered = (T - 1) * hop_length + n_fft if T else 0
-    out[covered:] = 0.0
+    out[covered(n_samples, n_fft, hop_length):] = 0.0
     return out
+
+
+def covered(n_samples: int, n_fft: int, hop_length: int) -> int:
+    """How many leading samples the STFT frames cover (the rest gets no gradient)."""
+    T = n_frames(n_samples, n_fft, hop_length)
+    return (T - 1) * hop_length + n_fft if T else 0
