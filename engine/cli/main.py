@@ -64,8 +64,6 @@ def main(argv: Optional[list] = None) -> int:
     except ParameterError as exc:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:
-        return _interrupted(command, exc)
     except OSError as exc:  # disk full, permissions: not bad input, but still one line
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 1
@@ -73,8 +71,8 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG} {command}: error: out of memory; try fewer --n-filters or shorter "
               "clips", file=sys.stderr)
         return 1
-    except Exception as exc:
-        stopped = interrupt.wrapped(exc)  # a signal that arrived inside compiled code
+    except BaseException as exc:  # Ctrl-C, SIGTERM, or either wrapped by compiled code
+        stopped = interrupt.wrapped(exc)
         if stopped is None:
             raise
         return _interrupted(command, stopped)
