@@ -41,16 +41,15 @@ def run(argv: list) -> dict:
             rc = main(argv)
     except SystemExit as exc:  # argparse; the manifest check should have caught it
         rc = exc.code if isinstance(exc.code, int) else 2
-    except KeyboardInterrupt:
-        rc = 130
-        err.write("interrupted before the run started; nothing written\n")
-    except Exception as exc:  # a bug, not bad input: still one line for the summary
-        if interrupt.wrapped(exc) is not None:
+    except BaseException as exc:
+        if interrupt.wrapped(exc) is not None:  # Ctrl-C, plain or wrapped by compiled code
             rc = 130
             err.write("interrupted before the run started; nothing written\n")
-        else:
+        elif isinstance(exc, Exception):  # a bug, not bad input: still one line for the summary
             rc = 1
             err.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        else:
+            raise
     return {"rc": int(rc or 0), "message": reason(err.getvalue()),
             "wall_s": round(time.perf_counter() - started, 3)}
 
