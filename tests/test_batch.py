@@ -116,7 +116,7 @@ def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     np.testing.assert_array_equal(sf.read(single)[0], y)
 
 
-def test_resume_skips_finished_rows_and_redoes_failed_ones(batch):
+def test_resume_skips_finished_rows_and_redoes_failed_ones(batch, tmp_path):
     folder, jobs, out, _ = batch
     done = [out / "melody_x_drums.wav", out / "melody_x_drums.json", out / "tex.wav",
             out / "sep" / "tune.wav"]
@@ -137,6 +137,10 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch):
                  "--overwrite to redo it")
     assert runner.plan(job, str(out), overwrite=True)[0] == "redo"
     assert runner.plan(manifest.read(jobs)[0], str(out), overwrite=False)[0] == "skip"
+    # Its output without its report: the command refuses to clobber it, --overwrite redoes it.
+    shutil.copy(out / "melody_x_drums.wav", tmp_path)
+    assert runner.plan(job, str(tmp_path), overwrite=False) == ("run", "")
+    assert runner.plan(job, str(tmp_path), overwrite=True)[0] == "redo"
 
 
 def test_sigterm_ends_the_batch_cleanly(tmp_path):

@@ -72,6 +72,10 @@ def plan(job: Job, outdir: str, overwrite: bool) -> tuple:
     results, rep = output_paths(job, outdir)
     report = read_report(rep)
     if report is None or not all(os.path.exists(p) for p in results):
+        # Some of it there (a report deleted, a result removed): the command itself refuses
+        # to clobber it unless the batch was given --overwrite.
+        if overwrite and any(os.path.exists(p) for p in [*results, rep]):
+            return "redo", "incomplete"
         return "run", ""
     differs = _differs(job, report)
     if report.get("interrupted"):
