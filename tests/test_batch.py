@@ -104,6 +104,9 @@ def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     assert rep["config"]["rhythm_kernel_size"] == 8 and rep["preset"] == "fast"
     assert rep["config"]["threads"] == 1  # the batch's --threads reaches the job
     assert [s["weight"] for s in rep["inputs"]["styles"]] == [1.0, 0.5]
+    # The page's loss curves plot the loss terms, not the evaluation counter beside them.
+    assert "nfev" in rep["iterations"][0] and "total" in page.loss_terms(rep["iterations"])
+    assert "nfev" not in page.loss_terms(rep["iterations"])
     sep = json.load(open(out / "sep" / "separation.json"))
     assert sep["sources"] == ["tune", "beat"]
     assert not (out / "broken.wav").exists() and not (out / "broken.json").exists()

@@ -24,10 +24,11 @@ from engine.audio import atomic_write
 
 NO_MATPLOTLIB = ("matplotlib is not installed, so this page has no spectrograms or loss "
                  "curves (pip install matplotlib, then run again).")
-PLAYABLE = {".wav"}
+PLAYABLE = {".wav"}  # what every browser plays; other inputs are converted
+NOT_LOSS = {"iter", "time_s", "nfev"}  # history keys that count, not loss terms
 # Flags that say where and how a run writes, not what it computes: left off the page.
 NOT_OPTIONS = {"output", "overwrite", "progress", "html", "plot", "resume", "content", "style",
-               "styles", "mix", "source"}  # what every browser plays; other inputs are converted
+               "styles", "mix", "source"}
 
 
 @dataclass
@@ -162,7 +163,7 @@ class _Builder:
             return png
         fig = self.figure(5.0, 2.2)
         ax = fig.add_subplot()
-        terms = [k for k in history[0] if k not in ("iter", "time_s")]
+        terms = loss_terms(history)
         for k in terms:
             ax.plot([h["iter"] for h in history], [max(float(h[k]), 1e-30) for h in history],
                     label=k)
@@ -173,6 +174,11 @@ class _Builder:
         fig.subplots_adjust(left=0.14, right=0.98, bottom=0.2, top=0.9)
         _save(fig, png)
         return png
+
+
+def loss_terms(history: list) -> list:
+    """The loss terms of a report's iteration history: its keys less the counters."""
+    return [k for k in history[0] if k not in NOT_LOSS] if history else []
 
 
 def _flat(d: Any, prefix: str = "") -> list:
