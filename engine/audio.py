@@ -18,6 +18,8 @@ from engine.errors import ParameterError
 
 SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
 PEAK = 0.99  # below full scale, so PCM_16's silent clipping at +1.0 never bites
+UMASK = os.umask(0o022)  # reading it means setting it (once, at import): put it straight back
+os.umask(UMASK)
 
 
 PROGRESS_ABOVE_S = 60.0  # files longer than this show a progress bar while loading
@@ -119,6 +121,9 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Write through a temporary file in the same folder, then rename: never half a file."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent or ".")
+    # mkstemp makes it 0600; give it the mode open() would (a Dask worker on a shared folder,
+    # a page served from disk: others must read it).
+    os.fchmod(fd, 0o666 & ~UMASK)
     os.close(fd)
     try:
         write(tmp)

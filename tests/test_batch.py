@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine import demo
+from engine import audio, demo
 from engine.batch import manifest, runner
 from engine.cli import batch as batch_cli
 from engine.cli import main
@@ -107,6 +107,9 @@ def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     # The page's loss curves plot the loss terms, not the evaluation counter beside them.
     assert "nfev" in rep["iterations"][0] and "total" in page.loss_terms(rep["iterations"])
     assert "nfev" not in page.loss_terms(rep["iterations"])
+    # Written with the umask's mode, not mkstemp's 0600: others on a shared folder read them.
+    modes = {(out / f).stat().st_mode & 0o777 for f in ("tex.wav", "tex.json", "index.html")}
+    assert modes == {0o666 & ~audio.UMASK}
     sep = json.load(open(out / "sep" / "separation.json"))
     assert sep["sources"] == ["tune", "beat"]
     assert not (out / "broken.wav").exists() and not (out / "broken.json").exists()
