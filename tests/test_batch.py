@@ -346,7 +346,7 @@ def test_page_plays_in_headless_chromium(batch, tmp_path):
     except ImportError:
         sync_playwright = None
     need("playwright", sync_playwright is not None)
-    _, _, out, _ = batch
+    folder, _, out, _ = batch
     index = out / "index.html"
     with sync_playwright() as p:
         browser = _launch_chromium(p)
@@ -367,6 +367,9 @@ def test_page_plays_in_headless_chromium(batch, tmp_path):
     for src, duration, error in audios:
         assert not error and not src.startswith(("/", "..", "file:", "http")), src
         assert duration == pytest.approx(sf.info(str(out / src)).duration, abs=0.01), src
+        if src.startswith("index_files/"):  # an input's copy: as long as the input itself
+            original, = (folder / "in").glob(src.split("/")[1].rsplit("-", 1)[0] + ".*")
+            assert duration == pytest.approx(sf.info(str(original)).duration, abs=0.01), src
     losses = index.read_text().count('class="loss"')  # one per finished row
     assert losses == (3 if len(audios) == 12 else 4)
     assert len(images) == len(audios) + losses  # and a spectrogram per player
