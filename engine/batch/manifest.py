@@ -243,8 +243,8 @@ def read(path: str) -> list:
             known = set(FIXED).union(*(option_columns(m) for m in MODES))
             unknown = [c for c in columns if c not in known]
             if unknown and unknown[0] in RESERVED:
-                raise _fail(1, unknown[0], "the batch sets this itself (threads with "
-                                           "randstyle batch --threads); not a column")
+                raise _fail(1, unknown[0], f"the batch sets --{unknown[0]} itself; not a "
+                                           "manifest column")
             if unknown:
                 raise _fail(1, unknown[0], "no mode has this option")
             jobs, taken = [], {}
