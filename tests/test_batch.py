@@ -241,7 +241,7 @@ def test_invalid_header_and_duplicate_outputs(tmp_path, capsys):
     assert "row 1, column colour: no mode has this option" in capsys.readouterr().err
     jobs.write_text("mode,content,style,output,threads\ntransfer,a.wav,b.wav,o.wav,2\n")
     assert main(["batch", str(jobs), "-o", str(tmp_path / "out")]) == 2
-    assert "row 1, column threads: the batch sets this itself" in capsys.readouterr().err
+    assert "row 1, column threads: the batch sets --threads itself" in capsys.readouterr().err
     write_manifest(jobs, [ROWS[0], ROWS[0], ROWS[1]])
     assert main(["batch", str(jobs), "-o", str(tmp_path / "out")]) == 2
     assert "row 3, column output: 'melody_x_drums.wav' is also the output of row 2" in \
