@@ -88,6 +88,24 @@ def test_gramfree_chosen_only_when_cheaper():
     assert style_target.gramfree_flops(420, T_s, F) < style_target.dense_flops(420, F)
 
 
+def test_objective_switches_to_dense_for_a_long_result():
+    """The choice is per evaluation, on the result's length too: a short style keeps its
+    factor, a short result runs Gram-free, a result long enough that 3T'² + 4T'T_s > 3T'F
+    runs the dense loss (same value as an objective holding only the Grams). Fails if the
+    objective runs Gram-free wherever a factor is kept."""
+    cfg = engine.NetworkConfig(**{**SMALL, "n_filters": 256, "rhythm_filters": 256},
+                               dtype="float64")
+    net = engine.Network(cfg, backend="numpy")
+    free = engine.Objective(net, style=drum_loop(0.5, cfg.sr))
+    dense = engine.Objective(net, style_grams=free.style_grams)
+    rng = np.random.default_rng(6)
+    for seconds, want in ((1.0, "gramfree"), (3.0, "dense")):
+        x = plucked_melody(seconds, cfg.sr) + rng.standard_normal(int(seconds * cfg.sr)) * 0.05
+        value = free.value_and_grad(x)[0]
+        assert free.style_algorithms == {"harmonic": want, "rhythm": want}, seconds
+        assert abs(value - dense.value_and_grad(x)[0]) < 1e-10 * value
+
+
 def test_style_targets_chunked_and_mixed():
     """Chunking leaves the factor's rows whole; a weighted mix of two styles stacks their
     factors with sqrt(weight), so its Gram is the weighted sum of their Grams."""
