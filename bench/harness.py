@@ -18,13 +18,6 @@ torch comparison included, do not stand for this machine.
 """
 # NumPy first, on purpose: the workers (python -m bench.harness) import it before the engine.
 import numpy as np  # noqa: I001  isort: skip
-import sys  # noqa: I001  isort: skip
-
-if __name__ == "__main__" and "--worker" in sys.argv and \
-        sys.argv[sys.argv.index("--worker") + 1:][:1] == ["torch"]:
-    # Before the engine, which sets OMP_WAIT_POLICY=PASSIVE unless set: PyTorch's OpenMP
-    # threads then run under their own defaults, as in a program that imported torch first.
-    import torch  # noqa: F401
 import argparse
 import importlib.util
 import json
@@ -32,13 +25,23 @@ import os
 import platform
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from engine.config import opt
+# Whether NumPy was loaded before the engine began to import (sys.modules' order cannot tell:
+# a package is moved to its end when its import finishes, after its own imports).
+NUMPY_FIRST = "engine" not in sys.modules
+if __name__ == "__main__" and "--worker" in sys.argv and \
+        sys.argv[sys.argv.index("--worker") + 1:][:1] == ["torch"]:
+    # Before the engine, which sets OMP_WAIT_POLICY=PASSIVE unless set: PyTorch's OpenMP
+    # threads then run under their own defaults, as in a program that imported torch first.
+    import torch  # noqa: F401
+
+from engine.config import opt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
@@ -217,8 +220,7 @@ def _network_and_inputs(cfg: BenchConfig, backend: str):
 
 
 def _numpy_imported_first() -> bool:
-    order = list(sys.modules)
-    return order.index("numpy") < order.index("engine")
+    return NUMPY_FIRST
 
 
 def _torch_worker(cfg: BenchConfig, ref) -> dict:
