@@ -100,3 +100,20 @@ def test_bench_config_defaults_are_the_issue_sizes():
     cfg = BenchConfig()
     assert (cfg.seconds, cfg.style_seconds, cfg.n_filters, cfg.long_style_minutes,
             cfg.sgemm_n) == (10.0, 30.0, 4096, 4.0, 4096)
+
+
+def test_torch_reference_is_the_same_objective():
+    """bench's PyTorch objective (the optional bench extra) computes the engine's loss and
+    gradient: the torch comparison times the same work. Runs where torch is installed."""
+    pytest.importorskip("torch")
+    from bench.torch_ref import TorchObjective
+    from engine import Objective
+    from engine.demo import drum_loop, plucked_melody
+    net = Network(NetworkConfig(n_filters=64, rhythm_filters=48, dtype="float64"), backend="cpu")
+    content, style = plucked_melody(1.5, 22050), drum_loop(2.0, 22050)
+    obj = Objective(net, content=content, style=style, style_weight=3.0)
+    x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
+    value, grad = obj.value_and_grad(x)
+    t_value, t_grad = TorchObjective(obj).value_and_grad(x)
+    assert abs(t_value - value) < 1e-5 * value  # torch runs float32
+    assert kernels.rel_error(t_grad, grad) < 1e-4
