@@ -3,12 +3,18 @@
 Run as ``python cli.py bench`` or ``python bench/run.py``. Each backend is measured in its own
 fresh subprocess that imports NumPy before the engine (as any program using randstyle as a
 library does), so its peak RSS is its own; the 4096² sgemm rate (the roofline) is measured
-in the parent, between the backends, in the same run. The dense floor is the dense
-algorithm's FLOPs (convs and Gram style losses as GEMMs) at that rate: what the naive
-algorithm cannot beat. Every backend is validated against numpy_ref on the benchmark's inputs
+in the same run, in the parent between the backends and in each worker. The dense floor is
+the dense algorithm's FLOPs (convs and Gram style losses as GEMMs) at that rate: what the
+naive algorithm cannot beat. Every backend is validated against numpy_ref on the benchmark's inputs
 before it is timed; with torch installed, PyTorch's CPU autograd of the same objective (same
 weights, same loss) is validated and timed the same way. Results: a table on stdout and JSON
 under bench/results/.
+
+Every ratio to the sgemm rate (the dense floor, and per op) uses one rate, the roofline: the
+best 4096² sgemm rate measured anywhere in the run (the parent between the workers, and each
+CPU worker around its evaluation and its ops). The rates are kept, and the table says when
+they spread by more than 10 %: then the machine was not idle and the run's timings, the
+torch comparison included, do not stand for this machine.
 """
 # NumPy first, on purpose: the workers (python -m bench.harness) import it before the engine.
 import numpy as np  # noqa: I001  isort: skip
@@ -26,9 +32,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from engine.config import opt
+# Whether NumPy was loaded before the engine began to import (sys.modules' order cannot tell:
+# a package is moved to its end when its import finishes, after its own imports).
+NUMPY_FIRST = "engine" not in sys.modules
+if __name__ == "__main__" and "--worker" in sys.argv and \
+        sys.argv[sys.argv.index("--worker") + 1:][:1] == ["torch"]:
+    # Before the engine, which sets OMP_WAIT_POLICY=PASSIVE unless set: PyTorch's OpenMP
+    # threads then run under their own defaults, as in a program that imported torch first.
+    import torch  # noqa: F401
+
+from engine.config import opt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
 
 
 @dataclass
@@ -41,6 +57,7 @@ class BenchConfig:
     repeat: int = opt(5, "timed repeats per measurement (the best is kept)")
     long_style_minutes: float = opt(
         4.0, "also measure the peak RSS of a transfer run with a style clip this long (0: skip)")
+    sgemm_n: int = opt(4096, "size of the square float32 matmul timed as the roofline")
     threads: Optional[int] = opt(None, "threads for BLAS, Numba and FFTs (default: all)",
                                  show=False)
     out: str = opt("bench/results", "folder for the JSON results")
@@ -203,8 +220,7 @@ def _network_and_inputs(cfg: BenchConfig, backend: str):
 
 
 def _numpy_imported_first() -> bool:
-    order = list(sys.modules)
-    return order.index("numpy") < order.index("engine")
+    return NUMPY_FIRST
 
 
 def _torch_worker(cfg: BenchConfig, ref) -> dict:
@@ -219,8 +235,11 @@ def _torch_worker(cfg: BenchConfig, ref) -> dict:
     checks = {"loss_rel_error": abs(value - float(ref["value"])) / abs(float(ref["value"])),
               "grad_rel_error": kernels.rel_error(grad, ref["grad"])}
     valid = checks["loss_rel_error"] < 1e-4 and checks["grad_rel_error"] < 1e-3
+    rates = [sgemm_rate(cfg.repeat, n=cfg.sgemm_n)]
     e2e = _best(lambda: tobj.value_and_grad(x), cfg.repeat)
+    rates.append(sgemm_rate(cfg.repeat, n=cfg.sgemm_n))
     return {"backend": "torch", "valid": bool(valid), **checks, "e2e_s": e2e,
+            "worker_sgemm_gflops": [r / 1e9 for r in rates],
             "setup_s": setup_s, "peak_rss_mib": _peak_rss_mib(), "algorithms": {
                 name: "dense" for name in obj.style_branches},
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
@@ -241,23 +260,26 @@ def _worker(cfg: BenchConfig) -> dict:
     # float32 end to end: ~1e-5 measured between backends; a wrong op is off by 1e-2 or more.
     valid = checks["loss_rel_error"] < 1e-4 and checks["grad_rel_error"] < 1e-3
     b = net.backend
+    gpu = b if hasattr(b, "set_tf32") else None
+    # The sgemm rate just before and after the evaluation and after the ops: a machine that
+    # got busy meanwhile shows in the spread (the parent's table says so).
+    rates = [sgemm_rate(cfg.repeat, gpu, cfg.sgemm_n)]
     e2e = _best(lambda: obj.value_and_grad(x), cfg.repeat, b.synchronize)
     rss = _peak_rss_mib()
     # On a GPU the memory that counts is the device's: CuPy's pool peak, not host RSS.
     pool = b.device_pool_bytes() if hasattr(b, "device_pool_bytes") else None
     T = int(obj.content_target.shape[0] + net.config.kernel_size - 1)
+    rates.append(sgemm_rate(cfg.repeat, gpu, cfg.sgemm_n))
     # Per op, chained on the real inputs; the whole chain was validated above. GEMM-bound
-    # ops also as a ratio to the 4096² sgemm rate measured here, in the same process.
-    rate = sgemm_rate(cfg.repeat, b if hasattr(b, "set_tf32") else None)
+    # ops carry their FLOPs: the parent divides by the run's roofline (x_sgemm).
     op_flops = _op_flops(net, obj, T)
     ops = {}
     for name, fwd, bwd in _op_list(net, obj, net.asarray(x)):
         ops[name] = {"forward_s": _best(fwd, cfg.repeat, b.synchronize),
                      "backward_s": _best(bwd, cfg.repeat, b.synchronize)}
         if name in op_flops:
-            ff, fb = op_flops[name]
-            ops[name].update(forward_x_sgemm=ops[name]["forward_s"] * rate / ff,
-                             backward_x_sgemm=ops[name]["backward_s"] * rate / fb)
+            ops[name].update(forward_flop=op_flops[name][0], backward_flop=op_flops[name][1])
+    rates.append(sgemm_rate(cfg.repeat, gpu, cfg.sgemm_n))
     # Host traffic per evaluation: the signal in, the gradient out (Objective's only copies).
     x_host = np.asarray(x, dtype=net.dtype)
     g_dev = net.asarray(x_host)
@@ -268,17 +290,28 @@ def _worker(cfg: BenchConfig) -> dict:
            "setup_s": setup_s, "peak_rss_mib": rss, "ops": ops, "host_transfer": transfer,
            "T": T, "algorithms": dict(obj.style_algorithms),
            "run_gflop": sum(run_flop_count(T, net, obj).values()) / 1e9,
-           "worker_sgemm_gflops": rate / 1e9, "numpy_first": _numpy_imported_first(),
+           "worker_sgemm_gflops": [r / 1e9 for r in rates],
+           "numpy_first": _numpy_imported_first(),
            "device_peak_mib": None if pool is None else pool / 2**20}
-    if hasattr(b, "set_tf32"):  # a GPU: its own dense floor, on its own matmul rate
-        out["floor_s"] = sum(flop_count(T, net).values()) / rate
+    if gpu is not None:  # a GPU: its own dense floor and op ratios, on its own matmul rate
+        out["floor_s"] = sum(flop_count(T, net).values()) / max(rates)
+        _x_sgemm(ops, max(rates))
     return out
+
+
+def _x_sgemm(ops: dict, rate: float) -> None:
+    """Each GEMM-bound op's time as a ratio to the time of its FLOPs at ``rate``."""
+    for o in ops.values():
+        if "forward_flop" in o:
+            o["forward_x_sgemm"] = o["forward_s"] * rate / o["forward_flop"]
+            o["backward_x_sgemm"] = o["backward_s"] * rate / o["backward_flop"]
 
 
 def _run_worker(cfg: BenchConfig, backend: str, reference: str) -> dict:
     cmd = [sys.executable, "-m", "bench.harness", "--worker", backend, "--reference", reference,
            "--n-filters", str(cfg.n_filters), "--seconds", str(cfg.seconds),
-           "--style-seconds", str(cfg.style_seconds), "--repeat", str(cfg.repeat)]
+           "--style-seconds", str(cfg.style_seconds), "--repeat", str(cfg.repeat),
+           "--sgemm-n", str(cfg.sgemm_n)]
     if cfg.threads:
         cmd += ["--threads", str(cfg.threads)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -335,20 +368,28 @@ def run(cfg: BenchConfig) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         reference = str(Path(tmp, "reference.npz"))
         np.savez(reference, value=value, grad=grad)
-        rates.append(sgemm_rate(cfg.repeat))
+        rates.append(sgemm_rate(cfg.repeat, n=cfg.sgemm_n))
         for b in backends:
             print(f"randstyle bench: backend {b}", file=sys.stderr)
             results["backends"][b] = _run_worker(cfg, b, reference)
-            rates.append(sgemm_rate(cfg.repeat))
-    # The best rate seen during the run: the roofline is what the machine can do.
-    rate = max(rates)
+            rates.append(sgemm_rate(cfg.repeat, n=cfg.sgemm_n))
+    # The best rate seen during the run, the CPU workers' included: the roofline is what the
+    # machine can do, and every ratio (floor, ops) divides by it.
+    rates = [r / 1e9 for r in rates]
+    for r in results["backends"].values():
+        if "floor_s" not in r:  # a GPU worker's rates are its own device's
+            rates += r.get("worker_sgemm_gflops", [])
+    rate = max(rates) * 1e9
     floor = results["dense_gflop"] * 1e9 / rate
     results["sgemm_gflops"] = rate / 1e9
-    results["sgemm_gflops_runs"] = [r / 1e9 for r in rates]
+    results["sgemm_gflops_runs"] = rates
+    results["sgemm_spread"] = max(rates) / min(rates)
     results["floor_s"] = floor
     ref_time = results["backends"].get("numpy", {}).get("e2e_s")
     cpu_time = results["backends"].get("cpu", {}).get("e2e_s")
     for r in results["backends"].values():
+        if "floor_s" not in r:
+            _x_sgemm(r.get("ops", {}), rate)
         if "e2e_s" in r:
             r["ratio_to_floor"] = r["e2e_s"] / r.get("floor_s", floor)
             if ref_time:
@@ -369,12 +410,19 @@ def _cell(v: Optional[float], fmt: str = "{:.2f}") -> str:
 def table(results: dict) -> str:
     gpu_floors = [f"{n}: dense floor {r['floor_s']:.3f} s on its own matmul rate"
                   for n, r in results["backends"].items() if "floor_s" in r]
-    lines = [f"4096² sgemm (the roofline): {results['sgemm_gflops']:.0f} GFLOP/s; dense "
+    n = results["config"].get("sgemm_n", 4096)
+    lines = [f"{n}² sgemm (the roofline): {results['sgemm_gflops']:.0f} GFLOP/s; dense "
              f"algorithm: {results['dense_gflop']:.1f} GFLOP per evaluation; dense floor "
-             f"{results['floor_s']:.3f} s" + "".join(f"; {g}" for g in gpu_floors), "",
-             "| backend | valid | style algorithm | GFLOP run | loss+grad (s) | x dense floor | "
-             "speedup vs numpy_ref | vs cpu | peak RSS (MiB) | host traffic / eval | "
-             "setup (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"{results['floor_s']:.3f} s" + "".join(f"; {g}" for g in gpu_floors)]
+    runs = results.get("sgemm_gflops_runs", [])
+    if runs and max(runs) > STABLE_SPREAD * min(runs):
+        lines.append(f"WARNING: the sgemm rate ranged {min(runs):.0f}-{max(runs):.0f} GFLOP/s "
+                     "during the run: the machine was not idle, and these timings (the "
+                     "ratios and the torch comparison included) do not stand for it; rerun")
+    lines += ["",
+              "| backend | valid | style algorithm | GFLOP run | loss+grad (s) | x dense floor | "
+              "speedup vs numpy_ref | vs cpu | peak RSS (MiB) | host traffic / eval | "
+              "setup (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["backends"].items():
         if "error" in r:
             lines.append(f"| {name} | error: {r['error']} | | | | | | | | | |")
@@ -392,8 +440,8 @@ def table(results: dict) -> str:
                      f"| {r['setup_s']:.2f} |")
     ops = [n for r in results["backends"].values() for n in r.get("ops", {})]
     names = [b for b, r in results["backends"].items() if "ops" in r]
-    lines += ["", "| op (ms, forward / backward; GEMM-bound ops: x the 4096² sgemm time of "
-              "their FLOPs, same process) | " + " | ".join(names) + " |",
+    lines += ["", "| op (ms, forward / backward; GEMM-bound ops: x the time of their FLOPs "
+              f"at the {n}² sgemm roofline) | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]
     for op in dict.fromkeys(ops):
         cells = []

@@ -49,4 +49,4 @@ class TorchObjective:
             G = A.T @ A / A.shape[0]
             loss = loss + self.weights[name] * torch.sum((G - Gs) ** 2)
         loss.backward()
-        return float(loss), xt.grad.numpy().astype(np.float64)
+        return float(loss.detach()), xt.grad.numpy().astype(np.float64)

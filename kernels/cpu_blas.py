@@ -7,6 +7,8 @@ BLAS library (NumPy and SciPy each ship their own) that run between GEMMs on the
 Here every product is split into blocks, one per core, each block a single-threaded BLAS call
 on a thread of our own pool; those threads sleep on a lock between calls, and OpenBLAS's own
 workers are never woken. The speed then no longer depends on what the caller imported first.
+Only the library the blocks call (SciPy's) is held at one thread, for the length of each
+product, and put back after; NumPy's own BLAS keeps the caller's setting.
 
 The calls go through SciPy's ``cython_blas`` function pointers with ctypes, which releases
 the GIL (SciPy's f2py wrappers hold it, so they cannot run two blocks at once).
@@ -18,6 +20,7 @@ C = A B is computed as Cᵀ = Bᵀ Aᵀ, and a transposed view costs a 'T' flag,
 from __future__ import annotations
 
 import ctypes
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence
 
@@ -111,18 +114,42 @@ def n_workers() -> int:
     return max(1, kernels.n_threads())
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _called_library() -> Optional[str]:
+    """The file of the BLAS library SciPy's cython_blas calls (its sgemm's symbol looked up
+    from cython_blas's own scope), or None where that cannot be told."""
+    try:
+        scope, libc = ctypes.CDLL(_cython_blas.__file__), ctypes.CDLL(None)
+        for symbol in ("scipy_sgemm_", "sgemm_", "scipy_sgemm_64_", "sgemm_64_"):
+            info = _DlInfo()
+            if hasattr(scope, symbol) and libc.dladdr(
+                    ctypes.cast(getattr(scope, symbol), ctypes.c_void_p), ctypes.byref(info)):
+                return os.path.realpath(info.dli_fname.decode())
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
 def _limits():
-    """Every loaded BLAS library's controller (threadpoolctl), found once."""
+    """The controller (threadpoolctl) of the BLAS library the blocks call, found once: only
+    that library is held at one thread during a product, so a caller's NumPy BLAS (NumPy's
+    own library where it ships one) keeps its threads. Every BLAS library where the called
+    one cannot be told."""
     global _blas_libs
     if _blas_libs is None:
-        _blas_libs = [lc for lc in ThreadpoolController().lib_controllers
-                      if lc.user_api == "blas"]
+        blas = [lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas"]
+        called = _called_library()
+        _blas_libs = [lc for lc in blas if os.path.realpath(lc.filepath) == called] or blas
     return _blas_libs
 
 
 def parallel(tasks: Sequence[Callable[[], None]]) -> None:
     """Run the tasks (blocks of one product) at once, one per thread, the last one on the
-    calling thread, with every BLAS library single-threaded meanwhile."""
+    calling thread, with the BLAS library they call single-threaded meanwhile."""
     global _pool
     libs = _limits()
     saved = [lc.get_num_threads() for lc in libs]

@@ -13,7 +13,8 @@ from bench.harness import BenchConfig, flop_count, run_flop_count, table
 from engine import Network, NetworkConfig
 from engine.cli import main
 
-TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1"]
+TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1",
+        "--sgemm-n", "1024"]
 
 
 def test_bench_validates_and_reports(tmp_path, capsys):
@@ -33,10 +34,23 @@ def test_bench_validates_and_reports(tmp_path, capsys):
         assert r["algorithms"] == {"harmonic": "dense", "rhythm": "gramfree"}
         assert r["run_gflop"] < results["dense_gflop"]
         assert set(r["ops"]) >= {"stft_fft", "conv1d_relu harmonic", "gram_style_loss rhythm"}
-        assert r["ops"]["conv1d_relu harmonic"]["forward_x_sgemm"] > 0
+        # Per op: a ratio to the run's roofline (the best rate, the workers' included), not
+        # to whatever rate the worker happened to measure.
+        conv = r["ops"]["conv1d_relu harmonic"]
+        assert conv["forward_x_sgemm"] == pytest.approx(
+            conv["forward_s"] * results["sgemm_gflops"] * 1e9 / conv["forward_flop"])
+        assert conv["backward_flop"] == conv["forward_flop"] > 0
+        assert len(r["worker_sgemm_gflops"]) == 3
+        assert set(r["worker_sgemm_gflops"]) <= set(results["sgemm_gflops_runs"])
+    assert results["sgemm_gflops"] == max(results["sgemm_gflops_runs"])
     assert results["floor_s"] == pytest.approx(results["dense_gflop"] / results["sgemm_gflops"])
     assert results["long_style"]["exit_status"] == 0
     assert "| cpu | yes |" in out and out == table(results) + "\n"
+    # A run whose sgemm rate moved by more than 10 % says its timings do not stand.
+    assert ("WARNING" in out) == (results["sgemm_spread"] > 1.10)
+    busy = {**results, "sgemm_gflops_runs": [200.0, 93.0]}
+    assert "ranged 93-200 GFLOP/s" in table(busy)
+    assert "WARNING" not in table({**results, "sgemm_gflops_runs": [200.0, 190.0]})
 
 
 def test_run_flop_count_follows_the_algorithm():
@@ -84,5 +98,22 @@ def test_set_threads():
 
 def test_bench_config_defaults_are_the_issue_sizes():
     cfg = BenchConfig()
-    assert (cfg.seconds, cfg.style_seconds, cfg.n_filters, cfg.long_style_minutes) == \
-        (10.0, 30.0, 4096, 4.0)
+    assert (cfg.seconds, cfg.style_seconds, cfg.n_filters, cfg.long_style_minutes,
+            cfg.sgemm_n) == (10.0, 30.0, 4096, 4.0, 4096)
+
+
+def test_torch_reference_is_the_same_objective():
+    """bench's PyTorch objective (the optional bench extra) computes the engine's loss and
+    gradient: the torch comparison times the same work. Runs where torch is installed."""
+    pytest.importorskip("torch")
+    from bench.torch_ref import TorchObjective
+    from engine import Objective
+    from engine.demo import drum_loop, plucked_melody
+    net = Network(NetworkConfig(n_filters=64, rhythm_filters=48, dtype="float64"), backend="cpu")
+    content, style = plucked_melody(1.5, 22050), drum_loop(2.0, 22050)
+    obj = Objective(net, content=content, style=style, style_weight=3.0)
+    x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
+    value, grad = obj.value_and_grad(x)
+    t_value, t_grad = TorchObjective(obj).value_and_grad(x)
+    assert abs(t_value - value) < 1e-5 * value  # torch runs float32
+    assert kernels.rel_error(t_grad, grad) < 1e-4

@@ -44,3 +44,17 @@ def test_blas_thread_settings_restored():
     a = np.ones((400, 400), dtype=np.float32)
     cpu_blas.gemm(1.0, a, a)
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_only_the_called_blas_is_held_at_one_thread():
+    """During a product the library the blocks call runs one thread per block; any other BLAS
+    library (NumPy's own, where it ships one) keeps its setting for the caller's threads."""
+    def threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+    called = {lc.filepath for lc in cpu_blas._limits()}
+    before, during = threads(), []
+    cpu_blas.parallel([lambda: during.append(threads()), lambda: None])
+    assert len(called) == 1 and called <= set(before)
+    assert all(n == (1 if path in called else before[path]) for path, n in during[0].items())
+    assert threads() == before

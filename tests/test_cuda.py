@@ -211,6 +211,9 @@ def test_loss_terms_cross_to_the_host_once_per_evaluation(monkeypatch):
     A = net.asarray(np.ones((5, 3)))
     loss, _ = cuda.squared_error_forward(A, A * 0, 1.0)
     assert type(loss) is not float and float(loss) == 15.0  # left on the device
+    B = net.asarray(np.full((4, 3), 0.5))  # BᵀB = AᵀA/5: the Gram-free loss is 0, on the device
+    loss, _ = cuda.gramfree_style_loss_forward(A, B, 9.0, 1.0)
+    assert type(loss) is not float and float(loss) == 0.0
     calls = []
     real = cuda.to_numpy
     monkeypatch.setattr(cuda, "to_numpy", lambda a: (calls.append(np.shape(a)), real(a))[1])

@@ -54,12 +54,13 @@ def test_gramfree_parity(fast, dtype, T, T_s, F):
     pair(fast, "gramfree_style_loss", (A, B.astype(dtype), sq, 0.3), dtype)
 
 
-def test_objective_chooses_by_flops_and_agrees_with_dense():
+def test_objective_chooses_by_flops_and_agrees_with_dense(fast):
     """A short style keeps its factor and runs Gram-free; the dense path on the same Grams
-    gives the same loss and gradient (float64); a style too long to pay keeps no factor."""
+    gives the same loss and gradient (float64); a style too long to pay keeps no factor.
+    On each fast backend: the cuda one makes the same choice, its GEMMs through cuBLAS."""
     cfg = engine.NetworkConfig(**{**SMALL, "n_filters": 512, "rhythm_filters": 384},
                                dtype="float64")
-    net = engine.Network(cfg, backend="cpu")
+    net = engine.Network(cfg, backend=fast.name)
     sr = cfg.sr
     content, style = plucked_melody(1.0, sr), drum_loop(1.5, sr)
     free = engine.Objective(net, content=content, style=style)
@@ -73,9 +74,10 @@ def test_objective_chooses_by_flops_and_agrees_with_dense():
     assert rel_error(g_free, g_dense) < 1e-10
     # The factor's Gram is the chunk-accumulated Gram.
     target = free.style_targets["harmonic"][0]
-    assert rel_error(target.factor.T @ target.factor, target.gram) < 1e-12
+    factor, gram = fast.to_numpy(target.factor), fast.to_numpy(target.gram)
+    assert rel_error(factor.T @ factor, gram) < 1e-12
     # 1.5 s of style at hop 64 is ~170 rows: at F = 128 filters that cannot pay.
-    narrow = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"), backend="cpu")
+    narrow = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"), backend=fast.name)
     assert narrow.style_targets(style, ("harmonic",))["harmonic"][0].factor is None
     assert engine.Objective(narrow, style=style).value_and_grad(x)[0] > 0
 
@@ -86,6 +88,24 @@ def test_gramfree_chosen_only_when_cheaper():
     assert t.use_factor(420)  # 10 s of content
     assert not t.use_factor(3000)  # a long result: the dense path is cheaper
     assert style_target.gramfree_flops(420, T_s, F) < style_target.dense_flops(420, F)
+
+
+def test_objective_switches_to_dense_for_a_long_result():
+    """The choice is per evaluation, on the result's length too: a short style keeps its
+    factor, a short result runs Gram-free, a result long enough that 3T'² + 4T'T_s > 3T'F
+    runs the dense loss (same value as an objective holding only the Grams). Fails if the
+    objective runs Gram-free wherever a factor is kept."""
+    cfg = engine.NetworkConfig(**{**SMALL, "n_filters": 256, "rhythm_filters": 256},
+                               dtype="float64")
+    net = engine.Network(cfg, backend="numpy")
+    free = engine.Objective(net, style=drum_loop(0.5, cfg.sr))
+    dense = engine.Objective(net, style_grams=free.style_grams)
+    rng = np.random.default_rng(6)
+    for seconds, want in ((1.0, "gramfree"), (3.0, "dense")):
+        x = plucked_melody(seconds, cfg.sr) + rng.standard_normal(int(seconds * cfg.sr)) * 0.05
+        value = free.value_and_grad(x)[0]
+        assert free.style_algorithms == {"harmonic": want, "rhythm": want}, seconds
+        assert abs(value - dense.value_and_grad(x)[0]) < 1e-10 * value
 
 
 def test_style_targets_chunked_and_mixed():

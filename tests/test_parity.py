@@ -26,7 +26,7 @@ def pair(fast, op, args, dtype, grad_shape_from_out=True, seed=0):
     out_r, cache_r = getattr(numpy_ref, f"{op}_forward")(*args)
     out_f, cache_f = getattr(fast, f"{op}_forward")(
         *[fast.asarray(a) if isinstance(a, np.ndarray) else a for a in args])
-    out_f = fast.to_numpy(out_f) if np.ndim(out_r) else out_f
+    out_f = fast.to_numpy(out_f) if np.ndim(out_r) else float(out_f)  # a GPU's 0-d array
     tol_v, tol_g = TOL[dtype]
     if np.ndim(out_r):
         assert out_f.dtype == out_r.dtype == dtype and out_f.shape == out_r.shape
