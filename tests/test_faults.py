@@ -30,9 +30,10 @@ def _cli(*args) -> list:
     return [sys.executable, os.path.join(ROOT, "cli.py"), *map(str, args)]
 
 
-def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0):
-    """Start cmd, send sig once ready(stderr so far) holds, and return (exit status, stdout,
-    stderr)."""
+def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0,
+               repeat: bool = False):
+    """Start cmd, send sig once ready(stderr so far) holds (with ``repeat``, again every
+    2 ms until the process ends), and return (exit status, stdout, stderr)."""
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -43,6 +44,9 @@ def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0):
             time.sleep(0.05)
         assert proc.poll() is None, f"finished before the signal: {err_path.read_text()}"
         proc.send_signal(sig)
+        while repeat and proc.poll() is None and time.time() < deadline + 30:
+            time.sleep(0.002)
+            proc.send_signal(sig)
         stdout, _ = proc.communicate(timeout=60)
     return proc.returncode, stdout, err_path.read_text()
 
@@ -85,6 +89,32 @@ def test_sigterm_writes_the_best_iterate_and_resume_continues_from_it(tmp_path):
     assert loss < 0.9 * losses[0]
     y2, _ = sf.read(str(out), dtype="float64")
     assert np.max(np.abs(y2 - y)) < 1e-6  # the same signal written again
+
+
+def test_sigterm_in_texture_and_more_signals_while_it_stops(tmp_path):
+    """SIGTERM, then SIGTERM again every 2 ms until the process ends: the first stops the run
+    (exit 143, SIGTERM in the report); the later ones must not cut its outputs short. The WAV,
+    its report and the checkpoint are whole, the WAV is the checkpoint's signal, and no
+    temporary file is left. (Python restores the default handler as main() returns, so a
+    signal in the last moments may end the process by SIGTERM itself, but only once
+    everything is written and said.)"""
+    style = write(tmp_path / "s.wav", drum_loop(2.0, SR), SR)
+    out, rep, ckpt = tmp_path / "t.wav", tmp_path / "t.json", tmp_path / "t.ckpt.npz"
+    cmd = _cli("texture", style, "-o", out, "--seconds", 1.5, "--subtype", "float",
+               "--checkpoint-every", "2", "--maxiter", "100000", *FAST)
+    code, stdout, stderr = _stop_when(cmd, lambda _: ckpt.exists(), signal.SIGTERM, tmp_path,
+                                      repeat=True)
+    said = "interrupted (SIGTERM): wrote the best result so far" in stderr
+    assert code == 143 or (code == -signal.SIGTERM and said), (code, stderr)
+    assert said and stdout.strip() == str(out) and "Traceback" not in stderr, stderr
+    report = json.loads(rep.read_text())
+    assert report["interrupted"] and "SIGTERM" in report["stop_reason"] and report["nit"] >= 2
+    y, _ = sf.read(str(out), dtype="float64")
+    saved = np.load(ckpt)["x"]
+    assert len(y) == int(1.5 * SR) == len(saved) and np.max(np.abs(saved)) > 0
+    assert np.max(np.abs(y / np.max(np.abs(y)) - saved / np.max(np.abs(saved)))) < 1e-6
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["s.wav", "stderr.txt", "t.ckpt.npz", "t.json", "t.wav"]
 
 
 def test_sigterm_in_separate_writes_every_source(tmp_path):
