@@ -134,15 +134,16 @@ def test_sigterm_in_separate_writes_every_source(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_sigint_in_reconstruct_writes_the_time_domain_result(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_in_reconstruct_writes_the_time_domain_result(tmp_path, sig):
     content = write(tmp_path / "c.wav", plucked_melody(1.5, SR), SR)
     prefix = tmp_path / "r"
     cmd = _cli("reconstruct", content, "-o", prefix, "--maxiter", "100000", *FAST)
-    code, stdout, stderr = _stop_when(cmd, _iterations_shown("time domain", 2), signal.SIGINT,
+    code, stdout, stderr = _stop_when(cmd, _iterations_shown("time domain", 2), sig,
                                       tmp_path)
-    assert code == 130, stderr
+    assert code == 128 + sig, stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["interrupted"] and "SIGINT" in report["results"]["time"]["stop_reason"]
+    assert report["interrupted"] and sig.name in report["results"]["time"]["stop_reason"]
     y, _ = sf.read(str(tmp_path / "r_time.wav"))
     assert len(y) == int(1.5 * SR) and np.max(np.abs(y)) > 0
     assert not (tmp_path / "r_griffinlim.wav").exists()
