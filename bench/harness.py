@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from engine.config import opt
+from engine.config import _check_nonnegative, _check_numbers, _check_positive, opt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +51,13 @@ class BenchConfig:
     # Internal: the parent runs each backend as "--worker NAME --reference FILE".
     worker: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
     reference: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
+
+    def __post_init__(self) -> None:
+        # Checked before any work: NaN seconds or --repeat 0 failed with a traceback after
+        # minutes of setup, and --long-style-minutes inf never ended.
+        _check_numbers(self)
+        _check_positive(self, "seconds", "style_seconds", "n_filters", "repeat", "threads")
+        _check_nonnegative(self, "long_style_minutes")
 
 
 def _signals(cfg: BenchConfig, sr: int) -> tuple:

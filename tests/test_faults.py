@@ -236,6 +236,35 @@ def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, comm
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def _tool_cases() -> list:
+    from bench.harness import BenchConfig
+    from engine.cli.batch import BatchArgs
+    from engine.cli.evaluate import EvaluateArgs
+    return [(cmd, name, value) for cmd, cls in (("bench", BenchConfig), ("batch", BatchArgs),
+                                                ("evaluate", EvaluateArgs))
+            for name, value in _bad_values(cls) if name != "long_style_minutes" or value != "0"]
+
+
+TOOL_CASES = _tool_cases()
+
+
+@pytest.mark.parametrize("command,name,value", TOOL_CASES,
+                         ids=[f"{c}-{n}={v}" for c, n, v in TOOL_CASES])
+def test_the_other_commands_reject_a_bad_number(inputs, tmp_path, capsys, command, name,
+                                                value):
+    """bench, batch and evaluate: the same one line naming the option, before any work
+    (bench's --repeat 0 once failed with a traceback after its setup)."""
+    manifest = inputs["dir"] / "jobs.csv"
+    manifest.write_text(f"mode,style,output\ntexture,{inputs['s']},t.wav\n")
+    before = {"bench": [], "batch": [str(manifest), "-o", str(tmp_path / "out")],
+              "evaluate": [inputs["c"], "--style", inputs["s"]]}[command]
+    flag = f"--{name.replace('_', '-')}"
+    code = _exit_status([command, *before, f"{flag}={value}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and flag in err[0], err
+    assert not list(tmp_path.iterdir())
+
+
 def _exit_status(argv: list) -> int:
     """main()'s status; argparse's own errors exit 2 through SystemExit."""
     from engine.cli import main
