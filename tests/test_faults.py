@@ -297,6 +297,52 @@ def test_other_validators_reject(inputs, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_each_remaining_validator_rejects_what_it_must(inputs, tmp_path, capsys):
+    """The validators of paths, names, choices and combinations, one value each that must be
+    refused: exit 2, one line saying why, nothing written."""
+    c, s = inputs["c"], inputs["s"]
+    six = write(inputs["dir"] / "six.wav", np.tile(plucked_melody(1.5, SR)[:, None], 6), SR)
+    manifest = inputs["dir"] / "jobs.csv"
+    manifest.write_text(f"mode,style,output\ntexture,{s},t.wav\n")
+    (tmp_path / "file").write_text("x")
+    out, sep = str(tmp_path / "o.wav"), str(tmp_path / "sep")
+    two = ["--source", f"a={s}", "--source", f"b={c}"]
+    run = ["--sr", "8000", "--maxiter", "1", "--quiet"]
+    for argv, words in [
+        (["transfer", c, s, "-o", str(tmp_path / "o.mp3")], "output must be a .wav file"),
+        (["transfer", c, s, "-o", str(tmp_path / "no" / "o.wav")], "does not exist"),
+        (["transfer", c, s, "-o", out, "--subtype", "PCM_7"], "--subtype: invalid choice"),
+        (["transfer", c, "-o", out], "give both CONTENT and a style"),
+        (["transfer", c, s, "-o", out, "--eval-patience", "2"], "--eval-patience needs"),
+        (["transfer", six, s, "-o", out, "--channels", "mid-side"],
+         "--channels mid-side needs mono or stereo"),
+        (["separate", "-o", sep], "required: mix"),
+        (["separate", c, "--source", f"a={s}", "-o", sep], "give two or more sources"),
+        (["separate", c, "--source", f"a={s}", "--source", f"a={c}", "-o", sep],
+         "is given twice"),
+        (["separate", c, "--source", f"a b={s}", "--source", f"c={c}", "-o", sep],
+         "may hold only letters"),
+        (["separate", c, *two, "--reference", f"z={c}", "-o", sep], "names no --source"),
+        (["separate", c, *two, "-o", str(tmp_path / "file")], "is not a folder"),
+        (["separate", c, *two, "-o", str(tmp_path / "no" / "sep")], "does not exist"),
+        (["separate", c, *two, "-o", sep, "--init", "noise"], "no effect on separate"),
+        (["separate", c, *two, "-o", sep, "--transpose", "13"], "--transpose"),
+        (["separate", c, *two, "-o", sep, "--mask-hop-length", "4096"], "--mask-hop-length"),
+        (["evaluate"], "give the RESULT file"),
+        (["evaluate", c], "give --style, --content or --reference"),
+        (["evaluate", c, "--style", f"{s}:0"], "style weight must be positive"),
+        (["batch"], "give the manifest"),
+        (["batch", str(manifest)], "give the output folder"),
+        (["batch", str(manifest), "-o", str(tmp_path / "b"), "--scheduler", "localhost"],
+         "--scheduler must be an address"),
+    ]:
+        extra = run if argv[0] in ("transfer", "separate") else []
+        code = _exit_status([*argv, *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and words in err[0], (argv, code, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["file"], argv
+
+
 def test_api_rejects_non_numbers_and_fractions():
     import engine
     from engine.errors import ParameterError
