@@ -447,13 +447,13 @@ def gram_style_loss_backward(dL, cache):
 # --- the style loss without F x F matrices (DESIGN.md 8): cuBLAS GEMMs and two reductions ----
 
 def _sum_squares(X):
-    """The sum of X² in float64, left on the device (a 0-d array): no sync."""
-    return xp.sum(xp.square(X.astype(np.float64)))
+    """||X||² in float64 as a 0-d device array (no host transfer: see to_floats)."""
+    return xp.sum(xp.square(X.astype(np.float64)), keepdims=True).reshape(())
 
 
 def gramfree_style_loss_forward(A, B, target_sq, weight):
-    """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ and ABᵀ (T' x T' and T' x T_s), sums in float64.
-    The loss stays on the device with the other terms (Objective copies them together)."""
+    """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ and ABᵀ (T' x T' and T' x T_s), sums in float64,
+    left on the device like the other losses."""
     T = A.shape[0]
     AA, AB = xp.matmul(A, A.T), xp.matmul(A, B.T)
     sq = _sum_squares(AA) / T**2 - 2.0 * _sum_squares(AB) / T
