@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from engine.config import _check_nonnegative, _check_numbers, _check_positive, opt
+from engine.config import opt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,9 +54,14 @@ class BenchConfig:
 
     def __post_init__(self) -> None:
         # Checked before any work: NaN seconds or --repeat 0 failed with a traceback after
-        # minutes of setup, and --long-style-minutes inf never ended.
+        # minutes of setup, and --long-style-minutes inf never ended. Every number is a size
+        # but that one, which may be 0 (skip).
+        from dataclasses import fields
+
+        from engine.config import _check_nonnegative, _check_numbers, _check_positive
         _check_numbers(self)
-        _check_positive(self, "seconds", "style_seconds", "n_filters", "repeat", "threads")
+        _check_positive(self, *[f.name for f in fields(self) if f.name != "long_style_minutes"
+                                and f.type in (int, float, Optional[int], Optional[float])])
         _check_nonnegative(self, "long_style_minutes")
 
 
