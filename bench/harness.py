@@ -69,6 +69,18 @@ class BenchConfig:
     worker: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
     reference: Optional[str] = field(default=None, metadata={"help": argparse.SUPPRESS})
 
+    def __post_init__(self) -> None:
+        # Checked before any work: NaN seconds or --repeat 0 failed with a traceback after
+        # minutes of setup, and --long-style-minutes inf never ended. Every number is a size
+        # but that one, which may be 0 (skip).
+        from dataclasses import fields
+
+        from engine.config import _check_nonnegative, _check_numbers, _check_positive
+        _check_numbers(self)
+        _check_positive(self, *[f.name for f in fields(self) if f.name != "long_style_minutes"
+                                and f.type in (int, float, Optional[int], Optional[float])])
+        _check_nonnegative(self, "long_style_minutes")
+
 
 def _signals(cfg: BenchConfig, sr: int) -> tuple:
     from engine.demo import drum_loop, plucked_melody

@@ -224,6 +224,28 @@ def test_loss_terms_cross_to_the_host_once_per_evaluation(monkeypatch):
 
 
 @emulated
+def test_no_loss_term_is_brought_to_the_host_on_its_own(monkeypatch):
+    """Both style algorithms (the harmonic branch Gram-free, the rhythm branch dense here):
+    every term reaches to_floats still on the device. A Python float there means a float()
+    of its own, which on a GPU is one more sync per term and evaluation."""
+    cfg = engine.NetworkConfig(**{**SMALL, "n_filters": 1024})
+    net = engine.Network(cfg, backend="cuda")
+    content, style = plucked_melody(1.0, SMALL["sr"]), drum_loop(0.5, SMALL["sr"])
+    obj = engine.Objective(net, content=content, style=style, l1_weight=0.1)
+    arrived = []
+    real = cuda.to_floats
+    monkeypatch.setattr(cuda, "to_floats", lambda terms: (arrived.append(dict(terms)),
+                                                          real(terms))[1])
+    terms, _ = obj.terms_and_grad(content + 0.01)
+    assert obj.style_algorithms == {"harmonic": "gramfree", "rhythm": "dense"}
+    assert set(arrived[0]) == set(terms) and len(arrived) == 1
+    assert [k for k, v in arrived[0].items() if type(v) is float] == []
+    reference = engine.Objective(engine.Network(cfg, backend="numpy"), content=content,
+                                 style=style, l1_weight=0.1).terms_and_grad(content + 0.01)[0]
+    assert all(abs(terms[k] - reference[k]) < 1e-4 * abs(reference[k]) for k in terms)
+
+
+@emulated
 def test_float64_grams_given_to_a_float32_network_are_cast():
     cfg = engine.NetworkConfig(**SMALL)
     net = engine.Network(cfg, backend="cuda")

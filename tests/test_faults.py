@@ -30,9 +30,10 @@ def _cli(*args) -> list:
     return [sys.executable, os.path.join(ROOT, "cli.py"), *map(str, args)]
 
 
-def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0):
-    """Start cmd, send sig once ready(stderr so far) holds, and return (exit status, stdout,
-    stderr)."""
+def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0,
+               repeat: bool = False):
+    """Start cmd, send sig once ready(stderr so far) holds (with ``repeat``, again every
+    2 ms until the process ends), and return (exit status, stdout, stderr)."""
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -43,6 +44,9 @@ def _stop_when(cmd: list, ready, sig: int, tmp_path, timeout: float = 60.0):
             time.sleep(0.05)
         assert proc.poll() is None, f"finished before the signal: {err_path.read_text()}"
         proc.send_signal(sig)
+        while repeat and proc.poll() is None and time.time() < deadline + 30:
+            time.sleep(0.002)
+            proc.send_signal(sig)
         stdout, _ = proc.communicate(timeout=60)
     return proc.returncode, stdout, err_path.read_text()
 
@@ -87,6 +91,32 @@ def test_sigterm_writes_the_best_iterate_and_resume_continues_from_it(tmp_path):
     assert np.max(np.abs(y2 - y)) < 1e-6  # the same signal written again
 
 
+def test_sigterm_in_texture_and_more_signals_while_it_stops(tmp_path):
+    """SIGTERM, then SIGTERM again every 2 ms until the process ends: the first stops the run
+    (exit 143, SIGTERM in the report); the later ones must not cut its outputs short. The WAV,
+    its report and the checkpoint are whole, the WAV is the checkpoint's signal, and no
+    temporary file is left. (Python restores the default handler as main() returns, so a
+    signal in the last moments may end the process by SIGTERM itself, but only once
+    everything is written and said.)"""
+    style = write(tmp_path / "s.wav", drum_loop(2.0, SR), SR)
+    out, rep, ckpt = tmp_path / "t.wav", tmp_path / "t.json", tmp_path / "t.ckpt.npz"
+    cmd = _cli("texture", style, "-o", out, "--seconds", 1.5, "--subtype", "float",
+               "--checkpoint-every", "2", "--maxiter", "100000", *FAST)
+    code, stdout, stderr = _stop_when(cmd, lambda _: ckpt.exists(), signal.SIGTERM, tmp_path,
+                                      repeat=True)
+    said = "interrupted (SIGTERM): wrote the best result so far" in stderr
+    assert code == 143 or (code == -signal.SIGTERM and said), (code, stderr)
+    assert said and stdout.strip() == str(out) and "Traceback" not in stderr, stderr
+    report = json.loads(rep.read_text())
+    assert report["interrupted"] and "SIGTERM" in report["stop_reason"] and report["nit"] >= 2
+    y, _ = sf.read(str(out), dtype="float64")
+    saved = np.load(ckpt)["x"]
+    assert len(y) == int(1.5 * SR) == len(saved) and np.max(np.abs(saved)) > 0
+    assert np.max(np.abs(y / np.max(np.abs(y)) - saved / np.max(np.abs(saved)))) < 1e-6
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["s.wav", "stderr.txt", "t.ckpt.npz", "t.json", "t.wav"]
+
+
 def test_sigterm_in_separate_writes_every_source(tmp_path):
     mix = write(tmp_path / "mix.wav", plucked_melody(1.5, SR) + drum_loop(1.5, SR), SR)
     melody = write(tmp_path / "m.wav", plucked_melody(1.5, SR, seed=4), SR)
@@ -104,15 +134,16 @@ def test_sigterm_in_separate_writes_every_source(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_sigint_in_reconstruct_writes_the_time_domain_result(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_in_reconstruct_writes_the_time_domain_result(tmp_path, sig):
     content = write(tmp_path / "c.wav", plucked_melody(1.5, SR), SR)
     prefix = tmp_path / "r"
     cmd = _cli("reconstruct", content, "-o", prefix, "--maxiter", "100000", *FAST)
-    code, stdout, stderr = _stop_when(cmd, _iterations_shown("time domain", 2), signal.SIGINT,
+    code, stdout, stderr = _stop_when(cmd, _iterations_shown("time domain", 2), sig,
                                       tmp_path)
-    assert code == 130, stderr
+    assert code == 128 + sig, stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["interrupted"] and "SIGINT" in report["results"]["time"]["stop_reason"]
+    assert report["interrupted"] and sig.name in report["results"]["time"]["stop_reason"]
     y, _ = sf.read(str(tmp_path / "r_time.wav"))
     assert len(y) == int(1.5 * SR) and np.max(np.abs(y)) > 0
     assert not (tmp_path / "r_griffinlim.wav").exists()
@@ -205,6 +236,35 @@ def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, comm
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def _tool_cases() -> list:
+    from bench.harness import BenchConfig
+    from engine.cli.batch import BatchArgs
+    from engine.cli.evaluate import EvaluateArgs
+    return [(cmd, name, value) for cmd, cls in (("bench", BenchConfig), ("batch", BatchArgs),
+                                                ("evaluate", EvaluateArgs))
+            for name, value in _bad_values(cls) if name != "long_style_minutes" or value != "0"]
+
+
+TOOL_CASES = _tool_cases()
+
+
+@pytest.mark.parametrize("command,name,value", TOOL_CASES,
+                         ids=[f"{c}-{n}={v}" for c, n, v in TOOL_CASES])
+def test_the_other_commands_reject_a_bad_number(inputs, tmp_path, capsys, command, name,
+                                                value):
+    """bench, batch and evaluate: the same one line naming the option, before any work
+    (bench's --repeat 0 once failed with a traceback after its setup)."""
+    manifest = inputs["dir"] / "jobs.csv"
+    manifest.write_text(f"mode,style,output\ntexture,{inputs['s']},t.wav\n")
+    before = {"bench": [], "batch": [str(manifest), "-o", str(tmp_path / "out")],
+              "evaluate": [inputs["c"], "--style", inputs["s"]]}[command]
+    flag = f"--{name.replace('_', '-')}"
+    code = _exit_status([command, *before, f"{flag}={value}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and flag in err[0], err
+    assert not list(tmp_path.iterdir())
+
+
 def _exit_status(argv: list) -> int:
     """main()'s status; argparse's own errors exit 2 through SystemExit."""
     from engine.cli import main
@@ -235,6 +295,52 @@ def test_other_validators_reject(inputs, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and words in err[0], (args, err)
     assert not list(tmp_path.iterdir())
+
+
+def test_each_remaining_validator_rejects_what_it_must(inputs, tmp_path, capsys):
+    """The validators of paths, names, choices and combinations, one value each that must be
+    refused: exit 2, one line saying why, nothing written."""
+    c, s = inputs["c"], inputs["s"]
+    six = write(inputs["dir"] / "six.wav", np.tile(plucked_melody(1.5, SR)[:, None], 6), SR)
+    manifest = inputs["dir"] / "jobs.csv"
+    manifest.write_text(f"mode,style,output\ntexture,{s},t.wav\n")
+    (tmp_path / "file").write_text("x")
+    out, sep = str(tmp_path / "o.wav"), str(tmp_path / "sep")
+    two = ["--source", f"a={s}", "--source", f"b={c}"]
+    run = ["--sr", "8000", "--maxiter", "1", "--quiet"]
+    for argv, words in [
+        (["transfer", c, s, "-o", str(tmp_path / "o.mp3")], "output must be a .wav file"),
+        (["transfer", c, s, "-o", str(tmp_path / "no" / "o.wav")], "does not exist"),
+        (["transfer", c, s, "-o", out, "--subtype", "PCM_7"], "--subtype: invalid choice"),
+        (["transfer", c, "-o", out], "give both CONTENT and a style"),
+        (["transfer", c, s, "-o", out, "--eval-patience", "2"], "--eval-patience needs"),
+        (["transfer", six, s, "-o", out, "--channels", "mid-side"],
+         "--channels mid-side needs mono or stereo"),
+        (["separate", "-o", sep], "required: mix"),
+        (["separate", c, "--source", f"a={s}", "-o", sep], "give two or more sources"),
+        (["separate", c, "--source", f"a={s}", "--source", f"a={c}", "-o", sep],
+         "is given twice"),
+        (["separate", c, "--source", f"a b={s}", "--source", f"c={c}", "-o", sep],
+         "may hold only letters"),
+        (["separate", c, *two, "--reference", f"z={c}", "-o", sep], "names no --source"),
+        (["separate", c, *two, "-o", str(tmp_path / "file")], "is not a folder"),
+        (["separate", c, *two, "-o", str(tmp_path / "no" / "sep")], "does not exist"),
+        (["separate", c, *two, "-o", sep, "--init", "noise"], "no effect on separate"),
+        (["separate", c, *two, "-o", sep, "--transpose", "13"], "--transpose"),
+        (["separate", c, *two, "-o", sep, "--mask-hop-length", "4096"], "--mask-hop-length"),
+        (["evaluate"], "give the RESULT file"),
+        (["evaluate", c], "give --style, --content or --reference"),
+        (["evaluate", c, "--style", f"{s}:0"], "style weight must be positive"),
+        (["batch"], "give the manifest"),
+        (["batch", str(manifest)], "give the output folder"),
+        (["batch", str(manifest), "-o", str(tmp_path / "b"), "--scheduler", "localhost"],
+         "--scheduler must be an address"),
+    ]:
+        extra = run if argv[0] in ("transfer", "separate") else []
+        code = _exit_status([*argv, *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and words in err[0], (argv, code, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["file"], argv
 
 
 def test_api_rejects_non_numbers_and_fractions():

@@ -87,13 +87,16 @@ def entry(o: runner.Outcome, outdir: str) -> page.Entry:
 class _Stop:
     """SIGINT and SIGTERM set an event instead of raising: the runner passes Ctrl-C on to the
     jobs once, lets them write what they have, and the batch ends cleanly. A second signal
-    acts as it would without the batch (no waiting for the jobs)."""
+    acts as it would without the batch (no waiting for the jobs). ``signum`` is the first
+    signal, for the exit status (128 + it: 130 for SIGINT, 143 for SIGTERM)."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.old = {}
+        self.signum: Optional[int] = None
 
     def _handle(self, sig, frame) -> None:
+        self.signum = self.signum or sig
         self.event.set()
         signal.signal(sig, self.old[sig])
 
@@ -143,7 +146,8 @@ def run_batch(args: BatchArgs) -> int:
         else:
             tasks.append((job, runner.command(job, str(outdir), threads, how, why)))
 
-    with _Stop() as stop:
+    stopper = _Stop()
+    with stopper as stop:
         if args.scheduler:
             runner.run_dask(args.scheduler, tasks, threads, report, stop)
         else:
@@ -167,5 +171,5 @@ def run_batch(args: BatchArgs) -> int:
     if stop.is_set() or counts["interrupted"] or counts["not run"]:
         print(f"{PROG} batch: stopped; run the same command again to finish the rest",
               file=sys.stderr)
-        return 130
+        return 128 + int(stopper.signum or signal.SIGINT)  # a row's own Ctrl-C: 130
     return 1 if counts["failed"] else 0
