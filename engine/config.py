@@ -156,10 +156,12 @@ class RunConfig(OptimConfig):
                 "term's without content; the weights multiply on top)"})
     checkpoint_every: int = opt(0, "save a checkpoint every N iterations (0: only on Ctrl-C)")
     # Starts, stops and the quality measure (issue 10; defaults measured by bench/quality.py).
-    init: Literal["auto", "noise", "spectrum", "content", "mix", "style"] = opt(
+    init: Literal["auto", "noise", "spectrum", "templates", "content", "mix", "style"] = opt(
         "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
-                "the style's average spectrum), content, mix (content plus noise), style (the "
-                "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
+                "the style's average spectrum), templates (the style's typical spectra played "
+                "at random, texture only), content, mix (content plus noise), style (the "
+                "style cut or tiled to length); transfer takes all but templates, texture "
+                "noise, spectrum or templates; "
                 "auto: the mode's measured default (transfer mix, texture spectrum); the content "
                 "starts are scaled to the style's RMS; mix adds noise with the style's spectrum")
     init_mix: float = opt(0.5, "with --init mix: RMS of the added noise (the style's "

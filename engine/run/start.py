@@ -8,6 +8,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.run.texture_start import covered, style_noise
+from engine.run.texture_templates import template_noise
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
 # "Quality"): on 10 s clips a transfer from the content plus noise with the style's
@@ -18,7 +19,7 @@ from engine.run.texture_start import covered, style_noise
 DEFAULT_INIT = {"transfer": "mix", "texture": "spectrum"}
 # A texture is a new sound: no start that copies the style's (or a content's) time course.
 FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
-        "texture": ("noise", "spectrum")}
+        "texture": ("noise", "spectrum", "templates")}
 
 
 def resolve_init(kind: str, mode: str) -> str:
@@ -59,6 +60,9 @@ def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles
         return initial_signal(n_samples, config)
     if kind == "spectrum":
         return spectrum_noise(n_samples, styles, config)
+    if kind == "templates":
+        return template_noise(styles, n_samples, config.n_fft, config.hop_length,
+                              config.seed + 1)
     if kind == "style":  # the heaviest style, tiled (np.resize repeats it) or cut to length
         heaviest = max(styles, key=lambda pair: pair[1])[0]
         return np.resize(np.asarray(heaviest, dtype=np.float64), n_samples)
