@@ -191,16 +191,21 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
             continue
         done.append((r["signal"], r["variant"]))
         marks = {m["iter"]: m for m in r["marks"]}
-        cells = [f"{marks[i]['distance']:.3f} ({marks[i]['cpu_s']:.0f} s)" if i in marks
-                 else "" for i in at]
+        def cell(m: dict) -> str:
+            check = f" / {m['check']:.3f}" if "check" in m else ""
+            return f"{m['distance']:.3f}{check} ({m['cpu_s']:.0f} s)"
+        cells = [cell(marks[i]) if i in marks else "" for i in at]
         rows.append(f"| {r['signal']} | {r['variant']} | " + " | ".join(cells) + " |")
     refs = {r["signal"]: r["references"] for r in runs}
     rows.append("")
-    rows.append("| style | noise | noise, style's spectrum | random-phase copy | halves |")
-    rows.append("|---|---|---|---|---|")
+    names = ["noise", "spectral_noise", "templates", "random_phase", "halves"]
+    rows.append("| style | noise | noise, style's spectrum | templates start | random-phase copy "
+                "| halves |")
+    rows.append("|---|---|---|---|---|---|")
     for sig, ref in refs.items():
-        rows.append(f"| {sig} | {ref['noise']:.3f} | {ref['spectral_noise']:.3f} | "
-                    f"{ref['random_phase']:.3f} | {ref['halves']:.3f} |")
+        cells = [f"{ref[k]:.3f}" + (f" / {ref[k + '_check']:.3f}" if k + "_check" in ref
+                                    else "") if k in ref else "" for k in names]
+        rows.append(f"| {sig} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

@@ -162,7 +162,7 @@ class RunConfig(OptimConfig):
                 "at random, texture only), content, mix (content plus noise), style (the "
                 "style cut or tiled to length); transfer takes all but templates, texture "
                 "noise, spectrum or templates; "
-                "auto: the mode's measured default (transfer mix, texture spectrum); the content "
+                "auto: the mode's measured default (transfer mix, texture templates); the content "
                 "starts are scaled to the style's RMS; mix adds noise with the style's spectrum")
     init_mix: float = opt(0.5, "with --init mix: RMS of the added noise (the style's "
                                "spectrum) relative to the content's")

@@ -14,10 +14,12 @@ from engine.run.texture_templates import template_noise
 # "Quality"): on 10 s clips a transfer from the content plus noise with the style's
 # spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
 # (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
-# the spectrum start won at equal CPU time on all three generated styles (bench/texture.py,
-# README "Textures").
-DEFAULT_INIT = {"transfer": "mix", "texture": "spectrum"}
-# A texture is a new sound: no start that copies the style's (or a content's) time course.
+# the templates start (the style's typical spectra played at random) came closest at equal
+# CPU time on all three generated styles, under the evaluation network and a second held-out
+# one (bench/texture.py, README "Textures").
+DEFAULT_INIT = {"transfer": "mix", "texture": "templates"}
+# A texture is a new sound: no start that copies the style's (or a content's) samples or
+# time course; templates keeps only spectra and how long each lasts, not their order.
 FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
         "texture": ("noise", "spectrum", "templates")}
 
