@@ -29,17 +29,24 @@ import engine  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import TextureConfig  # noqa: E402
 from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
-from engine.run import modes  # noqa: E402
 from engine.run.modes import build_network, style_branches, texture_objective  # noqa: E402
 from engine.run.texture_start import style_noise  # noqa: E402
+from engine.run.texture_templates import template_noise  # noqa: E402
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
-# Today's default texture (one network, faint white-noise start), spelled out so it stays
-# the baseline when defaults change; "ensemble" is the --networks 3 default from the same
-# start; "new" adds the start from noise with the style's spectrum (texture_start.py), put in
-# place of the noise start here until the run's --init option offers it.
-VARIANTS = {"baseline": {"networks": 1}, "ensemble": {}, "new": {"init": "spectral"}}
+# The texture before issue 10 (one network, faint white-noise start), spelled out so it
+# stays the baseline when defaults change; "ensemble": three networks at one STFT size from
+# the same start; "new": those with the spectrum start (the default until the STFT sizes
+# and templates were measured); "multires": members at three STFT sizes; "default": today's
+# texture default (multires with the templates start).
+VARIANTS = {"baseline": {"networks": 1, "init": "noise"},
+            "ensemble": {"init": "noise", "n_ffts": "2048,2048,2048",
+                         "rhythm_widths": "25,50,100"},
+            "new": {"init": "spectrum", "n_ffts": "2048,2048,2048",
+                    "rhythm_widths": "25,50,100"},
+            "multires": {"init": "spectrum"},
+            "default": {}}
 
 
 def varied_drums(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -75,20 +82,47 @@ def spectral_noise(style: np.ndarray, n: int, seed: int) -> np.ndarray:
     return style_noise([(style, 1.0)], n, 2048, 512, seed=seed).astype(np.float32)
 
 
-def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict) -> dict:
+# A second held-out measure: the evaluation network's distance with another STFT (4096/1024),
+# seed, widths and mel bins, so that a variant that merely suits EVAL_NETWORK's 1024-sample
+# STFT shows up as a gap between the two.
+CHECK_NETWORK = dict(n_fft=4096, hop_length=1024, n_filters=1024, kernel_size=3, n_mels=24,
+                     rhythm_filters=1024, rhythm_kernel_size=16, seed=777, dtype="float32")
+
+
+def check_grams(x: np.ndarray) -> dict:
+    from engine.config import NetworkConfig
+    from engine.model.network import Network
+    global _CHECK
+    if "_CHECK" not in globals():
+        _CHECK = Network(NetworkConfig(sr=SR, **CHECK_NETWORK), backend="cpu")
+    return {b: np.asarray(layers[0], dtype=np.float64) for b, layers in
+            _CHECK.grams(np.asarray(x, dtype=np.float32), ("harmonic", "rhythm")).items()}
+
+
+def check_distance(x: np.ndarray, target: dict) -> float:
+    mine = check_grams(x)
+    return float(np.mean([np.linalg.norm(mine[b] - target[b]) / np.linalg.norm(target[b])
+                          for b in target]))
+
+
+def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict,
+               checks: dict) -> dict:
     rng = np.random.default_rng(7)
     cands = {
         "noise": (0.1 * rng.standard_normal(n)).astype(np.float32),
         "spectral_noise": spectral_noise(style, n, seed=7),
+        "templates": template_noise([(style, 1.0)], n, 2048, 512, seed=7).astype(np.float32),
         "random_phase": random_phase(style[:n], SR),
         "halves": record[len(style):len(style) + n],
     }
-    return {k: style_distance(v, None, SR, style_grams=grams)["style_distance"]
-            for k, v in cands.items()}
+    out = {k: style_distance(v, None, SR, style_grams=grams)["style_distance"]
+           for k, v in cands.items()}
+    out.update({f"{k}_check": check_distance(v, checks) for k, v in cands.items()})
+    return out
 
 
 def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict,
-                grams: dict) -> dict:
+                grams: dict, checks: dict) -> dict:
     kept: dict = {}
 
     cpu0 = time.process_time()
@@ -99,21 +133,11 @@ def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict
                                   time.process_time() - cpu0)
 
     overrides = dict(overrides)
-    init = overrides.pop("init", "noise")
-    resume = None
-    start = modes.initial_signal
-    if init == "spectral-resume":  # the start handed in as a resumed x: balanced at noise
-        resume = {"x": spectral_noise(style, int(round(seconds * SR)), seed=1).astype(
-            np.float64), "history": []}
-    elif init == "spectral":  # the start in place of the noise: balanced at it, too
-        modes.initial_signal = lambda n, cfg: spectral_noise(style, n, seed=cfg.seed + 1)
+    if overrides.get("init") == "spectral":  # the name this bench gave the spectrum start
+        overrides["init"] = "spectrum"
     t0 = time.perf_counter()
-    try:
-        x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
-                                   checkpoint=keep, checkpoint_every=1, resume=resume,
-                                   **overrides)
-    finally:
-        modes.initial_signal = start
+    x, report = engine.texture(style, seconds=seconds, maxiter=maxiter, progress=False,
+                               checkpoint=keep, checkpoint_every=1, **overrides)
     total = time.perf_counter() - t0
     nit = report["nit"]
     kept.setdefault(nit, (x, report["optimize_time_s"], time.process_time() - cpu0))
@@ -124,7 +148,8 @@ def run_variant(style: np.ndarray, seconds: float, maxiter: int, overrides: dict
         marks.append({"iter": it, "time_s": round(t, 2), "cpu_s": round(cpu, 2),
                       "distance": round(d["style_distance"], 4),
                       "harmonic": round(d["style_distance_harmonic"], 4),
-                      "rhythm": round(d["style_distance_rhythm"], 4)})
+                      "rhythm": round(d["style_distance_rhythm"], 4),
+                      "check": round(check_distance(sig, checks), 4)})
     return {"overrides": overrides, "nit": nit, "stop_reason": report["stop_reason"],
             "setup_time_s": report["setup_time_s"], "optimize_time_s":
             report["optimize_time_s"], "total_s": round(total, 2), "marks": marks}
@@ -166,16 +191,21 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
             continue
         done.append((r["signal"], r["variant"]))
         marks = {m["iter"]: m for m in r["marks"]}
-        cells = [f"{marks[i]['distance']:.3f} ({marks[i]['cpu_s']:.0f} s)" if i in marks
-                 else "" for i in at]
+        def cell(m: dict) -> str:
+            check = f" / {m['check']:.3f}" if "check" in m else ""
+            return f"{m['distance']:.3f}{check} ({m['cpu_s']:.0f} s)"
+        cells = [cell(marks[i]) if i in marks else "" for i in at]
         rows.append(f"| {r['signal']} | {r['variant']} | " + " | ".join(cells) + " |")
     refs = {r["signal"]: r["references"] for r in runs}
     rows.append("")
-    rows.append("| style | noise | noise, style's spectrum | random-phase copy | halves |")
-    rows.append("|---|---|---|---|---|")
+    names = ["noise", "spectral_noise", "templates", "random_phase", "halves"]
+    rows.append("| style | noise | noise, style's spectrum | templates start | random-phase copy "
+                "| halves |")
+    rows.append("|---|---|---|---|---|---|")
     for sig, ref in refs.items():
-        rows.append(f"| {sig} | {ref['noise']:.3f} | {ref['spectral_noise']:.3f} | "
-                    f"{ref['random_phase']:.3f} | {ref['halves']:.3f} |")
+        cells = [f"{ref[k]:.3f}" + (f" / {ref[k + '_check']:.3f}" if k + "_check" in ref
+                                    else "") if k in ref else "" for k in names]
+        rows.append(f"| {sig} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -209,11 +239,12 @@ def main(argv=None) -> int:
         record = RECORDINGS[sig](args.style_seconds + args.seconds)
         style = record[:int(args.style_seconds * SR)]
         grams = eval_grams(style, SR)
+        checks = check_grams(style)
         n = int(args.seconds * SR)
-        refs = references(record, style, n, grams)
+        refs = references(record, style, n, grams, checks)
         print(json.dumps({"signal": sig, "references": refs}), flush=True)
         for name, overrides in variants.items():
-            res = run_variant(style, args.seconds, args.maxiter, overrides, grams)
+            res = run_variant(style, args.seconds, args.maxiter, overrides, grams, checks)
             line = {"signal": sig, "variant": name, "seconds": args.seconds,
                     "style_seconds": args.style_seconds, "references": refs, **res}
             print(json.dumps(line), flush=True)

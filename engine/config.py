@@ -156,11 +156,13 @@ class RunConfig(OptimConfig):
                 "term's without content; the weights multiply on top)"})
     checkpoint_every: int = opt(0, "save a checkpoint every N iterations (0: only on Ctrl-C)")
     # Starts, stops and the quality measure (issue 10; defaults measured by bench/quality.py).
-    init: Literal["auto", "noise", "spectrum", "content", "mix", "style"] = opt(
+    init: Literal["auto", "noise", "spectrum", "templates", "content", "mix", "style"] = opt(
         "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
-                "the style's average spectrum), content, mix (content plus noise), style (the "
-                "style cut or tiled to length); transfer takes all, texture noise or spectrum; "
-                "auto: the mode's measured default (transfer mix, texture spectrum); the content "
+                "the style's average spectrum), templates (the style's typical spectra played "
+                "at random, texture only), content, mix (content plus noise), style (the "
+                "style cut or tiled to length); transfer takes all but templates, texture "
+                "noise, spectrum or templates; "
+                "auto: the mode's measured default (transfer mix, texture templates); the content "
                 "starts are scaled to the style's RMS; mix adds noise with the style's spectrum")
     init_mix: float = opt(0.5, "with --init mix: RMS of the added noise (the style's "
                                "spectrum) relative to the content's")
@@ -205,30 +207,43 @@ class TextureConfig(RunConfig):
         None, "harmonic conv widths of the networks, comma-separated (default: spread around "
               "--kernel-size by x2.2, e.g. 5,11,24)", show=False)
     rhythm_widths: Optional[str] = opt(
-        None, "rhythm conv widths of the networks, comma-separated (default: spread around "
-              "--rhythm-kernel-size by x2, e.g. 25,50,100)", show=False)
+        None, "rhythm conv widths of the networks in frames of each one's STFT, "
+              "comma-separated (default: --rhythm-kernel-size for each)", show=False)
+    n_ffts: Optional[str] = opt(
+        None, "STFT sizes of the networks, comma-separated, hops in --hop-length's ratio "
+              "(default: --n-fft halved, kept and doubled: 1024,2048,4096)", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "seconds", "networks")
         self.member_widths("harmonic")
         self.member_widths("rhythm")
+        self.member_n_ffts()
+
+    def member_n_ffts(self) -> Optional[list]:
+        """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""
+        sizes = self._per_network("n_ffts", "--n-ffts")
+        if sizes and any(f % 2 for f in sizes):
+            raise ParameterError(f"--n-ffts must be even sizes, got {self.n_ffts!r}")
+        return sizes
 
     def member_widths(self, branch: str) -> Optional[list]:
         """--harmonic-widths / --rhythm-widths as integers; None: spread (ensemble.py)."""
-        text = getattr(self, f"{branch}_widths")
+        return self._per_network(f"{branch}_widths", f"--{branch}-widths")
+
+    def _per_network(self, field: str, flag: str) -> Optional[list]:
+        text = getattr(self, field)
         if text is None or text == "":
             return None
-        flag = f"--{branch}-widths"
         try:
-            widths = [int(w) for w in str(text).split(",")]
+            values = [int(w) for w in str(text).split(",")]
         except ValueError:
             raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}") \
                 from None
-        if len(widths) != self.networks or min(widths) < 1:
-            raise ParameterError(f"{flag} needs {self.networks} positive widths (one per "
+        if len(values) != self.networks or min(values) < 1:
+            raise ParameterError(f"{flag} needs {self.networks} positive values (one per "
                                  f"network, --networks), got {text!r}")
-        return widths
+        return values
 
 
 @dataclass

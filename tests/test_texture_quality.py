@@ -25,11 +25,11 @@ def _members(n: int = 3, **base) -> list:
 
 
 def test_ensemble_gradient_matches_finite_differences():
-    style = rng.standard_normal(200) * 0.3
+    style = rng.standard_normal(320) * 0.3
     members = [engine.Objective(engine.Network(c), style=style, rhythm_weight=0.7)
                for c in _members(3)]
     ens = Ensemble(members)
-    x = rng.standard_normal(120) * 0.3
+    x = rng.standard_normal(200) * 0.3
     ens.balance(x * 0.1)  # member weights and branch factors: part of the gradient too
     assert len(set(ens.weights)) == 3  # balancing did weigh the members (not all 1)
     value, grad = ens.value_and_grad(x)
@@ -44,7 +44,10 @@ def test_members_are_different_networks():
     configs = _members(3, kernel_size=5, rhythm_kernel_size=4)
     assert len({c.seed for c in configs}) == 3
     assert [c.kernel_size for c in configs] == spread(5, 3, 2.2) == [2, 5, 11]
-    assert [c.rhythm_kernel_size for c in configs] == [2, 4, 8]
+    # Each member its own STFT: halved, kept, doubled, hops in the same ratio; the rhythm
+    # conv's frames are the same, so its time span follows the hop.
+    assert [(c.n_fft, c.hop_length) for c in configs] == [(16, 4), (32, 8), (64, 16)]
+    assert [c.rhythm_kernel_size for c in configs] == [4, 4, 4]
     assert all(c.n_filters == TINY["n_filters"] // 3 for c in configs)
     # Same widths, different seeds: still different weights, so different Grams.
     same = [NetworkConfig(**{**TINY, "dtype": "float64", "seed": c.seed}) for c in configs]
@@ -80,14 +83,26 @@ def test_texture_optimizes_every_network():
 
 def test_short_texture_caps_the_widths():
     sr = SMALL["sr"]
-    # 0.4 s at hop 64: 47 frames; the default members' rhythm widths 10/20/40 fit, 80 not.
+    # 0.4 s: 47 frames at hop 64 and 22 at the third member's hop 128; 80 fits neither.
+    seen = {}
     x, report = engine.texture(drum_loop(2.0, sr), seconds=0.4, maxiter=2, progress=False,
                                backend="numpy", rhythm_widths="10,20,80", **SMALL)
     assert len(x) == int(0.4 * sr) and np.all(np.isfinite(x))
+    cfg = TextureConfig(seconds=0.4, rhythm_widths="10,20,80", **SMALL)
+    for c in member_configs(cfg.network_config(), 3, None, cfg.member_widths("rhythm"),
+                            n_samples=len(x)):
+        seen[c.hop_length] = c.rhythm_kernel_size
+    assert seen == {32: 10, 64: 20, 128: n_frames(len(x), 512, 128)}
+    # A texture shorter than the largest member's STFT is a one-line error, not a crash.
+    with pytest.raises(engine.ParameterError, match="n_fft 4096"):
+        engine.texture(drum_loop(2.0, sr), seconds=0.4, maxiter=2, progress=False,
+                       backend="numpy", n_ffts="128,256,4096", **SMALL)
 
 
 @pytest.mark.parametrize("flag,value", [("--harmonic-widths", "5,x,9"),
                                         ("--rhythm-widths", "10,20"),
+                                        ("--n-ffts", "1024,2048,4095"),
+                                        ("--n-ffts", "1024,2048"),
                                         ("--networks", "0")])
 def test_bad_ensemble_options_are_one_line_errors(tmp_path, capsys, flag, value):
     style = tmp_path / "s.wav"

@@ -2,11 +2,13 @@
 
 A single random network's Grams are one view of a sound (issue 10: on a real drum loop the
 loss kept falling while the distance under an independent network rose again). Networks with
-different seeds and conv widths (time scales) are several views. Splitting the filters
-between them (1/N each) makes an evaluation cheaper: a Gram costs filters^2, so N Grams of
-F/N filters cost 1/N of one of F. Measured (bench/texture.py, README "Textures"): three
-members are as close per iteration as one network (within ~0.02) at ~15% less CPU per
-iteration; a small gain at equal time, not the large one the start brings.
+different seeds, STFT sizes and conv widths (time and frequency scales) are several views.
+Splitting the filters between them (1/N each) makes an evaluation cheaper: a Gram costs
+filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py, README
+"Textures"): three members at one STFT size were as close per iteration as one network;
+at three STFT sizes (the network's halved, kept, doubled) they came closer per iteration on
+all three generated styles (melody 0.31 against 0.40 at 100 iterations, under the
+evaluation network and a second held-out one alike), at about the same CPU per iteration.
 
 L = sum_i w_i * L_i(x), L_i a member Objective's total; w_i from ``balance``.
 """
@@ -23,7 +25,11 @@ from engine.model.objective import Objective
 
 SEED_STRIDE = 7919  # member i's seed: seed + i * SEED_STRIDE (a prime: no overlap of runs)
 HARMONIC_SPREAD = 2.2  # member widths: the network's width times SPREAD^(i - (N-1)/2)
-RHYTHM_SPREAD = 2.0
+
+
+def octaves(n: int) -> list:
+    """Member i's STFT size as a power of two of the network's: n = 3 -> -1, 0, 1."""
+    return [int(np.floor(i - (n - 1) / 2 + 0.5)) for i in range(n)]
 
 
 def spread(width: int, n: int, ratio: float) -> list:
@@ -31,27 +37,42 @@ def spread(width: int, n: int, ratio: float) -> list:
     return [max(1, int(round(width * ratio ** (i - (n - 1) / 2)))) for i in range(n)]
 
 
+def member_stfts(base: NetworkConfig, n: int, n_ffts: Optional[Sequence] = None) -> list:
+    """[(n_fft, hop_length)] of the n members: by default the network's STFT halved, kept and
+    doubled (n = 3), hops in the same ratio; given sizes keep the network's hop/n_fft ratio."""
+    if n_ffts:
+        sizes = [int(f) for f in n_ffts]
+    else:
+        sizes = [int(base.n_fft * 2.0 ** e) for e in octaves(n)]
+    return [(f, max(1, int(round(base.hop_length * f / base.n_fft)))) for f in sizes]
+
+
 def member_configs(base: NetworkConfig, n: int, harmonic_widths: Optional[Sequence] = None,
                    rhythm_widths: Optional[Sequence] = None,
-                   max_frames: Optional[int] = None) -> list:
-    """The n members' NetworkConfigs: 1/n of the filters each, their own seeds and widths.
-    n = 1 is the base network itself. ``max_frames`` caps every width at what the shortest
-    signal holds, so a short texture still runs (with narrower members)."""
+                   n_samples: Optional[int] = None,
+                   n_ffts: Optional[Sequence] = None) -> list:
+    """The n members' NetworkConfigs: 1/n of the filters each, their own seeds, STFT sizes
+    and harmonic widths; every member's rhythm conv is --rhythm-kernel-size frames, so its
+    time span follows the member's hop. n = 1 is the base network itself. ``n_samples``
+    (the shortest signal) caps each width at the frames it holds under that member's STFT,
+    so a short texture still runs (with narrower members)."""
+    from kernels.numpy_ref import n_frames
     if n < 1:
         raise ParameterError(f"--networks must be >= 1, got {n}")
     if n == 1:
         return [base]
     hw = list(harmonic_widths) if harmonic_widths else spread(base.kernel_size, n,
                                                                HARMONIC_SPREAD)
-    rw = list(rhythm_widths) if rhythm_widths else spread(base.rhythm_kernel_size, n,
-                                                           RHYTHM_SPREAD)
-    if max_frames is not None:
-        hw = [min(w, max_frames) for w in hw]
-        rw = [min(w, max_frames) for w in rw]
-    return [replace(base, seed=base.seed + i * SEED_STRIDE, kernel_size=hw[i],
-                    rhythm_kernel_size=rw[i], n_filters=max(1, base.n_filters // n),
-                    rhythm_filters=max(1, base.rhythm_channels // n))
-            for i in range(n)]
+    rw = list(rhythm_widths) if rhythm_widths else [base.rhythm_kernel_size] * n
+    out = []
+    for i, (n_fft, hop) in enumerate(member_stfts(base, n, n_ffts)):
+        cap = max(1, n_frames(n_samples, n_fft, hop)) if n_samples is not None else None
+        out.append(replace(base, seed=base.seed + i * SEED_STRIDE, n_fft=n_fft,
+                           hop_length=hop, kernel_size=min(hw[i], cap or hw[i]),
+                           rhythm_kernel_size=min(rw[i], cap or rw[i]),
+                           n_filters=max(1, base.n_filters // n),
+                           rhythm_filters=max(1, base.rhythm_channels // n)))
+    return out
 
 
 class Ensemble:

@@ -22,7 +22,6 @@ from engine.model.style_target import combine, weighted_styles
 from engine.run.optimize import lbfgs, summary
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
-from kernels.numpy_ref import n_frames
 
 VERSION = "0.1.0"
 
@@ -224,7 +223,10 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
         return _objective(cfg, net, styles)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
     configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
-                             cfg.member_widths("rhythm"),
-                             max_frames=n_frames(shortest, cfg.n_fft, cfg.hop_length))
-    return Ensemble([_objective(cfg, Network(c, backend=net.backend.name), styles)
-                     for c in configs])
+                             cfg.member_widths("rhythm"), n_samples=shortest,
+                             n_ffts=cfg.member_n_ffts())
+    members = [Network(c, backend=net.backend.name) for c in configs]
+    for m in members:
+        m.check_length(shortest, f"the shortest signal (for a network of n_fft {m.config.n_fft};"
+                       " --n-ffts sets them)", style_branches(cfg))
+    return Ensemble([_objective(cfg, m, styles) for m in members])

@@ -8,17 +8,20 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.run.texture_start import covered, style_noise
+from engine.run.texture_templates import template_noise
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
 # "Quality"): on 10 s clips a transfer from the content plus noise with the style's
 # spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
 # (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
-# the spectrum start won at equal CPU time on all three generated styles (bench/texture.py,
-# README "Textures").
-DEFAULT_INIT = {"transfer": "mix", "texture": "spectrum"}
-# A texture is a new sound: no start that copies the style's (or a content's) time course.
+# the templates start (the style's typical spectra played at random) came closest at equal
+# CPU time on all three generated styles, under the evaluation network and a second held-out
+# one (bench/texture.py, README "Textures").
+DEFAULT_INIT = {"transfer": "mix", "texture": "templates"}
+# A texture is a new sound: no start that copies the style's (or a content's) samples or
+# time course; templates keeps only spectra and how long each lasts, not their order.
 FITS = {"transfer": ("noise", "spectrum", "content", "mix", "style"),
-        "texture": ("noise", "spectrum")}
+        "texture": ("noise", "spectrum", "templates")}
 
 
 def resolve_init(kind: str, mode: str) -> str:
@@ -59,6 +62,9 @@ def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles
         return initial_signal(n_samples, config)
     if kind == "spectrum":
         return spectrum_noise(n_samples, styles, config)
+    if kind == "templates":
+        return template_noise(styles, n_samples, config.n_fft, config.hop_length,
+                              config.seed + 1)
     if kind == "style":  # the heaviest style, tiled (np.resize repeats it) or cut to length
         heaviest = max(styles, key=lambda pair: pair[1])[0]
         return np.resize(np.asarray(heaviest, dtype=np.float64), n_samples)
