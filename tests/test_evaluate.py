@@ -265,6 +265,6 @@ def test_cli_report_of_a_run(tmp_path):
     assert main(["texture", style, "-o", str(tmp_path / "t0.wav"), "--sr", str(SR), "--n-fft",
                  "256", "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
                  "--maxiter", "2", "--seconds", "1.5", "--quiet"]) == 0
-    assert json.load(open(texture_report))["init"] == "spectrum"
+    assert json.load(open(texture_report))["init"] == "templates"
     assert main(["texture", style, "-o", str(tmp_path / "t.wav"), "--init", "content",
                  "--sr", str(SR), "--quiet"]) == 2

@@ -186,18 +186,18 @@ def test_style_noise_mixes_weighted_styles_and_leaves_the_tail_silent():
 
 
 def test_texture_is_balanced_at_its_own_start():
-    """The spectrum start (texture's default) is where the branches are balanced, as
+    """The templates start (texture's default) is where the branches are balanced, as
     bench/texture.py measured it; balanced at the faint seeded noise the factors differ."""
     from engine.run.start import init_signal
     sr = SMALL["sr"]
     style = drum_loop(2.0, sr)
     _, report = engine.texture(style, seconds=1.0, maxiter=1, progress=False,
                                backend="numpy", networks=1, **SMALL)
-    assert report["init"] == "spectrum"
+    assert report["init"] == "templates"
     cfg = TextureConfig(seconds=1.0, progress=False, backend="numpy", **SMALL)
     n = int(round(cfg.seconds * cfg.sr))
     obj = engine.Objective(engine.Network(cfg.network_config()), style=style)
-    at_start = obj.balance(init_signal("spectrum", n, None, [(style, 1.0)], cfg))
+    at_start = obj.balance(init_signal("templates", n, None, [(style, 1.0)], cfg))
     assert report["balance_factors"] == pytest.approx(at_start, rel=1e-6)
     at_noise = obj.balance(engine.run.modes.initial_signal(n, cfg))
     assert at_noise["rhythm"] != pytest.approx(at_start["rhythm"], rel=1e-2)

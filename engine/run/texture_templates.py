@@ -71,16 +71,17 @@ def vocabulary(x: np.ndarray, n_fft: int, hop_length: int, k: int,
 def overlap_add(mags: np.ndarray, n_fft: int, hop_length: int, n_samples: int,
                 rng: np.random.Generator) -> np.ndarray:
     """Samples whose frames have the magnitudes ``mags`` (frames, bins) and random phases
-    (windowed inverse DFTs, overlap-added, divided by the windows' summed square)."""
+    (windowed inverse DFTs, overlap-added). Divided by the windows' summed square where the
+    frames overlap fully, not at the two ends, where it falls to zero: dividing there would
+    blow the first and last samples up into a click (the written texture is peak-normalized,
+    so a click left in it makes everything else quiet); the ends fade in and out instead."""
     w = hann_window(n_fft)
     phase = np.exp(2j * np.pi * rng.random(mags.shape))
     frames = np.fft.irfft(mags * phase, n_fft, axis=1) * w
     out = np.zeros((len(mags) - 1) * hop_length + n_fft)
-    norm = np.zeros_like(out)
     for t, f in enumerate(frames):
         out[t * hop_length:t * hop_length + n_fft] += f
-        norm[t * hop_length:t * hop_length + n_fft] += w * w
-    return (out / np.maximum(norm, 1e-3 * norm.max()))[:n_samples]
+    return out[:n_samples] / (np.sum(w * w) / hop_length)
 
 
 def template_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
