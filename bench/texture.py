@@ -180,13 +180,18 @@ def eval_cost(style: np.ndarray, seconds: float, variants: dict, repeats: int) -
 
 
 def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
-    """A markdown table from the JSON lines of earlier runs: per signal and variant, the
-    distance at the marks (with the CPU seconds used by then) and the references."""
+    """A markdown table from the JSON lines of earlier runs: per signal and variant (in the
+    order given), the distance at the marks (with the CPU seconds used by then) and the
+    references (each signal's last run's)."""
     runs = [json.loads(line) for line in open(path)]
     rows = ["| style | variant | " + " | ".join(f"{i} it" for i in at) + " |",
             "|---|---|" + "---|" * len(at)]
     done = []
-    for r in runs:
+    signals = list(dict.fromkeys(r["signal"] for r in runs))
+    runs_in_order = sorted(runs, key=lambda r: (signals.index(r["signal"]),
+                                                variants.index(r["variant"])
+                                                if r["variant"] in variants else 0))
+    for r in runs_in_order:
         if r["variant"] not in variants or (r["signal"], r["variant"]) in done:
             continue
         done.append((r["signal"], r["variant"]))
