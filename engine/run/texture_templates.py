@@ -22,13 +22,20 @@ MAX_FIT_FRAMES = 4096
 MIN_RUNS = 8  # runs in a start at least
 
 
-def log_frames(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """log1p |STFT| of x, (frames, n_fft // 2 + 1); x shorter than a frame is zero-padded."""
+def log_frames(x: np.ndarray, n_fft: int, hop_length: int,
+               chunk: int = 512) -> np.ndarray:
+    """log1p |STFT| of x, (frames, n_fft // 2 + 1); x shorter than a frame is zero-padded.
+    Computed ``chunk`` frames at a time, so a long style (a 4-minute one has ~10,000 frames)
+    costs its result (85 MB), not several copies of its windowed frames and their DFT."""
     x = np.asarray(x, dtype=np.float64)
     if len(x) < n_fft:
         x = np.pad(x, (0, n_fft - len(x)))
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
-    return np.log1p(np.abs(np.fft.rfft(frames * hann_window(n_fft), axis=1)))
+    w = hann_window(n_fft)
+    out = np.empty((len(frames), n_fft // 2 + 1))
+    for i in range(0, len(frames), chunk):
+        out[i:i + chunk] = np.log1p(np.abs(np.fft.rfft(frames[i:i + chunk] * w, axis=1)))
+    return out
 
 
 def nearest(X: np.ndarray, C: np.ndarray) -> np.ndarray:
