@@ -8,9 +8,14 @@ network, never the loss). The wall time at a mark is the optimizer's clock at th
 iteration; cpu_s is the process's CPU time since the call (setup and style Grams included),
 the fairer clock on a shared machine. Measuring happens after the run, outside both.
 
-References on the same scale: noise, noise with the style's average spectrum, a random-phase
-copy of the style's STFT magnitudes, and "halves": the next ``--seconds`` of the same
-generated recording, i.e. new material of the same kind, against the same style clip.
+Every kept iterate is also measured by a second held-out network (CHECK_NETWORK: another
+STFT, seed, widths and mel bins), so that a variant which merely suits the evaluation
+network shows as a gap between the two ("check" in the output).
+
+References on the same scales: noise, noise with the style's average spectrum, the templates
+start alone, a random-phase copy of the style's STFT magnitudes, and "halves": the next
+``--seconds`` of the same generated recording, i.e. new material of the same kind, against
+the same style clip.
 """
 from __future__ import annotations
 
