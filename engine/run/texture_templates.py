@@ -18,7 +18,7 @@ from engine.run.texture_start import covered
 
 N_TEMPLATES = 16
 KMEANS_ITERATIONS = 20
-MAX_FIT_FRAMES = 4096
+MAX_FIT_FRAMES = 4096  # k-means is fitted on at most this many frames, evenly spaced
 MIN_RUNS = 8  # runs in a start at least
 
 
@@ -75,19 +75,22 @@ def vocabulary(x: np.ndarray, n_fft: int, hop_length: int, k: int,
     return np.expm1(C), use, run_lengths(labels)
 
 
-def overlap_add(mags: np.ndarray, n_fft: int, hop_length: int, n_samples: int,
-                rng: np.random.Generator) -> np.ndarray:
-    """Samples whose frames have the magnitudes ``mags`` (frames, bins) and random phases
-    (windowed inverse DFTs, overlap-added). Divided by the windows' summed square where the
+def overlap_add(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_length: int,
+                n_samples: int, rng: np.random.Generator, chunk: int = 512) -> np.ndarray:
+    """Samples whose frame t has the magnitude ``templates[rows[t]]`` and random phases
+    (windowed inverse DFTs, overlap-added, ``chunk`` frames at a time so a long texture
+    never holds all its frames at once). Divided by the windows' summed square where the
     frames overlap fully, not at the two ends, where it falls to zero: dividing there would
     blow the first and last samples up into a click (the written texture is peak-normalized,
     so a click left in it makes everything else quiet); the ends fade in and out instead."""
     w = hann_window(n_fft)
-    phase = np.exp(2j * np.pi * rng.random(mags.shape))
-    frames = np.fft.irfft(mags * phase, n_fft, axis=1) * w
-    out = np.zeros((len(mags) - 1) * hop_length + n_fft)
-    for t, f in enumerate(frames):
-        out[t * hop_length:t * hop_length + n_fft] += f
+    out = np.zeros((len(rows) - 1) * hop_length + n_fft)
+    for i in range(0, len(rows), chunk):
+        mags = templates[rows[i:i + chunk]]
+        phase = np.exp(2j * np.pi * rng.random(mags.shape))
+        frames = np.fft.irfft(mags * phase, n_fft, axis=1) * w
+        for t, f in enumerate(frames, start=i):
+            out[t * hop_length:t * hop_length + n_fft] += f
     return out[:n_samples] / (np.sum(w * w) / hop_length)
 
 
@@ -107,8 +110,8 @@ def template_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
     share = np.array(share) / np.sum(share)
     n_out = n_samples // hop_length + n_fft // hop_length + 1
     # Each spectrum is drawn by what is left of its share of the start, so that even a short
-    # start has the style's proportions (a free draw gave a 3 s start of a chord pad one
-    # chord or two: distances 0.16-0.66 over six seeds); no run longer than an eighth.
+    # start has the style's proportions (a free draw could fill a 3 s start of a chord pad
+    # with one chord or two); no run longer than an eighth of the start.
     longest = max(1, n_out // MIN_RUNS)
     got = np.zeros(len(templates))
     rows: list = []
@@ -117,9 +120,9 @@ def template_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
         p = left / left.sum() if left.sum() > 0 else share
         j = rng.choice(len(templates), p=p)
         n = min(int(rng.choice(runs[j])), longest, n_out - len(rows))
-        rows += [templates[j]] * n
+        rows += [j] * n
         got[j] += n
-    y = overlap_add(np.array(rows), n_fft, hop_length, n_samples, rng)
+    y = overlap_add(np.array(templates), np.array(rows), n_fft, hop_length, n_samples, rng)
     y = np.pad(y, (0, n_samples - len(y)))
     y[covered(n_samples, n_fft, hop_length):] = 0.0
     power = sum(w * np.mean(np.square(np.asarray(x, dtype=np.float64))) for x, w in styles)
