@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.errors import ParameterError
-from engine.run.texture_start import covered, style_noise
+from engine.run.texture_start import at_style_level, covered, rms, style_noise
 from engine.run.texture_templates import template_noise
 
 # The default start per mode, chosen by the quality measure (bench/quality.py, README
@@ -43,10 +43,6 @@ def initial_signal(n_samples: int, config: Any) -> np.ndarray:
     return x
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-
-
 def spectrum_noise(n_samples: int, styles: list, config: Any) -> np.ndarray:
     """Stationary noise with the styles' weighted long-term spectrum and power: random
     phases, so nothing of the styles' time course is copied (texture_start.style_noise, the
@@ -73,20 +69,9 @@ def init_signal(kind: str, n_samples: int, content: Optional[np.ndarray], styles
     x = np.asarray(content, dtype=np.float64).copy()
     if kind == "mix":  # the content plus the spectrum start, the noise at init_mix its RMS
         noise = spectrum_noise(n_samples, styles, config)
-        level = _rms(noise)
+        level = rms(noise)
         if level > 0:
-            x = x + noise * (config.init_mix * _rms(x) / level)
+            x = x + noise * (config.init_mix * rms(x) / level)
     elif kind != "content":
         raise ParameterError(f"unknown --init {kind!r}")
     return at_style_level(x, styles)
-
-
-def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
-    """x scaled to the styles' RMS (energy averaged by weight). A Gram grows with the square
-    of the level, so a start at the content's own level (the demo melody: 2.8x the drum
-    loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
-    iterations bringing the level down (bench/quality.py, README "Quality"). The written
-    result is peak-normalized, so the level itself is never heard."""
-    target = float(np.sqrt(sum(w * _rms(s) ** 2 for s, w in styles))) if styles else 0.0
-    level = _rms(x)
-    return x * (target / level) if target > 0 and level > 0 else x

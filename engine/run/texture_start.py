@@ -5,6 +5,9 @@ evaluation network): from here a texture is, after 10 iterations, about as close
 style as from faint white noise after ~80 (drums), closer than after 100 (chord pad). The
 noise has random phases throughout, so nothing of the style's order in time is copied: the
 optimizer still has to make the events, only the average colour is given.
+
+Also the pieces every start shares (engine/run/start.py, texture_templates.py): how many
+samples the frames cover, and the level of the styles.
 """
 from __future__ import annotations
 
@@ -28,8 +31,7 @@ def style_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
         power = np.abs(np.fft.rfft(x)) ** 2 / len(x)
         grid = np.interp(np.fft.rfftfreq(m), np.fft.rfftfreq(len(x)), power)
         y = np.fft.irfft(np.fft.rfft(rng.standard_normal(m)) * np.sqrt(grid), m)[:n_samples]
-        rms = np.sqrt(np.mean(x ** 2))
-        out += np.sqrt(w) * y * (rms / max(np.sqrt(np.mean(y ** 2)), 1e-30))
+        out += np.sqrt(w) * y * (rms(x) / max(rms(y), 1e-30))
     out[covered(n_samples, n_fft, hop_length):] = 0.0
     return out
 
@@ -38,3 +40,19 @@ def covered(n_samples: int, n_fft: int, hop_length: int) -> int:
     """How many leading samples the STFT frames cover (the rest gets no gradient)."""
     T = n_frames(n_samples, n_fft, hop_length)
     return (T - 1) * hop_length + n_fft if T else 0
+
+
+def rms(x: np.ndarray) -> float:
+    """Root mean square, in float64."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
+    """x scaled to the styles' RMS (energy averaged by weight). A Gram grows with the square
+    of the level, so a start at the content's own level (the demo melody: 2.8x the drum
+    loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
+    iterations bringing the level down (bench/quality.py, README "Quality"). The written
+    result is peak-normalized, so the level itself is never heard."""
+    target = float(np.sqrt(sum(w * rms(s) ** 2 for s, w in styles))) if styles else 0.0
+    level = rms(x)
+    return x * (target / level) if target > 0 and level > 0 else x

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.model.filters import hann_window
-from engine.run.texture_start import covered
+from engine.run.texture_start import at_style_level, covered
+from kernels.numpy_ref import frame, overlap_add
 
 N_TEMPLATES = 16
 KMEANS_ITERATIONS = 20
@@ -30,7 +31,7 @@ def log_frames(x: np.ndarray, n_fft: int, hop_length: int,
     x = np.asarray(x, dtype=np.float64)
     if len(x) < n_fft:
         x = np.pad(x, (0, n_fft - len(x)))
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]
+    frames = frame(x, n_fft, hop_length)
     w = hann_window(n_fft)
     out = np.empty((len(frames), n_fft // 2 + 1))
     for i in range(0, len(frames), chunk):
@@ -75,8 +76,8 @@ def vocabulary(x: np.ndarray, n_fft: int, hop_length: int, k: int,
     return np.expm1(C), use, run_lengths(labels)
 
 
-def overlap_add(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_length: int,
-                n_samples: int, rng: np.random.Generator, chunk: int = 512) -> np.ndarray:
+def random_phases(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_length: int,
+                  n_samples: int, rng: np.random.Generator, chunk: int = 512) -> np.ndarray:
     """Samples whose frame t has the magnitude ``templates[rows[t]]`` and random phases
     (windowed inverse DFTs, overlap-added, ``chunk`` frames at a time so a long texture
     never holds all its frames at once). Divided by the windows' summed square where the
@@ -89,8 +90,8 @@ def overlap_add(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_length:
         mags = templates[rows[i:i + chunk]]
         phase = np.exp(2j * np.pi * rng.random(mags.shape))
         frames = np.fft.irfft(mags * phase, n_fft, axis=1) * w
-        for t, f in enumerate(frames, start=i):
-            out[t * hop_length:t * hop_length + n_fft] += f
+        span = (len(frames) - 1) * hop_length + n_fft
+        out[i * hop_length:i * hop_length + span] += overlap_add(frames, span, hop_length)
     return out[:n_samples] / (np.sum(w * w) / hop_length)
 
 
@@ -122,9 +123,7 @@ def template_noise(styles: list, n_samples: int, n_fft: int, hop_length: int,
         n = min(int(rng.choice(runs[j])), longest, n_out - len(rows))
         rows += [j] * n
         got[j] += n
-    y = overlap_add(np.array(templates), np.array(rows), n_fft, hop_length, n_samples, rng)
+    y = random_phases(np.array(templates), np.array(rows), n_fft, hop_length, n_samples, rng)
     y = np.pad(y, (0, n_samples - len(y)))
     y[covered(n_samples, n_fft, hop_length):] = 0.0
-    power = sum(w * np.mean(np.square(np.asarray(x, dtype=np.float64))) for x, w in styles)
-    level = np.sqrt(np.mean(y ** 2))
-    return y * (np.sqrt(power) / level) if level > 0 else y
+    return at_style_level(y, styles)
