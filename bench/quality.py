@@ -38,6 +38,7 @@ from engine.model.filters import hann_window  # noqa: E402
 from engine.run.modes import transfer  # noqa: E402
 from engine.run.optimize import plateaued  # noqa: E402
 from engine.run.start import spectrum_noise  # noqa: E402
+from kernels.numpy_ref import frame  # noqa: E402
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)
@@ -55,7 +56,7 @@ def random_phase(x: np.ndarray, n_fft: int = 2048, hop: int = 512, seed: int = 7
     """The STFT magnitudes of x with uniformly random phases, overlap-added back."""
     rng = np.random.default_rng(seed)
     w = hann_window(n_fft)
-    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float64), n_fft)[::hop]
+    frames = frame(np.asarray(x, np.float64), n_fft, hop)
     mag = np.abs(np.fft.rfft(frames * w, axis=1))
     phase = np.exp(2j * np.pi * rng.random(mag.shape))
     out, norm = np.zeros(len(x)), np.zeros(len(x))

@@ -95,19 +95,12 @@ CHECK_NETWORK = dict(n_fft=4096, hop_length=1024, n_filters=1024, kernel_size=3,
 
 
 def check_grams(x: np.ndarray) -> dict:
-    from engine.config import NetworkConfig
-    from engine.model.network import Network
-    global _CHECK
-    if "_CHECK" not in globals():
-        _CHECK = Network(NetworkConfig(sr=SR, **CHECK_NETWORK), backend="cpu")
-    return {b: np.asarray(layers[0], dtype=np.float64) for b, layers in
-            _CHECK.grams(np.asarray(x, dtype=np.float32), ("harmonic", "rhythm")).items()}
+    return eval_grams(x, SR, network=CHECK_NETWORK)
 
 
 def check_distance(x: np.ndarray, target: dict) -> float:
-    mine = check_grams(x)
-    return float(np.mean([np.linalg.norm(mine[b] - target[b]) / np.linalg.norm(target[b])
-                          for b in target]))
+    return style_distance(x, None, SR, style_grams=target,
+                          network=CHECK_NETWORK)["style_distance"]
 
 
 def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict,

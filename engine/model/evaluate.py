@@ -20,6 +20,7 @@ from engine.config import NetworkConfig
 from engine.errors import ParameterError
 from engine.model.filters import hann_window, mel_filterbank
 from engine.model.style_target import weighted_styles
+from kernels.numpy_ref import frame
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
 # (1024), mel bins (16) and seed from every default of the optimized network.
@@ -29,20 +30,29 @@ EVAL_BRANCHES = ("harmonic", "rhythm")
 CONTENT_MEL = dict(n_fft=2048, hop_length=512, n_mels=64)
 
 
+def evaluation_network(sr: int, backend: str = "auto",
+                       network: Optional[dict] = None) -> Any:
+    """The fixed evaluation network at sample rate ``sr`` (built once per process);
+    ``network``: other NetworkConfig options for a second measuring network (a held-out
+    check in bench/texture.py), EVAL_NETWORK by default."""
+    return _built(sr, backend, tuple(sorted((network or EVAL_NETWORK).items())))
+
+
 @lru_cache(maxsize=4)
-def evaluation_network(sr: int, backend: str = "auto") -> Any:
-    """The fixed evaluation network at sample rate ``sr`` (built once per process)."""
+def _built(sr: int, backend: str, options: tuple) -> Any:
     import kernels
     from engine.model.network import Network
     if backend == "auto":  # the GPU is the optimizer's; the measure is small
         backend = "cpu" if kernels.available("cpu") else "numpy"
-    return Network(NetworkConfig(sr=sr, **EVAL_NETWORK), backend=backend)
+    return Network(NetworkConfig(sr=sr, **dict(options)), backend=backend)
 
 
-def eval_grams(signal: Any, sr: int, backend: str = "auto") -> dict:
-    """{branch: Gram} of the evaluation network; ``signal`` is one signal or [(signal, weight)]
-    (Grams averaged by weight, as the style loss does)."""
-    net = evaluation_network(sr, backend)
+def eval_grams(signal: Any, sr: int, backend: str = "auto",
+               network: Optional[dict] = None) -> dict:
+    """{branch: Gram} of the evaluation network (or ``network``, as evaluation_network);
+    ``signal`` is one signal or [(signal, weight)] (Grams averaged by weight, as the style
+    loss does)."""
+    net = evaluation_network(sr, backend, network)
     out: dict = {}
     for x, w in weighted_styles(signal):
         x = np.asarray(x, dtype=np.float32)
@@ -54,11 +64,14 @@ def eval_grams(signal: Any, sr: int, backend: str = "auto") -> dict:
 
 
 def style_distance(result: np.ndarray, style: Any, sr: int, *,
-                   style_grams: Optional[dict] = None, backend: str = "auto") -> dict:
+                   style_grams: Optional[dict] = None, backend: str = "auto",
+                   network: Optional[dict] = None) -> dict:
     """Relative Gram distance per evaluation branch and their mean ("style_distance").
-    0 = same statistics; pass ``style_grams`` (from ``eval_grams``) to reuse the style's."""
-    target = style_grams if style_grams is not None else eval_grams(style, sr, backend)
-    mine = eval_grams(result, sr, backend)
+    0 = same statistics; pass ``style_grams`` (from ``eval_grams``, same ``network``) to
+    reuse the style's."""
+    target = style_grams if style_grams is not None else eval_grams(style, sr, backend,
+                                                                     network)
+    mine = eval_grams(result, sr, backend, network)
     per = {f"style_distance_{b}": float(np.linalg.norm(mine[b] - target[b])
                                         / max(np.linalg.norm(target[b]), 1e-30))
            for b in EVAL_BRANCHES}
@@ -71,7 +84,7 @@ def log_mel(x: np.ndarray, sr: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if len(x) < n_fft:
         x = np.pad(x, (0, n_fft - len(x)))
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
+    frames = frame(x, n_fft, hop)
     mag = np.abs(np.fft.rfft(frames * hann_window(n_fft), axis=1))
     mel = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=CONTENT_MEL["n_mels"])
     return np.log1p(mag @ mel.T)
