@@ -38,7 +38,7 @@ from engine.model.filters import hann_window  # noqa: E402
 from engine.run.modes import transfer  # noqa: E402
 from engine.run.optimize import plateaued  # noqa: E402
 from engine.run.start import spectrum_noise  # noqa: E402
-from kernels.numpy_ref import frame  # noqa: E402
+from kernels.numpy_ref import frame, overlap_add  # noqa: E402
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)
@@ -53,17 +53,16 @@ def signals(seconds: float) -> dict:
 
 
 def random_phase(x: np.ndarray, n_fft: int = 2048, hop: int = 512, seed: int = 7) -> np.ndarray:
-    """The STFT magnitudes of x with uniformly random phases, overlap-added back."""
+    """The STFT magnitudes of x with uniformly random phases, overlap-added back, divided by
+    the windows' summed square where frames overlap fully: dividing by it at the fading ends
+    too put 190-230x-the-RMS clicks there (which moved the distances by up to 0.012)."""
     rng = np.random.default_rng(seed)
     w = hann_window(n_fft)
     frames = frame(np.asarray(x, np.float64), n_fft, hop)
     mag = np.abs(np.fft.rfft(frames * w, axis=1))
     phase = np.exp(2j * np.pi * rng.random(mag.shape))
-    out, norm = np.zeros(len(x)), np.zeros(len(x))
-    for i, f in enumerate(np.fft.irfft(mag * phase, n=n_fft, axis=1)):
-        out[i * hop:i * hop + n_fft] += f * w
-        norm[i * hop:i * hop + n_fft] += w ** 2
-    return out / np.maximum(norm, 1e-8)
+    y = overlap_add(np.fft.irfft(mag * phase, n=n_fft, axis=1) * w, len(x), hop)
+    return y / (np.sum(w * w) / hop)
 
 
 def calibrate(seconds: float) -> None:
