@@ -287,10 +287,38 @@ class SeparateConfig(RunConfig):
     shift_octaves: int = opt(4, "shift patch height in octaves")
     shift_width: int = opt(5, "shift patch width in frames")
     shift_filters: int = opt(1024, "shift conv filters")
+    # --method dictionary (engine/run/separate_dictionary.py; defaults measured by
+    # bench/separation_corpus.py, docs/separation.md)
+    method: Literal["dictionary", "statistics"] = opt(
+        "dictionary", "dictionary: each source's spectra learned from its example (NMF), "
+                      "Wiener masks of the mix; statistics: masks optimized to match each "
+                      "example's random-network statistics (the options above)")
+    components: int = opt(32, "dictionary: spectra (atoms) learned per source")
+    beta: float = opt(1.0, "dictionary: beta of the divergence (0: Itakura-Saito, 1: KL, "
+                           "2: squared error)")
+    mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
+    sparsity: float = opt(0.0, "dictionary: L1 weight on the mix's activations")
+    dictionary_iter: int = opt(200, "dictionary: updates learning each example's atoms")
+    fit_iter: int = opt(300, "dictionary: updates fitting the mix's activations")
+    rest: Optional[str] = opt(None, "dictionary: NAME of one more source without an example, "
+                                    "its atoms learned from the mix beside the others'")
+    rest_components: int = opt(32, "dictionary: atoms of the --rest source")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_choice(self, "statistics")
+        _check_choice(self, "statistics", "method")
+        _check_positive(self, "components", "dictionary_iter", "fit_iter", "rest_components")
+        _check_nonnegative(self, "sparsity")
+        if not 0 <= self.beta <= 3:
+            raise ParameterError(f"--beta must be in 0..3, got {self.beta}")
+        if not 0 < self.mask_power <= 4:
+            raise ParameterError(f"--mask-power must be in (0, 4], got {self.mask_power}")
+        if self.rest is not None and not (self.rest and all(
+                ch.isalnum() or ch in "-_" for ch in self.rest)):
+            raise ParameterError(f"--rest NAME may hold only letters, digits, - and _, got "
+                                 f"{self.rest!r}")
+        if self.rest is not None and self.method != "dictionary":
+            raise ParameterError("--rest needs --method dictionary")
         _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
                         "shift_width", "shift_filters")
         _check_nonnegative(self, "envelope_weight", "shift_weight")

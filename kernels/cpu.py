@@ -19,6 +19,7 @@ from numba import njit, prange
 import kernels
 from kernels import cpu_blas as blas
 from kernels.masks_xp import MaskOps
+from kernels.nmf_xp import NMF_EPS, NMFOps
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
@@ -581,3 +582,22 @@ def mask_irfft(a, n, axis):
 
 
 MaskOps(sys.modules[__name__]).bind()
+
+
+# --- dictionary separation (kernels/nmf_xp.py): matmuls through NumPy's BLAS; KL's ratio
+# V / max(A @ D, eps), a pass over the whole spectrogram per step, in one threaded loop.
+
+@njit(parallel=True, cache=True)
+def _kl_ratio(V, L, eps):
+    out = np.empty_like(V)
+    for t in prange(V.shape[0]):
+        for f in range(V.shape[1]):
+            out[t, f] = V[t, f] / max(L[t, f], eps)
+    return out
+
+
+def nmf_kl_ratio(V, L):
+    return _kl_ratio(V, L, V.dtype.type(NMF_EPS))  # numpy_ref's floor
+
+
+NMFOps(sys.modules[__name__]).bind()

@@ -22,6 +22,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from kernels.masks_xp import MaskOps
+from kernels.nmf_xp import NMFOps
 from kernels.numpy_ref import n_frames
 
 name = "cuda"
@@ -491,3 +492,9 @@ def mask_irfft(a, n, axis):
 
 
 MaskOps(sys.modules[__name__]).bind()
+
+
+# --- dictionary separation: numpy_ref's NMF steps and Wiener masks (kernels/nmf_xp.py) in xp:
+# cuBLAS matmuls and CuPy elementwise work, nothing leaves the device.
+
+NMFOps(sys.modules[__name__]).bind()

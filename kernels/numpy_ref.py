@@ -323,3 +323,70 @@ def softmax_forward(U):
 def softmax_backward(dM, cache):
     M = cache
     return M * (dM - np.sum(M * dM, axis=0, keepdims=True))
+
+
+# --- dictionary separation: beta-divergence NMF, multiplicative updates (docs/design.md) -------
+# V (T, n_bins) >= 0, a magnitude spectrogram, rows = frames; V ~ A @ D with activations
+# A (T, k) and dictionary D (k, n_bins), one row per atom: scikit-learn's orientation
+# (X ~ W H, rows = samples), so nmf_activations_step is its _multiplicative_update_w and
+# nmf_dictionary_step its _multiplicative_update_h, epsilon handling included. Not forward /
+# backward pairs: fixed-point steps (Fevotte & Idier 2011), each a new factor in V's dtype.
+
+NMF_EPS = float(np.finfo(np.float32).eps)  # scikit-learn's floor of the model A @ D
+
+
+def nmf_gamma(beta):
+    """Exponent of the majorization-minimization step: 1 for beta in [1, 2]."""
+    return 1.0 / (2.0 - beta) if beta < 1 else 1.0 / (beta - 1.0) if beta > 2 else 1.0
+
+
+def _nmf_terms(V, A, D, beta):
+    """(V * L^(beta-2), L^(beta-1)) for the model L = A @ D, L floored at NMF_EPS where a
+    negative power would meet a zero; the second is None for KL (beta = 1: all ones)."""
+    L = A @ D
+    safe = np.maximum(L, V.dtype.type(NMF_EPS)) if beta < 2 else L
+    ratio = V / safe if beta == 1 else V * safe ** V.dtype.type(beta - 2)
+    if beta == 1:
+        return ratio, None
+    low = np.maximum(L, V.dtype.type(NMF_EPS)) if beta < 1 else L
+    return ratio, low ** V.dtype.type(beta - 1)
+
+
+def _nmf_scale(F, numer, denom, beta, l1):
+    """F * (numer / (denom + l1)) ** gamma, a zero denominator read as NMF_EPS."""
+    denom = denom + F.dtype.type(l1)
+    denom[denom == 0] = NMF_EPS
+    step = numer / denom
+    gamma = nmf_gamma(beta)
+    return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
+
+
+def nmf_activations_step(V, A, D, beta, l1=0.0):
+    """A's multiplicative update with D fixed; l1 >= 0 a sparsity penalty l1 * sum(A)."""
+    ratio, power = _nmf_terms(V, A, D, beta)
+    denom = D.sum(axis=1)[None, :] if power is None else power @ D.T
+    A = _nmf_scale(A, ratio @ D.T, denom, beta, l1)
+    if beta < 1:  # scikit-learn's guard against underflowing atoms
+        A[A < np.finfo(np.float64).eps] = 0
+    return A
+
+
+def nmf_dictionary_step(V, A, D, beta):
+    """D's multiplicative update with A fixed."""
+    ratio, power = _nmf_terms(V, A, D, beta)
+    denom = A.sum(axis=0)[:, None] if power is None else A.T @ power
+    D = _nmf_scale(D, A.T @ ratio, denom, beta, 0.0)
+    if beta <= 1:
+        D[D < np.finfo(np.float64).eps] = 0
+    return D
+
+
+def nmf_model_power(A, D, power):
+    """(A @ D) ** power, floored at 1e-30 so that every Wiener denominator is positive."""
+    P = (A @ D) ** A.dtype.type(power)
+    return np.maximum(P, A.dtype.type(1e-30))
+
+
+def wiener_apply(P, total, X):
+    """The source spectrum P / total * X: its power model over the sum of all sources'."""
+    return (P / total) * X

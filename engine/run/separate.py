@@ -122,6 +122,9 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     stem}, optional) adds SDR scores to the report. Returns ({name: signal}, report)."""
     started = time.perf_counter()
     cfg = resolve(SeparateConfig, config, overrides)
+    if cfg.method == "dictionary":
+        from engine.run.separate_dictionary import separate_dictionary  # it imports this module
+        return separate_dictionary(mix, examples, cfg, references=references)
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")
     styles = style_branches(cfg)

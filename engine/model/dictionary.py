@@ -1,0 +1,64 @@
+"""Dictionaries of each source's spectra (supervised NMF, Smaragdis, Raj & Shashanka 2007;
+beta-divergence multiplicative updates, Fevotte & Idier 2011; docs/design.md).
+
+A magnitude spectrogram V (T frames, n_bins) is modelled as A @ D: D (k, n_bins) holds k
+nonnegative spectra (atoms) of a source, learned from its example; A (T, k) says how loud each
+atom is in each frame. For a mix, the sources' dictionaries are stacked and held fixed while
+the mix's activations are fitted; each source's model A_s @ D_s then shapes its Wiener mask.
+The steps are backend ops (numpy_ref.nmf_activations_step / nmf_dictionary_step), so the
+arrays here stay on the backend's device; only seeds' starts cross from the host.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _start(rng: np.random.Generator, shape: tuple, level: float) -> np.ndarray:
+    """Positive random start around ``level`` (never zero: a multiplicative update keeps a
+    zero entry at zero forever)."""
+    return (level * (0.5 + rng.random(shape))).astype(np.float32)
+
+
+def normalize_atoms(b: Any, D: Any) -> Any:
+    """Each atom scaled to unit sum, so a sparsity weight means the same for every atom and
+    every source (the activations absorb the scale)."""
+    return D / b.xp.maximum(D.sum(axis=1, keepdims=True), D.dtype.type(1e-30))
+
+
+def learn_dictionary(b: Any, V: Any, k: int, n_iter: int, beta: float,
+                     rng: np.random.Generator) -> Any:
+    """k atoms (k, n_bins) of the spectrogram V (T, n_bins, on backend b), by n_iter rounds of
+    alternating activation and dictionary steps from a seeded random start."""
+    level = float(np.sqrt(max(float(V.mean()), 1e-12) / k))
+    A = b.asarray(_start(rng, (V.shape[0], k), level)).astype(V.dtype)
+    D = b.asarray(_start(rng, (k, V.shape[1]), level)).astype(V.dtype)
+    for _ in range(n_iter):
+        A = b.nmf_activations_step(V, A, D, beta)
+        D = b.nmf_dictionary_step(V, A, D, beta)
+    return normalize_atoms(b, D)
+
+
+def fit_activations(b: Any, V: Any, D: Any, n_iter: int, beta: float, l1: float = 0.0,
+                    free: Any = None) -> tuple[Any, Any]:
+    """Activations A (T, K) of V with the atoms D (K, n_bins) fixed, from scikit-learn's flat
+    start sqrt(mean(V) / K); with ``free`` (k_free, n_bins), those atoms are appended and
+    learned from V itself meanwhile (semi-supervised: a source with no example). Returns
+    (A, the atoms used)."""
+    fixed = D.shape[0]
+    if free is not None:
+        D = b.xp.concatenate([D, free], axis=0)
+    A = b.xp.full((V.shape[0], D.shape[0]), np.sqrt(max(float(V.mean()), 1e-12) / D.shape[0]),
+                  dtype=V.dtype)
+    for _ in range(n_iter):
+        A = b.nmf_activations_step(V, A, D, beta, l1)
+        if free is not None:
+            # The dictionary step is row-separable: the free rows' update is exact, the fixed
+            # ones are put back.
+            learned = b.nmf_dictionary_step(V, A, D, beta)[fixed:]
+            # unit-sum free atoms, their activations scaled up to keep the model A @ D
+            sums = b.xp.maximum(learned.sum(axis=1), V.dtype.type(1e-30))
+            A[:, fixed:] *= sums[None, :]
+            D = b.xp.concatenate([D[:fixed], learned / sums[:, None]], axis=0)
+    return A, D

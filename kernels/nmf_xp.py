@@ -1,0 +1,76 @@
+"""The dictionary-separation ops (beta-divergence NMF steps, Wiener masks) in array-module
+style, shared by the cpu and cuda backends: numpy_ref's ops of the same names, whole on the
+backend's arrays (cuBLAS matmuls and CuPy elementwise work on a GPU; the cpu backend's BLAS
+and, for KL's ratio V / (A @ D), a threaded Numba kernel)."""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from kernels.numpy_ref import NMF_EPS, nmf_gamma
+
+F64_EPS = float(np.finfo(np.float64).eps)
+
+
+class NMFOps:
+    """The ops on a backend module's ``xp`` (read at each call: the cuda backend turns it into
+    NumPy for its host emulation) and, when it has one, its ``nmf_kl_ratio(V, L)``."""
+
+    OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
+
+    def __init__(self, backend: ModuleType) -> None:
+        self.backend = backend
+
+    def bind(self) -> None:
+        for name in self.OPS:
+            setattr(self.backend, name, getattr(self, name))
+
+    @property
+    def xp(self) -> Any:
+        return self.backend.xp
+
+    def terms(self, V, A, D, beta):
+        xp, t = self.xp, V.dtype.type
+        L = xp.matmul(A, D)
+        if beta == 1:
+            fused = getattr(self.backend, "nmf_kl_ratio", None)
+            return (fused(V, L) if fused else V / xp.maximum(L, t(NMF_EPS))), None
+        safe = xp.maximum(L, t(NMF_EPS)) if beta < 2 else L
+        ratio = V * safe ** t(beta - 2)
+        low = xp.maximum(L, t(NMF_EPS)) if beta < 1 else L
+        return ratio, low ** t(beta - 1)
+
+    def scale(self, F, numer, denom, beta, l1):
+        denom = denom + F.dtype.type(l1)
+        denom[denom == 0] = NMF_EPS
+        step = numer / denom
+        gamma = nmf_gamma(beta)
+        return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
+
+    def nmf_activations_step(self, V, A, D, beta, l1=0.0):
+        xp = self.xp
+        ratio, power = self.terms(V, A, D, beta)
+        denom = D.sum(axis=1)[None, :] if power is None else xp.matmul(power, D.T)
+        A = self.scale(A, xp.matmul(ratio, D.T), denom, beta, l1)
+        if beta < 1:
+            A[A < F64_EPS] = 0
+        return A
+
+    def nmf_dictionary_step(self, V, A, D, beta):
+        xp = self.xp
+        ratio, power = self.terms(V, A, D, beta)
+        denom = A.sum(axis=0)[:, None] if power is None else xp.matmul(A.T, power)
+        D = self.scale(D, xp.matmul(A.T, ratio), denom, beta, 0.0)
+        if beta <= 1:
+            D[D < F64_EPS] = 0
+        return D
+
+    def nmf_model_power(self, A, D, power):
+        xp = self.xp
+        P = xp.matmul(A, D) ** A.dtype.type(power)
+        return xp.maximum(P, A.dtype.type(1e-30))
+
+    def wiener_apply(self, P, total, X):
+        return (P / total) * X
