@@ -1,0 +1,134 @@
+"""Separation on the real-instrument corpus (bench/corpus.py: fluidsynth renderings of
+music21 scores; each example another passage of the instrument, never its stem): SDR gain
+over the equal split (mix / n) per source, CPU seconds and wall seconds per mix.
+
+``python bench/separation_corpus.py table [--corpus /work/corpus] [--statistics]``: the
+default (engine.separate), plain supervised KL-NMF through scikit-learn (32 atoms a source, 200
+updates; activations 300 updates with the atoms fixed; Wiener masks of power 2: the classic,
+Smaragdis et al. 2007), the statistics method at its defaults (with --statistics: ~20 s a mix),
+HPSS (two sources, parts assigned the way that scores best) and the ideal ratio mask (from the
+true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
+of its options (one variant per --set, several options in one --set separated by commas).
+Markdown on stdout and under bench/results/.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from bench import write_markdown  # noqa: E402
+from bench.separation import gains, hpss_parts, ideal_ratio_mask  # noqa: E402
+from engine.model.filters import hann_window  # noqa: E402
+from engine.run.separate import separate  # noqa: E402
+from kernels import numpy_ref  # noqa: E402
+
+N_FFT, HOP = 2048, 512
+
+
+def load(corpus: str) -> tuple:
+    """(sr, [(name, mix, {inst: stem}, {inst: example})]) of corpus.json under ``corpus``
+    (rendered by bench/corpus.py when missing, where that script is present)."""
+    path = os.path.join(corpus, "corpus.json")
+    if not os.path.exists(path):
+        from bench.corpus import load_corpus
+        load_corpus(corpus)
+    with open(path) as f:
+        c = json.load(f)
+
+    def wav(rel: str) -> np.ndarray:
+        x, _ = sf.read(os.path.join(corpus, rel), dtype="float64", always_2d=True)
+        return x.mean(axis=1)
+    return c["sr"], [(m["name"], wav(m["mix"]), {k: wav(v) for k, v in m["stems"].items()},
+                      {k: wav(v) for k, v in m["examples"].items()}) for m in c["mixes"]]
+
+
+def sklearn_nmf(mix: np.ndarray, examples: dict, k: int = 32) -> dict:
+    """The classic supervised KL-NMF, written with scikit-learn's NMF (the issue's baseline)."""
+    from sklearn.decomposition import NMF, non_negative_factorization
+    w = hann_window(N_FFT)
+    spec = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, dtype=np.float64), w, HOP)[0]  # noqa: E731
+    atoms = [NMF(k, beta_loss="kullback-leibler", solver="mu", init="random", max_iter=200,
+                 tol=0, random_state=0).fit(np.abs(spec(e))).components_
+             for e in examples.values()]
+    X = spec(mix)
+    A, _, _ = non_negative_factorization(np.abs(X), H=np.concatenate(atoms), update_H=False,
+                                         n_components=k * len(atoms), init="custom",
+                                         solver="mu", beta_loss="kullback-leibler",
+                                         max_iter=300, tol=0)
+    P = [np.maximum((A[:, i * k:(i + 1) * k] @ a) ** 2, 1e-30) for i, a in enumerate(atoms)]
+    total = sum(P)
+    y, _ = numpy_ref.istft_forward(np.stack([p / total * X for p in P]), w, HOP, len(mix))
+    return dict(zip(examples, y))
+
+
+def timed(fn, *args, **kw) -> tuple:
+    c, w = time.process_time(), time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.process_time() - c, time.perf_counter() - w
+
+
+def methods(with_statistics: bool, variants: dict) -> dict:
+    out = {name: (lambda mix, ex, stems, o=opts: separate(mix, ex, seed=0, **o)[0])
+           for name, opts in variants.items()}
+    out["sklearn KL-NMF"] = lambda mix, ex, stems: sklearn_nmf(mix, ex)
+    if with_statistics:
+        out["statistics"] = lambda mix, ex, stems: separate(mix, ex, method="statistics")[0]
+    out["HPSS"] = lambda mix, ex, stems: hpss_parts(stems) if len(stems) == 2 else None
+    out["ideal ratio mask"] = lambda mix, ex, stems: ideal_ratio_mask(stems, N_FFT, HOP)
+    return out
+
+
+def parse_set(spec: str) -> dict:
+    opts = {}
+    for item in spec.split(","):
+        key, _, value = item.partition("=")
+        try:
+            opts[key] = json.loads(value)
+        except json.JSONDecodeError:
+            opts[key] = value
+    return opts
+
+
+def run(args: argparse.Namespace) -> str:
+    sr, mixes = load(args.corpus)
+    variants = {"default": {}}
+    for spec in args.set or ():
+        variants[spec] = parse_set(spec)
+    table = methods(args.statistics and args.mode == "table",
+                    variants) if args.mode == "table" else \
+        {k: v for k, v in methods(False, variants).items() if k in variants}
+    rows = ["| method | " + " | ".join(m[0] for m in mixes) + " | CPU s / wall s (all mixes) |",
+            "|---|" + "---|" * len(mixes) + "---|"]
+    for label, fn in table.items():
+        cells, cpu, wall = [], 0.0, 0.0
+        for name, mix, stems, ex in mixes:
+            parts, c, w = timed(fn, mix, ex, stems)
+            cpu, wall = cpu + c, wall + w
+            cells.append("-" if parts is None else
+                         " / ".join(f"{g:+.1f}" for g in gains(stems, parts).values()))
+            print(f"{label} {name}: {cells[-1]} ({c:.1f} s CPU)", file=sys.stderr)
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {cpu:.1f} / {wall:.1f} |")
+    head = (f"SDR gain over the equal split (dB), per source in the order of the mix's name; "
+            f"{len(mixes)} mixes at {sr} Hz from {args.corpus}.\n\n")
+    return write_markdown("bench/results", f"separation_corpus_{args.mode}",
+                          head + "\n".join(rows))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=["table", "sweep"])
+    ap.add_argument("--corpus", default="/work/corpus")
+    ap.add_argument("--statistics", action="store_true",
+                    help="also the statistics method (slow)")
+    ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")
+    run(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
