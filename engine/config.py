@@ -293,13 +293,16 @@ class SeparateConfig(RunConfig):
         "dictionary", "dictionary: each source's spectra learned from its example (NMF), "
                       "Wiener masks of the mix; statistics: masks optimized to match each "
                       "example's random-network statistics (the options above)")
-    components: int = opt(32, "dictionary: spectra (atoms) learned per source")
-    beta: float = opt(1.0, "dictionary: beta of the divergence (0: Itakura-Saito, 1: KL, "
-                           "2: squared error)")
+    components: int = opt(64, "dictionary: spectra (atoms) learned per source")
+    dictionary_transpose: int = opt(2, "dictionary: learn the atoms from each example and its "
+                                       "transpositions by 1..N semitones down and up, for "
+                                       "notes the example lacks")
+    beta: float = opt(1.0, "dictionary: beta of the divergence, in (0, 3] (1: KL, 2: "
+                           "squared error; toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
     sparsity: float = opt(0.0, "dictionary: L1 weight on the mix's activations")
-    dictionary_iter: int = opt(200, "dictionary: updates learning each example's atoms")
-    fit_iter: int = opt(300, "dictionary: updates fitting the mix's activations")
+    dictionary_iter: int = opt(100, "dictionary: updates learning each example's atoms")
+    fit_iter: int = opt(100, "dictionary: updates fitting the mix's activations")
     rest: Optional[str] = opt(None, "dictionary: NAME of one more source without an example, "
                                     "its atoms learned from the mix beside the others'")
     rest_components: int = opt(32, "dictionary: atoms of the --rest source")
@@ -309,8 +312,8 @@ class SeparateConfig(RunConfig):
         _check_choice(self, "statistics", "method")
         _check_positive(self, "components", "dictionary_iter", "fit_iter", "rest_components")
         _check_nonnegative(self, "sparsity")
-        if not 0 <= self.beta <= 3:
-            raise ParameterError(f"--beta must be in 0..3, got {self.beta}")
+        if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
+            raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
         if not 0 < self.mask_power <= 4:
             raise ParameterError(f"--mask-power must be in (0, 4], got {self.mask_power}")
         if self.rest is not None and not (self.rest and all(
@@ -324,8 +327,10 @@ class SeparateConfig(RunConfig):
         _check_nonnegative(self, "envelope_weight", "shift_weight")
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
-        if not 0 <= self.transpose <= 12:
-            raise ParameterError(f"--transpose must be in 0..12 semitones, got {self.transpose}")
+        for name in ("transpose", "dictionary_transpose"):
+            if not 0 <= getattr(self, name) <= 12:
+                raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "
+                                     f"got {getattr(self, name)}")
 
 
 def check_mask_stft(n_fft: int, hop_length: int, smooth: tuple = (1, 1)) -> None:

@@ -62,9 +62,10 @@ class ReconstructArgs(ReconstructConfig):
     content_end: Optional[float] = cut_field("content", "end")
 
 
-def _parse_sources(specs: Optional[list], flag: str = "--source") -> dict:
-    if flag == "--source" and (not specs or len(specs) < 2):
-        raise ParameterError("give two or more sources: --source NAME=EXAMPLE.wav --source ...")
+def _parse_sources(specs: Optional[list], flag: str = "--source", least: int = 2) -> dict:
+    if flag == "--source" and len(specs or ()) < least:
+        raise ParameterError("give two or more sources: --source NAME=EXAMPLE.wav --source ... "
+                             "(or one and --rest NAME)")
     sources = {}
     for spec in specs or ():
         name, sep, path = spec.partition("=")
@@ -91,9 +92,9 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                              "effect on separate (it optimizes masks from the equal split)")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
-    sources = _parse_sources(args.source)
+    sources = _parse_sources(args.source, least=1 if args.rest else 2)
     ref_paths = _parse_sources(args.reference, "--reference")
-    unknown = set(ref_paths) - set(sources)
+    unknown = set(ref_paths) - set(sources) - {args.rest}
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
     out = Path(args.output if args.output is not None else
@@ -102,7 +103,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
         raise ParameterError(f"output {out} exists and is not a folder")
     if not out.parent.is_dir():
         raise ParameterError(f"output folder's parent {out.parent} does not exist")
-    wavs = {name: str(out / f"{name}.wav") for name in sources}
+    wavs = {name: str(out / f"{name}.wav") for name in [*sources, *filter(None, [args.rest])]}
     rep = str(out / "separation.json")
     htm = page.page_path(rep)
     if out.is_dir():

@@ -34,13 +34,13 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
 
 def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, window: Any,
                   rng: np.random.Generator) -> Any:
-    """The source's atoms from its example, transposed by -N..N semitones (N = cfg.transpose)
-    and the frames of all put side by side."""
+    """The source's atoms from its example, transposed by -N..N semitones
+    and the frames of all put side by side (N = cfg.dictionary_transpose)."""
     check_signal(np.asarray(example), f"the example of {name!r}")
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
-    shifts = range(-cfg.transpose, cfg.transpose + 1)
+    shifts = range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
     frames = [magnitude(b, example if s == 0 else transposed(example, s), window,
                         cfg.mask_hop_length)[1] for s in shifts]
     V = frames[0] if len(frames) == 1 else b.xp.concatenate(frames, axis=0)
