@@ -9,6 +9,8 @@ Smaragdis et al. 2007), the statistics method at its defaults (with --statistics
 HPSS (two sources, parts assigned the way that scores best) and the ideal ratio mask (from the
 true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
 of its options (one variant per --set, several options in one --set separated by commas).
+``... memory --minutes 10``: peak RSS (resource.getrusage) of the default on a long mix (the
+corpus's first mix repeated), with --fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
 """
 import argparse
@@ -120,14 +122,33 @@ def run(args: argparse.Namespace) -> str:
                           head + "\n".join(rows))
 
 
+def memory(args: argparse.Namespace) -> str:
+    import resource
+    sr, mixes = load(args.corpus)
+    _, mix, _, examples = mixes[0]
+    n = int(args.minutes * 60 * sr)
+    long_mix = np.resize(mix.astype(np.float32), n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _, c, w = timed(separate, long_mix, examples, fit_iter=args.fit_iter)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    text = (f"{args.minutes:g}-minute mix ({n} samples at {sr} Hz, {len(examples)} sources, "
+            f"--fit-iter {args.fit_iter}): peak RSS {peak:.0f} MiB (before the separation "
+            f"{before:.0f} MiB; the mix alone in float32 {n * 4 / 2**20:.0f} MiB); "
+            f"{c:.0f} s CPU, {w:.0f} s wall")
+    return write_markdown("bench/results", "separation_memory", text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["table", "sweep"])
+    ap.add_argument("mode", choices=["table", "sweep", "memory"])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--fit-iter", type=int, default=3)
     ap.add_argument("--corpus", default="/work/corpus")
     ap.add_argument("--statistics", action="store_true",
                     help="also the statistics method (slow)")
     ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")
-    run(ap.parse_args())
+    args = ap.parse_args()
+    memory(args) if args.mode == "memory" else run(args)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from kernels import numpy_ref
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 22050
 # small and quick: 16 atoms, 60 updates each way (the bound below holds with a margin)
-QUICK = dict(components=16, dictionary_iter=60, fit_iter=60, backend="cpu")
+QUICK = dict(components=16, dictionary_iter=60, fit_iter=60, dictionary_transpose=0, backend="cpu")
 
 
 def _problem(seed=0, T=70, F=45, k=5):
