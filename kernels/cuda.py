@@ -27,6 +27,9 @@ from kernels.numpy_ref import n_frames
 
 name = "cuda"
 SOURCE = Path(__file__).resolve().parent / "cuda" / "ops.cu"
+# Grams are cuBLAS GEMMs here (2 T F² FLOPs, not a SYRK's T F²): the dense/Gram-free choice
+# (engine/model/style_target.py) counts them so.
+GRAM_BY_SYRK = False
 THREADS = 256  # per block
 MAX_BLOCKS = 2048  # grid-stride loops cover the rest
 

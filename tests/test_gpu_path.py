@@ -122,3 +122,137 @@ def test_unusable_reason_reports_the_import_error(monkeypatch):
     monkeypatch.setattr(cuda, "cupy", None)
     monkeypatch.setattr(cuda, "_import_error", "CuPy does not import (libcudart.so.12)")
     assert cuda.unusable_reason() == "CuPy does not import (libcudart.so.12)"
+
+
+# --- finding 2: separation whole on the device ------------------------------------------------
+
+FAST = [numpy_ref] + ([cuda] if CUDA_TESTABLE else [])
+
+
+@pytest.fixture(params=["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else []))
+def backend(request):
+    import kernels
+    return kernels.get_backend(request.param)
+
+
+@pytest.mark.parametrize("box", [(1, 1), (3, 1), (1, 5), (3, 5)])
+def test_box_smooth_matches_scipy_and_finite_differences(backend, box):
+    """The op is scipy's uniform_filter (mode constant) over time and frequency, on every
+    backend; its backward is itself, checked against central differences in float64."""
+    from helpers import numeric_grad, rel_error
+    from scipy.ndimage import uniform_filter
+    rng = np.random.default_rng(7)
+    U = rng.standard_normal((2, 9, 11))
+    V = np.asarray(backend.to_numpy(backend.box_smooth_forward(backend.asarray(U), *box)[0]))
+    assert rel_error(V, uniform_filter(U, size=(1, *box), mode="constant")) < 1e-13
+    G = rng.standard_normal(U.shape)
+    cache = backend.box_smooth_forward(backend.asarray(U), *box)[1]
+    dU = np.asarray(backend.to_numpy(backend.box_smooth_backward(backend.asarray(G), cache)))
+
+    def loss(u):
+        out = backend.box_smooth_forward(backend.asarray(u.reshape(U.shape)), *box)[0]
+        return float(np.sum(G * np.asarray(backend.to_numpy(out))))
+    assert rel_error(dU.reshape(-1), numeric_grad(loss, U.reshape(-1))) < 1e-8
+
+
+def test_box_smooth_refuses_an_even_side():
+    with pytest.raises(ValueError, match="odd"):
+        numpy_ref.box_smooth_forward(np.zeros((1, 4, 4)), 2, 1)
+
+
+def _counting(monkeypatch):
+    """Wrap the cuda backend's host<->device copies: asarray (up) and to_numpy (down)."""
+    up, down = [], []
+    real_up, real_down = cuda.asarray, cuda.to_numpy
+    monkeypatch.setattr(cuda, "asarray", lambda a, dtype=None: (up.append(np.shape(a)),
+                                                                real_up(a, dtype))[1])
+    monkeypatch.setattr(cuda, "to_numpy", lambda a: (down.append(np.shape(a)),
+                                                     real_down(a))[1])
+    return up, down
+
+
+def _tiny_separation(statistics: str, smooth=(3, 5)):
+    import engine
+    from engine.model.separation_stats import StatsObjective, example_targets
+    from engine.run.masks import MaskSeparation
+    cfg = engine.NetworkConfig(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3,
+                               n_mels=4, rhythm_filters=6, rhythm_kernel_size=5)
+    net = engine.Network(cfg, backend="cuda")
+    rng = np.random.default_rng(5)
+    mix = rng.standard_normal(300) * 0.3
+    examples = {name: rng.standard_normal(337) * s for name, s in (("a", 0.1), ("b", 0.5))}
+    if statistics == "gram":
+        objectives = {n: engine.Objective(net, style=x) for n, x in examples.items()}
+    else:
+        objectives = {n: StatsObjective(net, example_targets(
+            net, [(x, 1.0)], ("harmonic", "rhythm"), statistics), statistics,
+            {"harmonic": 1.0, "rhythm": 0.5}) for n, x in examples.items()}
+    return mix, MaskSeparation(mix, objectives, n_fft=16, hop_length=8, smooth=smooth)
+
+
+@emulated
+@pytest.mark.parametrize("statistics", ["gram", "centered-shape"])
+def test_separation_crosses_to_the_host_only_with_the_optimizers_vector(monkeypatch,
+                                                                        statistics):
+    """Per evaluation: the logits up, the loss terms (together) and their gradient down;
+    the sources, the smoothing, each objective's signal and gradient stay on the device."""
+    mix, sep = _tiny_separation(statistics)
+    u = np.random.default_rng(1).standard_normal(sep.size)
+    sep.terms_and_grad(u)  # a first evaluation
+    up, down = _counting(monkeypatch)
+    arrived = []
+    real = cuda.to_floats
+    monkeypatch.setattr(cuda, "to_floats", lambda t: (arrived.append(dict(t)), real(t))[1])
+    terms, grad = sep.terms_and_grad(u)
+    assert up == [sep.shape]
+    assert down == [(len(terms),), sep.shape]
+    assert len(arrived) == 1 and not [k for k, v in arrived[0].items() if type(v) is float]
+    assert grad.dtype == np.float64 and grad.shape == (sep.size,)
+
+
+@emulated
+def test_separation_on_cuda_matches_numpy_ref():
+    """The same separation (smoothed masks, centered-shape statistics) on numpy and cuda:
+    loss terms and gradient agree (float32 network on both)."""
+    mix, sep = _tiny_separation("centered-shape")
+    u = np.random.default_rng(2).standard_normal(sep.size)
+    terms, grad = sep.terms_and_grad(u)
+    for obj in sep.objectives.values():  # the same objectives on the reference backend
+        import engine
+        ref_net = engine.Network(obj.network.config, backend="numpy")
+        obj.network = ref_net
+        for targets in obj.targets.values():
+            for t in targets:
+                t.gram, t.factor = np.asarray(t.gram), None if t.factor is None else \
+                    np.asarray(t.factor)
+    sep.b = numpy_ref
+    ref_terms, ref_grad = sep.terms_and_grad(u)
+    assert all(abs(terms[k] - ref_terms[k]) < 1e-4 * abs(ref_terms["total"]) for k in terms)
+    from helpers import rel_error
+    assert rel_error(grad, ref_grad) < 1e-4
+
+
+# --- finding 4: the FLOP model on cuda; the inverse STFT's window sum -------------------------
+
+def test_cuda_counts_its_grams_as_gemms():
+    """F = 100 filters, a 10-row factor, 88 result rows: by SYRK (cpu) the dense loss is
+    cheaper, by GEMM (cuda's Grams) the Gram-free one is."""
+    import kernels
+    from engine.model.style_target import StyleTarget, gram_by_syrk
+    assert gram_by_syrk(kernels.get_backend("cpu")) and not gram_by_syrk(cuda)
+    t = StyleTarget(np.eye(100), np.ones((10, 100)), 1.0)
+    assert not t.use_factor(88, syrk=True) and t.use_factor(88, syrk=False)
+
+
+def test_the_window_sum_is_built_once(backend):
+    from engine.model.filters import hann_window
+    window = backend.asarray(hann_window(16))
+    Y = backend.asarray(np.ones((2, numpy_ref.mask_frames(300, 16, 8)[0], 9), np.complex128))
+    first = backend.istft_forward(Y, window, 8, 300)[1][3]
+    again = backend.istft_forward(Y, window, 8, 300)[1][3]
+    other = backend.istft_forward(Y, backend.asarray(hann_window(16)), 8, 300)[1][3]
+    if backend is numpy_ref:
+        return  # the spec rebuilds it: its readable definition
+    assert again is first and other is not first
+    assert np.array_equal(np.asarray(backend.to_numpy(other)),
+                          np.asarray(backend.to_numpy(first)))

@@ -34,7 +34,13 @@ from engine.errors import ParameterError
 from engine.model.network import Network
 from engine.model.objective import input_gradient, summed
 from engine.model.params import random_conv
-from engine.model.style_target import STYLE_CHUNK_FRAMES, combine, factor_can_pay, finish
+from engine.model.style_target import (
+    STYLE_CHUNK_FRAMES,
+    combine,
+    factor_can_pay,
+    finish,
+    gram_by_syrk,
+)
 
 STATISTICS = ("gram", "centered", "shape", "centered-shape")
 TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm", "envelope": "style_envelope",
@@ -139,11 +145,12 @@ def transform_forward(xp: Any, A: Any, kind: str) -> tuple[Any, list]:
         A = A - A.mean(axis=0, keepdims=True)
         steps.append(("center", None))
     if kind in ("shape", "centered-shape"):
+        # c and ||A||² stay 0-d arrays on the device (a float() is a sync and a copy a term)
         T = A.shape[0]
-        sq = float(xp.sum(xp.square(A.astype(np.float64)))) + EPS * T
-        c = float(np.sqrt(T / sq))
+        sq = xp.sum(xp.square(A.astype(np.float64))) + EPS * T
+        c = xp.sqrt(T / sq)
         steps.append(("scale", (A, c, sq)))
-        A = A * A.dtype.type(c)
+        A = A * c.astype(A.dtype)
     return A, steps
 
 
@@ -152,8 +159,8 @@ def transform_backward(xp: Any, dA: Any, steps: list) -> Any:
     for kind, data in reversed(steps):
         if kind == "scale":
             A, c, sq = data
-            inner = float(xp.sum(dA.astype(np.float64) * A.astype(np.float64)))
-            dA = dA * dA.dtype.type(c) - A * A.dtype.type(c * inner / sq)
+            inner = xp.sum(dA.astype(np.float64) * A.astype(np.float64))
+            dA = dA * c.astype(dA.dtype) - A * (c * inner / sq).astype(A.dtype)
         else:
             dA = dA - dA.mean(axis=0, keepdims=True)
     return dA
@@ -193,8 +200,8 @@ def example_targets(net: Network, styles: list, branches: tuple, kind: str,
             n = A.shape[0]
             factor = A * A.dtype.type(1 / np.sqrt(n))
             G = b.gram_forward(A)[0]
-            targets[name] = [finish(b.xp, G, factor if factor_can_pay(n, A.shape[1])
-                                    else None)]
+            pays = factor_can_pay(n, A.shape[1], gram_by_syrk(b))
+            targets[name] = [finish(b.xp, G, factor if pays else None)]
         per_example.append((targets, w))
     return {name: combine(b.xp, [(t[name], w) for t, w in per_example]) for name in branches}
 
@@ -217,13 +224,17 @@ class StatsObjective:
         self.factors = {b: 1.0 for b in self.style_branches}
         self.last_terms: dict = {}
 
-    def _forward(self, x: np.ndarray, unit: bool = False) -> tuple[dict, dict, dict]:
+    def _forward(self, x: np.ndarray, unit: bool = False,
+                 device: bool = False) -> tuple[dict, dict, dict]:
+        """As Objective._forward: ``device``, x is a backend array in the network's dtype and
+        the terms stay on the device."""
         net = self.network
         b = net.backend
         patched = [n for n in self.style_branches if n in self.patches]
         branches = [n for n in self.style_branches if n not in self.patches] + \
             (["logmag"] if patched else [])
-        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), branches)
+        xd = x if device else net.asarray(np.asarray(x, dtype=net.dtype))
+        feats, caches = net.forward(xd, branches)
         for name in patched:
             A, caches[name] = patch_forward(b, feats["logmag"][0], self.patches[name])
             feats[name] = [A]
@@ -232,13 +243,13 @@ class StatsObjective:
             w = 1.0 if unit else self.user_weights[name] * self.factors[name]
             A, steps = transform_forward(b.xp, feats[name][0], self.kind)
             target = self.targets[name][0]
-            if target.use_factor(A.shape[0]):
+            if target.use_factor(A.shape[0], gram_by_syrk(b)):
                 loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, w)
                 dA = b.gramfree_style_loss_backward(1.0, cache)
             else:
                 loss, cache = b.gram_style_loss_forward(A, target.gram, w)
                 dA = b.gram_style_loss_backward(1.0, cache)
-            terms[TERMS[name]] = float(loss)
+            terms[TERMS[name]] = loss
             dA = transform_backward(b.xp, dA, steps)
             if name in self.patches:
                 grads[TERMS[name]] = {"logmag": [patch_backward(b, dA, caches[name],
@@ -247,10 +258,18 @@ class StatsObjective:
                 grads[TERMS[name]] = {name: [dA]}
         terms["style"] = sum(terms.values())
         terms["total"] = terms["style"]
+        if not device:
+            terms = b.to_floats(terms) if hasattr(b, "to_floats") else \
+                {k: float(v) for k, v in terms.items()}
         return terms, grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
         return input_gradient(self.network, grads, caches)
+
+    def device_terms_and_grad(self, x: Any) -> tuple[dict, Any]:
+        """As Objective.device_terms_and_grad: x, the terms and dL/dx on the device."""
+        terms, term_grads, caches = self._forward(x, device=True)
+        return terms, self.network.backward(summed(term_grads), caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict, np.ndarray]:
         terms, term_grads, caches = self._forward(x)
