@@ -150,6 +150,15 @@ def device_pool_bytes() -> Optional[int]:
     return int(cupy.get_default_memory_pool().total_bytes())
 
 
+def device_free_bytes() -> Optional[int]:
+    """Bytes a run may still allocate on the GPU: the driver's free memory plus what CuPy's
+    pool holds unused (None when emulating: there is no device)."""
+    if xp is np:
+        return None
+    free, _ = cupy.cuda.runtime.memGetInfo()
+    return int(free) + int(cupy.get_default_memory_pool().free_bytes())
+
+
 def set_tf32(enabled: bool) -> None:
     """Set CuPy's compute type of every float32 matmul to TF32 (True) or to its default
     (False): process-wide, so prefer ``tf32()``, which restores what was there. In the

@@ -256,3 +256,61 @@ def test_the_window_sum_is_built_once(backend):
     assert again is first and other is not first
     assert np.array_equal(np.asarray(backend.to_numpy(other)),
                           np.asarray(backend.to_numpy(first)))
+
+
+# --- finding 5: device memory, estimated and checked before allocating ------------------------
+
+def test_a_run_too_big_for_the_gpu_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    """With 40 MiB free on the (emulated) GPU, a transfer on cuda is refused with exit 2
+    and one line on stderr, before the network is built and without an output file."""
+    from engine.cli.main import main
+    from engine.model import network
+    monkeypatch.setattr(cuda, "device_free_bytes", lambda: 40 * 2**20)
+    built = []
+    monkeypatch.setattr(network.Network, "__init__", lambda self, *a, **k: built.append(1))
+    monkeypatch.chdir(tmp_path)
+    code = main(["transfer", "--sr", "8000", "--n-fft", "256", "--hop-length", "64",
+                 "--n-filters", "2048", "--maxiter", "1", "--quiet", "--backend", "cuda"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not built and list(tmp_path.iterdir()) == []
+    assert len(err.splitlines()) == 1 and "GPU memory" in err and "40 MiB is free" in err
+
+
+@emulated
+def test_a_run_that_fits_the_gpu_runs(monkeypatch):
+    from engine.model import memory
+    cfg = _sep_config()
+    need = memory.device_bytes(cfg, 8000, [8000, 8000], 2)
+    monkeypatch.setattr(cuda, "device_free_bytes", lambda: need + 1)
+    assert memory.check_device(cfg, cuda, 8000, [8000, 8000], 2) == need
+    monkeypatch.setattr(cuda, "device_free_bytes", lambda: need - 1)
+    with pytest.raises(Exception, match="GPU memory"):
+        memory.check_device(cfg, cuda, 8000, [8000, 8000], 2)
+
+
+def _sep_config(**kw):
+    import engine
+    return engine.SeparateConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
+                                 backend="cuda", progress=False, **kw)
+
+
+def test_separation_estimate_counts_logits_and_statistics():
+    """The logits (sources x frames x bins), L-BFGS-B's vectors of them, and the shift and
+    envelope statistics' rows all grow the estimate."""
+    from engine.model import memory
+    n = 8000 * 60
+    base = memory.estimate_bytes(_sep_config(shift_weight=0.0, style_weight=1.0), n, [n], 2)
+    shift = memory.estimate_bytes(_sep_config(), n, [n], 2)
+    envelope = memory.estimate_bytes(_sep_config(envelope_weight=1.0), n, [n], 2)
+    cfg = _sep_config(shift_weight=0.0, style_weight=1.0)
+    logits = 2 * (1 + n // cfg.mask_hop_length) * (cfg.mask_n_fft // 2 + 1)
+    assert base - memory.estimate_bytes(engine_transfer_config(), n, [n], 2) > \
+        (2 * cfg.maxcor + 12) * (logits - 2 * n) * 8
+    assert shift > base + 2**30 and envelope > shift
+    assert 0 < memory.device_bytes(cfg, n, [n], 2) < base
+
+
+def engine_transfer_config():
+    import engine
+    return engine.TransferConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
+                                 backend="cuda", progress=False)

@@ -109,9 +109,10 @@ def build_network(cfg: RunConfig, signals: dict, n_samples: Optional[int] = None
     for what, (x, _) in signals.items():
         check_signal(np.asarray(x), f"the {what} signal")
     lengths = [len(x) for x, _ in signals.values()]
-    memory.check(cfg, n_samples if n_samples is not None else lengths[0],
-                 [n for name, n in zip(signals, lengths) if "style" in name or "example" in name],
-                 n_optimized)
+    n = n_samples if n_samples is not None else lengths[0]
+    styles = [k for name, k in zip(signals, lengths) if "style" in name or "example" in name]
+    memory.check(cfg, n, styles, n_optimized)
+    memory.check_device(cfg, kernels.get_backend(cfg.backend), n, styles, n_optimized)
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)
@@ -207,6 +208,8 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
     if checker is not cfg:  # the members hold at most one full network's weights and Grams
         memory.check(cfg, n_samples, [len(x) for x, _ in styles])
+        memory.check_device(cfg, kernels.get_backend(cfg.backend), n_samples,
+                            [len(x) for x, _ in styles])
     net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
