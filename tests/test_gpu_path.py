@@ -314,3 +314,117 @@ def engine_transfer_config():
     import engine
     return engine.TransferConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
                                  backend="cuda", progress=False)
+
+
+# --- finding 3: the paths never run on cuda before --------------------------------------------
+
+TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
+            rhythm_filters=6, rhythm_kernel_size=5)
+
+
+@emulated
+@pytest.mark.parametrize("dL", [1.0, 2.5])
+def test_gramfree_backward_on_cuda_matches_numpy_ref_for_any_dl(dL):
+    """The dL != 1 branch of the Gram-free backward (scaled in place) against numpy_ref."""
+    from helpers import rel_error
+    A, B, target_sq, _ = near_target(0.3, T=30, F=12)
+    ref = numpy_ref.gramfree_style_loss_backward(
+        dL, numpy_ref.gramfree_style_loss_forward(A, B, target_sq, 0.7)[1])
+    got = cuda.gramfree_style_loss_backward(
+        dL, cuda.gramfree_style_loss_forward(A.copy(), B.copy(), target_sq, 0.7)[1])
+    assert rel_error(got, ref) < 1e-12
+
+
+def _ensemble(backend: str):
+    import engine
+    from engine.model.ensemble import Ensemble, member_configs
+    base = engine.NetworkConfig(**TINY, dtype="float64")
+    rng = np.random.default_rng(3)
+    style = rng.standard_normal(900) * 0.3
+    members = [engine.Objective(engine.Network(c, backend=backend), style=style)
+               for c in member_configs(base, 3, n_samples=700)]
+    return Ensemble(members, [1.0, 0.5, 2.0])
+
+
+@emulated
+def test_ensemble_on_cuda_matches_numpy_ref_and_finite_differences():
+    from helpers import numeric_grad, rel_error
+    x = np.random.default_rng(4).standard_normal(700) * 0.2
+    ens = _ensemble("cuda")
+    terms, grad = ens.terms_and_grad(x)
+    ref_terms, ref_grad = _ensemble("numpy").terms_and_grad(x)
+    assert all(abs(terms[k] - ref_terms[k]) < 1e-10 * abs(ref_terms["total"]) for k in terms)
+    assert rel_error(grad, ref_grad) < 1e-10
+    picked = np.random.default_rng(5).choice(700, 25, replace=False)
+
+    def loss(v):
+        y = x.copy()
+        y[picked] = v
+        return ens.terms_and_grad(y)[0]["total"]
+    assert rel_error(grad[picked], numeric_grad(loss, x[picked])) < 1e-6
+
+
+@emulated
+def test_reconstructs_spectrogram_objective_on_cuda():
+    import engine
+    from engine.run.reconstruct import SpectrogramObjective
+    from helpers import numeric_grad, rel_error
+    rng = np.random.default_rng(6)
+    out = {}
+    for backend in ("numpy", "cuda"):
+        net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)
+        target = net.asarray(np.abs(rng.standard_normal((20 - 2, 8))))
+        obj = SpectrogramObjective(net, target, (20, 17))
+        s = np.random.default_rng(7).standard_normal(20 * 17)
+        out[backend] = obj.terms_and_grad(s) + (obj, s)
+        rng = np.random.default_rng(6)
+    (t, g, obj, s), (rt, rg, _, _) = out["cuda"], out["numpy"]
+    assert abs(t["total"] - rt["total"]) < 1e-12 * rt["total"] and rel_error(g, rg) < 1e-12
+    assert rel_error(g, numeric_grad(lambda v: obj.terms_and_grad(v)[0]["total"], s)) < 1e-6
+
+
+def test_device_pool_bytes_reads_cupys_pool(monkeypatch):
+    """None in the emulation (no device); on a GPU, the default pool's total bytes."""
+    pool = types.SimpleNamespace(total_bytes=lambda: 123, free_bytes=lambda: 23)
+    fake = types.SimpleNamespace(get_default_memory_pool=lambda: pool,
+                                 cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(
+                                     memGetInfo=lambda: (1000, 4000))))
+    monkeypatch.setattr(cuda, "xp", np)
+    assert cuda.device_pool_bytes() is None and cuda.device_free_bytes() is None
+    monkeypatch.setattr(cuda, "xp", fake)
+    monkeypatch.setattr(cuda, "cupy", fake)
+    assert cuda.device_pool_bytes() == 123 and cuda.device_free_bytes() == 1023
+
+
+# NVRTC's documented options (CUDA Toolkit, "NVRTC: Supported Compile Options"): the ones
+# this project may use. nvcc accepts the same spellings, so the --ptx test compiles with them.
+NVRTC_ACCEPTS = {"-std=c++11", "-std=c++14", "-std=c++17", "--std=c++14", "--std=c++17",
+                 "-default-device", "--use_fast_math", "-lineinfo", "-arch=compute_90"}
+
+
+def test_rawmodule_options_are_nvrtc_options(monkeypatch):
+    seen = []
+
+    class Module:
+        def __init__(self, code, options):
+            seen.append((code, options))
+
+        def compile(self):
+            pass
+    monkeypatch.setattr(cuda, "cupy", types.SimpleNamespace(RawModule=Module))
+    monkeypatch.setattr(cuda, "_module", None)
+    cuda._compile()
+    code, options = seen[0]
+    assert options == cuda.NVRTC_OPTIONS and set(options) <= NVRTC_ACCEPTS
+    assert 'extern "C" __global__' in code
+
+
+@pytest.mark.skipif(__import__("shutil").which("nvcc") is None, reason="no nvcc here")
+def test_ops_cu_compiles_for_sm90_with_the_rawmodule_options(tmp_path):
+    """What NVRTC would do on an H100/H200, as near as this machine gets: nvcc --ptx for
+    sm_90 with the same options (test_cuda.py checks every kernel is in the PTX)."""
+    import subprocess
+    res = subprocess.run(["nvcc", "--ptx", "-arch=sm_90", *cuda.NVRTC_OPTIONS,
+                          str(cuda.SOURCE), "-o", str(tmp_path / "ops.ptx")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
