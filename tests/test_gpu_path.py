@@ -366,9 +366,10 @@ def test_ensemble_on_cuda_matches_numpy_ref_and_finite_differences():
 
 @emulated
 def test_reconstructs_spectrogram_objective_on_cuda():
+    from helpers import numeric_grad, rel_error
+
     import engine
     from engine.run.reconstruct import SpectrogramObjective
-    from helpers import numeric_grad, rel_error
     rng = np.random.default_rng(6)
     out = {}
     for backend in ("numpy", "cuda"):
