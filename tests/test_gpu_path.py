@@ -429,3 +429,15 @@ def test_ops_cu_compiles_for_sm90_with_the_rawmodule_options(tmp_path):
                           str(cuda.SOURCE), "-o", str(tmp_path / "ops.ptx")],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+@emulated
+def test_the_ensemble_crosses_to_the_host_once_per_evaluation(monkeypatch):
+    """Three members on cuda: the signal up once, the summed terms and gradient down once,
+    not once a member."""
+    x = np.random.default_rng(4).standard_normal(700) * 0.2
+    ens = _ensemble("cuda")
+    up, down = _counting(monkeypatch)
+    terms, grad = ens.terms_and_grad(x)
+    assert up == [(700,)] and down == [(len(terms),), (700,)]
+    assert grad.dtype == np.float64 and all(type(v) is float for v in terms.values())
