@@ -30,6 +30,7 @@ filters); tests/test_faults.py checks one within 1.5x.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Iterable, Optional
 
@@ -85,8 +86,9 @@ def separation_bytes(cfg: Any, n_samples: int, n_sources: int, T: int, s: int) -
     if getattr(cfg, "envelope_weight", 0):
         arrays += B * T * (cfg.envelope_filters * 2 + cfg.envelope_width) * s
     if getattr(cfg, "shift_weight", 0):
-        Kf = cfg.shift_octaves * 12
-        positions = max(int(7 * 12) - Kf, 1)  # log bands up to sr / 2: at most ~7 octaves
+        Kf = cfg.shift_octaves * 12  # as separation_stats.shift_patch: 12 bands an octave
+        n_bands = int(math.floor(math.log2(cfg.sr / 2 / 65.4) * 12)) - 1  # from C2 to sr / 2
+        positions = max(n_bands - Kf + 1, 1)
         arrays += positions * T * (cfg.shift_filters * 2 + cfg.shift_width * Kf) * s
     return arrays, logits
 
