@@ -32,26 +32,26 @@ def test_tf32_rounding_keeps_10_mantissa_bits():
     assert list(cuda.tf32_round(x)) == [1 + 2**-10, 1 + 2**-10, 1.0, 3.0]
 
 
-@emulated
+@pytest.mark.skipif(not CUDA_TESTABLE, reason="the cuda backend cannot run here")
 @pytest.mark.parametrize("noise", [0.3, 0.002, 0.001], ids=["far", "near", "nearer"])
 def test_gramfree_loss_stays_accurate_under_tf32(noise):
-    """Under tf32() (the emulation rounds every product's float32 inputs to 10 bits), the
-    Gram-free loss and gradient stay within float32's own error of the float64 reference,
-    from far (28 % Gram distance) to near the target (0.2 %, 0.1 %). With TF32 products the
-    loss was off by 22 % at 0.3 % and by 80x at 0.03 %."""
+    """Under tf32() (on a GPU, TF32 tensor cores; in the emulation, every product's float32
+    inputs rounded to 10 bits) the Gram-free loss and gradient stay within float32's own
+    error of the float64 reference, from far (28 % Gram distance) to near the target (0.2 %,
+    0.1 %). With TF32 products the loss was off by 22 % at 0.3 % and by 80x at 0.03 %."""
     A, B, target_sq, distance = near_target(noise)
     assert distance < 0.0025 or noise == 0.3
     ref, cache = numpy_ref.gramfree_style_loss_forward(A, B, target_sq, 1.0)
     ref_grad = numpy_ref.gramfree_style_loss_backward(1.0, cache)
     with cuda.tf32():
-        assert cuda._tf32_emulated
-        loss, cache = cuda.gramfree_style_loss_forward(A.astype(np.float32),
-                                                       B.astype(np.float32), target_sq, 1.0)
-        grad = cuda.gramfree_style_loss_backward(1.0, cache)
+        assert cuda._tf32_emulated or GPU
+        loss, cache = cuda.gramfree_style_loss_forward(cuda.asarray(A, np.float32),
+                                                       cuda.asarray(B, np.float32), target_sq,
+                                                       1.0)
+        grad = cuda.to_numpy(cuda.gramfree_style_loss_backward(1.0, cache))
     assert not cuda._tf32_emulated  # restored
     assert abs(float(loss) - ref) < 2e-2 * ref, (distance, float(loss), ref)
-    assert np.max(np.abs(grad - ref_grad)) < 1e-2 * np.max(
-        np.abs(ref_grad))
+    assert np.max(np.abs(grad - ref_grad)) < 1e-2 * np.max(np.abs(ref_grad))
 
 
 @emulated
