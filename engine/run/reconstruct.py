@@ -19,15 +19,15 @@ from engine.config import ReconstructConfig
 from engine.model.filters import hann_window
 from engine.model.objective import Objective
 from engine.run import interrupt
-from engine.run.modes import (
+from engine.run.common import (
     VERSION,
     announce,
     build_network,
     gemm_precision,
-    initial_signal,
     resolve,
 )
 from engine.run.optimize import lbfgs
+from engine.run.start import initial_signal
 from kernels import numpy_ref
 from kernels.numpy_ref import frame, overlap_add
 

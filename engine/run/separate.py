@@ -27,9 +27,7 @@ from engine.model.separation_stats import (
     example_targets,
     shift_patch,
 )
-from engine.run.hpss import hpss
-from engine.run.masks import MaskSeparation
-from engine.run.modes import (
+from engine.run.common import (
     VERSION,
     announce,
     build_network,
@@ -38,6 +36,8 @@ from engine.run.modes import (
     style_branches,
     style_targets,
 )
+from engine.run.hpss import hpss
+from engine.run.masks import MaskSeparation
 from engine.run.optimize import lbfgs, summary
 
 
