@@ -28,15 +28,8 @@ from engine.run.common import (
 )
 from engine.run.optimize import lbfgs
 from engine.run.start import initial_signal
-from kernels import numpy_ref
+from engine.signal import stft_magnitude
 from kernels.numpy_ref import frame, overlap_add
-
-
-def stft_magnitude(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT| with the engine's framing ("valid", periodic Hann), shape (T, n_bins)."""
-    Z, _ = numpy_ref.stft_fft_forward(np.asarray(x, dtype=np.float64), hann_window(n_fft),
-                                      hop_length)
-    return numpy_ref.magnitude_forward(Z)[0]
 
 
 def spectral_convergence(x: np.ndarray, target_mag: np.ndarray, n_fft: int,
