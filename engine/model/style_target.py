@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.errors import ParameterError
-from kernels.numpy_ref import n_frames
+from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
 

@@ -16,7 +16,6 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.config import ReconstructConfig
-from engine.model.filters import hann_window
 from engine.model.objective import Objective
 from engine.run import interrupt
 from engine.run.common import (
@@ -28,8 +27,7 @@ from engine.run.common import (
 )
 from engine.run.optimize import lbfgs
 from engine.run.start import initial_signal
-from engine.signal import stft_magnitude
-from kernels.numpy_ref import frame, overlap_add
+from engine.signal import frame, hann_window, overlap_add, stft_magnitude
 
 
 def spectral_convergence(x: np.ndarray, target_mag: np.ndarray, n_fft: int,
