@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-import engine
 from engine.batch.manifest import VOLATILE, Job
 from engine.errors import ParameterError
 from engine.run import checkpoint
 
-ROOT = str(Path(engine.__file__).resolve().parent.parent)
+ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
 RESUME_MAY_CHANGE = frozenset({"maxiter"})
+# The job server: started as a process by its module name, never imported (it runs the
+# CLI's entry point, a floor above this one).
+SERVER_MODULE = "engine.cli.job"
 
 
 @dataclass
@@ -109,7 +111,7 @@ def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
     for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
         env[var] = str(threads)
     # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
-    return subprocess.Popen([sys.executable, "-m", "engine.cli.job", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *args], cwd=ROOT,
                             env=env, stdin=stdin, stdout=stdout, stderr=stderr,
                             start_new_session=True)
 
