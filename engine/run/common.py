@@ -1,10 +1,13 @@
-"""What every mode shares: its configuration, its network, its announcement, its precision
-and its style targets (engine/run/modes.py, separate.py and reconstruct.py use these)."""
+"""What every mode shares: its configuration, its network, its announcement, its precision,
+its style targets and its report's fields (engine/run/modes.py, separate.py and
+reconstruct.py take these from here, not from each other)."""
 from __future__ import annotations
 
+import platform
 import sys
+import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -15,8 +18,20 @@ from engine.config import RunConfig
 from engine.model import memory
 from engine.model.network import Network
 from engine.model.style_target import combine
+from engine.run.optimize import summary
+from engine.version import __version__
 
-VERSION = "0.1.0"
+
+def run_report(mode: str, cfg: Any, net: Network, started: float, res: Any = None,
+           **fields: Any) -> dict:
+    """A run's report, the same fields for every mode in one order: what ran (mode, config,
+    backend, dtype, sr), the optimizer's summary when the mode ran one optimization (``res``),
+    the mode's own ``fields``, then the wall time and the versions."""
+    return {"mode": mode, "config": asdict(cfg), "backend": net.backend.name,
+            "dtype": cfg.dtype, "sr": cfg.sr, **(summary(res) if res is not None else {}),
+            **fields, "wall_time_s": round(time.perf_counter() - started, 4),
+            "randstyle_version": __version__, "python": platform.python_version(),
+            "numpy": np.__version__}
 
 
 def resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:

@@ -1,9 +1,8 @@
 """Whole runs: transfer and texture, each returning the signal and its report."""
 from __future__ import annotations
 
-import platform
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -16,15 +15,15 @@ from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.style_target import weighted_styles
 from engine.run.common import (
-    VERSION,
     announce,
     build_network,
     gemm_precision,
     resolve,
+    run_report,
     style_branches,
     style_targets,
 )
-from engine.run.optimize import lbfgs, summary
+from engine.run.optimize import lbfgs
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
 
@@ -59,33 +58,24 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
     if res.message.startswith("measure:"):  # the best measured iterate, not the last
         res.x, returned = monitor.best["x"], monitor.best["iter"]
     quality = monitor.figures(res.x)
-    report = {
-        "mode": mode,
-        "config": asdict(cfg),
-        "backend": network.backend.name,
-        "dtype": cfg.dtype,
-        "sr": cfg.sr,
-        "n_samples": n_samples,
-        "seconds": n_samples / cfg.sr,
-        "balance_factors": factors,
-        "style_weights": objective.style_weights,
-        "style_algorithms": dict(getattr(objective, "style_algorithms", {})),
-        "content_branch": objective.content_branch if objective.content_target is not None
+    report = run_report(
+        mode, cfg, network, started, res,
+        n_samples=n_samples,
+        seconds=n_samples / cfg.sr,
+        balance_factors=factors,
+        style_weights=objective.style_weights,
+        style_algorithms=dict(getattr(objective, "style_algorithms", {})),
+        content_branch=objective.content_branch if objective.content_target is not None
         else None,
-        **summary(res),
-        "resumed_at_iteration": None if resume is None else len(resume["history"]),
-        "setup_time_s": round(setup_s, 4),
-        "optimize_time_s": round(res.wall_time_s, 4),
-        "eval_time_s": round(monitor.time_s, 4),
-        "wall_time_s": round(time.perf_counter() - started, 4),
-        "randstyle_version": VERSION,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "init": init,
-        "returned_iteration": returned,
-        "quality_history": monitor.history,
-        "quality": quality,
-    }
+        resumed_at_iteration=None if resume is None else len(resume["history"]),
+        setup_time_s=round(setup_s, 4),
+        optimize_time_s=round(res.wall_time_s, 4),
+        eval_time_s=round(monitor.time_s, 4),
+        init=init,
+        returned_iteration=returned,
+        quality_history=monitor.history,
+        quality=quality,
+    )
     return res.x.astype(np.float32), report
 
 

@@ -10,7 +10,6 @@ the content's: || |STFT(y)| - |STFT(content)| ||_F / || |STFT(content)| ||_F.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any, Optional
 
 import numpy as np
@@ -19,11 +18,11 @@ from engine.config import ReconstructConfig
 from engine.model.objective import Objective
 from engine.run import interrupt
 from engine.run.common import (
-    VERSION,
     announce,
     build_network,
     gemm_precision,
     resolve,
+    run_report,
 )
 from engine.run.optimize import lbfgs
 from engine.run.start import initial_signal
@@ -139,6 +138,5 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
 
 def _report(cfg: ReconstructConfig, net: Any, results: dict, started: float,
             interrupted: bool) -> dict:
-    return {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
-            "results": results, "interrupted": interrupted,
-            "wall_time_s": time.perf_counter() - started, "randstyle_version": VERSION}
+    return run_report("reconstruct", cfg, net, started, results=results,
+                      interrupted=interrupted)
