@@ -20,12 +20,8 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
-from engine.model.separation_stats import (
-    StatsObjective,
-    envelope_patch,
-    example_targets,
-    shift_patch,
-)
+from engine.model.separation_layers import envelope_patch, shift_patch
+from engine.model.separation_stats import StatsObjective, example_targets
 from engine.run.common import (
     announce,
     build_network,
