@@ -3,9 +3,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+from helpers import TINY, sine
 
 import engine
-from tests.helpers import TINY, sine
 
 COMMON = ("mode", "config", "backend", "dtype", "sr", "wall_time_s", "randstyle_version",
           "python", "numpy")

@@ -16,7 +16,13 @@ from engine.model.separation_layers import (
     transform_backward,
     transform_forward,
 )
-from engine.model.style_target import STYLE_CHUNK_FRAMES, combine, factor_can_pay, finish
+from engine.model.style_target import (
+    STYLE_CHUNK_FRAMES,
+    combine,
+    factor_can_pay,
+    finish,
+    style_term,
+)
 
 TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm", "envelope": "style_envelope",
          "shift": "style_shift"}
@@ -95,12 +101,7 @@ class StatsObjective:
             w = 1.0 if unit else self.user_weights[name] * self.factors[name]
             A, steps = transform_forward(b.xp, feats[name][0], self.kind)
             target = self.targets[name][0]
-            if target.use_factor(A.shape[0]):
-                loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, w)
-                dA = b.gramfree_style_loss_backward(1.0, cache)
-            else:
-                loss, cache = b.gram_style_loss_forward(A, target.gram, w)
-                dA = b.gram_style_loss_backward(1.0, cache)
+            loss, dA, _ = style_term(b, A, target, w)
             terms[TERMS[name]] = float(loss)
             dA = transform_backward(b.xp, dA, steps)
             if name in self.patches:

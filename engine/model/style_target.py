@@ -60,6 +60,18 @@ class StyleTarget:
         return gramfree_flops(T, self.factor.shape[0], F) < dense_flops(T, F)
 
 
+def style_term(b: Any, A: Any, target: StyleTarget, weight: float) -> tuple[Any, Any, str]:
+    """One layer's style loss ``weight`` ||Gram(A) - target||² on backend ``b``, its gradient
+    dL/dA, and the algorithm that computed them: Gram-free (the target's factor) where that
+    costs fewer FLOPs for A's rows (StyleTarget.use_factor), else the dense Gram. The one
+    place that choice is made; every objective's style term comes through here."""
+    if target.use_factor(A.shape[0]):
+        loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, weight)
+        return loss, b.gramfree_style_loss_backward(1.0, cache), "gramfree"
+    loss, cache = b.gram_style_loss_forward(A, target.gram, weight)
+    return loss, b.gram_style_loss_backward(1.0, cache), "dense"
+
+
 def finish(xp: Any, gram: Any, factor: Optional[Any]) -> StyleTarget:
     """The target; ||gram||² (the Gram-free loss's constant) only where a factor is kept."""
     return StyleTarget(gram, factor, None if factor is None else _sum_squares(xp, gram))
