@@ -90,6 +90,22 @@ def batch(tmp_path_factory):
     return folder, jobs, out, res
 
 
+def test_a_relative_output_folder_from_another_working_folder(tmp_path):
+    """``randstyle batch jobs.csv -o results`` as a user types it, in a process of its own
+    started in the manifest's folder (not the checkout): the rows write into ./results, and
+    a broken row reports its own reason, not the output folder's."""
+    clips(tmp_path)
+    write_manifest(tmp_path / "jobs.csv", [ROWS[1], ROWS[3]])
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "jobs.csv", "-o",
+                          "results", "--jobs", "1", "--threads", "1"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1, res.stderr  # the broken row
+    assert len(sf.read(str(tmp_path / "results" / "tex.wav"))[0]) == int(0.9 * SR)
+    assert "row 3 (broken.wav) failed: content file not found:" in res.stderr, res.stderr
+    assert "does not exist" not in res.stderr
+
+
 def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     folder, jobs, out, res = batch
     assert res.returncode == 1, res.stderr  # failing rows: exit 1 at the end

@@ -86,7 +86,8 @@ def sizes(jobs: Optional[int], threads: Optional[int], n: int) -> tuple:
 def _outdir(path: Optional[str]) -> Path:
     if not path:
         raise ParameterError("give the output folder: -o OUTDIR")
-    out = Path(path)
+    # Absolute: the jobs run in their own processes, whose working folder is not this one.
+    out = Path(path).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise ParameterError(f"output {path} exists and is not a folder")
     if not out.parent.is_dir():
