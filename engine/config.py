@@ -133,7 +133,8 @@ class OptimConfig(NetworkConfig):
     tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
                             "GEMMs then carry ~1e-3 relative error)")
     progress: bool = field(default=True, metadata={
-        "args": ["--quiet"], "help": "no progress output on stderr (default: progress shown)"})
+        "args": ["-q", "--quiet"],
+        "help": "no progress output on stderr (default: progress shown)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -36,6 +36,17 @@ def test_top_level_help_lists_commands():
     assert res.returncode == 0 and "transfer" in res.stdout and "texture" in res.stdout
 
 
+def test_version_and_short_quiet(tmp_path, capsys):
+    import engine
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"randstyle {engine.__version__}"
+    out = tmp_path / "t.wav"
+    quiet = [a for a in FAST if a != "--quiet"] + ["-q"]
+    assert main(["texture", "--seconds", "0.5", "-o", str(out), *quiet]) == 0
+    assert capsys.readouterr().err == ""  # -q is --quiet: no progress
+    assert out.exists()
+
+
 def test_demo_tiny(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["transfer", *[a for a in FAST if a != "--quiet"]]) == 0
