@@ -9,16 +9,12 @@ keeps it as the baseline of its table.
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
-from scipy.signal import resample_poly
 
-from engine.audio import check_signal
 from engine.config import SeparateConfig
 from engine.errors import ParameterError
-from engine.model.evaluate import sdr
 from engine.model.objective import Objective
 from engine.model.separation_layers import envelope_patch, shift_patch
 from engine.model.separation_stats import StatsObjective, example_targets
@@ -31,16 +27,10 @@ from engine.run.common import (
     style_branches,
     style_targets,
 )
-from engine.run.hpss import hpss
 from engine.run.masks import MaskSeparation
 from engine.run.optimize import lbfgs
-
-
-def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
-    """x played ``semitones`` higher (and shorter), by polyphase resampling."""
-    ratio = Fraction(2 ** (-semitones / 12)).limit_denominator(64)
-    return resample_poly(np.asarray(x, dtype=np.float64), ratio.numerator,
-                         ratio.denominator).astype(np.float32)
+from engine.run.separate_dictionary import separate_dictionary
+from engine.run.separate_shared import check_references, reference_scores, transposed
 
 
 def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
@@ -79,37 +69,6 @@ def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
     return out
 
 
-def check_references(mix: np.ndarray, names: list, references: dict) -> None:
-    """Before any work: each reference names a source and has the mix's length."""
-    unknown = set(references) - set(names)
-    if unknown:
-        raise ParameterError(f"--reference names no source: {', '.join(sorted(unknown))}")
-    for name, ref in references.items():
-        check_signal(np.asarray(ref), f"the reference {name!r}")
-        if len(ref) != len(mix):
-            raise ParameterError(f"reference {name!r} has {len(ref)} samples, the mix "
-                                 f"{len(mix)}: give the true stem of this very mix")
-
-
-def reference_scores(mix: np.ndarray, parts: dict, references: dict,
-                     cfg: SeparateConfig) -> dict:
-    """SDR (dB) of each source against its true stem, beside the equal split's (mix / n) and,
-    for two sources, HPSS's: its harmonic and percussive parts given to the two sources the
-    way that scores best (HPSS does not know which source is which)."""
-    out = {name: {"sdr": sdr(ref, parts[name]), "equal_split_sdr": sdr(ref, mix / len(parts))}
-           for name, ref in references.items()}
-    if len(parts) == 2:
-        names = list(parts)
-        h, p = hpss(mix, cfg.mask_n_fft, cfg.mask_hop_length)
-        options = [dict(zip(names, pair)) for pair in ((h, p), (p, h))]
-        best = max(options, key=lambda o: sum(sdr(references[n], o[n]) for n in references))
-        for name, ref in references.items():
-            out[name]["hpss_sdr"] = sdr(ref, best[name])
-    for scores in out.values():
-        scores["gain_db"] = scores["sdr"] - scores["equal_split_sdr"]
-    return out
-
-
 def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] = None, *,
              references: Optional[dict] = None, **overrides: Any) -> tuple[dict, dict]:
     """Split ``mix`` into one component per example ({name: signal}), each matching its
@@ -118,7 +77,6 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     started = time.perf_counter()
     cfg = resolve(SeparateConfig, config, overrides)
     if cfg.method == "dictionary":
-        from engine.run.separate_dictionary import separate_dictionary  # it imports this module
         return separate_dictionary(mix, examples, cfg, references=references)
     if len(examples) < 2:
         raise ParameterError("separation needs two or more sources (--source NAME=FILE)")

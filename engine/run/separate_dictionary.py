@@ -11,7 +11,7 @@ sources x frames x bins tensor.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import numpy as np
@@ -22,8 +22,8 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.dictionary import fit_activations, learn_dictionary
 from engine.model.filters import hann_window
-from engine.run.modes import VERSION
-from engine.run.separate import check_references, reference_scores, transposed
+from engine.run.common import run_report
+from engine.run.separate_shared import check_references, reference_scores, transposed
 
 
 def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any, Any]:
@@ -96,18 +96,12 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
     found = dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
     mix64 = np.asarray(mix, dtype=np.float64)
     residual = sum(p.astype(np.float64) for p in found.values()) - mix64
-    report = {
-        "mode": "separate",
-        "method": "dictionary",
-        "config": asdict(cfg),
-        "backend": b.name,
-        "sources": names,
-        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
-        "interrupted": False,
-        "cpu_time_s": round(time.process_time() - cpu_started, 4),
-        "wall_time_s": round(time.perf_counter() - started, 4),
-        "randstyle_version": VERSION,
-    }
+    # run_report reads the backend off a network; this method has none
+    report = run_report("separate", cfg, SimpleNamespace(backend=b), started,
+                        method="dictionary", sources=names,
+                        mix_residual_rel=float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
+                        interrupted=False,
+                        cpu_time_s=round(time.process_time() - cpu_started, 4))
     if references:
         report["reference"] = reference_scores(mix64, found, references, cfg)
     return found, report
