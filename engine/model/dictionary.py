@@ -1,5 +1,5 @@
 """Dictionaries of each source's spectra (supervised NMF, Smaragdis, Raj & Shashanka 2007;
-beta-divergence multiplicative updates, Fevotte & Idier 2011; docs/design.md).
+beta-divergence multiplicative updates, Fevotte & Idier 2011; docs/separation.md).
 
 A magnitude spectrogram V (T frames, n_bins) is modelled as A @ D: D (k, n_bins) holds k
 nonnegative spectra (atoms) of a source, learned from its example; A (T, k) says how loud each
