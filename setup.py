@@ -26,14 +26,15 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
-                 "dask[distributed]", "playwright"],
+                 "dask[distributed]", "playwright", "scikit-learn>=1.2"],
         "plot": ["matplotlib>=3.5"],
         # CuPy with the CUDA libraries it loads (NVRTC, cuBLAS, cuFFT, runtime) from PyPI:
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "cluster": ["dask[distributed]"],
-        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py
-        "bench": ["torch==2.13.0", "music21>=9"],
+        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py;
+        # scikit-learn's NMF, the baseline of bench/separation_corpus.py
+        "bench": ["torch==2.13.0", "music21>=9", "scikit-learn>=1.2"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )
