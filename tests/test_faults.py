@@ -123,7 +123,7 @@ def test_sigterm_in_separate_writes_every_source(tmp_path):
     drums = write(tmp_path / "d.wav", drum_loop(1.5, SR, seed=4), SR)
     out = tmp_path / "sep"
     cmd = _cli("separate", mix, "--source", f"melody={melody}", "--source", f"drums={drums}",
-               "-o", out, "--maxiter", "100000", *FAST)
+               "-o", out, "--method", "statistics", "--maxiter", "100000", *FAST)
     code, stdout, stderr = _stop_when(cmd, _iterations_shown("separate", 2), signal.SIGTERM,
                                       tmp_path)
     assert code == 143, stderr
@@ -181,7 +181,8 @@ def _numeric_options(cls) -> dict:
 ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
            "transpose", "init_mix", "patience", "min_improvement", "eval_every",
-           "eval_patience", "envelope_weight", "shift_weight"}
+           "eval_patience", "envelope_weight", "shift_weight", "dictionary_transpose",
+           "sparsity"}
 
 
 def _bad_values(cls) -> list:
