@@ -61,7 +61,8 @@ def _modes(backend: str) -> dict:
     mix = plucked_melody(1.5, SR, seed=3) + chord_pad(1.5, SR, seed=4)
     parts = engine.separate(mix, {"melody": plucked_melody(2.0, SR, seed=5),
                                   "pad": chord_pad(2.0, SR, seed=6)},
-                            engine.SeparateConfig(**SMALL, backend=backend, mask_n_fft=256,
+                            engine.SeparateConfig(**SMALL, method="statistics",
+                                                  backend=backend, mask_n_fft=256,
                                                   mask_hop_length=64, shift_weight=0.0,
                                                   style_weight=1.0))[0]
     out["separate"] = np.concatenate([parts["melody"], parts["pad"]])

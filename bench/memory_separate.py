@@ -17,7 +17,8 @@ def main(seconds: float, maxiter: int, sr: int = 22050) -> str:
     mix = plucked_melody(seconds, sr, seed=3) + chord_pad(seconds, sr, seed=4)
     examples = {"melody": plucked_melody(seconds, sr, seed=5),
                 "pad": chord_pad(seconds, sr, seed=6)}
-    cfg = engine.SeparateConfig(backend="cpu", maxiter=maxiter, progress=False, threads=1)
+    cfg = engine.SeparateConfig(method="statistics", backend="cpu", maxiter=maxiter,
+                                progress=False, threads=1)
     started = time.process_time()
     report = engine.separate(mix, examples, cfg)[1]
     estimate = memory.estimate_bytes(cfg, len(mix), [len(x) for x in examples.values()], 2)

@@ -190,13 +190,15 @@ def table(a: argparse.Namespace) -> str:
         label = f"{mix_name} ({' / '.join(stems)})"
         if "mask" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed))
+            parts, rep = separate(mix, examples, SeparateConfig(method="statistics",
+                                                                progress=False, seed=a.seed))
             rows.append(f"| {label} | mask (default) | {_fmt(gains(stems, parts))} | "
                         f"{rep['nit']} | {time.perf_counter() - t0:.0f} |")
             print(rows[-1], file=sys.stderr)
         if "gram" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(progress=False, seed=a.seed,
+            parts, rep = separate(mix, examples, SeparateConfig(method="statistics",
+                                                                progress=False, seed=a.seed,
                                                                 **GRAM_DEFAULTS))
             rows.append(f"| {label} | mask, raw Grams (the old default) | "
                         f"{_fmt(gains(stems, parts))} | {rep['nit']} | "

@@ -188,6 +188,7 @@ def test_separation_gains_over_the_equal_split():
     stems, examples = mixes(2.0, 8000)["drums + pad"]
     mix = sum(stems.values())
     parts, report = engine.separate(mix, examples, engine.SeparateConfig(
+        method="statistics",
         **GAIN_NET, **GRAM_STATS, maxiter=10, mask_n_fft=256, mask_hop_length=64),
         references=stems)
     assert report["mix_residual_rel"] < 1e-6

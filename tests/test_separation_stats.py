@@ -165,6 +165,7 @@ def test_default_statistic_separates_two_harmonic_timbres():
     stems, examples = mixes(2.0, 8000)["pluck + organ"]
     mix = sum(stems.values())
     parts, _ = engine.separate(mix, examples, engine.SeparateConfig(
+        method="statistics",
         sr=8000, n_fft=256, hop_length=64, n_filters=64, backend="cpu", progress=False,
         maxiter=10, mask_n_fft=256, mask_hop_length=64, shift_filters=256))
     for name, truth in stems.items():
@@ -180,6 +181,7 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
     for kind, envelope, shift in [(k, 0.0, 0.0) for k in KINDS] + [("gram", 1.0, 0.0),
                                                                     ("gram", 0.0, 1.0)]:
         parts, rep = engine.separate(mix, examples, engine.SeparateConfig(
+            method="statistics",
             **TINY_NET, backend="numpy", progress=False, maxiter=3, mask_n_fft=64,
             mask_hop_length=16, statistics=kind, envelope_weight=envelope,
             shift_weight=shift, shift_octaves=1, shift_width=3, style_weight=1.0,
