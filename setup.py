@@ -16,6 +16,7 @@ setup(
         "argparse-dataclass==2.0.0",
         "tqdm>=4.60",
         "threadpoolctl>=3",
+        "pyloudnorm>=0.1",
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",

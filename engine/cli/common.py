@@ -42,6 +42,13 @@ def subtype_field() -> str:
     return opt("pcm16", "WAV sample format", choices=list(audio.SUBTYPES))
 
 
+def loudness_field(stands_for: str) -> str:
+    """--loudness: the level the outputs are written at (engine.loudness)."""
+    return opt("match", f"match: the integrated loudness (ITU-R BS.1770) of {stands_for}; "
+                        "peak: true peak at -1 dBTP; -N: N LUFS. Always under a -1 dBTP true "
+                        "peak, by lowering the gain, never clipping", metavar="match|peak|-N")
+
+
 def positional(help: str) -> Optional[str]:
     return field(default=None, metadata={"args": [help.split()[0].lower()], "nargs": "?",
                                          "help": help})

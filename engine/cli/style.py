@@ -7,7 +7,7 @@ from typing import List, Literal, Optional
 
 import numpy as np
 
-from engine import audio, demo, presets
+from engine import audio, demo, loudness, presets
 from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
@@ -15,6 +15,7 @@ from engine.cli.common import (
     cut_field,
     fresh_stem,
     log,
+    loudness_field,
     positional,
     subtype_field,
 )
@@ -28,7 +29,7 @@ from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
-             "patience", "min_improvement", "eval_every", "eval_patience"}
+             "patience", "min_improvement", "eval_every", "eval_patience", "loudness"}
 
 
 @dataclass
@@ -40,6 +41,7 @@ class StyleRunArgs:
                 "current folder, never an existing file)"})
     overwrite: bool = opt(False, "replace the output and its report if they exist")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the content (transfer) or the styles (texture)")
     styles: Optional[List[str]] = field(default=None, metadata={
         "args": ["--style"], "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
         "help": "a style reference with its weight (default 1); repeat it for several, whose "
@@ -214,6 +216,12 @@ def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
         return {"skipped": f"not measured: {exc}"}
 
 
+def _stands_for(content, styles: list, sr: int):
+    """The loudness in LUFS the result is written at under --loudness match: its content's
+    (transfer), else its styles' (texture)."""
+    return loudness.reference_loudness([content] if content is not None else styles, sr)
+
+
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
@@ -232,6 +240,7 @@ def run_styled(args, command: str, explicit: set) -> int:
                   "override", file=sys.stderr)
     if args.plot:
         plot.check_available()
+    mode = loudness.parse_mode(args.loudness)
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
@@ -248,10 +257,12 @@ def run_styled(args, command: str, explicit: set) -> int:
     if len(reports) > 1:
         report["parts"] = reports
         report["quality"] = _quality_of_mix(result, content, styles, args.sr)
+    (result,), report["loudness"] = loudness.level(
+        [result], args.sr, mode, _stands_for(content, styles, args.sr))
     report["quality"] = report.pop("quality", {})  # the report ends with the measure
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
-                        subtype=args.subtype, overwrite=args.overwrite)
+                        subtype=args.subtype, overwrite=args.overwrite, normalize=False)
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.plot:
             shown = {"style": channels.split(styles[0][0], "mono")[0],

@@ -4,11 +4,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
-
 from bench import harness
 from bench.harness import BenchConfig
-from engine import audio, demo
+from engine import audio, demo, loudness
 from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
@@ -16,6 +14,7 @@ from engine.cli.common import (
     cut_field,
     fresh_stem,
     log,
+    loudness_field,
     positional,
     subtype_field,
 )
@@ -41,6 +40,8 @@ class SeparateArgs(SeparateConfig):
                 "MIX_separated, never an existing one)"})
     overwrite: bool = opt(False, "replace existing outputs in the folder")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the mix, by one gain for all sources (match keeps them as "
+                                   "they are in the mix, so they still sum to it)")
     html: bool = opt(False, "also write separation.html and separation_files/ in the folder: "
                             "a page to listen to the mix, the examples and the sources")
     reference: Optional[List[str]] = field(default=None, metadata={
@@ -58,6 +59,7 @@ class ReconstructArgs(ReconstructConfig):
                 "(default: CONTENT_reconstruct, never an existing one)"})
     overwrite: bool = opt(False, "replace the outputs if they exist")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the content")
     content_start: Optional[float] = cut_field("content", "start")
     content_end: Optional[float] = cut_field("content", "end")
 
@@ -91,6 +93,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                              "effect on separate (it optimizes masks from the equal split)")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
+    mode = loudness.parse_mode(args.loudness)
     sources = _parse_sources(args.source)
     ref_paths = _parse_sources(args.reference, "--reference")
     unknown = set(ref_paths) - set(sources)
@@ -114,16 +117,20 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                   for name, path in ref_paths.items()}
     parts, report = separate(mix, examples, args, references=references)
     out.mkdir(exist_ok=True)
-    # One gain for all sources keeps their sum equal to the mix (up to that gain).
-    peak = max(float(np.max(np.abs(p))) for p in parts.values())
-    gain = min(1.0, audio.PEAK / peak) if peak > 0 else 1.0
-    report["output_gain"] = gain
+    # One gain for all sources keeps their sum equal to the mix (up to that gain); under
+    # match, the sum is the mix, so its loudness is the mix's and the gain is 1 unless a
+    # source's true peak is over the ceiling.
+    names = list(parts)
+    leveled, report["loudness"] = loudness.level(
+        [parts[n] for n in names], args.sr, mode, loudness.reference_loudness([mix], args.sr))
+    parts = dict(zip(names, leveled))
+    report["output_gain"] = report["loudness"]["gain"]
     report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()},
                         **{f"reference {n}": p for n, p in ref_paths.items()}}
     report["outputs"] = wavs
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for name, part in parts.items():
-            audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
+            audio.write_wav(wavs[name], part, args.sr, subtype=args.subtype,
                             overwrite=args.overwrite, normalize=False)
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.html:
@@ -156,6 +163,7 @@ def run_reconstruct(args: ReconstructArgs) -> int:
         content = None
         inputs = {"content": args.content}
     suffixes = ("_time.wav", "_griffinlim.wav", ".json")
+    mode = loudness.parse_mode(args.loudness)
     prefix = args.output if args.output is not None else fresh_stem(stem, suffixes)
     paths = [prefix + s for s in suffixes]
     check_outputs(paths, args.overwrite)
@@ -163,13 +171,18 @@ def run_reconstruct(args: ReconstructArgs) -> int:
         content = audio.load(args.content, args.sr, args.content_start, args.content_end,
                              what="content")
     signals, report = reconstruct(content, args)
+    target = loudness.reference_loudness([content], args.sr)
+    report["loudness"] = {}
+    for method in list(signals):  # each reconstruction at the content's level
+        (signals[method],), report["loudness"][method] = loudness.level(
+            [signals[method]], args.sr, mode, target)
     report["inputs"] = inputs
     wavs = dict(zip(("time", "griffinlim"), paths[:2]))
     report["outputs"] = [wavs[m] for m in signals] + [paths[2]]
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for method, signal in signals.items():
             audio.write_wav(wavs[method], signal, args.sr, subtype=args.subtype,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, normalize=False)
         audio.write_json(paths[2], report, overwrite=args.overwrite)
     for method, r in report["results"].items():
         log(args, f"{method}: spectral convergence {r['spectral_convergence']:.4f}, "
