@@ -219,6 +219,7 @@ BAD = [
     ({"mode": "separate", "output": "sep", "style": "a.wav;b.wav"}, "row 2, column style"),
     ({"mode": "texture", "content": "", "content-weight": "2"}, "row 2, column content-weight"),
     ({"style": "a.wav:-1"}, "row 2, column style"),
+    ({"loudness": "5"}, "row 2, column loudness"),
 ]
 
 
@@ -226,7 +227,7 @@ BAD = [
 def test_invalid_manifest_is_one_line_and_runs_nothing(tmp_path, capsys, change, message):
     row = {**ROWS[0], **change}
     jobs = write_manifest(tmp_path / "jobs.csv", [row], extra=("fmin", "fmax", "bounds",
-                                                              "content-weight"))
+                                                              "content-weight", "loudness"))
     out = tmp_path / "out"
     assert main(["batch", jobs, "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -12,6 +12,7 @@ from helpers import sine, write
 from engine import loudness
 from engine.cli import main
 from engine.demo import drum_loop, plucked_melody
+from engine.errors import ParameterError
 
 SR = 8000
 FAST = ["--sr", str(SR), "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
@@ -79,6 +80,12 @@ def test_gating_ignores_silence_and_short_signals_loop():
         pytest.approx(loudness.integrated(burst, SR))
 
 
+def test_parse_mode():
+    assert loudness.parse_mode("match") == "match" and loudness.parse_mode("-16") == -16.0
+    with pytest.raises(ParameterError, match="--loudness"):
+        loudness.parse_mode("-70")
+
+
 def test_silent_result_keeps_its_level():
     (y,), rep = loudness.level([np.zeros(SR)], SR, -16.0)
     assert rep["gain"] == 1.0 and "silent" in rep["note"] and not np.any(y)
@@ -89,7 +96,11 @@ def test_bad_loudness_refused_in_one_line(bad, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     style = write(tmp_path / "s.wav", sine(1.0, SR), SR)
     before = set(os.listdir(tmp_path))
-    assert main(["texture", style, "--seconds", "0.5", f"--loudness={bad}", *FAST]) == 2
+    try:
+        code = main(["texture", style, "--seconds", "0.5", f"--loudness={bad}", *FAST])
+    except SystemExit as exc:  # refused by the parser itself, as every bad option value
+        code = exc.code
+    assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--loudness" in err and "Traceback" not in err
     assert set(os.listdir(tmp_path)) == before

@@ -1,4 +1,5 @@
 """What every subcommand shares: output naming and checks, logging, the one-line parser."""
+import argparse
 import sys
 from dataclasses import field
 from pathlib import Path
@@ -6,8 +7,9 @@ from typing import Optional
 
 import argparse_dataclass
 
-from engine import audio
+from engine import audio, loudness
 from engine.config import opt
+from engine.errors import ParameterError
 
 PROG = "randstyle"
 DEMO_SECONDS = {"content": 4.0, "style": 6.0}
@@ -46,7 +48,18 @@ def loudness_field(stands_for: str) -> str:
     """--loudness: the level the outputs are written at (engine.loudness)."""
     return opt("match", f"match: the integrated loudness (ITU-R BS.1770) of {stands_for}; "
                         "peak: true peak at -1 dBTP; -N: N LUFS. Always under a -1 dBTP true "
-                        "peak, by lowering the gain, never clipping", metavar="match|peak|-N")
+                        "peak, by lowering the gain, never clipping", metavar="match|peak|-N",
+               type=_loudness_arg)
+
+
+def _loudness_arg(value: str) -> str:
+    """Checked as it is parsed (a batch manifest's column is refused before any job runs);
+    kept as written, so reports and checkpoints hold what the user gave."""
+    try:
+        loudness.parse_mode(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def positional(help: str) -> Optional[str]:
