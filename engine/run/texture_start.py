@@ -52,7 +52,8 @@ def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
     of the level, so a start at the content's own level (the demo melody: 2.8x the drum
     loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
     iterations bringing the level down (bench/quality.py, README "Quality"). The written
-    result is peak-normalized, so the level itself is never heard."""
+    result is brought to its loudness target (engine/loudness.py), so this level is never
+    heard."""
     target = float(np.sqrt(sum(w * rms(s) ** 2 for s, w in styles))) if styles else 0.0
     level = rms(x)
     return x * (target / level) if target > 0 and level > 0 else x

@@ -82,8 +82,9 @@ def random_phases(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_lengt
     (windowed inverse DFTs, overlap-added, ``chunk`` frames at a time so a long texture
     never holds all its frames at once). Divided by the windows' summed square where the
     frames overlap fully, not at the two ends, where it falls to zero: dividing there would
-    blow the first and last samples up into a click (the written texture is peak-normalized,
-    so a click left in it makes everything else quiet); the ends fade in and out instead."""
+    blow the first and last samples up into a click (the written texture is kept under a
+    true-peak ceiling, so a click left in it makes everything else quiet); the ends fade
+    in and out instead."""
     w = hann_window(n_fft)
     out = np.zeros((len(rows) - 1) * hop_length + n_fft)
     for i in range(0, len(rows), chunk):
