@@ -268,3 +268,36 @@ def test_cli_report_of_a_run(tmp_path):
     assert json.load(open(texture_report))["init"] == "templates"
     assert main(["texture", style, "-o", str(tmp_path / "t.wav"), "--init", "content",
                  "--sr", str(SR), "--quiet"]) == 2
+
+
+def test_style_distance_does_not_depend_on_the_result_level():
+    """The result is measured at the style's RMS: any gain on it leaves the figure alone
+    (without the scaling, a 6 dB change moves every Gram by a factor 4: distance >= 0.75)."""
+    style, result = stationary(2.0, seed=4), demo.drum_loop(2.0, SR)
+    base = style_distance(result, style, SR)["style_distance"]
+    for gain in (0.1, 0.5, 3.0):
+        assert style_distance(gain * result, style, SR)["style_distance"] == \
+            pytest.approx(base, rel=1e-4)
+    assert style_distance(2.0 * style, style, SR)["style_distance"] < 1e-5
+    melody = demo.plucked_melody(2.0, SR)
+    assert content_similarity(0.05 * result, melody, SR) == \
+        pytest.approx(content_similarity(result, melody, SR), abs=1e-6)
+
+
+def test_evaluate_of_the_written_output_is_the_report_figure(tmp_path, capsys):
+    """The written file is at the content's loudness, not the optimized signal's level; the
+    measure of that file is still the figure in the run's report."""
+    content = write(tmp_path / "c.wav", 0.2 * demo.plucked_melody(1.5, SR), SR)
+    style = write(tmp_path / "s.wav", demo.drum_loop(1.5, SR), SR)
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", content, style, "-o", out, "--sr", str(SR), "--n-fft", "256",
+                 "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
+                 "--maxiter", "4", "--quiet", "--subtype", "float"]) == 0
+    report = json.load(open(tmp_path / "o.json"))
+    assert abs(report["loudness"]["gain_db"]) > 1  # the written level is not the run's
+    capsys.readouterr()
+    assert main(["evaluate", out, "--style", style, "--content", content, "--sr",
+                 str(SR)]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    for key in ("style_distance", "content_similarity"):
+        assert measured[key] == pytest.approx(report["quality"][key], abs=1e-4), key
