@@ -78,6 +78,7 @@ def calibrate(seconds: float) -> None:
             "random-phase STFT": random_phase(ref),
             "other half": other,
             "itself": ref,
+            "itself, 6 dB quieter": ref / 2,  # 0 when the measure is free of the level
         }
         row = {"signal": name}
         for label, y in candidates.items():
