@@ -175,12 +175,15 @@ class RunConfig(OptimConfig):
     eval_patience: int = opt(0, "with --eval-every: stop when the style distance has not "
                                 "improved over N measurements and return the best measured "
                                 "iterate (0: never)")
+    eval_min_improvement: float = opt(
+        0.0, "with --eval-patience: a measurement counts as an improvement only when it lowers "
+             "the style distance by more than this fraction of the best so far")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "style_weight", "rhythm_weight", "l1_weight", "checkpoint_every",
                            "init_mix", "patience", "min_improvement", "eval_every",
-                           "eval_patience")
+                           "eval_patience", "eval_min_improvement")
         _check_choice(self, "init")
         if self.eval_patience and not self.eval_every:
             raise ParameterError("--eval-patience needs --eval-every")
@@ -196,10 +199,25 @@ class TransferConfig(RunConfig):
         _check_nonnegative(self, "content_weight")
 
 
+TEXTURE_EVAL_EVERY, TEXTURE_EVAL_PATIENCE, TEXTURE_EVAL_MIN_IMPROVEMENT = 10, 3, 0.03
+
+
 @dataclass
 class TextureConfig(RunConfig):
     """Texture synthesis: style only, any length."""
     seconds: float = opt(10.0, "length of the texture in seconds")
+    # A texture stops on its measure (bench/texture.py, docs/textures.md): its loss keeps
+    # falling 2% per 20 iterations long after the style distance has flattened. A texture
+    # too short for the evaluation network runs unmeasured.
+    eval_every: int = opt(TEXTURE_EVAL_EVERY, "measure the quality (style distance) every N "
+                                              "iterations into the report (0: only at the end)")
+    eval_patience: int = opt(TEXTURE_EVAL_PATIENCE, "with --eval-every: stop when the style "
+                             "distance has not improved (by --eval-min-improvement) over N "
+                             "measurements and return the best measured iterate (0: never)")
+    eval_min_improvement: float = opt(
+        TEXTURE_EVAL_MIN_IMPROVEMENT, "with --eval-patience: a measurement counts as an "
+        "improvement only when it lowers the style distance by more than this fraction of "
+        "the best so far")
     # Several random networks at once (engine/model/ensemble.py); chosen by bench/texture.py.
     networks: int = opt(3, "random networks optimized together, each with 1/N of the filters, "
                            "its own seed and conv widths (1: the single network of transfer)")

@@ -301,3 +301,42 @@ def test_evaluate_of_the_written_output_is_the_report_figure(tmp_path, capsys):
     measured = json.loads(capsys.readouterr().out)
     for key in ("style_distance", "content_similarity"):
         assert measured[key] == pytest.approx(report["quality"][key], abs=1e-4), key
+
+
+class Scripted(Monitor):
+    """The stop rule of Monitor on a scripted style distance per measurement (what the
+    evaluation network would say), so that flat and improving runs can be set up exactly."""
+    def __init__(self, distances, **kwargs) -> None:
+        super().__init__(SR, [(stationary(2.0, seed=5), 1.0)], **kwargs)
+        self.distances = iter(distances)
+
+    def figures(self, x):
+        return {"style_distance": next(self.distances)}
+
+
+@pytest.mark.parametrize("kind", ["flattened", "improving"])
+def test_measure_stop_rule_stops_a_flattened_run_only(kind):
+    """Texture's default stop: 0.5% per measurement does not pay (less than min_improvement
+    0.03 over 3 measurements), 2% does. A flattened run stops before maxiter with its best
+    measured iterate; a run that keeps improving by more runs to maxiter."""
+    step = 0.995 if kind == "flattened" else 0.98
+    monitor = Scripted([0.5 * step ** i for i in range(100)], patience=3,
+                       min_improvement=0.03)
+    res = lbfgs(Quadratic(200), np.zeros(200), maxiter=60, progress=False, monitor=monitor,
+                monitor_every=5, patience=0)
+    if kind == "flattened":
+        assert res.message.startswith("measure:") and "by more than 0.03" in res.message
+        assert res.nit == 20 < 60  # measured at 5, 10, 15, 20: none 3% below the first
+        assert monitor.best["iter"] == 20  # still the lowest distance: returned, not the first
+    else:
+        assert res.message == "maxiter reached" and res.nit == 60
+
+
+def test_texture_defaults_stop_on_the_measure_and_short_textures_run_unmeasured():
+    cfg = engine.TextureConfig()
+    assert (cfg.eval_every, cfg.eval_patience, cfg.eval_min_improvement) == (10, 3, 0.03)
+    assert engine.TransferConfig().eval_every == 0  # transfer keeps its loss plateau stop
+    style = demo.drum_loop(0.5, SR)  # shorter than the evaluation network's field
+    _, report = engine.texture(style, engine.TextureConfig(
+        **SMALL, seconds=0.5, maxiter=3, progress=False, backend="numpy"))
+    assert report["nit"] == 3 and "skipped" in report["quality"]

@@ -181,7 +181,7 @@ def _numeric_options(cls) -> dict:
 ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
            "transpose", "init_mix", "patience", "min_improvement", "eval_every",
-           "eval_patience", "envelope_weight", "shift_weight"}
+           "eval_patience", "eval_min_improvement", "envelope_weight", "shift_weight"}
 
 
 def _bad_values(cls) -> list:

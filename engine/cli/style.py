@@ -29,7 +29,8 @@ from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
-             "patience", "min_improvement", "eval_every", "eval_patience", "loudness"}
+             "patience", "min_improvement", "eval_every", "eval_patience",
+             "eval_min_improvement", "loudness"}
 
 
 @dataclass

@@ -83,7 +83,7 @@ def _parse_sources(specs: Optional[list], flag: str = "--source") -> dict:
 # Options separate shares with the style modes but has no use for: it optimizes mask logits
 # from the equal split, without checkpoints or the quality measure.
 NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
-                    "eval_patience")
+                    "eval_patience", "eval_min_improvement")
 
 
 def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) -> int:
