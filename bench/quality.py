@@ -34,11 +34,10 @@ from engine.model.evaluate import (  # noqa: E402
     evaluate,
     style_distance,
 )
-from engine.model.filters import hann_window  # noqa: E402
 from engine.run.modes import transfer  # noqa: E402
 from engine.run.optimize import plateaued  # noqa: E402
 from engine.run.start import spectrum_noise  # noqa: E402
-from kernels.numpy_ref import frame, overlap_add  # noqa: E402
+from engine.signal import frame, hann_window, overlap_add  # noqa: E402
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)

@@ -32,10 +32,10 @@ from engine.errors import ParameterError  # noqa: E402
 from engine.model.evaluate import evaluate  # noqa: E402
 from engine.model.network import Network  # noqa: E402
 from engine.model.objective import Objective  # noqa: E402
-from engine.run.modes import VERSION as __version__  # noqa: E402
 from engine.run.modes import texture, transfer  # noqa: E402
 from engine.run.reconstruct import reconstruct  # noqa: E402
 from engine.run.separate import separate  # noqa: E402
+from engine.version import __version__  # noqa: E402
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",

@@ -133,7 +133,8 @@ class OptimConfig(NetworkConfig):
     tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
                             "GEMMs then carry ~1e-3 relative error)")
     progress: bool = field(default=True, metadata={
-        "args": ["--quiet"], "help": "no progress output on stderr (default: progress shown)"})
+        "args": ["-q", "--quiet"],
+        "help": "no progress output on stderr (default: progress shown)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -268,7 +269,7 @@ class TextureConfig(RunConfig):
 class SeparateConfig(RunConfig):
     """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
     to the mix exactly, optimized so each source's statistics match its example's: by default
-    the shift statistic, centered (engine/model/separation_stats.py; bench/separation.py
+    the shift statistic, centered (engine/model/separation_layers.py; bench/separation.py
     measured it above the raw Grams on two harmonic timbres)."""
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
                           "and falls after, on the mixes of bench/separation.py)")

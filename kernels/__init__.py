@@ -52,14 +52,6 @@ _blas_limits = None
 _threads = None  # None: every core
 
 
-def rel_error(a, b) -> float:
-    """max|a - b| / max(|a|max + |b|max, 1e-8): normwise (CS231n's, so that tiny entries do
-    not rule), on NumPy arrays or scalars."""
-    import numpy as np
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
-
-
 def set_threads(n: int) -> None:
     """Threads for BLAS (through threadpoolctl), Numba kernels and scipy.fft workers."""
     global _blas_limits, _threads

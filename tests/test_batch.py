@@ -19,6 +19,7 @@ from engine import audio, demo
 from engine.batch import manifest, runner
 from engine.cli import batch as batch_cli
 from engine.cli import main
+from engine.cli.batch import PARSERS
 from engine.report import page
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,22 @@ def batch(tmp_path_factory):
     return folder, jobs, out, res
 
 
+def test_a_relative_output_folder_from_another_working_folder(tmp_path):
+    """``randstyle batch jobs.csv -o results`` as a user types it, in a process of its own
+    started in the manifest's folder (not the checkout): the rows write into ./results, and
+    a broken row reports its own reason, not the output folder's."""
+    clips(tmp_path)
+    write_manifest(tmp_path / "jobs.csv", [ROWS[1], ROWS[3]])
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "jobs.csv", "-o",
+                          "results", "--jobs", "1", "--threads", "1"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1, res.stderr  # the broken row
+    assert len(sf.read(str(tmp_path / "results" / "tex.wav"))[0]) == int(0.9 * SR)
+    assert "row 3 (broken.wav) failed: content file not found:" in res.stderr, res.stderr
+    assert "does not exist" not in res.stderr
+
+
 def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     folder, jobs, out, res = batch
     assert res.returncode == 1, res.stderr  # failing rows: exit 1 at the end
@@ -138,12 +155,12 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch, tmp_path):
     changed = [dict(r) for r in ROWS]
     changed[0]["maxiter"] = "4"
     write_manifest(folder / "jobs2.csv", changed)
-    job = manifest.read(str(folder / "jobs2.csv"))[0]
+    job = manifest.read(str(folder / "jobs2.csv"), PARSERS)[0]
     assert runner.plan(job, str(out), overwrite=False) == \
         ("fail", "melody_x_drums.wav exists from a run with another --maxiter; pass "
                  "--overwrite to redo it")
     assert runner.plan(job, str(out), overwrite=True)[0] == "redo"
-    assert runner.plan(manifest.read(jobs)[0], str(out), overwrite=False)[0] == "skip"
+    assert runner.plan(manifest.read(jobs, PARSERS)[0], str(out), overwrite=False)[0] == "skip"
     # Its output without its report: the command refuses to clobber it, --overwrite redoes it.
     shutil.copy(out / "melody_x_drums.wav", tmp_path)
     assert runner.plan(job, str(tmp_path), overwrite=False) == ("run", "")
@@ -184,7 +201,7 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     stopped_at = slow_rep["nit"]
     slow["maxiter"] = str(stopped_at + 3)
     write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol", "patience"))
-    job = manifest.read(jobs)[1]
+    job = manifest.read(jobs, PARSERS)[1]
     assert runner.plan(job, str(out), overwrite=False) == ("resume", str(out / "slow.ckpt.npz"))
     res = run_batch(jobs, "-o", str(out), "--quiet")
     assert res.returncode == 0, res.stderr

@@ -6,6 +6,7 @@ import json
 import numba
 import numpy as np
 import pytest
+from helpers import rel_error
 from threadpoolctl import threadpool_info
 
 import kernels
@@ -116,4 +117,4 @@ def test_torch_reference_is_the_same_objective():
     value, grad = obj.value_and_grad(x)
     t_value, t_grad = TorchObjective(obj).value_and_grad(x)
     assert abs(t_value - value) < 1e-5 * value  # torch runs float32
-    assert kernels.rel_error(t_grad, grad) < 1e-4
+    assert rel_error(t_grad, grad) < 1e-4

@@ -361,7 +361,8 @@ def test_reconstruct_beats_noise_of_the_same_energy():
     random signal with the result's energy: a method that returned noise scores ~1 (measured:
     0.52 after 50 iterations against 1.08 for noise)."""
     import engine
-    from engine.run.reconstruct import reconstruct, spectral_convergence, stft_magnitude
+    from engine.run.reconstruct import reconstruct, spectral_convergence
+    from engine.signal import stft_magnitude
     content = plucked_melody(1.5, SR)
     cfg = engine.ReconstructConfig(sr=SR, n_fft=256, hop_length=64, n_filters=128,
                                    maxiter=60, griffin_lim_iters=2, progress=False)

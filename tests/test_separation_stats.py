@@ -1,24 +1,24 @@
-"""Separation statistics other than the raw Gram (engine/model/separation_stats.py): the
-transforms' backward and the whole objective's gradient against finite differences in
-float64, their targets, and the option's plumbing through engine.separate."""
+"""Separation statistics other than the raw Gram (engine/model/separation_layers.py and
+separation_stats.py): the transforms' backward and the whole objective's gradient against
+finite differences in float64, their targets, and the option's plumbing through
+engine.separate."""
 import numpy as np
 import pytest
 from helpers import numeric_grad, numeric_grad_of_total, rel_error
 
 import engine
 from engine.errors import ParameterError
-from engine.model.separation_stats import (
+from engine.model.separation_layers import (
     STATISTICS,
     Patch,
-    StatsObjective,
     envelope_patch,
-    example_targets,
     logf_basis,
     patch_forward,
     shift_patch,
     transform_backward,
     transform_forward,
 )
+from engine.model.separation_stats import StatsObjective, example_targets
 from engine.run.masks import MaskSeparation
 from kernels import cpu, numpy_ref
 

@@ -1,4 +1,4 @@
-"""The templates start of a texture (engine/run/texture_templates.py): each moment one of the
+"""The templates start of a texture (engine/run/start.py): each moment one of the
 style's typical spectra, in the style's proportions, at its power, and no copy of it."""
 import numpy as np
 import pytest
@@ -7,9 +7,8 @@ from scipy.signal import fftconvolve
 
 import engine
 from engine.errors import ParameterError
-from engine.run.start import init_signal
-from engine.run.texture_start import covered, style_noise
-from engine.run.texture_templates import kmeans, log_frames, run_lengths, template_noise
+from engine.run.start import init_signal, kmeans, run_lengths, style_noise, template_noise
+from engine.signal import covered, log_frames
 
 SR, N_FFT, HOP = SMALL["sr"], SMALL["n_fft"], SMALL["hop_length"]
 

@@ -16,7 +16,8 @@ import engine
 from engine.cli import main
 from engine.cli import style as style_module
 from engine.demo import drum_loop, plucked_melody
-from engine.run.modes import style_grams, style_targets, weighted_styles
+from engine.model.style_target import weighted_styles
+from engine.run.common import style_grams, style_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000

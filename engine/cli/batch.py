@@ -5,18 +5,42 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
 
 from engine.batch import manifest, runner
-from engine.cli.common import PROG
+from engine.cli.common import PROG, Parser, gather
+from engine.cli.style import TextureArgs, TransferArgs
+from engine.cli.tools import SeparateArgs
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
 
 PAGE = "index.html"
+
+
+class RowParser(Parser):
+    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
+    repeated --style/--source are gathered as engine.cli.main gathers them."""
+
+    def __init__(self, cls: type, mode: str) -> None:
+        super().__init__(cls, prog=f"{PROG} {mode}")
+        self.repeated = "--source" if mode == "separate" else "--style"
+
+    def error(self, message: str) -> None:
+        raise ParameterError(message)
+
+    def parse(self, argv: list) -> tuple:
+        argv = gather(argv, self.repeated)
+        return self.parse_args(argv), self.explicit(argv)
+
+
+# The table the manifest checks rows with (engine/batch/manifest.py: Command).
+PARSERS = {mode: partial(RowParser, cls, mode) for mode, cls in
+           (("transfer", TransferArgs), ("texture", TextureArgs), ("separate", SeparateArgs))}
 
 
 @dataclass
@@ -62,7 +86,8 @@ def sizes(jobs: Optional[int], threads: Optional[int], n: int) -> tuple:
 def _outdir(path: Optional[str]) -> Path:
     if not path:
         raise ParameterError("give the output folder: -o OUTDIR")
-    out = Path(path)
+    # Absolute: the jobs run in their own processes, whose working folder is not this one.
+    out = Path(path).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise ParameterError(f"output {path} exists and is not a folder")
     if not out.parent.is_dir():
@@ -116,7 +141,7 @@ def run_batch(args: BatchArgs) -> int:
     if args.scheduler is not None and "://" not in args.scheduler:
         raise ParameterError(f"--scheduler must be an address like tcp://HOST:8786, got "
                              f"{args.scheduler!r}")
-    jobs = manifest.read(args.manifest)
+    jobs = manifest.read(args.manifest, PARSERS)
     outdir = _outdir(args.output)
     n_jobs, threads = sizes(args.jobs, args.threads, len(jobs))
     outdir.mkdir(exist_ok=True)

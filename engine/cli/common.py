@@ -83,16 +83,18 @@ def check_outputs(paths: list, overwrite: bool) -> None:
 
 def gather(argv: list, flag: str) -> list:
     """Repeated ``flag VALUE`` (or ``flag=VALUE``) pairs gathered into one ``flag V1 V2 ...``,
-    since argparse-dataclass has no append action."""
+    since argparse-dataclass has no append action. One value per flag, so the word after it
+    stays what it is (``transfer --style drums.wav speech.wav``: speech.wav is the content)."""
     values, rest, i = [], [], 0
     while i < len(argv):
         a = argv[i]
         if a == flag:
-            j = i + 1
-            while j < len(argv) and not argv[j].startswith("-"):
-                values.append(argv[j])
-                j += 1
-            i = j
+            if i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                values.append(argv[i + 1])
+                i += 1
+            else:
+                rest.append(a)  # no value: argparse says so
+            i += 1
             continue
         if a.startswith(flag + "="):
             values.append(a.split("=", 1)[1])

@@ -14,6 +14,7 @@ from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
 from engine.run import interrupt
+from engine.version import __version__
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "transfer": (TransferArgs, lambda a, e: run_styled(a, "transfer", e),
@@ -37,7 +38,8 @@ REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
 
 
 def usage() -> str:
-    lines = [f"usage: {PROG} COMMAND [options]   ({PROG} COMMAND --help for its options)",
+    lines = [f"usage: {PROG} COMMAND [options]   ({PROG} COMMAND --help for its options;"
+             f" {PROG} --version)",
              "", "Musical style transfer with random, untrained convolutions.", "", "commands:"]
     lines += [f"  {name:<10} {help}" for name, (_, _, help) in COMMANDS.items()]
     return "\n".join(lines)
@@ -47,6 +49,9 @@ def main(argv: Optional[list] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"{PROG} {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:

@@ -56,7 +56,7 @@ def member_configs(base: NetworkConfig, n: int, harmonic_widths: Optional[Sequen
     time span follows the member's hop. n = 1 is the base network itself. ``n_samples``
     (the shortest signal) caps each width at the frames it holds under that member's STFT,
     so a short texture still runs (with narrower members)."""
-    from kernels.numpy_ref import n_frames
+    from engine.signal import n_frames
     if n < 1:
         raise ParameterError(f"--networks must be >= 1, got {n}")
     if n == 1:

@@ -22,9 +22,9 @@ import numpy as np
 
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
-from engine.model.filters import hann_window, mel_filterbank
+from engine.model.filters import mel_filterbank
 from engine.model.style_target import weighted_styles
-from kernels.numpy_ref import frame
+from engine.signal import frame, hann_window
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
 # (1024), mel bins (16) and seed from every default of the optimized network.

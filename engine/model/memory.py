@@ -27,7 +27,7 @@ import os
 from typing import Any, Iterable, Optional
 
 from engine.errors import ParameterError
-from kernels.numpy_ref import n_frames
+from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # as engine.model.network.STYLE_CHUNK_FRAMES
 RUNTIME_BYTES = 256 * 2**20

@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.network import Network
-from engine.model.style_target import StyleTarget
+from engine.model.style_target import StyleTarget, style_term
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 
@@ -102,15 +102,7 @@ class Objective:
             w = 1.0 if unit else self.style_weights[name]
             terms[term] = 0.0
             for layer, (A, target) in enumerate(zip(feats[name], self.style_targets[name])):
-                if target.use_factor(A.shape[0]):
-                    self.style_algorithms[name] = "gramfree"
-                    loss, cache = b.gramfree_style_loss_forward(A, target.factor,
-                                                                target.gram_sq, w)
-                    grad = b.gramfree_style_loss_backward(1.0, cache)
-                else:
-                    self.style_algorithms[name] = "dense"
-                    loss, cache = b.gram_style_loss_forward(A, target.gram, w)
-                    grad = b.gram_style_loss_backward(1.0, cache)
+                loss, grad, self.style_algorithms[name] = style_term(b, A, target, w)
                 terms[term] += loss
                 grad_of(term, name, layer, grad)
         if self.l1_weight > 0:

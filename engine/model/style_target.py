@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.errors import ParameterError
-from kernels.numpy_ref import n_frames
+from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
 
@@ -58,6 +58,18 @@ class StyleTarget:
             return False
         F = self.gram.shape[0]
         return gramfree_flops(T, self.factor.shape[0], F) < dense_flops(T, F)
+
+
+def style_term(b: Any, A: Any, target: StyleTarget, weight: float) -> tuple[Any, Any, str]:
+    """One layer's style loss ``weight`` ||Gram(A) - target||² on backend ``b``, its gradient
+    dL/dA, and the algorithm that computed them: Gram-free (the target's factor) where that
+    costs fewer FLOPs for A's rows (StyleTarget.use_factor), else the dense Gram. The one
+    place that choice is made; every objective's style term comes through here."""
+    if target.use_factor(A.shape[0]):
+        loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, weight)
+        return loss, b.gramfree_style_loss_backward(1.0, cache), "gramfree"
+    loss, cache = b.gram_style_loss_forward(A, target.gram, weight)
+    return loss, b.gram_style_loss_backward(1.0, cache), "dense"
 
 
 def finish(xp: Any, gram: Any, factor: Optional[Any]) -> StyleTarget:

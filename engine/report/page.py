@@ -132,7 +132,7 @@ class _Builder:
     def spectrogram(self, wav: Path, config: dict) -> Optional[Path]:
         if self.figure is None:
             return None
-        from engine.run.reconstruct import stft_magnitude
+        from engine.signal import stft_magnitude
         n_fft, hop = int(config.get("n_fft", 2048)), int(config.get("hop_length", 512))
         tag = hashlib.sha1(f"{wav}|{n_fft}|{hop}".encode()).hexdigest()[:10]
         png = self.assets / f"{wav.stem}-{tag}.spec.png"

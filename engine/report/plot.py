@@ -23,7 +23,7 @@ def plot_run(path: str, signals: dict, sr: int, n_fft: int, hop_length: int,
     import matplotlib.pyplot as plt
 
     from engine.audio import atomic_write
-    from engine.run.reconstruct import stft_magnitude
+    from engine.signal import stft_magnitude
 
     fig, axes = plt.subplots(len(signals) + 1, 1, figsize=(10, 2.6 * (len(signals) + 1)))
     for ax, (name, x) in zip(axes, signals.items()):
