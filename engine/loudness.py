@@ -28,6 +28,7 @@ CEILING_DBTP = -1.0
 OVERSAMPLE = 4
 BLOCK_S = 0.4  # BS.1770's gating block: shorter signals are measured as a loop of themselves
 GATE_LUFS = -70.0
+MAX_CHANNELS = 5  # pyloudnorm's BS.1770 channel weights stop at five
 Mode = Union[str, float]
 
 
@@ -62,6 +63,10 @@ def integrated(x: np.ndarray, sr: int) -> Optional[float]:
         return None
     if len(y) < block:
         y = np.tile(y, (int(math.ceil(block / len(y))), 1))
+    if y.shape[1] > MAX_CHANNELS:  # beyond 5.0: the channels' loudness summed as power
+        levels = [integrated(y[:, c], sr) for c in range(y.shape[1])]
+        heard = [v for v in levels if v is not None]
+        return 10 * math.log10(sum(10 ** (v / 10) for v in heard)) if heard else None
     with np.errstate(divide="ignore"):
         value = pyloudnorm.Meter(sr).integrated_loudness(y)
     return float(value) if np.isfinite(value) and value > GATE_LUFS else None

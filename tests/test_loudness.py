@@ -86,6 +86,17 @@ def test_parse_mode():
         loudness.parse_mode("-70")
 
 
+def test_more_channels_than_bs1770_weights():
+    """Six channels (--channels each on a 6-channel file): their loudness summed as power;
+    six equal channels are 10 log10(6) LU above one."""
+    one = signals()["drums"]
+    six = np.stack([one] * 6, axis=1)
+    assert loudness.integrated(six, SR) == pytest.approx(
+        loudness.integrated(one, SR) + 10 * np.log10(6), abs=1e-6)
+    (y,), rep = loudness.level([six], SR, -23.0)
+    assert loudness.true_peak(y) <= CEILING * (1 + 1e-6) and abs(rep["output_lufs"] + 23) < 0.5
+
+
 def test_silent_result_keeps_its_level():
     (y,), rep = loudness.level([np.zeros(SR)], SR, -16.0)
     assert rep["gain"] == 1.0 and "silent" in rep["note"] and not np.any(y)
