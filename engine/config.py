@@ -51,7 +51,7 @@ def _check_nonnegative(cfg: Any, *names: str) -> None:
 
 @dataclass
 class NetworkConfig:
-    """The random network: STFT front end, harmonic and rhythm branches (DESIGN.md 1-4)."""
+    """The random network: STFT front end, harmonic and rhythm branches (docs/design.md §1-4)."""
     sr: int = opt(22050, "sample rate in Hz that all audio is resampled to")
     n_fft: int = opt(2048, "STFT frame length in samples (even)")
     hop_length: int = opt(512, "STFT hop in samples")
@@ -249,7 +249,7 @@ class TextureConfig(RunConfig):
 
 @dataclass
 class SeparateConfig(RunConfig):
-    """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
+    """Separation: each source a soft mask of the mix's STFT (docs/design.md §7), so the sources sum
     to the mix exactly, optimized so each source's statistics match its example's: by default
     the shift statistic, centered (engine/model/separation_layers.py; bench/separation.py
     measured it above the raw Grams on two harmonic timbres)."""

@@ -504,7 +504,7 @@ def gram_style_loss_backward(dL, cache):
     return blas.gemm(dL, A, S)
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+# --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
 @njit(parallel=True, cache=True)
 def _sym_sum_squares(S):
@@ -569,7 +569,7 @@ def l1_backward(dL, cache):
     return np.sign(S) * S.dtype.type(weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py), FFTs through scipy.fft's workers.
 
 def mask_rfft(a, axis):

@@ -444,7 +444,7 @@ def gram_style_loss_backward(dL, cache):
     return dA
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8): cuBLAS GEMMs and two reductions ----
+# --- the style loss without F x F matrices (docs/design.md §8): cuBLAS GEMMs and two reductions ---
 
 def _sum_squares(X):
     """||X||² in float64 as a 0-d device array (no host transfer: see to_floats)."""
@@ -478,7 +478,7 @@ def l1_backward(dL, cache):
     return xp.sign(S) * _scalar(S.dtype, weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py) in xp, cuFFT through CuPy: the same
 # code runs on NumPy (host emulation) and on CuPy.
 

@@ -1,4 +1,4 @@
-"""The mask-separation ops (DESIGN.md 7) in array-module style, shared by the cpu and cuda
+"""The mask-separation ops (docs/design.md §7) in array-module style, shared by the cpu and cuda
 backends: numpy_ref's ops of the same names, vectorized over frames and sources, framing and
 overlap-add as R = ceil(n_fft / hop) shifted slice copies/adds of hop-long blocks. They cost
 little next to the network."""

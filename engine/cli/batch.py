@@ -48,7 +48,7 @@ class BatchArgs:
     manifest: Optional[str] = field(default=None, metadata={
         "args": ["manifest"], "nargs": "?",
         "help": "JOBS.csv: columns mode, content, style, output and any option of the mode "
-                "named like its flag without dashes (see the README)"})
+                "named like its flag without dashes (see docs/usage.md)"})
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
         "help": "OUTDIR: every row's output, its report, and index.html (created if missing)"})
