@@ -21,6 +21,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from kernels import interface
 from kernels.masks_xp import MaskOps
 from kernels.numpy_ref import n_frames
 
@@ -490,4 +491,12 @@ def mask_irfft(a, n, axis):
     return xp.fft.irfft(a, n=n, axis=axis)
 
 
-MaskOps(sys.modules[__name__]).bind()
+# The mask-separation ops, shared with the cpu backend (kernels/masks_xp.py).
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_stft_backward
+istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
+mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
+softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -14,18 +14,8 @@ class MaskOps:
     """The ops on a backend module's ``xp``, ``mask_rfft`` and ``mask_irfft``, read at each
     call (the cuda backend turns ``xp`` into NumPy for its host emulation)."""
 
-    # The backend op names, as numpy_ref defines them.
-    OPS = ("mask_frames", "mask_stft_forward", "mask_stft_backward", "istft_forward",
-           "istft_backward", "mask_apply_forward", "mask_apply_backward", "softmax_forward",
-           "softmax_backward")
-
     def __init__(self, backend: ModuleType) -> None:
         self.backend = backend
-
-    def bind(self) -> None:
-        """Put the ops into the backend module under their names."""
-        for name in self.OPS:
-            setattr(self.backend, name, getattr(self, name))
 
     @property
     def xp(self) -> Any:
