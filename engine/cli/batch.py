@@ -135,6 +135,25 @@ class _Stop:
             signal.signal(sig, handler)
 
 
+def _summarize(args: BatchArgs, outdir: Path, n_rows: int, ordered: list) -> dict:
+    """The page, the summary and each failed row's reason on stderr, the page's path on
+    stdout; the count of rows per status."""
+    counts = {s: sum(o.status == s for o in ordered)
+              for s in ("done", "skipped", "failed", "interrupted", "not run")}
+    summary = f"{n_rows} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                             if v or k in ("done", "failed"))
+    index = outdir / PAGE
+    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
+                    f"randstyle batch: {Path(args.manifest).name}", summary)
+    print(f"{PROG} batch: {summary}", file=sys.stderr)
+    for o in ordered:
+        if o.status == "failed":
+            print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",
+                  file=sys.stderr)
+    print(index)
+    return counts
+
+
 def run_batch(args: BatchArgs) -> int:
     if not args.manifest:
         raise ParameterError("give the manifest: randstyle batch JOBS.csv -o OUTDIR")
@@ -180,19 +199,7 @@ def run_batch(args: BatchArgs) -> int:
     bar.close()
 
     ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]
-    counts = {s: sum(o.status == s for o in ordered)
-              for s in ("done", "skipped", "failed", "interrupted", "not run")}
-    summary = f"{len(jobs)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
-                                                if v or k in ("done", "failed"))
-    index = outdir / PAGE
-    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
-                    f"randstyle batch: {Path(args.manifest).name}", summary)
-    print(f"{PROG} batch: {summary}", file=sys.stderr)
-    for o in ordered:
-        if o.status == "failed":
-            print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",
-                  file=sys.stderr)
-    print(index)
+    counts = _summarize(args, outdir, len(jobs), ordered)
     if stop.is_set() or counts["interrupted"] or counts["not run"]:
         print(f"{PROG} batch: stopped; run the same command again to finish the rest",
               file=sys.stderr)

@@ -214,6 +214,44 @@ def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
         return {"skipped": f"not measured: {exc}"}
 
 
+def _apply_preset(args, is_demo: bool, resumed: bool, explicit: set) -> None:
+    """--preset (the demo preset when there are no input files), except on --resume, where
+    the checkpoint's options stand."""
+    preset = args.preset or ("demo" if is_demo and not resumed else None)
+    if not preset or resumed:
+        return
+    applied = presets.apply(args, preset, explicit)
+    args.preset = preset
+    if is_demo and args.progress:
+        print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
+              f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
+              "override", file=sys.stderr)
+
+
+def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content, styles: list,
+                   explicit: set) -> None:
+    """The result, its report, and the --plot and --html pictures, each whole or not at all;
+    a finished run's checkpoint removed."""
+    wav, rep, png, htm, ckpt = paths
+    with interrupt.protected_writes():  # a signal now waits for whole outputs
+        audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
+                        subtype=args.subtype, overwrite=args.overwrite)
+        audio.write_json(rep, report, overwrite=args.overwrite)
+        if args.plot:
+            shown = {"style": channels.split(styles[0][0], "mono")[0],
+                     "result": result.mean(axis=1)}
+            if content is not None:
+                shown = {"content": channels.split(content, "mono")[0], **shown}
+            plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
+                          report.get("iterations", []))
+        if args.html:
+            page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
+                           sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
+                           demo={"content": content, "styles": [s for s, _ in styles]})
+        if not report["interrupted"]:
+            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+
+
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
@@ -222,14 +260,7 @@ def run_styled(args, command: str, explicit: set) -> int:
     is_demo = not specs and (command == "texture" or args.content is None)
     if command == "transfer" and (args.content is None) != (not specs):
         raise ParameterError("give both CONTENT and a style, or neither for the demo")
-    preset = args.preset or ("demo" if is_demo and state is None else None)
-    if preset and state is None:
-        applied = presets.apply(args, preset, explicit)
-        args.preset = preset
-        if is_demo and args.progress:
-            print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
-                  f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
-                  "override", file=sys.stderr)
+    _apply_preset(args, is_demo, state is not None, explicit)
     if args.plot:
         plot.check_available()
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
@@ -249,23 +280,8 @@ def run_styled(args, command: str, explicit: set) -> int:
         report["parts"] = reports
         report["quality"] = _quality_of_mix(result, content, styles, args.sr)
     report["quality"] = report.pop("quality", {})  # the report ends with the measure
-    with interrupt.protected_writes():  # a signal now waits for whole outputs
-        audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
-                        subtype=args.subtype, overwrite=args.overwrite)
-        audio.write_json(rep, report, overwrite=args.overwrite)
-        if args.plot:
-            shown = {"style": channels.split(styles[0][0], "mono")[0],
-                     "result": result.mean(axis=1)}
-            if content is not None:
-                shown = {"content": channels.split(content, "mono")[0], **shown}
-            plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
-                          report.get("iterations", []))
-        if args.html:
-            page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
-                           sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
-                           demo={"content": content, "styles": [s for s, _ in styles]})
-        if not interrupted:
-            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+    _write_outputs(args, (wav, rep, png, htm, ckpt), result, report, content, styles,
+                   explicit)
     print(wav)
     if interrupted:
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
