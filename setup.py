@@ -32,7 +32,8 @@ setup(
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "cluster": ["dask[distributed]"],
-        "bench": ["torch==2.13.0"],  # PyTorch CPU autograd, timed beside the engine
+        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py
+        "bench": ["torch==2.13.0", "music21>=9"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )

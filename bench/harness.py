@@ -136,13 +136,14 @@ def flop_count(T: int, net) -> dict:
 def run_flop_count(T: int, net, obj) -> dict:
     """FLOPs per part of the algorithm the objective actually runs: flop_count's, with the
     Gram parts of each branch that ran Gram-free replaced by the Gram-free loss's."""
-    from engine.model.style_target import gramfree_flops
+    from engine.model.style_target import gram_by_syrk, gramfree_flops
     flops = flop_count(T, net)
     for name, K, C, F in gemm_parts(net):
         if obj.style_algorithms.get(name) == "gramfree":
             Tp, T_s = T - K + 1, obj.style_targets[name][0].factor.shape[0]
             del flops[f"{name}_gram_forward_syrk"], flops[f"{name}_gram_backward"]
-            flops[f"{name}_gramfree_style_loss"] = gramfree_flops(Tp, T_s, F)
+            flops[f"{name}_gramfree_style_loss"] = gramfree_flops(Tp, T_s, F,
+                                                                      gram_by_syrk(net.backend))
     return flops
 
 

@@ -604,5 +604,6 @@ mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_st
 istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
 mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
 softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -12,6 +12,7 @@ types of ops.cu (``check_args``), on a GPU and in the emulation alike.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from contextlib import contextmanager
@@ -27,18 +28,40 @@ from kernels.numpy_ref import n_frames
 
 name = "cuda"
 SOURCE = Path(__file__).resolve().parent / "cuda" / "ops.cu"
+# Grams are cuBLAS GEMMs here (2 T F² FLOPs, not a SYRK's T F²): the dense/Gram-free choice
+# (engine/model/style_target.py) counts them so.
+GRAM_BY_SYRK = False
 THREADS = 256  # per block
 MAX_BLOCKS = 2048  # grid-stride loops cover the rest
 
-try:
-    import cupy
-except ImportError:  # the gpu extra is not installed
-    cupy = None
+NVRTC_OPTIONS = ("-std=c++14",)  # NVRTC's --std=c++14 (short form accepted by NVRTC and nvcc)
 
+
+def _import_cupy(importer=importlib.import_module) -> tuple:
+    """(cupy or None, why not): "not installed" only when the module cupy itself is missing;
+    any other failure (CuPy present but broken: a missing libcudart, a wrong wheel for the
+    CUDA driver, a dependency of CuPy missing) is reported by its own first line."""
+    try:
+        return importer("cupy"), None
+    except ModuleNotFoundError as exc:
+        if exc.name == "cupy":
+            return None, "CuPy is not installed (pip install -e '.[gpu]')"
+        return None, f"CuPy does not import ({_first_line(exc)})"
+    except Exception as exc:  # ImportError of a shared library, CUDARuntimeError, ...
+        return None, f"CuPy does not import ({_first_line(exc)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+cupy, _import_error = _import_cupy()
 xp = cupy
 _host = None  # ctypes library of the host-compiled kernels, when emulating
 _module = None
 _functions: dict = {}
+_tf32_emulated = False  # emulation only: float32 products round their inputs as TF32 does
 _i32, _i64 = np.int32, np.int64
 
 
@@ -63,7 +86,7 @@ def unusable_reason() -> str | None:
     if _host is not None:
         return None
     if cupy is None:
-        return "CuPy is not installed (pip install -e '.[gpu]')"
+        return _import_error
     if _probe is None:
         _probe = _run_probe()
     return _probe or None
@@ -90,16 +113,15 @@ def _run_probe() -> str:
     return ""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _compile():
+    """The compiled RawModule. Kept only once compile() succeeded: after a failure the next
+    call compiles again (and fails again with NVRTC's message), never hands out a module
+    whose first launch would fail far from the cause."""
     global _module
     if _module is None:
-        _module = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",))
-        _module.compile()
+        module = cupy.RawModule(code=SOURCE.read_text(), options=NVRTC_OPTIONS)
+        module.compile()
+        _module = module
     return _module
 
 
@@ -129,10 +151,22 @@ def device_pool_bytes() -> Optional[int]:
     return int(cupy.get_default_memory_pool().total_bytes())
 
 
+def device_free_bytes() -> Optional[int]:
+    """Bytes a run may still allocate on the GPU: the driver's free memory plus what CuPy's
+    pool holds unused (None when emulating: there is no device)."""
+    if xp is np:
+        return None
+    free, _ = cupy.cuda.runtime.memGetInfo()
+    return int(free) + int(cupy.get_default_memory_pool().free_bytes())
+
+
 def set_tf32(enabled: bool) -> None:
     """Set CuPy's compute type of every float32 matmul to TF32 (True) or to its default
-    (False): process-wide, so prefer ``tf32()``, which restores what was there."""
+    (False): process-wide, so prefer ``tf32()``, which restores what was there. In the
+    emulation it turns on the host's TF32 model (``tf32_round`` of every product's inputs)."""
+    global _tf32_emulated
     if xp is np:
+        _tf32_emulated = bool(enabled)
         return
     from cupy._core import _routines_linalg as rl  # CuPy has no public API for this
     rl.set_compute_type(np.float32, rl.COMPUTE_TYPE_TF32 if enabled else
@@ -141,11 +175,18 @@ def set_tf32(enabled: bool) -> None:
 
 @contextmanager
 def tf32() -> Iterator[None]:
-    """TF32 tensor-core math for every float32 matmul inside: the conv GEMMs, and also the
-    Gram, mel and matrix-form DFT products (CuPy's setting is per dtype, not per call). The
-    compute type that was set before (a user's CUPY_TF32=1 included) comes back after."""
+    """TF32 tensor-core math for the float32 matmuls inside: the conv GEMMs, and also the
+    dense Gram, mel and matrix-form DFT products (CuPy's setting is per dtype, not per call),
+    but not the Gram-free style loss's (``exact_matmul``). The compute type that was set
+    before (a user's CUPY_TF32=1 included) comes back after."""
+    global _tf32_emulated
     if xp is np:
-        yield
+        before_emulated = _tf32_emulated
+        _tf32_emulated = True
+        try:
+            yield
+        finally:
+            _tf32_emulated = before_emulated
         return
     from cupy._core import _routines_linalg as rl
     before = rl.get_compute_type(np.float32)
@@ -154,6 +195,37 @@ def tf32() -> Iterator[None]:
         yield
     finally:
         rl.set_compute_type(np.float32, before)
+
+
+def tf32_round(a: np.ndarray) -> np.ndarray:
+    """float32 values rounded to TF32's 10 explicit mantissa bits (to nearest), the way
+    tensor cores read a TF32 product's inputs: the emulation's model of --tf32."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    rounded = (bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)
+    return rounded.view(np.float32)
+
+
+def matmul(a, b):
+    """Every product of this backend: cuBLAS at the compute type set (TF32 under ``tf32()``);
+    in the emulation under TF32, float32 inputs rounded by ``tf32_round``."""
+    if xp is np and _tf32_emulated and a.dtype == np.float32:
+        return np.matmul(tf32_round(a), tf32_round(b))
+    return xp.matmul(a, b)
+
+
+def exact_matmul(a, b):
+    """A product in full float32 whatever ``tf32()`` set (cuBLAS's pedantic compute type):
+    for the Gram-free style loss, a small difference of large terms, which TF32's 10-bit
+    inputs turn into noise near convergence (docs/design.md §8, docs/gpu.md)."""
+    if xp is np:
+        return np.matmul(a, b)
+    from cupy._core import _routines_linalg as rl
+    before = rl.get_compute_type(a.dtype)
+    rl.set_compute_type(a.dtype, rl.COMPUTE_TYPE_PEDANTIC)
+    try:
+        return xp.matmul(a, b)
+    finally:
+        rl.set_compute_type(a.dtype, before)
 
 
 def to_floats(terms: dict) -> dict:
@@ -276,13 +348,13 @@ def _complex_dtype(dtype):
 
 def stft_matrix_forward(x, basis, hop_length):
     ones = xp.ones(basis.shape[0], dtype=x.dtype)
-    Z = xp.matmul(_frames(x, ones, hop_length), basis)
+    Z = matmul(_frames(x, ones, hop_length), basis)
     return Z, (x.shape[0], basis, hop_length)
 
 
 def stft_matrix_backward(dZ, cache):
     n_samples, basis, hop_length = cache
-    dframes = xp.ascontiguousarray(xp.matmul(dZ, basis.T))
+    dframes = xp.ascontiguousarray(matmul(dZ, basis.T))
     unused = xp.ones(basis.shape[0], dtype=dZ.dtype)  # no window here: it is in the basis
     return _overlap_add(dframes, unused, 0, hop_length, n_samples)
 
@@ -340,11 +412,11 @@ def log1p_backward(dS, cache):
 
 
 def mel_forward(M, mel_basis):
-    return xp.matmul(M, mel_basis.T), mel_basis
+    return matmul(M, mel_basis.T), mel_basis
 
 
 def mel_backward(dP, cache):
-    return xp.matmul(dP, cache)
+    return matmul(dP, cache)
 
 
 # --- random conv over time (+ ReLU): im2col kernel and one cuBLAS GEMM -------------------------
@@ -373,14 +445,14 @@ def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
     cols = xp.empty((Tp, K * C), dtype=X.dtype)
     _launch("im2col", X.dtype, Tp * K * C, Xp, _i32(C), _i32(K), _i32(dilation), _i32(Tp),
             cols)
-    return xp.matmul(cols, W.reshape(K * C, F)), (X.shape, W, dilation, padding)
+    return matmul(cols, W.reshape(K * C, F)), (X.shape, W, dilation, padding)
 
 
 def conv1d_backward(dY, cache):
     x_shape, W, dilation, padding = cache
     K, C, F = W.shape
     Tp, n_rows = dY.shape[0], x_shape[0] + padding[0] + padding[1]
-    dcols = xp.ascontiguousarray(xp.matmul(dY, W.reshape(K * C, F).T))
+    dcols = xp.ascontiguousarray(matmul(dY, W.reshape(K * C, F).T))
     dXp = xp.empty((n_rows, C), dtype=dY.dtype)
     _launch("col2im", dY.dtype, n_rows * C, dcols, _i32(C), _i32(K), _i32(dilation), _i32(Tp),
             _i32(n_rows), dXp)
@@ -401,14 +473,14 @@ def conv1d_relu_backward(dA, cache):
 # --- Gram and losses ---------------------------------------------------------------------------
 
 def gram_forward(A):
-    G = xp.matmul(A.T, A)
+    G = matmul(A.T, A)
     G *= _scalar(A.dtype, 1.0 / A.shape[0])
     return G, A
 
 
 def gram_backward(dG, cache):
     A = cache
-    return xp.matmul(A, (dG + dG.T) * _scalar(A.dtype, 1.0 / A.shape[0]))
+    return matmul(A, (dG + dG.T) * _scalar(A.dtype, 1.0 / A.shape[0]))
 
 
 def squared_error_forward(A, A_target, weight):
@@ -439,7 +511,7 @@ def gram_style_loss_forward(A, G_target, weight):
 
 def gram_style_loss_backward(dL, cache):
     A, S = cache
-    dA = xp.matmul(A, S)
+    dA = matmul(A, S)
     if dL != 1.0:
         dA *= _scalar(dA.dtype, dL)
     return dA
@@ -456,7 +528,7 @@ def gramfree_style_loss_forward(A, B, target_sq, weight):
     """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ and ABᵀ (T' x T' and T' x T_s), sums in float64,
     left on the device like the other losses."""
     T = A.shape[0]
-    AA, AB = xp.matmul(A, A.T), xp.matmul(A, B.T)
+    AA, AB = exact_matmul(A, A.T), exact_matmul(A, B.T)
     sq = _sum_squares(AA) / T**2 - 2.0 * _sum_squares(AB) / T
     return weight * (sq + target_sq), (A, B, AA, AB, weight)
 
@@ -464,9 +536,9 @@ def gramfree_style_loss_forward(A, B, target_sq, weight):
 def gramfree_style_loss_backward(dL, cache):
     A, B, AA, AB, weight = cache
     T = A.shape[0]
-    dA = xp.matmul(AA, A)
+    dA = exact_matmul(AA, A)
     dA *= _scalar(A.dtype, 4.0 * weight * dL / T**2)
-    dA -= _scalar(A.dtype, 4.0 * weight * dL / T) * xp.matmul(AB, B)
+    dA -= _scalar(A.dtype, 4.0 * weight * dL / T) * exact_matmul(AB, B)
     return dA
 
 
@@ -498,5 +570,6 @@ mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_st
 istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
 mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
 softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

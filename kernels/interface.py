@@ -12,7 +12,7 @@ PAIRS = ("stft_matrix", "stft_fft", "magnitude", "log1p", "mel", "conv1d", "relu
          "gram", "squared_error", "style_loss", "content_loss", "gram_style_loss",
          "gramfree_style_loss", "l1",
          # separation by soft masks of the mix (docs/design.md §7)
-         "mask_stft", "istft", "mask_apply", "softmax")
+         "mask_stft", "istft", "mask_apply", "softmax", "box_smooth")
 OPS = ARRAYS + ("mask_frames",) + tuple(f"{p}_{d}" for p in PAIRS
                                         for d in ("forward", "backward"))
 

@@ -317,6 +317,25 @@ def mask_apply_backward(dY, cache):
     return (X.real * dY.real + X.imag * dY.imag).astype(dY.real.dtype, copy=False)
 
 
+def box_smooth_forward(U, frames, bins):
+    """Mean of every source's logits (S, T, n_bins) over the odd frames x bins box centred on
+    each point, zeros beyond the edges (scipy.ndimage.uniform_filter, mode "constant"). A
+    centred box is a symmetric matrix: the op is its own adjoint."""
+    if frames % 2 == 0 or bins % 2 == 0:
+        raise ValueError(f"the box must have odd sides, got {frames} x {bins}")
+    V = U
+    for axis, size in ((1, frames), (2, bins)):
+        if size > 1:
+            pad = [(0, 0)] * 3
+            pad[axis] = (size // 2, size // 2)
+            V = sliding_window_view(np.pad(V, pad), size, axis=axis).mean(axis=-1)
+    return V, (frames, bins)
+
+
+def box_smooth_backward(dV, cache):
+    return box_smooth_forward(dV, *cache)[0]
+
+
 def softmax_forward(U):
     """Masks M = softmax over the sources (axis 0) of logits U (S, T, n_bins)."""
     E = np.exp(U - U.max(axis=0, keepdims=True))

@@ -113,6 +113,8 @@ class Ensemble:
                 for b, w in m.style_weights.items()}
 
     def terms_and_grad(self, x: np.ndarray) -> tuple:
+        if hasattr(self.network.backend, "to_floats"):
+            return self._on_device(x)
         terms: dict = {}
         grad = None
         for m, w in zip(self.members, self.weights):
@@ -122,6 +124,22 @@ class Ensemble:
             grad = w * g if grad is None else grad + w * g
         self.last_terms = terms
         return terms, grad
+
+    def _on_device(self, x: np.ndarray) -> tuple:
+        """A GPU's evaluation: the signal up once for every member, their terms and
+        gradients summed on the device, and brought over once each (not once a member)."""
+        net, b = self.network, self.network.backend
+        xd = net.asarray(np.asarray(x, dtype=net.dtype))
+        terms: dict = {}
+        grad = None
+        for m, w in zip(self.members, self.weights):
+            t, g = m.device_terms_and_grad(xd)
+            for k, v in t.items():
+                terms[k] = terms.get(k, 0.0) + w * v
+            grad = g * w if grad is None else grad + g * w
+        terms = b.to_floats(terms)
+        self.last_terms = terms
+        return terms, np.asarray(b.to_numpy(grad), dtype=np.float64)
 
     def value_and_grad(self, x: np.ndarray) -> tuple:
         terms, grad = self.terms_and_grad(np.asarray(x))

@@ -139,11 +139,12 @@ def transform_forward(xp: Any, A: Any, kind: str) -> tuple[Any, list]:
         A = A - A.mean(axis=0, keepdims=True)
         steps.append(("center", None))
     if kind in ("shape", "centered-shape"):
+        # c and ||A||² stay 0-d arrays on the device (a float() is a sync and a copy a term)
         T = A.shape[0]
-        sq = float(xp.sum(xp.square(A.astype(np.float64)))) + EPS * T
-        c = float(np.sqrt(T / sq))
+        sq = xp.sum(xp.square(A.astype(np.float64))) + EPS * T
+        c = xp.sqrt(T / sq)
         steps.append(("scale", (A, c, sq)))
-        A = A * A.dtype.type(c)
+        A = A * c.astype(A.dtype)
     return A, steps
 
 
@@ -152,8 +153,8 @@ def transform_backward(xp: Any, dA: Any, steps: list) -> Any:
     for kind, data in reversed(steps):
         if kind == "scale":
             A, c, sq = data
-            inner = float(xp.sum(dA.astype(np.float64) * A.astype(np.float64)))
-            dA = dA * dA.dtype.type(c) - A * A.dtype.type(c * inner / sq)
+            inner = xp.sum(dA.astype(np.float64) * A.astype(np.float64))
+            dA = dA * c.astype(dA.dtype) - A * (c * inner / sq).astype(A.dtype)
         else:
             dA = dA - dA.mean(axis=0, keepdims=True)
     return dA

@@ -21,6 +21,7 @@ from engine.model.style_target import (
     combine,
     factor_can_pay,
     finish,
+    gram_by_syrk,
     style_term,
 )
 
@@ -62,8 +63,8 @@ def example_targets(net: Network, styles: list, branches: tuple, kind: str,
             n = A.shape[0]
             factor = A * A.dtype.type(1 / np.sqrt(n))
             G = b.gram_forward(A)[0]
-            targets[name] = [finish(b.xp, G, factor if factor_can_pay(n, A.shape[1])
-                                    else None)]
+            pays = factor_can_pay(n, A.shape[1], gram_by_syrk(b))
+            targets[name] = [finish(b.xp, G, factor if pays else None)]
         per_example.append((targets, w))
     return {name: combine(b.xp, [(t[name], w) for t, w in per_example]) for name in branches}
 
@@ -86,13 +87,17 @@ class StatsObjective:
         self.factors = {b: 1.0 for b in self.style_branches}
         self.last_terms: dict = {}
 
-    def _forward(self, x: np.ndarray, unit: bool = False) -> tuple[dict, dict, dict]:
+    def _forward(self, x: np.ndarray, unit: bool = False,
+                 device: bool = False) -> tuple[dict, dict, dict]:
+        """As Objective._forward: ``device``, x is a backend array in the network's dtype and
+        the terms stay on the device."""
         net = self.network
         b = net.backend
         patched = [n for n in self.style_branches if n in self.patches]
         branches = [n for n in self.style_branches if n not in self.patches] + \
             (["logmag"] if patched else [])
-        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), branches)
+        xd = x if device else net.asarray(np.asarray(x, dtype=net.dtype))
+        feats, caches = net.forward(xd, branches)
         for name in patched:
             A, caches[name] = patch_forward(b, feats["logmag"][0], self.patches[name])
             feats[name] = [A]
@@ -102,7 +107,7 @@ class StatsObjective:
             A, steps = transform_forward(b.xp, feats[name][0], self.kind)
             target = self.targets[name][0]
             loss, dA, _ = style_term(b, A, target, w)
-            terms[TERMS[name]] = float(loss)
+            terms[TERMS[name]] = loss
             dA = transform_backward(b.xp, dA, steps)
             if name in self.patches:
                 grads[TERMS[name]] = {"logmag": [patch_backward(b, dA, caches[name],
@@ -111,10 +116,18 @@ class StatsObjective:
                 grads[TERMS[name]] = {name: [dA]}
         terms["style"] = sum(terms.values())
         terms["total"] = terms["style"]
+        if not device:
+            terms = b.to_floats(terms) if hasattr(b, "to_floats") else \
+                {k: float(v) for k, v in terms.items()}
         return terms, grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
         return input_gradient(self.network, grads, caches)
+
+    def device_terms_and_grad(self, x: Any) -> tuple[dict, Any]:
+        """As Objective.device_terms_and_grad: x, the terms and dL/dx on the device."""
+        terms, term_grads, caches = self._forward(x, device=True)
+        return terms, self.network.backward(summed(term_grads), caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict, np.ndarray]:
         terms, term_grads, caches = self._forward(x)

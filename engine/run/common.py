@@ -58,9 +58,10 @@ def build_network(cfg: RunConfig, signals: dict, n_samples: Optional[int] = None
     for what, (x, _) in signals.items():
         check_signal(np.asarray(x), f"the {what} signal")
     lengths = [len(x) for x, _ in signals.values()]
-    memory.check(cfg, n_samples if n_samples is not None else lengths[0],
-                 [n for name, n in zip(signals, lengths) if "style" in name or "example" in name],
-                 n_optimized)
+    n = n_samples if n_samples is not None else lengths[0]
+    styles = [k for name, k in zip(signals, lengths) if "style" in name or "example" in name]
+    memory.check(cfg, n, styles, n_optimized)
+    memory.check_device(cfg, kernels.get_backend(cfg.backend), n, styles, n_optimized)
     net = Network(cfg.network_config(), backend=cfg.backend)
     if cfg.threads is not None:
         kernels.set_threads(cfg.threads)

@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+import kernels
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
@@ -129,6 +130,8 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
     if checker is not cfg:  # the members hold at most one full network's weights and Grams
         memory.check(cfg, n_samples, [len(x) for x, _ in styles])
+        memory.check_device(cfg, kernels.get_backend(cfg.backend), n_samples,
+                            [len(x) for x, _ in styles])
     net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
