@@ -81,17 +81,8 @@ def _style_specs(args) -> list:
     """[(path, weight)] from the positional STYLE and every --style FILE[:WEIGHT]."""
     specs = [(args.style, 1.0)] if args.style else []
     for spec in args.styles or []:
-        path, sep, weight = spec.rpartition(":")
-        try:
-            value = float(weight) if sep else None
-        except ValueError:
-            value = None
-        if value is None:  # no ":WEIGHT" (or a ':' that belongs to the path)
-            specs.append((spec, 1.0))
-        elif not 0 < value < float("inf"):
-            raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
-        else:
-            specs.append((path, value))
+        path, weight = audio.weighted_spec(spec)
+        specs.append((path, 1.0 if weight is None else weight))
     return specs
 
 
