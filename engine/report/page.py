@@ -147,9 +147,10 @@ class _Builder:
         ax = fig.add_subplot()
         ax.imshow(S, origin="lower", aspect="auto", cmap="magma",
                   extent=(0, len(x) / sr, 0, sr / 2000))
-        ax.set_xlabel("s")
+        ax.set_xlabel("time (s)")
         ax.set_ylabel("kHz")
-        fig.subplots_adjust(left=0.1, right=0.98, bottom=0.22, top=0.96)  # tight_layout: slow
+        # room on the left for the kHz label and its ticks (tight_layout would be slow)
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.24, top=0.96)
         _save(fig, png)
         return png
 
