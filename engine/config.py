@@ -132,9 +132,9 @@ class OptimConfig(NetworkConfig):
         "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
     tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
                             "GEMMs then carry ~1e-3 relative error)")
-    progress: bool = field(default=True, metadata={
-        "args": ["-q", "--quiet"],
-        "help": "no progress output on stderr (default: progress shown)"})
+    # Progress on stderr: off for the library, which prints nothing unasked; the commands turn
+    # it on (engine/cli/common.py: progress_field, with -q / --quiet to turn it off).
+    progress: bool = opt(False, "progress output on stderr", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()

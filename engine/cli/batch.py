@@ -62,7 +62,7 @@ class BatchArgs:
                                    show=False)
     overwrite: bool = opt(False, "redo rows whose outputs exist from runs with other options")
     progress: bool = field(default=True, metadata={
-        "args": ["--quiet"], "help": "no progress bar or per-row lines, only the summary"})
+        "args": ["-q", "--quiet"], "help": "no progress bar or per-row lines, only the summary"})
 
 
 def cores() -> int:

@@ -27,6 +27,13 @@ class Parser(argparse_dataclass.ArgumentParser):
         return given
 
 
+def progress_field() -> bool:
+    """The commands' ``progress`` field: on, ``-q`` / ``--quiet`` turns it off (the library's
+    configs default to off)."""
+    return field(default=True, metadata={
+        "args": ["-q", "--quiet"], "help": "no progress output on stderr (default: shown)"})
+
+
 def log(args, message: str) -> None:
     if args.progress:
         print(f"{PROG}: {message}", file=sys.stderr)

@@ -16,6 +16,7 @@ from engine.cli.common import (
     fresh_stem,
     log,
     positional,
+    progress_field,
     subtype_field,
 )
 from engine.cli.evaluate import summary_line
@@ -60,6 +61,7 @@ class StyleRunArgs:
 
 @dataclass
 class TransferArgs(TransferConfig, StyleRunArgs):
+    progress: bool = progress_field()
     content: Optional[str] = positional("CONTENT audio file (omit it and the style for the "
                                         "demo)")
     style: Optional[str] = positional("STYLE audio file (or use --style)")
@@ -71,6 +73,7 @@ class TransferArgs(TransferConfig, StyleRunArgs):
 
 @dataclass
 class TextureArgs(TextureConfig, StyleRunArgs):
+    progress: bool = progress_field()
     style: Optional[str] = positional("STYLE audio file (or use --style; omit both for the "
                                       "demo drum loop)")
     style_start: Optional[float] = cut_field("style", "start")

@@ -17,6 +17,7 @@ from engine.cli.common import (
     fresh_stem,
     log,
     positional,
+    progress_field,
     subtype_field,
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
@@ -29,6 +30,7 @@ from engine.run.separate import separate
 
 @dataclass
 class SeparateArgs(SeparateConfig):
+    progress: bool = progress_field()
     mix: Optional[str] = field(default=None, metadata={"args": ["mix"],
                                                         "help": "MIX audio file to separate"})
     source: Optional[List[str]] = field(default=None, metadata={
@@ -51,6 +53,7 @@ class SeparateArgs(SeparateConfig):
 
 @dataclass
 class ReconstructArgs(ReconstructConfig):
+    progress: bool = progress_field()
     content: Optional[str] = positional("CONTENT audio file (omit it for the demo melody)")
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
