@@ -2,7 +2,7 @@
 
 GEMMs go to cuBLAS through ``xp.matmul``, the FFT form of the DFT conv to cuFFT through
 ``xp.fft``, and the fused elementwise, framing and overlap-add ops (and their backwards) are
-the grid-stride kernels of kernels/cuda/ops.cu, launched as cupy.RawModule functions. The
+the grid-stride kernels of kernels/cuda_src/ops.cu, launched as cupy.RawModule functions. The
 orchestration is written against ``xp`` only, so that with ``use_host_emulation()`` (tests)
 the same code runs on NumPy arrays with the same .cu kernels compiled for the CPU. All arrays
 of a run stay on the device; the only host traffic per evaluation is the signal in, the
@@ -27,7 +27,7 @@ from kernels.masks_xp import MaskOps
 from kernels.numpy_ref import n_frames
 
 name = "cuda"
-SOURCE = Path(__file__).resolve().parent / "cuda" / "ops.cu"
+SOURCE = Path(__file__).resolve().parent / "cuda_src" / "ops.cu"
 # Grams are cuBLAS GEMMs here (2 T F² FLOPs, not a SYRK's T F²): the dense/Gram-free choice
 # (engine/model/style_target.py) counts them so.
 GRAM_BY_SYRK = False
@@ -99,7 +99,7 @@ def _run_probe() -> str:
         return f"no usable NVIDIA GPU ({_first_line(exc)})"
     if count < 1:
         return "no NVIDIA GPU found"
-    steps = (("NVRTC could not compile kernels/cuda/ops.cu", _compile),
+    steps = (("NVRTC could not compile kernels/cuda_src/ops.cu", _compile),
              ("cuBLAS failed a GEMM", lambda: cupy.matmul(cupy.ones((2, 2), np.float32),
                                                          cupy.ones((2, 2), np.float32))),
              ("cuFFT failed an FFT", lambda: cupy.fft.rfft(cupy.ones(8, np.float32))),

@@ -1,5 +1,5 @@
 """The built wheel carries every runtime file: each module of the packages and the CUDA
-sources with the header the host emulation compiles (kernels/cuda/)."""
+sources with the header the host emulation compiles (kernels/cuda_src/)."""
 import shutil
 import subprocess
 import sys
@@ -33,6 +33,6 @@ def test_the_wheel_lists_every_runtime_file(tmp_path):
                    timeout=300)
     wheel = next(tmp_path.glob("randstyle-*.whl"))
     names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
-    assert "kernels/cuda/host_shim.h" in names and "kernels/cuda/ops.cu" in names
+    assert "kernels/cuda_src/host_shim.h" in names and "kernels/cuda_src/ops.cu" in names
     assert runtime_files() - names == set()  # nothing left out
     assert {n for n in names if n.split("/")[0] not in PACKAGES} == set()  # no tests, no junk
