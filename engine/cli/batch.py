@@ -95,7 +95,9 @@ def _outdir(path: Optional[str]) -> Path:
     return out
 
 
-def entry(o: runner.Outcome, outdir: str) -> page.Entry:
+def entry(o: runner.Outcome, outdir: str, number: int) -> page.Entry:
+    """The page's section of a row: numbered from 1 in the manifest's order (the messages
+    on stderr count the manifest's lines, header included)."""
     job = o.job
     results, rep = runner.output_paths(job, outdir)
     clips = [page.Clip(label, path) for label, path in job.inputs.items()]
@@ -104,7 +106,8 @@ def entry(o: runner.Outcome, outdir: str) -> page.Entry:
         clips += [page.Clip(f"result {n}", p, result=True) for n, p in zip(names, results)]
     else:
         clips.append(page.Clip("result", results[0], result=True))
-    return page.Entry(title=f"row {job.row}: {job.output} ({job.mode})", clips=clips,
+    return page.Entry(title=f"{number}. {job.output} ({job.mode}, manifest line {job.row})",
+                      clips=clips,
                       report=runner.read_report(rep), status=o.status, message=o.message,
                       options=job.options)
 
@@ -143,7 +146,7 @@ def _summarize(args: BatchArgs, outdir: Path, n_rows: int, ordered: list) -> dic
     summary = f"{n_rows} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
                                              if v or k in ("done", "failed"))
     index = outdir / PAGE
-    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
+    page.write_page(str(index), [entry(o, str(outdir), i + 1) for i, o in enumerate(ordered)],
                     f"randstyle batch: {Path(args.manifest).name}", summary)
     print(f"{PROG} batch: {summary}", file=sys.stderr)
     for o in ordered:
