@@ -57,6 +57,10 @@ class NetworkConfig:
     hop_length: int = opt(512, "STFT hop in samples")
     n_filters: int = opt(4096, "random filters in the harmonic conv")
     kernel_size: int = opt(11, "harmonic conv width in frames")
+    harmonic_filters: Literal["dense", "fastfood"] = opt(
+        "dense", "the harmonic conv's random filters: dense Gaussian, or fastfood (structured: "
+                 "signs, Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, "
+                 "scale; the same statistics in ~1/100 of the arithmetic, docs/filters.md)")
     n_mels: int = opt(8, "mel bins of the rhythm branch (3: bass, mid, treble)")
     fmin: float = opt(0.0, "lowest mel band edge in Hz")
     fmax: Optional[float] = opt(None, "highest mel band edge in Hz (default: sr / 2)",
@@ -94,7 +98,8 @@ class NetworkConfig:
         if not 0 <= self.fmin < fmax <= self.sr / 2:
             raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "
                                  f"fmin={self.fmin:g}, fmax={fmax:g}")
-        _check_choice(self, "dtype", "dft", "mel_norm", "content_features")
+        _check_choice(self, "dtype", "dft", "mel_norm", "content_features",
+                      "harmonic_filters")
 
     @property
     def rhythm_channels(self) -> int:

@@ -470,6 +470,67 @@ def conv1d_relu_backward(dA, cache):
     return conv1d_backward(relu_backward(dA, A), conv_cache)
 
 
+# --- structured random conv (+ ReLU): Fastfood, the Hadamard transforms as two GEMMs --------
+
+@lru_cache(maxsize=None)
+def _hadamard_factor(n: int, dtype_name: str, on_host: bool):
+    """Sylvester H of size 2^n, on the device (cached per size and dtype)."""
+    H = np.ones((1, 1))
+    for _ in range(n):
+        H = np.block([[H, H], [H, -H]])
+    return xp.asarray(H.astype(dtype_name))
+
+
+def fwht(X):
+    """numpy_ref.fwht along the last axis of a (T, N) array, as H_N = H_a kron H_b
+    (N = a*b, H[i, j] = (-1)^popcount(i & j) factors over the high and low bits): each row
+    reshaped to (a, b) becomes H_a @ row @ H_b, two batched GEMMs on tensor-core-sized
+    blocks instead of log2(N) memory-bound butterfly passes."""
+    T, N = X.shape
+    n = N.bit_length() - 1
+    na = n // 2
+    Ha = _hadamard_factor(na, X.dtype.name, _host is not None)
+    Hb = _hadamard_factor(n - na, X.dtype.name, _host is not None)
+    Y = xp.matmul(Ha, X.reshape(T, 1 << na, 1 << (n - na)))
+    return xp.matmul(Y, Hb).reshape(T, N)
+
+
+def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
+    X = xp.ascontiguousarray(X)
+    T, C = X.shape
+    Tp, (n_blocks, N) = T - K + 1, signs.shape
+    P = xp.zeros((Tp, N), dtype=X.dtype)  # im2col straight into the padded patches
+    cols = xp.empty((Tp, K * C), dtype=X.dtype)
+    _launch("im2col", X.dtype, Tp * K * C, X, _i32(C), _i32(K), _i32(1), _i32(Tp), cols)
+    P[:, :K * C] = cols
+    A = xp.empty((Tp, n_out), dtype=X.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(n_out, (b + 1) * N)
+        V = fwht(fwht(P * signs[b])[:, perm[b]] * gauss[b])
+        A[:, lo:hi] = V[:, :hi - lo] * scale[b, :hi - lo]
+    _launch("relu", A.dtype, A.size, A, _i64(A.size), A)
+    return A, (X.shape, K, signs, perm, gauss, scale, A)
+
+
+def fastfood_conv_relu_backward(dA, cache):
+    x_shape, K, signs, perm, gauss, scale, A = cache
+    (T, C), (n_blocks, N) = x_shape, signs.shape
+    Tp = A.shape[0]
+    dY = relu_backward(dA, A)
+    dP = xp.zeros((Tp, N), dtype=dA.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(A.shape[1], (b + 1) * N)
+        dV = xp.zeros((Tp, N), dtype=dA.dtype)
+        dV[:, :hi - lo] = dY[:, lo:hi] * scale[b, :hi - lo]
+        dW = xp.empty_like(dV)
+        dW[:, perm[b]] = fwht(dV) * gauss[b]  # the gather's adjoint: scatter (perm is 1-1)
+        dP += fwht(dW) * signs[b]
+    dcols = xp.ascontiguousarray(dP[:, :K * C])
+    dX = xp.empty((T, C), dtype=dA.dtype)
+    _launch("col2im", dA.dtype, T * C, dcols, _i32(C), _i32(K), _i32(1), _i32(Tp), _i32(T), dX)
+    return dX
+
+
 # --- Gram and losses ---------------------------------------------------------------------------
 
 def gram_forward(A):

@@ -169,6 +169,57 @@ def conv1d_relu_backward(dA, cache):
     return conv1d_backward(relu_backward(dA, c_relu), c_conv)
 
 
+# --- structured random conv (+ ReLU): Fastfood projection of each patch ---------------------
+
+def fwht(X):
+    """Unnormalized Walsh-Hadamard transform along the last axis (length a power of two), in
+    Sylvester order: H[i, j] = (-1)^popcount(i & j). H is symmetric and H @ H = N I, so it is
+    its own transpose and, divided by sqrt(N), orthogonal."""
+    lead, N = X.shape[:-1], X.shape[-1]
+    h = 1
+    while h < N:  # one butterfly pass: pairs (i, i + h) inside each block of 2h
+        Y = X.reshape(*lead, N // (2 * h), 2, h)
+        X = np.stack((Y[..., 0, :] + Y[..., 1, :], Y[..., 0, :] - Y[..., 1, :]), axis=-2)
+        h *= 2
+    return X.reshape(*lead, N)
+
+
+def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
+    """relu(V), V[t] the Fastfood projection of patch t (X[t:t+K] flattened as im2col's row,
+    zero-padded to N = signs.shape[1], a power of two): per block b,
+    scale_b * H (gauss_b * (H (signs_b * p))[perm_b]), the blocks side by side, the first
+    n_out outputs kept. signs, gauss, scale (n_blocks, N); perm (n_blocks, N) integers."""
+    cols = im2col(X, K)
+    n_blocks, N = signs.shape
+    P = np.zeros((cols.shape[0], N), dtype=X.dtype)
+    P[:, :cols.shape[1]] = cols
+    V = [fwht(fwht(P * signs[b])[:, perm[b]] * gauss[b]) * scale[b] for b in range(n_blocks)]
+    A = np.maximum(np.concatenate(V, axis=1)[:, :n_out], 0)
+    return A, (X.shape, K, signs, perm, gauss, scale, A)
+
+
+def fastfood_conv_relu_backward(dA, cache):
+    """Each step's adjoint in reverse: H is symmetric, the gather by perm becomes a scatter
+    (its transpose is its inverse), the diagonals stay."""
+    x_shape, K, signs, perm, gauss, scale, A = cache
+    n_blocks, N = signs.shape
+    dY = np.where(A > 0, dA, 0).astype(dA.dtype, copy=False)
+    dP = np.zeros((dA.shape[0], N), dtype=dA.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(A.shape[1], (b + 1) * N)
+        dV = np.zeros_like(dP)
+        dV[:, :hi - lo] = dY[:, lo:hi] * scale[b, :hi - lo]
+        dW = np.empty_like(dP)
+        dW[:, perm[b]] = fwht(dV) * gauss[b]
+        dP += fwht(dW) * signs[b]
+    C = x_shape[1]
+    dcols = dP[:, :K * C].reshape(dA.shape[0], K, C)
+    dX = np.zeros(x_shape, dtype=dA.dtype)
+    for k in range(K):  # col2im: tap k of output t read input row t + k
+        dX[k:k + dA.shape[0]] += dcols[:, k, :]
+    return dX
+
+
 # --- Gram and losses ---------------------------------------------------------------------------
 
 def gram_forward(A):

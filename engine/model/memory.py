@@ -35,6 +35,7 @@ import os
 from typing import Any, Iterable, Optional
 
 from engine.errors import ParameterError
+from engine.model.fastfood import padded_size
 from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # as engine.model.network.STYLE_CHUNK_FRAMES
@@ -51,17 +52,23 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
     R = cfg.rhythm_filters if cfg.rhythm_filters is not None else \
         (2048 if cfg.n_resid > 0 else 4096)
     rhythm_layers = 1 + cfg.n_resid
-    weights = cfg.kernel_size * B * F * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
+    harmonic = cfg.kernel_size * B * F  # values of the dense harmonic filters
+    per_patch = 0  # the Fastfood conv's padded patch and its transforms, per frame
+    if getattr(cfg, "harmonic_filters", "dense") == "fastfood":
+        N = padded_size(cfg.kernel_size, B)
+        harmonic = 4 * N * -(-F // N)  # signs, permutation, diagonal, scale per block
+        per_patch = 2 * N * s
+    weights = harmonic * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
         + cfg.n_resid * (cfg.resid_kernel_size + 1) * R * R * s
     if s == 8:  # drawn in float32, then cast: both alive for a moment
-        weights += cfg.kernel_size * B * F * 4
+        weights += harmonic * 4
     grams = 3 * (F * F + rhythm_layers * R * R) * s
     styles = list(style_samples)
     if len(styles) > 1:
         grams += (F * F + rhythm_layers * R * R) * s
     T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
     per_frame = (5 * B + F + rhythm_layers * R) * s * 2 + cfg.kernel_size * B * s \
-        + cfg.rhythm_kernel_size * cfg.n_mels * s
+        + cfg.rhythm_kernel_size * cfg.n_mels * s + per_patch
     activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
         [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))
     n = n_samples * n_optimized

@@ -136,7 +136,7 @@ def style_targets(net: Any, x: np.ndarray, branches: tuple, chunk_frames: int,
         br = net.branches[name]
         K, m = br.width, br.margin
         n_rows = T - K + 1
-        keep = factors and factor_can_pay(n_rows, br.weights.shape[2], gram_by_syrk(b))
+        keep = factors and factor_can_pay(n_rows, br.n_out, gram_by_syrk(b))
         step = max(chunk_frames - K + 1 - 2 * m, 1)
         totals, kept, r0 = None, [], 0
         bar = tqdm(total=n_rows, desc=f"{name} Gram", unit="frame", leave=False,

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from engine.config import ReconstructConfig
+from engine.model import passes
 from engine.model.objective import Objective
 from engine.run import interrupt
 from engine.run.common import (
@@ -69,10 +70,11 @@ class SpectrogramObjective:
     def terms_and_grad(self, s: np.ndarray) -> tuple[dict, np.ndarray]:
         net, b = self.network, self.network.backend
         S = net.asarray(np.asarray(s).reshape(self.shape))
-        A, cache = b.conv1d_relu_forward(S, net._dev["harmonic"]["weights"])
+        A, cache = passes.conv_relu_forward(b, net._dev["harmonic"], S)
         loss, l_cache = b.content_loss_forward(A, self.target, 1.0)
         loss = float(loss)  # a GPU backend's loss is a device scalar
-        dS = b.conv1d_relu_backward(b.content_loss_backward(1.0, l_cache), cache)
+        dS = passes.conv_relu_backward(b, net._dev["harmonic"],
+                                       b.content_loss_backward(1.0, l_cache), cache)
         return {"content": loss, "total": loss}, np.asarray(b.to_numpy(dS),
                                                             dtype=np.float64).ravel()
 
