@@ -75,7 +75,7 @@ def weighted_spec(spec: str) -> tuple[str, Optional[float]]:
     if weight is None:
         return spec, None
     if not 0 < weight < float("inf"):
-        raise ParameterError(f"style weight must be positive and finite, got {spec!r}")
+        raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
     return path, weight
 
 
