@@ -51,7 +51,7 @@ def _check_nonnegative(cfg: Any, *names: str) -> None:
 
 @dataclass
 class NetworkConfig:
-    """The random network: STFT front end, harmonic and rhythm branches (DESIGN.md 1-4)."""
+    """The random network: STFT front end, harmonic and rhythm branches (docs/design.md §1-4)."""
     sr: int = opt(22050, "sample rate in Hz that all audio is resampled to")
     n_fft: int = opt(2048, "STFT frame length in samples (even)")
     hop_length: int = opt(512, "STFT hop in samples")
@@ -137,9 +137,9 @@ class OptimConfig(NetworkConfig):
         "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
     tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
                             "GEMMs then carry ~1e-3 relative error)")
-    progress: bool = field(default=True, metadata={
-        "args": ["-q", "--quiet"],
-        "help": "no progress output on stderr (default: progress shown)"})
+    # Progress on stderr: off for the library, which prints nothing unasked; the commands turn
+    # it on (engine/cli/common.py: progress_field, with -q / --quiet to turn it off).
+    progress: bool = opt(False, "progress output on stderr", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -272,7 +272,7 @@ class TextureConfig(RunConfig):
 
 @dataclass
 class SeparateConfig(RunConfig):
-    """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
+    """Separation: each source a soft mask of the mix's STFT (docs/design.md §7), so the sources sum
     to the mix exactly, optimized so each source's statistics match its example's: by default
     the shift statistic, centered (engine/model/separation_layers.py; bench/separation.py
     measured it above the raw Grams on two harmonic timbres)."""

@@ -355,6 +355,23 @@ def test_page_without_matplotlib_says_so(tmp_path, monkeypatch):
     assert 'src="a.wav"' in html and "snr_db" in html
 
 
+def test_page_names_its_files_and_labels_its_figures(tmp_path, monkeypatch):
+    """Each player names its file; the tables read "wall time (s)", not the report's keys;
+    a batch's sections count from 1 in the manifest's order."""
+    sf.write(str(tmp_path / "drums.wav"), demo.drum_loop(0.5, SR), SR)
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # no pictures: quicker, same tables
+    job = manifest.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
+                       inputs={"style": str(tmp_path / "drums.wav")})
+    e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
+    e.report = {"wall_time_s": 1.5, "nit": 3, "quality": {"style_distance": 0.2}}
+    target = str(tmp_path / "p.html")
+    page.write_page(target, [e], "t")
+    html = open(target).read()
+    assert "style: drums.wav" in html and "1. tex.wav (texture, manifest line 2)" in html
+    assert "wall time (s)" in html and "style distance" in html and "wall_time_s" not in html
+
+
 def _launch_chromium(playwright):
     return playwright.chromium.launch(
         executable_path=shutil.which("chromium"),

@@ -15,7 +15,29 @@ PROG = "randstyle"
 DEMO_SECONDS = {"content": 4.0, "style": 6.0}
 
 
+# Options a user rarely sets, shown after the others in --help, in two groups.
+NETWORK = ("sr", "n_fft", "hop_length", "kernel_size", "n_mels", "fmin", "fmax", "mel_norm",
+           "mel_log", "rhythm_filters", "rhythm_kernel_size", "n_resid", "resid_kernel_size",
+           "content_features", "content_n_mels", "dtype", "dft")
+ADVANCED = ("ftol", "maxcor", "bounds", "init_std", "init_mix", "l1_weight", "balance",
+            "patience", "min_improvement", "eval_every", "eval_patience", "checkpoint_every",
+            "tf32", "threads", "subtype", "transpose", "statistics")
+
+
 class Parser(argparse_dataclass.ArgumentParser):
+    """The commands' parser: flags from the dataclass, what users set first in --help, the
+    network's and the optimizer's internals in groups after it."""
+
+    def __init__(self, options_class: type, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(options_class, *args, **kwargs)
+        for title, dests in (("network (the random convolutions)", NETWORK),
+                             ("advanced (the optimizer and internals)", ADVANCED)):
+            group = self.add_argument_group(title)
+            for action in [a for a in self._optionals._group_actions if a.dest in dests]:
+                self._optionals._group_actions.remove(action)
+                group._group_actions.append(action)
+
     def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -27,6 +49,13 @@ class Parser(argparse_dataclass.ArgumentParser):
                 if any(tok == flag or tok.startswith(flag + "=") for tok in argv):
                     given.add(action.dest)
         return given
+
+
+def progress_field() -> bool:
+    """The commands' ``progress`` field: on, ``-q`` / ``--quiet`` turns it off (the library's
+    configs default to off)."""
+    return field(default=True, metadata={
+        "args": ["-q", "--quiet"], "help": "no progress output on stderr (default: shown)"})
 
 
 def log(args, message: str) -> None:

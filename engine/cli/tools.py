@@ -16,6 +16,7 @@ from engine.cli.common import (
     log,
     loudness_field,
     positional,
+    progress_field,
     subtype_field,
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
@@ -28,6 +29,7 @@ from engine.run.separate import separate
 
 @dataclass
 class SeparateArgs(SeparateConfig):
+    progress: bool = progress_field()
     mix: Optional[str] = field(default=None, metadata={"args": ["mix"],
                                                         "help": "MIX audio file to separate"})
     source: Optional[List[str]] = field(default=None, metadata={
@@ -52,6 +54,7 @@ class SeparateArgs(SeparateConfig):
 
 @dataclass
 class ReconstructArgs(ReconstructConfig):
+    progress: bool = progress_field()
     content: Optional[str] = positional("CONTENT audio file (omit it for the demo melody)")
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
