@@ -2,8 +2,8 @@
 floor, and no modules import each other round in a circle.
 
 Floors, low to high: kernels, engine/errors.py and version.py; engine's ground (config, audio,
-loudness, signal, presets, demo); model; run; report; batch; the public API (engine/__init__.py); the
-installed bench; cli.
+loudness, signal, presets, demo); model; run; report; batch; the public API
+(engine/__init__.py); the installed bench; cli.
 """
 import ast
 from pathlib import Path

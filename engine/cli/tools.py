@@ -102,17 +102,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     unknown = set(ref_paths) - set(sources)
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
-    out = Path(args.output if args.output is not None else
-               fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"output {out} exists and is not a folder")
-    if not out.parent.is_dir():
-        raise ParameterError(f"output folder's parent {out.parent} does not exist")
-    wavs = {name: str(out / f"{name}.wav") for name in sources}
-    rep = str(out / "separation.json")
-    htm = page.page_path(rep)
-    if out.is_dir():
-        check_outputs([*wavs.values(), rep] + ([htm] if args.html else []), args.overwrite)
+    out, wavs, rep, htm = _separate_outputs(args, list(sources))
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
@@ -146,13 +136,34 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
               f"best sources so far to {out}", file=sys.stderr)
         return interrupt.exit_status()
+    _log_separation(args, report)
+    return 0
+
+
+def _separate_outputs(args: SeparateArgs, names: list) -> tuple:
+    """The output folder, each source's WAV, the report and the page, all checked before any
+    work: an existing file is replaced only with --overwrite."""
+    out = Path(args.output if args.output is not None else
+               fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output {out} exists and is not a folder")
+    if not out.parent.is_dir():
+        raise ParameterError(f"output folder's parent {out.parent} does not exist")
+    wavs = {name: str(out / f"{name}.wav") for name in names}
+    rep = str(out / "separation.json")
+    htm = page.page_path(rep)
+    if out.is_dir():
+        check_outputs([*wavs.values(), rep] + ([htm] if args.html else []), args.overwrite)
+    return out, wavs, rep, htm
+
+
+def _log_separation(args: SeparateArgs, report: dict) -> None:
     log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1g}% of the mix away "
               f"from it; {report['wall_time_s']:.1f} s")
     for name, s in report.get("reference", {}).items():
         hpss = f", HPSS {s['hpss_sdr']:.1f} dB" if "hpss_sdr" in s else ""
         log(args, f"{name}: SDR {s['sdr']:.1f} dB (equal split {s['equal_split_sdr']:.1f} dB"
                   f"{hpss})")
-    return 0
 
 
 def run_reconstruct(args: ReconstructArgs) -> int:
