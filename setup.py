@@ -13,7 +13,7 @@ setup(
     description="Musical style transfer, textures and naive separation with random, "
                 "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
     packages=find_packages(include=["engine", "engine.*", "kernels", "bench"]),
-    package_data={"kernels": ["cuda/*.cu", "cuda/*.h"]},  # the emulation compiles both
+    package_data={"kernels": ["cuda_src/*.cu", "cuda_src/*.h"]},  # the emulation compiles both
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",
@@ -23,6 +23,7 @@ setup(
         "argparse-dataclass==2.0.0",
         "tqdm>=4.60",
         "threadpoolctl>=3",
+        "pyloudnorm>=0.1",
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",

@@ -1,4 +1,4 @@
-"""The quality measure's scale and transfer's quality against time (README "Quality").
+"""The quality measure's scale and transfer's quality against time (docs/quality.md).
 
     python bench/quality.py calibrate [--seconds 20]
     python bench/quality.py transfer --seconds 10 --style drums --init content,noise \
@@ -77,6 +77,7 @@ def calibrate(seconds: float) -> None:
             "random-phase STFT": random_phase(ref),
             "other half": other,
             "itself": ref,
+            "itself, 6 dB quieter": ref / 2,  # 0 when the measure is free of the level
         }
         row = {"signal": name}
         for label, y in candidates.items():

@@ -1,6 +1,8 @@
-"""Backends: one module per way of running the ops, all with the same op list.
+"""Backends: one module per way of running the ops, all with the op list of
+kernels/interface.py, checked when each is imported.
 
-The engine never imports a backend module directly; it asks ``get_backend``.
+The engine runs its ops on the backend ``get_backend`` gives; numpy_ref's plain helpers
+(framing, overlap-add, STFT magnitude) reach it through engine/signal.py.
 """
 from __future__ import annotations
 

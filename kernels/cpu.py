@@ -11,6 +11,8 @@ arrays an op returns are always fresh, since callers keep them (targets, caches)
 from __future__ import annotations
 
 import sys
+import weakref
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -18,13 +20,26 @@ from numba import njit, prange
 
 import kernels
 from kernels import cpu_blas as blas
+from kernels import interface
 from kernels.masks_xp import MaskOps
 from kernels.nmf_xp import NMF_EPS, NMFOps
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
 xp = np
+# Scratch arrays by key. Bounded: a fixed name holds one array (a new shape replaces it), and
+# a key owned by a style target (``_owned_buffer``) leaves with its target, so a long-lived
+# process (a batch worker running row after row, each with its own styles) keeps only what its
+# live targets need.
 _buffers: dict = {}
+
+
+def _owned_buffer(name: str, owner: Any, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array that lives as long as ``owner`` (one per owner and name)."""
+    key = f"{name}{id(owner)}"
+    if key not in _buffers:  # dropped when the owner is collected (before its id is reused)
+        weakref.finalize(owner, _buffers.pop, key, None)
+    return _buffer(key, shape, dtype)
 
 
 def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
@@ -530,10 +545,12 @@ def _gram_diff(G, G_target, coef, out):
     return partial.sum()
 
 
-def _syrk_lower(A, key=None):
-    """AᵀA / T' with only the lower triangle (of the C-order result) computed."""
+def _syrk_lower(A, owner=None):
+    """AᵀA / T' with only the lower triangle (of the C-order result) computed; into a buffer
+    that ``owner`` keeps, or a new array."""
     F = A.shape[1]
-    G = _buffer(key, (F, F), A.dtype) if key else np.empty((F, F), A.dtype)
+    G = _owned_buffer("gram_grad", owner, (F, F), A.dtype) if owner is not None else \
+        np.empty((F, F), A.dtype)
     return blas.syrk_lower(1.0 / A.shape[0], A, G)
 
 
@@ -586,7 +603,7 @@ def gram_style_loss_forward(A, G_target, weight):
     # G is computed into it and overwritten in place by S (_gram_diff reads only the lower
     # triangle, each element before writing it, and writes the upper one from a tile copy):
     # no second F x F buffer.
-    G = _syrk_lower(A, key=f"gram_grad{id(G_target)}")
+    G = _syrk_lower(A, owner=G_target)
     # dA = A (dG + dGᵀ) / T' with dG = 2 w (G - G_target), symmetric: A @ (4w/T' (G - Gt)).
     loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, G)
     return float(loss), (A, G)
@@ -597,7 +614,7 @@ def gram_style_loss_backward(dL, cache):
     return blas.gemm(dL, A, S)
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+# --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
 @njit(parallel=True, cache=True)
 def _sym_sum_squares(S):
@@ -662,7 +679,7 @@ def l1_backward(dL, cache):
     return np.sign(S) * S.dtype.type(weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py), FFTs through scipy.fft's workers.
 
 def mask_rfft(a, axis):
@@ -673,8 +690,14 @@ def mask_irfft(a, n, axis):
     return scipy.fft.irfft(a, n=n, axis=axis, workers=kernels.n_threads())
 
 
-MaskOps(sys.modules[__name__]).bind()
-
+# The mask-separation ops, shared with the cuda backend (kernels/masks_xp.py).
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_stft_backward
+istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
+mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
+softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
 
 # --- dictionary separation (kernels/nmf_xp.py): matmuls through NumPy's BLAS; KL's ratio
 # V / max(A @ D, eps), a pass over the whole spectrogram per step, in one threaded loop.
@@ -692,4 +715,8 @@ def nmf_kl_ratio(V, L):
     return _kl_ratio(V, L, V.dtype.type(NMF_EPS))  # numpy_ref's floor
 
 
-NMFOps(sys.modules[__name__]).bind()
+_nmf = NMFOps(sys.modules[__name__])
+nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
+nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

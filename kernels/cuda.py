@@ -2,7 +2,7 @@
 
 GEMMs go to cuBLAS through ``xp.matmul``, the FFT form of the DFT conv to cuFFT through
 ``xp.fft``, and the fused elementwise, framing and overlap-add ops (and their backwards) are
-the grid-stride kernels of kernels/cuda/ops.cu, launched as cupy.RawModule functions. The
+the grid-stride kernels of kernels/cuda_src/ops.cu, launched as cupy.RawModule functions. The
 orchestration is written against ``xp`` only, so that with ``use_host_emulation()`` (tests)
 the same code runs on NumPy arrays with the same .cu kernels compiled for the CPU. All arrays
 of a run stay on the device; the only host traffic per evaluation is the signal in, the
@@ -22,12 +22,13 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from kernels import interface
 from kernels.masks_xp import MaskOps
 from kernels.nmf_xp import NMFOps
 from kernels.numpy_ref import n_frames
 
 name = "cuda"
-SOURCE = Path(__file__).resolve().parent / "cuda" / "ops.cu"
+SOURCE = Path(__file__).resolve().parent / "cuda_src" / "ops.cu"
 # Grams are cuBLAS GEMMs here (2 T F² FLOPs, not a SYRK's T F²): the dense/Gram-free choice
 # (engine/model/style_target.py) counts them so.
 GRAM_BY_SYRK = False
@@ -99,7 +100,7 @@ def _run_probe() -> str:
         return f"no usable NVIDIA GPU ({_first_line(exc)})"
     if count < 1:
         return "no NVIDIA GPU found"
-    steps = (("NVRTC could not compile kernels/cuda/ops.cu", _compile),
+    steps = (("NVRTC could not compile kernels/cuda_src/ops.cu", _compile),
              ("cuBLAS failed a GEMM", lambda: cupy.matmul(cupy.ones((2, 2), np.float32),
                                                          cupy.ones((2, 2), np.float32))),
              ("cuFFT failed an FFT", lambda: cupy.fft.rfft(cupy.ones(8, np.float32))),
@@ -216,7 +217,7 @@ def matmul(a, b):
 def exact_matmul(a, b):
     """A product in full float32 whatever ``tf32()`` set (cuBLAS's pedantic compute type):
     for the Gram-free style loss, a small difference of large terms, which TF32's 10-bit
-    inputs turn into noise near convergence (docs/design.md 8, docs/gpu.md)."""
+    inputs turn into noise near convergence (docs/design.md §8, docs/gpu.md)."""
     if xp is np:
         return np.matmul(a, b)
     from cupy._core import _routines_linalg as rl
@@ -578,7 +579,7 @@ def gram_style_loss_backward(dL, cache):
     return dA
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8): cuBLAS GEMMs and two reductions ----
+# --- the style loss without F x F matrices (docs/design.md §8): cuBLAS GEMMs and two reductions ---
 
 def _sum_squares(X):
     """||X||² in float64 as a 0-d device array (no host transfer: see to_floats)."""
@@ -612,7 +613,7 @@ def l1_backward(dL, cache):
     return xp.sign(S) * _scalar(S.dtype, weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py) in xp, cuFFT through CuPy: the same
 # code runs on NumPy (host emulation) and on CuPy.
 
@@ -624,10 +625,20 @@ def mask_irfft(a, n, axis):
     return xp.fft.irfft(a, n=n, axis=axis)
 
 
-MaskOps(sys.modules[__name__]).bind()
-
+# The mask-separation ops, shared with the cpu backend (kernels/masks_xp.py).
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_stft_backward
+istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
+mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
+softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
 
 # --- dictionary separation: numpy_ref's NMF steps and Wiener masks (kernels/nmf_xp.py) in xp:
 # cuBLAS matmuls and CuPy elementwise work, nothing leaves the device.
 
-NMFOps(sys.modules[__name__]).bind()
+_nmf = NMFOps(sys.modules[__name__])
+nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
+nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -1,4 +1,4 @@
-"""The mask-separation ops (DESIGN.md 7) in array-module style, shared by the cpu and cuda
+"""The mask-separation ops (docs/design.md §7) in array-module style, shared by the cpu and cuda
 backends: numpy_ref's ops of the same names, vectorized over frames and sources, framing and
 overlap-add as R = ceil(n_fft / hop) shifted slice copies/adds of hop-long blocks. They cost
 little next to the network."""
@@ -14,19 +14,9 @@ class MaskOps:
     """The ops on a backend module's ``xp``, ``mask_rfft`` and ``mask_irfft``, read at each
     call (the cuda backend turns ``xp`` into NumPy for its host emulation)."""
 
-    # The backend op names, as numpy_ref defines them.
-    OPS = ("mask_frames", "mask_stft_forward", "mask_stft_backward", "istft_forward",
-           "istft_backward", "mask_apply_forward", "mask_apply_backward", "softmax_forward",
-           "softmax_backward", "box_smooth_forward", "box_smooth_backward")
-
     def __init__(self, backend: ModuleType) -> None:
         self.backend = backend
         self._window_sums: dict = {}  # (id(window), hop, n) -> (window, its window sum)
-
-    def bind(self) -> None:
-        """Put the ops into the backend module under their names."""
-        for name in self.OPS:
-            setattr(self.backend, name, getattr(self, name))
 
     @property
     def xp(self) -> Any:

@@ -1,7 +1,7 @@
 """NumPy reference backend: the readable spec every other backend is checked against.
 
 Each op is a pair ``<op>_forward(...) -> (out, cache)`` and
-``<op>_backward(grad_out, cache) -> grad_in`` (DESIGN.md, "The method"). Ops keep the dtype of
+``<op>_backward(grad_out, cache) -> grad_in`` (docs/design.md §1-8). Ops keep the dtype of
 their input, so the same code runs in float32 (production) and float64 (gradient checks).
 Only input gradients are computed: the network's weights are fixed, never trained.
 
@@ -10,8 +10,12 @@ P (T, n_mels); X (T, C) conv input; W (K, C, F) conv weights; A (T-K+1, F); G (F
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from kernels import interface
 
 name = "numpy"
 xp = np
@@ -255,7 +259,7 @@ def gram_style_loss_backward(dL, cache):
     return gram_backward(style_loss_backward(dL, l_cache), g_cache)
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+# --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
 def gramfree_style_loss_forward(A, B, target_sq, weight):
     """weight * ||AᵀA/T' - BᵀB||_F^2, the Gram style loss with the style Gram given by a
@@ -285,7 +289,7 @@ def l1_backward(dL, cache):
     return (weight * dL * np.sign(S)).astype(S.dtype, copy=False)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # Complex spectra (T, n_bins) / (S, T, n_bins), S sources; signals (N,) / (S, N). The pair is
 # a perfect-reconstruction STFT/iSTFT: n_fft // 2 zeros before the signal and enough after it
 # that every sample sits well inside some frame, window-sum normalization in the inverse.
@@ -460,3 +464,6 @@ def nmf_model_power(A, D, power):
 def wiener_apply(P, total, X):
     """The source spectrum P / total * X: its power model over the sum of all sources'."""
     return (P / total) * X
+
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -236,6 +236,7 @@ BAD = [
     ({"mode": "separate", "output": "sep", "style": "a.wav;b.wav"}, "row 2, column style"),
     ({"mode": "texture", "content": "", "content-weight": "2"}, "row 2, column content-weight"),
     ({"style": "a.wav:-1"}, "row 2, column style"),
+    ({"loudness": "5"}, "row 2, column loudness"),
 ]
 
 
@@ -243,7 +244,7 @@ BAD = [
 def test_invalid_manifest_is_one_line_and_runs_nothing(tmp_path, capsys, change, message):
     row = {**ROWS[0], **change}
     jobs = write_manifest(tmp_path / "jobs.csv", [row], extra=("fmin", "fmax", "bounds",
-                                                              "content-weight"))
+                                                              "content-weight", "loudness"))
     out = tmp_path / "out"
     assert main(["batch", jobs, "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -352,6 +353,23 @@ def test_page_without_matplotlib_says_so(tmp_path, monkeypatch):
     html = open(target).read()
     assert page.NO_MATPLOTLIB in html and "<img" not in html
     assert 'src="a.wav"' in html and "snr_db" in html
+
+
+def test_page_names_its_files_and_labels_its_figures(tmp_path, monkeypatch):
+    """Each player names its file; the tables read "wall time (s)", not the report's keys;
+    a batch's sections count from 1 in the manifest's order."""
+    sf.write(str(tmp_path / "drums.wav"), demo.drum_loop(0.5, SR), SR)
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # no pictures: quicker, same tables
+    job = manifest.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
+                       inputs={"style": str(tmp_path / "drums.wav")})
+    e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
+    e.report = {"wall_time_s": 1.5, "nit": 3, "quality": {"style_distance": 0.2}}
+    target = str(tmp_path / "p.html")
+    page.write_page(target, [e], "t")
+    html = open(target).read()
+    assert "style: drums.wav" in html and "1. tex.wav (texture, manifest line 2)" in html
+    assert "wall time (s)" in html and "style distance" in html and "wall_time_s" not in html
 
 
 def _launch_chromium(playwright):

@@ -71,7 +71,7 @@ def test_run_flop_count_follows_the_algorithm():
 
 
 def test_flop_count_default_network():
-    # DESIGN.md: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP,
+    # docs/design.md §11: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP,
     # ~125 GFLOP per evaluation with plain GEMM Grams (ours: syrk, half the Gram forward).
     flops = flop_count(430, Network(NetworkConfig(n_filters=4096)))
     assert 38e9 < flops["harmonic_conv_forward"] < 40e9

@@ -43,3 +43,12 @@ def test_the_version_is_written_once():
     setup = (Path(__file__).resolve().parent.parent / "setup.py").read_text()
     assert not re.search(r'version="\d', setup)  # read from engine/version.py
     assert re.fullmatch(r"\d+\.\d+\.\d+", engine.__version__)
+
+
+def test_the_library_prints_nothing_unless_asked(capfd):
+    style = sine(0.5, 8000, 660.0)
+    run = {k: v for k, v in RUN.items() if k != "progress"}
+    engine.texture(style, seconds=0.5, **run)
+    assert capfd.readouterr().err == ""  # no progress by default
+    engine.texture(style, seconds=0.5, progress=True, **run)
+    assert "randstyle: backend numpy" in capfd.readouterr().err

@@ -1,5 +1,5 @@
-"""The Gram-free style loss (DESIGN.md 8): the same loss as the dense Gram one, checked against
-finite differences, against numpy_ref on every fast backend, and through the objective's
+"""The Gram-free style loss (docs/design.md §8): the same loss as the dense Gram one, checked
+against finite differences, against numpy_ref on every fast backend, and through the objective's
 choice between the two paths."""
 import numpy as np
 import pytest

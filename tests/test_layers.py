@@ -1,17 +1,17 @@
 """The house's floors: every import (top-level or inside a function) points down or along its
 floor, and no modules import each other round in a circle.
 
-Floors, low to high: kernels and engine/errors.py; engine's ground (config, audio, signal,
-presets, demo); model; run; report; batch; the public API (engine/__init__.py); the installed
-bench; cli.
+Floors, low to high: kernels, engine/errors.py and version.py; engine's ground (config, audio,
+loudness, signal, presets, demo); model; run; report; batch; the public API
+(engine/__init__.py); the installed bench; cli.
 """
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = [
-    ("kernels", "engine.errors"),  # the one error type, which imports nothing
-    ("engine.config", "engine.audio", "engine.signal", "engine.presets",
+    ("kernels", "engine.errors", "engine.version"),  # these two import nothing
+    ("engine.config", "engine.audio", "engine.loudness", "engine.signal", "engine.presets",
      "engine.demo"),
     ("engine.model",),
     ("engine.run",),

@@ -59,7 +59,7 @@ def test_level_tail_seed_and_no_copy():
     x = template_noise([(style, 1.0)], n, N_FFT, HOP, seed=5)
     assert len(x) == n and np.all(x[covered(n, N_FFT, HOP):] == 0)
     assert np.sqrt(np.mean(x ** 2)) == pytest.approx(np.sqrt(np.mean(style ** 2)), rel=1e-6)
-    # No click at the ends (the written texture is peak-normalized: a click would make the
+    # No click at the ends (the written texture is under a true-peak ceiling: a click would make the
     # rest quiet): the peak is a noise peak (measured 3.1x the RMS; with the ends divided
     # by their fading windows, 45x at sample 16).
     assert np.max(np.abs(x)) < 6 * np.sqrt(np.mean(x ** 2))

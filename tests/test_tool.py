@@ -124,7 +124,7 @@ def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, m
     assert main(["transfer", "--resume", str(ckpt), "--quiet"]) == 0
     y2, _ = sf.read(str(out), always_2d=True)
     assert len(calls) == 1  # only the second channel ran again
-    peak = lambda x: x / np.max(np.abs(x))  # noqa: E731  (the file is peak-normalized)
+    peak = lambda x: x / np.max(np.abs(x))  # noqa: E731  (the file is scaled by one gain)
     np.testing.assert_allclose(peak(y2[:, 0]), peak(y[:, 0]), atol=1e-6)
     assert np.max(np.abs(y2[:, 1])) > 0
     assert not ckpt.exists()

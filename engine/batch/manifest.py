@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from engine import presets
+from engine.audio import weighted_spec
 from engine.errors import ParameterError
 
 MODES = ("transfer", "texture", "separate")
@@ -80,17 +81,11 @@ def _style_args(value: str, row: int, base: Path) -> tuple:
     argv, inputs = [], {}
     specs = [s.strip() for s in value.split(";") if s.strip()]
     for i, spec in enumerate(specs):
-        path, sep, weight = spec.rpartition(":")
         try:
-            w = float(weight) if sep else None
-        except ValueError:
-            w = None
-        if w is None:  # no ":WEIGHT", or a ':' that belongs to the path
-            path, suffix = spec, ""
-        elif not w > 0:
-            raise _fail(row, "style", f"style weight must be positive, got {spec!r}")
-        else:
-            suffix = f":{weight}"
+            path, weight = weighted_spec(spec)
+        except ParameterError as exc:
+            raise _fail(row, "style", str(exc)) from None
+        suffix = "" if weight is None else f":{spec.rpartition(':')[2]}"
         full = _path(path, base)
         argv += ["--style", full + suffix]
         inputs["style" if len(specs) == 1 else f"style {i + 1}"] = full

@@ -33,6 +33,18 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "evaluate": (EvaluateArgs, lambda a, e: run_evaluate(a),
                  "measure a result: style distance, content similarity, SDR (JSON)"),
 }
+EXAMPLES = {
+    "transfer": ["randstyle transfer vocals.wav --style drums.flac -o out.wav",
+                 "randstyle transfer vocals.wav --style a.wav:0.7 --style b.wav:0.3 --preset fast",
+                 "randstyle transfer          (no files: the built-in demo)"],
+    "texture": ["randstyle texture drums.flac --seconds 20 -o tex.wav"],
+    "separate": ["randstyle separate mix.wav --source drums=drums.wav --source pad=pad.wav "
+                 "-o sep/"],
+    "reconstruct": ["randstyle reconstruct vocals.wav -o recon"],
+    "bench": ["randstyle bench --backends numpy,cpu"],
+    "batch": ["randstyle batch jobs.csv -o results --jobs 2 --threads 1"],
+    "evaluate": ["randstyle evaluate out.wav --style drums.flac --content vocals.wav"],
+}
 REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
               "separate": ("--source", "--reference"), "evaluate": ("--style",)}
 
@@ -64,7 +76,9 @@ def main(argv: Optional[list] = None) -> int:
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling():
-            parser = Parser(cls, prog=f"{PROG} {command}", description=help)
+            examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
+            parser = Parser(cls, prog=f"{PROG} {command}", description=help,
+                            epilog=f"examples:\n{examples}")
             return run(parser.parse_args(rest), parser.explicit(rest)) or 0
     except ParameterError as exc:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)

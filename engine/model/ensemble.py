@@ -4,8 +4,8 @@ A single random network's Grams are one view of a sound (issue 10: on a real dru
 loss kept falling while the distance under an independent network rose again). Networks with
 different seeds, STFT sizes and conv widths (time and frequency scales) are several views.
 Splitting the filters between them (1/N each) makes an evaluation cheaper: a Gram costs
-filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py, README
-"Textures"): three members at one STFT size were as close per iteration as one network;
+filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py,
+docs/textures.md): three members at one STFT size were as close per iteration as one network;
 at three STFT sizes (the network's halved, kept, doubled) they came closer per iteration on
 all three generated styles (melody 0.31 against 0.40 at 100 iterations, under the
 evaluation network and a second held-out one alike), at about the same CPU per iteration.

@@ -4,7 +4,7 @@ L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
   + l1_weight * sum |log1p(M(x))|
 with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
-runs the dense Gram loss or the Gram-free one (DESIGN.md 8), whichever needs fewer FLOPs
+runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
 (engine/model/style_target.py); both compute the same loss.
 """
 from __future__ import annotations

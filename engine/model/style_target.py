@@ -1,5 +1,5 @@
 """What the style loss compares against, per branch and layer: the style's Gram, and when it
-pays, a factor of it (DESIGN.md 8).
+pays, a factor of it (docs/design.md §8).
 
 With A (T x F) the result's activations and B (T_s x F) the style's activations / sqrt(T_s)
 (so the style Gram is Gs = BᵀB), ||AᵀA/T - Gs||² = ||AAᵀ||²/T² - 2||ABᵀ||²/T + ||Gs||²:

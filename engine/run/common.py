@@ -26,12 +26,13 @@ def run_report(mode: str, cfg: Any, net: Network, started: float, res: Any = Non
            **fields: Any) -> dict:
     """A run's report, the same fields for every mode in one order: what ran (mode, config,
     backend, dtype, sr), the optimizer's summary when the mode ran one optimization (``res``),
-    the mode's own ``fields``, then the wall time and the versions."""
+    the wall time and the versions, then the mode's own ``fields`` (a transfer's ends with its
+    quality figures)."""
     return {"mode": mode, "config": asdict(cfg), "backend": net.backend.name,
             "dtype": cfg.dtype, "sr": cfg.sr, **(summary(res) if res is not None else {}),
-            **fields, "wall_time_s": round(time.perf_counter() - started, 4),
+            "wall_time_s": round(time.perf_counter() - started, 4),
             "randstyle_version": __version__, "python": platform.python_version(),
-            "numpy": np.__version__}
+            "numpy": np.__version__, **fields}
 
 
 def resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:

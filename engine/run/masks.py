@@ -1,4 +1,4 @@
-"""Separation made of the mix (docs/design.md 7): sources as soft time-frequency masks of its
+"""Separation made of the mix (docs/design.md §7): sources as soft time-frequency masks of its
 STFT.
 
 Logits U (S, T, n_bins), one plane per source, optionally box-smoothed in time and frequency

@@ -44,9 +44,13 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
-    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience)
-    if cfg.eval_every and monitor.skipped:
-        raise ParameterError(f"--eval-every: {monitor.skipped}")
+    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience,
+                      cfg.eval_min_improvement)
+    every = cfg.eval_every
+    if every and monitor.skipped:
+        if mode != "texture":  # texture measures by default: a short one just runs unmeasured
+            raise ParameterError(f"--eval-every: {monitor.skipped}")
+        every = 0
     setup_s = time.perf_counter() - started - monitor.time_s
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
@@ -54,7 +58,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
                     history=None if resume is None else resume["history"],
                     checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
                     patience=cfg.patience, min_improvement=cfg.min_improvement,
-                    monitor=monitor, monitor_every=cfg.eval_every)
+                    monitor=monitor, monitor_every=every)
     returned = res.nit
     if res.message.startswith("measure:"):  # the best measured iterate, not the last
         res.x, returned = monitor.best["x"], monitor.best["iter"]

@@ -1,5 +1,5 @@
 """Separation of a mix into sources, each like an example recording of its kind: each source
-a soft mask of the mix's STFT (DESIGN.md 7, engine/run/masks.py), optimized so that its style
+a soft mask of the mix's STFT (docs/design.md §7, engine/run/masks.py), optimized so that its style
 statistics match its example's; the sources sum to the mix exactly.
 
 The seed's time-domain form (free components tied to the mix by a penalty) ended below the

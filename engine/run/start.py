@@ -27,13 +27,13 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.signal import covered, hann_window, log_frames, overlap_add, rms
 
-# The default start per mode, chosen by the quality measure (bench/quality.py, README
-# "Quality"): on 10 s clips a transfer from the content plus noise with the style's
+# The default start per mode, chosen by the quality measure (bench/quality.py,
+# docs/quality.md): on 10 s clips a transfer from the content plus noise with the style's
 # spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
 # (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
 # the templates start (the style's typical spectra played at random) came closest at equal
 # CPU time on all three generated styles, under the evaluation network and a second held-out
-# one (bench/texture.py, README "Textures").
+# one (bench/texture.py, docs/textures.md).
 DEFAULT_INIT = {"transfer": "mix", "texture": "templates"}
 # A texture is a new sound: no start that copies the style's (or a content's) samples or
 # time course; templates keeps only spectra and how long each lasts, not their order.
@@ -120,8 +120,9 @@ def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
     """x scaled to the styles' RMS (energy averaged by weight). A Gram grows with the square
     of the level, so a start at the content's own level (the demo melody: 2.8x the drum
     loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
-    iterations bringing the level down (bench/quality.py, README "Quality"). The written
-    result is peak-normalized, so the level itself is never heard."""
+    iterations bringing the level down (bench/quality.py, docs/quality.md). The written
+    result is brought to its loudness target (engine/loudness.py), so this level is never
+    heard."""
     target = float(np.sqrt(sum(w * rms(s) ** 2 for s, w in styles))) if styles else 0.0
     level = rms(x)
     return x * (target / level) if target > 0 and level > 0 else x
@@ -178,8 +179,9 @@ def random_phases(templates: np.ndarray, rows: np.ndarray, n_fft: int, hop_lengt
     (windowed inverse DFTs, overlap-added, ``chunk`` frames at a time so a long texture
     never holds all its frames at once). Divided by the windows' summed square where the
     frames overlap fully, not at the two ends, where it falls to zero: dividing there would
-    blow the first and last samples up into a click (the written texture is peak-normalized,
-    so a click left in it makes everything else quiet); the ends fade in and out instead."""
+    blow the first and last samples up into a click (the written texture is kept under a
+    true-peak ceiling, so a click left in it makes everything else quiet); the ends fade
+    in and out instead."""
     w = hann_window(n_fft)
     out = np.zeros((len(rows) - 1) * hop_length + n_fft)
     for i in range(0, len(rows), chunk):
