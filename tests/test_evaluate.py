@@ -251,6 +251,25 @@ def test_measure_stop_returns_the_best_measured_iterate():
     assert monitor.best["iter"] == 2 and np.array_equal(monitor.best["x"], style)
 
 
+def test_a_run_stopped_by_the_measure_returns_its_best_measured_iterate():
+    """Starting at the style with a heavy content weight, the style distance grows: the
+    measure stops the run, and the returned signal (its final figures, its iteration) is the
+    first measured iterate, not the last one (the bug: returning the last iterate)."""
+    content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
+    y, report = engine.transfer(content, style, engine.TransferConfig(
+        **SMALL, maxiter=12, progress=False, backend="numpy", eval_every=2, eval_patience=2,
+        patience=0, init="style", content_weight=100.0))
+    history = report["quality_history"]
+    best = min(history, key=lambda q: q["style_distance"])
+    assert report["stop_reason"].startswith("measure:")
+    assert report["returned_iteration"] == best["iter"] < report["nit"] == history[-1]["iter"]
+    assert history[-1]["style_distance"] > best["style_distance"] * 1.01  # last is worse
+    assert report["quality"]["style_distance"] == pytest.approx(best["style_distance"],
+                                                                rel=1e-5)
+    assert engine.evaluate(y, SR, style=style)["style_distance"] == pytest.approx(
+        best["style_distance"], rel=1e-4)
+
+
 def test_cli_report_of_a_run(tmp_path):
     content = write(tmp_path / "c.wav", demo.plucked_melody(1.5, SR), SR)
     style = write(tmp_path / "s.wav", demo.drum_loop(1.5, SR), SR)
