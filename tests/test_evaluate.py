@@ -183,6 +183,11 @@ def test_plateau_rule():
     assert not plateaued(falling, 5, 0.01) and plateaued(flat, 5, 0.01)
     assert not plateaued(flat, 0, 0.01)  # patience 0: never
     assert not plateaued(flat[:5], 5, 0.01)  # not before a whole window
+    # The window is exactly ``patience`` iterations: 100 -> 89 over two is 11 % (no plateau
+    # at 10 %), though the last one alone (95 -> 89) is less.
+    steps = [{"total": t} for t in (100.0, 95.0, 89.0)]
+    assert not plateaued(steps, 2, 0.1) and plateaued(steps, 1, 0.1)
+    assert plateaued(steps + [{"total": 88.0}], 2, 0.1)
 
 
 def test_patience_stops_a_plateau_and_not_a_falling_loss():
@@ -195,6 +200,7 @@ def test_patience_stops_a_plateau_and_not_a_falling_loss():
     assert strict["nit"] < 12 and strict["config"]["patience"] == 3
     h = strict["iterations"]
     assert h[-4]["total"] - h[-1]["total"] < 0.5 * h[-4]["total"]
+    assert strict["final_loss"] == h[-1] and strict["initial_loss"]["total"] > h[0]["total"]
     # ...a lenient one lets it run to maxiter, since its loss keeps falling by more.
     _, lenient = engine.transfer(content, style, cfg, patience=3, min_improvement=1e-6)
     assert lenient["stop_reason"] == "maxiter reached" and lenient["nit"] == 12
@@ -226,6 +232,21 @@ class Quadratic:
         d = x - 1.0
         total = float(np.sum(self.c * d * d))
         return {"total": total}, 2 * self.c * d
+
+
+def test_checkpoints_every_n_iterations_hold_that_iterate():
+    """--checkpoint-every 3 over 10 iterations: checkpoints after iterations 3, 6 and 9, each
+    with that iterate and the history up to it (the bug: one iteration early or late)."""
+    seen = []
+    res = lbfgs(Quadratic(50), np.zeros(50), maxiter=10, progress=False, patience=0,
+                checkpoint=lambda x, h: seen.append((np.array(x), [e["iter"] for e in h])),
+                checkpoint_every=3)
+    assert res.nit == 10 and [h[-1] for _, h in seen] == [3, 6, 9]
+    assert all(h == list(range(1, len(h) + 1)) for _, h in seen)
+    obj = Quadratic(50)
+    for x, h in seen:  # the signal saved is the iterate of the last history entry
+        assert obj.terms_and_grad(x)[0]["total"] == pytest.approx(
+            res.history[h[-1] - 1]["total"], rel=1e-12)
 
 
 def test_measuring_time_is_kept_out_of_the_optimization_time():
@@ -279,6 +300,8 @@ def test_cli_report_of_a_run(tmp_path):
                  "--maxiter", "4", "--eval-every", "2", "--init", "style", "--quiet"]) == 0
     report = json.load(open(tmp_path / "o.json"))
     assert report["init"] == "style" and list(report)[-1] == "quality"
+    assert report["output"] == str(out) and report["interrupted"] is False
+    assert report["nit"] == len(report["iterations"]) == 4
     assert [q["iter"] for q in report["quality_history"]] == [2, 4]
     texture_report = tmp_path / "t0.json"
     assert main(["texture", style, "-o", str(tmp_path / "t0.wav"), "--sr", str(SR), "--n-fft",
