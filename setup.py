@@ -1,12 +1,19 @@
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# The version lives in engine/version.py alone; read, not imported (that needs numpy).
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    (Path(__file__).parent / "engine" / "version.py").read_text()).group(1)
 
 setup(
     name="randstyle",
-    version="0.1.0",
+    version=VERSION,
     description="Musical style transfer, textures and naive separation with random, "
                 "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
     packages=find_packages(include=["engine", "engine.*", "kernels", "bench"]),
-    package_data={"kernels": ["cuda/*.cu"]},
+    package_data={"kernels": ["cuda_src/*.cu", "cuda_src/*.h"]},  # the emulation compiles both
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",
@@ -16,6 +23,7 @@ setup(
         "argparse-dataclass==2.0.0",
         "tqdm>=4.60",
         "threadpoolctl>=3",
+        "pyloudnorm>=0.1",
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
@@ -25,7 +33,8 @@ setup(
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "cluster": ["dask[distributed]"],
-        "bench": ["torch==2.13.0"],  # PyTorch CPU autograd, timed beside the engine
+        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py
+        "bench": ["torch==2.13.0", "music21>=9"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )

@@ -1,4 +1,4 @@
-"""The benchmark harness (``randstyle bench``) and the scripts behind the README's tables."""
+"""The benchmark harness (``randstyle bench``) and the scripts behind the tables of docs/."""
 
 import os
 import sys

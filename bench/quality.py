@@ -1,4 +1,4 @@
-"""The quality measure's scale and transfer's quality against time (README "Quality").
+"""The quality measure's scale and transfer's quality against time (docs/quality.md).
 
     python bench/quality.py calibrate [--seconds 20]
     python bench/quality.py transfer --seconds 10 --style drums --init content,noise \
@@ -34,11 +34,10 @@ from engine.model.evaluate import (  # noqa: E402
     evaluate,
     style_distance,
 )
-from engine.model.filters import hann_window  # noqa: E402
 from engine.run.modes import transfer  # noqa: E402
 from engine.run.optimize import plateaued  # noqa: E402
 from engine.run.start import spectrum_noise  # noqa: E402
-from kernels.numpy_ref import frame, overlap_add  # noqa: E402
+from engine.signal import frame, hann_window, overlap_add  # noqa: E402
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)
@@ -78,6 +77,7 @@ def calibrate(seconds: float) -> None:
             "random-phase STFT": random_phase(ref),
             "other half": other,
             "itself": ref,
+            "itself, 6 dB quieter": ref / 2,  # 0 when the measure is free of the level
         }
         row = {"signal": name}
         for label, y in candidates.items():

@@ -34,9 +34,9 @@ import engine  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import TextureConfig  # noqa: E402
 from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
-from engine.run.modes import build_network, style_branches, texture_objective  # noqa: E402
-from engine.run.texture_start import style_noise  # noqa: E402
-from engine.run.texture_templates import template_noise  # noqa: E402
+from engine.run.common import build_network, style_branches  # noqa: E402
+from engine.run.modes import texture_objective  # noqa: E402
+from engine.run.start import style_noise, template_noise  # noqa: E402
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)

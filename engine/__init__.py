@@ -11,31 +11,24 @@ Public API:
     load / write_wav                                audio I/O
     ParameterError                                  the one error type for bad input
 """
-import os
-
-# The cpu backend runs its GEMMs on its own threads with single-threaded BLAS (kernels/
-# cpu_blas.py), so its speed does not depend on the BLAS libraries' load-time settings nor on
-# whether NumPy was imported first. The Numba kernels' OpenMP threads are the one pool left
-# that reads a setting at load, and libgomp loads at the first parallel kernel, after this:
-# passive waiting leaves the cores to the GEMM threads between kernels.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from engine.audio import load, write_wav  # noqa: E402
-from engine.config import (  # noqa: E402
+# First (it sorts first too): sets OMP_WAIT_POLICY before anything loads Numba.
+from engine import _omp as _omp
+from engine.audio import load, write_wav
+from engine.config import (
     NetworkConfig,
     ReconstructConfig,
     SeparateConfig,
     TextureConfig,
     TransferConfig,
 )
-from engine.errors import ParameterError  # noqa: E402
-from engine.model.evaluate import evaluate  # noqa: E402
-from engine.model.network import Network  # noqa: E402
-from engine.model.objective import Objective  # noqa: E402
-from engine.run.modes import VERSION as __version__  # noqa: E402
-from engine.run.modes import texture, transfer  # noqa: E402
-from engine.run.reconstruct import reconstruct  # noqa: E402
-from engine.run.separate import separate  # noqa: E402
+from engine.errors import ParameterError
+from engine.model.evaluate import evaluate
+from engine.model.network import Network
+from engine.model.objective import Objective
+from engine.run.modes import texture, transfer
+from engine.run.reconstruct import reconstruct
+from engine.run.separate import separate
+from engine.version import __version__
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",

@@ -64,6 +64,21 @@ def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float]
     return x
 
 
+def weighted_spec(spec: str) -> tuple[str, Optional[float]]:
+    """(path, weight) of a FILE[:WEIGHT] spec, the weight None where none is given; a ':'
+    whose tail is no number belongs to the path. A weight must be positive and finite."""
+    path, sep, tail = spec.rpartition(":")
+    try:
+        weight = float(tail) if sep else None
+    except ValueError:
+        weight = None
+    if weight is None:
+        return spec, None
+    if not 0 < weight < float("inf"):
+        raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
+    return path, weight
+
+
 def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
         what: str = "signal", names: tuple = ("start", "end")) -> np.ndarray:
     """Samples [start, end) in seconds; None means the beginning or the end. ``names`` are

@@ -51,12 +51,16 @@ def _check_nonnegative(cfg: Any, *names: str) -> None:
 
 @dataclass
 class NetworkConfig:
-    """The random network: STFT front end, harmonic and rhythm branches (DESIGN.md 1-4)."""
+    """The random network: STFT front end, harmonic and rhythm branches (docs/design.md §1-4)."""
     sr: int = opt(22050, "sample rate in Hz that all audio is resampled to")
     n_fft: int = opt(2048, "STFT frame length in samples (even)")
     hop_length: int = opt(512, "STFT hop in samples")
     n_filters: int = opt(4096, "random filters in the harmonic conv")
     kernel_size: int = opt(11, "harmonic conv width in frames")
+    harmonic_filters: Literal["dense", "fastfood"] = opt(
+        "dense", "the harmonic conv's random filters: dense Gaussian, or fastfood (structured: "
+                 "signs, Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, "
+                 "scale; the same statistics in ~1/100 of the arithmetic, docs/filters.md)")
     n_mels: int = opt(8, "mel bins of the rhythm branch (3: bass, mid, treble)")
     fmin: float = opt(0.0, "lowest mel band edge in Hz")
     fmax: Optional[float] = opt(None, "highest mel band edge in Hz (default: sr / 2)",
@@ -94,7 +98,8 @@ class NetworkConfig:
         if not 0 <= self.fmin < fmax <= self.sr / 2:
             raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "
                                  f"fmin={self.fmin:g}, fmax={fmax:g}")
-        _check_choice(self, "dtype", "dft", "mel_norm", "content_features")
+        _check_choice(self, "dtype", "dft", "mel_norm", "content_features",
+                      "harmonic_filters")
 
     @property
     def rhythm_channels(self) -> int:
@@ -132,8 +137,9 @@ class OptimConfig(NetworkConfig):
         "auto", "where the ops run: auto picks cuda, then cpu, then numpy")
     tf32: bool = opt(False, "TF32 tensor-core matmuls on the cuda backend (faster; float32 "
                             "GEMMs then carry ~1e-3 relative error)")
-    progress: bool = field(default=True, metadata={
-        "args": ["--quiet"], "help": "no progress output on stderr (default: progress shown)"})
+    # Progress on stderr: off for the library, which prints nothing unasked; the commands turn
+    # it on (engine/cli/common.py: progress_field, with -q / --quiet to turn it off).
+    progress: bool = opt(False, "progress output on stderr", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -175,12 +181,15 @@ class RunConfig(OptimConfig):
     eval_patience: int = opt(0, "with --eval-every: stop when the style distance has not "
                                 "improved over N measurements and return the best measured "
                                 "iterate (0: never)")
+    eval_min_improvement: float = opt(
+        0.0, "with --eval-patience: a measurement counts as an improvement only when it lowers "
+             "the style distance by more than this fraction of the best so far")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "style_weight", "rhythm_weight", "l1_weight", "checkpoint_every",
                            "init_mix", "patience", "min_improvement", "eval_every",
-                           "eval_patience")
+                           "eval_patience", "eval_min_improvement")
         _check_choice(self, "init")
         if self.eval_patience and not self.eval_every:
             raise ParameterError("--eval-patience needs --eval-every")
@@ -196,10 +205,25 @@ class TransferConfig(RunConfig):
         _check_nonnegative(self, "content_weight")
 
 
+TEXTURE_EVAL_EVERY, TEXTURE_EVAL_PATIENCE, TEXTURE_EVAL_MIN_IMPROVEMENT = 10, 3, 0.03
+
+
 @dataclass
 class TextureConfig(RunConfig):
     """Texture synthesis: style only, any length."""
     seconds: float = opt(10.0, "length of the texture in seconds")
+    # A texture stops on its measure (bench/texture.py, docs/textures.md): its loss keeps
+    # falling 2% per 20 iterations long after the style distance has flattened. A texture
+    # too short for the evaluation network runs unmeasured.
+    eval_every: int = opt(TEXTURE_EVAL_EVERY, "measure the quality (style distance) every N "
+                                              "iterations into the report (0: only at the end)")
+    eval_patience: int = opt(TEXTURE_EVAL_PATIENCE, "with --eval-every: stop when the style "
+                             "distance has not improved (by --eval-min-improvement) over N "
+                             "measurements and return the best measured iterate (0: never)")
+    eval_min_improvement: float = opt(
+        TEXTURE_EVAL_MIN_IMPROVEMENT, "with --eval-patience: a measurement counts as an "
+        "improvement only when it lowers the style distance by more than this fraction of "
+        "the best so far")
     # Several random networks at once (engine/model/ensemble.py); chosen by bench/texture.py.
     networks: int = opt(3, "random networks optimized together, each with 1/N of the filters, "
                            "its own seed and conv widths (1: the single network of transfer)")
@@ -248,9 +272,9 @@ class TextureConfig(RunConfig):
 
 @dataclass
 class SeparateConfig(RunConfig):
-    """Separation: each source a soft mask of the mix's STFT (DESIGN.md 7), so the sources sum
+    """Separation: each source a soft mask of the mix's STFT (docs/design.md §7), so the sources sum
     to the mix exactly, optimized so each source's statistics match its example's: by default
-    the shift statistic, centered (engine/model/separation_stats.py; bench/separation.py
+    the shift statistic, centered (engine/model/separation_layers.py; bench/separation.py
     measured it above the raw Grams on two harmonic timbres)."""
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
                           "and falls after, on the mixes of bench/separation.py)")

@@ -1,6 +1,8 @@
-"""Backends: one module per way of running the ops, all with the same op list.
+"""Backends: one module per way of running the ops, all with the op list of
+kernels/interface.py, checked when each is imported.
 
-The engine never imports a backend module directly; it asks ``get_backend``.
+The engine runs its ops on the backend ``get_backend`` gives; numpy_ref's plain helpers
+(framing, overlap-add, STFT magnitude) reach it through engine/signal.py.
 """
 from __future__ import annotations
 
@@ -50,14 +52,6 @@ def get_backend(name: str = "auto", verbose: bool = False) -> ModuleType:
 
 _blas_limits = None
 _threads = None  # None: every core
-
-
-def rel_error(a, b) -> float:
-    """max|a - b| / max(|a|max + |b|max, 1e-8): normwise (CS231n's, so that tiny entries do
-    not rule), on NumPy arrays or scalars."""
-    import numpy as np
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
 
 
 def set_threads(n: int) -> None:

@@ -11,6 +11,8 @@ arrays an op returns are always fresh, since callers keep them (targets, caches)
 from __future__ import annotations
 
 import sys
+import weakref
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -18,12 +20,25 @@ from numba import njit, prange
 
 import kernels
 from kernels import cpu_blas as blas
+from kernels import interface
 from kernels.masks_xp import MaskOps
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
 
 name = "cpu"
 xp = np
+# Scratch arrays by key. Bounded: a fixed name holds one array (a new shape replaces it), and
+# a key owned by a style target (``_owned_buffer``) leaves with its target, so a long-lived
+# process (a batch worker running row after row, each with its own styles) keeps only what its
+# live targets need.
 _buffers: dict = {}
+
+
+def _owned_buffer(name: str, owner: Any, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array that lives as long as ``owner`` (one per owner and name)."""
+    key = f"{name}{id(owner)}"
+    if key not in _buffers:  # dropped when the owner is collected (before its id is reused)
+        weakref.finalize(owner, _buffers.pop, key, None)
+    return _buffer(key, shape, dtype)
 
 
 def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
@@ -357,6 +372,98 @@ def conv1d_relu_backward(dA, cache):
     return conv1d_backward(dY, (x_shape, W, 1, (0, 0)))
 
 
+# --- structured random conv (+ ReLU): Fastfood, one patch's whole transform in cache --------
+
+@njit(cache=True, inline="always")
+def _fwht(u):
+    """In place, unnormalized, Sylvester order (numpy_ref.fwht). The first three butterfly
+    passes run as one 8-point transform per group in registers; the later ones have inner
+    loops of 8 or more contiguous values, which vectorize."""
+    N = u.shape[0]
+    for g in range(0, N - 7, 8):
+        a0, a1, a2, a3 = u[g] + u[g + 1], u[g] - u[g + 1], u[g + 2] + u[g + 3], u[g + 2] - u[g + 3]
+        a4, a5, a6, a7 = u[g + 4] + u[g + 5], u[g + 4] - u[g + 5], u[g + 6] + u[g + 7], \
+            u[g + 6] - u[g + 7]
+        b0, b1, b2, b3 = a0 + a2, a1 + a3, a0 - a2, a1 - a3
+        b4, b5, b6, b7 = a4 + a6, a5 + a7, a4 - a6, a5 - a7
+        u[g], u[g + 1], u[g + 2], u[g + 3] = b0 + b4, b1 + b5, b2 + b6, b3 + b7
+        u[g + 4], u[g + 5], u[g + 6], u[g + 7] = b0 - b4, b1 - b5, b2 - b6, b3 - b7
+    h = 8
+    if N < 8:  # tiny transforms (tests): plain passes
+        h = 1
+    while h < N:
+        for i in range(0, N, 2 * h):
+            lo, hi = u[i:i + h], u[i + h:i + 2 * h]  # two views: LLVM then vectorizes (2.4x)
+            for j in range(h):
+                a, b = lo[j], hi[j]
+                lo[j] = a + b
+                hi[j] = a - b
+        h *= 2
+
+
+@njit(parallel=True, cache=True)
+def _fastfood_forward(X, K, signs, perm, gauss, scale, A):
+    n_blocks, N = signs.shape
+    C = X.shape[1]
+    D = K * C
+    Tp, n_out = A.shape
+    for t in prange(Tp):
+        u = np.empty(N, dtype=X.dtype)
+        v = np.empty(N, dtype=X.dtype)
+        for b in range(n_blocks):
+            for k in range(K):
+                for c in range(C):
+                    u[k * C + c] = X[t + k, c] * signs[b, k * C + c]
+            u[D:] = 0
+            _fwht(u)
+            for j in range(N):
+                v[j] = u[perm[b, j]] * gauss[b, j]
+            _fwht(v)
+            lo = b * N
+            for i in range(min(N, n_out - lo)):
+                y = v[i] * scale[b, i]
+                A[t, lo + i] = y if y > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def _fastfood_backward(dA, A, signs, perm, gauss, scale, dcols):
+    n_blocks, N = signs.shape
+    Tp, n_out = A.shape
+    D = dcols.shape[1]
+    for t in prange(Tp):
+        u = np.empty(N, dtype=dA.dtype)
+        v = np.empty(N, dtype=dA.dtype)
+        acc = np.zeros(N, dtype=dA.dtype)
+        for b in range(n_blocks):
+            lo = b * N
+            m = min(N, n_out - lo)
+            for i in range(m):
+                u[i] = dA[t, lo + i] * scale[b, i] if A[t, lo + i] > 0 else 0
+            u[m:] = 0
+            _fwht(u)
+            for j in range(N):  # the gather's adjoint: a scatter through the permutation
+                v[perm[b, j]] = u[j] * gauss[b, j]
+            _fwht(v)
+            for j in range(D):
+                acc[j] += v[j] * signs[b, j]
+        for j in range(D):
+            dcols[t, j] = acc[j]
+
+
+def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
+    X = np.ascontiguousarray(X)
+    A = np.empty((X.shape[0] - K + 1, n_out), dtype=X.dtype)
+    _fastfood_forward(X, K, signs, perm, gauss, scale, A)
+    return A, (X.shape, K, signs, perm, gauss, scale, A)
+
+
+def fastfood_conv_relu_backward(dA, cache):
+    x_shape, K, signs, perm, gauss, scale, A = cache
+    dcols = _buffer("fastfood_dcols", (A.shape[0], K * x_shape[1]), dA.dtype)
+    _fastfood_backward(np.ascontiguousarray(dA), A, signs, perm, gauss, scale, dcols)
+    return _col2im(dcols, K, 1, x_shape[1], x_shape[0])
+
+
 # --- Gram and losses ---------------------------------------------------------------------------
 
 TILE = 64
@@ -437,10 +544,12 @@ def _gram_diff(G, G_target, coef, out):
     return partial.sum()
 
 
-def _syrk_lower(A, key=None):
-    """AᵀA / T' with only the lower triangle (of the C-order result) computed."""
+def _syrk_lower(A, owner=None):
+    """AᵀA / T' with only the lower triangle (of the C-order result) computed; into a buffer
+    that ``owner`` keeps, or a new array."""
     F = A.shape[1]
-    G = _buffer(key, (F, F), A.dtype) if key else np.empty((F, F), A.dtype)
+    G = _owned_buffer("gram_grad", owner, (F, F), A.dtype) if owner is not None else \
+        np.empty((F, F), A.dtype)
     return blas.syrk_lower(1.0 / A.shape[0], A, G)
 
 
@@ -493,7 +602,7 @@ def gram_style_loss_forward(A, G_target, weight):
     # G is computed into it and overwritten in place by S (_gram_diff reads only the lower
     # triangle, each element before writing it, and writes the upper one from a tile copy):
     # no second F x F buffer.
-    G = _syrk_lower(A, key=f"gram_grad{id(G_target)}")
+    G = _syrk_lower(A, owner=G_target)
     # dA = A (dG + dGᵀ) / T' with dG = 2 w (G - G_target), symmetric: A @ (4w/T' (G - Gt)).
     loss = weight * _gram_diff(G, G_target, 4.0 * weight / Tp, G)
     return float(loss), (A, G)
@@ -504,7 +613,7 @@ def gram_style_loss_backward(dL, cache):
     return blas.gemm(dL, A, S)
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+# --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
 @njit(parallel=True, cache=True)
 def _sym_sum_squares(S):
@@ -569,7 +678,7 @@ def l1_backward(dL, cache):
     return np.sign(S) * S.dtype.type(weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py), FFTs through scipy.fft's workers.
 
 def mask_rfft(a, axis):
@@ -580,4 +689,13 @@ def mask_irfft(a, n, axis):
     return scipy.fft.irfft(a, n=n, axis=axis, workers=kernels.n_threads())
 
 
-MaskOps(sys.modules[__name__]).bind()
+# The mask-separation ops, shared with the cuda backend (kernels/masks_xp.py).
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_stft_backward
+istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
+mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
+softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

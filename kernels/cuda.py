@@ -2,7 +2,7 @@
 
 GEMMs go to cuBLAS through ``xp.matmul``, the FFT form of the DFT conv to cuFFT through
 ``xp.fft``, and the fused elementwise, framing and overlap-add ops (and their backwards) are
-the grid-stride kernels of kernels/cuda/ops.cu, launched as cupy.RawModule functions. The
+the grid-stride kernels of kernels/cuda_src/ops.cu, launched as cupy.RawModule functions. The
 orchestration is written against ``xp`` only, so that with ``use_host_emulation()`` (tests)
 the same code runs on NumPy arrays with the same .cu kernels compiled for the CPU. All arrays
 of a run stay on the device; the only host traffic per evaluation is the signal in, the
@@ -12,6 +12,7 @@ types of ops.cu (``check_args``), on a GPU and in the emulation alike.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from contextlib import contextmanager
@@ -21,23 +22,46 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from kernels import interface
 from kernels.masks_xp import MaskOps
 from kernels.numpy_ref import n_frames
 
 name = "cuda"
-SOURCE = Path(__file__).resolve().parent / "cuda" / "ops.cu"
+SOURCE = Path(__file__).resolve().parent / "cuda_src" / "ops.cu"
+# Grams are cuBLAS GEMMs here (2 T F² FLOPs, not a SYRK's T F²): the dense/Gram-free choice
+# (engine/model/style_target.py) counts them so.
+GRAM_BY_SYRK = False
 THREADS = 256  # per block
 MAX_BLOCKS = 2048  # grid-stride loops cover the rest
 
-try:
-    import cupy
-except ImportError:  # the gpu extra is not installed
-    cupy = None
+NVRTC_OPTIONS = ("-std=c++14",)  # NVRTC's --std=c++14 (short form accepted by NVRTC and nvcc)
 
+
+def _import_cupy(importer=importlib.import_module) -> tuple:
+    """(cupy or None, why not): "not installed" only when the module cupy itself is missing;
+    any other failure (CuPy present but broken: a missing libcudart, a wrong wheel for the
+    CUDA driver, a dependency of CuPy missing) is reported by its own first line."""
+    try:
+        return importer("cupy"), None
+    except ModuleNotFoundError as exc:
+        if exc.name == "cupy":
+            return None, "CuPy is not installed (pip install -e '.[gpu]')"
+        return None, f"CuPy does not import ({_first_line(exc)})"
+    except Exception as exc:  # ImportError of a shared library, CUDARuntimeError, ...
+        return None, f"CuPy does not import ({_first_line(exc)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+cupy, _import_error = _import_cupy()
 xp = cupy
 _host = None  # ctypes library of the host-compiled kernels, when emulating
 _module = None
 _functions: dict = {}
+_tf32_emulated = False  # emulation only: float32 products round their inputs as TF32 does
 _i32, _i64 = np.int32, np.int64
 
 
@@ -62,7 +86,7 @@ def unusable_reason() -> str | None:
     if _host is not None:
         return None
     if cupy is None:
-        return "CuPy is not installed (pip install -e '.[gpu]')"
+        return _import_error
     if _probe is None:
         _probe = _run_probe()
     return _probe or None
@@ -75,7 +99,7 @@ def _run_probe() -> str:
         return f"no usable NVIDIA GPU ({_first_line(exc)})"
     if count < 1:
         return "no NVIDIA GPU found"
-    steps = (("NVRTC could not compile kernels/cuda/ops.cu", _compile),
+    steps = (("NVRTC could not compile kernels/cuda_src/ops.cu", _compile),
              ("cuBLAS failed a GEMM", lambda: cupy.matmul(cupy.ones((2, 2), np.float32),
                                                          cupy.ones((2, 2), np.float32))),
              ("cuFFT failed an FFT", lambda: cupy.fft.rfft(cupy.ones(8, np.float32))),
@@ -89,16 +113,15 @@ def _run_probe() -> str:
     return ""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _compile():
+    """The compiled RawModule. Kept only once compile() succeeded: after a failure the next
+    call compiles again (and fails again with NVRTC's message), never hands out a module
+    whose first launch would fail far from the cause."""
     global _module
     if _module is None:
-        _module = cupy.RawModule(code=SOURCE.read_text(), options=("-std=c++14",))
-        _module.compile()
+        module = cupy.RawModule(code=SOURCE.read_text(), options=NVRTC_OPTIONS)
+        module.compile()
+        _module = module
     return _module
 
 
@@ -128,10 +151,22 @@ def device_pool_bytes() -> Optional[int]:
     return int(cupy.get_default_memory_pool().total_bytes())
 
 
+def device_free_bytes() -> Optional[int]:
+    """Bytes a run may still allocate on the GPU: the driver's free memory plus what CuPy's
+    pool holds unused (None when emulating: there is no device)."""
+    if xp is np:
+        return None
+    free, _ = cupy.cuda.runtime.memGetInfo()
+    return int(free) + int(cupy.get_default_memory_pool().free_bytes())
+
+
 def set_tf32(enabled: bool) -> None:
     """Set CuPy's compute type of every float32 matmul to TF32 (True) or to its default
-    (False): process-wide, so prefer ``tf32()``, which restores what was there."""
+    (False): process-wide, so prefer ``tf32()``, which restores what was there. In the
+    emulation it turns on the host's TF32 model (``tf32_round`` of every product's inputs)."""
+    global _tf32_emulated
     if xp is np:
+        _tf32_emulated = bool(enabled)
         return
     from cupy._core import _routines_linalg as rl  # CuPy has no public API for this
     rl.set_compute_type(np.float32, rl.COMPUTE_TYPE_TF32 if enabled else
@@ -140,11 +175,18 @@ def set_tf32(enabled: bool) -> None:
 
 @contextmanager
 def tf32() -> Iterator[None]:
-    """TF32 tensor-core math for every float32 matmul inside: the conv GEMMs, and also the
-    Gram, mel and matrix-form DFT products (CuPy's setting is per dtype, not per call). The
-    compute type that was set before (a user's CUPY_TF32=1 included) comes back after."""
+    """TF32 tensor-core math for the float32 matmuls inside: the conv GEMMs, and also the
+    dense Gram, mel and matrix-form DFT products (CuPy's setting is per dtype, not per call),
+    but not the Gram-free style loss's (``exact_matmul``). The compute type that was set
+    before (a user's CUPY_TF32=1 included) comes back after."""
+    global _tf32_emulated
     if xp is np:
-        yield
+        before_emulated = _tf32_emulated
+        _tf32_emulated = True
+        try:
+            yield
+        finally:
+            _tf32_emulated = before_emulated
         return
     from cupy._core import _routines_linalg as rl
     before = rl.get_compute_type(np.float32)
@@ -153,6 +195,37 @@ def tf32() -> Iterator[None]:
         yield
     finally:
         rl.set_compute_type(np.float32, before)
+
+
+def tf32_round(a: np.ndarray) -> np.ndarray:
+    """float32 values rounded to TF32's 10 explicit mantissa bits (to nearest), the way
+    tensor cores read a TF32 product's inputs: the emulation's model of --tf32."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    rounded = (bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)
+    return rounded.view(np.float32)
+
+
+def matmul(a, b):
+    """Every product of this backend: cuBLAS at the compute type set (TF32 under ``tf32()``);
+    in the emulation under TF32, float32 inputs rounded by ``tf32_round``."""
+    if xp is np and _tf32_emulated and a.dtype == np.float32:
+        return np.matmul(tf32_round(a), tf32_round(b))
+    return xp.matmul(a, b)
+
+
+def exact_matmul(a, b):
+    """A product in full float32 whatever ``tf32()`` set (cuBLAS's pedantic compute type):
+    for the Gram-free style loss, a small difference of large terms, which TF32's 10-bit
+    inputs turn into noise near convergence (docs/design.md §8, docs/gpu.md)."""
+    if xp is np:
+        return np.matmul(a, b)
+    from cupy._core import _routines_linalg as rl
+    before = rl.get_compute_type(a.dtype)
+    rl.set_compute_type(a.dtype, rl.COMPUTE_TYPE_PEDANTIC)
+    try:
+        return xp.matmul(a, b)
+    finally:
+        rl.set_compute_type(a.dtype, before)
 
 
 def to_floats(terms: dict) -> dict:
@@ -275,13 +348,13 @@ def _complex_dtype(dtype):
 
 def stft_matrix_forward(x, basis, hop_length):
     ones = xp.ones(basis.shape[0], dtype=x.dtype)
-    Z = xp.matmul(_frames(x, ones, hop_length), basis)
+    Z = matmul(_frames(x, ones, hop_length), basis)
     return Z, (x.shape[0], basis, hop_length)
 
 
 def stft_matrix_backward(dZ, cache):
     n_samples, basis, hop_length = cache
-    dframes = xp.ascontiguousarray(xp.matmul(dZ, basis.T))
+    dframes = xp.ascontiguousarray(matmul(dZ, basis.T))
     unused = xp.ones(basis.shape[0], dtype=dZ.dtype)  # no window here: it is in the basis
     return _overlap_add(dframes, unused, 0, hop_length, n_samples)
 
@@ -339,11 +412,11 @@ def log1p_backward(dS, cache):
 
 
 def mel_forward(M, mel_basis):
-    return xp.matmul(M, mel_basis.T), mel_basis
+    return matmul(M, mel_basis.T), mel_basis
 
 
 def mel_backward(dP, cache):
-    return xp.matmul(dP, cache)
+    return matmul(dP, cache)
 
 
 # --- random conv over time (+ ReLU): im2col kernel and one cuBLAS GEMM -------------------------
@@ -372,14 +445,14 @@ def conv1d_forward(X, W, dilation=1, padding=(0, 0)):
     cols = xp.empty((Tp, K * C), dtype=X.dtype)
     _launch("im2col", X.dtype, Tp * K * C, Xp, _i32(C), _i32(K), _i32(dilation), _i32(Tp),
             cols)
-    return xp.matmul(cols, W.reshape(K * C, F)), (X.shape, W, dilation, padding)
+    return matmul(cols, W.reshape(K * C, F)), (X.shape, W, dilation, padding)
 
 
 def conv1d_backward(dY, cache):
     x_shape, W, dilation, padding = cache
     K, C, F = W.shape
     Tp, n_rows = dY.shape[0], x_shape[0] + padding[0] + padding[1]
-    dcols = xp.ascontiguousarray(xp.matmul(dY, W.reshape(K * C, F).T))
+    dcols = xp.ascontiguousarray(matmul(dY, W.reshape(K * C, F).T))
     dXp = xp.empty((n_rows, C), dtype=dY.dtype)
     _launch("col2im", dY.dtype, n_rows * C, dcols, _i32(C), _i32(K), _i32(dilation), _i32(Tp),
             _i32(n_rows), dXp)
@@ -397,17 +470,78 @@ def conv1d_relu_backward(dA, cache):
     return conv1d_backward(relu_backward(dA, A), conv_cache)
 
 
+# --- structured random conv (+ ReLU): Fastfood, the Hadamard transforms as two GEMMs --------
+
+@lru_cache(maxsize=None)
+def _hadamard_factor(n: int, dtype_name: str, on_host: bool):
+    """Sylvester H of size 2^n, on the device (cached per size and dtype)."""
+    H = np.ones((1, 1))
+    for _ in range(n):
+        H = np.block([[H, H], [H, -H]])
+    return xp.asarray(H.astype(dtype_name))
+
+
+def fwht(X):
+    """numpy_ref.fwht along the last axis of a (T, N) array, as H_N = H_a kron H_b
+    (N = a*b, H[i, j] = (-1)^popcount(i & j) factors over the high and low bits): each row
+    reshaped to (a, b) becomes H_a @ row @ H_b, two batched GEMMs on tensor-core-sized
+    blocks instead of log2(N) memory-bound butterfly passes."""
+    T, N = X.shape
+    n = N.bit_length() - 1
+    na = n // 2
+    Ha = _hadamard_factor(na, X.dtype.name, _host is not None)
+    Hb = _hadamard_factor(n - na, X.dtype.name, _host is not None)
+    Y = xp.matmul(Ha, X.reshape(T, 1 << na, 1 << (n - na)))
+    return xp.matmul(Y, Hb).reshape(T, N)
+
+
+def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
+    X = xp.ascontiguousarray(X)
+    T, C = X.shape
+    Tp, (n_blocks, N) = T - K + 1, signs.shape
+    P = xp.zeros((Tp, N), dtype=X.dtype)  # im2col straight into the padded patches
+    cols = xp.empty((Tp, K * C), dtype=X.dtype)
+    _launch("im2col", X.dtype, Tp * K * C, X, _i32(C), _i32(K), _i32(1), _i32(Tp), cols)
+    P[:, :K * C] = cols
+    A = xp.empty((Tp, n_out), dtype=X.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(n_out, (b + 1) * N)
+        V = fwht(fwht(P * signs[b])[:, perm[b]] * gauss[b])
+        A[:, lo:hi] = V[:, :hi - lo] * scale[b, :hi - lo]
+    _launch("relu", A.dtype, A.size, A, _i64(A.size), A)
+    return A, (X.shape, K, signs, perm, gauss, scale, A)
+
+
+def fastfood_conv_relu_backward(dA, cache):
+    x_shape, K, signs, perm, gauss, scale, A = cache
+    (T, C), (n_blocks, N) = x_shape, signs.shape
+    Tp = A.shape[0]
+    dY = relu_backward(dA, A)
+    dP = xp.zeros((Tp, N), dtype=dA.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(A.shape[1], (b + 1) * N)
+        dV = xp.zeros((Tp, N), dtype=dA.dtype)
+        dV[:, :hi - lo] = dY[:, lo:hi] * scale[b, :hi - lo]
+        dW = xp.empty_like(dV)
+        dW[:, perm[b]] = fwht(dV) * gauss[b]  # the gather's adjoint: scatter (perm is 1-1)
+        dP += fwht(dW) * signs[b]
+    dcols = xp.ascontiguousarray(dP[:, :K * C])
+    dX = xp.empty((T, C), dtype=dA.dtype)
+    _launch("col2im", dA.dtype, T * C, dcols, _i32(C), _i32(K), _i32(1), _i32(Tp), _i32(T), dX)
+    return dX
+
+
 # --- Gram and losses ---------------------------------------------------------------------------
 
 def gram_forward(A):
-    G = xp.matmul(A.T, A)
+    G = matmul(A.T, A)
     G *= _scalar(A.dtype, 1.0 / A.shape[0])
     return G, A
 
 
 def gram_backward(dG, cache):
     A = cache
-    return xp.matmul(A, (dG + dG.T) * _scalar(A.dtype, 1.0 / A.shape[0]))
+    return matmul(A, (dG + dG.T) * _scalar(A.dtype, 1.0 / A.shape[0]))
 
 
 def squared_error_forward(A, A_target, weight):
@@ -438,13 +572,13 @@ def gram_style_loss_forward(A, G_target, weight):
 
 def gram_style_loss_backward(dL, cache):
     A, S = cache
-    dA = xp.matmul(A, S)
+    dA = matmul(A, S)
     if dL != 1.0:
         dA *= _scalar(dA.dtype, dL)
     return dA
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8): cuBLAS GEMMs and two reductions ----
+# --- the style loss without F x F matrices (docs/design.md §8): cuBLAS GEMMs and two reductions ---
 
 def _sum_squares(X):
     """||X||² in float64 as a 0-d device array (no host transfer: see to_floats)."""
@@ -455,7 +589,7 @@ def gramfree_style_loss_forward(A, B, target_sq, weight):
     """weight * ||AᵀA/T' - BᵀB||^2 from AAᵀ and ABᵀ (T' x T' and T' x T_s), sums in float64,
     left on the device like the other losses."""
     T = A.shape[0]
-    AA, AB = xp.matmul(A, A.T), xp.matmul(A, B.T)
+    AA, AB = exact_matmul(A, A.T), exact_matmul(A, B.T)
     sq = _sum_squares(AA) / T**2 - 2.0 * _sum_squares(AB) / T
     return weight * (sq + target_sq), (A, B, AA, AB, weight)
 
@@ -463,9 +597,9 @@ def gramfree_style_loss_forward(A, B, target_sq, weight):
 def gramfree_style_loss_backward(dL, cache):
     A, B, AA, AB, weight = cache
     T = A.shape[0]
-    dA = xp.matmul(AA, A)
+    dA = exact_matmul(AA, A)
     dA *= _scalar(A.dtype, 4.0 * weight * dL / T**2)
-    dA -= _scalar(A.dtype, 4.0 * weight * dL / T) * xp.matmul(AB, B)
+    dA -= _scalar(A.dtype, 4.0 * weight * dL / T) * exact_matmul(AB, B)
     return dA
 
 
@@ -478,7 +612,7 @@ def l1_backward(dL, cache):
     return xp.sign(S) * _scalar(S.dtype, weight * dL)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # numpy_ref's ops of the same names (kernels/masks_xp.py) in xp, cuFFT through CuPy: the same
 # code runs on NumPy (host emulation) and on CuPy.
 
@@ -490,4 +624,13 @@ def mask_irfft(a, n, axis):
     return xp.fft.irfft(a, n=n, axis=axis)
 
 
-MaskOps(sys.modules[__name__]).bind()
+# The mask-separation ops, shared with the cpu backend (kernels/masks_xp.py).
+_masks = MaskOps(sys.modules[__name__])
+mask_frames = _masks.mask_frames
+mask_stft_forward, mask_stft_backward = _masks.mask_stft_forward, _masks.mask_stft_backward
+istft_forward, istft_backward = _masks.istft_forward, _masks.istft_backward
+mask_apply_forward, mask_apply_backward = _masks.mask_apply_forward, _masks.mask_apply_backward
+softmax_forward, softmax_backward = _masks.softmax_forward, _masks.softmax_backward
+box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_smooth_backward
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -1,4 +1,4 @@
-"""The CUDA kernels of kernels/cuda/*.cu compiled for the CPU (g++ and host_shim.h) and
+"""The CUDA kernels of kernels/cuda_src/*.cu compiled for the CPU (g++ and host_shim.h) and
 loaded with ctypes: how the GPU code's logic is tested on machines without a GPU.
 
 For each ``extern "C"`` kernel NAME the build adds ``host_NAME(grid, block, args...)``, which
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-SOURCE_DIR = Path(__file__).resolve().parent / "cuda"
+SOURCE_DIR = Path(__file__).resolve().parent / "cuda_src"
 SIGNATURE = re.compile(r'extern\s+"C"\s+void\s+(\w+)\s*\(([^)]*)\)')
 _CTYPES = {np.int32: ctypes.c_int32, np.int64: ctypes.c_int64, np.float32: ctypes.c_float,
            np.float64: ctypes.c_double}

@@ -1,4 +1,4 @@
-"""The mask-separation ops (DESIGN.md 7) in array-module style, shared by the cpu and cuda
+"""The mask-separation ops (docs/design.md §7) in array-module style, shared by the cpu and cuda
 backends: numpy_ref's ops of the same names, vectorized over frames and sources, framing and
 overlap-add as R = ceil(n_fft / hop) shifted slice copies/adds of hop-long blocks. They cost
 little next to the network."""
@@ -14,18 +14,9 @@ class MaskOps:
     """The ops on a backend module's ``xp``, ``mask_rfft`` and ``mask_irfft``, read at each
     call (the cuda backend turns ``xp`` into NumPy for its host emulation)."""
 
-    # The backend op names, as numpy_ref defines them.
-    OPS = ("mask_frames", "mask_stft_forward", "mask_stft_backward", "istft_forward",
-           "istft_backward", "mask_apply_forward", "mask_apply_backward", "softmax_forward",
-           "softmax_backward")
-
     def __init__(self, backend: ModuleType) -> None:
         self.backend = backend
-
-    def bind(self) -> None:
-        """Put the ops into the backend module under their names."""
-        for name in self.OPS:
-            setattr(self.backend, name, getattr(self, name))
+        self._window_sums: dict = {}  # (id(window), hop, n) -> (window, its window sum)
 
     @property
     def xp(self) -> Any:
@@ -63,9 +54,21 @@ class MaskOps:
         return blocks.reshape(lead + (-1,))[..., :length]
 
     def mask_window_sum(self, window, hop_length, n_samples):
+        """The inverse STFT's window sum, built once per window, hop and length (a T x n_fft
+        tile to build: ~0.4 GB at 10 minutes) and kept: separation's inverse runs every
+        evaluation with the same three. The window object itself is kept beside it, so a new
+        window that reuses a freed one's id() is never matched."""
+        key = (id(window), hop_length, n_samples)
+        hit = self._window_sums.get(key)
+        if hit is not None and hit[0] is window:
+            return hit[1]
         T, before, length = self.mask_frames(n_samples, window.shape[0], hop_length)
         wss = self.mask_overlap_add(self.xp.tile(window * window, (T, 1)), hop_length, length)
-        return wss[before:before + n_samples]
+        wss = wss[before:before + n_samples]
+        if len(self._window_sums) >= 8:  # a few runs' worth: a batch does not grow it
+            self._window_sums.clear()
+        self._window_sums[key] = (window, wss)
+        return wss
 
     @staticmethod
     def mask_complex(dtype):
@@ -119,6 +122,35 @@ class MaskOps:
     def mask_apply_backward(self, dY, cache):
         X = cache
         return X.real * dY.real + X.imag * dY.imag
+
+    def box_smooth_forward(self, U, frames, bins):
+        """numpy_ref.box_smooth_forward as ``size`` shifted slice adds per axis (sizes are a
+        few frames or bins), on the backend's device."""
+        if frames % 2 == 0 or bins % 2 == 0:
+            raise ValueError(f"the box must have odd sides, got {frames} x {bins}")
+        V = U
+        for axis, size in ((1, frames), (2, bins)):
+            if size > 1:
+                V = self._box(V, axis, size)
+        return V, (frames, bins)
+
+    def _box(self, U, axis, size):
+        n, r = U.shape[axis], size // 2
+        shape = list(U.shape)
+        shape[axis] = n + 2 * r
+        padded = self.xp.zeros(shape, dtype=U.dtype)
+        where = [slice(None)] * U.ndim
+        where[axis] = slice(r, r + n)
+        padded[tuple(where)] = U
+        out = self.xp.zeros_like(U)
+        for d in range(size):
+            where[axis] = slice(d, d + n)
+            out += padded[tuple(where)]
+        out *= 1.0 / size
+        return out
+
+    def box_smooth_backward(self, dV, cache):
+        return self.box_smooth_forward(dV, *cache)[0]
 
     def softmax_forward(self, U):
         E = self.xp.exp(U - U.max(axis=0, keepdims=True))

@@ -1,7 +1,7 @@
 """NumPy reference backend: the readable spec every other backend is checked against.
 
 Each op is a pair ``<op>_forward(...) -> (out, cache)`` and
-``<op>_backward(grad_out, cache) -> grad_in`` (DESIGN.md, "The method"). Ops keep the dtype of
+``<op>_backward(grad_out, cache) -> grad_in`` (docs/design.md §1-8). Ops keep the dtype of
 their input, so the same code runs in float32 (production) and float64 (gradient checks).
 Only input gradients are computed: the network's weights are fixed, never trained.
 
@@ -10,8 +10,12 @@ P (T, n_mels); X (T, C) conv input; W (K, C, F) conv weights; A (T-K+1, F); G (F
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from kernels import interface
 
 name = "numpy"
 xp = np
@@ -165,6 +169,57 @@ def conv1d_relu_backward(dA, cache):
     return conv1d_backward(relu_backward(dA, c_relu), c_conv)
 
 
+# --- structured random conv (+ ReLU): Fastfood projection of each patch ---------------------
+
+def fwht(X):
+    """Unnormalized Walsh-Hadamard transform along the last axis (length a power of two), in
+    Sylvester order: H[i, j] = (-1)^popcount(i & j). H is symmetric and H @ H = N I, so it is
+    its own transpose and, divided by sqrt(N), orthogonal."""
+    lead, N = X.shape[:-1], X.shape[-1]
+    h = 1
+    while h < N:  # one butterfly pass: pairs (i, i + h) inside each block of 2h
+        Y = X.reshape(*lead, N // (2 * h), 2, h)
+        X = np.stack((Y[..., 0, :] + Y[..., 1, :], Y[..., 0, :] - Y[..., 1, :]), axis=-2)
+        h *= 2
+    return X.reshape(*lead, N)
+
+
+def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
+    """relu(V), V[t] the Fastfood projection of patch t (X[t:t+K] flattened as im2col's row,
+    zero-padded to N = signs.shape[1], a power of two): per block b,
+    scale_b * H (gauss_b * (H (signs_b * p))[perm_b]), the blocks side by side, the first
+    n_out outputs kept. signs, gauss, scale (n_blocks, N); perm (n_blocks, N) integers."""
+    cols = im2col(X, K)
+    n_blocks, N = signs.shape
+    P = np.zeros((cols.shape[0], N), dtype=X.dtype)
+    P[:, :cols.shape[1]] = cols
+    V = [fwht(fwht(P * signs[b])[:, perm[b]] * gauss[b]) * scale[b] for b in range(n_blocks)]
+    A = np.maximum(np.concatenate(V, axis=1)[:, :n_out], 0)
+    return A, (X.shape, K, signs, perm, gauss, scale, A)
+
+
+def fastfood_conv_relu_backward(dA, cache):
+    """Each step's adjoint in reverse: H is symmetric, the gather by perm becomes a scatter
+    (its transpose is its inverse), the diagonals stay."""
+    x_shape, K, signs, perm, gauss, scale, A = cache
+    n_blocks, N = signs.shape
+    dY = np.where(A > 0, dA, 0).astype(dA.dtype, copy=False)
+    dP = np.zeros((dA.shape[0], N), dtype=dA.dtype)
+    for b in range(n_blocks):
+        lo, hi = b * N, min(A.shape[1], (b + 1) * N)
+        dV = np.zeros_like(dP)
+        dV[:, :hi - lo] = dY[:, lo:hi] * scale[b, :hi - lo]
+        dW = np.empty_like(dP)
+        dW[:, perm[b]] = fwht(dV) * gauss[b]
+        dP += fwht(dW) * signs[b]
+    C = x_shape[1]
+    dcols = dP[:, :K * C].reshape(dA.shape[0], K, C)
+    dX = np.zeros(x_shape, dtype=dA.dtype)
+    for k in range(K):  # col2im: tap k of output t read input row t + k
+        dX[k:k + dA.shape[0]] += dcols[:, k, :]
+    return dX
+
+
 # --- Gram and losses ---------------------------------------------------------------------------
 
 def gram_forward(A):
@@ -204,7 +259,7 @@ def gram_style_loss_backward(dL, cache):
     return gram_backward(style_loss_backward(dL, l_cache), g_cache)
 
 
-# --- the style loss without F x F matrices (DESIGN.md 8) ---------------------------------------
+# --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
 def gramfree_style_loss_forward(A, B, target_sq, weight):
     """weight * ||AᵀA/T' - BᵀB||_F^2, the Gram style loss with the style Gram given by a
@@ -234,7 +289,7 @@ def l1_backward(dL, cache):
     return (weight * dL * np.sign(S)).astype(S.dtype, copy=False)
 
 
-# --- mask separation: padded STFT of the mix, masks, inverse STFT (DESIGN.md 7) ----------------
+# --- mask separation: padded STFT of the mix, masks, inverse STFT (docs/design.md §7) -------------
 # Complex spectra (T, n_bins) / (S, T, n_bins), S sources; signals (N,) / (S, N). The pair is
 # a perfect-reconstruction STFT/iSTFT: n_fft // 2 zeros before the signal and enough after it
 # that every sample sits well inside some frame, window-sum normalization in the inverse.
@@ -313,6 +368,25 @@ def mask_apply_backward(dY, cache):
     return (X.real * dY.real + X.imag * dY.imag).astype(dY.real.dtype, copy=False)
 
 
+def box_smooth_forward(U, frames, bins):
+    """Mean of every source's logits (S, T, n_bins) over the odd frames x bins box centred on
+    each point, zeros beyond the edges (scipy.ndimage.uniform_filter, mode "constant"). A
+    centred box is a symmetric matrix: the op is its own adjoint."""
+    if frames % 2 == 0 or bins % 2 == 0:
+        raise ValueError(f"the box must have odd sides, got {frames} x {bins}")
+    V = U
+    for axis, size in ((1, frames), (2, bins)):
+        if size > 1:
+            pad = [(0, 0)] * 3
+            pad[axis] = (size // 2, size // 2)
+            V = sliding_window_view(np.pad(V, pad), size, axis=axis).mean(axis=-1)
+    return V, (frames, bins)
+
+
+def box_smooth_backward(dV, cache):
+    return box_smooth_forward(dV, *cache)[0]
+
+
 def softmax_forward(U):
     """Masks M = softmax over the sources (axis 0) of logits U (S, T, n_bins)."""
     E = np.exp(U - U.max(axis=0, keepdims=True))
@@ -323,3 +397,6 @@ def softmax_forward(U):
 def softmax_backward(dM, cache):
     M = cache
     return M * (dM - np.sum(M * dM, axis=0, keepdims=True))
+
+
+interface.check(sys.modules[__name__])  # a missing op fails here, at import

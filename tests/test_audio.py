@@ -96,3 +96,15 @@ def test_failed_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
 def test_check_output_folder(tmp_path):
     with pytest.raises(ParameterError, match="does not exist"):
         audio.check_output(str(tmp_path / "nope" / "a.wav"), overwrite=False)
+
+
+def test_weighted_spec_is_the_one_file_weight_parser():
+    """FILE[:WEIGHT], as --style (transfer, texture, evaluate) and a manifest's style cell
+    read it: a ':' whose tail is no number belongs to the path."""
+    from engine.audio import weighted_spec
+    assert weighted_spec("drums.wav:0.3") == ("drums.wav", 0.3)
+    assert weighted_spec("C:/clips/drums.wav") == ("C:/clips/drums.wav", None)
+    assert weighted_spec("take:2.wav") == ("take:2.wav", None)
+    for bad in ("a.wav:0", "a.wav:-1", "a.wav:inf", "a.wav:nan"):
+        with pytest.raises(ParameterError, match="positive and finite"):
+            weighted_spec(bad)

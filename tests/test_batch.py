@@ -19,6 +19,7 @@ from engine import audio, demo
 from engine.batch import manifest, runner
 from engine.cli import batch as batch_cli
 from engine.cli import main
+from engine.cli.batch import PARSERS
 from engine.report import page
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,22 @@ def batch(tmp_path_factory):
     return folder, jobs, out, res
 
 
+def test_a_relative_output_folder_from_another_working_folder(tmp_path):
+    """``randstyle batch jobs.csv -o results`` as a user types it, in a process of its own
+    started in the manifest's folder (not the checkout): the rows write into ./results, and
+    a broken row reports its own reason, not the output folder's."""
+    clips(tmp_path)
+    write_manifest(tmp_path / "jobs.csv", [ROWS[1], ROWS[3]])
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "jobs.csv", "-o",
+                          "results", "--jobs", "1", "--threads", "1"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1, res.stderr  # the broken row
+    assert len(sf.read(str(tmp_path / "results" / "tex.wav"))[0]) == int(0.9 * SR)
+    assert "row 3 (broken.wav) failed: content file not found:" in res.stderr, res.stderr
+    assert "does not exist" not in res.stderr
+
+
 def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     folder, jobs, out, res = batch
     assert res.returncode == 1, res.stderr  # failing rows: exit 1 at the end
@@ -142,12 +159,12 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch, tmp_path):
     changed = [dict(r) for r in ROWS]
     changed[0]["maxiter"] = "4"
     write_manifest(folder / "jobs2.csv", changed)
-    job = manifest.read(str(folder / "jobs2.csv"))[0]
+    job = manifest.read(str(folder / "jobs2.csv"), PARSERS)[0]
     assert runner.plan(job, str(out), overwrite=False) == \
         ("fail", "melody_x_drums.wav exists from a run with another --maxiter; pass "
                  "--overwrite to redo it")
     assert runner.plan(job, str(out), overwrite=True)[0] == "redo"
-    assert runner.plan(manifest.read(jobs)[0], str(out), overwrite=False)[0] == "skip"
+    assert runner.plan(manifest.read(jobs, PARSERS)[0], str(out), overwrite=False)[0] == "skip"
     # Its output without its report: the command refuses to clobber it, --overwrite redoes it.
     shutil.copy(out / "melody_x_drums.wav", tmp_path)
     assert runner.plan(job, str(tmp_path), overwrite=False) == ("run", "")
@@ -188,7 +205,7 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     stopped_at = slow_rep["nit"]
     slow["maxiter"] = str(stopped_at + 3)
     write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol", "patience"))
-    job = manifest.read(jobs)[1]
+    job = manifest.read(jobs, PARSERS)[1]
     assert runner.plan(job, str(out), overwrite=False) == ("resume", str(out / "slow.ckpt.npz"))
     res = run_batch(jobs, "-o", str(out), "--quiet")
     assert res.returncode == 0, res.stderr
@@ -262,6 +279,7 @@ BAD = [
     ({"mode": "separate", "output": "sep", "style": "a.wav;b.wav"}, "row 2, column style"),
     ({"mode": "texture", "content": "", "content-weight": "2"}, "row 2, column content-weight"),
     ({"style": "a.wav:-1"}, "row 2, column style"),
+    ({"loudness": "5"}, "row 2, column loudness"),
 ]
 
 
@@ -269,7 +287,7 @@ BAD = [
 def test_invalid_manifest_is_one_line_and_runs_nothing(tmp_path, capsys, change, message):
     row = {**ROWS[0], **change}
     jobs = write_manifest(tmp_path / "jobs.csv", [row], extra=("fmin", "fmax", "bounds",
-                                                              "content-weight"))
+                                                              "content-weight", "loudness"))
     out = tmp_path / "out"
     assert main(["batch", jobs, "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -378,6 +396,23 @@ def test_page_without_matplotlib_says_so(tmp_path, monkeypatch):
     html = open(target).read()
     assert page.NO_MATPLOTLIB in html and "<img" not in html
     assert 'src="a.wav"' in html and "snr_db" in html
+
+
+def test_page_names_its_files_and_labels_its_figures(tmp_path, monkeypatch):
+    """Each player names its file; the tables read "wall time (s)", not the report's keys;
+    a batch's sections count from 1 in the manifest's order."""
+    sf.write(str(tmp_path / "drums.wav"), demo.drum_loop(0.5, SR), SR)
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # no pictures: quicker, same tables
+    job = manifest.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
+                       inputs={"style": str(tmp_path / "drums.wav")})
+    e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
+    e.report = {"wall_time_s": 1.5, "nit": 3, "quality": {"style_distance": 0.2}}
+    target = str(tmp_path / "p.html")
+    page.write_page(target, [e], "t")
+    html = open(target).read()
+    assert "style: drums.wav" in html and "1. tex.wav (texture, manifest line 2)" in html
+    assert "wall time (s)" in html and "style distance" in html and "wall_time_s" not in html
 
 
 def _launch_chromium(playwright):

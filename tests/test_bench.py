@@ -6,6 +6,7 @@ import json
 import numba
 import numpy as np
 import pytest
+from helpers import rel_error
 from threadpoolctl import threadpool_info
 
 import kernels
@@ -70,7 +71,7 @@ def test_run_flop_count_follows_the_algorithm():
 
 
 def test_flop_count_default_network():
-    # DESIGN.md: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP,
+    # docs/design.md §11: 10 s of content -> T ~ 430 frames; the harmonic conv forward is ~40 GFLOP,
     # ~125 GFLOP per evaluation with plain GEMM Grams (ours: syrk, half the Gram forward).
     flops = flop_count(430, Network(NetworkConfig(n_filters=4096)))
     assert 38e9 < flops["harmonic_conv_forward"] < 40e9
@@ -116,4 +117,4 @@ def test_torch_reference_is_the_same_objective():
     value, grad = obj.value_and_grad(x)
     t_value, t_grad = TorchObjective(obj).value_and_grad(x)
     assert abs(t_value - value) < 1e-5 * value  # torch runs float32
-    assert kernels.rel_error(t_grad, grad) < 1e-4
+    assert rel_error(t_grad, grad) < 1e-4

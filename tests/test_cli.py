@@ -36,6 +36,32 @@ def test_top_level_help_lists_commands():
     assert res.returncode == 0 and "transfer" in res.stdout and "texture" in res.stdout
 
 
+def test_version_and_short_quiet(tmp_path, capsys):
+    import engine
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"randstyle {engine.__version__}"
+    out = tmp_path / "t.wav"
+    quiet = [a for a in FAST if a != "--quiet"] + ["-q"]
+    assert main(["texture", "--seconds", "0.5", "-o", str(out), *quiet]) == 0
+    assert capsys.readouterr().err == ""  # -q is --quiet: no progress
+    assert out.exists()
+
+
+def test_style_flag_takes_one_value_so_the_content_follows_it(tmp_path):
+    """``transfer --style STYLE CONTENT`` and ``evaluate --style STYLE RESULT``: the word after
+    the style file is the positional, not a second style."""
+    # 1.5 s: longer than the evaluation network's receptive field at 8 kHz
+    style = write(tmp_path / "style.wav", sine(1.6, 8000, 220.0), 8000)
+    content = write(tmp_path / "content.wav", sine(1.5, 8000), 8000)
+    out = tmp_path / "out.wav"
+    assert main(["transfer", "--style", style, content, "-o", str(out), *FAST]) == 0
+    assert len(sf.read(str(out))[0]) == 12000  # the content's length: it was the content
+    assert main(["evaluate", "--style", style, str(out), "--sr", "8000"]) == 0
+    with pytest.raises(SystemExit) as exc:  # no value: argparse's one-line error, exit 2
+        main(["transfer", "--style", "--maxiter", "3", content])
+    assert exc.value.code == 2
+
+
 def test_demo_tiny(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["transfer", *[a for a in FAST if a != "--quiet"]]) == 0

@@ -1,5 +1,5 @@
 """The GPU backend on machines without a GPU: its CUDA sources compile with nvcc, its kernels
-run on the CPU (compiled with g++ against kernels/cuda/host_shim.h) and match NumPy twins,
+run on the CPU (compiled with g++ against kernels/cuda_src/host_shim.h) and match NumPy twins,
 and asking for it without a GPU is a clear error. Where a GPU answers, the tests at the end
 run on it (the parity and gradient tests of the other files then use it too)."""
 import os

@@ -315,3 +315,75 @@ def test_cli_report_of_a_run(tmp_path):
     assert json.load(open(texture_report))["init"] == "templates"
     assert main(["texture", style, "-o", str(tmp_path / "t.wav"), "--init", "content",
                  "--sr", str(SR), "--quiet"]) == 2
+
+
+def test_style_distance_does_not_depend_on_the_result_level():
+    """The result is measured at the style's RMS: any gain on it leaves the figure alone
+    (without the scaling, a 6 dB change moves every Gram by a factor 4: distance >= 0.75)."""
+    style, result = stationary(2.0, seed=4), demo.drum_loop(2.0, SR)
+    base = style_distance(result, style, SR)["style_distance"]
+    for gain in (0.1, 0.5, 3.0):
+        assert style_distance(gain * result, style, SR)["style_distance"] == \
+            pytest.approx(base, rel=1e-4)
+    assert style_distance(2.0 * style, style, SR)["style_distance"] < 1e-5
+    melody = demo.plucked_melody(2.0, SR)
+    assert content_similarity(0.05 * result, melody, SR) == \
+        pytest.approx(content_similarity(result, melody, SR), abs=1e-6)
+
+
+def test_evaluate_of_the_written_output_is_the_report_figure(tmp_path, capsys):
+    """The written file is at the content's loudness, not the optimized signal's level; the
+    measure of that file is still the figure in the run's report."""
+    content = write(tmp_path / "c.wav", 0.2 * demo.plucked_melody(1.5, SR), SR)
+    style = write(tmp_path / "s.wav", demo.drum_loop(1.5, SR), SR)
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", content, style, "-o", out, "--sr", str(SR), "--n-fft", "256",
+                 "--hop-length", "64", "--n-filters", "32", "--rhythm-filters", "16",
+                 "--maxiter", "4", "--quiet", "--subtype", "float"]) == 0
+    report = json.load(open(tmp_path / "o.json"))
+    assert abs(report["loudness"]["gain_db"]) > 1  # the written level is not the run's
+    capsys.readouterr()
+    assert main(["evaluate", out, "--style", style, "--content", content, "--sr",
+                 str(SR)]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    for key in ("style_distance", "content_similarity"):
+        assert measured[key] == pytest.approx(report["quality"][key], abs=1e-4), key
+
+
+class Scripted(Monitor):
+    """The stop rule of Monitor on a scripted style distance per measurement (what the
+    evaluation network would say), so that flat and improving runs can be set up exactly."""
+    def __init__(self, distances, **kwargs) -> None:
+        super().__init__(SR, [(stationary(2.0, seed=5), 1.0)], **kwargs)
+        self.distances = iter(distances)
+
+    def figures(self, x):
+        return {"style_distance": next(self.distances)}
+
+
+@pytest.mark.parametrize("kind", ["flattened", "improving"])
+def test_measure_stop_rule_stops_a_flattened_run_only(kind):
+    """Texture's default stop: 0.5% per measurement does not pay (less than min_improvement
+    0.03 over 3 measurements), 2% does. A flattened run stops before maxiter with its best
+    measured iterate; a run that keeps improving by more runs to maxiter."""
+    step = 0.995 if kind == "flattened" else 0.98
+    monitor = Scripted([0.5 * step ** i for i in range(100)], patience=3,
+                       min_improvement=0.03)
+    res = lbfgs(Quadratic(200), np.zeros(200), maxiter=60, progress=False, monitor=monitor,
+                monitor_every=5, patience=0)
+    if kind == "flattened":
+        assert res.message.startswith("measure:") and "by more than 0.03" in res.message
+        assert res.nit == 20 < 60  # measured at 5, 10, 15, 20: none 3% below the first
+        assert monitor.best["iter"] == 20  # still the lowest distance: returned, not the first
+    else:
+        assert res.message == "maxiter reached" and res.nit == 60
+
+
+def test_texture_defaults_stop_on_the_measure_and_short_textures_run_unmeasured():
+    cfg = engine.TextureConfig()
+    assert (cfg.eval_every, cfg.eval_patience, cfg.eval_min_improvement) == (10, 3, 0.03)
+    assert engine.TransferConfig().eval_every == 0  # transfer keeps its loss plateau stop
+    style = demo.drum_loop(0.5, SR)  # shorter than the evaluation network's field
+    _, report = engine.texture(style, engine.TextureConfig(
+        **SMALL, seconds=0.5, maxiter=3, progress=False, backend="numpy"))
+    assert report["nit"] == 3 and "skipped" in report["quality"]

@@ -73,7 +73,7 @@ def test_sigterm_writes_the_best_iterate_and_resume_continues_from_it(tmp_path):
 
     saved = np.load(ckpt)["x"]
     y, _ = sf.read(str(out), dtype="float64")
-    # The WAV is the checkpoint's signal (peak-normalized)...
+    # The WAV is the checkpoint's signal (times its loudness gain)...
     assert np.max(np.abs(y / np.max(np.abs(y)) - saved / np.max(np.abs(saved)))) < 1e-6
     # ...and resuming with no iterations left evaluates exactly that signal: its loss is the
     # lowest the interrupted run reported (the start's loss if Ctrl-C wrote the start, and
@@ -181,7 +181,7 @@ def _numeric_options(cls) -> dict:
 ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_weight",
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
            "transpose", "init_mix", "patience", "min_improvement", "eval_every",
-           "eval_patience", "envelope_weight", "shift_weight"}
+           "eval_patience", "eval_min_improvement", "envelope_weight", "shift_weight"}
 
 
 def _bad_values(cls) -> list:
@@ -361,7 +361,8 @@ def test_reconstruct_beats_noise_of_the_same_energy():
     random signal with the result's energy: a method that returned noise scores ~1 (measured:
     0.52 after 50 iterations against 1.08 for noise)."""
     import engine
-    from engine.run.reconstruct import reconstruct, spectral_convergence, stft_magnitude
+    from engine.run.reconstruct import reconstruct, spectral_convergence
+    from engine.signal import stft_magnitude
     content = plucked_melody(1.5, SR)
     cfg = engine.ReconstructConfig(sr=SR, n_fft=256, hop_length=64, n_filters=128,
                                    maxiter=60, griffin_lim_iters=2, progress=False)

@@ -1,5 +1,5 @@
-"""The Gram-free style loss (DESIGN.md 8): the same loss as the dense Gram one, checked against
-finite differences, against numpy_ref on every fast backend, and through the objective's
+"""The Gram-free style loss (docs/design.md §8): the same loss as the dense Gram one, checked
+against finite differences, against numpy_ref on every fast backend, and through the objective's
 choice between the two paths."""
 import numpy as np
 import pytest
@@ -88,6 +88,25 @@ def test_gramfree_chosen_only_when_cheaper():
     assert t.use_factor(420)  # 10 s of content
     assert not t.use_factor(3000)  # a long result: the dense path is cheaper
     assert style_target.gramfree_flops(420, T_s, F) < style_target.dense_flops(420, F)
+
+
+def test_style_term_picks_by_flops_and_both_ways_agree():
+    """style_term, the one choice both objectives (Objective, StatsObjective) make: Gram-free
+    where the target's factor pays for A's rows, dense otherwise or without a factor; the
+    same loss and gradient either way."""
+    rng = np.random.default_rng(5)
+    F, T_s = 64, 6
+    S = rng.standard_normal((T_s, F))
+    factor = S / np.sqrt(T_s)
+    with_factor = style_target.finish(np, factor.T @ factor, factor)
+    dense_only = style_target.finish(np, factor.T @ factor, None)
+    for T, want in ((3, "gramfree"), (400, "dense")):
+        A = np.maximum(rng.standard_normal((T, F)), 0)
+        loss, dA, algorithm = style_target.style_term(numpy_ref, A, with_factor, 0.7)
+        ref_loss, ref_dA, ref_algorithm = style_target.style_term(numpy_ref, A, dense_only, 0.7)
+        assert (algorithm, ref_algorithm) == (want, "dense")
+        assert rel_error(float(loss), float(ref_loss)) < 1e-12
+        assert rel_error(dA, ref_dA) < 1e-12
 
 
 def test_objective_switches_to_dense_for_a_long_result():

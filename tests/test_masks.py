@@ -1,4 +1,4 @@
-"""Separation by soft masks of the mix (DESIGN.md 7): the mask ops on every backend (finite
+"""Separation by soft masks of the mix (docs/design.md §7): the mask ops on every backend (finite
 differences in float64, parity with numpy_ref), the sources' exact sum, and what the
 separation gains over the equal split."""
 import json

@@ -10,7 +10,8 @@ from helpers import SMALL, rel_error, write
 import engine
 from engine.cli import main
 from engine.demo import drum_loop, plucked_melody
-from engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence, stft_magnitude
+from engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence
+from engine.signal import stft_magnitude
 
 SR = SMALL["sr"]
 FAST = dict(SMALL, rhythm_filters=64, backend="cpu", progress=False)

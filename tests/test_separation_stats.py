@@ -1,26 +1,27 @@
-"""Separation statistics other than the raw Gram (engine/model/separation_stats.py): the
-transforms' backward and the whole objective's gradient against finite differences in
-float64, their targets, and the option's plumbing through engine.separate."""
+"""Separation statistics other than the raw Gram (engine/model/separation_layers.py and
+separation_stats.py): the transforms' backward and the whole objective's gradient against
+finite differences in float64, their targets, and the option's plumbing through
+engine.separate."""
 import numpy as np
 import pytest
+from conftest import CUDA_TESTABLE
 from helpers import numeric_grad, numeric_grad_of_total, rel_error
 
 import engine
 from engine.errors import ParameterError
-from engine.model.separation_stats import (
+from engine.model.separation_layers import (
     STATISTICS,
     Patch,
-    StatsObjective,
     envelope_patch,
-    example_targets,
     logf_basis,
     patch_forward,
     shift_patch,
     transform_backward,
     transform_forward,
 )
+from engine.model.separation_stats import StatsObjective, example_targets
 from engine.run.masks import MaskSeparation
-from kernels import cpu, numpy_ref
+from kernels import cpu, cuda, numpy_ref
 
 TINY_NET = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
                 rhythm_filters=6, rhythm_kernel_size=5)
@@ -71,7 +72,8 @@ def test_shape_statistic_ignores_the_level():
     assert abs(float(np.trace(t.gram)) - 1) < 1e-6
 
 
-@pytest.mark.parametrize("backend", [numpy_ref, cpu], ids=lambda m: m.name)
+@pytest.mark.parametrize("backend", [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else []),
+                         ids=lambda m: m.name)
 @pytest.mark.parametrize("kind,envelope,shift", [(k, 0.0, 0.0) for k in KINDS] +
                          [(k, 0.6, 0.0) for k in STATISTICS] +
                          [("gram", 0.0, 0.8), ("centered", 0.6, 0.8)])

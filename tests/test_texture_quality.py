@@ -14,7 +14,7 @@ from engine.demo import drum_loop
 from engine.model.ensemble import Ensemble, member_configs, spread
 from engine.model.evaluate import log_mel
 from engine.run.optimize import lbfgs
-from engine.run.texture_start import style_noise
+from engine.run.start import style_noise
 from kernels.numpy_ref import n_frames
 
 rng = np.random.default_rng(10)

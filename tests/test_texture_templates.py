@@ -1,4 +1,4 @@
-"""The templates start of a texture (engine/run/texture_templates.py): each moment one of the
+"""The templates start of a texture (engine/run/start.py): each moment one of the
 style's typical spectra, in the style's proportions, at its power, and no copy of it."""
 import numpy as np
 import pytest
@@ -7,9 +7,8 @@ from scipy.signal import fftconvolve
 
 import engine
 from engine.errors import ParameterError
-from engine.run.start import init_signal
-from engine.run.texture_start import covered, style_noise
-from engine.run.texture_templates import kmeans, log_frames, run_lengths, template_noise
+from engine.run.start import init_signal, kmeans, run_lengths, style_noise, template_noise
+from engine.signal import covered, log_frames
 
 SR, N_FFT, HOP = SMALL["sr"], SMALL["n_fft"], SMALL["hop_length"]
 
@@ -60,7 +59,7 @@ def test_level_tail_seed_and_no_copy():
     x = template_noise([(style, 1.0)], n, N_FFT, HOP, seed=5)
     assert len(x) == n and np.all(x[covered(n, N_FFT, HOP):] == 0)
     assert np.sqrt(np.mean(x ** 2)) == pytest.approx(np.sqrt(np.mean(style ** 2)), rel=1e-6)
-    # No click at the ends (the written texture is peak-normalized: a click would make the
+    # No click at the ends (the written texture is under a true-peak ceiling: a click would make the
     # rest quiet): the peak is a noise peak (measured 3.1x the RMS; with the ends divided
     # by their fading windows, 45x at sample 16).
     assert np.max(np.abs(x)) < 6 * np.sqrt(np.mean(x ** 2))

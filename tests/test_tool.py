@@ -16,7 +16,8 @@ import engine
 from engine.cli import main
 from engine.cli import style as style_module
 from engine.demo import drum_loop, plucked_melody
-from engine.run.modes import style_grams, style_targets, weighted_styles
+from engine.model.style_target import weighted_styles
+from engine.run.common import style_grams, style_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -123,7 +124,7 @@ def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, m
     assert main(["transfer", "--resume", str(ckpt), "--quiet"]) == 0
     y2, _ = sf.read(str(out), always_2d=True)
     assert len(calls) == 1  # only the second channel ran again
-    peak = lambda x: x / np.max(np.abs(x))  # noqa: E731  (the file is peak-normalized)
+    peak = lambda x: x / np.max(np.abs(x))  # noqa: E731  (the file is scaled by one gain)
     np.testing.assert_allclose(peak(y2[:, 0]), peak(y[:, 0]), atol=1e-6)
     assert np.max(np.abs(y2[:, 1])) > 0
     assert not ckpt.exists()

@@ -13,8 +13,10 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Protocol
 
 from engine import presets
+from engine.audio import weighted_spec
 from engine.errors import ParameterError
 
 MODES = ("transfer", "texture", "separate")
@@ -26,28 +28,19 @@ VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-def _parser(mode: str):
-    """The command's own parser, but a bad value raises instead of exiting. Imported here:
-    engine.cli imports this module for its batch command."""
-    from engine.cli.common import Parser
-    from engine.cli.style import TextureArgs, TransferArgs
-    from engine.cli.tools import SeparateArgs
+class Command(Protocol):
+    """What the manifest needs of a command's parser; the CLI hands a table of them
+    ({mode: factory of a Command}, engine/cli/batch.py: PARSERS), so this floor never imports
+    the CLI's."""
 
-    class RaisingParser(Parser):
-        def error(self, message: str) -> None:
-            raise ParameterError(message)
+    _actions: list  # argparse's: the flags, hence the option columns
 
-    cls = {"transfer": TransferArgs, "texture": TextureArgs, "separate": SeparateArgs}[mode]
-    return RaisingParser(cls, prog=f"randstyle {mode}")
+    def parse(self, argv: list) -> tuple:
+        """(args, explicit fields) as the command parses argv; ParameterError on a bad value."""
 
 
-def _parse(mode: str, argv: list) -> tuple:
-    """(args, explicit fields) as the command parses argv, repeated --style/--source
-    gathered as engine.cli.main gathers them."""
-    from engine.cli.common import gather
-    argv = gather(argv, "--source" if mode == "separate" else "--style")
-    parser = _parser(mode)
-    return parser.parse_args(argv), parser.explicit(argv)
+def _parse(parsers: dict, mode: str, argv: list) -> tuple:
+    return parsers[mode]().parse(argv)
 
 
 @dataclass
@@ -61,9 +54,9 @@ class Job:
     expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
 
 
-def option_columns(mode: str) -> dict:
+def option_columns(parsers: dict, mode: str) -> dict:
     """{column: argparse action} of the mode's flags that a manifest may set."""
-    parser = _parser(mode)
+    parser = parsers[mode]()
     columns = {}
     for action in parser._actions:
         longs = [s for s in action.option_strings if s.startswith("--")]
@@ -88,17 +81,11 @@ def _style_args(value: str, row: int, base: Path) -> tuple:
     argv, inputs = [], {}
     specs = [s.strip() for s in value.split(";") if s.strip()]
     for i, spec in enumerate(specs):
-        path, sep, weight = spec.rpartition(":")
         try:
-            w = float(weight) if sep else None
-        except ValueError:
-            w = None
-        if w is None:  # no ":WEIGHT", or a ':' that belongs to the path
-            path, suffix = spec, ""
-        elif not w > 0:
-            raise _fail(row, "style", f"style weight must be positive, got {spec!r}")
-        else:
-            suffix = f":{weight}"
+            path, weight = weighted_spec(spec)
+        except ParameterError as exc:
+            raise _fail(row, "style", str(exc)) from None
+        suffix = "" if weight is None else f":{spec.rpartition(':')[2]}"
         full = _path(path, base)
         argv += ["--style", full + suffix]
         inputs["style" if len(specs) == 1 else f"style {i + 1}"] = full
@@ -174,10 +161,10 @@ def _check_output(value: str, mode: str, row: int, taken: dict) -> str:
     return str(p)
 
 
-def expected_config(mode: str, argv: list) -> dict:
+def expected_config(parsers: dict, mode: str, argv: list) -> dict:
     """The report "config" that a run of argv writes, less what may change between runs:
     parsed by the command's own parser, with the preset applied as the command applies it."""
-    args, explicit = _parse(mode, argv)
+    args, explicit = _parse(parsers, mode, argv)
     preset = getattr(args, "preset", None)
     if preset:
         presets.apply(args, preset, explicit)
@@ -185,11 +172,11 @@ def expected_config(mode: str, argv: list) -> dict:
     return {k: v for k, v in config.items() if k not in VOLATILE}
 
 
-def _job(row: int, cells: dict, base: Path, taken: dict) -> Job:
+def _job(row: int, cells: dict, base: Path, taken: dict, parsers: dict) -> Job:
     mode = cells.get("mode", "")
     if mode not in MODES:
         raise _fail(row, "mode", f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    columns = option_columns(mode)
+    columns = option_columns(parsers, mode)
     output = _check_output(cells.get("output", ""), mode, row, taken)
     inputs_argv, inputs = _inputs_argv(mode, cells, row, base)
     argv, options = list(inputs_argv), {}
@@ -200,13 +187,13 @@ def _job(row: int, cells: dict, base: Path, taken: dict) -> Job:
             raise _fail(row, column, f"{mode} has no option --{column}")
         tokens = _option_argv(column, columns[column], value, row)
         try:  # each value alone first, so the error names its column
-            _parse(mode, inputs_argv + tokens)
+            _parse(parsers, mode, inputs_argv + tokens)
         except ParameterError as exc:
             raise _fail(row, column, str(exc)) from None
         argv += tokens
         options[column] = value
     try:  # then together: checks across options (--fmin < --fmax, ...)
-        expected = expected_config(mode, argv)
+        expected = expected_config(parsers, mode, argv)
     except ParameterError as exc:
         named = [c for c in options if f"--{c}" in str(exc)]
         raise _fail(row, named[0] if named else "options", str(exc)) from None
@@ -218,9 +205,10 @@ def _column(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def read(path: str) -> list:
-    """The jobs of the manifest at ``path``; ParameterError naming the row and column of the
-    first problem."""
+def read(path: str, parsers: dict[str, Callable[[], Command]]) -> list:
+    """The jobs of the manifest at ``path``, each row checked by its command's own parser
+    (``parsers``: {mode: factory}, handed by the CLI); ParameterError naming the row and column
+    of the first problem."""
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"manifest not found: {path}")
@@ -240,7 +228,7 @@ def read(path: str) -> list:
                 raise _fail(1, dupes[0], "appears twice in the header")
             if "" in columns:
                 raise _fail(1, str(columns.index("") + 1), "a header cell is empty")
-            known = set(FIXED).union(*(option_columns(m) for m in MODES))
+            known = set(FIXED).union(*(option_columns(parsers, m) for m in MODES))
             unknown = [c for c in columns if c not in known]
             if unknown and unknown[0] in RESERVED:
                 raise _fail(1, unknown[0], f"the batch sets --{unknown[0]} itself; not a "
@@ -255,7 +243,7 @@ def read(path: str) -> list:
                 if len(values) > len(columns):
                     raise _fail(row, str(len(columns) + 1), "more cells than header columns")
                 cells = {c: v.strip() for c, v in zip(columns, values)}
-                jobs.append(_job(row, cells, p.parent, taken))
+                jobs.append(_job(row, cells, p.parent, taken, parsers))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ParameterError(f"cannot read manifest {path} as CSV: {exc}") from None
     if not jobs:

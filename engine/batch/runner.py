@@ -1,6 +1,6 @@
 """Running batch jobs: embedded (job worker processes on this machine, as many at once as
 the cores allow) or on a Dask distributed cluster (a job worker process per Dask worker
-thread). Either way a row runs in ``engine.batch.job --serve``: the single command's own code
+thread). Either way a row runs in ``engine.cli.job --serve``: the single command's own code
 path, apart from the batch, one row after another, stopped by SIGINT so it writes what it
 has (atomically) and ends."""
 import json
@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-import engine
 from engine.batch.manifest import VOLATILE, Job
 from engine.errors import ParameterError
 from engine.run import checkpoint
 
-ROOT = str(Path(engine.__file__).resolve().parent.parent)
+ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
 RESUME_MAY_CHANGE = frozenset({"maxiter"})
+# The job server: started as a process by its module name, never imported (it runs the
+# CLI's entry point, a floor above this one).
+SERVER_MODULE = "engine.cli.job"
 
 
 @dataclass
@@ -109,7 +111,7 @@ def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
     for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
         env[var] = str(threads)
     # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
-    return subprocess.Popen([sys.executable, "-m", "engine.batch.job", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *args], cwd=ROOT,
                             env=env, stdin=stdin, stdout=stdout, stderr=stderr,
                             start_new_session=True)
 
@@ -151,7 +153,7 @@ def outcome(job: Job, result: dict) -> Outcome:
 
 
 class _Worker:
-    """A job slot: one ``engine.batch.job --serve`` process running rows one after another.
+    """A job slot: one ``engine.cli.job --serve`` process running rows one after another.
     A row is interrupted (SIGINT) only once the worker says it started it."""
 
     def __init__(self, threads: int) -> None:

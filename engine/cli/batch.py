@@ -5,13 +5,16 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
 
 from engine.batch import manifest, runner
-from engine.cli.common import PROG
+from engine.cli.common import PROG, Parser, gather
+from engine.cli.style import TextureArgs, TransferArgs
+from engine.cli.tools import SeparateArgs
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
@@ -19,12 +22,33 @@ from engine.report import page
 PAGE = "index.html"
 
 
+class RowParser(Parser):
+    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
+    repeated --style/--source are gathered as engine.cli.main gathers them."""
+
+    def __init__(self, cls: type, mode: str) -> None:
+        super().__init__(cls, prog=f"{PROG} {mode}")
+        self.repeated = "--source" if mode == "separate" else "--style"
+
+    def error(self, message: str) -> None:
+        raise ParameterError(message)
+
+    def parse(self, argv: list) -> tuple:
+        argv = gather(argv, self.repeated)
+        return self.parse_args(argv), self.explicit(argv)
+
+
+# The table the manifest checks rows with (engine/batch/manifest.py: Command).
+PARSERS = {mode: partial(RowParser, cls, mode) for mode, cls in
+           (("transfer", TransferArgs), ("texture", TextureArgs), ("separate", SeparateArgs))}
+
+
 @dataclass
 class BatchArgs:
     manifest: Optional[str] = field(default=None, metadata={
         "args": ["manifest"], "nargs": "?",
         "help": "JOBS.csv: columns mode, content, style, output and any option of the mode "
-                "named like its flag without dashes (see the README)"})
+                "named like its flag without dashes (see docs/usage.md)"})
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
         "help": "OUTDIR: every row's output, its report, and index.html (created if missing)"})
@@ -38,7 +62,7 @@ class BatchArgs:
                                    show=False)
     overwrite: bool = opt(False, "redo rows whose outputs exist from runs with other options")
     progress: bool = field(default=True, metadata={
-        "args": ["--quiet"], "help": "no progress bar or per-row lines, only the summary"})
+        "args": ["-q", "--quiet"], "help": "no progress bar or per-row lines, only the summary"})
 
 
 def cores() -> int:
@@ -62,7 +86,8 @@ def sizes(jobs: Optional[int], threads: Optional[int], n: int) -> tuple:
 def _outdir(path: Optional[str]) -> Path:
     if not path:
         raise ParameterError("give the output folder: -o OUTDIR")
-    out = Path(path)
+    # Absolute: the jobs run in their own processes, whose working folder is not this one.
+    out = Path(path).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise ParameterError(f"output {path} exists and is not a folder")
     if not out.parent.is_dir():
@@ -70,7 +95,9 @@ def _outdir(path: Optional[str]) -> Path:
     return out
 
 
-def entry(o: runner.Outcome, outdir: str) -> page.Entry:
+def entry(o: runner.Outcome, outdir: str, number: int) -> page.Entry:
+    """The page's section of a row: numbered from 1 in the manifest's order (the messages
+    on stderr count the manifest's lines, header included)."""
     job = o.job
     results, rep = runner.output_paths(job, outdir)
     clips = [page.Clip(label, path) for label, path in job.inputs.items()]
@@ -79,7 +106,8 @@ def entry(o: runner.Outcome, outdir: str) -> page.Entry:
         clips += [page.Clip(f"result {n}", p, result=True) for n, p in zip(names, results)]
     else:
         clips.append(page.Clip("result", results[0], result=True))
-    return page.Entry(title=f"row {job.row}: {job.output} ({job.mode})", clips=clips,
+    return page.Entry(title=f"{number}. {job.output} ({job.mode}, manifest line {job.row})",
+                      clips=clips,
                       report=runner.read_report(rep), status=o.status, message=o.message,
                       options=job.options)
 
@@ -110,13 +138,32 @@ class _Stop:
             signal.signal(sig, handler)
 
 
+def _summarize(args: BatchArgs, outdir: Path, n_rows: int, ordered: list) -> dict:
+    """The page, the summary and each failed row's reason on stderr, the page's path on
+    stdout; the count of rows per status."""
+    counts = {s: sum(o.status == s for o in ordered)
+              for s in ("done", "skipped", "failed", "interrupted", "not run")}
+    summary = f"{n_rows} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                             if v or k in ("done", "failed"))
+    index = outdir / PAGE
+    page.write_page(str(index), [entry(o, str(outdir), i + 1) for i, o in enumerate(ordered)],
+                    f"randstyle batch: {Path(args.manifest).name}", summary)
+    print(f"{PROG} batch: {summary}", file=sys.stderr)
+    for o in ordered:
+        if o.status == "failed":
+            print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",
+                  file=sys.stderr)
+    print(index)
+    return counts
+
+
 def run_batch(args: BatchArgs) -> int:
     if not args.manifest:
         raise ParameterError("give the manifest: randstyle batch JOBS.csv -o OUTDIR")
     if args.scheduler is not None and "://" not in args.scheduler:
         raise ParameterError(f"--scheduler must be an address like tcp://HOST:8786, got "
                              f"{args.scheduler!r}")
-    jobs = manifest.read(args.manifest)
+    jobs = manifest.read(args.manifest, PARSERS)
     outdir = _outdir(args.output)
     n_jobs, threads = sizes(args.jobs, args.threads, len(jobs))
     outdir.mkdir(exist_ok=True)
@@ -155,19 +202,7 @@ def run_batch(args: BatchArgs) -> int:
     bar.close()
 
     ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]
-    counts = {s: sum(o.status == s for o in ordered)
-              for s in ("done", "skipped", "failed", "interrupted", "not run")}
-    summary = f"{len(jobs)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()
-                                                if v or k in ("done", "failed"))
-    index = outdir / PAGE
-    page.write_page(str(index), [entry(o, str(outdir)) for o in ordered],
-                    f"randstyle batch: {Path(args.manifest).name}", summary)
-    print(f"{PROG} batch: {summary}", file=sys.stderr)
-    for o in ordered:
-        if o.status == "failed":
-            print(f"{PROG} batch: row {o.job.row} ({o.job.output}) failed: {o.message}",
-                  file=sys.stderr)
-    print(index)
+    counts = _summarize(args, outdir, len(jobs), ordered)
     if stop.is_set() or counts["interrupted"] or counts["not run"]:
         print(f"{PROG} batch: stopped; run the same command again to finish the rest",
               file=sys.stderr)

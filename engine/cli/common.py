@@ -1,4 +1,5 @@
 """What every subcommand shares: output naming and checks, logging, the one-line parser."""
+import argparse
 import sys
 from dataclasses import field
 from pathlib import Path
@@ -6,14 +7,37 @@ from typing import Optional
 
 import argparse_dataclass
 
-from engine import audio
+from engine import audio, loudness
 from engine.config import opt
+from engine.errors import ParameterError
 
 PROG = "randstyle"
 DEMO_SECONDS = {"content": 4.0, "style": 6.0}
 
 
+# Options a user rarely sets, shown after the others in --help, in two groups.
+NETWORK = ("sr", "n_fft", "hop_length", "kernel_size", "n_mels", "fmin", "fmax", "mel_norm",
+           "mel_log", "rhythm_filters", "rhythm_kernel_size", "n_resid", "resid_kernel_size",
+           "content_features", "content_n_mels", "dtype", "dft")
+ADVANCED = ("ftol", "maxcor", "bounds", "init_std", "init_mix", "l1_weight", "balance",
+            "patience", "min_improvement", "eval_every", "eval_patience", "checkpoint_every",
+            "tf32", "threads", "subtype", "transpose", "statistics")
+
+
 class Parser(argparse_dataclass.ArgumentParser):
+    """The commands' parser: flags from the dataclass, what users set first in --help, the
+    network's and the optimizer's internals in groups after it."""
+
+    def __init__(self, options_class: type, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(options_class, *args, **kwargs)
+        for title, dests in (("network (the random convolutions)", NETWORK),
+                             ("advanced (the optimizer and internals)", ADVANCED)):
+            group = self.add_argument_group(title)
+            for action in [a for a in self._optionals._group_actions if a.dest in dests]:
+                self._optionals._group_actions.remove(action)
+                group._group_actions.append(action)
+
     def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -25,6 +49,13 @@ class Parser(argparse_dataclass.ArgumentParser):
                 if any(tok == flag or tok.startswith(flag + "=") for tok in argv):
                     given.add(action.dest)
         return given
+
+
+def progress_field() -> bool:
+    """The commands' ``progress`` field: on, ``-q`` / ``--quiet`` turns it off (the library's
+    configs default to off)."""
+    return field(default=True, metadata={
+        "args": ["-q", "--quiet"], "help": "no progress output on stderr (default: shown)"})
 
 
 def log(args, message: str) -> None:
@@ -40,6 +71,24 @@ def cut_field(what: str, edge: str) -> Optional[float]:
 def subtype_field() -> str:
     """--subtype, with its choices from the one table of them (audio.SUBTYPES)."""
     return opt("pcm16", "WAV sample format", choices=list(audio.SUBTYPES))
+
+
+def loudness_field(stands_for: str) -> str:
+    """--loudness: the level the outputs are written at (engine.loudness)."""
+    return opt("match", f"match: the integrated loudness (ITU-R BS.1770) of {stands_for}; "
+                        "peak: true peak at -1 dBTP; -N: N LUFS. Always under a -1 dBTP true "
+                        "peak, by lowering the gain, never clipping", metavar="match|peak|-N",
+               type=_loudness_arg)
+
+
+def _loudness_arg(value: str) -> str:
+    """Checked as it is parsed (a batch manifest's column is refused before any job runs);
+    kept as written, so reports and checkpoints hold what the user gave."""
+    try:
+        loudness.parse_mode(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def positional(help: str) -> Optional[str]:
@@ -63,16 +112,18 @@ def check_outputs(paths: list, overwrite: bool) -> None:
 
 def gather(argv: list, flag: str) -> list:
     """Repeated ``flag VALUE`` (or ``flag=VALUE``) pairs gathered into one ``flag V1 V2 ...``,
-    since argparse-dataclass has no append action."""
+    since argparse-dataclass has no append action. One value per flag, so the word after it
+    stays what it is (``transfer --style drums.wav speech.wav``: speech.wav is the content)."""
     values, rest, i = [], [], 0
     while i < len(argv):
         a = argv[i]
         if a == flag:
-            j = i + 1
-            while j < len(argv) and not argv[j].startswith("-"):
-                values.append(argv[j])
-                j += 1
-            i = j
+            if i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                values.append(argv[i + 1])
+                i += 1
+            else:
+                rest.append(a)  # no value: argparse says so
+            i += 1
             continue
         if a.startswith(flag + "="):
             values.append(a.split("=", 1)[1])

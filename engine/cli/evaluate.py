@@ -27,20 +27,8 @@ class EvaluateArgs:
 
 def style_specs(specs: Optional[list]) -> list:
     """[(path, weight)] from FILE[:WEIGHT] strings (a ':' that is no weight is the path's)."""
-    out = []
-    for spec in specs or []:
-        path, sep, weight = spec.rpartition(":")
-        try:
-            value = float(weight) if sep else None
-        except ValueError:
-            value = None
-        if value is None:
-            out.append((spec, 1.0))
-        elif not value > 0:
-            raise ParameterError(f"style weight must be positive, got {spec!r}")
-        else:
-            out.append((path, value))
-    return out
+    return [(path, 1.0 if weight is None else weight)
+            for path, weight in map(audio.weighted_spec, specs or [])]
 
 
 def summary_line(figures: dict) -> str:

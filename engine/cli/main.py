@@ -14,6 +14,7 @@ from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
 from engine.errors import ParameterError
 from engine.run import interrupt
+from engine.version import __version__
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "transfer": (TransferArgs, lambda a, e: run_styled(a, "transfer", e),
@@ -32,12 +33,25 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "evaluate": (EvaluateArgs, lambda a, e: run_evaluate(a),
                  "measure a result: style distance, content similarity, SDR (JSON)"),
 }
+EXAMPLES = {
+    "transfer": ["randstyle transfer vocals.wav --style drums.flac -o out.wav",
+                 "randstyle transfer vocals.wav --style a.wav:0.7 --style b.wav:0.3 --preset fast",
+                 "randstyle transfer          (no files: the built-in demo)"],
+    "texture": ["randstyle texture drums.flac --seconds 20 -o tex.wav"],
+    "separate": ["randstyle separate mix.wav --source drums=drums.wav --source pad=pad.wav "
+                 "-o sep/"],
+    "reconstruct": ["randstyle reconstruct vocals.wav -o recon"],
+    "bench": ["randstyle bench --backends numpy,cpu"],
+    "batch": ["randstyle batch jobs.csv -o results --jobs 2 --threads 1"],
+    "evaluate": ["randstyle evaluate out.wav --style drums.flac --content vocals.wav"],
+}
 REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
               "separate": ("--source", "--reference"), "evaluate": ("--style",)}
 
 
 def usage() -> str:
-    lines = [f"usage: {PROG} COMMAND [options]   ({PROG} COMMAND --help for its options)",
+    lines = [f"usage: {PROG} COMMAND [options]   ({PROG} COMMAND --help for its options;"
+             f" {PROG} --version)",
              "", "Musical style transfer with random, untrained convolutions.", "", "commands:"]
     lines += [f"  {name:<10} {help}" for name, (_, _, help) in COMMANDS.items()]
     return "\n".join(lines)
@@ -47,6 +61,9 @@ def main(argv: Optional[list] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"{PROG} {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
@@ -59,7 +76,9 @@ def main(argv: Optional[list] = None) -> int:
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling():
-            parser = Parser(cls, prog=f"{PROG} {command}", description=help)
+            examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
+            parser = Parser(cls, prog=f"{PROG} {command}", description=help,
+                            epilog=f"examples:\n{examples}")
             return run(parser.parse_args(rest), parser.explicit(rest)) or 0
     except ParameterError as exc:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)

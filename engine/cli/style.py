@@ -7,7 +7,7 @@ from typing import List, Literal, Optional
 
 import numpy as np
 
-from engine import audio, demo, presets
+from engine import audio, demo, loudness, presets
 from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
@@ -15,7 +15,9 @@ from engine.cli.common import (
     cut_field,
     fresh_stem,
     log,
+    loudness_field,
     positional,
+    progress_field,
     subtype_field,
 )
 from engine.cli.evaluate import summary_line
@@ -28,7 +30,8 @@ from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
-             "patience", "min_improvement", "eval_every", "eval_patience"}
+             "patience", "min_improvement", "eval_every", "eval_patience",
+             "eval_min_improvement", "loudness"}
 
 
 @dataclass
@@ -40,6 +43,7 @@ class StyleRunArgs:
                 "current folder, never an existing file)"})
     overwrite: bool = opt(False, "replace the output and its report if they exist")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the content (transfer) or the styles (texture)")
     styles: Optional[List[str]] = field(default=None, metadata={
         "args": ["--style"], "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
         "help": "a style reference with its weight (default 1); repeat it for several, whose "
@@ -60,6 +64,7 @@ class StyleRunArgs:
 
 @dataclass
 class TransferArgs(TransferConfig, StyleRunArgs):
+    progress: bool = progress_field()
     content: Optional[str] = positional("CONTENT audio file (omit it and the style for the "
                                         "demo)")
     style: Optional[str] = positional("STYLE audio file (or use --style)")
@@ -71,6 +76,7 @@ class TransferArgs(TransferConfig, StyleRunArgs):
 
 @dataclass
 class TextureArgs(TextureConfig, StyleRunArgs):
+    progress: bool = progress_field()
     style: Optional[str] = positional("STYLE audio file (or use --style; omit both for the "
                                       "demo drum loop)")
     style_start: Optional[float] = cut_field("style", "start")
@@ -81,17 +87,8 @@ def _style_specs(args) -> list:
     """[(path, weight)] from the positional STYLE and every --style FILE[:WEIGHT]."""
     specs = [(args.style, 1.0)] if args.style else []
     for spec in args.styles or []:
-        path, sep, weight = spec.rpartition(":")
-        try:
-            value = float(weight) if sep else None
-        except ValueError:
-            value = None
-        if value is None:  # no ":WEIGHT" (or a ':' that belongs to the path)
-            specs.append((spec, 1.0))
-        elif not 0 < value < float("inf"):
-            raise ParameterError(f"--style weight must be positive and finite, got {spec!r}")
-        else:
-            specs.append((path, value))
+        path, weight = audio.weighted_spec(spec)
+        specs.append((path, 1.0 if weight is None else weight))
     return specs
 
 
@@ -214,6 +211,50 @@ def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
         return {"skipped": f"not measured: {exc}"}
 
 
+def _stands_for(content, styles: list, sr: int):
+    """The loudness in LUFS the result is written at under --loudness match: its content's
+    (transfer), else its styles' (texture)."""
+    return loudness.reference_loudness([content] if content is not None else styles, sr)
+
+
+def _apply_preset(args, is_demo: bool, resumed: bool, explicit: set) -> None:
+    """--preset (the demo preset when there are no input files), except on --resume, where
+    the checkpoint's options stand."""
+    preset = args.preset or ("demo" if is_demo and not resumed else None)
+    if not preset or resumed:
+        return
+    applied = presets.apply(args, preset, explicit)
+    args.preset = preset
+    if is_demo and args.progress:
+        print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
+              f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
+              "override", file=sys.stderr)
+
+
+def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content, styles: list,
+                   explicit: set) -> None:
+    """The result, its report, and the --plot and --html pictures, each whole or not at all;
+    a finished run's checkpoint removed."""
+    wav, rep, png, htm, ckpt = paths
+    with interrupt.protected_writes():  # a signal now waits for whole outputs
+        audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
+                        subtype=args.subtype, overwrite=args.overwrite, normalize=False)
+        audio.write_json(rep, report, overwrite=args.overwrite)
+        if args.plot:
+            shown = {"style": channels.split(styles[0][0], "mono")[0],
+                     "result": result.mean(axis=1)}
+            if content is not None:
+                shown = {"content": channels.split(content, "mono")[0], **shown}
+            plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
+                          report.get("iterations", []))
+        if args.html:
+            page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
+                           sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
+                           demo={"content": content, "styles": [s for s, _ in styles]})
+        if not report["interrupted"]:
+            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+
+
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
@@ -222,16 +263,10 @@ def run_styled(args, command: str, explicit: set) -> int:
     is_demo = not specs and (command == "texture" or args.content is None)
     if command == "transfer" and (args.content is None) != (not specs):
         raise ParameterError("give both CONTENT and a style, or neither for the demo")
-    preset = args.preset or ("demo" if is_demo and state is None else None)
-    if preset and state is None:
-        applied = presets.apply(args, preset, explicit)
-        args.preset = preset
-        if is_demo and args.progress:
-            print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
-                  f"({', '.join(f'{k}={v}' for k, v in applied.items())}); set options to "
-                  "override", file=sys.stderr)
+    _apply_preset(args, is_demo, state is not None, explicit)
     if args.plot:
         plot.check_available()
+    mode = loudness.parse_mode(args.loudness)
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
@@ -248,24 +283,11 @@ def run_styled(args, command: str, explicit: set) -> int:
     if len(reports) > 1:
         report["parts"] = reports
         report["quality"] = _quality_of_mix(result, content, styles, args.sr)
+    (result,), report["loudness"] = loudness.level(
+        [result], args.sr, mode, _stands_for(content, styles, args.sr))
     report["quality"] = report.pop("quality", {})  # the report ends with the measure
-    with interrupt.protected_writes():  # a signal now waits for whole outputs
-        audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
-                        subtype=args.subtype, overwrite=args.overwrite)
-        audio.write_json(rep, report, overwrite=args.overwrite)
-        if args.plot:
-            shown = {"style": channels.split(styles[0][0], "mono")[0],
-                     "result": result.mean(axis=1)}
-            if content is not None:
-                shown = {"content": channels.split(content, "mono")[0], **shown}
-            plot.plot_run(png, shown, args.sr, args.n_fft, args.hop_length,
-                          report.get("iterations", []))
-        if args.html:
-            page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
-                           sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
-                           demo={"content": content, "styles": [s for s, _ in styles]})
-        if not interrupted:
-            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+    _write_outputs(args, (wav, rep, png, htm, ckpt), result, report, content, styles,
+                   explicit)
     print(wav)
     if interrupted:
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "

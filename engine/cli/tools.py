@@ -4,11 +4,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
-
 from bench import harness
 from bench.harness import BenchConfig
-from engine import audio, demo
+from engine import audio, demo, loudness
 from engine.cli.common import (
     DEMO_SECONDS,
     PROG,
@@ -16,7 +14,9 @@ from engine.cli.common import (
     cut_field,
     fresh_stem,
     log,
+    loudness_field,
     positional,
+    progress_field,
     subtype_field,
 )
 from engine.config import ReconstructConfig, SeparateConfig, opt
@@ -29,6 +29,7 @@ from engine.run.separate import separate
 
 @dataclass
 class SeparateArgs(SeparateConfig):
+    progress: bool = progress_field()
     mix: Optional[str] = field(default=None, metadata={"args": ["mix"],
                                                         "help": "MIX audio file to separate"})
     source: Optional[List[str]] = field(default=None, metadata={
@@ -41,6 +42,8 @@ class SeparateArgs(SeparateConfig):
                 "MIX_separated, never an existing one)"})
     overwrite: bool = opt(False, "replace existing outputs in the folder")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the mix, by one gain for all sources (match keeps them as "
+                                   "they are in the mix, so they still sum to it)")
     html: bool = opt(False, "also write separation.html and separation_files/ in the folder: "
                             "a page to listen to the mix, the examples and the sources")
     reference: Optional[List[str]] = field(default=None, metadata={
@@ -51,6 +54,7 @@ class SeparateArgs(SeparateConfig):
 
 @dataclass
 class ReconstructArgs(ReconstructConfig):
+    progress: bool = progress_field()
     content: Optional[str] = positional("CONTENT audio file (omit it for the demo melody)")
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
@@ -58,6 +62,7 @@ class ReconstructArgs(ReconstructConfig):
                 "(default: CONTENT_reconstruct, never an existing one)"})
     overwrite: bool = opt(False, "replace the outputs if they exist")
     subtype: str = subtype_field()
+    loudness: str = loudness_field("the content")
     content_start: Optional[float] = cut_field("content", "start")
     content_end: Optional[float] = cut_field("content", "end")
 
@@ -81,7 +86,7 @@ def _parse_sources(specs: Optional[list], flag: str = "--source") -> dict:
 # Options separate shares with the style modes but has no use for: it optimizes mask logits
 # from the equal split, without checkpoints or the quality measure.
 NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
-                    "eval_patience")
+                    "eval_patience", "eval_min_improvement")
 
 
 def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) -> int:
@@ -91,22 +96,13 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                              "effect on separate (it optimizes masks from the equal split)")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
+    mode = loudness.parse_mode(args.loudness)
     sources = _parse_sources(args.source)
     ref_paths = _parse_sources(args.reference, "--reference")
     unknown = set(ref_paths) - set(sources)
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
-    out = Path(args.output if args.output is not None else
-               fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"output {out} exists and is not a folder")
-    if not out.parent.is_dir():
-        raise ParameterError(f"output folder's parent {out.parent} does not exist")
-    wavs = {name: str(out / f"{name}.wav") for name in sources}
-    rep = str(out / "separation.json")
-    htm = page.page_path(rep)
-    if out.is_dir():
-        check_outputs([*wavs.values(), rep] + ([htm] if args.html else []), args.overwrite)
+    out, wavs, rep, htm = _separate_outputs(args, list(sources))
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
@@ -114,16 +110,20 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                   for name, path in ref_paths.items()}
     parts, report = separate(mix, examples, args, references=references)
     out.mkdir(exist_ok=True)
-    # One gain for all sources keeps their sum equal to the mix (up to that gain).
-    peak = max(float(np.max(np.abs(p))) for p in parts.values())
-    gain = min(1.0, audio.PEAK / peak) if peak > 0 else 1.0
-    report["output_gain"] = gain
+    # One gain for all sources keeps their sum equal to the mix (up to that gain); under
+    # match, the sum is the mix, so its loudness is the mix's and the gain is 1 unless a
+    # source's true peak is over the ceiling.
+    names = list(parts)
+    leveled, report["loudness"] = loudness.level(
+        [parts[n] for n in names], args.sr, mode, loudness.reference_loudness([mix], args.sr))
+    parts = dict(zip(names, leveled))
+    report["output_gain"] = report["loudness"]["gain"]
     report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()},
                         **{f"reference {n}": p for n, p in ref_paths.items()}}
     report["outputs"] = wavs
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for name, part in parts.items():
-            audio.write_wav(wavs[name], part * gain, args.sr, subtype=args.subtype,
+            audio.write_wav(wavs[name], part, args.sr, subtype=args.subtype,
                             overwrite=args.overwrite, normalize=False)
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.html:
@@ -136,13 +136,34 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
               f"best sources so far to {out}", file=sys.stderr)
         return interrupt.exit_status()
+    _log_separation(args, report)
+    return 0
+
+
+def _separate_outputs(args: SeparateArgs, names: list) -> tuple:
+    """The output folder, each source's WAV, the report and the page, all checked before any
+    work: an existing file is replaced only with --overwrite."""
+    out = Path(args.output if args.output is not None else
+               fresh_stem(f"{Path(args.mix).stem}_separated", ("",)))
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output {out} exists and is not a folder")
+    if not out.parent.is_dir():
+        raise ParameterError(f"output folder's parent {out.parent} does not exist")
+    wavs = {name: str(out / f"{name}.wav") for name in names}
+    rep = str(out / "separation.json")
+    htm = page.page_path(rep)
+    if out.is_dir():
+        check_outputs([*wavs.values(), rep] + ([htm] if args.html else []), args.overwrite)
+    return out, wavs, rep, htm
+
+
+def _log_separation(args: SeparateArgs, report: dict) -> None:
     log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1g}% of the mix away "
               f"from it; {report['wall_time_s']:.1f} s")
     for name, s in report.get("reference", {}).items():
         hpss = f", HPSS {s['hpss_sdr']:.1f} dB" if "hpss_sdr" in s else ""
         log(args, f"{name}: SDR {s['sdr']:.1f} dB (equal split {s['equal_split_sdr']:.1f} dB"
                   f"{hpss})")
-    return 0
 
 
 def run_reconstruct(args: ReconstructArgs) -> int:
@@ -156,6 +177,7 @@ def run_reconstruct(args: ReconstructArgs) -> int:
         content = None
         inputs = {"content": args.content}
     suffixes = ("_time.wav", "_griffinlim.wav", ".json")
+    mode = loudness.parse_mode(args.loudness)
     prefix = args.output if args.output is not None else fresh_stem(stem, suffixes)
     paths = [prefix + s for s in suffixes]
     check_outputs(paths, args.overwrite)
@@ -163,13 +185,18 @@ def run_reconstruct(args: ReconstructArgs) -> int:
         content = audio.load(args.content, args.sr, args.content_start, args.content_end,
                              what="content")
     signals, report = reconstruct(content, args)
+    target = loudness.reference_loudness([content], args.sr)
+    report["loudness"] = {}
+    for method in list(signals):  # each reconstruction at the content's level
+        (signals[method],), report["loudness"][method] = loudness.level(
+            [signals[method]], args.sr, mode, target)
     report["inputs"] = inputs
     wavs = dict(zip(("time", "griffinlim"), paths[:2]))
     report["outputs"] = [wavs[m] for m in signals] + [paths[2]]
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for method, signal in signals.items():
             audio.write_wav(wavs[method], signal, args.sr, subtype=args.subtype,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, normalize=False)
         audio.write_json(paths[2], report, overwrite=args.overwrite)
     for method, r in report["results"].items():
         log(args, f"{method}: spectral convergence {r['spectral_convergence']:.4f}, "

@@ -4,8 +4,8 @@ A single random network's Grams are one view of a sound (issue 10: on a real dru
 loss kept falling while the distance under an independent network rose again). Networks with
 different seeds, STFT sizes and conv widths (time and frequency scales) are several views.
 Splitting the filters between them (1/N each) makes an evaluation cheaper: a Gram costs
-filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py, README
-"Textures"): three members at one STFT size were as close per iteration as one network;
+filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py,
+docs/textures.md): three members at one STFT size were as close per iteration as one network;
 at three STFT sizes (the network's halved, kept, doubled) they came closer per iteration on
 all three generated styles (melody 0.31 against 0.40 at 100 iterations, under the
 evaluation network and a second held-out one alike), at about the same CPU per iteration.
@@ -56,7 +56,7 @@ def member_configs(base: NetworkConfig, n: int, harmonic_widths: Optional[Sequen
     time span follows the member's hop. n = 1 is the base network itself. ``n_samples``
     (the shortest signal) caps each width at the frames it holds under that member's STFT,
     so a short texture still runs (with narrower members)."""
-    from kernels.numpy_ref import n_frames
+    from engine.signal import n_frames
     if n < 1:
         raise ParameterError(f"--networks must be >= 1, got {n}")
     if n == 1:
@@ -113,6 +113,8 @@ class Ensemble:
                 for b, w in m.style_weights.items()}
 
     def terms_and_grad(self, x: np.ndarray) -> tuple:
+        if hasattr(self.network.backend, "to_floats"):
+            return self._on_device(x)
         terms: dict = {}
         grad = None
         for m, w in zip(self.members, self.weights):
@@ -122,6 +124,22 @@ class Ensemble:
             grad = w * g if grad is None else grad + w * g
         self.last_terms = terms
         return terms, grad
+
+    def _on_device(self, x: np.ndarray) -> tuple:
+        """A GPU's evaluation: the signal up once for every member, their terms and
+        gradients summed on the device, and brought over once each (not once a member)."""
+        net, b = self.network, self.network.backend
+        xd = net.asarray(np.asarray(x, dtype=net.dtype))
+        terms: dict = {}
+        grad = None
+        for m, w in zip(self.members, self.weights):
+            t, g = m.device_terms_and_grad(xd)
+            for k, v in t.items():
+                terms[k] = terms.get(k, 0.0) + w * v
+            grad = g * w if grad is None else grad + g * w
+        terms = b.to_floats(terms)
+        self.last_terms = terms
+        return terms, np.asarray(b.to_numpy(grad), dtype=np.float64)
 
     def value_and_grad(self, x: np.ndarray) -> tuple:
         terms, grad = self.terms_and_grad(np.asarray(x))

@@ -5,8 +5,12 @@ very network it fits. These measures are independent of it:
 
 - style distance: the relative Frobenius distance ||G(x) - G(s)|| / ||G(s)|| of the Gram
   matrices of an *evaluation network* that shares nothing with the optimized one (its own
-  seed, STFT size, conv widths and filter counts: ``EVAL_NETWORK``), per branch and averaged;
-- content similarity: the Pearson correlation of log-mel spectrograms (1 = same, ~0 unrelated);
+  seed, STFT size, conv widths and filter counts: ``EVAL_NETWORK``), per branch and averaged,
+  with the result first scaled to the style's RMS: a Gram grows with the level, and the level
+  is set when the result is written (engine/loudness.py), so it is no part of the style. The
+  figure of a run's written file is thus the figure of its report;
+- content similarity: the Pearson correlation of log-mel spectrograms (1 = same, ~0
+  unrelated), the result at the content's RMS;
 - SDR against a known reference (separation).
 """
 from __future__ import annotations
@@ -18,9 +22,9 @@ import numpy as np
 
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
-from engine.model.filters import hann_window, mel_filterbank
+from engine.model.filters import mel_filterbank
 from engine.model.style_target import weighted_styles
-from kernels.numpy_ref import frame
+from engine.signal import frame, hann_window
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
 # (1024), mel bins (16) and seed from every default of the optimized network.
@@ -47,13 +51,29 @@ def _built(sr: int, backend: str, options: tuple) -> Any:
     return Network(NetworkConfig(sr=sr, **dict(options)), backend=backend)
 
 
+RMS = "rms"  # the key of a style's eval_grams that holds its RMS, beside the branches'
+
+
+def rms_of(signal: Any) -> float:
+    """RMS of one signal, or of [(signal, weight)] their energy averaged by weight."""
+    return float(np.sqrt(sum(w * np.mean(np.square(np.asarray(x, dtype=np.float64)))
+                             for x, w in weighted_styles(signal))))
+
+
+def at_rms(x: np.ndarray, target: float) -> np.ndarray:
+    """``x`` scaled to RMS ``target`` (unchanged when either is zero)."""
+    level = float(np.sqrt(np.mean(np.square(np.asarray(x, dtype=np.float64)))))
+    return (x * (target / level)).astype(np.float32) if target > 0 and level > 0 else x
+
+
 def eval_grams(signal: Any, sr: int, backend: str = "auto",
                network: Optional[dict] = None) -> dict:
-    """{branch: Gram} of the evaluation network (or ``network``, as evaluation_network);
+    """{branch: Gram} of the evaluation network (or ``network``, as evaluation_network),
+    and under ``RMS`` the signal's RMS (what style_distance scales a result to);
     ``signal`` is one signal or [(signal, weight)] (Grams averaged by weight, as the style
     loss does)."""
     net = evaluation_network(sr, backend, network)
-    out: dict = {}
+    out: dict = {RMS: rms_of(signal)}
     for x, w in weighted_styles(signal):
         x = np.asarray(x, dtype=np.float32)
         net.check_length(len(x), "a signal measured by the evaluation network", EVAL_BRANCHES)
@@ -66,11 +86,13 @@ def eval_grams(signal: Any, sr: int, backend: str = "auto",
 def style_distance(result: np.ndarray, style: Any, sr: int, *,
                    style_grams: Optional[dict] = None, backend: str = "auto",
                    network: Optional[dict] = None) -> dict:
-    """Relative Gram distance per evaluation branch and their mean ("style_distance").
-    0 = same statistics; pass ``style_grams`` (from ``eval_grams``, same ``network``) to
-    reuse the style's."""
+    """Relative Gram distance per evaluation branch and their mean ("style_distance"), of
+    the result scaled to the style's RMS. 0 = same statistics; pass ``style_grams`` (from
+    ``eval_grams``, same ``network``) to reuse the style's."""
     target = style_grams if style_grams is not None else eval_grams(style, sr, backend,
                                                                      network)
+    if target.get(RMS):
+        result = at_rms(result, target[RMS])
     mine = eval_grams(result, sr, backend, network)
     per = {f"style_distance_{b}": float(np.linalg.norm(mine[b] - target[b])
                                         / max(np.linalg.norm(target[b]), 1e-30))
@@ -91,8 +113,10 @@ def log_mel(x: np.ndarray, sr: int) -> np.ndarray:
 
 
 def content_similarity(result: np.ndarray, content: np.ndarray, sr: int) -> float:
-    """Pearson correlation of the two log-mel spectrograms over their common frames."""
-    a, b = log_mel(result, sr), log_mel(content, sr)
+    """Pearson correlation of the two log-mel spectrograms over their common frames, the
+    result scaled to the content's RMS first (log1p is not scale-free: the level would
+    count)."""
+    a, b = log_mel(at_rms(result, rms_of(content)), sr), log_mel(content, sr)
     n = min(len(a), len(b))
     a, b = a[:n].ravel() - a[:n].mean(), b[:n].ravel() - b[:n].mean()
     denom = np.sqrt((a @ a) * (b @ b))

@@ -8,11 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-
-def hann_window(n_fft: int) -> np.ndarray:
-    """Periodic Hann window (scipy.signal.get_window("hann", n_fft)), shape (n_fft,)."""
-    n = np.arange(n_fft)
-    return 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)
+from engine.signal import hann_window
 
 
 def dft_basis(n_fft: int, window: Optional[np.ndarray] = None) -> np.ndarray:

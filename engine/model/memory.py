@@ -15,6 +15,13 @@ R = the rhythm branch's channels, T = frames of the optimized signal):
                signals themselves (float32 in, float64 in the optimizer)
   runtime      the interpreter, NumPy, SciPy, Numba and its compiled kernels: 256 MiB
                (measured: 108 MiB after import, 247 MiB at the end of a tiny cpu run)
+  separation   (separate) the optimized vector is the mask logits, sources x frames x bins
+               of the mask STFT (float64), not the samples: L-BFGS-B's vectors are of that
+               size; per evaluation the logits, their smoothing, masks and gradients (6), the
+               mix's complex spectrum and the sources' (3 complex), the inverse STFT's frames
+               (2 x n_fft per frame); and each source's statistics: the envelope branch's
+               rows (bins x frames x envelope filters) and the shift branch's (positions x
+               frames x shift filters), with their gradients
 The optimizer's term is reached once L-BFGS-B has made maxcor iterations (its memory is
 zeroed pages until written). Measured against the peak RSS of whole runs on the cpu backend
 (estimate / measured): 1.14 (transfer, 4096 filters, 5 s content, 8 s style), 1.06 (2048
@@ -23,11 +30,13 @@ filters); tests/test_faults.py checks one within 1.5x.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Iterable, Optional
 
 from engine.errors import ParameterError
-from kernels.numpy_ref import n_frames
+from engine.model.fastfood import padded_size
+from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # as engine.model.network.STYLE_CHUNK_FRAMES
 RUNTIME_BYTES = 256 * 2**20
@@ -43,23 +52,83 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
     R = cfg.rhythm_filters if cfg.rhythm_filters is not None else \
         (2048 if cfg.n_resid > 0 else 4096)
     rhythm_layers = 1 + cfg.n_resid
-    weights = cfg.kernel_size * B * F * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
+    harmonic = cfg.kernel_size * B * F  # values of the dense harmonic filters
+    per_patch = 0  # the Fastfood conv's padded patch and its transforms, per frame
+    if getattr(cfg, "harmonic_filters", "dense") == "fastfood":
+        N = padded_size(cfg.kernel_size, B)
+        harmonic = 4 * N * -(-F // N)  # signs, permutation, diagonal, scale per block
+        per_patch = 2 * N * s
+    weights = harmonic * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
         + cfg.n_resid * (cfg.resid_kernel_size + 1) * R * R * s
     if s == 8:  # drawn in float32, then cast: both alive for a moment
-        weights += cfg.kernel_size * B * F * 4
+        weights += harmonic * 4
     grams = 3 * (F * F + rhythm_layers * R * R) * s
     styles = list(style_samples)
     if len(styles) > 1:
         grams += (F * F + rhythm_layers * R * R) * s
     T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
     per_frame = (5 * B + F + rhythm_layers * R) * s * 2 + cfg.kernel_size * B * s \
-        + cfg.rhythm_kernel_size * cfg.n_mels * s
+        + cfg.rhythm_kernel_size * cfg.n_mels * s + per_patch
     activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
         [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))
     n = n_samples * n_optimized
-    optimizer = (2 * getattr(cfg, "maxcor", 20) + 12) * n * 8
+    sep_device, logits = separation_bytes(cfg, n_samples, n_optimized, T, s)
+    optimizer = (2 * getattr(cfg, "maxcor", 20) + 12) * (logits or n) * 8
     signals = 12 * n + sum(12 * k for k in styles)
-    return int(RUNTIME_BYTES + weights + grams + activations + optimizer + signals)
+    return int(RUNTIME_BYTES + weights + grams + activations + sep_device + optimizer + signals)
+
+
+def separation_bytes(cfg: Any, n_samples: int, n_sources: int, T: int, s: int) -> tuple:
+    """(bytes of separation's arrays during an evaluation, count of its logits): (0, 0) for
+    any other mode. See the module's docstring."""
+    n_fft = getattr(cfg, "mask_n_fft", None)
+    if n_fft is None:
+        return 0, 0
+    frames = 1 + -(-n_samples // cfg.mask_hop_length)
+    bins = n_fft // 2 + 1
+    logits = n_sources * frames * bins
+    arrays = logits * 8 * 6 + (1 + 2 * n_sources) * frames * bins * 16 \
+        + n_sources * frames * n_fft * 8 * 2
+    B = cfg.n_fft // 2 + 1
+    if getattr(cfg, "envelope_weight", 0):
+        arrays += B * T * (cfg.envelope_filters * 2 + cfg.envelope_width) * s
+    if getattr(cfg, "shift_weight", 0):
+        Kf = cfg.shift_octaves * 12  # as separation_stats.shift_patch: 12 bands an octave
+        n_bands = int(math.floor(math.log2(cfg.sr / 2 / 65.4) * 12)) - 1  # from C2 to sr / 2
+        positions = max(n_bands - Kf + 1, 1)
+        arrays += positions * T * (cfg.shift_filters * 2 + cfg.shift_width * Kf) * s
+    return arrays, logits
+
+
+def device_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
+                 n_optimized: int = 1) -> int:
+    """The part of ``estimate_bytes`` a GPU holds: every array of the run but L-BFGS-B's
+    vectors and the signals on the host, and the interpreter's own memory."""
+    styles = list(style_samples)
+    n = n_samples * n_optimized
+    T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
+    s = 8 if cfg.dtype == "float64" else 4
+    logits = separation_bytes(cfg, n_samples, n_optimized, T, s)[1]
+    host = RUNTIME_BYTES + (2 * getattr(cfg, "maxcor", 20) + 12) * (logits or n) * 8 \
+        + 12 * n + sum(12 * k for k in styles)
+    return estimate_bytes(cfg, n_samples, styles, n_optimized) - int(host)
+
+
+def check_device(cfg: Any, backend: Any, n_samples: int, style_samples: Iterable[int] = (),
+                 n_optimized: int = 1) -> Optional[int]:
+    """Refuse, in one line, a run whose arrays would not fit the GPU's free memory (the
+    backend's ``device_free_bytes``), before anything is allocated on it; return the
+    estimate (None for a backend without a device)."""
+    free = getattr(backend, "device_free_bytes", lambda: None)()
+    if free is None:
+        return None
+    need = device_bytes(cfg, n_samples, style_samples, n_optimized)
+    if need > free:
+        raise ParameterError(
+            f"this run needs about {_mib(need)} of GPU memory (estimated from --n-filters, "
+            f"--rhythm-filters, --n-resid and the signals' lengths) but {_mib(free)} is free "
+            "on the device; use fewer filters, shorter clips or --backend cpu")
+    return need
 
 
 def available_bytes() -> Optional[int]:

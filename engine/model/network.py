@@ -3,6 +3,7 @@
 engine/model/style_target.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -11,6 +12,7 @@ import kernels
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
 from engine.model import passes
+from engine.model.fastfood import draw_fastfood
 from engine.model.filters import dft_basis, hann_window, mel_filterbank
 from engine.model.params import Branch, random_conv
 from engine.model.style_target import STYLE_CHUNK_FRAMES, style_targets
@@ -24,7 +26,8 @@ class Network:
     Public parameters, NumPy arrays in the engine dtype:
       window            (n_fft,)               periodic Hann
       dft_basis         (n_fft, 2 * n_bins)    [w*cos | -w*sin]; frames @ basis = [Re | Im]
-      harmonic_weights  (kernel_size, n_bins, n_filters)
+      harmonic_weights  (kernel_size, n_bins, n_filters), or None with
+                        harmonic_filters="fastfood" (the branch's .fastfood draw instead)
       mel_basis         (n_mels, n_bins)      the rhythm branch's filterbank (librosa's)
       branches          {name: Branch}: "harmonic", "rhythm", and "content_mel" when the
                         content uses mel features with its own n_mels (else it is "rhythm")
@@ -41,12 +44,11 @@ class Network:
         self.n_bins = c.n_fft // 2 + 1
         self.window = hann_window(c.n_fft).astype(self.dtype)
         self.dft_basis = dft_basis(c.n_fft).astype(self.dtype)
-        self.branches = {"harmonic": Branch("harmonic", self._cast(random_conv(
-            np.random.default_rng(c.seed), c.kernel_size, self.n_bins, c.n_filters)))}
+        self.branches = {"harmonic": self._harmonic_branch()}
         self.branches["rhythm"] = self._mel_branch("rhythm", 1, c.n_mels)
         if c.content_features == "mel" and c.content_n_mels != c.n_mels:
             self.branches["content_mel"] = self._mel_branch("content_mel", 2, c.content_n_mels)
-        self.harmonic_weights = self.branches["harmonic"].weights
+        self.harmonic_weights = self.branches["harmonic"].weights  # None with fastfood
         self.mel_basis = self.branches["rhythm"].mel_basis  # (n_mels, n_bins)
         b = self.backend
         self._window = b.asarray(self.window)
@@ -55,6 +57,15 @@ class Network:
 
     def _cast(self, a: np.ndarray) -> np.ndarray:
         return a.astype(self.dtype, copy=False)
+
+    def _harmonic_branch(self) -> Branch:
+        c = self.config
+        rng = np.random.default_rng(c.seed)
+        if c.harmonic_filters == "fastfood":
+            ff = draw_fastfood(rng, c.kernel_size, self.n_bins, c.n_filters)
+            return Branch("harmonic", None, fastfood=ff.cast(self.dtype))
+        return Branch("harmonic", self._cast(random_conv(rng, c.kernel_size, self.n_bins,
+                                                         c.n_filters)))
 
     def _mel_branch(self, name: str, index: int, n_mels: int) -> Branch:
         c = self.config
@@ -72,7 +83,12 @@ class Network:
 
     def _to_device(self, br: Branch) -> dict:
         b = self.backend
-        return {"weights": b.asarray(br.weights),
+        ff = br.fastfood
+        if ff is not None:
+            ff = replace(ff, signs=b.asarray(ff.signs), perm=b.asarray(ff.perm),
+                         gauss=b.asarray(ff.gauss), scale=b.asarray(ff.scale))
+        return {"weights": None if br.weights is None else b.asarray(br.weights),
+                "fastfood": ff,
                 "mel": None if br.mel_basis is None else b.asarray(br.mel_basis),
                 "resid": [(b.asarray(w), b.asarray(w1)) for w, w1 in br.resid]}
 

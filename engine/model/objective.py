@@ -4,7 +4,7 @@ L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
   + l1_weight * sum |log1p(M(x))|
 with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
-runs the dense Gram loss or the Gram-free one (DESIGN.md 8), whichever needs fewer FLOPs
+runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
 (engine/model/style_target.py); both compute the same loss.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.network import Network
-from engine.model.style_target import StyleTarget
+from engine.model.style_target import StyleTarget, style_term
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 
@@ -74,15 +74,19 @@ class Objective:
         """Effective weight of each style branch: the user's, times the balancing factor."""
         return {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
 
-    def _forward(self, x: np.ndarray, unit: bool = False) -> tuple[dict, dict, dict]:
+    def _forward(self, x: np.ndarray, unit: bool = False,
+                 device: bool = False) -> tuple[dict, dict, dict]:
         """Loss terms, each term's gradient with respect to the features ({term: {branch:
-        [dA per layer or None]}}), and the network caches; ``unit`` drops the weights."""
+        [dA per layer or None]}}), and the network caches; ``unit`` drops the weights.
+        ``device``: x is already a backend array in the network's dtype, and the terms stay
+        where they were computed (``device_terms_and_grad``)."""
         net, b = self.network, self.network.backend
         if self.content_length is not None and len(x) != self.content_length:
             raise ParameterError(
                 f"signal has {len(x)} samples but the content has {self.content_length}")
         # Cast on the host: only engine-dtype bytes cross to a GPU.
-        feats, caches = net.forward(net.asarray(np.asarray(x, dtype=net.dtype)), self.branches)
+        xd = x if device else net.asarray(np.asarray(x, dtype=net.dtype))
+        feats, caches = net.forward(xd, self.branches)
         terms: dict[str, float] = {}
         term_grads: dict[str, dict] = {}
 
@@ -102,15 +106,7 @@ class Objective:
             w = 1.0 if unit else self.style_weights[name]
             terms[term] = 0.0
             for layer, (A, target) in enumerate(zip(feats[name], self.style_targets[name])):
-                if target.use_factor(A.shape[0]):
-                    self.style_algorithms[name] = "gramfree"
-                    loss, cache = b.gramfree_style_loss_forward(A, target.factor,
-                                                                target.gram_sq, w)
-                    grad = b.gramfree_style_loss_backward(1.0, cache)
-                else:
-                    self.style_algorithms[name] = "dense"
-                    loss, cache = b.gram_style_loss_forward(A, target.gram, w)
-                    grad = b.gram_style_loss_backward(1.0, cache)
+                loss, grad, self.style_algorithms[name] = style_term(b, A, target, w)
                 terms[term] += loss
                 grad_of(term, name, layer, grad)
         if self.l1_weight > 0:
@@ -120,8 +116,8 @@ class Objective:
         if self.style_branches:
             terms["style"] = sum(terms[STYLE_TERMS[n]] for n in self.style_branches)
         terms["total"] = sum(v for k, v in terms.items() if k not in ("style", "total"))
-        if hasattr(b, "to_floats"):  # a GPU's terms are device scalars: one transfer for all
-            terms = b.to_floats(terms)
+        if hasattr(b, "to_floats") and not device:  # a GPU's terms are device scalars: one
+            terms = b.to_floats(terms)  # transfer for all
         return terms, term_grads, caches
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
@@ -131,6 +127,13 @@ class Objective:
         """Loss terms and dL/dx: every term's feature gradients summed, one backward pass."""
         terms, term_grads, caches = self._forward(x)
         return terms, self._backward(summed(term_grads), caches)
+
+    def device_terms_and_grad(self, x) -> tuple[dict, object]:
+        """terms_and_grad for a signal already on the backend's device (in the network's
+        dtype): the terms left as device scalars (the caller brings them over together with
+        its own: see kernels/cuda.py to_floats) and dL/dx on the device, in that dtype."""
+        terms, term_grads, caches = self._forward(x, device=True)
+        return terms, self.network.backward(summed(term_grads), caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """Each loss term ("content", "style_harmonic", "style_rhythm", "l1", their "style"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -24,19 +24,26 @@ class Branch:
     """One branch's fixed parameters (NumPy, engine dtype).
 
     mel_basis (n_mels, n_bins) or None for the harmonic branch (which reads log1p(M));
-    weights (K, C, F): Y[t, f] = sum_k sum_c X[t + k, c] W[k, c, f], "valid";
+    weights (K, C, F): Y[t, f] = sum_k sum_c X[t + k, c] W[k, c, f], "valid"; or None when
+    fastfood holds the structured filters of the same conv (engine/model/fastfood.py);
     resid: per block i, (dilated weights (K_r, F, F) with dilation 2^i and "same" padding,
     1x1 weights (1, F, F)).
     """
     name: str
-    weights: np.ndarray
+    weights: Optional[np.ndarray]
     mel_basis: Optional[np.ndarray] = None
     log: bool = True
     resid: list = field(default_factory=list)
+    fastfood: Optional[Any] = None
 
     @property
     def width(self) -> int:
-        return self.weights.shape[0]
+        return self.fastfood.width if self.weights is None else self.weights.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        """Filters of the first conv."""
+        return self.fastfood.n_out if self.weights is None else self.weights.shape[2]
 
     @property
     def margin(self) -> int:

@@ -1,7 +1,7 @@
 """Forward and backward through a network's branches, op by op on its backend.
 
 x -> DFT conv -> magnitude M ->
-   harmonic branch: log1p(M) -> conv (width 11) + ReLU
+   harmonic branch: log1p(M) -> conv (width 11) + ReLU (dense or Fastfood filters)
    rhythm branch:   log1p(M @ melᵀ) -> conv (width 50) + ReLU [-> dilated residual blocks]
    content_mel:     the rhythm architecture on its own mel size (--content-features mel)
 Each branch yields a list of activations: one per layer whose Gram the style loss uses.
@@ -29,7 +29,7 @@ def forward(net: Any, x: Any, branches: Iterable[str] = ("harmonic",)) -> tuple[
         if "logmag" in branches:
             feats["logmag"] = [S]
         if "harmonic" in branches:
-            A, caches["harmonic"] = b.conv1d_relu_forward(S, net._dev["harmonic"]["weights"])
+            A, caches["harmonic"] = conv_relu_forward(b, net._dev["harmonic"], S)
             feats["harmonic"] = [A]
     for name in branches:
         if name in ("harmonic", "logmag"):
@@ -44,10 +44,25 @@ def forward(net: Any, x: Any, branches: Iterable[str] = ("harmonic",)) -> tuple[
     return feats, caches
 
 
+def conv_relu_forward(b: Any, dev: dict, X: Any) -> tuple[Any, Any]:
+    """A branch's first conv + ReLU: dense weights, or the Fastfood structured filters."""
+    ff = dev.get("fastfood")
+    if ff is None:
+        return b.conv1d_relu_forward(X, dev["weights"])
+    return b.fastfood_conv_relu_forward(X, ff.width, ff.signs, ff.perm, ff.gauss, ff.scale,
+                                        ff.n_out)
+
+
+def conv_relu_backward(b: Any, dev: dict, dA: Any, cache: Any) -> Any:
+    if dev.get("fastfood") is None:
+        return b.conv1d_relu_backward(dA, cache)
+    return b.fastfood_conv_relu_backward(dA, cache)
+
+
 def stack_forward(b: Any, dev: dict, X: Any) -> tuple[list, Any]:
     """The first conv (+ ReLU) and the residual blocks: [a_0, a_1, ...] and the caches."""
     if not dev["resid"]:
-        A, c = b.conv1d_relu_forward(X, dev["weights"])
+        A, c = conv_relu_forward(b, dev, X)
         return [A], c
     h, c0 = b.conv1d_forward(X, dev["weights"])
     a, r0 = b.relu_forward(h)
@@ -66,7 +81,7 @@ def stack_forward(b: Any, dev: dict, X: Any) -> tuple[list, Any]:
 def stack_backward(b: Any, dev: dict, dacts: list, cache: Any) -> Any:
     """Gradient into the stack's input; dacts[i] is dL/da_i or None."""
     if not dev["resid"]:
-        return b.conv1d_relu_backward(dacts[0], cache)
+        return conv_relu_backward(b, dev, dacts[0], cache)
     c0, r0, steps = cache
     g_a = list(dacts)
     g_h = None  # dL/dh_i, carried down the residual path
@@ -92,7 +107,8 @@ def backward(net: Any, dfeatures: dict, caches: dict) -> Any:
     if "logmag" in dfeatures and dfeatures["logmag"][0] is not None:
         dS = dfeatures["logmag"][0]
     if "harmonic" in dfeatures and dfeatures["harmonic"][0] is not None:
-        g = b.conv1d_relu_backward(dfeatures["harmonic"][0], caches["harmonic"])
+        g = conv_relu_backward(b, net._dev["harmonic"], dfeatures["harmonic"][0],
+                               caches["harmonic"])
         dS = g if dS is None else dS + g
     if dS is not None:
         dM = b.log1p_backward(dS, caches["log"])

@@ -1,5 +1,5 @@
 """What the style loss compares against, per branch and layer: the style's Gram, and when it
-pays, a factor of it (DESIGN.md 8).
+pays, a factor of it (docs/design.md §8).
 
 With A (T x F) the result's activations and B (T_s x F) the style's activations / sqrt(T_s)
 (so the style Gram is Gs = BᵀB), ||AᵀA/T - Gs||² = ||AAᵀ||²/T² - 2||ABᵀ||²/T + ||Gs||²:
@@ -17,25 +17,33 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.errors import ParameterError
-from kernels.numpy_ref import n_frames
+from engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
 
 
-def dense_flops(T: int, F: int) -> float:
-    """Dense Gram style loss and gradient: syrk for G (T F²), a GEMM for dA (2 T F²)."""
-    return 3.0 * T * F * F
+def gram_by_syrk(backend: Any) -> bool:
+    """Whether the backend forms AᵀA by a rank-k update (the cpu backend's SYRK, NumPy's
+    matmul of a matrix with its own transpose) at half a GEMM's FLOPs; the cuda backend
+    says False (GRAM_BY_SYRK): its Grams are cuBLAS GEMMs."""
+    return bool(getattr(backend, "GRAM_BY_SYRK", True))
 
 
-def gramfree_flops(T: int, T_s: int, F: int) -> float:
-    """Gram-free loss and gradient: syrk for AAᵀ (T² F), ABᵀ (2 T T_s F), (AAᵀ)A (2 T² F),
-    (ABᵀ)B (2 T T_s F)."""
-    return 3.0 * T * T * F + 4.0 * T * T_s * F
+def dense_flops(T: int, F: int, syrk: bool = True) -> float:
+    """Dense Gram style loss and gradient: syrk for G (T F², a GEMM: 2 T F²), a GEMM for dA
+    (2 T F²)."""
+    return (3.0 if syrk else 4.0) * T * F * F
 
 
-def factor_can_pay(T_s: int, F: int) -> bool:
+def gramfree_flops(T: int, T_s: int, F: int, syrk: bool = True) -> float:
+    """Gram-free loss and gradient: syrk for AAᵀ (T² F, a GEMM: 2 T² F), ABᵀ (2 T T_s F),
+    (AAᵀ)A (2 T² F), (ABᵀ)B (2 T T_s F)."""
+    return (3.0 if syrk else 4.0) * T * T * F + 4.0 * T * T_s * F
+
+
+def factor_can_pay(T_s: int, F: int, syrk: bool = True) -> bool:
     """Whether a factor of T_s rows beats the dense path for some result length (T >= 1)."""
-    return gramfree_flops(1, T_s, F) < dense_flops(1, F)
+    return gramfree_flops(1, T_s, F, syrk) < dense_flops(1, F, syrk)
 
 
 def _sum_squares(xp: Any, G: Any, rows: int = 256) -> float:
@@ -52,12 +60,25 @@ class StyleTarget:
     factor: Optional[Any] = None
     gram_sq: Optional[float] = None
 
-    def use_factor(self, T: int) -> bool:
-        """Gram-free for a result of T rows: when a factor is kept and its FLOPs are fewer."""
+    def use_factor(self, T: int, syrk: bool = True) -> bool:
+        """Gram-free for a result of T rows: when a factor is kept and its FLOPs are fewer
+        (``syrk``: how the backend forms Grams, ``gram_by_syrk``)."""
         if self.factor is None:
             return False
         F = self.gram.shape[0]
-        return gramfree_flops(T, self.factor.shape[0], F) < dense_flops(T, F)
+        return gramfree_flops(T, self.factor.shape[0], F, syrk) < dense_flops(T, F, syrk)
+
+
+def style_term(b: Any, A: Any, target: StyleTarget, weight: float) -> tuple[Any, Any, str]:
+    """One layer's style loss ``weight`` ||Gram(A) - target||² on backend ``b``, its gradient
+    dL/dA, and the algorithm that computed them: Gram-free (the target's factor) where that
+    costs fewer FLOPs for A's rows (StyleTarget.use_factor), else the dense Gram. The one
+    place that choice is made; every objective's style term comes through here."""
+    if target.use_factor(A.shape[0], gram_by_syrk(b)):
+        loss, cache = b.gramfree_style_loss_forward(A, target.factor, target.gram_sq, weight)
+        return loss, b.gramfree_style_loss_backward(1.0, cache), "gramfree"
+    loss, cache = b.gram_style_loss_forward(A, target.gram, weight)
+    return loss, b.gram_style_loss_backward(1.0, cache), "dense"
 
 
 def finish(xp: Any, gram: Any, factor: Optional[Any]) -> StyleTarget:
@@ -115,7 +136,7 @@ def style_targets(net: Any, x: np.ndarray, branches: tuple, chunk_frames: int,
         br = net.branches[name]
         K, m = br.width, br.margin
         n_rows = T - K + 1
-        keep = factors and factor_can_pay(n_rows, br.weights.shape[2])
+        keep = factors and factor_can_pay(n_rows, br.n_out, gram_by_syrk(b))
         step = max(chunk_frames - K + 1 - 2 * m, 1)
         totals, kept, r0 = None, [], 0
         bar = tqdm(total=n_rows, desc=f"{name} Gram", unit="frame", leave=False,

@@ -132,7 +132,7 @@ class _Builder:
     def spectrogram(self, wav: Path, config: dict) -> Optional[Path]:
         if self.figure is None:
             return None
-        from engine.run.reconstruct import stft_magnitude
+        from engine.signal import stft_magnitude
         n_fft, hop = int(config.get("n_fft", 2048)), int(config.get("hop_length", 512))
         tag = hashlib.sha1(f"{wav}|{n_fft}|{hop}".encode()).hexdigest()[:10]
         png = self.assets / f"{wav.stem}-{tag}.spec.png"
@@ -147,9 +147,10 @@ class _Builder:
         ax = fig.add_subplot()
         ax.imshow(S, origin="lower", aspect="auto", cmap="magma",
                   extent=(0, len(x) / sr, 0, sr / 2000))
-        ax.set_xlabel("s")
+        ax.set_xlabel("time (s)")
         ax.set_ylabel("kHz")
-        fig.subplots_adjust(left=0.1, right=0.98, bottom=0.22, top=0.96)  # tight_layout: slow
+        # room on the left for the kHz label and its ticks (tight_layout would be slow)
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.24, top=0.96)
         _save(fig, png)
         return png
 
@@ -199,11 +200,24 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+# What a person reads for a report's keys; a key not here is shown as it is.
+LABELS = {"wall_time_s": "wall time (s)", "nit": "iterations", "stop_reason": "stopped because",
+          "backend": "backend", "mix_residual_rel": "sources' sum against the mix (relative)",
+          "style_distance": "style distance", "style_distance_harmonic": "style distance, harmonic",
+          "style_distance_rhythm": "style distance, rhythm",
+          "content_similarity": "content similarity", "sdr_db": "SDR (dB)"}
+
+
+def _label(key: str) -> str:
+    """A table's row label: each part of a dotted key through LABELS."""
+    return " / ".join(LABELS.get(part, part) for part in str(key).split("."))
+
+
 def _table(rows: list, cls: str) -> str:
     if not rows:
         return ""
     cells = f"<caption>{cls}</caption>"
-    cells += "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+    cells += "".join(f"<tr><th>{html.escape(_label(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                     for k, v in rows)
     return f'<table class="{cls}">{cells}</table>'
 
@@ -249,7 +263,9 @@ def write_page(page: str, entries: list, title: str, summary: str = "") -> None:
         parts.append('<div class="clips">')
         for clip in e.clips:
             wav, why = b.audio(clip)
-            parts.append(f"<figure><figcaption>{html.escape(clip.label)}</figcaption>")
+            named = clip.label if isinstance(clip.source, np.ndarray) else \
+                f"{clip.label}: {Path(str(clip.source)).name}"  # which file it is
+            parts.append(f"<figure><figcaption>{html.escape(named)}</figcaption>")
             if wav is None:
                 parts.append(f"<p>{html.escape(why)}</p></figure>")
                 continue

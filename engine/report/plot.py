@@ -23,15 +23,17 @@ def plot_run(path: str, signals: dict, sr: int, n_fft: int, hop_length: int,
     import matplotlib.pyplot as plt
 
     from engine.audio import atomic_write
-    from engine.run.reconstruct import stft_magnitude
+    from engine.signal import stft_magnitude
 
     fig, axes = plt.subplots(len(signals) + 1, 1, figsize=(10, 2.6 * (len(signals) + 1)))
     for ax, (name, x) in zip(axes, signals.items()):
         S = np.log1p(stft_magnitude(x, n_fft, hop_length)).T
-        ax.imshow(S, origin="lower", aspect="auto", cmap="magma",
-                  extent=(0, len(x) / sr, 0, sr / 2000))
+        image = ax.imshow(S, origin="lower", aspect="auto", cmap="magma",
+                          extent=(0, len(x) / sr, 0, sr / 2000))
         ax.set_title(f"{name}: log1p |STFT|")
-        ax.set_ylabel("kHz")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("frequency (kHz)")
+        fig.colorbar(image, ax=ax, label="log1p |STFT|")
     ax = axes[-1]
     keys = [k for k in (history[0] if history else {})
             if k not in ("iter", "time_s", "nfev", "style")]

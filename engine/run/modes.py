@@ -1,36 +1,32 @@
 """Whole runs: transfer and texture, each returning the signal and its report."""
 from __future__ import annotations
 
-import platform
-import sys
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, replace
-from typing import Any, Callable, Iterator, Optional
+from dataclasses import replace
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 import kernels
-from engine.audio import check_signal
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
 from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
-from engine.model.style_target import combine, weighted_styles
-from engine.run.optimize import lbfgs, summary
+from engine.model.style_target import weighted_styles
+from engine.run.common import (
+    announce,
+    build_network,
+    gemm_precision,
+    resolve,
+    run_report,
+    style_branches,
+    style_targets,
+)
+from engine.run.optimize import lbfgs
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
-
-VERSION = "0.1.0"
-
-
-def resolve(cls: type, config: Optional[RunConfig], overrides: dict) -> Any:
-    config = config if config is not None else cls()
-    if not isinstance(config, cls):
-        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    return replace(config, **overrides) if overrides else config
 
 
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
@@ -48,9 +44,13 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
-    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience)
-    if cfg.eval_every and monitor.skipped:
-        raise ParameterError(f"--eval-every: {monitor.skipped}")
+    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience,
+                      cfg.eval_min_improvement)
+    every = cfg.eval_every
+    if every and monitor.skipped:
+        if mode != "texture":  # texture measures by default: a short one just runs unmeasured
+            raise ParameterError(f"--eval-every: {monitor.skipped}")
+        every = 0
     setup_s = time.perf_counter() - started - monitor.time_s
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
@@ -58,103 +58,30 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
                     history=None if resume is None else resume["history"],
                     checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
                     patience=cfg.patience, min_improvement=cfg.min_improvement,
-                    monitor=monitor, monitor_every=cfg.eval_every)
+                    monitor=monitor, monitor_every=every)
     returned = res.nit
     if res.message.startswith("measure:"):  # the best measured iterate, not the last
         res.x, returned = monitor.best["x"], monitor.best["iter"]
     quality = monitor.figures(res.x)
-    report = {
-        "mode": mode,
-        "config": asdict(cfg),
-        "backend": network.backend.name,
-        "dtype": cfg.dtype,
-        "sr": cfg.sr,
-        "n_samples": n_samples,
-        "seconds": n_samples / cfg.sr,
-        "balance_factors": factors,
-        "style_weights": objective.style_weights,
-        "style_algorithms": dict(getattr(objective, "style_algorithms", {})),
-        "content_branch": objective.content_branch if objective.content_target is not None
+    report = run_report(
+        mode, cfg, network, started, res,
+        n_samples=n_samples,
+        seconds=n_samples / cfg.sr,
+        balance_factors=factors,
+        style_weights=objective.style_weights,
+        style_algorithms=dict(getattr(objective, "style_algorithms", {})),
+        content_branch=objective.content_branch if objective.content_target is not None
         else None,
-        **summary(res),
-        "resumed_at_iteration": None if resume is None else len(resume["history"]),
-        "setup_time_s": round(setup_s, 4),
-        "optimize_time_s": round(res.wall_time_s, 4),
-        "eval_time_s": round(monitor.time_s, 4),
-        "wall_time_s": round(time.perf_counter() - started, 4),
-        "randstyle_version": VERSION,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "init": init,
-        "returned_iteration": returned,
-        "quality_history": monitor.history,
-        "quality": quality,
-    }
+        resumed_at_iteration=None if resume is None else len(resume["history"]),
+        setup_time_s=round(setup_s, 4),
+        optimize_time_s=round(res.wall_time_s, 4),
+        eval_time_s=round(monitor.time_s, 4),
+        init=init,
+        returned_iteration=returned,
+        quality_history=monitor.history,
+        quality=quality,
+    )
     return res.x.astype(np.float32), report
-
-
-def style_branches(cfg: RunConfig) -> tuple:
-    """The style branches a configuration uses: those with a positive weight."""
-    return tuple(b for b, w in (("harmonic", cfg.style_weight), ("rhythm", cfg.rhythm_weight))
-                 if w > 0)
-
-
-def build_network(cfg: RunConfig, signals: dict, n_samples: Optional[int] = None,
-                  n_optimized: int = 1) -> Network:
-    """The network, after every signal is checked, so bad input fails before any work.
-
-    ``signals`` maps a name ("content", "style", ...) to (signal, branches it feeds);
-    ``n_optimized`` signals of ``n_samples`` are optimized (default: the first signal's
-    length). A run estimated above the memory available is refused here (model/memory.py)."""
-    for what, (x, _) in signals.items():
-        check_signal(np.asarray(x), f"the {what} signal")
-    lengths = [len(x) for x, _ in signals.values()]
-    memory.check(cfg, n_samples if n_samples is not None else lengths[0],
-                 [n for name, n in zip(signals, lengths) if "style" in name or "example" in name],
-                 n_optimized)
-    net = Network(cfg.network_config(), backend=cfg.backend)
-    if cfg.threads is not None:
-        kernels.set_threads(cfg.threads)
-    if cfg.tf32 and not hasattr(net.backend, "tf32") and cfg.progress:
-        print(f"randstyle: --tf32 has no effect on the {net.backend.name} backend",
-              file=sys.stderr)
-    for what, (x, branches) in signals.items():
-        net.check_length(len(x), f"the {what}", branches)
-    return net
-
-
-@contextmanager
-def gemm_precision(cfg: Any, net: Network) -> Iterator[None]:
-    """TF32 matmuls inside when --tf32 asks for them on a backend that has them (the
-    optimization only: target features and Grams are computed at full precision); the
-    backend's previous setting comes back after. Without --tf32 nothing is touched, so a
-    user's own CUPY_TF32 holds."""
-    if cfg.tf32 and hasattr(net.backend, "tf32"):
-        with net.backend.tf32():
-            yield
-    else:
-        yield
-
-
-def announce(cfg: RunConfig, net: Network, what: str) -> None:
-    if cfg.progress:
-        picked = " (auto)" if cfg.backend == "auto" else ""
-        print(f"randstyle: backend {net.backend.name}{picked}, {net.dtype}; computing {what}",
-              file=sys.stderr)
-
-
-def style_targets(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
-    """The weight-averaged style targets of several style signals, branch by branch, layer by
-    layer: Grams, plus the factors the Gram-free loss uses where they pay
-    (model/style_target.py); one style passes through without copies."""
-    per_style = [(net.style_targets(x, branches, progress=progress), w) for x, w in styles]
-    return {b: combine(net.backend.xp, [(t[b], w) for t, w in per_style]) for b in branches}
-
-
-def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> dict:
-    """The weight-averaged Grams of several style signals, branch by branch, layer by layer."""
-    return {b: [t.gram for t in layers]
-            for b, layers in style_targets(net, styles, branches, progress).items()}
 
 
 def _objective(cfg: RunConfig, net: Network, styles: list, **kwargs: Any) -> Objective:
@@ -207,6 +134,8 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
     if checker is not cfg:  # the members hold at most one full network's weights and Grams
         memory.check(cfg, n_samples, [len(x) for x, _ in styles])
+        memory.check_device(cfg, kernels.get_backend(cfg.backend), n_samples,
+                            [len(x) for x, _ in styles])
     net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")

@@ -46,6 +46,83 @@ def plateaued(history: list, patience: int, min_improvement: float) -> bool:
     return then - now < min_improvement * abs(then)
 
 
+@dataclass
+class _Watch:
+    """What scipy's two callbacks share: the objective, the run's result and history, the
+    last and best points evaluated, and why the run should stop."""
+    objective: Any
+    result: OptimResult
+    checkpoint: Optional[Callable[[np.ndarray, list], None]] = None
+    checkpoint_every: int = 0
+    monitor: Optional[Callable[[np.ndarray, dict], Optional[str]]] = None
+    monitor_every: int = 0
+    patience: int = 0
+    min_improvement: float = 0.0
+    bar: Any = None
+    start: float = field(default_factory=time.perf_counter)
+    last: dict = field(default_factory=dict)
+    best: dict = field(default_factory=dict)
+    stop: str = ""
+    calls: int = 0  # evaluations: a load-independent clock for comparing runs
+
+    def fun(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        terms, grad = self.objective.terms_and_grad(x)
+        self.calls += 1
+        self.last["x"], self.last["terms"] = x.copy(), terms
+        if terms["total"] < self.best.get("loss", np.inf):
+            self.best["loss"], self.best["x"] = terms["total"], self.last["x"]
+        return float(terms["total"]), grad
+
+    def callback(self, intermediate_result: Any) -> None:
+        x = intermediate_result.x
+        # The accepted iterate is nearly always the last point evaluated; if not, measure it.
+        terms = self.last["terms"] if np.array_equal(x, self.last.get("x")) else \
+            self.objective.terms_and_grad(x)[0]
+        history = self.result.history
+        elapsed = time.perf_counter() - self.start - self.result.monitor_time_s
+        entry = {"iter": len(history) + 1, "time_s": round(elapsed, 4), "nfev": self.calls,
+                 **terms}
+        history.append(entry)
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
+        self.bar.update(1)
+        if self.checkpoint is not None and self.checkpoint_every and \
+                len(history) % self.checkpoint_every == 0:
+            self.checkpoint(x, history)
+        self._measure(x, entry)
+        if not self.stop and plateaued(history, self.patience, self.min_improvement):
+            self.stop = PLATEAU.format(tol=self.min_improvement, n=self.patience)
+        if self.stop:
+            raise StopIteration  # scipy ends the run and returns this iterate
+
+    def _measure(self, x: np.ndarray, entry: dict) -> None:
+        """The monitor, every ``monitor_every`` iterations, its time kept apart."""
+        if self.monitor is None or not self.monitor_every or entry["iter"] % self.monitor_every:
+            return
+        began = time.perf_counter()
+        reason = self.monitor(x, entry)
+        self.result.monitor_time_s += time.perf_counter() - began
+        if reason:
+            self.stop = reason
+
+
+def _minimize(watch: _Watch, x0: np.ndarray, done: int, maxiter: int, ftol: float,
+              maxcor: int, bounds: bool) -> None:
+    """scipy's L-BFGS-B for the iterations left; its outcome into ``watch.result``."""
+    result = watch.result
+    if maxiter - done <= 0:
+        result.message = "no iterations left: maxiter reached before resuming"
+        result.nit = done
+        return
+    res = minimize(watch.fun, x0, jac=True, method="L-BFGS-B", callback=watch.callback,
+                   bounds=Bounds(-1.0, 1.0) if bounds else None,
+                   options={"maxiter": maxiter - done, "ftol": ftol, "maxcor": maxcor,
+                            "gtol": 0.0})
+    result.x = res.x
+    result.message = watch.stop or (
+        MAXITER if "ITERATIONS" in str(res.message) else str(res.message))
+    result.nit, result.nfev = done + int(res.nit), int(res.nfev)
+
+
 def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1e-9,
           maxcor: int = 20, bounds: bool = False, progress: bool = True,
           desc: str = "optimizing", history: Optional[list] = None,
@@ -64,71 +141,22 @@ def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1
     x0 = np.asarray(x0, dtype=np.float64)
     result = OptimResult(x=x0, history=list(history or []))
     done = len(result.history)
-    last: dict = {}
-    best = {"loss": np.inf, "x": x0}
-    stop: dict = {}
-    calls = [0]  # evaluations: a load-independent clock for comparing runs
-
-    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        terms, grad = objective.terms_and_grad(x)
-        calls[0] += 1
-        last["x"], last["terms"] = x.copy(), terms
-        if terms["total"] < best["loss"]:
-            best["loss"], best["x"] = terms["total"], last["x"]
-        return float(terms["total"]), grad
-
-    start = time.perf_counter()
-    fun(x0)
-    result.initial = last["terms"]
-    bar = tqdm(total=maxiter, initial=done, desc=desc, disable=not progress, unit="it",
-               dynamic_ncols=True)
-
-    def callback(intermediate_result) -> None:
-        x = intermediate_result.x
-        # The accepted iterate is nearly always the last point evaluated; if not, measure it.
-        terms = last["terms"] if np.array_equal(x, last.get("x")) else \
-            objective.terms_and_grad(x)[0]
-        entry = {"iter": len(result.history) + 1,
-                 "time_s": round(time.perf_counter() - start - result.monitor_time_s, 4),
-                 "nfev": calls[0], **terms}
-        result.history.append(entry)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
-        bar.update(1)
-        if checkpoint is not None and checkpoint_every and \
-                len(result.history) % checkpoint_every == 0:
-            checkpoint(x, result.history)
-        if monitor is not None and monitor_every and entry["iter"] % monitor_every == 0:
-            began = time.perf_counter()
-            reason = monitor(x, entry)
-            result.monitor_time_s += time.perf_counter() - began
-            if reason:
-                stop["reason"] = reason
-        if not stop and plateaued(result.history, patience, min_improvement):
-            stop["reason"] = PLATEAU.format(tol=min_improvement, n=patience)
-        if stop:
-            raise StopIteration  # scipy ends the run and returns this iterate
-
+    watch = _Watch(objective, result, checkpoint, checkpoint_every, monitor, monitor_every,
+                   patience, min_improvement, best={"loss": np.inf, "x": x0})
+    watch.fun(x0)
+    result.initial = watch.last["terms"]
+    watch.bar = tqdm(total=maxiter, initial=done, desc=desc, disable=not progress, unit="it",
+                     dynamic_ncols=True)
     try:
-        if maxiter - done > 0:
-            res = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=callback,
-                           bounds=Bounds(-1.0, 1.0) if bounds else None,
-                           options={"maxiter": maxiter - done, "ftol": ftol, "maxcor": maxcor,
-                                    "gtol": 0.0})
-            result.x = res.x
-            result.message = stop.get("reason") or (
-                MAXITER if "ITERATIONS" in str(res.message) else str(res.message))
-            result.nit, result.nfev = done + int(res.nit), int(res.nfev)
-        else:
-            result.message = "no iterations left: maxiter reached before resuming"
-            result.nit = done
+        _minimize(watch, x0, done, maxiter, ftol, maxcor, bounds)
     except BaseException as exc:  # Ctrl-C, or SIGTERM through engine.run.interrupt
         stopped = interrupt.wrapped(exc)
         if stopped is None:
             raise
-        result.x, result.interrupted = best["x"], True
+        result.x, result.interrupted = watch.best["x"], True
         result.message = interrupt.stop_message(stopped)
         result.nit = len(result.history)
     finally:
-        bar.close()
-    result.wall_time_s = time.perf_counter() - start - result.monitor_time_s
+        watch.bar.close()
+    result.wall_time_s = time.perf_counter() - watch.start - result.monitor_time_s
     return result

@@ -16,9 +16,11 @@ class Monitor:
     distance. Built once per run: the styles' evaluation Grams are computed here."""
 
     def __init__(self, sr: int, styles: list, content: Optional[np.ndarray] = None,
-                 patience: int = 0) -> None:
+                 patience: int = 0, min_improvement: float = 0.0) -> None:
         began = time.perf_counter()
         self.sr, self.content, self.patience = sr, content, patience
+        self.min_improvement = min_improvement
+        self.mark: dict = {}  # the last measurement that improved by min_improvement
         self.history: list = []
         self.best: dict = {}
         self.skipped: Optional[str] = None
@@ -50,10 +52,12 @@ class Monitor:
             return None
         if not self.best or d < self.best["style_distance"]:
             self.best = {"style_distance": d, "iter": entry["iter"], "x": np.array(x)}
-        elif self.patience and len(self.history) - self._best_index() >= self.patience:
-            return (f"measure: the style distance has not improved over {self.patience} "
+        # Progress that no longer pays does not count: only a step of more than
+        # min_improvement below the last such step resets the patience.
+        if not self.mark or d < self.mark["style_distance"] * (1 - self.min_improvement):
+            self.mark = {"style_distance": d, "index": len(self.history)}
+        elif self.patience and len(self.history) - self.mark["index"] >= self.patience:
+            by = f" by more than {self.min_improvement:g}" if self.min_improvement else ""
+            return (f"measure: the style distance has not improved{by} over {self.patience} "
                     f"measurements; the best measured iterate ({self.best['iter']}) returned")
         return None
-
-    def _best_index(self) -> int:
-        return next(i for i, h in enumerate(self.history) if h["iter"] == self.best["iter"]) + 1

@@ -10,33 +10,24 @@ the content's: || |STFT(y)| - |STFT(content)| ||_F / || |STFT(content)| ||_F.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any, Optional
 
 import numpy as np
 
 from engine.config import ReconstructConfig
-from engine.model.filters import hann_window
+from engine.model import passes
 from engine.model.objective import Objective
 from engine.run import interrupt
-from engine.run.modes import (
-    VERSION,
+from engine.run.common import (
     announce,
     build_network,
     gemm_precision,
-    initial_signal,
     resolve,
+    run_report,
 )
 from engine.run.optimize import lbfgs
-from kernels import numpy_ref
-from kernels.numpy_ref import frame, overlap_add
-
-
-def stft_magnitude(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT| with the engine's framing ("valid", periodic Hann), shape (T, n_bins)."""
-    Z, _ = numpy_ref.stft_fft_forward(np.asarray(x, dtype=np.float64), hann_window(n_fft),
-                                      hop_length)
-    return numpy_ref.magnitude_forward(Z)[0]
+from engine.run.start import initial_signal
+from engine.signal import frame, hann_window, overlap_add, stft_magnitude
 
 
 def spectral_convergence(x: np.ndarray, target_mag: np.ndarray, n_fft: int,
@@ -79,10 +70,11 @@ class SpectrogramObjective:
     def terms_and_grad(self, s: np.ndarray) -> tuple[dict, np.ndarray]:
         net, b = self.network, self.network.backend
         S = net.asarray(np.asarray(s).reshape(self.shape))
-        A, cache = b.conv1d_relu_forward(S, net._dev["harmonic"]["weights"])
+        A, cache = passes.conv_relu_forward(b, net._dev["harmonic"], S)
         loss, l_cache = b.content_loss_forward(A, self.target, 1.0)
         loss = float(loss)  # a GPU backend's loss is a device scalar
-        dS = b.conv1d_relu_backward(b.content_loss_backward(1.0, l_cache), cache)
+        dS = passes.conv_relu_backward(b, net._dev["harmonic"],
+                                       b.content_loss_backward(1.0, l_cache), cache)
         return {"content": loss, "total": loss}, np.asarray(b.to_numpy(dS),
                                                             dtype=np.float64).ravel()
 
@@ -148,6 +140,5 @@ def reconstruct(content: np.ndarray, config: Optional[ReconstructConfig] = None,
 
 def _report(cfg: ReconstructConfig, net: Any, results: dict, started: float,
             interrupted: bool) -> dict:
-    return {"mode": "reconstruct", "config": asdict(cfg), "backend": net.backend.name,
-            "results": results, "interrupted": interrupted,
-            "wall_time_s": time.perf_counter() - started, "randstyle_version": VERSION}
+    return run_report("reconstruct", cfg, net, started, results=results,
+                      interrupted=interrupted)

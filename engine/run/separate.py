@@ -1,5 +1,5 @@
 """Separation of a mix into sources, each like an example recording of its kind: each source
-a soft mask of the mix's STFT (DESIGN.md 7, engine/run/masks.py), optimized so that its style
+a soft mask of the mix's STFT (docs/design.md §7, engine/run/masks.py), optimized so that its style
 statistics match its example's; the sources sum to the mix exactly.
 
 The seed's time-domain form (free components tied to the mix by a penalty) ended below the
@@ -9,7 +9,6 @@ keeps it as the baseline of its table.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from fractions import Fraction
 from typing import Any, Optional
 
@@ -21,24 +20,20 @@ from engine.config import SeparateConfig
 from engine.errors import ParameterError
 from engine.model.evaluate import sdr
 from engine.model.objective import Objective
-from engine.model.separation_stats import (
-    StatsObjective,
-    envelope_patch,
-    example_targets,
-    shift_patch,
-)
-from engine.run.hpss import hpss
-from engine.run.masks import MaskSeparation
-from engine.run.modes import (
-    VERSION,
+from engine.model.separation_layers import envelope_patch, shift_patch
+from engine.model.separation_stats import StatsObjective, example_targets
+from engine.run.common import (
     announce,
     build_network,
     gemm_precision,
     resolve,
+    run_report,
     style_branches,
     style_targets,
 )
-from engine.run.optimize import lbfgs, summary
+from engine.run.hpss import hpss
+from engine.run.masks import MaskSeparation
+from engine.run.optimize import lbfgs
 
 
 def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
@@ -147,17 +142,9 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     found = sep.sources(res.x)
     parts = {name: x.astype(np.float32) for name, x in found.items()}
     residual = sum(found.values()) - mix64
-    report = {
-        "mode": "separate",
-        "config": asdict(cfg),
-        "backend": net.backend.name,
-        "sources": list(examples),
-        "balance_scales": scales,
-        "mix_residual_rel": float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
-        **summary(res),
-        "wall_time_s": round(time.perf_counter() - started, 4),
-        "randstyle_version": VERSION,
-    }
+    report = run_report("separate", cfg, net, started, res, sources=list(examples),
+                        balance_scales=scales,
+                        mix_residual_rel=float(np.linalg.norm(residual) / np.linalg.norm(mix64)))
     if references:
         report["reference"] = reference_scores(mix64, found, references, cfg)
     return parts, report

@@ -1,4 +1,4 @@
-"""Batch rows in a process apart from the batch: ``python -m engine.batch.job --serve`` runs
+"""Batch rows in a process apart from the batch: ``python -m engine.cli.job --serve`` runs
 them one after another (an argv JSON line in on stdin; a {"started": true} line and then the
 result line out), so the imports and compiled kernels are paid once per job slot rather than
 once per row.

@@ -3,7 +3,7 @@
 // Every kernel is grid-stride and uses no shared memory or synchronization, so the same
 // source also runs on the CPU: tests compile it with g++ against host_shim.h, which loops
 // over the grid, and compare each kernel with its NumPy twin. Build check (no GPU needed):
-//     nvcc --ptx -arch=sm_90 kernels/cuda/ops.cu
+//     nvcc --ptx -arch=sm_90 kernels/cuda_src/ops.cu
 // One extern "C" wrapper per dtype (_f32, _f64) so the names are stable and visible in PTX.
 // 64-bit counts and indices are long long (int64_t): long is 32 bits on Windows. The host
 // passes each argument with its exact C type (np.int32 for int, np.int64 for long long),

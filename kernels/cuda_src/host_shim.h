@@ -1,4 +1,4 @@
-// Lets kernels/cuda/*.cu compile with a C++ compiler and run on the CPU, for tests on
+// Lets kernels/cuda_src/*.cu compile with a C++ compiler and run on the CPU, for tests on
 // machines without a GPU: CUDA's qualifiers become nothing, the thread and block indices are
 // globals, and launch() runs the grid as two nested loops. Valid for grid-stride kernels
 // without shared memory or __syncthreads(), which is all that ops.cu holds.

@@ -1,0 +1,31 @@
+"""``python bench/memory_separate.py SECONDS MAXITER``: a separation of a two-source demo mix
+(defaults, cpu backend, one thread) and its peak RSS against engine/model/memory.py's
+estimate; docs/gpu.md quotes it."""
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import engine  # noqa: E402
+from engine.demo import chord_pad, plucked_melody  # noqa: E402
+from engine.model import memory  # noqa: E402
+
+
+def main(seconds: float, maxiter: int, sr: int = 22050) -> str:
+    mix = plucked_melody(seconds, sr, seed=3) + chord_pad(seconds, sr, seed=4)
+    examples = {"melody": plucked_melody(seconds, sr, seed=5),
+                "pad": chord_pad(seconds, sr, seed=6)}
+    cfg = engine.SeparateConfig(backend="cpu", maxiter=maxiter, progress=False, threads=1)
+    started = time.process_time()
+    report = engine.separate(mix, examples, cfg)[1]
+    estimate = memory.estimate_bytes(cfg, len(mix), [len(x) for x in examples.values()], 2)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return (f"{seconds:g} s, {report['nit']} iterations: peak RSS {peak / 2**20:.0f} "
+            f"MiB, estimate {estimate / 2**20:.0f} MiB ({estimate / peak:.2f}x), "
+            f"{time.process_time() - started:.0f} CPU s")
+
+
+if __name__ == "__main__":
+    print(main(float(sys.argv[1]), int(sys.argv[2])))

@@ -1,0 +1,142 @@
+"""The level a result is written at: integrated loudness (ITU-R BS.1770, via pyloudnorm) of
+what the result stands for, under a true-peak ceiling.
+
+Modes (``--loudness``):
+
+- ``match`` (default): the output's integrated loudness is that of its reference (a transfer's
+  content, a texture's styles, a reconstruction's content);
+- ``peak``: the output's true peak is brought to the ceiling (the loudest it can be);
+- ``-N``: the output's integrated loudness is N LUFS.
+
+In every mode the gain is then lowered, never clipped, until the true peak (4x oversampled,
+as BS.1770-4 Annex 2 estimates it) is at most ``CEILING_DBTP``. A reference or result that is
+all below the -70 LUFS absolute gate has no integrated loudness: the gain is then 1 (match) and
+the report says why.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import numpy as np
+import pyloudnorm
+from scipy.signal import resample_poly
+
+from engine.errors import ParameterError
+
+CEILING_DBTP = -1.0
+OVERSAMPLE = 4
+BLOCK_S = 0.4  # BS.1770's gating block: shorter signals are measured as a loop of themselves
+GATE_LUFS = -70.0
+MAX_CHANNELS = 5  # pyloudnorm's BS.1770 channel weights stop at five
+Mode = Union[str, float]
+
+
+def parse_mode(value: Union[str, float, None]) -> Mode:
+    """``match``, ``peak`` or a target in LUFS (a negative number above the -70 LUFS gate);
+    anything else is one ParameterError line."""
+    text = "match" if value is None else str(value).strip()
+    if text in ("match", "peak"):
+        return text
+    try:
+        target = float(text)
+    except ValueError:
+        target = math.nan
+    if not GATE_LUFS < target < 0:  # NaN fails too
+        raise ParameterError(f"--loudness must be match, peak or a target in LUFS between "
+                             f"{GATE_LUFS:g} and 0 (e.g. -16), got {value!r}")
+    return target
+
+
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x[:, None] if x.ndim == 1 else x
+
+
+def integrated(x: np.ndarray, sr: int) -> Optional[float]:
+    """Integrated loudness in LUFS of a mono (N,) or multichannel (N, C) signal; None when it
+    is all below the absolute gate (silence). A signal shorter than one 400 ms block is
+    measured repeated to that length (the loudness of it played as a loop)."""
+    y = _channels_last(x)
+    block = int(math.ceil(BLOCK_S * sr)) + 1
+    if len(y) == 0:
+        return None
+    if len(y) < block:
+        y = np.tile(y, (int(math.ceil(block / len(y))), 1))
+    if y.shape[1] > MAX_CHANNELS:  # beyond 5.0: the channels' loudness summed as power
+        levels = [integrated(y[:, c], sr) for c in range(y.shape[1])]
+        heard = [v for v in levels if v is not None]
+        return 10 * math.log10(sum(10 ** (v / 10) for v in heard)) if heard else None
+    with np.errstate(divide="ignore"):
+        value = pyloudnorm.Meter(sr).integrated_loudness(y)
+    return float(value) if np.isfinite(value) and value > GATE_LUFS else None
+
+
+def true_peak(x: np.ndarray) -> float:
+    """Linear true peak: the largest magnitude of the signal upsampled 4x (polyphase)."""
+    y = _channels_last(x)
+    if not y.size:
+        return 0.0
+    up = resample_poly(y, OVERSAMPLE, 1, axis=0)
+    return float(max(np.max(np.abs(up)), np.max(np.abs(y))))
+
+
+def db(value: float) -> Optional[float]:
+    return 20 * math.log10(value) if value > 0 else None
+
+
+def reference_loudness(references: list, sr: int) -> Optional[float]:
+    """The loudness a result stands for: one signal's, or of [(signal, weight)] the
+    weight-averaged power of their loudness (several styles)."""
+    pairs = [(r, 1.0) if not isinstance(r, tuple) else r for r in references]
+    levels = [(integrated(r, sr), w) for r, w in pairs]
+    heard = [(v, w) for v, w in levels if v is not None]
+    if not heard:
+        return None
+    total = sum(w for _, w in heard)
+    return 10 * math.log10(sum(w * 10 ** (v / 10) for v, w in heard) / total)
+
+
+def plan(signals: list, sr: int, mode: Mode, reference: Optional[float] = None) -> dict:
+    """One gain for all of ``signals`` (one result, or the sources of a separation, which
+    must keep summing to their mix): the target of ``mode`` measured on their sum (``match``:
+    ``reference`` LUFS), lowered until every signal's true peak is under the ceiling. Returns
+    the report: mode, target, loudness before, gain (linear and dB), whether the ceiling
+    bound it."""
+    total = np.sum([_channels_last(s) for s in signals], axis=0)
+    before = integrated(total, sr)
+    peak = max(true_peak(s) for s in signals)
+    ceiling = 10 ** (CEILING_DBTP / 20)
+    target = reference if mode == "match" else None if mode == "peak" else float(mode)
+    out: dict = {"mode": mode if isinstance(mode, str) else "lufs",
+                 "target_lufs": target, "input_lufs": reference, "before_lufs": before}
+    if mode == "peak":
+        gain = ceiling / peak if peak > 0 else 1.0
+    elif target is None or before is None:
+        gain = 1.0
+        out["note"] = ("the reference is silent (below the -70 LUFS gate): level kept"
+                       if before is not None else "the result is silent: level kept")
+    else:
+        gain = 10 ** ((target - before) / 20)
+    limited = peak * gain > ceiling
+    if limited:
+        gain = ceiling / peak
+    out.update(gain=gain, gain_db=db(gain), ceiling_dbtp=CEILING_DBTP,
+               limited_by_ceiling=bool(limited))
+    return out
+
+
+def apply(signals: list, sr: int, plan_: dict) -> tuple:
+    """``signals`` times the planned gain, as float32, and the plan completed with the output
+    loudness and true peak (measured on what will be written)."""
+    out = [(np.asarray(s, dtype=np.float64) * plan_["gain"]).astype(np.float32)
+           for s in signals]
+    total = np.sum([_channels_last(s) for s in out], axis=0)
+    done = dict(plan_, output_lufs=integrated(total, sr),
+                output_true_peak_dbtp=db(max(true_peak(s) for s in out)))
+    return out, done
+
+
+def level(signals: list, sr: int, mode: Mode, reference: Optional[float] = None) -> tuple:
+    """plan then apply: (the signals at their level, the loudness report)."""
+    return apply(signals, sr, plan(signals, sr, mode, reference))

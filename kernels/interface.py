@@ -1,0 +1,30 @@
+"""The backend interface: the names every backend module defines (numpy_ref.py is their spec,
+cpu.py and cuda.py the fast ones). Each backend calls ``check`` as its last line, so a backend
+that lacks one fails when it is imported, not midway through a run."""
+from __future__ import annotations
+
+from types import ModuleType
+
+# Arrays: the array module of the backend's arrays, and the moves on and off it.
+ARRAYS = ("xp", "asarray", "to_numpy", "synchronize")
+# Ops, each a pair: op_forward(...) -> (out, cache) and op_backward(grad_out, cache).
+PAIRS = ("stft_matrix", "stft_fft", "magnitude", "log1p", "mel", "conv1d", "relu", "conv1d_relu",
+         "gram", "squared_error", "style_loss", "content_loss", "gram_style_loss",
+         "gramfree_style_loss", "l1", "fastfood_conv_relu",
+         # separation by soft masks of the mix (docs/design.md §7)
+         "mask_stft", "istft", "mask_apply", "softmax", "box_smooth")
+OPS = ARRAYS + ("mask_frames",) + tuple(f"{p}_{d}" for p in PAIRS
+                                        for d in ("forward", "backward"))
+
+
+def missing(module: ModuleType) -> list:
+    """The interface's names that ``module`` does not define (or defines as non-callables)."""
+    return [name for name in OPS
+            if not hasattr(module, name) or (name != "xp" and not callable(getattr(module, name)))]
+
+
+def check(module: ModuleType) -> None:
+    """ImportError naming what ``module`` lacks of the interface."""
+    lacks = missing(module)
+    if lacks:
+        raise ImportError(f"backend {module.__name__} lacks {', '.join(lacks)}")

@@ -1,0 +1,121 @@
+"""The house's floors: every import (top-level or inside a function) points down or along its
+floor, and no modules import each other round in a circle.
+
+Floors, low to high: kernels, engine/errors.py and version.py; engine's ground (config, audio,
+loudness, signal, presets, demo); model; run; report; batch; the public API
+(engine/__init__.py); the installed bench; cli.
+"""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORS = [
+    ("kernels", "engine.errors", "engine.version"),  # these two import nothing
+    ("engine.config", "engine.audio", "engine.loudness", "engine.signal", "engine.presets",
+     "engine.demo"),
+    ("engine.model",),
+    ("engine.run",),
+    ("engine.report",),
+    ("engine.batch",),
+    ("engine",),  # the package itself: the public API
+    ("bench",),
+    ("engine.cli", "cli"),
+]
+PACKAGES = ("engine", "kernels", "bench", "cli")
+
+
+def modules() -> dict:
+    """{module name: path} of the package's runtime modules."""
+    paths = [*(ROOT / "engine").rglob("*.py"), *(ROOT / "kernels").glob("*.py"),
+             ROOT / "bench" / "__init__.py", ROOT / "bench" / "harness.py",
+             ROOT / "bench" / "torch_ref.py", ROOT / "cli.py"]
+    out = {}
+    for p in paths:
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return out
+
+
+def floor(module: str) -> int:
+    best, level = -1, None
+    for i, prefixes in enumerate(FLOORS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, level = len(prefix), i
+    assert level is not None, module
+    return level
+
+
+def imports(path: Path, known: dict) -> set:
+    """The known modules ``path`` imports ("from a.b import c" is a.b.c when that is a
+    module, else a.b)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            if name.split(".")[0] not in PACKAGES:
+                continue
+            while name not in known and "." in name:
+                name = name.rsplit(".", 1)[0]
+            if name in known:
+                out.add(name)
+    return out
+
+
+def graph() -> dict:
+    known = modules()
+    return {m: imports(p, known) - {m} for m, p in known.items()}
+
+
+def test_no_import_points_up():
+    up = sorted(f"{m} -> {d}" for m, deps in graph().items() for d in deps
+                if floor(d) > floor(m))
+    assert up == []
+
+
+def circles(edges: dict) -> list:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_circles():
+    # A package's __init__ is imported by its submodules' imports only as a package, not an
+    # arrow: edges to a package from inside it do not count.
+    edges = {m: {d for d in deps if not m.startswith(d + ".")} for m, deps in graph().items()}
+    assert circles(edges) == []
+
+
+def test_the_checks_catch_what_they_look_for():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert floor("engine.batch.manifest") > floor("engine.run.modes") > floor("kernels.cpu")
+    assert floor("engine.cli.batch") > floor("engine")

@@ -1,0 +1,174 @@
+"""Outputs at the loudness of what they stand for (engine.loudness): BS.1770 targets, the true
+peak ceiling, gating of silence, and the --loudness option of every command that writes audio."""
+import json
+import os
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile as sf
+from helpers import sine, write
+
+from engine import loudness
+from engine.cli import main
+from engine.demo import drum_loop, plucked_melody
+from engine.errors import ParameterError
+
+SR = 8000
+FAST = ["--sr", str(SR), "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+        "--maxiter", "3", "--quiet"]
+CEILING = 10 ** (loudness.CEILING_DBTP / 20)
+
+
+def lufs(x, sr=SR):
+    """pyloudnorm directly: the reference the module is checked against."""
+    return pyloudnorm.Meter(sr).integrated_loudness(np.asarray(x, dtype=np.float64))
+
+
+def signals():
+    rng = np.random.default_rng(3)
+    clicks = np.zeros(3 * SR)
+    clicks[::SR // 4] = 1.0  # crest factor far above any music: the ceiling must bind
+    return {"sine": sine(3.0, SR, 220.0, 0.05), "noise": 0.01 * rng.standard_normal(3 * SR),
+            "drums": drum_loop(3.0, SR), "melody": plucked_melody(3.0, SR),
+            "clicks": clicks, "stereo": np.stack([sine(3.0, SR, 330.0, 0.2),
+                                                  0.05 * rng.standard_normal(3 * SR)], 1)}
+
+
+@pytest.mark.parametrize("name", ["sine", "noise", "drums", "melody", "clicks", "stereo"])
+@pytest.mark.parametrize("target", [-30.0, -16.0, -9.0])
+def test_target_met_or_ceiling_binds(name, target):
+    x = signals()[name]
+    (y,), rep = loudness.level([x], SR, target)
+    peak = loudness.true_peak(y)
+    assert peak <= CEILING * (1 + 1e-6)  # never above -1 dBTP, whatever the target
+    assert np.max(np.abs(y)) < 1.0  # so never clipped either
+    if rep["limited_by_ceiling"]:  # quieter than asked, because louder would pass the ceiling
+        assert peak == pytest.approx(CEILING, rel=1e-6) and lufs(y) < target
+    else:
+        assert abs(lufs(y) - target) < 0.5 and abs(rep["output_lufs"] - target) < 0.5
+    assert name != "clicks" or target != -9.0 or rep["limited_by_ceiling"]
+
+
+def test_match_takes_the_reference_level_and_peak_takes_the_ceiling():
+    ref, x = signals()["drums"], 0.3 * signals()["melody"]
+    (y,), rep = loudness.level([x], SR, "match", loudness.reference_loudness([ref], SR))
+    assert abs(lufs(y) - lufs(ref)) < 0.5 and rep["input_lufs"] == pytest.approx(lufs(ref))
+    assert rep["gain_db"] == pytest.approx(20 * np.log10(np.max(np.abs(y)) /
+                                                         np.max(np.abs(x))), abs=1e-3)
+    (z,), rep = loudness.level([x], SR, "peak")
+    assert loudness.true_peak(z) == pytest.approx(CEILING, rel=1e-6)
+
+
+def test_true_peak_sees_between_the_samples():
+    # A sine at fs/4 sampled at 45 degrees: every sample is 0.707 of the true peak 1.
+    t = np.arange(SR)
+    x = np.sin(np.pi / 2 * t + np.pi / 4)
+    assert np.max(np.abs(x)) == pytest.approx(np.sqrt(0.5))
+    assert loudness.true_peak(x) > 0.99
+
+
+def test_gating_ignores_silence_and_short_signals_loop():
+    burst = drum_loop(2.0, SR)
+    padded = np.concatenate([np.zeros(3 * SR), burst, np.zeros(3 * SR)])
+    assert abs(loudness.integrated(padded, SR) - loudness.integrated(burst, SR)) < 0.5
+    assert loudness.integrated(np.zeros(SR), SR) is None
+    short = sine(0.1, SR, 400.0)  # shorter than one 400 ms block
+    assert abs(loudness.integrated(short, SR) - lufs(np.tile(short, 10))) < 0.5
+    # several styles: power average by weight (equal levels give that level)
+    assert loudness.reference_loudness([(burst, 1.0), (burst, 3.0)], SR) == \
+        pytest.approx(loudness.integrated(burst, SR))
+
+
+def test_parse_mode():
+    assert loudness.parse_mode("match") == "match" and loudness.parse_mode("-16") == -16.0
+    with pytest.raises(ParameterError, match="--loudness"):
+        loudness.parse_mode("-70")
+
+
+def test_more_channels_than_bs1770_weights():
+    """Six channels (--channels each on a 6-channel file): their loudness summed as power;
+    six equal channels are 10 log10(6) LU above one."""
+    one = signals()["drums"]
+    six = np.stack([one] * 6, axis=1)
+    assert loudness.integrated(six, SR) == pytest.approx(
+        loudness.integrated(one, SR) + 10 * np.log10(6), abs=1e-6)
+    (y,), rep = loudness.level([six], SR, -23.0)
+    assert loudness.true_peak(y) <= CEILING * (1 + 1e-6) and abs(rep["output_lufs"] + 23) < 0.5
+
+
+def test_silent_result_keeps_its_level():
+    (y,), rep = loudness.level([np.zeros(SR)], SR, -16.0)
+    assert rep["gain"] == 1.0 and "silent" in rep["note"] and not np.any(y)
+
+
+@pytest.mark.parametrize("bad", ["5", "0", "-0", "loud", "nan", "-inf", "-80", ""])
+def test_bad_loudness_refused_in_one_line(bad, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    style = write(tmp_path / "s.wav", sine(1.0, SR), SR)
+    before = set(os.listdir(tmp_path))
+    try:
+        code = main(["texture", style, "--seconds", "0.5", f"--loudness={bad}", *FAST])
+    except SystemExit as exc:  # refused by the parser itself, as every bad option value
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--loudness" in err and "Traceback" not in err
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_texture_of_silence_padded_style_keeps_its_level(tmp_path):
+    """BS.1770's gate: the style's silent stretches do not make the texture quieter."""
+    burst = drum_loop(2.0, SR)
+    padded = np.concatenate([np.zeros(2 * SR), burst, np.zeros(2 * SR)]).astype(np.float32)
+    style = write(tmp_path / "s.wav", padded, SR, subtype="FLOAT")
+    out = str(tmp_path / "t.wav")
+    assert main(["texture", style, "--seconds", "1.5", "-o", out, *FAST]) == 0
+    y, _ = sf.read(out)
+    assert abs(lufs(y) - lufs(burst)) < 0.5
+    assert loudness.true_peak(y) <= CEILING * 1.001  # PCM16 rounding at most
+    rep = json.load(open(tmp_path / "t.json"))["loudness"]
+    assert rep["mode"] == "match" and abs(rep["input_lufs"] - lufs(burst)) < 0.5
+    assert abs(rep["output_lufs"] - lufs(y)) < 0.1 and rep["gain_db"] is not None
+
+
+@pytest.mark.parametrize("mode", ["match", "-20"])
+def test_transfer_written_at_its_content_level(mode, tmp_path):
+    content = write(tmp_path / "c.wav", 0.1 * plucked_melody(1.5, SR), SR, subtype="FLOAT")
+    style = write(tmp_path / "s.wav", drum_loop(2.0, SR), SR, subtype="FLOAT")
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", content, style, "-o", out, f"--loudness={mode}", *FAST]) == 0
+    y, _ = sf.read(out)
+    target = lufs(sf.read(content)[0]) if mode == "match" else float(mode)
+    assert abs(lufs(y) - target) < 0.5 and loudness.true_peak(y) <= CEILING * 1.001
+
+
+@pytest.mark.parametrize("mode", ["match", "-30"])
+def test_separated_sources_share_one_gain_and_sum_to_the_mix(mode, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    melody, drums = 0.3 * plucked_melody(2.0, SR), 0.3 * drum_loop(2.0, SR)
+    for name, x in {"mix": melody + drums, "m": plucked_melody(2.0, SR, seed=4),
+                    "d": drum_loop(2.0, SR, seed=4)}.items():
+        write(tmp_path / f"{name}.wav", x, SR, subtype="FLOAT")
+    assert main(["separate", "mix.wav", "--source", "melody=m.wav", "--source", "drums=d.wav",
+                 "-o", "out", "--subtype", "float", f"--loudness={mode}", "--mask-n-fft",
+                 "256", "--mask-hop-length", "64", "--rhythm-filters", "16",
+                 "--rhythm-kernel-size", "10", *FAST]) == 0
+    rep = json.load(open("out/separation.json"))
+    total = sum(sf.read(f"out/{n}.wav")[0] for n in ("melody", "drums"))
+    mix = sf.read("mix.wav")[0]
+    # The sources still sum to the mix, times the one gain the report names.
+    assert np.max(np.abs(total - rep["output_gain"] * mix)) < 1e-3 * np.max(np.abs(mix))
+    target = lufs(mix) if mode == "match" else float(mode)
+    assert abs(lufs(total) - target) < 0.5
+    assert mode != "match" or abs(rep["loudness"]["gain_db"]) < 0.1  # the mix's own level
+
+
+def test_reconstruct_at_the_content_level(tmp_path):
+    content = write(tmp_path / "c.wav", 0.05 * plucked_melody(1.5, SR), SR, subtype="FLOAT")
+    prefix = str(tmp_path / "r")
+    assert main(["reconstruct", content, "-o", prefix, "--sr", str(SR), "--n-fft", "256",
+                 "--hop-length", "64", "--n-filters", "32", "--maxiter", "3", "--quiet"]) == 0
+    for method in ("time", "griffinlim"):
+        y, _ = sf.read(f"{prefix}_{method}.wav")
+        assert abs(lufs(y) - lufs(sf.read(content)[0])) < 0.5

@@ -1,0 +1,74 @@
+"""The built wheel carries every runtime file: each module of the packages and the CUDA
+sources with the header the host emulation compiles (kernels/cuda_src/)."""
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "kernels", "bench")
+
+
+def runtime_files() -> set:
+    """The checkout's files that an install needs: the packages' modules and data."""
+    out = set()
+    for package in PACKAGES:
+        for p in (ROOT / package).rglob("*"):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".cu", ".h"):
+                out.add(p.relative_to(ROOT).as_posix())
+    return out
+
+
+def build_wheel(tmp_path) -> Path:
+    # Built from a clean copy: setuptools' build/ folder in a checkout keeps files that an
+    # earlier build carried, so a wheel built there can look complete when it is not.
+    src = tmp_path / "src"
+    junk = shutil.ignore_patterns("__pycache__", "build", "*.egg-info", ".*")
+    for name in (*PACKAGES, "setup.py", "pyproject.toml", "README.md"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, src / name, **({"ignore": junk} if (ROOT / name).is_dir() else {}))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(src)], check=True, capture_output=True,
+                   timeout=300)
+    return next(tmp_path.glob("randstyle-*.whl"))
+
+
+def test_the_wheel_lists_every_runtime_file(tmp_path):
+    wheel = build_wheel(tmp_path)
+    names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
+    assert "kernels/cuda_src/host_shim.h" in names and "kernels/cuda_src/ops.cu" in names
+    assert runtime_files() - names == set()  # nothing left out
+    assert {n for n in names if n.split("/")[0] not in PACKAGES} == set()  # no tests, no junk
+
+
+def test_the_installed_wheel_runs_from_another_folder(tmp_path):
+    """pip install of the wheel into a fresh venv (its dependencies from the system's site
+    packages), then from a folder of its own: the package is the venv's, the command runs,
+    and the cuda backend's host emulation compiles its sources from the install."""
+    wheel = build_wheel(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # not this checkout
+    res = subprocess.run([str(venv / "bin" / "randstyle"), "--version"], cwd=elsewhere,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("randstyle "), res.stderr
+    check = ("import engine, numpy as np; from kernels import cuda, numpy_ref\n"
+             "assert engine.__file__.startswith(%r), engine.__file__\n"
+             "cuda.use_host_emulation()\n"
+             "A = np.random.default_rng(0).standard_normal((40, 16)).astype(np.float32)\n"
+             "G = cuda.to_numpy(cuda.gram_forward(cuda.asarray(A))[0])\n"
+             "assert np.allclose(G, numpy_ref.gram_forward(A)[0], atol=1e-5)\n"
+             % str(venv))
+    if shutil.which("g++") is None:  # the emulation needs it; the import check does not
+        check = check.split("cuda.use_host_emulation")[0]
+    res = subprocess.run([str(python), "-c", check], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
