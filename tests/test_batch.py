@@ -236,14 +236,15 @@ def test_an_interrupted_row_resumes_only_with_its_own_options(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     row = dict(ROWS[0])
-    job = manifest.read(write_manifest(tmp_path / "a.csv", [row]))[0]
+    job = manifest.read(write_manifest(tmp_path / "a.csv", [row]), PARSERS)[0]
     ckpt = _interrupted_outputs(out, job)
     assert runner.plan(job, str(out), overwrite=False) == ("resume", ckpt)
-    more = manifest.read(write_manifest(tmp_path / "b.csv", [{**row, "maxiter": "9"}]))[0]
+    more = manifest.read(write_manifest(tmp_path / "b.csv", [{**row, "maxiter": "9"}]), PARSERS)[0]
     assert runner.plan(more, str(out), overwrite=False) == ("resume", ckpt)
     assert runner.command(more, str(out), 2, "resume", ckpt) == \
         ["transfer", "--resume", ckpt, "--maxiter", "9", "--quiet", "--threads", "2"]
-    wider = manifest.read(write_manifest(tmp_path / "c.csv", [{**row, "n-filters": "64"}]))[0]
+    wider_csv = write_manifest(tmp_path / "c.csv", [{**row, "n-filters": "64"}])
+    wider = manifest.read(wider_csv, PARSERS)[0]
     assert runner.plan(wider, str(out), overwrite=False) == ("redo", "unfinished")
     redo = runner.command(wider, str(out), 1, "redo")
     assert redo[-1] == "--overwrite" and redo[redo.index("-o") + 1] == str(out / job.output)
