@@ -32,3 +32,20 @@ def pytest_sessionstart(session) -> None:
         pytest.exit("RANDSTYLE_REQUIRE_CUDA_EMULATION=1 but the cuda backend cannot be tested "
                     f"here: {cuda.unusable_reason()}, and no g++ for its host emulation",
                     returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _thread_settings_restored():
+    """Each test leaves the thread settings as it found them: BLAS libraries' limits,
+    kernels' thread count and Numba's. Without this a test that runs a command with
+    --threads 1 leaves every later test at one thread, and a test of a thread setting
+    measures its "before" from whatever ran earlier (issue 21)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    import kernels
+    saved = kernels._threads, numba.get_num_threads()
+    with threadpool_limits(limits=None):  # restores every library's limit on exit
+        yield
+    kernels._threads = saved[0]
+    numba.set_num_threads(saved[1])

@@ -131,6 +131,10 @@ def test_embedded_batch_runs_each_row_as_its_command(batch, tmp_path):
     sep = json.load(open(out / "sep" / "separation.json"))
     assert sep["sources"] == ["tune", "beat"]
     assert not (out / "broken.wav").exists() and not (out / "broken.json").exists()
+    # The page plays each result where it lies, beside the page.
+    html = (out / "index.html").read_text()
+    assert all(f'src="{name}"' in html for name in ("melody_x_drums.wav", "tex.wav",
+                                                    "sep/tune.wav", "sep/beat.wav"))
     # Same code path: the single command with the row's options writes the same samples.
     single = str(tmp_path / "single.wav")
     argv = ["transfer", str(folder / "in/melody.wav"), str(folder / "in/drums.flac"), "-o",
@@ -210,6 +214,46 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     assert rep["resumed_at_iteration"] == stopped_at and not rep["interrupted"]
     assert rep["nit"] == stopped_at + 3 and not (out / "slow.ckpt.npz").exists()
     assert (out / "melody_x_drums.wav").stat().st_mtime_ns == first
+
+
+def _interrupted_outputs(out, job, checkpointed: bool = True) -> str:
+    """The files an interrupted row leaves: its result, a report saying so, its checkpoint."""
+    results, rep = runner.output_paths(job, str(out))
+    sf.write(results[0], np.zeros(800, dtype=np.float32), SR)
+    config = {**job.expected, "output": results[0], "threads": 1, "overwrite": False}
+    with open(rep, "w") as f:
+        json.dump({"config": config, "interrupted": True, "nit": 2}, f)
+    ckpt = runner.checkpoint.path_for(results[0])
+    if checkpointed:
+        open(ckpt, "wb").close()
+    return ckpt
+
+
+def test_an_interrupted_row_resumes_only_with_its_own_options(tmp_path):
+    """Planned from the files alone (no timing): an interrupted row with its checkpoint
+    resumes, given the row's --maxiter; another option changed redoes it (--overwrite); no
+    checkpoint redoes it; incomplete outputs are redone only with --overwrite."""
+    out = tmp_path / "out"
+    out.mkdir()
+    row = dict(ROWS[0])
+    job = manifest.read(write_manifest(tmp_path / "a.csv", [row]), PARSERS)[0]
+    ckpt = _interrupted_outputs(out, job)
+    assert runner.plan(job, str(out), overwrite=False) == ("resume", ckpt)
+    more = manifest.read(write_manifest(tmp_path / "b.csv", [{**row, "maxiter": "9"}]), PARSERS)[0]
+    assert runner.plan(more, str(out), overwrite=False) == ("resume", ckpt)
+    assert runner.command(more, str(out), 2, "resume", ckpt) == \
+        ["transfer", "--resume", ckpt, "--maxiter", "9", "--quiet", "--threads", "2"]
+    wider_csv = write_manifest(tmp_path / "c.csv", [{**row, "n-filters": "64"}])
+    wider = manifest.read(wider_csv, PARSERS)[0]
+    assert runner.plan(wider, str(out), overwrite=False) == ("redo", "unfinished")
+    redo = runner.command(wider, str(out), 1, "redo")
+    assert redo[-1] == "--overwrite" and redo[redo.index("-o") + 1] == str(out / job.output)
+    assert "--overwrite" not in runner.command(wider, str(out), 1, "run")
+    os.remove(ckpt)
+    assert runner.plan(job, str(out), overwrite=False) == ("redo", "unfinished")
+    os.remove(out / "melody_x_drums.json")  # the result without its report
+    assert runner.plan(job, str(out), overwrite=False) == ("run", "")
+    assert runner.plan(job, str(out), overwrite=True) == ("redo", "incomplete")
 
 
 def test_jobs_times_threads_fit_the_cores(monkeypatch):

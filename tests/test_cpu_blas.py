@@ -3,7 +3,7 @@ row-major views, split over the backend's own threads, BLAS settings left as fou
 import numpy as np
 import pytest
 from helpers import rel_error
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import kernels
 from kernels import cpu_blas
@@ -38,12 +38,20 @@ def test_syrk_lower_blocks(rows):
     assert rel_error(c[lower], expected[lower]) < 1e-13
 
 
-def test_blas_thread_settings_restored():
-    """Blocks run single-threaded BLAS; the libraries' thread counts are put back after."""
-    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    a = np.ones((400, 400), dtype=np.float32)
-    cpu_blas.gemm(1.0, a, a)
-    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+def test_blas_thread_settings_restored(monkeypatch):
+    """Blocks run single-threaded BLAS; the libraries' thread counts are put back after.
+    "Before" is set here (3 threads for the called library, more than one whatever earlier
+    tests or the machine left), so a product that leaves it at one thread fails here."""
+    def threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    monkeypatch.setattr(kernels, "_threads", 2)  # two blocks: through parallel()
+    with threadpool_limits(limits=3, user_api="blas"):
+        before = threads()
+        assert all(n == 3 for n in before)
+        a = np.ones((400, 400), dtype=np.float32)
+        cpu_blas.gemm(1.0, a, a)
+        cpu_blas.syrk_lower(1.0, a, np.empty((400, 400), dtype=np.float32))
+        assert threads() == before
 
 
 def test_only_the_called_blas_is_held_at_one_thread():

@@ -517,6 +517,22 @@ def test_an_interruption_wrapped_by_compiled_code_still_returns_the_best_point()
     assert np.isclose(rosen(res.x), best) and best < 0.5 * rosen(x0)
 
 
+def test_a_plain_keyboard_interrupt_after_sigterm_is_reported_as_sigterm():
+    """Compiled code may hand the interruption back as a plain KeyboardInterrupt (not our
+    Interrupted): the stop reason and exit status still name the signal that came, SIGTERM
+    (the bug: calling every bare KeyboardInterrupt Ctrl-C, 130)."""
+    with interrupt.handling():
+        with pytest.raises(interrupt.Interrupted):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+        bare = KeyboardInterrupt()
+        assert interrupt.signum_of(bare) == signal.SIGTERM
+        assert interrupt.exit_status(bare) == 143 and interrupt.exit_status() == 143
+        assert interrupt.stop_message(bare) == "interrupted (SIGTERM): the best result so far"
+    with interrupt.handling():  # a fresh run: nothing received, a bare one is Ctrl-C
+        assert interrupt.exit_status(KeyboardInterrupt()) == 130
+
+
 def test_the_cli_reports_a_wrapped_interruption_as_one(monkeypatch, capsys):
     monkeypatch.setattr(sys.modules["engine.cli.main"].Parser, "parse_args", _cut)
     assert main(["transfer", "c.wav", "s.wav"]) == 143

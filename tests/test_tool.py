@@ -234,3 +234,28 @@ def test_resume_rejects_a_bad_checkpoint(tmp_path, capsys):
     assert main(["transfer", "--resume", str(bad)]) == 2
     assert "not a randstyle checkpoint" in capsys.readouterr().err
     assert main(["texture", "--resume", str(tmp_path / "missing.ckpt.npz")]) == 2
+
+
+def test_checkpoint_round_trip_and_a_foreign_format(tmp_path, monkeypatch):
+    """What a checkpoint holds comes back whole (the finished channels, the current signal,
+    its history, the options); a checkpoint of another format is refused in one line."""
+    from engine.errors import ParameterError
+    from engine.run import checkpoint
+    path = str(tmp_path / "o.ckpt.npz")
+    parts = [np.linspace(-1, 1, 50, dtype=np.float32), np.full(50, 0.25, dtype=np.float32)]
+    x, history = np.random.default_rng(0).standard_normal(50), [{"iter": 1, "total": 2.5}]
+    checkpoint.save(path, command="transfer", args={"maxiter": 7}, parts_done=parts,
+                    part_reports=[{"part": 0}, {"part": 1}], x=x, history=history)
+    state = checkpoint.load(path)
+    assert state["command"] == "transfer" and state["args"] == {"maxiter": 7}
+    assert len(state["parts_done"]) == 2 and state["history"] == history
+    for got, want in zip(state["parts_done"], parts):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(state["x"], x)  # float64 kept: resuming is exact
+    assert state["part_reports"] == [{"part": 0}, {"part": 1}]
+    monkeypatch.setattr(checkpoint, "FORMAT", 2)  # written by a later version
+    checkpoint.save(path, command="transfer", args={}, parts_done=[], part_reports=[], x=x,
+                    history=[])
+    monkeypatch.setattr(checkpoint, "FORMAT", 1)
+    with pytest.raises(ParameterError, match="unsupported checkpoint format 2"):
+        checkpoint.load(path)

@@ -1,0 +1,127 @@
+"""The breakages bench/mutants.py applies: each an exact piece of a source file and the bug
+that replaces it, with the room of tests that should notice. Texts are matched exactly (and
+must occur once), so a refactoring that moves one makes the audit stop and say which."""
+from __future__ import annotations
+
+# The tests each room runs: the affected files only (the machine is shared).
+ROOMS = {
+    "run": ["tests/test_evaluate.py", "tests/test_tool.py", "tests/test_texture_quality.py",
+            "tests/test_cpu_blas.py", "tests/test_faults.py", "-k",
+            "not numeric_option and not bad_number and not validator "
+            "and not memory and not residual and not l1_log and not reconstruct_beats "
+            "and not channel_follows and not non_numbers and not too_big"],
+    "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
+}
+
+OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
+STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
+RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
+    "engine/cli/batch.py"
+
+
+def _m(id_: str, room: str, file: str, what: str, old: str, new: str) -> dict:
+    return {"id": id_, "room": room, "file": file, "what": what, "old": old, "new": new}
+
+
+MUTANTS = [
+    # The two survivors issue 21 names.
+    _m("M1", "run", MODES, "measure stop returns the last iterate, not the best measured",
+       'res.x, returned = monitor.best["x"], monitor.best["iter"]', "pass"),
+    _m("M2", "run", "kernels/cpu_blas.py", "SciPy's BLAS left at one thread after a product",
+       "            if n != 1:\n                lc.set_num_threads(n)\n",
+       "            pass\n"),
+    # Resuming.
+    _m("R1", "run", OPT, "resumed run's nit leaves out the iterations before the checkpoint",
+       "result.nit, result.nfev = done + int(res.nit)", "result.nit, result.nfev = int(res.nit)"),
+    _m("R2", "run", OPT, "resumed run gets one iteration more than --maxiter allows",
+       'options={"maxiter": maxiter - done,', 'options={"maxiter": maxiter - done + 1,'),
+    _m("R3", "run", OPT, "resumed run's earlier iterations not counted against --maxiter",
+       "done = len(result.history)\n", "done = 0\n"),
+    _m("R4", "run", MODES, "report's resumed_at_iteration off by one",
+       'None if resume is None else len(resume["history"]),',
+       'None if resume is None else len(resume["history"]) + 1,'),
+    _m("R5", "run", MODES, "resume restarts from the seeded start, not the checkpoint's signal",
+       'x0 = np.asarray(resume["x"], dtype=np.float64)', "x0 = np.asarray(x0, dtype=np.float64)"),
+    _m("R6", "run", STYLE, "a resumed run may change options its checkpoint fixed",
+       "changed = sorted(explicit - RESUMABLE)", "changed = []"),
+    _m("R7", "run", STYLE, "resumed run refuses to replace its own (interrupted) outputs",
+       "restored.overwrite = True", "restored.overwrite = restored.overwrite"),
+    # Checkpoints.
+    _m("C1", "run", STYLE, "checkpoint not removed when the run finishes",
+       "Path(ckpt).unlink(missing_ok=True)", "pass"),
+    _m("C2", "run", STYLE, "checkpoint removed although the run was interrupted",
+       "        if not interrupted:\n            Path(ckpt)",
+       "        if True:\n            Path(ckpt)"),
+    _m("C3", "run", OPT, "periodic checkpoint one iteration early (1, 3, 5 for every 2)",
+       "len(result.history) % checkpoint_every == 0:",
+       "len(result.history) % checkpoint_every == 1:"),
+    _m("C4", "run", CKPT, "a checkpoint of another format is accepted",
+       'if state.get("format") != FORMAT:', "if False:"),
+    _m("C5", "run", CKPT, "checkpoint's finished channels not restored",
+       '"parts_done": [z[f"part{i}"] for i in range(meta["n_done"])]', '"parts_done": []'),
+    _m("C6", "run", STYLE, "no checkpoint of the interrupted iterate (the last periodic one stays)",
+       '                save(signal, report["iterations"])\n', "                pass\n"),
+    # Stopping rules.
+    _m("S1", "run", OPT, "plateau window one iteration short",
+       'then, now = history[-1 - patience]["total"]', 'then, now = history[-patience]["total"]'),
+    _m("S2", "run", OPT, "stop reason lost (SciPy's message reported instead)",
+       'result.message = stop.get("reason") or (', "result.message = ("),
+    _m("S3", "run", QUALITY, "measure patience waits one measurement more",
+       "len(self.history) - self._best_index() >= self.patience",
+       "len(self.history) - self._best_index() > self.patience"),
+    _m("S4", "run", OPT, "measure every --eval-every iterations, offset by one",
+       'entry["iter"] % monitor_every == 0', '(entry["iter"] - 1) % monitor_every == 0'),
+    _m("S5", "run", OPT, "interrupted run returns the last point, not the best",
+       'result.x, result.interrupted = best["x"], True',
+       'result.x, result.interrupted = last["x"], True'),
+    _m("S6", "run", OPT, "interrupted flag not set",
+       'result.x, result.interrupted = best["x"], True',
+       'result.x, result.interrupted = best["x"], False'),
+    _m("S7", "run", INTR, "exit status 130 whatever the signal",
+       "return 128 + int(signum_of(exc))", "return 130"),
+    _m("S8", "run", INTR, "a second signal interrupts the stopping run again",
+       "if len(_received) == 1 and not _writing:", "if not _writing:"),
+    _m("S9", "run", INTR, "a wrapped SIGTERM reported as SIGINT",
+       "return _received[0] if _received else signal.SIGINT", "return signal.SIGINT"),
+    _m("S10", "run", OPT, "the monitor's time counted in the optimization time",
+       "result.wall_time_s = time.perf_counter() - start - result.monitor_time_s",
+       "result.wall_time_s = time.perf_counter() - start"),
+    # Reports.
+    _m("P1", "run", OPT, "report's final_loss is the initial loss",
+       '"final_loss": res.history[-1] if res.history else res.initial',
+       '"final_loss": res.initial'),
+    _m("P2", "run", STYLE, "report's interrupted flag always false",
+       '"output": wav, "interrupted": interrupted}', '"output": wav, "interrupted": False}'),
+    _m("P3", "run", MODES, "report's returned_iteration is nit after a measure stop",
+       '"returned_iteration": returned,', '"returned_iteration": res.nit,'),
+    _m("P4", "run", STYLE, "report's output field is the checkpoint's path",
+       '"output": wav, "interrupted"', '"output": ckpt, "interrupted"'),
+    # Batch.
+    _m("B1", "batch", RUNNER, "a finished row is skipped although its options changed",
+       'if differs is None:\n        return "skip", ""', 'if True:\n        return "skip", ""'),
+    _m("B2", "batch", RUNNER, "--overwrite ignored for a row whose options changed",
+       "    if overwrite:\n        return \"redo\", f\"--",
+       "    if False:\n        return \"redo\", f\"--"),
+    _m("B3", "batch", RUNNER, "a redone row not given --overwrite (its command refuses)",
+       'return argv + (["--overwrite"] if how == "redo" else [])', "return argv"),
+    _m("B4", "batch", RUNNER, "a row's error swallowed (reported done)",
+       '"interrupted" if rc == 130 else "failed"', '"interrupted" if rc == 130 else "done"'),
+    _m("B5", "batch", BATCH, "batch exits 0 although a row failed",
+       'return 1 if counts["failed"] else 0', "return 0"),
+    _m("B6", "batch", RUNNER, "an interrupted row resumed although its options changed",
+       "_differs(job, report, RESUME_MAY_CHANGE) is None:", "True:"),
+    _m("B7", "batch", RUNNER, "a resumed row keeps its checkpoint's --maxiter, not the row's",
+       '"--resume", ckpt, "--maxiter", str(job.expected["maxiter"]), *tail]',
+       '"--resume", ckpt, *tail]'),
+    _m("B8", "batch", MANIFEST, "a row's output may climb out of OUTDIR with ..",
+       'if p.is_absolute() or ".." in p.parts:', "if p.is_absolute():"),
+    _m("B9", "batch", MANIFEST, "two rows may write the same output",
+       "if key in taken:", "if False:"),
+    _m("B10", "batch", BATCH, "the page's result clip points at the row's name, not OUTDIR's file",
+       'clips.append(page.Clip("result", results[0], result=True))',
+       'clips.append(page.Clip("result", job.output, result=True))'),
+    _m("B11", "batch", BATCH, "a stopped batch exits 130 whatever the signal",
+       "return 128 + int(stopper.signum or signal.SIGINT)", "return 130"),
+    _m("B12", "batch", RUNNER, "incomplete outputs with --overwrite run without --overwrite",
+       'return "redo", "incomplete"', 'return "run", ""'),
+]
