@@ -377,3 +377,19 @@ class ReconstructConfig(OptimConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "griffin_lim_iters")
+
+
+# What --method dictionary reads of a SeparateConfig (engine/run/separate_dictionary.py); the
+# CLI refuses the others under it, and these under --method statistics, rather than ignore them.
+DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power", "sparsity",
+                      "dictionary_iter", "fit_iter", "rest", "rest_components")
+SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",
+                           "threads", "progress")
+
+
+def unused_by_method(cfg: SeparateConfig, given: set) -> list:
+    """The options in ``given`` that ``cfg.method`` does not read, in field order."""
+    if cfg.method == "dictionary":
+        used = set(DICTIONARY_OPTIONS) | set(SEPARATE_SHARED_OPTIONS)
+        return [f.name for f in fields(SeparateConfig) if f.name in given and f.name not in used]
+    return [n for n in DICTIONARY_OPTIONS if n in given]

@@ -62,7 +62,9 @@ ROWS = [
     {"mode": "texture", "style": "in/drums.flac;in/beat.wav:0.5", "output": "tex.wav",
      "seconds": "0.9"},
     {"mode": "separate", "content": "in/melody.wav", "style": "tune=in/melody.wav;beat=in/beat.wav",
-     "output": "sep", "preset": ""},
+     "output": "sep", "preset": "",  # the dictionary method refuses the network's options
+     **{k: "" for k in ("maxiter", "n-filters", "rhythm-filters", "n-fft", "hop-length",
+                        "rhythm-kernel-size")}},
     {"mode": "transfer", "content": "in/missing.wav", "style": "in/drums.flac",
      "output": "broken.wav"},
     {"mode": "texture", "style": "in/notaudio.wav", "output": "notaudio.wav"},

@@ -207,7 +207,8 @@ def test_cli_reference_reports_sdr_per_source(tmp_path, capsys, monkeypatch):
         write(tmp_path / f"{name}.wav", x, 8000, subtype="FLOAT")
     opts = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
             "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3",
-            "--mask-n-fft", "256", "--mask-hop-length", "64", "--quiet", "--subtype", "float"]
+            "--mask-n-fft", "256", "--mask-hop-length", "64", "--quiet", "--subtype", "float",
+            "--method", "statistics"]
     srcs = ["--source", "drums=d.wav", "--source", "pad=p.wav"]
     assert main(["separate", "mix.wav", *srcs, "--reference", "drums=true_d.wav",
                  "--reference", "pad=true_p.wav", "-o", "out", *opts]) == 0

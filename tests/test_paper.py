@@ -138,7 +138,8 @@ def test_separate_cli(tmp_path, capsys, monkeypatch):
     write(tmp_path / "d.wav", drum_loop(2.0, SR, seed=4), SR)
     write(tmp_path / "p.wav", chord(2.0, phases=(1, 1, 1, 1)), SR)
     opts = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
-            "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]
+            "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet",
+            "--method", "statistics"]
     assert main(["separate", "mix.wav", "--source", "drums=d.wav", "--source", "pad=p.wav",
                  *opts]) == 0
     assert capsys.readouterr().out.strip() == "mix_separated"
@@ -158,7 +159,18 @@ def test_separate_cli(tmp_path, capsys, monkeypatch):
         assert main(["separate", "mix.wav", *sources, *opts, *flag, "-o", "x"]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and flag[0] in err and not (tmp_path / "x").exists()
-    # ...and --patience stops it as it does a transfer.
+    # Each method refuses the other's options: the optimizer's mean nothing to the dictionary
+    # method, the dictionaries' nothing to the statistics.
+    for method, flag in (("dictionary", ["--patience", "1"]), ("dictionary", ["--n-filters", "8"]),
+                         ("statistics", ["--components", "8"])):
+        assert main(["separate", "mix.wav", *sources, "--sr", "8000", "--quiet", "--method",
+                     method, *flag, "-o", "x"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and flag[0] in err and not (tmp_path / "x").exists()
+    assert main(["separate", "mix.wav", *sources, "--sr", "8000", "--quiet", "--components",
+                 "4", "--dictionary-transpose", "0", "-o", "d"]) == 0
+    assert json.load(open("d/separation.json"))["method"] == "dictionary"
+    # ...and --patience stops the statistics method as it does a transfer.
     assert main(["separate", "mix.wav", *sources, *opts, "--maxiter", "50", "--patience", "1",
                  "--min-improvement", "0.9", "-o", "p"]) == 0
     report = json.load(open("p/separation.json"))

@@ -19,7 +19,7 @@ from engine.cli.common import (
     progress_field,
     subtype_field,
 )
-from engine.config import ReconstructConfig, SeparateConfig, opt
+from engine.config import ReconstructConfig, SeparateConfig, opt, unused_by_method
 from engine.errors import ParameterError
 from engine.report import page
 from engine.run import interrupt
@@ -94,7 +94,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     given = [n for n in NOT_FOR_SEPARATE if n in explicit]
     if given:
         raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in given)}: no "
-                             "effect on separate (it optimizes masks from the equal split)")
+                             "effect on separate")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     mode = loudness.parse_mode(args.loudness)
@@ -104,6 +104,10 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
     out, wavs, rep, htm = _separate_outputs(args, [*sources, *filter(None, [args.rest])])
+    unused = unused_by_method(args, set(explicit))
+    if unused:
+        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in unused)}: no "
+                             f"effect on separate --method {args.method}")
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
