@@ -441,3 +441,24 @@ def test_the_ensemble_crosses_to_the_host_once_per_evaluation(monkeypatch):
     terms, grad = ens.terms_and_grad(x)
     assert up == [(700,)] and down == [(len(terms),), (700,)]
     assert grad.dtype == np.float64 and all(type(v) is float for v in terms.values())
+
+
+@emulated
+def test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref(monkeypatch):
+    """--harmonic-filters fastfood on cuda: one evaluation of a transfer's objective sends the
+    signal up once and the terms and gradient down once (the structured conv, its Grams and
+    the content term stay on the device), with numpy_ref's loss and gradient."""
+    import engine
+    from helpers import rel_error
+    rng = np.random.default_rng(6)
+    content, style, x = (rng.standard_normal(n) * 0.3 for n in (700, 900, 700))
+    cfg = engine.NetworkConfig(**TINY, dtype="float64", harmonic_filters="fastfood")
+    objs = {b: engine.Objective(engine.Network(cfg, backend=b), content=content, style=style,
+                                content_weight=1.0) for b in ("numpy", "cuda")}
+    ref_terms, ref_grad = objs["numpy"].terms_and_grad(x)
+    objs["cuda"].terms_and_grad(x)  # a first evaluation
+    up, down = _counting(monkeypatch)
+    terms, grad = objs["cuda"].terms_and_grad(x)
+    assert up == [(700,)] and down == [(len(terms),), (700,)]
+    assert rel_error(grad, ref_grad) < 1e-10
+    assert all(abs(terms[k] - ref_terms[k]) <= 1e-10 * abs(ref_terms[k]) for k in ref_terms)
