@@ -448,8 +448,9 @@ def test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref(monkeypat
     """--harmonic-filters fastfood on cuda: one evaluation of a transfer's objective sends the
     signal up once and the terms and gradient down once (the structured conv, its Grams and
     the content term stay on the device), with numpy_ref's loss and gradient."""
-    import engine
     from helpers import rel_error
+
+    import engine
     rng = np.random.default_rng(6)
     content, style, x = (rng.standard_normal(n) * 0.3 for n in (700, 900, 700))
     cfg = engine.NetworkConfig(**TINY, dtype="float64", harmonic_filters="fastfood")
