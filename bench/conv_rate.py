@@ -1,4 +1,4 @@
-"""``python bench/conv_rate.py``: the harmonic conv (cpu backend, bench sizes) against the
+"""``python -m bench.conv_rate``: the harmonic conv (cpu backend, bench sizes) against the
 4096² sgemm rate, forward and backward, in one process, in a few seconds.
 
 The issue-12 target is each direction within 1.1x of the sgemm time of its FLOPs. Printed
@@ -7,15 +7,11 @@ blocks, whichever is faster: the roofline), and process CPU time per FLOP (both 
 which other jobs on a shared machine move less; CPU time does not count cores left idle, so
 only the wall ratio on an idle machine answers the target.
 """
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np  # before the engine, as a program using randstyle would import it
 
-import numpy as np  # noqa: E402  NumPy first, as a program using randstyle would
-
-from kernels import cpu, cpu_blas  # noqa: E402
+from kernels import cpu, cpu_blas
 
 
 def best(f, repeat: int) -> tuple:

@@ -1,4 +1,4 @@
-"""A corpus of real instrument material: ``python bench/corpus.py --out DIR [--force]``.
+"""A corpus of real instrument material: ``python -m bench.corpus --out DIR [--force]``.
 
 Renders public-domain Bach chorales from music21's corpus, part by part, with fluidsynth and
 the FluidR3 General MIDI soundfont (piano, church organ, strings, flute, nylon guitar), plus a
@@ -29,11 +29,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench import corpus_midi as cm  # noqa: E402
-from engine import demo  # noqa: E402
-from engine.errors import ParameterError  # noqa: E402
+from bench import corpus_midi as cm
+from engine import demo
+from engine.errors import ParameterError
 
 SR = 22050
 STEM_RMS = 0.1

@@ -1,4 +1,4 @@
-"""Listen-check of a rendered corpus by numbers: ``python bench/corpus_check.py --dir DIR``.
+"""Listen-check of a rendered corpus by numbers: ``python -m bench.corpus_check --dir DIR``.
 
 Per file: RMS (dBFS), peak, the share of 100 ms frames more than 40 dB below the file's
 loudest frame (silence), and the spectral centroid (Hz); per mix the largest deviation of
@@ -8,16 +8,13 @@ another passage: near 0). Prints a markdown table; exits 1 if a check fails.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.corpus import load_corpus  # noqa: E402
+from bench.corpus import load_corpus
 
 
 def stats(x: np.ndarray, sr: int) -> dict:

@@ -1,16 +1,13 @@
-"""``python bench/memory_separate.py SECONDS MAXITER``: a separation of a two-source demo mix
+"""``python -m bench.memory_separate SECONDS MAXITER``: a separation of a two-source demo mix
 (defaults, cpu backend, one thread) and its peak RSS against engine/model/memory.py's
 estimate; docs/gpu.md quotes it."""
-import os
 import resource
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import engine  # noqa: E402
-from engine.demo import chord_pad, plucked_melody  # noqa: E402
-from engine.model import memory  # noqa: E402
+import engine
+from engine.demo import chord_pad, plucked_melody
+from engine.model import memory
 
 
 def main(seconds: float, maxiter: int, sr: int = 22050) -> str:

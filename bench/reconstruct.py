@@ -1,20 +1,18 @@
 """The seed's phase claim, measured: content-only reconstruction from noise (a) in the time
 domain through the DFT conv, (b) on the log-magnitude spectrogram, then Griffin-Lim.
 
-``python bench/reconstruct.py [--seconds 3] [--n-filters 1024] [--budgets 50,200]``
+``python -m bench.reconstruct [--seconds 3] [--n-filters 1024] [--budgets 50,200]``
 prints a markdown table and writes it under bench/results/.
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench import write_markdown  # noqa: E402
-from engine.demo import drum_loop, plucked_melody  # noqa: E402
-from engine.run.reconstruct import reconstruct  # noqa: E402
+from bench import write_markdown
+from engine.demo import drum_loop, plucked_melody
+from engine.run.reconstruct import reconstruct
 
 
 def signals(seconds: float, sr: int) -> dict:

@@ -1,10 +1,7 @@
-"""``python bench/run.py [options]``: the same as ``python cli.py bench``."""
-import os
+"""``python -m bench.run [options]``: the same as ``python cli.py bench``."""
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from engine.cli import main  # noqa: E402
+from engine.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", *sys.argv[1:]]))

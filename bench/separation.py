@@ -5,13 +5,13 @@ rendering (other seed, notes, tempo) than its stem:
   drums + pad    a percussive + harmonic pair (engine.demo drum loop, a chord pad)
   pluck + organ  two harmonic timbres in the same register (HPSS cannot tell them apart)
 
-``python bench/separation.py table [--seconds 10]``: the README table: the default mask
+``python -m bench.separation table [--seconds 10]``: the README table: the default mask
 separation (engine.separate, end to end), the seed's time-domain form (``--time-iters``
 iterations; the time of its 300-iteration default extrapolated from its per-iteration time
 in the same run), HPSS, and the ideal ratio mask from the true stems (an upper reference).
-``python bench/separation.py sweep [--seconds 5] [--variants a,b]``: the mask separation's
+``python -m bench.separation sweep [--seconds 5] [--variants a,b]``: the mask separation's
 variants (statistics, balance, mask STFT, smoothing, widths), SDR after every evaluation,
-so the stopping point is measured too. ``python bench/separation.py distances``: how far
+so the stopping point is measured too. ``python -m bench.separation distances``: how far
 each stem's harmonic Gram is from each example's. Markdown on stdout and under
 bench/results/.
 """
@@ -20,22 +20,20 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench import write_markdown  # noqa: E402
-from engine.config import SeparateConfig  # noqa: E402
-from engine.demo import drum_loop, plucked_melody  # noqa: E402
-from engine.model.evaluate import sdr  # noqa: E402
-from engine.model.filters import hann_window  # noqa: E402
-from engine.model.network import Network  # noqa: E402
-from engine.model.objective import Objective  # noqa: E402
-from engine.run.hpss import hpss  # noqa: E402
-from engine.run.masks import MaskSeparation  # noqa: E402
-from engine.run.optimize import lbfgs  # noqa: E402
-from engine.run.separate import example_grams, separate, source_objectives  # noqa: E402
-from kernels import numpy_ref  # noqa: E402
+from bench import write_markdown
+from engine.config import SeparateConfig
+from engine.demo import drum_loop, plucked_melody
+from engine.model.evaluate import sdr
+from engine.model.filters import hann_window
+from engine.model.network import Network
+from engine.model.objective import Objective
+from engine.run.hpss import hpss
+from engine.run.masks import MaskSeparation
+from engine.run.optimize import lbfgs
+from engine.run.separate import example_grams, separate, source_objectives
+from kernels import numpy_ref
 
 SR = 22050
 

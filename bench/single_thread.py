@@ -1,20 +1,16 @@
-"""``python bench/single_thread.py``: one thread, CPU time, the cpu backend against the dense
+"""``python -m bench.single_thread``: one thread, CPU time, the cpu backend against the dense
 floor at the single-thread 4096² sgemm rate.
 
 Both sides measured as this process's CPU time with every pool (BLAS, Numba, the GEMM blocks)
 at one thread, so other jobs sharing the machine barely move the ratio: a load-robust check of
 ``bench``'s "x dense floor" (which on a quiet machine also includes how well both scale).
 """
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np  # before the engine, as a program using randstyle would import it
 
-import numpy as np  # noqa: E402  NumPy first, as a program using randstyle would
-
-import kernels  # noqa: E402
-from bench.harness import BenchConfig, _network_and_inputs, flop_count  # noqa: E402
+import kernels
+from bench.harness import BenchConfig, _network_and_inputs, flop_count
 
 
 def cpu_best(f, repeat: int = 3) -> float:
