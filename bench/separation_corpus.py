@@ -11,7 +11,8 @@ true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default a
 of its options (one variant per --set, several options in one --set separated by commas).
 ``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
 mask re-made from its own signal's STFT). ``... memory --minutes 10``: peak RSS
-(resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with --fit-iter updates (memory does not grow with updates).
+(resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
+--fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
 """
 import argparse
