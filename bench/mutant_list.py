@@ -12,9 +12,11 @@ ROOMS = {
             "and not channel_follows and not non_numbers and not too_big"],
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
     # This round's new behaviour (issue 21's third part).
-    "loudness": ["tests/test_loudness.py"],
-    "dictionary": ["tests/test_dictionary.py", "tests/test_paper.py::test_separate_cli"],
-    "fastfood": ["tests/test_fastfood.py", "tests/test_gpu_path.py::"
+    "loudness": ["tests/test_loudness.py", "tests/test_loudness_audit.py"],
+    "dictionary": ["tests/test_dictionary.py", "tests/test_dictionary_audit.py",
+                   "tests/test_paper.py::test_separate_cli"],
+    "fastfood": ["tests/test_fastfood.py", "tests/test_fastfood_audit.py",
+                 "tests/test_gpu_path.py::"
                  "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
 }
 
