@@ -715,6 +715,10 @@ def nmf_kl_ratio(V, L):
     return _kl_ratio(V, L, V.dtype.type(NMF_EPS))  # numpy_ref's floor
 
 
+def nmf_matmul(a, b):
+    return blas.gemm(1.0, a, b)
+
+
 _nmf = NMFOps(sys.modules[__name__])
 nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
 nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply

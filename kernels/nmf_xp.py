@@ -16,7 +16,9 @@ F64_EPS = float(np.finfo(np.float64).eps)
 
 class NMFOps:
     """The ops on a backend module's ``xp`` (read at each call: the cuda backend turns it into
-    NumPy for its host emulation) and, when it has one, its ``nmf_kl_ratio(V, L)``."""
+    NumPy for its host emulation) and, when it has them, its ``nmf_kl_ratio(V, L)`` and its
+    ``nmf_matmul(a, b)`` (the cpu backend's block-parallel GEMM: NumPy's threaded BLAS on
+    these thin products ran 2.5-7x slower on two threads than on one, docs/separation.md)."""
 
     OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
 
@@ -31,9 +33,13 @@ class NMFOps:
     def xp(self) -> Any:
         return self.backend.xp
 
+    def matmul(self, a, b):
+        fused = getattr(self.backend, "nmf_matmul", None)
+        return fused(a, b) if fused else self.xp.matmul(a, b)
+
     def terms(self, V, A, D, beta):
         xp, t = self.xp, V.dtype.type
-        L = xp.matmul(A, D)
+        L = self.matmul(A, D)
         if beta == 1:
             fused = getattr(self.backend, "nmf_kl_ratio", None)
             return (fused(V, L) if fused else V / xp.maximum(L, t(NMF_EPS))), None
@@ -50,26 +56,24 @@ class NMFOps:
         return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
 
     def nmf_activations_step(self, V, A, D, beta, l1=0.0):
-        xp = self.xp
         ratio, power = self.terms(V, A, D, beta)
-        denom = D.sum(axis=1)[None, :] if power is None else xp.matmul(power, D.T)
-        A = self.scale(A, xp.matmul(ratio, D.T), denom, beta, l1)
+        denom = D.sum(axis=1)[None, :] if power is None else self.matmul(power, D.T)
+        A = self.scale(A, self.matmul(ratio, D.T), denom, beta, l1)
         if beta < 1:
             A[A < F64_EPS] = 0
         return A
 
     def nmf_dictionary_step(self, V, A, D, beta):
-        xp = self.xp
         ratio, power = self.terms(V, A, D, beta)
-        denom = A.sum(axis=0)[:, None] if power is None else xp.matmul(A.T, power)
-        D = self.scale(D, xp.matmul(A.T, ratio), denom, beta, 0.0)
+        denom = A.sum(axis=0)[:, None] if power is None else self.matmul(A.T, power)
+        D = self.scale(D, self.matmul(A.T, ratio), denom, beta, 0.0)
         if beta <= 1:
             D[D < F64_EPS] = 0
         return D
 
     def nmf_model_power(self, A, D, power):
         xp = self.xp
-        P = xp.matmul(A, D) ** A.dtype.type(power)
+        P = self.matmul(A, D) ** A.dtype.type(power)
         return xp.maximum(P, A.dtype.type(1e-30))
 
     def wiener_apply(self, P, total, X):

@@ -124,6 +124,24 @@ def test_deterministic_for_a_seed(separated):
     assert not np.array_equal(parts["drums"], other["drums"])
 
 
+def test_stride_learns_from_every_nth_frame():
+    """--dictionary-stride N: the atoms are those learned from the examples' every Nth frame
+    (a stride that is ignored, or applied to the mix too, gives other atoms)."""
+    from engine.config import SeparateConfig
+    from engine.model.filters import hann_window
+    from engine.run.separate_dictionary import example_atoms, magnitude
+    example = plucked_melody(1.0, SR, seed=2)
+    window = numpy_ref.asarray(hann_window(2048).astype(np.float32))
+    cfg = SeparateConfig(components=4, dictionary_iter=5, dictionary_transpose=0,
+                         dictionary_stride=3)
+    got = example_atoms(numpy_ref, "p", example, cfg, window, np.random.default_rng(1))
+    V = magnitude(numpy_ref, example, window, cfg.mask_hop_length)[1]
+    want, every = (dictionary.learn_dictionary(numpy_ref, np.ascontiguousarray(v), 4, 5, 1.0,
+                                               np.random.default_rng(1)) for v in (V[::3], V))
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-9)
+    assert not np.allclose(got, every, rtol=1e-2)
+
+
 def test_atoms_and_activations_stay_nonnegative():
     mix, _, examples = _mix(2.0)
     b = numpy_ref

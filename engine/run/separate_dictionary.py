@@ -35,7 +35,8 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
 def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, window: Any,
                   rng: np.random.Generator) -> Any:
     """The source's atoms from its example, transposed by -N..N semitones
-    and the frames of all put side by side (N = cfg.dictionary_transpose)."""
+    and the frames of all put side by side (N = cfg.dictionary_transpose), every
+    cfg.dictionary_stride-th of them."""
     check_signal(np.asarray(example), f"the example of {name!r}")
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
@@ -44,6 +45,8 @@ def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, w
     frames = [magnitude(b, example if s == 0 else transposed(example, s), window,
                         cfg.mask_hop_length)[1] for s in shifts]
     V = frames[0] if len(frames) == 1 else b.xp.concatenate(frames, axis=0)
+    if cfg.dictionary_stride > 1:
+        V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
     return learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
 
 
