@@ -194,7 +194,7 @@ def test_stdout_holds_only_the_path(files, tmp_path):
     assert "transfer" in res.stderr and "it/s" in res.stderr  # the progress bar went to stderr
 
 
-def test_checkpoint_resume_and_sigint(files, tmp_path):
+def test_checkpoint_resume_and_sigint(files, tmp_path, capsys):
     out = tmp_path / "long.wav"
     ckpt = tmp_path / "long.ckpt.npz"
     args = [a for a in FAST if a not in ("--maxiter", "3")]
@@ -217,8 +217,11 @@ def test_checkpoint_resume_and_sigint(files, tmp_path):
     assert report["interrupted"] and report["nit"] >= 2
     done = report["nit"]
 
-    # A resumed run may not change the network...
-    assert main(["transfer", "--resume", str(ckpt), "--n-filters", "64"]) == 2
+    # A resumed run may not change the network (given no iterations left, a run that took
+    # the change anyway ends at once, not after the checkpoint's 100000)...
+    assert main(["transfer", "--resume", str(ckpt), "--n-filters", "64", "--maxiter",
+                 str(done)]) == 2
+    assert "--n-filters cannot change" in capsys.readouterr().err and ckpt.exists()
     # ...but continues from where it stopped, with the same options and output.
     assert main(["transfer", "--resume", str(ckpt), "--maxiter", str(done + 3),
                  "--quiet"]) == 0
