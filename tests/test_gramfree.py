@@ -189,11 +189,12 @@ def test_a_cut_factor_keeps_the_gram_within_tol(tol):
     """compress_factor: fewer rows, B'ᵀB' within tol of BᵀB (relative Frobenius) and not
     exact (it really cut); tol 0 keeps B itself."""
     B = _low_rank_rows()
-    cut = style_target.compress_factor(np, B, tol)
+    cut, cut_sq = style_target.compress_factor(np, B, tol)
     G, Gc = B.T @ B, cut.T @ cut
     err = np.linalg.norm(Gc - G) / np.linalg.norm(G)
     assert cut.shape[0] < 0.5 * B.shape[0] and 0 < err <= tol, (cut.shape, err)
-    assert style_target.compress_factor(np, B, 0.0) is B
+    assert rel_error(cut_sq, np.sum(Gc ** 2)) < 1e-10  # the Gram-free loss's constant
+    assert style_target.compress_factor(np, B, 0.0) == (B, None)
 
 
 def test_the_cut_target_is_one_target_for_both_losses():
@@ -217,8 +218,8 @@ def test_the_cut_target_is_one_target_for_both_losses():
 @pytest.mark.skipif(not CUDA_TESTABLE, reason="the cuda backend cannot run here")
 def test_a_cut_factor_on_cuda_matches_numpy():
     B = _low_rank_rows()
-    got = cuda.to_numpy(style_target.compress_factor(cuda.xp, cuda.asarray(B), 1e-3))
-    want = style_target.compress_factor(np, B, 1e-3)
+    got = cuda.to_numpy(style_target.compress_factor(cuda.xp, cuda.asarray(B), 1e-3)[0])
+    want = style_target.compress_factor(np, B, 1e-3)[0]
     assert got.shape == want.shape
     # eigenvectors are defined up to sign: compare the Grams they make
     assert rel_error(got.T @ got, want.T @ want) < 1e-9

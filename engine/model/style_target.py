@@ -81,13 +81,15 @@ def style_term(b: Any, A: Any, target: StyleTarget, weight: float) -> tuple[Any,
     return loss, b.gram_style_loss_backward(1.0, cache), "dense"
 
 
-def compress_factor(xp: Any, B: Any, tol: float) -> Any:
-    """B' = U_rᵀB: the r rows along the leading eigenvectors U_r of BBᵀ that keep
-    ||B'ᵀB' - BᵀB||_F <= tol ||BᵀB||_F (docs/design.md §8); B itself where cutting would
-    not save a tenth of its rows, or tol is 0. The Gram-free loss costs ~4 T T_s F in the
-    style's rows T_s, so r rows cost r / T_s of that term."""
+def compress_factor(xp: Any, B: Any, tol: float) -> tuple[Any, Optional[float]]:
+    """(B', ||B'ᵀB'||²): B' = U_rᵀB, the r rows along the leading eigenvectors U_r of BBᵀ
+    that keep ||B'ᵀB' - BᵀB||_F <= tol ||BᵀB||_F (docs/design.md §8). Its rows are
+    orthogonal, so ||B'ᵀB'||² is the sum of the kept eigenvalues squared, taken in float64
+    here (never from a product that TF32 may round). (B, None) where cutting would not save
+    a tenth of the rows, or tol is 0. The Gram-free loss costs ~4 T T_s F in the style's rows
+    T_s, so r rows cost r / T_s of that term."""
     if tol <= 0:
-        return B
+        return B, None
     B64 = B.astype(np.float64)
     ev, U = xp.linalg.eigh(B64 @ B64.T)
     ev, U = xp.maximum(ev[::-1], 0.0), U[:, ::-1]  # descending
@@ -96,8 +98,8 @@ def compress_factor(xp: Any, B: Any, tol: float) -> Any:
     tail = xp.cumsum(sq[::-1])[::-1]  # tail[r]: the squared norm dropping rows r.. loses
     r = int((tail > (tol * tol) * total).sum())
     if r > 0.9 * B.shape[0] or total == 0.0:
-        return B
-    return xp.ascontiguousarray((U[:, :r].T @ B64).astype(B.dtype))
+        return B, None
+    return xp.ascontiguousarray((U[:, :r].T @ B64).astype(B.dtype)), float(sq[:r].sum())
 
 
 def finish(xp: Any, gram: Any, factor: Optional[Any], tol: float = 0.0) -> StyleTarget:
@@ -106,10 +108,10 @@ def finish(xp: Any, gram: Any, factor: Optional[Any], tol: float = 0.0) -> Style
     against the same target; ||gram||², the Gram-free loss's constant."""
     if factor is None:
         return StyleTarget(gram, None, None)
-    cut = compress_factor(xp, factor, tol)
-    if cut is not factor:
-        gram, factor = xp.matmul(cut.T, cut), cut
-    return StyleTarget(gram, factor, _sum_squares(xp, gram))
+    cut, gram_sq = compress_factor(xp, factor, tol)
+    if gram_sq is None:
+        return StyleTarget(gram, factor, _sum_squares(xp, gram))
+    return StyleTarget(xp.matmul(cut.T, cut), cut, gram_sq)
 
 
 def weighted_styles(style: Any) -> list:
