@@ -112,8 +112,9 @@ def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, m
 
     monkeypatch.setattr(style_module, "transfer", transfer)
     out, ckpt = tmp_path / "o.wav", tmp_path / "o.ckpt.npz"
+    # --loudness peak: one plain gain (a limiter's gain would follow the other channel too)
     assert main(["transfer", files["stereo"], files["drums"], "--channels", "each", "-o",
-                 str(out), "--subtype", "float", *FAST]) == 143
+                 str(out), "--subtype", "float", "--loudness", "peak", *FAST]) == 143
     y, _ = sf.read(str(out), always_2d=True)
     assert np.max(np.abs(y[:, 0])) > 0 and not np.any(y[:, 1])  # the unfinished one silent
     assert json.load(open(tmp_path / "o.json"))["interrupted"] and ckpt.exists()
