@@ -2,7 +2,7 @@
 music21 scores; each example another passage of the instrument, never its stem): SDR gain
 over the equal split (mix / n) per source, CPU seconds and wall seconds per mix.
 
-``python bench/separation_corpus.py table [--corpus /work/corpus] [--statistics]``: the
+``python -m bench.separation_corpus table [--corpus /work/corpus] [--statistics]``: the
 default (engine.separate), plain supervised KL-NMF through scikit-learn (32 atoms a source, 200
 updates; activations 300 updates with the atoms fixed; Wiener masks of power 2: the classic,
 Smaragdis et al. 2007), the statistics method at its defaults (with --statistics: ~20 s a mix),
@@ -21,16 +21,14 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
+import soundfile as sf
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-from bench import write_markdown  # noqa: E402
-from bench.separation import gains, hpss_parts, ideal_ratio_mask  # noqa: E402
-from engine.model.filters import hann_window  # noqa: E402
-from engine.run.separate import separate  # noqa: E402
-from kernels import numpy_ref  # noqa: E402
+from bench import write_markdown
+from bench.separation import gains, hpss_parts, ideal_ratio_mask
+from engine.model.filters import hann_window
+from engine.run.separate import separate
+from kernels import numpy_ref
 
 N_FFT, HOP = 2048, 512
 
