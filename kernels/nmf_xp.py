@@ -34,8 +34,8 @@ class NMFOps:
         return self.backend.xp
 
     def matmul(self, a, b):
-        fused = getattr(self.backend, "nmf_matmul", None)
-        return fused(a, b) if fused else self.xp.matmul(a, b)
+        own = getattr(self.backend, "nmf_matmul", None)
+        return own(a, b) if own else self.xp.matmul(a, b)
 
     def terms(self, V, A, D, beta):
         xp, t = self.xp, V.dtype.type

@@ -90,11 +90,15 @@ NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every"
                     "eval_patience", "eval_min_improvement")
 
 
+def _refuse(options: list, what: str) -> None:
+    """One line naming the options given that ``what`` does not read."""
+    if options:
+        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in options)}: no "
+                             f"effect on {what}")
+
+
 def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) -> int:
-    given = [n for n in NOT_FOR_SEPARATE if n in explicit]
-    if given:
-        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in given)}: no "
-                             "effect on separate")
+    _refuse([n for n in NOT_FOR_SEPARATE if n in explicit], "separate")
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     mode = loudness.parse_mode(args.loudness)
@@ -104,10 +108,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
     out, wavs, rep, htm = _separate_outputs(args, [*sources, *filter(None, [args.rest])])
-    unused = unused_by_method(args, set(explicit))
-    if unused:
-        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in unused)}: no "
-                             f"effect on separate --method {args.method}")
+    _refuse(unused_by_method(args, set(explicit)), f"separate --method {args.method}")
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
