@@ -21,6 +21,7 @@ from numba import njit, prange
 import kernels
 from kernels import cpu_blas as blas
 from kernels import interface
+from kernels.autocorr_xp import AutocorrOps
 from kernels.masks_xp import MaskOps
 from kernels.nmf_xp import NMF_EPS, NMFOps
 from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
@@ -722,5 +723,27 @@ def nmf_matmul(a, b):
 _nmf = NMFOps(sys.modules[__name__])
 nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
 nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
+
+# The temporal autocorrelation ops, shared with the cuda backend (kernels/autocorr_xp.py): FFTs
+# through scipy.fft's workers where they cost fewer FLOPs than the direct sum.
+_autocorr = AutocorrOps(sys.modules[__name__])
+
+
+def autocorr_forward(A, n_lags, fft=None):
+    """numpy_ref.autocorr_forward; ``fft``: True / False force the FFT / direct form."""
+    return _autocorr.autocorr_forward(A, n_lags, fft)
+
+
+def autocorr_backward(dR, cache):
+    return _autocorr.autocorr_backward(dR, cache)
+
+
+def autocorr_loss_forward(A, R_target, weight, fft=None):
+    return _autocorr.autocorr_loss_forward(A, R_target, weight, fft)
+
+
+def autocorr_loss_backward(dL, cache):
+    return _autocorr.autocorr_loss_backward(dL, cache)
+
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

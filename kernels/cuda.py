@@ -23,6 +23,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from kernels import interface
+from kernels.autocorr_xp import AutocorrOps
 from kernels.masks_xp import MaskOps
 from kernels.nmf_xp import NMFOps
 from kernels.numpy_ref import n_frames
@@ -640,5 +641,27 @@ box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_
 _nmf = NMFOps(sys.modules[__name__])
 nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
 nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
+
+# The temporal autocorrelation ops, shared with the cpu backend (kernels/autocorr_xp.py): FFTs
+# through cuFFT where they cost fewer FLOPs than the direct sum.
+_autocorr = AutocorrOps(sys.modules[__name__])
+
+
+def autocorr_forward(A, n_lags, fft=None):
+    """numpy_ref.autocorr_forward; ``fft``: True / False force the FFT / direct form."""
+    return _autocorr.autocorr_forward(A, n_lags, fft)
+
+
+def autocorr_backward(dR, cache):
+    return _autocorr.autocorr_backward(dR, cache)
+
+
+def autocorr_loss_forward(A, R_target, weight, fft=None):
+    return _autocorr.autocorr_loss_forward(A, R_target, weight, fft)
+
+
+def autocorr_loss_backward(dL, cache):
+    return _autocorr.autocorr_loss_backward(dL, cache)
+
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -279,6 +279,44 @@ def gramfree_style_loss_backward(dL, cache):
     return (weight * dL) * ((4 / T**2) * (AA @ A) - (4 / T) * (AB @ B))
 
 
+# --- temporal autocorrelation of each filter (docs/design.md §9) ----------------------------------
+
+def autocorr_forward(A, n_lags):
+    """R[k, n] = sum_{t < T'-k} A[t, n] A[t+k, n] / (T' - k) for lags k = 0..n_lags-1: each
+    filter's mean product with itself k frames later, over the T'-k pairs that lag has (so
+    clips of different lengths compare, as Grams divided by T' do). The direct sum; the fast
+    backends take it through a zero-padded FFT where that is cheaper (kernels/autocorr_xp.py)."""
+    T = A.shape[0]
+    if not 0 < n_lags <= T:
+        raise ValueError(f"autocorrelation needs 0 < n_lags <= rows ({T}), got {n_lags}")
+    R = np.stack([np.sum(A[:T - k] * A[k:], axis=0) / (T - k) for k in range(n_lags)])
+    return R.astype(A.dtype, copy=False), A
+
+
+def autocorr_backward(dR, cache):
+    """dA[t, n] = sum_k dR[k, n] / (T' - k) (A[t+k, n] + A[t-k, n]), rows outside A zero."""
+    A = cache
+    T = A.shape[0]
+    dA = np.zeros_like(A)
+    for k in range(dR.shape[0]):
+        g = dR[k] / (T - k)
+        dA[:T - k] += g * A[k:]
+        dA[k:] += g * A[:T - k]
+    return dA
+
+
+def autocorr_loss_forward(A, R_target, weight):
+    """weight * ||R(A) - R_target||_F^2 with R_target's lags (n_lags, F)."""
+    R, a_cache = autocorr_forward(A, R_target.shape[0])
+    loss, l_cache = squared_error_forward(R, R_target, weight)
+    return loss, (a_cache, l_cache)
+
+
+def autocorr_loss_backward(dL, cache):
+    a_cache, l_cache = cache
+    return autocorr_backward(squared_error_backward(dL, l_cache), a_cache)
+
+
 def l1_forward(S, weight):
     """weight * sum |S|: the L1 penalty on a (log-magnitude) spectrogram."""
     return float(weight * np.sum(np.abs(S))), (S, weight)

@@ -112,6 +112,41 @@ def test_gram_style_loss(ref):
              rng.standard_normal((9, 70)), target, 0.4)
 
 
+FAST = [b for b in BACKENDS if b is not numpy_ref]
+FORMS = pytest.mark.parametrize("fft", [True, False], ids=["fft", "direct"])
+
+
+@pytest.mark.parametrize("n_lags", [1, 4, 9])
+def test_autocorr(ref, n_lags):
+    check_op(ref.autocorr_forward, ref.autocorr_backward,
+             np.maximum(rng.standard_normal((9, 5)), 0), n_lags)
+
+
+@FORMS
+@pytest.mark.parametrize("n_lags", [1, 4, 9])
+@pytest.mark.parametrize("fast", FAST, ids=lambda m: m.name)
+def test_autocorr_forms(fast, n_lags, fft):
+    """Each form of the fast backends forced, whichever the op would pick."""
+    check_op(fast.autocorr_forward, fast.autocorr_backward,
+             np.maximum(rng.standard_normal((9, 5)), 0), n_lags, fft)
+
+
+def autocorr_target(T: int = 15, F: int = 6, n_lags: int = 5) -> np.ndarray:
+    return numpy_ref.autocorr_forward(np.maximum(rng.standard_normal((T, F)), 0), n_lags)[0]
+
+
+def test_autocorr_loss(ref):
+    check_op(ref.autocorr_loss_forward, ref.autocorr_loss_backward,
+             np.maximum(rng.standard_normal((11, 6)), 0), autocorr_target(), 0.6)
+
+
+@FORMS
+@pytest.mark.parametrize("fast", FAST, ids=lambda m: m.name)
+def test_autocorr_loss_forms(fast, fft):
+    check_op(fast.autocorr_loss_forward, fast.autocorr_loss_backward,
+             np.maximum(rng.standard_normal((11, 6)), 0), autocorr_target(), 0.6, fft)
+
+
 VARIANTS = {  # network options, objective options
     "harmonic": ({}, {"rhythm_weight": 0.0}),
     "rhythm": ({}, {"style_weight": 0.0, "rhythm_weight": 1.5}),

@@ -95,6 +95,21 @@ def test_gram_and_losses(fast, dtype, T, F):
     pair(fast, "content_loss", (A, rng.standard_normal((T, F)).astype(dtype), 2.0), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("T,F,n_lags", [(163, 300, 50), (40, 64, 3), (7, 5, 7), (1, 3, 1)])
+def test_autocorr(fast, dtype, T, F, n_lags):
+    """The op as the backend picks its form, then each form forced, against the direct sum."""
+    rng = np.random.default_rng(8)
+    A = np.maximum(rng.standard_normal((T, F)), 0).astype(dtype)
+    target = numpy_ref.autocorr_forward(
+        np.maximum(rng.standard_normal((2 * T, F)), 0).astype(dtype), n_lags)[0]
+    pair(fast, "autocorr", (A, n_lags), dtype)
+    pair(fast, "autocorr_loss", (A, target, 0.3), dtype)
+    for form in (True, False):
+        out = fast.to_numpy(fast.autocorr_forward(fast.asarray(A), n_lags, form)[0])
+        assert rel_error(out, numpy_ref.autocorr_forward(A, n_lags)[0]) < TOL[dtype][0]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("dft", ["fft", "matrix"])
 def test_whole_objective(fast, dtype, dft):
