@@ -29,8 +29,8 @@ def with_style_views(extra_filters: int):
     """modes._objective, with a transfer's objective joined by two style-only members."""
     real = modes._objective
 
-    def objective(cfg, net, styles, **kwargs):
-        base = real(cfg, net, styles, **kwargs)
+    def objective(cfg, net, styles, n_samples, **kwargs):
+        base = real(cfg, net, styles, n_samples, **kwargs)
         if "content" not in kwargs:
             return base
         members = [base]
@@ -40,7 +40,7 @@ def with_style_views(extra_filters: int):
             c = replace(net.config, n_fft=n_fft, hop_length=hop,
                         seed=net.config.seed + 7919 * (i + 1), n_filters=extra_filters,
                         rhythm_filters=extra_filters)
-            members.append(real(cfg, Network(c, backend=net.backend.name), styles))
+            members.append(real(cfg, Network(c, backend=net.backend.name), styles, n_samples))
         return Ensemble(members)
     return objective
 

@@ -161,6 +161,15 @@ class RunConfig(OptimConfig):
     rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
     l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
                                 "spectrogram, against broadband noise")
+    # The autocorrelation style term (engine/model/autocorr.py, docs/design.md §9).
+    autocorr_weight: float = opt(0.0, "weight of the autocorrelation style term: each "
+                                      "filter's temporal autocorrelation over --autocorr-lags "
+                                      "lags matched to the style's, balanced like the Gram "
+                                      "terms (0: off)")
+    autocorr_lags: int = opt(40, "lags of the autocorrelation term in frames of each "
+                                 "network's STFT (capped at the rows of the shortest signal)")
+    autocorr_branches: str = opt("rhythm", "branches of the autocorrelation term: rhythm, "
+                                           "harmonic or rhythm,harmonic")
     balance: bool = field(default=True, metadata={
         "args": ["--no-balance"],
         "help": "turn off loss balancing (default: on: each style term is rescaled so its "
@@ -197,8 +206,21 @@ class RunConfig(OptimConfig):
                            "init_mix", "patience", "min_improvement", "eval_every",
                            "eval_patience", "eval_min_improvement")
         _check_choice(self, "init")
+        _check_nonnegative(self, "autocorr_weight")
+        _check_positive(self, "autocorr_lags")
+        self.autocorr_branch_names()
         if self.eval_patience and not self.eval_every:
             raise ParameterError("--eval-patience needs --eval-every")
+
+
+    def autocorr_branch_names(self) -> tuple:
+        """--autocorr-branches as a tuple of branch names."""
+        text = self.autocorr_branches
+        names = tuple(dict.fromkeys(n.strip() for n in str(text).split(",") if n.strip()))
+        if not names or any(n not in ("rhythm", "harmonic") for n in names):
+            raise ParameterError(f"--autocorr-branches must name rhythm and/or harmonic, "
+                                 f"comma-separated, got {text!r}")
+        return names
 
 
 @dataclass

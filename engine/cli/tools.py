@@ -87,7 +87,8 @@ def _parse_sources(specs: Optional[list], flag: str = "--source", least: int = 2
 # Options separate shares with the style modes but has no use for: it optimizes mask logits
 # from the equal split, without checkpoints or the quality measure.
 NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
-                    "eval_patience", "eval_min_improvement")
+                    "eval_patience", "eval_min_improvement", "autocorr_weight", "autocorr_lags",
+                    "autocorr_branches")
 
 
 def _refuse(options: list, what: str) -> None:

@@ -2,18 +2,22 @@
 
 L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
+  + sum over autocorrelation branches b and their layers l: v_b * ||R_bl(x) - R_bl(style)||^2
   + l1_weight * sum |log1p(M(x))|
-with w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
+with R the per-filter temporal autocorrelation over lags (docs/design.md §9; a term of its
+own, "autocorr_<branch>", not part of "style"), v_b = autocorr_weight * (its balancing factor),
+w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
 runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
 (engine/model/style_target.py); both compute the same loss.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from engine.errors import ParameterError
+from engine.model.autocorr import autocorr_targets
 from engine.model.network import Network
 from engine.model.style_target import StyleTarget, style_term
 
@@ -26,12 +30,18 @@ class Objective:
     (features are compared frame by frame). A weight of 0 drops its term entirely.
     ``style_grams``: {branch: [per layer: a Gram, or a StyleTarget]} instead of ``style``
     (a bare Gram always runs the dense loss: the Gram-free one needs the style's factor).
+    ``autocorr_weight`` > 0 adds the autocorrelation term on ``autocorr_branches`` over
+    ``autocorr_lags`` lags (capped at the style's and the content's rows), or against
+    ``autocorr_targets`` ({branch: [R per layer]}) when given.
     """
 
     def __init__(self, network: Network, content: Optional[np.ndarray] = None,
                  style: Optional[np.ndarray] = None, content_weight: float = 1.0,
                  style_weight: float = 1.0, rhythm_weight: float = 1.0,
-                 l1_weight: float = 0.0, style_grams: Optional[dict] = None) -> None:
+                 l1_weight: float = 0.0, style_grams: Optional[dict] = None,
+                 autocorr_weight: float = 0.0, autocorr_lags: int = 40,
+                 autocorr_branches: tuple = ("rhythm",),
+                 autocorr_targets: Optional[dict] = None) -> None:
         if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
         self.network = net = network
@@ -67,12 +77,38 @@ class Objective:
             self.branches.add(self.content_branch)
         if self.l1_weight > 0:
             self.branches.add("logmag")
+        self._autocorr_setup(float(autocorr_weight), autocorr_targets, style, autocorr_lags,
+                             autocorr_branches)
         self.last_terms: dict[str, float] = {}
+
+    def _autocorr_setup(self, weight: float, targets: Optional[dict],
+                        style: Optional[np.ndarray], n_lags: int, branches: tuple) -> None:
+        """The autocorrelation targets ({branch: [R per layer]}, none at weight 0), their
+        balancing factors, and their branches among those the forward pass computes."""
+        self.autocorr_weight = weight
+        if weight <= 0:
+            targets = {}
+        elif targets is None:
+            if style is None:
+                raise ParameterError("the autocorrelation term needs a style signal or targets")
+            n_samples = len(style) if self.content_length is None else self.content_length
+            targets = autocorr_targets(self.network, [(style, 1.0)], branches, n_lags,
+                                       n_samples)
+        # In the network's dtype, on its device (targets given as float64 host arrays too).
+        self.autocorr_targets = {b: [self.network.asarray(t) for t in layers]
+                                 for b, layers in targets.items()}
+        for b in self.autocorr_targets:
+            self.factors[f"autocorr_{b}"] = 1.0
+            self.branches.add(b)
 
     @property
     def style_weights(self) -> dict:
-        """Effective weight of each style branch: the user's, times the balancing factor."""
-        return {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
+        """Effective weight of each style branch: the user's, times the balancing factor (and
+        of each autocorrelation term, "autocorr_<branch>")."""
+        out = {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
+        out.update({f"autocorr_{b}": self.autocorr_weight * self.factors[f"autocorr_{b}"]
+                    for b in self.autocorr_targets})
+        return out
 
     def _forward(self, x: np.ndarray, unit: bool = False,
                  device: bool = False) -> tuple[dict, dict, dict]:
@@ -101,14 +137,7 @@ class Objective:
             terms["content"], cache = b.content_loss_forward(feats[cb][-1], self.content_target,
                                                              w)
             grad_of("content", cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
-        for name in self.style_branches:
-            term = STYLE_TERMS[name]
-            w = 1.0 if unit else self.style_weights[name]
-            terms[term] = 0.0
-            for layer, (A, target) in enumerate(zip(feats[name], self.style_targets[name])):
-                loss, grad, self.style_algorithms[name] = style_term(b, A, target, w)
-                terms[term] += loss
-                grad_of(term, name, layer, grad)
+        self._style_terms(feats, unit, terms, grad_of)
         if self.l1_weight > 0:
             w = 1.0 if unit else self.l1_weight
             terms["l1"], cache = b.l1_forward(feats["logmag"][0], w)
@@ -119,6 +148,31 @@ class Objective:
         if hasattr(b, "to_floats") and not device:  # a GPU's terms are device scalars: one
             terms = b.to_floats(terms)  # transfer for all
         return terms, term_grads, caches
+
+    def _style_terms(self, feats: dict, unit: bool, terms: dict, grad_of: Any) -> None:
+        """The Gram terms and the autocorrelation terms into ``terms``, their gradients
+        through ``grad_of(term, branch, layer, dA)``."""
+        b, weights = self.network.backend, self.style_weights
+        for name in self.style_branches:
+            term = STYLE_TERMS[name]
+            w = 1.0 if unit else weights[name]
+            terms[term] = 0.0
+            for layer, (A, target) in enumerate(zip(feats[name], self.style_targets[name])):
+                loss, grad, self.style_algorithms[name] = style_term(b, A, target, w)
+                terms[term] += loss
+                grad_of(term, name, layer, grad)
+        for name, targets in self.autocorr_targets.items():
+            term = f"autocorr_{name}"
+            w = 1.0 if unit else weights[term]
+            terms[term] = 0.0
+            for layer, (A, R) in enumerate(zip(feats[name], targets)):
+                if A.shape[0] < R.shape[0]:
+                    raise ParameterError(f"the signal has {A.shape[0]} rows of {name} "
+                                         f"activations, fewer than the {R.shape[0]} "
+                                         "autocorrelation lags")
+                loss, cache = b.autocorr_loss_forward(A, R, w)
+                terms[term] += loss
+                grad_of(term, name, layer, b.autocorr_loss_backward(1.0, cache))
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
         return input_gradient(self.network, grads, caches)
@@ -161,7 +215,12 @@ class Objective:
         for name in self.style_branches:
             n = norms[STYLE_TERMS[name]]
             self.factors[name] = ref / n if n > 0 else 1.0
-        return {name: self.factors[name] for name in self.style_branches}
+        for name in self.autocorr_targets:
+            n = norms[f"autocorr_{name}"]
+            self.factors[f"autocorr_{name}"] = ref / n if n > 0 else 1.0
+        return {name: self.factors[name] for name in self.style_branches} | {
+            f"autocorr_{name}": self.factors[f"autocorr_{name}"]
+            for name in self.autocorr_targets}
 
 
 def input_gradient(network: Network, grads: dict, caches: dict) -> np.ndarray:

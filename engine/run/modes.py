@@ -11,6 +11,7 @@ import kernels
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
+from engine.model.autocorr import autocorr_targets
 from engine.model.ensemble import Ensemble, member_configs
 from engine.model.network import Network
 from engine.model.objective import Objective
@@ -84,10 +85,14 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
     return res.x.astype(np.float32), report
 
 
-def _objective(cfg: RunConfig, net: Network, styles: list, **kwargs: Any) -> Objective:
+def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
+               **kwargs: Any) -> Objective:
     targets = style_targets(net, styles, style_branches(cfg), cfg.progress)
+    autocorr = autocorr_targets(net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags,
+                                n_samples) if cfg.autocorr_weight > 0 else None
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
-                     l1_weight=cfg.l1_weight, style_grams=targets, **kwargs)
+                     l1_weight=cfg.l1_weight, style_grams=targets,
+                     autocorr_weight=cfg.autocorr_weight, autocorr_targets=autocorr, **kwargs)
 
 
 def _style_signals(styles: list, branches: tuple) -> dict:
@@ -111,7 +116,8 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
-    obj = _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
+    obj = _objective(cfg, net, styles, len(content), content=content,
+                     content_weight=cfg.content_weight)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content)
 
@@ -149,7 +155,7 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
     """One network's Objective, or with --networks N an Ensemble of N members (1/N of the
     filters each, own seeds and widths) whose widths fit the shortest signal."""
     if cfg.networks == 1:
-        return _objective(cfg, net, styles)
+        return _objective(cfg, net, styles, n_samples)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
     configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
                              cfg.member_widths("rhythm"), n_samples=shortest,
@@ -158,4 +164,4 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
     for m in members:
         m.check_length(shortest, f"the shortest signal (for a network of n_fft {m.config.n_fft};"
                        " --n-ffts sets them)", style_branches(cfg))
-    return Ensemble([_objective(cfg, m, styles) for m in members])
+    return Ensemble([_objective(cfg, m, styles, n_samples) for m in members])
