@@ -13,9 +13,15 @@ STFT, seed, widths and mel bins), so that a variant which merely suits the evalu
 network shows as a gap between the two ("check" in the output).
 
 References on the same scales: noise, noise with the style's average spectrum, the templates
-start alone, a random-phase copy of the style's STFT magnitudes, and "halves": the next
-``--seconds`` of the same generated recording, i.e. new material of the same kind, against
-the same style clip.
+start alone, a random-phase copy of the style's STFT magnitudes, the style cut into 0.5 s
+chunks and shuffled, and "halves": the next ``--seconds`` of the same generated recording,
+i.e. new material of the same kind, against the same style clip.
+
+``--corpus DIR`` adds real instruments as signals "corpus:NAME" (a clip of bench/corpus.py's
+manifest, e.g. corpus:drums): the whole clip is the style, and "halves" is its last
+``--seconds`` (part of the style itself: the distance between a stretch and its whole).
+``--set JSON`` merges the same overrides into every variant (e.g. one thread and no stop
+rule, so that every variant runs to --maxiter and is read at equal CPU time).
 """
 from __future__ import annotations
 
@@ -82,6 +88,14 @@ def random_phase(x: np.ndarray, sr: int, seed: int = 0) -> np.ndarray:
     return istft(Z, fs=sr, nperseg=2048, noverlap=2048 - 512)[1][:len(x)].astype(np.float32)
 
 
+def shuffled_chunks(x: np.ndarray, n: int, seconds: float = 0.5, seed: int = 0) -> np.ndarray:
+    """x cut into ``seconds``-long chunks, shuffled, and the first n samples of that."""
+    size = int(seconds * SR)
+    chunks = [x[i:i + size] for i in range(0, len(x) - size + 1, size)]
+    order = np.random.default_rng(seed).permutation(len(chunks))
+    return np.concatenate([chunks[i] for i in order])[:n].astype(np.float32)
+
+
 def spectral_noise(style: np.ndarray, n: int, seed: int) -> np.ndarray:
     """The engine's texture start: noise with the style's long-term spectrum."""
     return style_noise([(style, 1.0)], n, 2048, 512, seed=seed).astype(np.float32)
@@ -103,7 +117,7 @@ def check_distance(x: np.ndarray, target: dict) -> float:
                           network=CHECK_NETWORK)["style_distance"]
 
 
-def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict,
+def references(other: np.ndarray, style: np.ndarray, n: int, grams: dict,
                checks: dict) -> dict:
     rng = np.random.default_rng(7)
     cands = {
@@ -111,7 +125,8 @@ def references(record: np.ndarray, style: np.ndarray, n: int, grams: dict,
         "spectral_noise": spectral_noise(style, n, seed=7),
         "templates": template_noise([(style, 1.0)], n, 2048, 512, seed=7).astype(np.float32),
         "random_phase": random_phase(style[:n], SR),
-        "halves": record[len(style):len(style) + n],
+        "shuffled": shuffled_chunks(style, n),
+        "halves": other,
     }
     out = {k: style_distance(v, None, SR, style_grams=grams)["style_distance"]
            for k, v in cands.items()}
@@ -201,15 +216,28 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
         rows.append(f"| {r['signal']} | {r['variant']} | " + " | ".join(cells) + " |")
     refs = {r["signal"]: r["references"] for r in runs}
     rows.append("")
-    names = ["noise", "spectral_noise", "templates", "random_phase", "halves"]
+    names = ["noise", "spectral_noise", "templates", "random_phase", "shuffled", "halves"]
     rows.append("| style | noise | noise, style's spectrum | templates start | random-phase copy "
-                "| halves |")
-    rows.append("|---|---|---|---|---|---|")
+                "| shuffled 0.5 s chunks | halves |")
+    rows.append("|---|---|---|---|---|---|---|")
     for sig, ref in refs.items():
         cells = [f"{ref[k]:.3f}" + (f" / {ref[k + '_check']:.3f}" if k + "_check" in ref
                                     else "") if k in ref else "" for k in names]
         rows.append(f"| {sig} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def signal(name: str, args: argparse.Namespace, n: int) -> tuple:
+    """(style, another n samples of the same recording) of a generated signal or a corpus
+    clip (corpus:NAME: the whole clip, and its last n samples)."""
+    if name.startswith("corpus:"):
+        from bench.corpus import load_corpus
+        from engine.audio import load
+        clip = load(load_corpus(args.corpus)["clips"][name.split(":", 1)[1]], SR)
+        return clip, clip[-n:]
+    record = RECORDINGS[name](args.style_seconds + args.seconds)
+    style = record[:int(args.style_seconds * SR)]
+    return style, record[len(style):len(style) + n]
 
 
 def main(argv=None) -> int:
@@ -223,6 +251,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="append one JSON line per run here")
     p.add_argument("--cost", type=int, default=0, metavar="N",
                    help="only time N evaluations of each variant's objective, in turns")
+    p.add_argument("--corpus", metavar="DIR", default=None,
+                   help="bench/corpus.py's folder: signals corpus:NAME are its clips")
+    p.add_argument("--set", default=None, metavar="JSON",
+                   help="overrides merged into every variant")
     p.add_argument("--table", metavar="JSONL", default=None,
                    help="only print the markdown table of --variants from earlier --out runs")
     args = p.parse_args(argv)
@@ -232,19 +264,19 @@ def main(argv=None) -> int:
     variants = {}
     for v in args.variants.split(";" if "=" in args.variants else ","):
         name, _, js = v.partition("=")
-        variants[name] = json.loads(js) if js else VARIANTS[name]
+        variants[name] = {**(json.loads(js) if js else VARIANTS[name]),
+                          **(json.loads(args.set) if args.set else {})}
     if args.cost:
         style = RECORDINGS["drums"](args.style_seconds)
         print(json.dumps({"seconds_per_evaluation": eval_cost(style, args.seconds, variants,
                                                               args.cost)}))
         return 0
+    n = int(args.seconds * SR)
     for sig in args.signals.split(","):
-        record = RECORDINGS[sig](args.style_seconds + args.seconds)
-        style = record[:int(args.style_seconds * SR)]
+        style, other = signal(sig, args, n)
         grams = eval_grams(style, SR)
         checks = check_grams(style)
-        n = int(args.seconds * SR)
-        refs = references(record, style, n, grams, checks)
+        refs = references(other, style, n, grams, checks)
         print(json.dumps({"signal": sig, "references": refs}), flush=True)
         for name, overrides in variants.items():
             res = run_variant(style, args.seconds, args.maxiter, overrides, grams, checks)

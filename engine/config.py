@@ -161,7 +161,7 @@ class RunConfig(OptimConfig):
     rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
     l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
                                 "spectrogram, against broadband noise")
-    # The autocorrelation style term (engine/model/autocorr.py, docs/design.md §9).
+    # The autocorrelation style term (engine/model/autocorr.py, docs/design.md §14).
     autocorr_weight: float = opt(0.0, "weight of the autocorrelation style term: each "
                                       "filter's temporal autocorrelation over --autocorr-lags "
                                       "lags matched to the style's, balanced like the Gram "

@@ -4,7 +4,7 @@ L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
   + sum over autocorrelation branches b and their layers l: v_b * ||R_bl(x) - R_bl(style)||^2
   + l1_weight * sum |log1p(M(x))|
-with R the per-filter temporal autocorrelation over lags (docs/design.md §9; a term of its
+with R the per-filter temporal autocorrelation over lags (docs/design.md §14; a term of its
 own, "autocorr_<branch>", not part of "style"), v_b = autocorr_weight * (its balancing factor),
 w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
 runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
