@@ -279,7 +279,7 @@ def gramfree_style_loss_backward(dL, cache):
     return (weight * dL) * ((4 / T**2) * (AA @ A) - (4 / T) * (AB @ B))
 
 
-# --- temporal autocorrelation of each filter (docs/design.md §14) ----------------------------------
+# --- temporal autocorrelation of each filter (docs/design.md §14) ---------------------------------
 
 def autocorr_forward(A, n_lags):
     """R[k, n] = sum_{t < T'-k} A[t, n] A[t+k, n] / (T' - k) for lags k = 0..n_lags-1: each

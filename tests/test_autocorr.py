@@ -152,3 +152,26 @@ def test_a_signal_shorter_than_the_lags_is_refused():
                            autocorr_lags=20)
     with pytest.raises(ParameterError, match="autocorrelation lags"):
         obj.terms_and_grad(rng.standard_normal(120))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_whole_objective_with_the_term_matches_numpy_ref(fast, dtype):
+    """The fast backends' objective with the term (its FFT form at these sizes) against
+    numpy_ref's (the direct sum), at test_parity's tolerances."""
+    sr = SMALL["sr"]
+    cfg = engine.NetworkConfig(**SMALL, dtype=dtype)
+    style = drum_loop(2.0, sr)
+    x = np.random.default_rng(5).standard_normal(sr) * 0.05
+    results = []
+    for backend in (numpy_ref.name, fast.name):
+        obj = engine.Objective(engine.Network(cfg, backend=backend), style=style,
+                               autocorr_weight=2.0, autocorr_lags=40,
+                               autocorr_branches=("rhythm", "harmonic"))
+        results.append(obj.terms_and_grad(x))
+    (t_r, g_r), (t_f, g_f) = results
+    tol_v, tol_g = (3e-6, 1e-5) if dtype == "float32" else (1e-12, 1e-12)
+    rows = engine.signal.n_frames(sr, 256, 64) - SMALL["rhythm_kernel_size"] + 1
+    assert autocorr_xp.uses_fft(rows, 40)  # the fast side runs the FFT form
+    for term in ("autocorr_rhythm", "autocorr_harmonic", "total"):
+        assert abs(t_f[term] - t_r[term]) < tol_v * abs(t_r[term]), term
+    assert rel_error(g_f, g_r) < tol_g
