@@ -257,9 +257,12 @@ def main(argv=None) -> int:
                    help="overrides merged into every variant")
     p.add_argument("--table", metavar="JSONL", default=None,
                    help="only print the markdown table of --variants from earlier --out runs")
+    p.add_argument("--at", default=None, metavar="ITERS",
+                   help="with --table: the iterations it shows, comma-separated")
     args = p.parse_args(argv)
     if args.table:
-        print(table(args.table, args.variants.split(",")))
+        at = tuple(int(i) for i in args.at.split(",")) if args.at else (10, 30, 100, 300)
+        print(table(args.table, args.variants.split(","), at))
         return 0
     variants = {}
     for v in args.variants.split(";" if "=" in args.variants else ","):
