@@ -135,12 +135,16 @@ def plan(signals: list, sr: int, mode: Mode, reference: Optional[float] = None) 
 def apply(signals: list, sr: int, plan_: dict) -> tuple:
     """``signals`` times the planned gain, as float32, and the plan completed with the output
     loudness and true peak (measured on what will be written)."""
-    out = [(np.asarray(s, dtype=np.float64) * plan_["gain"]).astype(np.float32)
-           for s in signals]
+    return _written([(np.asarray(s, dtype=np.float64) * plan_["gain"]).astype(np.float32)
+                     for s in signals], sr, plan_)
+
+
+def _written(out: list, sr: int, plan_: dict) -> tuple:
+    """(out, the plan completed with what will be written: the sum's loudness, the highest
+    true peak of any one signal)."""
     total = np.sum([_channels_last(s) for s in out], axis=0)
-    done = dict(plan_, output_lufs=integrated(total, sr),
-                output_true_peak_dbtp=db(max(true_peak(s) for s in out)))
-    return out, done
+    return out, dict(plan_, output_lufs=integrated(total, sr),
+                     output_true_peak_dbtp=db(max(true_peak(s) for s in out)))
 
 
 def limiter_gain(x: np.ndarray, sr: int, ceiling: float) -> np.ndarray:
@@ -188,6 +192,4 @@ def level(signals: list, sr: int, mode: Mode, reference: Optional[float] = None,
             and plan_["target_lufs"] is not None and plan_["before_lufs"] is not None):
         return apply(signals, sr, plan_)
     z, plan_ = limited(signals[0], sr, plan_)
-    out = z.astype(np.float32)
-    return [out], dict(plan_, output_lufs=integrated(out, sr),
-                       output_true_peak_dbtp=db(true_peak(out)))
+    return _written([z.astype(np.float32)], sr, plan_)
