@@ -118,3 +118,16 @@ def test_torch_reference_is_the_same_objective():
     t_value, t_grad = TorchObjective(obj).value_and_grad(x)
     assert abs(t_value - value) < 1e-5 * value  # torch runs float32
     assert rel_error(t_grad, grad) < 1e-4
+
+
+def test_texture_bench_shuffles_whole_chunks_of_the_style():
+    """bench/texture.py's "shuffled 0.5 s chunks" reference: the style's own chunks, each
+    whole, in another order."""
+    from bench.texture import SR, shuffled_chunks
+    size = SR // 2
+    style = np.repeat(np.arange(8, dtype=np.float32), size)  # chunk i holds the value i
+    out = shuffled_chunks(style, 6 * size, seed=3)
+    firsts = out[::size]
+    assert len(out) == 6 * size and len(set(firsts.tolist())) == 6
+    assert all(np.all(out[i * size:(i + 1) * size] == v) for i, v in enumerate(firsts))
+    assert list(firsts) != sorted(firsts)
