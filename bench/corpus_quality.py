@@ -160,7 +160,7 @@ def table(path: str, at: tuple = (10, 30, 75, 150, 300)) -> str:
         r = json.loads(line)
         marks = {m["iter"]: m for m in r["marks"]}
         res = r["result"]
-        what = f"{r['mode']} {r['seconds']:g} s"
+        what = f"{r['mode']} {r['seconds']:g} s, {r['style']}"
         rows.append(f"| {what} | {r['variant']} | "
                     + " | ".join(cell(marks[i]) if i in marks else "-" for i in at)
                     + f" | it {res['iter']}: {cell(res)} |")
