@@ -542,6 +542,24 @@ def test_memory_estimate_is_within_1_5x_of_the_measured_peak(tmp_path):
     assert peak / 1.5 < estimate < 1.5 * peak, (estimate / 2**20, peak / 2**20)
 
 
+def test_memory_estimate_counts_a_transfers_mel_content_branch():
+    """--content-features mel with its own band count builds one more conv (the network's
+    content_mel branch); a texture has no content term, so the option costs it nothing."""
+    import engine
+    from engine.model import memory
+    n = 10 * 22050
+
+    def est(cls, **kw):
+        return memory.estimate_bytes(cls(**kw), n, [n])
+    cfg = engine.TransferConfig(content_features="mel", content_n_mels=64)
+    conv = cfg.rhythm_kernel_size * 64 * cfg.rhythm_channels * 4
+    grew = est(engine.TransferConfig, content_features="mel", content_n_mels=64) \
+        - est(engine.TransferConfig, content_features="harmonic")
+    assert conv <= grew < 2 * conv, (grew, conv)
+    assert est(engine.TextureConfig, content_features="mel", content_n_mels=64) == \
+        est(engine.TextureConfig, content_features="harmonic")
+
+
 def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, capsys):
     from engine.cli import main
     style = write(tmp_path / "s.wav", drum_loop(1.5, SR), SR)

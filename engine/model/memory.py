@@ -58,7 +58,12 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
         N = padded_size(cfg.kernel_size, B)
         harmonic = 4 * N * -(-F // N)  # signs, permutation, diagonal, scale per block
         per_patch = 2 * N * s
-    weights = harmonic * s + cfg.rhythm_kernel_size * cfg.n_mels * R * s \
+    # A transfer's content on mel features of its own band count has its own conv (the
+    # network's "content_mel" branch): its weights and a layer of activations.
+    content_mels = cfg.content_n_mels if getattr(cfg, "content_weight", 0) and \
+        cfg.content_features == "mel" and cfg.content_n_mels != cfg.n_mels else 0
+    mels = cfg.n_mels + content_mels
+    weights = harmonic * s + cfg.rhythm_kernel_size * mels * R * s \
         + cfg.n_resid * (cfg.resid_kernel_size + 1) * R * R * s
     if s == 8:  # drawn in float32, then cast: both alive for a moment
         weights += harmonic * 4
@@ -67,8 +72,8 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
     if len(styles) > 1:
         grams += (F * F + rhythm_layers * R * R) * s
     T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
-    per_frame = (5 * B + F + rhythm_layers * R) * s * 2 + cfg.kernel_size * B * s \
-        + cfg.rhythm_kernel_size * cfg.n_mels * s + per_patch
+    per_frame = (5 * B + F + (rhythm_layers + (content_mels > 0)) * R) * s * 2 \
+        + cfg.kernel_size * B * s + cfg.rhythm_kernel_size * mels * s + per_patch
     activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
         [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))
     n = n_samples * n_optimized
