@@ -5,7 +5,8 @@ ratios measured in the same run stand. Measures, on the default objective (conte
 plucked melody, style 30 s of drum loop, 4096 filters):
   - the 4096^2 sgemm rate and the dense floor: the dense algorithm's FLOPs
     (bench/harness.flop_count) at that rate;
-  - one loss-and-gradient on the cpu backend with dense and with Fastfood filters;
+  - one loss-and-gradient on the cpu backend with dense and with Fastfood filters, each with
+    the style's factors exact (--style-factor-tol 0) and cut at the default tolerance ("cut");
   - the harmonic conv's forward and backward alone, for both kinds;
   - PyTorch's CPU autograd of the dense network (bench/torch_ref.py), when torch imports;
   - the expected GPU time on paper from the op counts (fastfood_gpu_paper).
@@ -47,8 +48,10 @@ def sgemm_rate(repeat: int, n: int = 4096) -> float:
     return 2.0 * n ** 3 / cpu_best(lambda: np.matmul(a, b, out=c), repeat)
 
 
-def measure_kind(kind: str, content, style, x, repeat: int) -> dict:
-    net = engine.Network(engine.NetworkConfig(harmonic_filters=kind), backend="cpu")
+def measure_kind(kind: str, content, style, x, repeat: int, tol: float = 0.0) -> dict:
+    """One filter kind, its style factors cut to ``tol`` (--style-factor-tol; 0: exact)."""
+    cfg = engine.NetworkConfig(harmonic_filters=kind, style_factor_tol=tol)
+    net = engine.Network(cfg, backend="cpu")
     obj = engine.Objective(net, content=content, style=style)
     e2e = cpu_best(lambda: obj.value_and_grad(x), repeat)
     S = net.forward(net.asarray(x), ("logmag",))[0]["logmag"][0]
@@ -56,8 +59,11 @@ def measure_kind(kind: str, content, style, x, repeat: int) -> dict:
     A, cache = passes.conv_relu_forward(net.backend, dev, S)
     fwd = cpu_best(lambda: passes.conv_relu_forward(net.backend, dev, S), repeat)
     bwd = cpu_best(lambda: passes.conv_relu_backward(net.backend, dev, A, cache), repeat)
+    rows = {b: t[-1].factor.shape[0] for b, t in obj.style_targets.items()
+            if t[-1].factor is not None}
     return {"e2e_s": e2e, "conv_forward_s": fwd, "conv_backward_s": bwd,
-            "T": S.shape[0], "algorithms": dict(obj.style_algorithms), "net": net, "obj": obj}
+            "T": S.shape[0], "algorithms": dict(obj.style_algorithms), "style_rows": rows,
+            "net": net, "obj": obj}
 
 
 def torch_e2e(obj, x, repeat: int):
@@ -93,13 +99,26 @@ def main() -> int:
     p.add_argument("--style-seconds", type=float, default=30.0)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out", default="bench/results/fastfood.json")
+    p.add_argument("--style-clips", default=None,
+                   help="the style from real recordings instead of the demo drum loop: "
+                        "bench/corpus.py clips joined end to end, e.g. drums,piano_chorale "
+                        "(--corpus DIR), cut to --style-seconds")
+    p.add_argument("--corpus", default="/work/corpus")
     args = p.parse_args()
     kernels.set_threads(1)
     sr = engine.NetworkConfig().sr
     content, style = plucked_melody(args.seconds, sr), drum_loop(args.style_seconds, sr)
+    if args.style_clips:
+        from bench.corpus import load_corpus
+        clips = load_corpus(args.corpus)["clips"]
+        joined = np.concatenate([engine.load(clips[c], sr=sr)
+                                 for c in args.style_clips.split(",")])
+        style = joined[:int(args.style_seconds * sr)]
     x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
     rate = sgemm_rate(args.repeat)
-    kinds = {k: measure_kind(k, content, style, x, args.repeat) for k in ("dense", "fastfood")}
+    tol = engine.NetworkConfig().style_factor_tol  # the default cut, against exact (0)
+    kinds = {f"{k}{label}": measure_kind(k, content, style, x, args.repeat, t)
+             for k in ("dense", "fastfood") for label, t in (("", 0.0), (" cut", tol))}
     rate = max(rate, sgemm_rate(args.repeat))  # the roofline: the better of before and after
     dense = kinds["dense"]
     floor = sum(flop_count(dense["T"], dense["net"]).values()) / rate  # T: STFT frames
@@ -124,12 +143,13 @@ def table(r: dict) -> str:
                                  "; torch not installed"),
              "| filters | loss+grad s | x dense floor | torch / this | conv fwd s | conv bwd s "
              "| style loss |", "|---|---|---|---|---|---|---|"]
-    for k in ("dense", "fastfood"):
+    for k in [k for k, d in r.items() if isinstance(d, dict) and "e2e_s" in d]:
         d = r[k]
         vs_torch = f"{torch_s / d['e2e_s']:.1f}" if torch_s else "-"
         lines.append(f"| {k} | {d['e2e_s']:.3f} | {d['e2e_s'] / floor:.2f} | {vs_torch} | "
                      f"{d['conv_forward_s']:.3f} | {d['conv_backward_s']:.3f} | "
-                     f"{', '.join(f'{b} {a}' for b, a in d['algorithms'].items())} |")
+                     f"{', '.join(f'{b} {a}' for b, a in d['algorithms'].items())}; style rows "
+                     f"{d.get('style_rows')} |")
     g = r["gpu_paper_h100"]
     lines.append(f"GPU on paper (50 TFLOP/s, 3 TB/s): harmonic conv fwd+bwd dense "
                  f"{g['dense_gflop']:.1f} GFLOP {g['dense_s'] * 1e3:.2f} ms; fastfood "

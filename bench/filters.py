@@ -1,6 +1,6 @@
 """Texture quality at equal CPU time, dense against Fastfood harmonic filters (docs/filters.md).
 
-``python bench/filters.py [--seconds 3] [--style-seconds 5] [--maxiter 60] [--corpus DIR]``
+``python -m bench.filters [--seconds 3] [--style-seconds 5] [--maxiter 60] [--corpus DIR]``
 
 For each style (generated: bench/texture.py's drums and melody; real: the corpus clips named
 by --clips, rendered by bench/corpus.py with fluidsynth) one texture run per filter kind,
@@ -20,10 +20,8 @@ import sys
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.texture import RECORDINGS, SR, check_grams, run_variant  # noqa: E402
-from engine.model.evaluate import eval_grams  # noqa: E402
+from bench.texture import RECORDINGS, SR, check_grams, run_variant
+from engine.model.evaluate import eval_grams
 
 KINDS = ("dense", "fastfood")
 BUDGETS = (0.25, 0.5, 1.0)  # fractions of the dense run's CPU seconds

@@ -66,6 +66,12 @@ def _modes(backend: str) -> dict:
                                                   mask_hop_length=64, shift_weight=0.0,
                                                   style_weight=1.0))[0]
     out["separate"] = np.concatenate([parts["melody"], parts["pad"]])
+    parts = engine.separate(mix, {"melody": plucked_melody(2.0, SR, seed=5),  # the default
+                                  "pad": chord_pad(2.0, SR, seed=6)},
+                            engine.SeparateConfig(backend=backend, sr=SR, components=16,
+                                                  dictionary_transpose=1, mask_n_fft=256,
+                                                  mask_hop_length=64))[0]
+    out["separate dictionary"] = np.concatenate([parts["melody"], parts["pad"]])
     out["reconstruct"] = engine.reconstruct(content, engine.ReconstructConfig(
         **SMALL, backend=backend))[0]["time"]
     return out

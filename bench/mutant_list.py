@@ -11,12 +11,22 @@ ROOMS = {
             "and not memory and not residual and not l1_log and not reconstruct_beats "
             "and not channel_follows and not non_numbers and not too_big"],
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
+    # This round's new behaviour (issue 21's third part).
+    "loudness": ["tests/test_loudness.py", "tests/test_loudness_audit.py"],
+    "dictionary": ["tests/test_dictionary.py", "tests/test_dictionary_audit.py",
+                   "tests/test_paper.py::test_separate_cli"],
+    "fastfood": ["tests/test_fastfood.py", "tests/test_fastfood_audit.py",
+                 "tests/test_gpu_path.py::"
+                 "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
 }
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
 STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
 RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
     "engine/cli/batch.py"
+LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
+DICT, SEPD = "engine/model/dictionary.py", "engine/run/separate_dictionary.py"
+FF, NET = "engine/model/fastfood.py", "engine/model/network.py"
 
 
 def _m(id_: str, room: str, file: str, what: str, old: str, new: str) -> dict:
@@ -50,11 +60,11 @@ MUTANTS = [
     _m("C1", "run", STYLE, "checkpoint not removed when the run finishes",
        "Path(ckpt).unlink(missing_ok=True)", "pass"),
     _m("C2", "run", STYLE, "checkpoint removed although the run was interrupted",
-       "        if not interrupted:\n            Path(ckpt)",
+       '        if not report["interrupted"]:\n            Path(ckpt)',
        "        if True:\n            Path(ckpt)"),
     _m("C3", "run", OPT, "periodic checkpoint one iteration early (1, 3, 5 for every 2)",
-       "len(result.history) % checkpoint_every == 0:",
-       "len(result.history) % checkpoint_every == 1:"),
+       "len(history) % self.checkpoint_every == 0:",
+       "len(history) % self.checkpoint_every == 1:"),
     _m("C4", "run", CKPT, "a checkpoint of another format is accepted",
        'if state.get("format") != FORMAT:', "if False:"),
     _m("C5", "run", CKPT, "checkpoint's finished channels not restored",
@@ -65,18 +75,18 @@ MUTANTS = [
     _m("S1", "run", OPT, "plateau window one iteration short",
        'then, now = history[-1 - patience]["total"]', 'then, now = history[-patience]["total"]'),
     _m("S2", "run", OPT, "stop reason lost (SciPy's message reported instead)",
-       'result.message = stop.get("reason") or (', "result.message = ("),
+       "result.message = watch.stop or (", "result.message = ("),
     _m("S3", "run", QUALITY, "measure patience waits one measurement more",
-       "len(self.history) - self._best_index() >= self.patience",
-       "len(self.history) - self._best_index() > self.patience"),
+       'len(self.history) - self.mark["index"] >= self.patience',
+       'len(self.history) - self.mark["index"] > self.patience'),
     _m("S4", "run", OPT, "measure every --eval-every iterations, offset by one",
-       'entry["iter"] % monitor_every == 0', '(entry["iter"] - 1) % monitor_every == 0'),
+       'entry["iter"] % self.monitor_every:', '(entry["iter"] - 1) % self.monitor_every:'),
     _m("S5", "run", OPT, "interrupted run returns the last point, not the best",
-       'result.x, result.interrupted = best["x"], True',
-       'result.x, result.interrupted = last["x"], True'),
+       'result.x, result.interrupted = watch.best["x"], True',
+       'result.x, result.interrupted = watch.last["x"], True'),
     _m("S6", "run", OPT, "interrupted flag not set",
-       'result.x, result.interrupted = best["x"], True',
-       'result.x, result.interrupted = best["x"], False'),
+       'result.x, result.interrupted = watch.best["x"], True',
+       'result.x, result.interrupted = watch.best["x"], False'),
     _m("S7", "run", INTR, "exit status 130 whatever the signal",
        "return 128 + int(signum_of(exc))", "return 130"),
     _m("S8", "run", INTR, "a second signal interrupts the stopping run again",
@@ -84,8 +94,8 @@ MUTANTS = [
     _m("S9", "run", INTR, "a wrapped SIGTERM reported as SIGINT",
        "return _received[0] if _received else signal.SIGINT", "return signal.SIGINT"),
     _m("S10", "run", OPT, "the monitor's time counted in the optimization time",
-       "result.wall_time_s = time.perf_counter() - start - result.monitor_time_s",
-       "result.wall_time_s = time.perf_counter() - start"),
+       "result.wall_time_s = time.perf_counter() - watch.start - result.monitor_time_s",
+       "result.wall_time_s = time.perf_counter() - watch.start"),
     # Reports.
     _m("P1", "run", OPT, "report's final_loss is the initial loss",
        '"final_loss": res.history[-1] if res.history else res.initial',
@@ -93,7 +103,7 @@ MUTANTS = [
     _m("P2", "run", STYLE, "report's interrupted flag always false",
        '"output": wav, "interrupted": interrupted}', '"output": wav, "interrupted": False}'),
     _m("P3", "run", MODES, "report's returned_iteration is nit after a measure stop",
-       '"returned_iteration": returned,', '"returned_iteration": res.nit,'),
+       "returned_iteration=returned,", "returned_iteration=res.nit,"),
     _m("P4", "run", STYLE, "report's output field is the checkpoint's path",
        '"output": wav, "interrupted"', '"output": ckpt, "interrupted"'),
     # Batch.
@@ -124,4 +134,71 @@ MUTANTS = [
        "return 128 + int(stopper.signum or signal.SIGINT)", "return 130"),
     _m("B12", "batch", RUNNER, "incomplete outputs with --overwrite run without --overwrite",
        'return "redo", "incomplete"', 'return "run", ""'),
+    # Loudness targets (engine/loudness.py and the commands that write audio).
+    _m("L1", "loudness", LOUD, "the true-peak ceiling checked on the sources' sum, not each "
+       "source", "peak = max(true_peak(s) for s in signals)", "peak = true_peak(total)"),
+    _m("L2", "loudness", LOUD, "true peak read off the samples only (no oversampling)",
+       "return float(max(np.max(np.abs(up)), np.max(np.abs(y))))",
+       "return float(np.max(np.abs(y)))"),
+    _m("L3", "loudness", LOUD, "the loudness before measured on the first signal, not the sum",
+       "before = integrated(total, sr)", "before = integrated(signals[0], sr)"),
+    _m("L4", "loudness", LOUD, "report's input loudness is the result's, not the reference's",
+       '"input_lufs": reference, "before_lufs": before}',
+       '"input_lufs": before, "before_lufs": before}'),
+    _m("L5", "loudness", LOUD, "report's output loudness measured before the gain",
+       "total = np.sum([_channels_last(s) for s in out], axis=0)",
+       "total = np.sum([_channels_last(s) for s in signals], axis=0)"),
+    _m("L6", "loudness", LOUD, "report's output true peak measured before the gain",
+       "output_true_peak_dbtp=db(max(true_peak(s) for s in out)))",
+       "output_true_peak_dbtp=db(max(true_peak(s) for s in signals)))"),
+    _m("L7", "loudness", LOUD, "match with a silent reference (no loudness) fails",
+       "elif target is None or before is None:", "elif before is None:"),
+    _m("L8", "loudness", LOUD, "a target of 0 LUFS or above accepted",
+       "if not GATE_LUFS < target < 0:", "if not GATE_LUFS < target:"),
+    _m("L9", "loudness", LOUD, "several styles: the first one's loudness, not their "
+       "weight-averaged power", "return 10 * math.log10(sum(w * 10 ** (v / 10) for v, w in "
+       "heard) / total)", "return heard[0][0]"),
+    _m("L10", "loudness", TOOLS, "separate under match takes the examples' loudness, not the "
+       "mix's", "loudness.reference_loudness([mix], args.sr))",
+       "loudness.reference_loudness(list(examples.values()), args.sr))"),
+    # separate --method dictionary.
+    _m("D1", "dictionary", SEPD, "the masks' denominator only the last source's model (the "
+       "sources no longer sum to the mix)", "total = P if total is None else total + P",
+       "total = P"),
+    _m("D2", "dictionary", SEPD, "--mask-power left out of the masks' numerators",
+       "Y = b.wiener_apply(b.nmf_model_power(a, d, cfg.mask_power), total, X)",
+       "Y = b.wiener_apply(b.nmf_model_power(a, d, 1.0), total, X)"),
+    _m("D3", "dictionary", DICT, "--rest atoms never learned from the mix (they stay random)",
+       "            learned = b.nmf_dictionary_step(V, A, D, beta)[fixed:]\n",
+       "            learned = D[fixed:]\n"),
+    _m("D4", "dictionary", SEPD, "--seed ignored (a fixed generator)",
+       "rng = np.random.default_rng(cfg.seed)", "rng = np.random.default_rng(0)"),
+    _m("D5", "dictionary", CONFIG, "--seed refused under --method dictionary",
+       '"mask_hop_length", "sr", "seed", "backend",', '"mask_hop_length", "sr", "backend",'),
+    _m("D6", "dictionary", CONFIG, "--method statistics silently takes the dictionaries' options",
+       "return [n for n in DICTIONARY_OPTIONS if n in given]", "return []"),
+    _m("D7", "dictionary", TOOLS, "--method dictionary silently takes the optimizer's options",
+       "unused = unused_by_method(args, set(explicit))", "unused = []"),
+    _m("D8", "dictionary", SEPD, "--rest NAME that also has an example accepted",
+       "if cfg.rest in examples:", "if False:"),
+    _m("D9", "dictionary", SEPD, "an example shorter than one frame not refused in one line",
+       "if len(example) < cfg.mask_n_fft:", "if len(example) < cfg.mask_hop_length:"),
+    # --harmonic-filters fastfood.
+    _m("F1", "fastfood", "kernels/numpy_ref.py", "backward gathers through the permutation "
+       "again instead of scattering (numpy_ref)", "dW[:, perm[b]] = fwht(dV) * gauss[b]\n",
+       "dW = (fwht(dV) * gauss[b])[:, perm[b]]\n"),
+    _m("F2", "fastfood", "kernels/cpu.py", "backward gathers through the permutation (cpu)",
+       "v[perm[b, j]] = u[j] * gauss[b, j]", "v[j] = u[perm[b, j]] * gauss[b, j]"),
+    _m("F3", "fastfood", "kernels/cuda.py", "backward gathers through the permutation (cuda)",
+       "dW[:, perm[b]] = fwht(dV) * gauss[b]  #", "dW = (fwht(dV) * gauss[b])[:, perm[b]]  #"),
+    _m("F4", "fastfood", NET, "the network's fastfood draw ignores --seed",
+       "ff = draw_fastfood(rng, c.kernel_size", "ff = draw_fastfood(np.random.default_rng(0), "
+       "c.kernel_size"),
+    _m("F5", "fastfood", FF, "the Gaussian diagonal drawn from NumPy's global generator",
+       "gauss = rng.standard_normal((n_blocks, N), dtype=np.float32)",
+       "gauss = np.random.standard_normal((n_blocks, N)).astype(np.float32)"),
+    _m("F6", "fastfood", FF, "scale without the 1/sqrt(N) of the unnormalized Hadamard",
+       "scale = (sigma * chi / (np.sqrt(N) * g_norm))", "scale = (sigma * chi / g_norm)"),
+    _m("F7", "fastfood", NET, "--harmonic-filters fastfood draws dense filters anyway",
+       'if c.harmonic_filters == "fastfood":', 'if c.harmonic_filters == "structured":'),
 ]

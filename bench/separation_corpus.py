@@ -2,15 +2,17 @@
 music21 scores; each example another passage of the instrument, never its stem): SDR gain
 over the equal split (mix / n) per source, CPU seconds and wall seconds per mix.
 
-``python bench/separation_corpus.py table [--corpus /work/corpus] [--statistics]``: the
+``python -m bench.separation_corpus table [--corpus /work/corpus] [--statistics]``: the
 default (engine.separate), plain supervised KL-NMF through scikit-learn (32 atoms a source, 200
 updates; activations 300 updates with the atoms fixed; Wiener masks of power 2: the classic,
 Smaragdis et al. 2007), the statistics method at its defaults (with --statistics: ~20 s a mix),
 HPSS (two sources, parts assigned the way that scores best) and the ideal ratio mask (from the
 true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
 of its options (one variant per --set, several options in one --set separated by commas).
-``... memory --minutes 10``: peak RSS (resource.getrusage) of the default on a long mix (the
-corpus's first mix repeated), with --fit-iter updates (memory does not grow with updates).
+``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
+mask re-made from its own signal's STFT). ``... memory --minutes 10``: peak RSS
+(resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
+--fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
 """
 import argparse
@@ -19,16 +21,14 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
+import soundfile as sf
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-from bench import write_markdown  # noqa: E402
-from bench.separation import gains, hpss_parts, ideal_ratio_mask  # noqa: E402
-from engine.model.filters import hann_window  # noqa: E402
-from engine.run.separate import separate  # noqa: E402
-from kernels import numpy_ref  # noqa: E402
+from bench import write_markdown
+from bench.separation import gains, hpss_parts, ideal_ratio_mask
+from engine.model.filters import hann_window
+from engine.run.separate import separate
+from kernels import numpy_ref
 
 N_FFT, HOP = 2048, 512
 
@@ -138,9 +138,30 @@ def memory(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", "separation_memory", text)
 
 
+def consistent(args: argparse.Namespace) -> str:
+    """The default's sources, then N rounds of consistent Wiener masks: each source's power
+    re-measured from the STFT of its own signal (|STFT(y_s)|^2 / sum), applied to the mix."""
+    sr, mixes = load(args.corpus)
+    w = hann_window(N_FFT)
+    stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, HOP)[0]  # noqa: E731
+    rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
+            "|---|" + "---|" * (args.rounds + 1)]
+    for name, mix, stems, ex in mixes:
+        parts, cells, X = separate(mix, ex, seed=0)[0], [], stft(mix)
+        for _ in range(args.rounds + 1):
+            cells.append(" / ".join(f"{g:+.1f}" for g in gains(stems, parts).values()))
+            power = {k: np.abs(stft(v)) ** 2 for k, v in parts.items()}
+            total = sum(power.values()) + 1e-12
+            parts = {k: numpy_ref.istft_forward((p / total * X)[None], w, HOP, len(mix))[0][0]
+                     for k, p in power.items()}
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return write_markdown("bench/results", "separation_consistent", "\n".join(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["table", "sweep", "memory"])
+    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent"])
+    ap.add_argument("--rounds", type=int, default=2, help="consistent: Wiener rounds")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--fit-iter", type=int, default=3)
     ap.add_argument("--corpus", default="/work/corpus")
@@ -148,7 +169,7 @@ def main() -> None:
                     help="also the statistics method (slow)")
     ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")
     args = ap.parse_args()
-    memory(args) if args.mode == "memory" else run(args)
+    {"memory": memory, "consistent": consistent}.get(args.mode, run)(args)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ class NetworkConfig:
         "dense", "the harmonic conv's random filters: dense Gaussian, or fastfood (structured: "
                  "signs, Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, "
                  "scale; the same statistics in ~1/100 of the arithmetic, docs/filters.md)")
+    style_factor_tol: float = opt(1e-4, "Gram-free style loss: the style's factor cut to the "
+                                        "rows that keep its Gram within this relative error "
+                                        "(0: every row, exact; docs/performance.md)")
     n_mels: int = opt(8, "mel bins of the rhythm branch (3: bass, mid, treble)")
     fmin: float = opt(0.0, "lowest mel band edge in Hz")
     fmax: Optional[float] = opt(None, "highest mel band edge in Hz (default: sr / 2)",
@@ -94,6 +97,9 @@ class NetworkConfig:
         if self.n_fft % 2:
             raise ParameterError(f"--n-fft must be even, got {self.n_fft}")
         _check_nonnegative(self, "seed", "n_resid")
+        if not 0 <= self.style_factor_tol < 1:
+            raise ParameterError(f"--style-factor-tol must be in [0, 1), got "
+                                 f"{self.style_factor_tol}")
         fmax = self.sr / 2 if self.fmax is None else self.fmax
         if not 0 <= self.fmin < fmax <= self.sr / 2:
             raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "

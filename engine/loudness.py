@@ -8,10 +8,13 @@ Modes (``--loudness``):
 - ``peak``: the output's true peak is brought to the ceiling (the loudest it can be);
 - ``-N``: the output's integrated loudness is N LUFS.
 
-In every mode the gain is then lowered, never clipped, until the true peak (4x oversampled,
-as BS.1770-4 Annex 2 estimates it) is at most ``CEILING_DBTP``. A reference or result that is
-all below the -70 LUFS absolute gate has no integrated loudness: the gain is then 1 (match) and
-the report says why.
+In every mode the true peak (4x oversampled, as BS.1770-4 Annex 2 estimates it) ends at most
+``CEILING_DBTP``, never clipped. Where the loudness target would put it above, a single result
+(``limit=True``: transfer, texture, reconstruct) has its peaks limited, by a smooth look-ahead
+gain of at most ``LIMIT_MAX_DB``, so it still reaches the target; past that, and for the
+sources of a separation (which must keep summing to their mix), the gain is lowered instead.
+A reference or result that is all below the -70 LUFS absolute gate has no integrated
+loudness: the gain is then 1 (match) and the report says why.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Optional, Union
 
 import numpy as np
 import pyloudnorm
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
 from engine.errors import ParameterError
@@ -29,6 +33,8 @@ OVERSAMPLE = 4
 BLOCK_S = 0.4  # BS.1770's gating block: shorter signals are measured as a loop of themselves
 GATE_LUFS = -70.0
 MAX_CHANNELS = 5  # pyloudnorm's BS.1770 channel weights stop at five
+LIMIT_MAX_DB = 6.0  # the most the limiter takes off a peak; beyond, the whole result goes down
+LIMIT_RAMP_S = 0.01  # the limiter's gain moves over this long (attack before a peak, release)
 Mode = Union[str, float]
 
 
@@ -137,6 +143,51 @@ def apply(signals: list, sr: int, plan_: dict) -> tuple:
     return out, done
 
 
-def level(signals: list, sr: int, mode: Mode, reference: Optional[float] = None) -> tuple:
-    """plan then apply: (the signals at their level, the loudness report)."""
-    return apply(signals, sr, plan(signals, sr, mode, reference))
+def limiter_gain(x: np.ndarray, sr: int, ceiling: float) -> np.ndarray:
+    """Per-sample gain (<= 1) that keeps x's peaks (oversampled) under ``ceiling``: each
+    sample's need held over +-LIMIT_RAMP_S, then averaged over LIMIT_RAMP_S, so the gain is
+    smooth, already down when a peak arrives, and never above the need of its sample."""
+    y = _channels_last(x)
+    up = np.abs(resample_poly(y, OVERSAMPLE, 1, axis=0)).max(axis=1)
+    env = np.maximum(np.abs(y).max(axis=1), up[:OVERSAMPLE * len(y)].reshape(len(y), -1)
+                     .max(axis=1))
+    need = np.minimum(1.0, ceiling / np.maximum(env, 1e-30))
+    ramp = max(1, int(LIMIT_RAMP_S * sr))
+    held = minimum_filter1d(need, 2 * ramp + 1, mode="nearest")
+    # A mean over +-ramp/2 of minima over +-ramp: every term is at most the need at the
+    # centre, so the mean is too; and it moves by at most 1/(ramp+1) a sample.
+    return uniform_filter1d(held, ramp + 1, mode="nearest")
+
+
+def limited(x: np.ndarray, sr: int, plan_: dict) -> tuple:
+    """(x at the plan's target through the limiter, the plan completed): a few rounds of
+    gain toward the target loudness, each limited; where the peaks would need more than
+    LIMIT_MAX_DB, the gain stops there (and the report says the ceiling bound it)."""
+    ceiling = 10 ** (CEILING_DBTP / 20)
+    y = np.asarray(x, dtype=np.float64)
+    cap = 10 ** (LIMIT_MAX_DB / 20) * ceiling / true_peak(y)
+    gain = min(10 ** ((plan_["target_lufs"] - plan_["before_lufs"]) / 20), cap)
+    for _ in range(4):
+        g = limiter_gain(y * gain, sr, ceiling)
+        z = y * gain * (g[:, None] if y.ndim == 2 else g)
+        now = integrated(z, sr)
+        if now is None or abs(now - plan_["target_lufs"]) < 0.05:
+            break
+        gain = min(gain * 10 ** ((plan_["target_lufs"] - now) / 20), cap)
+    z *= min(1.0, ceiling / true_peak(z))  # what the smooth gain left between samples
+    return z, dict(plan_, gain=gain, gain_db=db(gain), limiter_db=-db(float(g.min())),
+                   limited_by_ceiling=bool(gain >= cap * (1 - 1e-9)))
+
+
+def level(signals: list, sr: int, mode: Mode, reference: Optional[float] = None,
+          limit: bool = False) -> tuple:
+    """plan then apply: (the signals at their level, the loudness report). ``limit``: one
+    result whose target the ceiling would cut short goes through the limiter."""
+    plan_ = plan(signals, sr, mode, reference)
+    if not (limit and len(signals) == 1 and plan_["limited_by_ceiling"] and mode != "peak"
+            and plan_["target_lufs"] is not None and plan_["before_lufs"] is not None):
+        return apply(signals, sr, plan_)
+    z, plan_ = limited(signals[0], sr, plan_)
+    out = z.astype(np.float32)
+    return [out], dict(plan_, output_lufs=integrated(out, sr),
+                       output_true_peak_dbtp=db(true_peak(out)))

@@ -168,6 +168,73 @@ def test_first_signal_interrupts_and_a_signal_during_the_writes_waits(tmp_path):
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers given back
 
 
+def _signal_at_iteration(monkeypatch, n: int) -> None:
+    """A real SIGTERM as iteration n's callback ends: a known iteration, whatever the load
+    (a wall-clock signal lands wherever the run happens to be)."""
+    from engine.run import optimize
+    real = optimize._Watch.callback
+
+    def callback(self, intermediate_result):
+        real(self, intermediate_result)
+        if len(self.result.history) == n:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+
+    monkeypatch.setattr(optimize._Watch, "callback", callback)
+
+
+def _checkpointed_transfer(tmp_path) -> tuple:
+    """A transfer checkpointed every 2 iterations (a signal at an odd iteration falls between
+    two periodic checkpoints); (exit status, output WAV, report path, checkpoint path)."""
+    content = write(tmp_path / "c.wav", plucked_melody(1.5, SR), SR)
+    style = write(tmp_path / "s.wav", drum_loop(2.0, SR), SR)
+    out, rep, ckpt = tmp_path / "o.wav", tmp_path / "o.json", tmp_path / "o.ckpt.npz"
+    code = main(["transfer", content, style, "-o", str(out), "--subtype", "float",
+                 "--checkpoint-every", "2", "--maxiter", "100", "--patience", "0",
+                 "--quiet", *FAST])
+    return code, out, rep, ckpt
+
+
+def test_an_interrupted_run_checkpoints_the_iterate_it_returns(tmp_path, monkeypatch):
+    """SIGTERM at iteration 5 with --checkpoint-every 2: the checkpoint left behind holds the
+    returned iterate and its 5 iterations (the bug: the interrupted iterate not checkpointed,
+    so the periodic checkpoint of iteration 4 stays, disagreeing with the WAV, and --resume
+    would redo an iteration from an older signal)."""
+    from engine.run import checkpoint
+    _signal_at_iteration(monkeypatch, 5)
+    code, out, rep, ckpt = _checkpointed_transfer(tmp_path)
+    assert code == 143
+    report = json.loads(rep.read_text())
+    assert report["interrupted"] and report["nit"] == 5 and len(report["iterations"]) == 5
+    state = checkpoint.load(str(ckpt))
+    assert len(state["history"]) == 5 and state["history"] == report["iterations"]
+    y, _ = sf.read(str(out), dtype="float64")
+    np.testing.assert_allclose(y, state["x"] * report["loudness"]["gain"], rtol=0, atol=1e-6)
+
+
+def test_a_second_signal_while_the_run_stops_waits_for_its_outputs(tmp_path, monkeypatch):
+    """SIGTERM at iteration 5, then another as the stopped run measures its result: the
+    second is noted, not raised (the bug: every signal outside the writes interrupts, so the
+    second cuts the stopping run short and nothing is written)."""
+    from engine.run import quality
+    _signal_at_iteration(monkeypatch, 5)
+    real, seconds = quality.Monitor.figures, []
+
+    def figures(self, x):
+        if interrupt.received() and not seconds:  # the run is stopping: a second signal now
+            seconds.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # a raising handler would cut this short
+        return real(self, x)
+
+    monkeypatch.setattr(quality.Monitor, "figures", figures)
+    code, out, rep, ckpt = _checkpointed_transfer(tmp_path)
+    assert seconds and code == 143
+    report = json.loads(rep.read_text())
+    assert report["interrupted"] and report["nit"] == 5 and "SIGTERM" in report["stop_reason"]
+    assert out.exists() and ckpt.exists() and "skipped" not in report["quality"]
+
+
 # --- every option validator, given a value it must reject ------------------------------------
 
 def _numeric_options(cls) -> dict:
@@ -182,7 +249,7 @@ ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_wei
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
            "transpose", "init_mix", "patience", "min_improvement", "eval_every",
            "eval_patience", "eval_min_improvement", "envelope_weight", "shift_weight",
-           "dictionary_transpose", "sparsity"}
+           "dictionary_transpose", "sparsity", "style_factor_tol"}
 
 
 def _bad_values(cls) -> list:
@@ -537,3 +604,26 @@ def test_the_cli_reports_a_wrapped_interruption_as_one(monkeypatch, capsys):
     monkeypatch.setattr(sys.modules["engine.cli.main"].Parser, "parse_args", _cut)
     assert main(["transfer", "c.wav", "s.wav"]) == 143
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
+
+
+class _CutAfterAWorseTrial:
+    """scipy's Rosenbrock function, interrupted (SIGTERM) at the first evaluation after one
+    whose loss was above the best so far: the last point evaluated is then a rejected line
+    search trial, worse than the best."""
+
+    def __init__(self):
+        self.losses = []
+
+    def terms_and_grad(self, x):
+        if len(self.losses) > 1 and self.losses[-1] > min(self.losses):
+            raise interrupt.Interrupted(signal.SIGTERM)
+        self.losses.append(float(rosen(x)))
+        return {"total": self.losses[-1]}, rosen_der(x)
+
+
+def test_an_interrupted_run_returns_the_best_point_not_the_last_evaluated():
+    """The bug: Ctrl-C returning the last point evaluated (a worse trial), not the best."""
+    f = _CutAfterAWorseTrial()
+    res = lbfgs(f, np.linspace(-1.5, 1.5, 16), maxiter=500, progress=False)
+    assert res.interrupted and f.losses[-1] > 1.5 * min(f.losses)  # the cut came after one
+    assert rosen(res.x) == min(f.losses)

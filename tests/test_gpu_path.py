@@ -463,3 +463,29 @@ def test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref(monkeypat
     assert up == [(700,)] and down == [(len(terms),), (700,)]
     assert rel_error(grad, ref_grad) < 1e-10
     assert all(abs(terms[k] - ref_terms[k]) <= 1e-10 * abs(ref_terms[k]) for k in ref_terms)
+
+
+@emulated
+def test_the_dictionary_separation_crosses_to_the_host_a_fixed_number_of_times(monkeypatch):
+    """separate --method dictionary on cuda: the signals go up and the sources come down, the
+    same number of times whatever the number of updates (none inside the updates), and the
+    sources match numpy_ref's."""
+    from helpers import rel_error
+
+    import engine
+    rng = np.random.default_rng(8)
+    mix = rng.standard_normal(2000) * 0.3
+    examples = {"a": rng.standard_normal(1500) * 0.2, "b": np.sin(np.arange(1500) * 0.3)}
+    opts = dict(sr=8000, components=4, dictionary_transpose=1, mask_n_fft=128,
+                mask_hop_length=32, seed=2)
+    counts = []
+    for n_iter in (2, 7):
+        with pytest.MonkeyPatch.context() as mp:
+            up, down = _counting(mp)
+            engine.separate(mix, examples, backend="cuda", dictionary_iter=n_iter,
+                            fit_iter=n_iter, **opts)
+            counts.append((len(up), len(down)))
+    assert counts[0] == counts[1] and counts[0][1] == 2, counts  # down: the two sources
+    got = engine.separate(mix, examples, backend="cuda", **opts)[0]
+    want = engine.separate(mix, examples, backend="numpy", **opts)[0]
+    assert all(rel_error(got[n], want[n]) < 1e-4 for n in want)

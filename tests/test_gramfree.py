@@ -129,9 +129,10 @@ def test_objective_switches_to_dense_for_a_long_result():
 
 def test_style_targets_chunked_and_mixed():
     """Chunking leaves the factor's rows whole; a weighted mix of two styles stacks their
-    factors with sqrt(weight), so its Gram is the weighted sum of their Grams."""
+    factors with sqrt(weight), so its Gram is the weighted sum of their Grams (the factors
+    uncut: --style-factor-tol 0)."""
     cfg = engine.NetworkConfig(**{**TINY, "n_filters": 1024, "rhythm_filters": 1024},
-                               dtype="float64")
+                               dtype="float64", style_factor_tol=0.0)
     net = engine.Network(cfg, backend="numpy")
     a, b = drum_loop(0.25, cfg.sr), plucked_melody(0.2, cfg.sr)
     whole = net.style_targets(a, ("harmonic", "rhythm"), chunk_frames=10_000)
@@ -173,3 +174,65 @@ def test_transfer_runs_the_algorithm_the_flop_count_picks(style_seconds, want):
     x, report = engine.transfer(content, style, sr=sr, **cfg)
     assert report["style_algorithms"] == {"harmonic": want, "rhythm": want}
     assert np.isfinite(x).all()
+
+
+def _low_rank_rows(T_s=120, F=64, rank=12, seed=0):
+    """Rows of nearly low rank: a strong rank-``rank`` part plus a faint full-rank one, as
+    ReLU features of music are (a few directions hold most of the Gram)."""
+    rng = np.random.default_rng(seed)
+    strong = rng.standard_normal((T_s, rank)) @ rng.standard_normal((rank, F))
+    return strong + 1e-3 * rng.standard_normal((T_s, F))
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4])
+def test_a_cut_factor_keeps_the_gram_within_tol(tol):
+    """compress_factor: fewer rows, B'ᵀB' within tol of BᵀB (relative Frobenius) and not
+    exact (it really cut); tol 0 keeps B itself."""
+    B = _low_rank_rows()
+    cut, cut_sq = style_target.compress_factor(np, B, tol)
+    G, Gc = B.T @ B, cut.T @ cut
+    err = np.linalg.norm(Gc - G) / np.linalg.norm(G)
+    assert cut.shape[0] < 0.5 * B.shape[0] and 0 < err <= tol, (cut.shape, err)
+    assert rel_error(cut_sq, np.sum(Gc ** 2)) < 1e-10  # the Gram-free loss's constant
+    assert style_target.compress_factor(np, B, 0.0) == (B, None)
+
+
+def test_the_cut_target_is_one_target_for_both_losses():
+    """finish() with a tolerance: the Gram becomes the cut factor's, so the Gram-free and
+    dense losses (and gradients) agree to rounding; the loss against the cut target is
+    within the tolerance's reach of the exact one."""
+    B = _low_rank_rows() / np.sqrt(120)
+    A = _low_rank_rows(T_s=30, seed=1) * 0.9
+    exact = style_target.finish(np, B.T @ B, B)
+    cut = style_target.finish(np, B.T @ B, B, 1e-4)
+    assert cut.factor.shape[0] < B.shape[0]
+    loss_free, g_free = numpy_ref.gramfree_style_loss_forward(A, cut.factor, cut.gram_sq, 1.0)
+    loss_dense, g_dense = numpy_ref.gram_style_loss_forward(A, cut.gram, 1.0)
+    assert rel_error(float(loss_free), float(loss_dense)) < 1e-9
+    assert rel_error(numpy_ref.gramfree_style_loss_backward(1.0, g_free),
+                     numpy_ref.gram_style_loss_backward(1.0, g_dense)) < 1e-9
+    loss_exact = numpy_ref.gram_style_loss_forward(A, exact.gram, 1.0)[0]
+    assert rel_error(float(loss_free), float(loss_exact)) < 1e-2
+
+
+@pytest.mark.skipif(not CUDA_TESTABLE, reason="the cuda backend cannot run here")
+def test_a_cut_factor_on_cuda_matches_numpy():
+    B = _low_rank_rows()
+    got = cuda.to_numpy(style_target.compress_factor(cuda.xp, cuda.asarray(B), 1e-3)[0])
+    want = style_target.compress_factor(np, B, 1e-3)[0]
+    assert got.shape == want.shape
+    # eigenvectors are defined up to sign: compare the Grams they make
+    assert rel_error(got.T @ got, want.T @ want) < 1e-9
+
+
+def test_a_long_style_runs_on_a_cut_factor():
+    """A real objective with the default tolerance: its style factor has fewer rows than
+    the style has frames, and its loss is within reach of the uncut objective's."""
+    cfg = dict(**{**SMALL, "n_filters": 1024, "rhythm_filters": 256}, dtype="float64")
+    style, x = drum_loop(2.0, 8000), plucked_melody(1.0, 8000)
+    objs = [engine.Objective(engine.Network(engine.NetworkConfig(**cfg, style_factor_tol=t),
+                                            backend="numpy"), style=style) for t in (1e-4, 0)]
+    rows = [o.style_targets["harmonic"][-1].factor.shape[0] for o in objs]
+    assert rows[0] < rows[1], rows
+    (value, grad), (exact, exact_grad) = (o.value_and_grad(x) for o in objs)
+    assert rel_error(value, exact) < 1e-4 and rel_error(grad, exact_grad) < 1e-4

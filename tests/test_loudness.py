@@ -172,3 +172,51 @@ def test_reconstruct_at_the_content_level(tmp_path):
     for method in ("time", "griffinlim"):
         y, _ = sf.read(f"{prefix}_{method}.wav")
         assert abs(lufs(y) - lufs(sf.read(content)[0])) < 0.5
+
+
+def _peaky(seconds=3.0, sr=SR):
+    """A tone with a loud transient every 0.5 s: at -16 LUFS its peaks would be ~3 dB over the
+    ceiling, within what the limiter may take."""
+    x = sine(seconds, sr, 220.0, 0.1)
+    t = np.arange(int(0.01 * sr))
+    for start in range(0, len(x) - len(t), sr // 2):
+        x[start:start + len(t)] += 0.45 * np.exp(-t / (0.002 * sr)) * np.sin(t * 1.3)
+    return x
+
+
+@pytest.mark.parametrize("stereo,target", [(False, -16.0), (True, -13.0)])
+def test_the_limiter_reaches_the_target_under_the_ceiling(stereo, target):
+    """limit=True (one result): where the ceiling would leave it short of the target, the
+    peaks are limited and the target is met within 0.5 LU, the true peak at most the ceiling;
+    without the limiter the same signal ends more than 1 LU short."""
+    x = _peaky()
+    if stereo:
+        x = np.stack([x, 0.8 * x], 1)
+    (plain,), plain_rep = loudness.level([x], SR, target)
+    (lim,), rep = loudness.level([x], SR, target, limit=True)
+    assert plain_rep["limited_by_ceiling"] and lufs(plain) < target - 1.0
+    assert abs(lufs(lim) - target) < 0.5 and abs(rep["output_lufs"] - target) < 0.5
+    assert loudness.true_peak(lim) <= CEILING * (1 + 1e-6)
+    assert 0 < rep["limiter_db"] <= loudness.LIMIT_MAX_DB and not rep["limited_by_ceiling"]
+
+
+def test_the_limiter_takes_at_most_its_limit_then_turns_down():
+    """Clicks would need far more than LIMIT_MAX_DB: the limiter stops there, the result
+    stays under the ceiling and short of the target, and the report says the ceiling bound."""
+    clicks = np.zeros(3 * SR)
+    clicks[::SR // 4] = 1.0
+    clicks += sine(3.0, SR, 220.0, 0.001)
+    (lim,), rep = loudness.level([clicks], SR, -16.0, limit=True)
+    assert rep["limited_by_ceiling"] and rep["limiter_db"] <= loudness.LIMIT_MAX_DB + 0.1
+    assert loudness.true_peak(lim) <= CEILING * (1 + 1e-6) and lufs(lim) < -17.0
+
+
+def test_the_limiter_gain_is_smooth_and_never_above_the_need():
+    """Its gain moves by at most 1/ramp per sample (no clicks of its own) and brings every
+    oversampled peak under the ceiling."""
+    x = _peaky() * 3.0
+    g = loudness.limiter_gain(x, SR, CEILING)
+    ramp = int(loudness.LIMIT_RAMP_S * SR)
+    assert g.max() <= 1.0 and g.min() < 0.8
+    assert np.max(np.abs(np.diff(g))) <= 1.0 / ramp + 1e-12
+    assert loudness.true_peak(x * g) <= CEILING * 1.02  # the last inter-sample bit is scaled off

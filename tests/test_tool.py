@@ -112,8 +112,9 @@ def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, m
 
     monkeypatch.setattr(style_module, "transfer", transfer)
     out, ckpt = tmp_path / "o.wav", tmp_path / "o.ckpt.npz"
+    # --loudness peak: one plain gain (a limiter's gain would follow the other channel too)
     assert main(["transfer", files["stereo"], files["drums"], "--channels", "each", "-o",
-                 str(out), "--subtype", "float", *FAST]) == 143
+                 str(out), "--subtype", "float", "--loudness", "peak", *FAST]) == 143
     y, _ = sf.read(str(out), always_2d=True)
     assert np.max(np.abs(y[:, 0])) > 0 and not np.any(y[:, 1])  # the unfinished one silent
     assert json.load(open(tmp_path / "o.json"))["interrupted"] and ckpt.exists()
@@ -194,7 +195,7 @@ def test_stdout_holds_only_the_path(files, tmp_path):
     assert "transfer" in res.stderr and "it/s" in res.stderr  # the progress bar went to stderr
 
 
-def test_checkpoint_resume_and_sigint(files, tmp_path):
+def test_checkpoint_resume_and_sigint(files, tmp_path, capsys):
     out = tmp_path / "long.wav"
     ckpt = tmp_path / "long.ckpt.npz"
     args = [a for a in FAST if a not in ("--maxiter", "3")]
@@ -217,8 +218,11 @@ def test_checkpoint_resume_and_sigint(files, tmp_path):
     assert report["interrupted"] and report["nit"] >= 2
     done = report["nit"]
 
-    # A resumed run may not change the network...
-    assert main(["transfer", "--resume", str(ckpt), "--n-filters", "64"]) == 2
+    # A resumed run may not change the network (given no iterations left, a run that took
+    # the change anyway ends at once, not after the checkpoint's 100000)...
+    assert main(["transfer", "--resume", str(ckpt), "--n-filters", "64", "--maxiter",
+                 str(done)]) == 2
+    assert "--n-filters cannot change" in capsys.readouterr().err and ckpt.exists()
     # ...but continues from where it stopped, with the same options and output.
     assert main(["transfer", "--resume", str(ckpt), "--maxiter", str(done + 3),
                  "--quiet"]) == 0

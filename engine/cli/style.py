@@ -284,7 +284,7 @@ def run_styled(args, command: str, explicit: set) -> int:
         report["parts"] = reports
         report["quality"] = _quality_of_mix(result, content, styles, args.sr)
     (result,), report["loudness"] = loudness.level(
-        [result], args.sr, mode, _stands_for(content, styles, args.sr))
+        [result], args.sr, mode, _stands_for(content, styles, args.sr), limit=True)
     report["quality"] = report.pop("quality", {})  # the report ends with the measure
     _write_outputs(args, (wav, rep, png, htm, ckpt), result, report, content, styles,
                    explicit)

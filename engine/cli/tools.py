@@ -194,7 +194,7 @@ def run_reconstruct(args: ReconstructArgs) -> int:
     report["loudness"] = {}
     for method in list(signals):  # each reconstruction at the content's level
         (signals[method],), report["loudness"][method] = loudness.level(
-            [signals[method]], args.sr, mode, target)
+            [signals[method]], args.sr, mode, target, limit=True)
     report["inputs"] = inputs
     wavs = dict(zip(("time", "griffinlim"), paths[:2]))
     report["outputs"] = [wavs[m] for m in signals] + [paths[2]]

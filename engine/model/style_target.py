@@ -81,9 +81,37 @@ def style_term(b: Any, A: Any, target: StyleTarget, weight: float) -> tuple[Any,
     return loss, b.gram_style_loss_backward(1.0, cache), "dense"
 
 
-def finish(xp: Any, gram: Any, factor: Optional[Any]) -> StyleTarget:
-    """The target; ||gram||² (the Gram-free loss's constant) only where a factor is kept."""
-    return StyleTarget(gram, factor, None if factor is None else _sum_squares(xp, gram))
+def compress_factor(xp: Any, B: Any, tol: float) -> tuple[Any, Optional[float]]:
+    """(B', ||B'ᵀB'||²): B' = U_rᵀB, the r rows along the leading eigenvectors U_r of BBᵀ
+    that keep ||B'ᵀB' - BᵀB||_F <= tol ||BᵀB||_F (docs/design.md §8). Its rows are
+    orthogonal, so ||B'ᵀB'||² is the sum of the kept eigenvalues squared, taken in float64
+    here (never from a product that TF32 may round). (B, None) where cutting would not save
+    a tenth of the rows, or tol is 0. The Gram-free loss costs ~4 T T_s F in the style's rows
+    T_s, so r rows cost r / T_s of that term."""
+    if tol <= 0:
+        return B, None
+    B64 = B.astype(np.float64)
+    ev, U = xp.linalg.eigh(B64 @ B64.T)
+    ev, U = xp.maximum(ev[::-1], 0.0), U[:, ::-1]  # descending
+    sq = ev * ev
+    total = float(sq.sum())
+    tail = xp.cumsum(sq[::-1])[::-1]  # tail[r]: the squared norm dropping rows r.. loses
+    r = int((tail > (tol * tol) * total).sum())
+    if r > 0.9 * B.shape[0] or total == 0.0:
+        return B, None
+    return xp.ascontiguousarray((U[:, :r].T @ B64).astype(B.dtype)), float(sq[:r].sum())
+
+
+def finish(xp: Any, gram: Any, factor: Optional[Any], tol: float = 0.0) -> StyleTarget:
+    """The target; where a factor is kept, it is cut to ``tol`` (compress_factor) and the
+    Gram becomes the cut factor's own, so the dense and Gram-free losses still compare
+    against the same target; ||gram||², the Gram-free loss's constant."""
+    if factor is None:
+        return StyleTarget(gram, None, None)
+    cut, gram_sq = compress_factor(xp, factor, tol)
+    if gram_sq is None:
+        return StyleTarget(gram, factor, _sum_squares(xp, gram))
+    return StyleTarget(xp.matmul(cut.T, cut), cut, gram_sq)
 
 
 def weighted_styles(style: Any) -> list:
@@ -99,7 +127,7 @@ def weighted_styles(style: Any) -> list:
     return [(x, w / total) for x, w in pairs]
 
 
-def combine(xp: Any, weighted: list) -> list:
+def combine(xp: Any, weighted: list, tol: float = 0.0) -> list:
     """Targets of several styles [(targets per layer, weight), ...] -> targets per layer of
     their weighted mix: Grams summed by weight, factors stacked with sqrt(weight) (when all
     have one and the stack can still pay)."""
@@ -116,7 +144,7 @@ def combine(xp: Any, weighted: list) -> list:
                 # float32 factor to float64 (NumPy 2) and the Gram-free loss to NaN.
                 factor = xp.concatenate([float(np.sqrt(w)) * t.factor
                                          for t, (_, w) in zip(layer, weighted)])
-        out.append(finish(xp, gram, factor))
+        out.append(finish(xp, gram, factor, tol))
     return out
 
 
@@ -169,6 +197,6 @@ def style_targets(net: Any, x: np.ndarray, branches: tuple, chunk_frames: int,
             if keep:
                 factor = b.xp.concatenate([chunk[i] for chunk in kept])
                 factor *= factor.dtype.type(1.0 / np.sqrt(n_rows))
-            targets.append(finish(b.xp, tot, factor))
+            targets.append(finish(b.xp, tot, factor, c.style_factor_tol))
         out[name] = targets
     return out

@@ -99,7 +99,9 @@ def style_targets(net: Network, styles: list, branches: tuple, progress: bool) -
     layer: Grams, plus the factors the Gram-free loss uses where they pay
     (model/style_target.py); one style passes through without copies."""
     per_style = [(net.style_targets(x, branches, progress=progress), w) for x, w in styles]
-    return {b: combine(net.backend.xp, [(t[b], w) for t, w in per_style]) for b in branches}
+    tol = net.config.style_factor_tol
+    return {b: combine(net.backend.xp, [(t[b], w) for t, w in per_style], tol)
+            for b in branches}
 
 
 def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> dict:

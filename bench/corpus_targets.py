@@ -1,0 +1,92 @@
+"""Issue 20's targets on real instruments: a default transfer and a default texture, run as a
+user runs them (`randstyle transfer` / `randstyle texture`, every default), on the corpus's
+fluidsynth clips (bench/corpus.py), judged by the evaluation network and the held-out check
+network (result at the style's RMS) and timed against this machine's 4096² float32 matmul.
+
+``python -m bench.corpus_targets [--seconds 10] [--content piano_chorale] [--style drums]
+[--modes transfer,texture]``: prints a markdown table: style distance (eval / check),
+content similarity, wall seconds and wall in matmuls, the written file's integrated loudness
+against the one it matches (ITU-R BS.1770, pyloudnorm).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+import engine
+from bench.corpus import load_corpus
+from bench.texture import check_distance, check_grams
+from engine import loudness
+
+SR = 22050
+
+
+def matmul_seconds(n: int = 4096, repeat: int = 3) -> float:
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def run_cli(argv: list) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "engine.cli", *argv, "-q"], check=True)
+    return time.perf_counter() - started
+
+
+def measure(mode: str, content: Path, style: Path, out: Path, seconds: float) -> dict:
+    argv = [mode, str(content), "--style", str(style)] if mode == "transfer" else \
+        [mode, str(style), "--seconds", str(seconds)]
+    wall = run_cli([*argv, "-o", str(out)])
+    y, _ = sf.read(str(out), dtype="float64")
+    s = engine.load(str(style), sr=SR)
+    row = {"mode": mode, "wall_s": wall,
+           "eval": engine.evaluate(y, SR, style=s)["style_distance"],
+           "check": check_distance(y, check_grams(s))}
+    ref = engine.load(str(content), sr=SR) if mode == "transfer" else s
+    if mode == "transfer":
+        row["content"] = engine.evaluate(y, SR, content=ref)["content_similarity"]
+    row["lufs_out"], row["lufs_ref"] = loudness.integrated(y, SR), loudness.integrated(ref, SR)
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--content", default="piano_chorale")
+    p.add_argument("--style", default="drums")
+    p.add_argument("--modes", default="transfer,texture")
+    p.add_argument("--corpus", default="/work/corpus")
+    args = p.parse_args(argv)
+    clips = load_corpus(args.corpus)["clips"]
+    unit = matmul_seconds()
+    rows = ["| run | style distance eval / check | content similarity | wall s | wall in "
+            "4096² matmuls | loudness out / matched (LUFS) |", "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Path(tmp) / "content.wav"
+        sf.write(str(c), engine.load(clips[args.content], sr=SR)[:int(args.seconds * SR)], SR)
+        for mode in args.modes.split(","):
+            r = measure(mode, c, Path(clips[args.style]), Path(tmp) / f"{mode}.wav",
+                        args.seconds)
+            rows.append(f"| {mode} | {r['eval']:.3f} / {r['check']:.3f} | "
+                        f"{r.get('content', float('nan')):.3f} | {r['wall_s']:.1f} | "
+                        f"{r['wall_s'] / unit:.0f} | {r['lufs_out']:.2f} / {r['lufs_ref']:.2f} |")
+            print(rows[-1], file=sys.stderr, flush=True)
+    print(f"{args.seconds:g} s, content {args.content}, style {args.style} (corpus), every "
+          f"default; 4096² float32 matmul: {unit * 1e3:.0f} ms\n\n" + "\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
