@@ -81,7 +81,8 @@ class Ensemble:
     the members ("style_harmonic", "style_rhythm", "style", "total"), weighted."""
 
     def __init__(self, members: Sequence[Objective],
-                 weights: Optional[Sequence[float]] = None) -> None:
+                 weights: Optional[Sequence[float]] = None,
+                 scales: Optional[Sequence[float]] = None) -> None:
         if not members:
             raise ParameterError("an ensemble needs at least one objective")
         self.members = list(members)
@@ -89,6 +90,9 @@ class Ensemble:
             [float(w) for w in weights]
         if len(self.weights) != len(self.members):
             raise ParameterError("one weight per member objective")
+        # balance() multiplies member i's weight by scales[i]: a transfer's user weights
+        # (content against style), which equal gradient norms would otherwise cancel.
+        self.scales = [1.0] * len(self.members) if scales is None else [float(s) for s in scales]
         first = self.members[0]
         self.network = first.network  # the report's backend and dtype
         self.content_branch = first.content_branch
@@ -153,7 +157,7 @@ class Ensemble:
         if len(self.members) == 1:
             return factors[0]
         norms = [float(np.linalg.norm(m.terms_and_grad(x0)[1])) for m in self.members]
-        self.weights = [norms[0] / n if n > 0 else 1.0 for n in norms]
+        self.weights = [s * norms[0] / n if n > 0 else s for n, s in zip(norms, self.scales)]
         out = {f"{b}_{i}": f for i, fs in enumerate(factors) for b, f in fs.items()}
         out.update({f"network_{i}": w for i, w in enumerate(self.weights)})
         return out

@@ -11,7 +11,7 @@ import kernels
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
-from engine.model.ensemble import Ensemble, member_configs
+from engine.model.ensemble import Ensemble
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.style_target import weighted_styles
@@ -19,6 +19,7 @@ from engine.run.common import (
     announce,
     build_network,
     gemm_precision,
+    member_networks,
     resolve,
     run_report,
     style_branches,
@@ -111,7 +112,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
-    obj = _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
+    obj = transfer_objective(cfg, net, styles, content)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content)
 
@@ -151,11 +152,23 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
     if cfg.networks == 1:
         return _objective(cfg, net, styles)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
-    configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
-                             cfg.member_widths("rhythm"), n_samples=shortest,
-                             n_ffts=cfg.member_n_ffts())
-    members = [Network(c, backend=net.backend.name) for c in configs]
-    for m in members:
-        m.check_length(shortest, f"the shortest signal (for a network of n_fft {m.config.n_fft};"
-                       " --n-ffts sets them)", style_branches(cfg))
-    return Ensemble([_objective(cfg, m, styles) for m in members])
+    return Ensemble([_objective(cfg, m, styles) for m in member_networks(cfg, net, shortest)])
+
+
+def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
+                       content: np.ndarray) -> Any:
+    """One network's content and style Objective, or with --networks N an Ensemble: the
+    content term alone on the full network first (the ensemble reports its content branch
+    and target), then N style members. With 1/N of the filters the content term lost too
+    much of the content (issue 20: similarity 0.586), so it keeps its own network."""
+    if cfg.networks == 1:
+        return _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
+    shortest = min([len(content)] + [len(x) for x, _ in styles])
+    base = Objective(net, content=content, content_weight=cfg.content_weight,
+                     style_weight=0.0, rhythm_weight=0.0)
+    members = [_objective(cfg, m, styles) for m in member_networks(cfg, net, shortest)]
+    # Balanced, each member's gradient equals the content's; the user's style weight against
+    # the content weight then sets the ratio (the larger style weight when the two differ).
+    style = max(cfg.style_weight, cfg.rhythm_weight)
+    scale = style / cfg.content_weight if cfg.content_weight > 0 else 1.0
+    return Ensemble([base] + members, scales=[1.0] + [scale] * len(members))
