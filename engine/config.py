@@ -207,18 +207,30 @@ class TransferConfig(RunConfig):
     content_weight: float = opt(1.0, "weight of the content loss")
     # Style through several networks (engine/model/ensemble.py), the content term on the
     # full base network beside them (docs/quality.md measured it; 1: one network for both).
-    networks: int = opt(1, "style networks optimized together, each with 1/N of the filters "
-                           "and its own seed, STFT size and conv width; the content term stays "
-                           "on the full network (1: one network for content and style)")
+    networks: int = opt(1, "N > 1: the style through N networks beside the content network, "
+                           "each with 1/N of the filters, its own seed, STFT size and conv "
+                           "width, each branch balanced to the content term's pull times "
+                           "the weights (1: one network for content and style)")
     n_ffts: Optional[str] = opt(
         None, "with --networks N: STFT sizes of the style networks, comma-separated "
-              "(default: --n-fft halved, kept and doubled: 1024,2048,4096)", show=False)
+              "(default: --n-fft kept and doubled for 2, halved, kept and doubled for 3)",
+        show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight")
         _check_positive(self, "networks")
         self.member_n_ffts()
+        if self.networks > 1:
+            # The style networks are balanced against the content term (ensemble.py).
+            if self.content_weight <= 0:
+                raise ParameterError("--networks above 1 needs --content-weight above 0 (the "
+                                     "style networks sit beside the content network)")
+            if self.style_weight <= 0 and self.rhythm_weight <= 0:
+                raise ParameterError("--networks above 1 needs --style-weight or "
+                                     "--rhythm-weight above 0")
+        elif self.n_ffts:
+            raise ParameterError("--n-ffts needs --networks above 1")
 
     def member_n_ffts(self) -> Optional[list]:
         """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""

@@ -81,8 +81,7 @@ class Ensemble:
     the members ("style_harmonic", "style_rhythm", "style", "total"), weighted."""
 
     def __init__(self, members: Sequence[Objective],
-                 weights: Optional[Sequence[float]] = None,
-                 scales: Optional[Sequence[float]] = None) -> None:
+                 weights: Optional[Sequence[float]] = None) -> None:
         if not members:
             raise ParameterError("an ensemble needs at least one objective")
         self.members = list(members)
@@ -90,9 +89,6 @@ class Ensemble:
             [float(w) for w in weights]
         if len(self.weights) != len(self.members):
             raise ParameterError("one weight per member objective")
-        # balance() multiplies member i's weight by scales[i]: a transfer's user weights
-        # (content against style), which equal gradient norms would otherwise cancel.
-        self.scales = [1.0] * len(self.members) if scales is None else [float(s) for s in scales]
         first = self.members[0]
         self.network = first.network  # the report's backend and dtype
         self.content_branch = first.content_branch
@@ -150,14 +146,49 @@ class Ensemble:
         return terms["total"], grad.reshape(np.shape(x))
 
     def balance(self, x0: np.ndarray) -> dict:
-        """Balance each member's branches (Objective.balance), then weigh the members so
-        that each one's gradient norm at x0 equals the first member's: no view dominates
-        because its Grams happen to be larger. Returns the factors of every member."""
-        factors = [m.balance(x0) for m in self.members]
+        """Balance a texture's members (each one's branches, then the members against the
+        first: ``_balance_members``) or a transfer's (a content-only first member, then
+        style-only ones: ``_balance_to_content``). Returns the factors of every member."""
         if len(self.members) == 1:
-            return factors[0]
+            return self.members[0].balance(x0)
+        first = self.members[0]
+        if first.content_target is not None and not first.style_branches:
+            return self._balance_to_content(x0)
+        return self._balance_members(x0)
+
+    def _balance_members(self, x0: np.ndarray) -> dict:
+        """Each member's branches balanced (Objective.balance), then the members weighed so
+        that each one's gradient norm at x0 equals the first member's: no view dominates
+        because its Grams happen to be larger."""
+        factors = [m.balance(x0) for m in self.members]
         norms = [float(np.linalg.norm(m.terms_and_grad(x0)[1])) for m in self.members]
-        self.weights = [s * norms[0] / n if n > 0 else s for n, s in zip(norms, self.scales)]
+        self.weights = [norms[0] / n if n > 0 else 1.0 for n in norms]
         out = {f"{b}_{i}": f for i, fs in enumerate(factors) for b, f in fs.items()}
         out.update({f"network_{i}": w for i, w in enumerate(self.weights)})
+        return out
+
+    def _balance_to_content(self, x0: np.ndarray) -> dict:
+        """A transfer's: every style branch of every member is scaled so that its unit
+        gradient's norm at x0 equals the content term's, as one network balances its own
+        (Objective.balance). The user's weights then mean what they mean with one network:
+        each branch of each member pulls style_weight / content_weight times as hard as the
+        content term (so N members pull N times as hard together: docs/quality.md measured
+        lower weights). The members' own weights stay as given (1)."""
+        reference = self.members[0].unit_norms(x0).get("content", 0.0)
+        return {f"{b}_{i}": f for i, m in enumerate(self.members[1:], start=1)
+                for b, f in m.balance(x0, reference or None).items()}
+
+    def describe(self) -> list:
+        """The members for a report: each one's network (seed, STFT, filters, widths), its
+        terms and its effective weights (the user's times the balance's times the member's)."""
+        out = []
+        for m, w in zip(self.members, self.weights):
+            c = m.network.config
+            weights = {b: w * v for b, v in m.style_weights.items()}
+            if m.content_target is not None:
+                weights["content"] = w * m.content_weight
+            out.append({"seed": c.seed, "n_fft": c.n_fft, "hop_length": c.hop_length,
+                        "n_filters": c.n_filters, "rhythm_filters": c.rhythm_channels,
+                        "kernel_size": c.kernel_size,
+                        "rhythm_kernel_size": c.rhythm_kernel_size, "weights": weights})
         return out

@@ -81,6 +81,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         returned_iteration=returned,
         quality_history=monitor.history,
         quality=quality,
+        **({"networks": objective.describe()} if isinstance(objective, Ensemble) else {}),
     )
     return res.x.astype(np.float32), report
 
@@ -159,16 +160,13 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
                        content: np.ndarray) -> Any:
     """One network's content and style Objective, or with --networks N an Ensemble: the
     content term alone on the full network first (the ensemble reports its content branch
-    and target), then N style members. With 1/N of the filters the content term lost too
-    much of the content (issue 20: similarity 0.586), so it keeps its own network."""
+    and target), then N style-only members, each balanced against the content term
+    (Ensemble.balance). With 1/N of the filters the content term lost too much of the
+    content (issue 20: similarity 0.586), so it keeps its own network."""
     if cfg.networks == 1:
         return _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
     shortest = min([len(content)] + [len(x) for x, _ in styles])
     base = Objective(net, content=content, content_weight=cfg.content_weight,
                      style_weight=0.0, rhythm_weight=0.0)
     members = [_objective(cfg, m, styles) for m in member_networks(cfg, net, shortest)]
-    # Balanced, each member's gradient equals the content's; the user's style weight against
-    # the content weight then sets the ratio (the larger style weight when the two differ).
-    style = max(cfg.style_weight, cfg.rhythm_weight)
-    scale = style / cfg.content_weight if cfg.content_weight > 0 else 1.0
-    return Ensemble([base] + members, scales=[1.0] + [scale] * len(members))
+    return Ensemble([base] + members)
