@@ -72,7 +72,7 @@ def main(argv: list | None = None) -> int:
             "| style eval / check | content |", "|---|---|---|---|---|---|---|---|"]
     for name in args.pairs.split(","):
         content, style = pair(name, args.seconds, args.corpus)
-        run(content[:SR], style[:2 * SR], 2, 1.0, 64, 1)  # JIT compiles, outside the timings
+        run(content[:3 * SR], style[:3 * SR], 2, 1.0, 64, 1)  # JIT compiles, outside the timings
         grams = check_grams(style)
         for what, f, x in references(content, style):
             rows.append(f"| {name} | {what} | | | | | {f['style_distance']:.3f} / "

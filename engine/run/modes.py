@@ -11,7 +11,7 @@ import kernels
 from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
-from engine.model.ensemble import Ensemble
+from engine.model.ensemble import SEED_STRIDE, Ensemble
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.style_target import weighted_styles
@@ -168,5 +168,8 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     shortest = min([len(content)] + [len(x) for x, _ in styles])
     base = Objective(net, content=content, content_weight=cfg.content_weight,
                      style_weight=0.0, rhythm_weight=0.0)
-    members = [_objective(cfg, m, styles) for m in member_networks(cfg, net, shortest)]
+    # Members' seeds past the content network's: the first member would otherwise hold the
+    # content network's first 1/N filters at the same STFT size (a view it already has).
+    seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
+    members = [_objective(cfg, m, styles) for m in member_networks(seeded, net, shortest)]
     return Ensemble([base] + members)
