@@ -6,6 +6,7 @@ balanced against the content term; its gradient, its wiring, its weights, its re
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import CUDA_TESTABLE
 from helpers import SMALL, TINY, numeric_grad, rel_error, sine
 
 import engine
@@ -36,22 +37,37 @@ def _objective(**overrides) -> tuple:
     return obj, cfg, content
 
 
-def test_transfer_ensemble_gradient_matches_finite_differences():
-    """A content-only member and two style-only members, balanced against the content
-    term: dL/dx against float64 central differences."""
+def _tiny_ensemble(backend: str = "numpy") -> tuple:
+    """A content-only member and two style-only members on TINY float64 networks."""
     base = NetworkConfig(**{**TINY, "dtype": "float64"})
-    content = rng.standard_normal(240) * 0.3
-    style = rng.standard_normal(320) * 0.3
-    members = [Objective(Network(base), content=content, style_weight=0.0, rhythm_weight=0.0)]
-    members += [Objective(Network(c), style=style, rhythm_weight=0.7)
+    r = np.random.default_rng(21)
+    content, style = r.standard_normal(240) * 0.3, r.standard_normal(320) * 0.3
+    members = [Objective(Network(base, backend=backend), content=content, style_weight=0.0,
+                         rhythm_weight=0.0)]
+    members += [Objective(Network(c, backend=backend), style=style, rhythm_weight=0.7)
                 for c in member_configs(base, 2)]
-    ens = Ensemble(members)
+    return Ensemble(members), members
+
+
+def test_transfer_ensemble_gradient_matches_finite_differences():
+    """Balanced against the content term: dL/dx against float64 central differences."""
+    ens, members = _tiny_ensemble()
     factors = ens.balance(rng.standard_normal(240) * 0.1)
     assert set(factors) == {"harmonic_1", "rhythm_1", "harmonic_2", "rhythm_2"}
     x = rng.standard_normal(240) * 0.3
     value, grad = ens.value_and_grad(x)
     assert rel_error(grad, numeric_grad(lambda v: ens.value_and_grad(v)[0], x)) < 1e-6
     assert value == pytest.approx(sum(m.value_and_grad(x)[0] for m in members), rel=1e-12)
+
+
+@pytest.mark.skipif(not CUDA_TESTABLE, reason="needs the cuda backend or its host emulation")
+def test_transfer_ensemble_on_cuda_matches_numpy():
+    """The same ensemble on the cuda backend (Ensemble._on_device): balance and gradient."""
+    x0, x = rng.standard_normal(240) * 0.1, rng.standard_normal(240) * 0.3
+    (ref, _), (got, _) = _tiny_ensemble("numpy"), _tiny_ensemble("cuda")
+    assert got.balance(x0) == pytest.approx(ref.balance(x0), rel=1e-9)
+    (v_ref, g_ref), (v, g) = ref.value_and_grad(x), got.value_and_grad(x)
+    assert v == pytest.approx(v_ref, rel=1e-10) and rel_error(g, g_ref) < 1e-10
 
 
 def test_networks_build_n_plus_one_objectives_and_run():
