@@ -7,10 +7,13 @@ check network (result at the style's RMS, bench/texture.py) and by content simil
 demo's plucked melody), style the named corpus clip (or the demo's drum loop); one run per
 iteration count with the stops off, one thread, its CPU seconds (``time.process_time``,
 style targets and the final figures included) beside its figures, so variants are compared
-at equal CPU time by reading across. A SPEC is ``networks:scale:filters:iters`` - the
-number of networks, the style and rhythm weights (1: balanced, each style branch of each
-member pulls as hard as the content term), the base network's filters (harmonic and rhythm)
-and comma-separated iteration counts. Prints a markdown table.
+at equal CPU time by reading across. A SPEC is ``networks:scale:filters:iters``: the
+number of style networks (1: today's one network; N: ``--networks N``, the content term
+alone on the full network; Nb: with ``--base-style``, today's whole network beside the N),
+the scale (with one network its style and rhythm weights, with N ``--member-weight``; 1:
+balanced, each style branch of each member pulls as hard as the content term), the base
+network's filters (harmonic and rhythm) and comma-separated iteration counts. Prints a
+markdown table.
 """
 from __future__ import annotations
 
@@ -40,12 +43,17 @@ def pair(name: str, seconds: float, corpus: str) -> tuple:
     return engine.load(clips["piano_chorale"], sr=SR)[:n], engine.load(clips[name], sr=SR)
 
 
-def run(content: np.ndarray, style: np.ndarray, networks: int, scale: float, filters: int,
+def run(content: np.ndarray, style: np.ndarray, networks: str, scale: float, filters: int,
         maxiter: int) -> dict:
+    """One transfer: ``networks`` "1" (``scale`` the style weights) or "N" / "Nb" (N style
+    networks at --member-weight ``scale``; b: --base-style)."""
+    n = int(networks.rstrip("b"))
+    weights = {"member_weight": scale, "base_style": networks.endswith("b")} if n > 1 else \
+        {"style_weight": scale, "rhythm_weight": scale}
     started = time.process_time()
     out, report = engine.transfer(content, style, patience=0, maxiter=maxiter, threads=1,
-                                  networks=networks, style_weight=scale, rhythm_weight=scale,
-                                  n_filters=filters, rhythm_filters=filters, progress=False)
+                                  networks=n, n_filters=filters, rhythm_filters=filters,
+                                  progress=False, **weights)
     cpu = time.process_time() - started
     f = engine.evaluate(out, SR, style=style, content=content)
     return {"cpu": cpu, "nit": report["nit"], "eval": f["style_distance"],
@@ -72,7 +80,7 @@ def main(argv: list | None = None) -> int:
             "| style eval / check | content |", "|---|---|---|---|---|---|---|---|"]
     for name in args.pairs.split(","):
         content, style = pair(name, args.seconds, args.corpus)
-        run(content[:3 * SR], style[:3 * SR], 2, 1.0, 64, 1)  # JIT compiles, outside the timings
+        run(content[:3 * SR], style[:3 * SR], "2", 1.0, 64, 1)  # JIT compiles, outside the timings
         grams = check_grams(style)
         for what, f, x in references(content, style):
             rows.append(f"| {name} | {what} | | | | | {f['style_distance']:.3f} / "
@@ -80,7 +88,7 @@ def main(argv: list | None = None) -> int:
         for spec in args.variants.split(";"):
             networks, scale, filters, iters = spec.split(":")
             for n in map(int, iters.split(",")):
-                r = run(content, style, int(networks), float(scale), int(filters), n)
+                r = run(content, style, networks, float(scale), int(filters), n)
                 rows.append(f"| {name} | {networks} | {scale} | {filters} | {r['nit']} | "
                             f"{r['cpu']:.1f} | {r['eval']:.3f} / {r['check']:.3f} | "
                             f"{r['content']:.3f} |")

@@ -215,10 +215,14 @@ class TransferConfig(RunConfig):
         None, "with --networks N: STFT sizes of the style networks, comma-separated "
               "(default: --n-fft kept and doubled for 2, halved, kept and doubled for 3)",
         show=False)
+    member_weight: float = opt(1.0, "with --networks N: the style networks' weight, a fraction "
+                                    "of their balanced pull", show=False)
+    base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
+                                  "terms beside the N style networks", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonnegative(self, "content_weight")
+        _check_nonnegative(self, "content_weight", "member_weight")
         _check_positive(self, "networks")
         self.member_n_ffts()
         if self.networks > 1:
@@ -229,8 +233,12 @@ class TransferConfig(RunConfig):
             if self.style_weight <= 0 and self.rhythm_weight <= 0:
                 raise ParameterError("--networks above 1 needs --style-weight or "
                                      "--rhythm-weight above 0")
-        elif self.n_ffts:
-            raise ParameterError("--n-ffts needs --networks above 1")
+        else:
+            for flag, field_, default in (("--n-ffts", "n_ffts", None),
+                                          ("--member-weight", "member_weight", 1.0),
+                                          ("--base-style", "base_style", False)):
+                if getattr(self, field_) not in (default, ""):
+                    raise ParameterError(f"{flag} needs --networks above 1")
 
     def member_n_ffts(self) -> Optional[list]:
         """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""

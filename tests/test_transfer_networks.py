@@ -114,12 +114,30 @@ def test_style_scale_sets_the_members_pull():
             assert w * norms[f"style_{b}"] == pytest.approx(ref, rel=1e-6)
     weights = {k: v for k, v in obj.style_weights.items()}
     for overrides, ratio in (({"style_weight": 0.5, "rhythm_weight": 0.5}, 0.5),
+                             ({"member_weight": 0.25}, 0.25),
                              ({"content_weight": 4.0}, 1.0)):
         other, _, _ = _objective(**overrides)
         other.balance(x0)
         assert other.style_weights == pytest.approx({k: ratio * v for k, v in weights.items()})
     # A content weight of 4 pulls 4 times as hard against the same style pull.
     assert other.members[0].content_weight == 4.0
+
+
+def test_base_style_keeps_todays_network_whole():
+    """--base-style: the content network balanced as today's one network (its own factors),
+    the members balanced against the same content term beside it."""
+    obj, cfg, content = _objective(base_style=True, member_weight=0.5)
+    x0 = initial_signal(len(content), cfg)
+    factors = obj.balance(x0)
+    today = Objective(Network(cfg.network_config(), backend="numpy"), content=content,
+                      style=_pair()[1])
+    assert {b: factors[f"{b}_0"] for b in ("harmonic", "rhythm")} == \
+        pytest.approx(today.balance(x0), rel=1e-9)
+    ref = obj.members[0].unit_norms(x0)["content"]
+    member = obj.members[1]
+    norms = member.unit_norms(x0)
+    assert factors["harmonic_1"] * norms["style_harmonic"] == pytest.approx(ref, rel=1e-6)
+    assert obj.style_weights["rhythm_1"] == pytest.approx(0.5 * factors["rhythm_1"])
 
 
 def test_one_network_is_todays_transfer():
@@ -153,7 +171,11 @@ def test_members_too_long_for_the_signal_are_one_line_errors():
                                        (["--n-ffts", "256,512"], "n-ffts"),
                                        (["--networks", "2", "--n-ffts", "256"], "n-ffts"),
                                        (["--networks", "2", "--n-ffts", "256,511"], "n-ffts"),
-                                       (["--networks", "0"], "networks")])
+                                       (["--networks", "0"], "networks"),
+                                       (["--member-weight", "0.5"], "member-weight"),
+                                       (["--base-style"], "base-style"),
+                                       (["--networks", "2", "--member-weight", "-1"],
+                                        "member")])
 def test_bad_network_options_are_one_line_errors(tmp_path, capsys, args, flag):
     content, style = tmp_path / "c.wav", tmp_path / "s.wav"
     sf.write(str(content), sine(1.0, 8000), 8000)

@@ -151,8 +151,7 @@ class Ensemble:
         style-only ones: ``_balance_to_content``). Returns the factors of every member."""
         if len(self.members) == 1:
             return self.members[0].balance(x0)
-        first = self.members[0]
-        if first.content_target is not None and not first.style_branches:
+        if self.members[0].content_target is not None:
             return self._balance_to_content(x0)
         return self._balance_members(x0)
 
@@ -168,15 +167,19 @@ class Ensemble:
         return out
 
     def _balance_to_content(self, x0: np.ndarray) -> dict:
-        """A transfer's: every style branch of every member is scaled so that its unit
-        gradient's norm at x0 equals the content term's, as one network balances its own
-        (Objective.balance). The user's weights then mean what they mean with one network:
-        each branch of each member pulls style_weight / content_weight times as hard as the
-        content term (so N members pull N times as hard together: docs/quality.md measured
-        lower weights). The members' own weights stay as given (1)."""
-        reference = self.members[0].unit_norms(x0).get("content", 0.0)
-        return {f"{b}_{i}": f for i, m in enumerate(self.members[1:], start=1)
-                for b, f in m.balance(x0, reference or None).items()}
+        """A transfer's: the first member (content, perhaps its own style) balanced by itself,
+        then every style branch of every other member scaled so that its unit gradient's
+        norm at x0 equals the first member's content term's, as one network balances its
+        own (Objective.balance). The user's weights then mean what they mean with one
+        network: each branch of each member pulls style_weight / content_weight times as
+        hard as the content term, times the member's own weight (--member-weight; at 1, N
+        members pull N times as hard together: docs/quality.md measured lower weights)."""
+        first = self.members[0]
+        out = {f"{b}_0": f for b, f in first.balance(x0).items()}
+        reference = first.unit_norms(x0).get("content", 0.0)
+        out.update({f"{b}_{i}": f for i, m in enumerate(self.members[1:], start=1)
+                    for b, f in m.balance(x0, reference or None).items()})
+        return out
 
     def describe(self) -> list:
         """The members for a report: each one's network (seed, STFT, filters, widths), its

@@ -159,17 +159,21 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
 def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
                        content: np.ndarray) -> Any:
     """One network's content and style Objective, or with --networks N an Ensemble: the
-    content term alone on the full network first (the ensemble reports its content branch
-    and target), then N style-only members, each balanced against the content term
-    (Ensemble.balance). With 1/N of the filters the content term lost too much of the
-    content (issue 20: similarity 0.586), so it keeps its own network."""
+    content term on the full network first (alone, or with its style terms: --base-style;
+    the ensemble reports its content branch and target), then N style-only members, each
+    balanced against the content term (Ensemble.balance), weighted by --member-weight.
+    With 1/N of the filters the content term lost too much of the content (issue 20:
+    similarity 0.586), so it keeps its own network."""
     if cfg.networks == 1:
         return _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
     shortest = min([len(content)] + [len(x) for x, _ in styles])
-    base = Objective(net, content=content, content_weight=cfg.content_weight,
-                     style_weight=0.0, rhythm_weight=0.0)
+    if cfg.base_style:  # today's network whole, the members beside it
+        base = _objective(cfg, net, styles, content=content, content_weight=cfg.content_weight)
+    else:
+        base = Objective(net, content=content, content_weight=cfg.content_weight,
+                         style_weight=0.0, rhythm_weight=0.0)
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
     seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
     members = [_objective(cfg, m, styles) for m in member_networks(seeded, net, shortest)]
-    return Ensemble([base] + members)
+    return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))
