@@ -227,10 +227,48 @@ class RunConfig(OptimConfig):
 class TransferConfig(RunConfig):
     """Style transfer: content features and style Grams (output has the content's length)."""
     content_weight: float = opt(1.0, "weight of the content loss")
+    # Style through several networks (engine/model/ensemble.py), the content term on the
+    # full base network beside them (docs/quality.md measured it; 1: one network for both).
+    networks: int = opt(1, "N > 1: the style through N networks beside the content network, "
+                           "each with 1/N of the filters, its own seed, STFT size and conv "
+                           "width, each branch balanced to the content term's pull times "
+                           "the weights (1: one network for content and style)")
+    n_ffts: Optional[str] = opt(
+        None, "with --networks N: STFT sizes of the style networks, comma-separated "
+              "(default: --n-fft kept and doubled for 2, halved, kept and doubled for 3)",
+        show=False)
+    member_weight: float = opt(1.0, "with --networks N: the style networks' weight, a fraction "
+                                    "of their balanced pull", show=False)
+    base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
+                                  "terms beside the N style networks", show=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonnegative(self, "content_weight")
+        _check_nonnegative(self, "content_weight", "member_weight")
+        _check_positive(self, "networks")
+        self.member_n_ffts()
+        if self.networks > 1:
+            # The style networks are balanced against the content term (ensemble.py).
+            if self.content_weight <= 0:
+                raise ParameterError("--networks above 1 needs --content-weight above 0 (the "
+                                     "style networks sit beside the content network)")
+            if self.style_weight <= 0 and self.rhythm_weight <= 0:
+                raise ParameterError("--networks above 1 needs --style-weight or "
+                                     "--rhythm-weight above 0")
+        else:
+            for flag, field_, default in (("--n-ffts", "n_ffts", None),
+                                          ("--member-weight", "member_weight", 1.0),
+                                          ("--base-style", "base_style", False)):
+                if getattr(self, field_) not in (default, ""):
+                    raise ParameterError(f"{flag} needs --networks above 1")
+
+    def member_n_ffts(self) -> Optional[list]:
+        """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""
+        return _member_n_ffts(self)
+
+    def member_widths(self, branch: str) -> Optional[list]:
+        """None: a transfer's style networks take the spread widths (ensemble.py)."""
+        return None
 
 
 TEXTURE_EVAL_EVERY, TEXTURE_EVAL_PATIENCE, TEXTURE_EVAL_MIN_IMPROVEMENT = 10, 3, 0.03
@@ -274,28 +312,37 @@ class TextureConfig(RunConfig):
 
     def member_n_ffts(self) -> Optional[list]:
         """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""
-        sizes = self._per_network("n_ffts", "--n-ffts")
-        if sizes and any(f % 2 for f in sizes):
-            raise ParameterError(f"--n-ffts must be even sizes, got {self.n_ffts!r}")
-        return sizes
+        return _member_n_ffts(self)
 
     def member_widths(self, branch: str) -> Optional[list]:
         """--harmonic-widths / --rhythm-widths as integers; None: spread (ensemble.py)."""
         return self._per_network(f"{branch}_widths", f"--{branch}-widths")
 
     def _per_network(self, field: str, flag: str) -> Optional[list]:
-        text = getattr(self, field)
-        if text is None or text == "":
-            return None
-        try:
-            values = [int(w) for w in str(text).split(",")]
-        except ValueError:
-            raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}") \
-                from None
-        if len(values) != self.networks or min(values) < 1:
-            raise ParameterError(f"{flag} needs {self.networks} positive values (one per "
-                                 f"network, --networks), got {text!r}")
-        return values
+        return _per_network(self, field, flag)
+
+
+def _per_network(cfg: Any, field: str, flag: str) -> Optional[list]:
+    """A comma-separated flag of one positive integer per network (--networks)."""
+    text = getattr(cfg, field)
+    if text is None or text == "":
+        return None
+    try:
+        values = [int(w) for w in str(text).split(",")]
+    except ValueError:
+        raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}") \
+            from None
+    if len(values) != cfg.networks or min(values) < 1:
+        raise ParameterError(f"{flag} needs {cfg.networks} positive values (one per "
+                             f"network, --networks), got {text!r}")
+    return values
+
+
+def _member_n_ffts(cfg: Any) -> Optional[list]:
+    sizes = _per_network(cfg, "n_ffts", "--n-ffts")
+    if sizes and any(f % 2 for f in sizes):
+        raise ParameterError(f"--n-ffts must be even sizes, got {cfg.n_ffts!r}")
+    return sizes
 
 
 @dataclass

@@ -146,14 +146,52 @@ class Ensemble:
         return terms["total"], grad.reshape(np.shape(x))
 
     def balance(self, x0: np.ndarray) -> dict:
-        """Balance each member's branches (Objective.balance), then weigh the members so
-        that each one's gradient norm at x0 equals the first member's: no view dominates
-        because its Grams happen to be larger. Returns the factors of every member."""
-        factors = [m.balance(x0) for m in self.members]
+        """Balance a texture's members (each one's branches, then the members against the
+        first: ``_balance_members``) or a transfer's (a content-only first member, then
+        style-only ones: ``_balance_to_content``). Returns the factors of every member."""
         if len(self.members) == 1:
-            return factors[0]
+            return self.members[0].balance(x0)
+        if self.members[0].content_target is not None:
+            return self._balance_to_content(x0)
+        return self._balance_members(x0)
+
+    def _balance_members(self, x0: np.ndarray) -> dict:
+        """Each member's branches balanced (Objective.balance), then the members weighed so
+        that each one's gradient norm at x0 equals the first member's: no view dominates
+        because its Grams happen to be larger."""
+        factors = [m.balance(x0) for m in self.members]
         norms = [float(np.linalg.norm(m.terms_and_grad(x0)[1])) for m in self.members]
         self.weights = [norms[0] / n if n > 0 else 1.0 for n in norms]
         out = {f"{b}_{i}": f for i, fs in enumerate(factors) for b, f in fs.items()}
         out.update({f"network_{i}": w for i, w in enumerate(self.weights)})
+        return out
+
+    def _balance_to_content(self, x0: np.ndarray) -> dict:
+        """A transfer's: the first member (content, perhaps its own style) balanced by itself,
+        then every style branch of every other member scaled so that its unit gradient's
+        norm at x0 equals the first member's content term's, as one network balances its
+        own (Objective.balance). The user's weights then mean what they mean with one
+        network: each branch of each member pulls style_weight / content_weight times as
+        hard as the content term, times the member's own weight (--member-weight; at 1, N
+        members pull N times as hard together: docs/quality.md measured lower weights)."""
+        first = self.members[0]
+        out = {f"{b}_0": f for b, f in first.balance(x0).items()}
+        reference = first.unit_norms(x0).get("content", 0.0)
+        out.update({f"{b}_{i}": f for i, m in enumerate(self.members[1:], start=1)
+                    for b, f in m.balance(x0, reference or None).items()})
+        return out
+
+    def describe(self) -> list:
+        """The members for a report: each one's network (seed, STFT, filters, widths), its
+        terms and its effective weights (the user's times the balance's times the member's)."""
+        out = []
+        for m, w in zip(self.members, self.weights):
+            c = m.network.config
+            weights = {b: w * v for b, v in m.style_weights.items()}
+            if m.content_target is not None:
+                weights["content"] = w * m.content_weight
+            out.append({"seed": c.seed, "n_fft": c.n_fft, "hop_length": c.hop_length,
+                        "n_filters": c.n_filters, "rhythm_filters": c.rhythm_channels,
+                        "kernel_size": c.kernel_size,
+                        "rhythm_kernel_size": c.rhythm_kernel_size, "weights": weights})
         return out

@@ -201,17 +201,16 @@ class Objective:
         terms, grad = self.terms_and_grad(np.asarray(x))
         return terms["total"], grad.reshape(np.shape(x))
 
-    def balance(self, x0: np.ndarray) -> dict:
+    def balance(self, x0: np.ndarray, reference: Optional[float] = None) -> dict:
         """Barry & Kim's balancing: scale each style term so that the norm of its (unit
         weight) gradient at x0 equals the content term's, or without content the harmonic
-        style term's (else the first style term's). Returns the factors."""
+        style term's (else the first style term's); ``reference``: that norm given by the
+        caller instead (an ensemble's content network, engine/model/ensemble.py). Returns
+        the factors."""
         if not self.style_branches:
             return {}
-        # One forward pass; a backward pass per term.
-        _, term_grads, caches = self._forward(np.asarray(x0), unit=True)
-        norms = {term: float(np.linalg.norm(self._backward(grads, caches)))
-                 for term, grads in term_grads.items() if term != "l1"}
-        ref = norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
+        norms = self.unit_norms(x0)
+        ref = reference or norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
         for name in self.style_branches:
             n = norms[STYLE_TERMS[name]]
             self.factors[name] = ref / n if n > 0 else 1.0
@@ -221,6 +220,13 @@ class Objective:
         return {name: self.factors[name] for name in self.style_branches} | {
             f"autocorr_{name}": self.factors[f"autocorr_{name}"]
             for name in self.autocorr_targets}
+
+    def unit_norms(self, x0: np.ndarray) -> dict:
+        """{term: the norm of its unit-weight gradient dL/dx at x0} (the L1 term left out)."""
+        # One forward pass; a backward pass per term.
+        _, term_grads, caches = self._forward(np.asarray(x0), unit=True)
+        return {term: float(np.linalg.norm(self._backward(grads, caches)))
+                for term, grads in term_grads.items() if term != "l1"}
 
 
 def input_gradient(network: Network, grads: dict, caches: dict) -> np.ndarray:

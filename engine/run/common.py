@@ -16,6 +16,7 @@ import kernels
 from engine.audio import check_signal
 from engine.config import RunConfig
 from engine.model import memory
+from engine.model.ensemble import member_configs
 from engine.model.network import Network
 from engine.model.style_target import combine
 from engine.run.optimize import summary
@@ -107,3 +108,17 @@ def style_grams(net: Network, styles: list, branches: tuple, progress: bool) -> 
     """The weight-averaged Grams of several style signals, branch by branch, layer by layer."""
     return {b: [t.gram for t in layers]
             for b, layers in style_targets(net, styles, branches, progress).items()}
+
+
+def member_networks(cfg: Any, net: Network, shortest: int) -> list:
+    """The --networks members of a texture's or a transfer's style (engine/model/ensemble.py):
+    1/N of the filters each, own seeds, STFT sizes (--n-ffts) and widths that fit the
+    ``shortest`` signal, on ``net``'s backend."""
+    configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
+                             cfg.member_widths("rhythm"), n_samples=shortest,
+                             n_ffts=cfg.member_n_ffts())
+    members = [Network(c, backend=net.backend.name) for c in configs]
+    for m in members:
+        m.check_length(shortest, f"the shortest signal (for a network of n_fft {m.config.n_fft};"
+                       " --n-ffts sets them)", style_branches(cfg))
+    return members

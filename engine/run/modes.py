@@ -12,7 +12,7 @@ from engine.config import RunConfig, TextureConfig, TransferConfig
 from engine.errors import ParameterError
 from engine.model import memory
 from engine.model.autocorr import autocorr_targets
-from engine.model.ensemble import Ensemble, member_configs
+from engine.model.ensemble import SEED_STRIDE, Ensemble
 from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.style_target import weighted_styles
@@ -20,6 +20,7 @@ from engine.run.common import (
     announce,
     build_network,
     gemm_precision,
+    member_networks,
     resolve,
     run_report,
     style_branches,
@@ -81,6 +82,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         returned_iteration=returned,
         quality_history=monitor.history,
         quality=quality,
+        **({"networks": objective.describe()} if isinstance(objective, Ensemble) else {}),
     )
     return res.x.astype(np.float32), report
 
@@ -116,8 +118,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
-    obj = _objective(cfg, net, styles, len(content), content=content,
-                     content_weight=cfg.content_weight)
+    obj = transfer_objective(cfg, net, styles, content)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content)
 
@@ -157,11 +158,31 @@ def texture_objective(cfg: TextureConfig, net: Network, styles: list,
     if cfg.networks == 1:
         return _objective(cfg, net, styles, n_samples)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
-    configs = member_configs(cfg.network_config(), cfg.networks, cfg.member_widths("harmonic"),
-                             cfg.member_widths("rhythm"), n_samples=shortest,
-                             n_ffts=cfg.member_n_ffts())
-    members = [Network(c, backend=net.backend.name) for c in configs]
-    for m in members:
-        m.check_length(shortest, f"the shortest signal (for a network of n_fft {m.config.n_fft};"
-                       " --n-ffts sets them)", style_branches(cfg))
-    return Ensemble([_objective(cfg, m, styles, n_samples) for m in members])
+    return Ensemble([_objective(cfg, m, styles, n_samples)
+                     for m in member_networks(cfg, net, shortest)])
+
+
+def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
+                       content: np.ndarray) -> Any:
+    """One network's content and style Objective, or with --networks N an Ensemble: the
+    content term on the full network first (alone, or with its style terms: --base-style;
+    the ensemble reports its content branch and target), then N style-only members, each
+    balanced against the content term (Ensemble.balance), weighted by --member-weight.
+    With 1/N of the filters the content term lost too much of the content (issue 20:
+    similarity 0.586), so it keeps its own network."""
+    n = len(content)
+    if cfg.networks == 1:
+        return _objective(cfg, net, styles, n, content=content,
+                          content_weight=cfg.content_weight)
+    shortest = min([n] + [len(x) for x, _ in styles])
+    if cfg.base_style:  # today's network whole, the members beside it
+        base = _objective(cfg, net, styles, n, content=content,
+                          content_weight=cfg.content_weight)
+    else:
+        base = Objective(net, content=content, content_weight=cfg.content_weight,
+                         style_weight=0.0, rhythm_weight=0.0)
+    # Members' seeds past the content network's: the first member would otherwise hold the
+    # content network's first 1/N filters at the same STFT size (a view it already has).
+    seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
+    members = [_objective(cfg, m, styles, n) for m in member_networks(seeded, net, shortest)]
+    return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))
