@@ -727,6 +727,8 @@ nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
 # The temporal autocorrelation ops, shared with the cuda backend (kernels/autocorr_xp.py): FFTs
 # through scipy.fft's workers where they cost fewer FLOPs than the direct sum.
 _autocorr = AutocorrOps(sys.modules[__name__])
+# Functions of this module, not bound methods: an op's __module__ names its backend (the
+# gradient checks find the backend's asarray through it).
 
 
 def autocorr_forward(A, n_lags, fft=None):
