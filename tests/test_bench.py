@@ -131,3 +131,27 @@ def test_texture_bench_shuffles_whole_chunks_of_the_style():
     assert len(out) == 6 * size and len(set(firsts.tolist())) == 6
     assert all(np.all(out[i * size:(i + 1) * size] == v) for i, v in enumerate(firsts))
     assert list(firsts) != sorted(firsts)
+
+
+def _notes(midi: list, timbre: str, sr: int = 22050, seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    out = []
+    for m in midi:
+        f = 440.0 * 2 ** ((m - 69) / 12)
+        tone = np.sin(2 * np.pi * f * t) if timbre == "sine" else \
+            sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, 8))
+        out.append(tone * np.hanning(len(t)))
+    return np.concatenate(out).astype(np.float32)
+
+
+def test_chroma_similarity_follows_the_notes_not_the_timbre():
+    """bench/corpus_quality.py's held-out content measure: the same melody in another timbre
+    reads near 1, the same timbre a tritone away far lower (a chroma that read the spectrum's
+    shape, or shifted pitch classes, would fail one of the two)."""
+    from bench.corpus_quality import chroma_similarity
+    melody = [60, 64, 67, 72, 67, 64, 62, 65]
+    sine = _notes(melody, "sine")
+    assert chroma_similarity(sine, sine) == pytest.approx(1.0)
+    same_notes = chroma_similarity(_notes(melody, "rich"), sine)
+    tritone = chroma_similarity(_notes([m + 6 for m in melody], "sine"), sine)
+    assert same_notes > 0.8 and tritone < 0.3, (same_notes, tritone)
