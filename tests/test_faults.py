@@ -602,6 +602,33 @@ def test_an_interruption_wrapped_by_compiled_code_still_returns_the_best_point()
     assert np.isclose(rosen(res.x), best) and best < 0.5 * rosen(x0)
 
 
+class _DropsASignal:
+    """An objective whose 5th evaluation frees an object whose finalizer receives SIGINT:
+    the handler raises inside __del__, where Python prints the exception and drops it."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def terms_and_grad(self, x):
+        self.calls += 1
+        if self.calls == 5:
+            class Finalized:
+                def __del__(self):
+                    interrupt._handler(signal.SIGINT, None)
+            Finalized()  # freed at once: "Exception ignored in ... __del__"
+        return {"total": float(rosen(x))}, rosen_der(x)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_signal_whose_exception_a_finalizer_dropped_still_stops_the_run():
+    """Only the first signal raises, so a dropped one left the run deaf to every later
+    signal (a Ctrl-C that never stopped a transfer); the optimizer raises it again."""
+    with interrupt.handling():
+        res = lbfgs(_DropsASignal(), np.linspace(-1.5, 1.5, 16), maxiter=500, progress=False)
+        assert interrupt.received() == signal.SIGINT
+    assert res.interrupted and "SIGINT" in res.message and res.nit <= 5
+
+
 def test_a_plain_keyboard_interrupt_after_sigterm_is_reported_as_sigterm():
     """Compiled code may hand the interruption back as a plain KeyboardInterrupt (not our
     Interrupted): the stop reason and exit status still name the signal that came, SIGTERM

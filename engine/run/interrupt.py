@@ -28,24 +28,38 @@ class Interrupted(KeyboardInterrupt):
 
 
 _received: list = []  # signal numbers seen since handling() began, in order
+_pending = False  # an Interrupted was raised that no handler has seen yet (wrapped())
 _writing = False
 _wrote = False  # protected_writes() has completed since handling() began
 
 
 def _handler(signum: int, frame) -> None:
+    global _pending
     _received.append(signum)
     if len(_received) == 1 and not _writing:
+        _pending = True
         raise Interrupted(signum)
     # A run that is already stopping (or writing) finishes its outputs first.
+
+
+def unheard() -> None:
+    """Raise again the interruption no handler has seen. The handler raises wherever Python
+    happens to be, and where that is a finalizer (a __del__, a weakref callback run by the
+    garbage collector) Python prints the exception and drops it: the run would go on, deaf to
+    every later signal. The optimizer calls this at every evaluation."""
+    if _pending:
+        raise Interrupted(_received[0])
 
 
 def wrapped(exc: BaseException) -> Optional[KeyboardInterrupt]:
     """The KeyboardInterrupt behind exc, if any. The handler raises wherever Python happens to
     be running, and when that is a callback inside compiled code (numba's dispatcher, a C
     extension) the interruption comes back wrapped, e.g. as a SystemError whose cause it is."""
+    global _pending
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
+            _pending = False  # heard
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
@@ -87,9 +101,9 @@ def handling() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    global _wrote
+    global _wrote, _pending
     _received.clear()
-    _wrote = False
+    _wrote = _pending = False
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield
