@@ -211,15 +211,13 @@ class Objective:
             return {}
         norms = self.unit_norms(x0)
         ref = reference or norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
-        for name in self.style_branches:
-            n = norms[STYLE_TERMS[name]]
-            self.factors[name] = ref / n if n > 0 else 1.0
-        for name in self.autocorr_targets:
-            n = norms[f"autocorr_{name}"]
-            self.factors[f"autocorr_{name}"] = ref / n if n > 0 else 1.0
-        return {name: self.factors[name] for name in self.style_branches} | {
-            f"autocorr_{name}": self.factors[f"autocorr_{name}"]
-            for name in self.autocorr_targets}
+        # {factor's key: its term's name}: a Gram term's factor is keyed by its branch.
+        terms = {name: STYLE_TERMS[name] for name in self.style_branches} | {
+            f"autocorr_{name}": f"autocorr_{name}" for name in self.autocorr_targets}
+        for key, term in terms.items():
+            n = norms[term]
+            self.factors[key] = ref / n if n > 0 else 1.0
+        return {key: self.factors[key] for key in terms}
 
     def unit_norms(self, x0: np.ndarray) -> dict:
         """{term: the norm of its unit-weight gradient dL/dx at x0} (the L1 term left out)."""

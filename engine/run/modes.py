@@ -171,16 +171,15 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     With 1/N of the filters the content term lost too much of the content (issue 20:
     similarity 0.586), so it keeps its own network."""
     n = len(content)
-    if cfg.networks == 1:
-        return _objective(cfg, net, styles, n, content=content,
-                          content_weight=cfg.content_weight)
-    shortest = min([n] + [len(x) for x, _ in styles])
-    if cfg.base_style:  # today's network whole, the members beside it
+    if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
         base = _objective(cfg, net, styles, n, content=content,
                           content_weight=cfg.content_weight)
+        if cfg.networks == 1:
+            return base
     else:
         base = Objective(net, content=content, content_weight=cfg.content_weight,
                          style_weight=0.0, rhythm_weight=0.0)
+    shortest = min([n] + [len(x) for x, _ in styles])
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
     seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
