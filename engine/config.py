@@ -170,6 +170,12 @@ class RunConfig(OptimConfig):
                                  "network's STFT (capped at the rows of the shortest signal)")
     autocorr_branches: str = opt("rhythm", "branches of the autocorrelation term: rhythm, "
                                            "harmonic or rhythm,harmonic")
+    # The long-term band spectrum term (engine/model/spectrum.py, docs/design.md §15).
+    spectrum_weight: float = opt(0.0, "weight of the band spectrum term: each mel band's "
+                                      "mean power over the whole result matched to the "
+                                      "style's, in log units, balanced like the Gram terms "
+                                      "(0: off)")
+    spectrum_bands: int = opt(64, "mel bands of the band spectrum term")
     balance: bool = field(default=True, metadata={
         "args": ["--no-balance"],
         "help": "turn off loss balancing (default: on: each style term is rescaled so its "
@@ -208,6 +214,8 @@ class RunConfig(OptimConfig):
         _check_choice(self, "init")
         _check_nonnegative(self, "autocorr_weight")
         _check_positive(self, "autocorr_lags")
+        _check_nonnegative(self, "spectrum_weight")
+        _check_positive(self, "spectrum_bands")
         self.autocorr_branch_names()
         if self.eval_patience and not self.eval_every:
             raise ParameterError("--eval-patience needs --eval-every")

@@ -27,6 +27,7 @@ from kernels.autocorr_xp import AutocorrOps
 from kernels.masks_xp import MaskOps
 from kernels.nmf_xp import NMFOps
 from kernels.numpy_ref import n_frames
+from kernels.spectrum_xp import SpectrumOps
 
 name = "cuda"
 SOURCE = Path(__file__).resolve().parent / "cuda_src" / "ops.cu"
@@ -664,6 +665,29 @@ def autocorr_loss_forward(A, R_target, weight, fft=None):
 
 def autocorr_loss_backward(dL, cache):
     return _autocorr.autocorr_loss_backward(dL, cache)
+
+
+# The long-term band spectrum ops, shared with the cpu backend (kernels/spectrum_xp.py);
+# module functions for the same reason as the autocorrelation's.
+_spectrum = SpectrumOps(sys.modules[__name__])
+
+
+def band_power_forward(S, bands):
+    """numpy_ref.band_power_forward."""
+    return _spectrum.band_power_forward(S, bands)
+
+
+def band_power_backward(dP, cache):
+    return _spectrum.band_power_backward(dP, cache)
+
+
+def spectrum_loss_forward(S, bands, target, eps, weight):
+    """numpy_ref.spectrum_loss_forward."""
+    return _spectrum.spectrum_loss_forward(S, bands, target, eps, weight)
+
+
+def spectrum_loss_backward(dL, cache):
+    return _spectrum.spectrum_loss_backward(dL, cache)
 
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -317,6 +317,36 @@ def autocorr_loss_backward(dL, cache):
     return autocorr_backward(squared_error_backward(dL, l_cache), a_cache)
 
 
+# --- the long-term band spectrum (docs/design.md §15) ---------------------------------------
+
+def band_power_forward(S, bands):
+    """P[0, b] = mean over frames t of sum_f bands[b, f] M[t, f]^2, with M = expm1(S) the
+    magnitudes under S = log1p(M) (the network's "logmag"): each band's mean power, (1, n_bands).
+    ``bands`` (n_bands, n_bins) is a non-negative filterbank."""
+    M = np.expm1(S)
+    P = (M * M).mean(axis=0, keepdims=True) @ bands.T
+    return P.astype(S.dtype, copy=False), (M, bands)
+
+
+def band_power_backward(dP, cache):
+    """dS[t, f] = 2/T M (1 + M) sum_b dP[0, b] bands[b, f]  (dM/dS = exp(S) = 1 + M)."""
+    M, bands = cache
+    return (2.0 / M.shape[0]) * M * (1 + M) * (dP @ bands)
+
+
+def spectrum_loss_forward(S, bands, target, eps, weight):
+    """weight * ||log(P(S) + eps) - target||^2: the band spectrum in decibels' units (each band
+    counts alike, whatever its power), ``target`` (1, n_bands) the style's log(P + eps)."""
+    P, p_cache = band_power_forward(S, bands)
+    loss, l_cache = squared_error_forward(np.log(P + eps), target, weight)
+    return loss, (p_cache, P + eps, l_cache)
+
+
+def spectrum_loss_backward(dL, cache):
+    p_cache, P_eps, l_cache = cache
+    return band_power_backward(squared_error_backward(dL, l_cache) / P_eps, p_cache)
+
+
 def l1_forward(S, weight):
     """weight * sum |S|: the L1 penalty on a (log-magnitude) spectrogram."""
     return float(weight * np.sum(np.abs(S))), (S, weight)

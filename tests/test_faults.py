@@ -560,6 +560,18 @@ def test_memory_estimate_counts_a_transfers_mel_content_branch():
         est(engine.TextureConfig, content_features="harmonic")
 
 
+def test_memory_estimate_counts_the_band_spectrum_term():
+    """The band spectrum term holds three more (frames x bins) arrays and their gradients."""
+    import engine
+    from engine.model import memory
+    n = 10 * 22050
+    on = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=1.0), n, [n])
+    off = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=0.0), n, [n])
+    cfg = engine.TextureConfig()
+    frames = engine.signal.n_frames(n, cfg.n_fft, cfg.hop_length)
+    assert on - off == 3 * (cfg.n_fft // 2 + 1) * frames * 4 * 2
+
+
 def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, capsys):
     from engine.cli import main
     style = write(tmp_path / "s.wav", drum_loop(1.5, SR), SR)

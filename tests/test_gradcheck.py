@@ -147,6 +147,25 @@ def test_autocorr_loss_forms(fast, fft):
              np.maximum(rng.standard_normal((11, 6)), 0), autocorr_target(), 0.6, fft)
 
 
+
+def spectrum_inputs(T: int = 9, n_bins: int = 33, n_bands: int = 6) -> tuple:
+    """log1p magnitudes, a mel filterbank (empty bands dropped) and a target in log units."""
+    from engine.model.spectrum import band_matrix
+    bands = band_matrix(8000, 2 * (n_bins - 1), n_bands)
+    return (np.log1p(rng.uniform(0, 3, (T, n_bins))), bands,
+            np.log(rng.uniform(0.5, 2, (1, len(bands)))))
+
+
+def test_band_power(ref):
+    S, bands, _ = spectrum_inputs()
+    check_op(ref.band_power_forward, ref.band_power_backward, S, bands)
+
+
+def test_spectrum_loss(ref):
+    S, bands, target = spectrum_inputs()
+    check_op(ref.spectrum_loss_forward, ref.spectrum_loss_backward, S, bands, target, 1e-3, 0.7)
+
+
 VARIANTS = {  # network options, objective options
     "harmonic": ({}, {"rhythm_weight": 0.0}),
     "rhythm": ({}, {"style_weight": 0.0, "rhythm_weight": 1.5}),

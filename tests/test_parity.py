@@ -144,3 +144,14 @@ def test_chunked_style_gram(fast, n_resid):
             assert len(chunked[b]) == len(whole[b]) == (1 if b == "harmonic" else 1 + n_resid)
             for g_c, g_w in zip(chunked[b], whole[b]):
                 assert rel_error(fast.to_numpy(g_c), g_w) < 1e-12
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_band_spectrum(fast, dtype):
+    from engine.model.spectrum import band_matrix
+    rng = np.random.default_rng(6)
+    S = np.log1p(rng.uniform(0, 5, (120, 513))).astype(dtype)
+    bands = band_matrix(22050, 1024, 64).astype(dtype)
+    target = np.log(rng.uniform(0.5, 4, (1, len(bands)))).astype(dtype)
+    pair(fast, "band_power", (S, bands), dtype)
+    pair(fast, "spectrum_loss", (S, bands, target, 1e-4, 0.3), dtype)

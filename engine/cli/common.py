@@ -22,7 +22,7 @@ NETWORK = ("sr", "n_fft", "hop_length", "kernel_size", "n_mels", "fmin", "fmax",
 ADVANCED = ("ftol", "maxcor", "bounds", "init_std", "init_mix", "l1_weight", "balance",
             "patience", "min_improvement", "eval_every", "eval_patience", "checkpoint_every",
             "tf32", "threads", "subtype", "transpose", "statistics", "autocorr_lags",
-            "autocorr_branches")
+            "autocorr_branches", "spectrum_bands")
 
 
 class Parser(argparse_dataclass.ArgumentParser):

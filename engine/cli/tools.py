@@ -88,7 +88,7 @@ def _parse_sources(specs: Optional[list], flag: str = "--source", least: int = 2
 # from the equal split, without checkpoints or the quality measure.
 NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
                     "eval_patience", "eval_min_improvement", "autocorr_weight", "autocorr_lags",
-                    "autocorr_branches")
+                    "autocorr_branches", "spectrum_weight", "spectrum_bands")
 
 
 def _refuse(options: list, what: str) -> None:

@@ -10,7 +10,8 @@ R = the rhythm branch's channels, T = frames of the optimized signal):
                averaged
   activations  the larger of an evaluation's (T frames) and a style chunk's (1024 frames):
                per frame, the DFT (2B), magnitude, log (B each), F and R channels per layer, and
-               their gradients (x2), plus the im2col copy a narrow conv makes
+               their gradients (x2), plus the im2col copy a narrow conv makes; with the band
+               spectrum term its magnitudes, their square and its gradient (3B)
   optimizer    L-BFGS-B's 2 maxcor + 12 float64 vectors of the signal's samples, and the
                signals themselves (float32 in, float64 in the optimizer)
   runtime      the interpreter, NumPy, SciPy, Numba and its compiled kernels: 256 MiB
@@ -72,7 +73,9 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
     if len(styles) > 1:
         grams += (F * F + rhythm_layers * R * R) * s
     T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
-    per_frame = (5 * B + F + (rhythm_layers + (content_mels > 0)) * R) * s * 2 \
+    # The band spectrum term holds the magnitudes, their square and its gradient (3 B).
+    spectrum = 3 * B if getattr(cfg, "spectrum_weight", 0) > 0 else 0
+    per_frame = (5 * B + spectrum + F + (rhythm_layers + (content_mels > 0)) * R) * s * 2 \
         + cfg.kernel_size * B * s + cfg.rhythm_kernel_size * mels * s + per_patch
     activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
         [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))

@@ -3,8 +3,11 @@
 L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over style branches b and their layers l: w_b * ||G_bl(x) - G_bl(style)||^2
   + sum over autocorrelation branches b and their layers l: v_b * ||R_bl(x) - R_bl(style)||^2
+  + u * ||log(P(x) + eps) - log(P(style) + eps)||^2
   + l1_weight * sum |log1p(M(x))|
-with R the per-filter temporal autocorrelation over lags (docs/design.md §14; a term of its
+with P the mean power of each mel band over the whole signal (docs/design.md §15; the term
+"spectrum", u = spectrum_weight * its balancing factor), R the per-filter temporal
+autocorrelation over lags (docs/design.md §14; a term of its
 own, "autocorr_<branch>", not part of "style"), v_b = autocorr_weight * (its balancing factor),
 w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
 runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
@@ -19,6 +22,7 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.model.autocorr import autocorr_targets
 from engine.model.network import Network
+from engine.model.spectrum import SpectrumTarget, spectrum_target
 from engine.model.style_target import StyleTarget, style_term
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
@@ -32,7 +36,9 @@ class Objective:
     (a bare Gram always runs the dense loss: the Gram-free one needs the style's factor).
     ``autocorr_weight`` > 0 adds the autocorrelation term on ``autocorr_branches`` over
     ``autocorr_lags`` lags (capped at the style's and the content's rows), or against
-    ``autocorr_targets`` ({branch: [R per layer]}) when given.
+    ``autocorr_targets`` ({branch: [R per layer]}) when given. ``spectrum_weight`` > 0 adds
+    the long-term band spectrum term on ``spectrum_bands`` mel bands, or against
+    ``spectrum_target`` when given.
     """
 
     def __init__(self, network: Network, content: Optional[np.ndarray] = None,
@@ -41,7 +47,9 @@ class Objective:
                  l1_weight: float = 0.0, style_grams: Optional[dict] = None,
                  autocorr_weight: float = 0.0, autocorr_lags: int = 40,
                  autocorr_branches: tuple = ("rhythm",),
-                 autocorr_targets: Optional[dict] = None) -> None:
+                 autocorr_targets: Optional[dict] = None, spectrum_weight: float = 0.0,
+                 spectrum_bands: int = 64,
+                 spectrum_target: Optional[SpectrumTarget] = None) -> None:
         if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
         self.network = net = network
@@ -79,6 +87,7 @@ class Objective:
             self.branches.add("logmag")
         self._autocorr_setup(float(autocorr_weight), autocorr_targets, style, autocorr_lags,
                              autocorr_branches)
+        self._spectrum_setup(float(spectrum_weight), spectrum_target, style, spectrum_bands)
         self.last_terms: dict[str, float] = {}
 
     def _autocorr_setup(self, weight: float, targets: Optional[dict],
@@ -101,6 +110,22 @@ class Objective:
             self.factors[f"autocorr_{b}"] = 1.0
             self.branches.add(b)
 
+    def _spectrum_setup(self, weight: float, target: Optional[SpectrumTarget],
+                        style: Optional[np.ndarray], n_bands: int) -> None:
+        """The band spectrum target (None at weight 0 or without a style term: a content
+        network in an ensemble has none) and its balancing factor."""
+        self.spectrum_weight = weight
+        self.spectrum = None
+        if weight <= 0 or not self.style_branches:
+            return
+        if target is None:
+            if style is None:
+                raise ParameterError("the spectrum term needs a style signal or its target")
+            target = spectrum_target(self.network, [(style, 1.0)], n_bands)
+        self.spectrum = target
+        self.factors["spectrum"] = 1.0
+        self.branches.add("logmag")
+
     @property
     def style_weights(self) -> dict:
         """Effective weight of each style branch: the user's, times the balancing factor (and
@@ -108,6 +133,8 @@ class Objective:
         out = {b: self.user_weights[b] * self.factors[b] for b in self.style_branches}
         out.update({f"autocorr_{b}": self.autocorr_weight * self.factors[f"autocorr_{b}"]
                     for b in self.autocorr_targets})
+        if self.spectrum is not None:
+            out["spectrum"] = self.spectrum_weight * self.factors["spectrum"]
         return out
 
     def _forward(self, x: np.ndarray, unit: bool = False,
@@ -150,7 +177,7 @@ class Objective:
         return terms, term_grads, caches
 
     def _style_terms(self, feats: dict, unit: bool, terms: dict, grad_of: Any) -> None:
-        """The Gram terms and the autocorrelation terms into ``terms``, their gradients
+        """The Gram, autocorrelation and band spectrum terms into ``terms``, their gradients
         through ``grad_of(term, branch, layer, dA)``."""
         b, weights = self.network.backend, self.style_weights
         for name in self.style_branches:
@@ -173,6 +200,12 @@ class Objective:
                 loss, cache = b.autocorr_loss_forward(A, R, w)
                 terms[term] += loss
                 grad_of(term, name, layer, b.autocorr_loss_backward(1.0, cache))
+        if self.spectrum is not None:
+            t = self.spectrum
+            w = 1.0 if unit else weights["spectrum"]
+            terms["spectrum"], cache = b.spectrum_loss_forward(feats["logmag"][0], t.bands,
+                                                               t.target, t.eps, w)
+            grad_of("spectrum", "logmag", 0, b.spectrum_loss_backward(1.0, cache))
 
     def _backward(self, grads: dict, caches: dict) -> np.ndarray:
         return input_gradient(self.network, grads, caches)
@@ -213,7 +246,8 @@ class Objective:
         ref = reference or norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
         # {factor's key: its term's name}: a Gram term's factor is keyed by its branch.
         terms = {name: STYLE_TERMS[name] for name in self.style_branches} | {
-            f"autocorr_{name}": f"autocorr_{name}" for name in self.autocorr_targets}
+            f"autocorr_{name}": f"autocorr_{name}" for name in self.autocorr_targets} | (
+            {"spectrum": "spectrum"} if self.spectrum is not None else {})
         for key, term in terms.items():
             n = norms[term]
             self.factors[key] = ref / n if n > 0 else 1.0

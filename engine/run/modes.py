@@ -15,6 +15,7 @@ from engine.model.autocorr import autocorr_targets
 from engine.model.ensemble import SEED_STRIDE, Ensemble
 from engine.model.network import Network
 from engine.model.objective import Objective
+from engine.model.spectrum import spectrum_target
 from engine.model.style_target import weighted_styles
 from engine.run.common import (
     announce,
@@ -92,9 +93,12 @@ def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
     targets = style_targets(net, styles, style_branches(cfg), cfg.progress)
     autocorr = autocorr_targets(net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags,
                                 n_samples) if cfg.autocorr_weight > 0 else None
+    spectrum = spectrum_target(net, styles, cfg.spectrum_bands) \
+        if cfg.spectrum_weight > 0 else None
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                      l1_weight=cfg.l1_weight, style_grams=targets,
-                     autocorr_weight=cfg.autocorr_weight, autocorr_targets=autocorr, **kwargs)
+                     autocorr_weight=cfg.autocorr_weight, autocorr_targets=autocorr,
+                     spectrum_weight=cfg.spectrum_weight, spectrum_target=spectrum, **kwargs)
 
 
 def _style_signals(styles: list, branches: tuple) -> dict:

@@ -1,0 +1,165 @@
+"""The long-term band spectrum term (docs/design.md §15): its ops by hand, the style's band
+power accumulated over chunks, the objective's gradient with the term, what it does to a
+texture's spectrum, and its options refused in one line."""
+import numpy as np
+import pytest
+from conftest import CUDA_TESTABLE
+from helpers import SMALL, TINY, numeric_grad, rel_error, sine, write
+
+import engine
+from engine.cli import main
+from engine.demo import drum_loop
+from engine.model.spectrum import band_matrix, mean_band_power, spectrum_target
+from kernels import numpy_ref
+
+rng = np.random.default_rng(21)
+BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
+
+
+def test_band_power_by_hand():
+    """P[b] is the mean over frames of sum_f bands[b, f] M[t, f]^2, M = expm1(S)."""
+    M = np.array([[1.0, 2.0], [3.0, 0.0]])
+    bands = np.array([[1.0, 0.0], [0.5, 1.0]])
+    P = numpy_ref.band_power_forward(np.log1p(M), bands)[0]
+    assert P.shape == (1, 2)
+    assert np.allclose(P[0], [(1 + 9) / 2, (0.5 * 1 + 4 + 0.5 * 9 + 0) / 2])
+
+
+def test_bands_cover_the_spectrum_and_none_is_empty():
+    bands = band_matrix(22050, 1024, 64)
+    assert bands.shape[1] == 513 and 40 <= len(bands) <= 64
+    assert np.all(bands.sum(axis=1) > 0)
+    assert np.all(bands[:, 1:-1].sum(axis=0) > 0)  # every bin but DC and Nyquist is in a band
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_chunked_band_power_equals_the_whole_clip(backend):
+    cfg = engine.NetworkConfig(**SMALL, dtype="float64")
+    net = engine.Network(cfg, backend=backend)
+    x = drum_loop(3.0, SMALL["sr"]).astype(np.float64)
+    bands = band_matrix(cfg.sr, cfg.n_fft, 16)
+    S = engine.Network(cfg).forward(x, ("logmag",))[0]["logmag"][0]
+    whole = numpy_ref.band_power_forward(S, bands)[0][0]
+    for chunk in (7, 100, 100_000):
+        assert rel_error(mean_band_power(net, x, bands, chunk_frames=chunk), whole) < 1e-12
+
+
+def test_styles_mix_by_power():
+    """Two styles at weights 0.25 / 0.75: the target is the log of their powers so mixed."""
+    net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"))
+    a, b = sine(1.0, 8000, 300.0), drum_loop(1.0, 8000)
+    ta, tb = (spectrum_target(net, [(s, 1.0)], 16) for s in (a, b))
+    mixed = spectrum_target(net, [(a, 0.25), (b, 0.75)], 16)
+    pa, pb = np.exp(ta.target) - ta.eps, np.exp(tb.target) - tb.eps
+    assert rel_error(np.exp(mixed.target) - mixed.eps, 0.25 * pa + 0.75 * pb) < 1e-9
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_objective_gradient_with_the_term(backend):
+    """Finite differences of the whole balanced objective with the term, with and without
+    content; the term is reported on its own and counted in the total."""
+    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)
+    for content in (None, rng.standard_normal(120) * 0.3):
+        obj = engine.Objective(net, content=content, style=rng.standard_normal(200) * 0.3,
+                               spectrum_weight=1.5, spectrum_bands=6)
+        x = rng.standard_normal(120) * 0.3
+        assert "spectrum" in obj.balance(x * 0.1)
+        terms, grad = obj.terms_and_grad(x)
+        assert terms["spectrum"] > 0
+        assert terms["total"] == pytest.approx(sum(v for k, v in terms.items()
+                                                   if k not in ("style", "total")))
+        numeric = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)
+        assert rel_error(grad, numeric) < 1e-6
+
+
+def test_the_term_is_zero_at_the_style_whatever_its_length_and_weighs_as_asked():
+    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"))
+    # A period of 64 samples is 8 hops: 1048 and 536 samples hold 128 and 64 frames, whole
+    # periods of frames both, so the two means are the same.
+    style = np.tile(rng.standard_normal(64) * 0.3, 17)[:1048]
+    obj = engine.Objective(net, style=style, spectrum_weight=2.0, spectrum_bands=6)
+    assert obj.terms_and_grad(style)[0]["spectrum"] < 1e-20
+    assert obj.terms_and_grad(style[:536])[0]["spectrum"] < 1e-20
+    assert obj.terms_and_grad(style[:560])[0]["spectrum"] > 1e-8  # 67 frames: not whole periods
+    assert obj.terms_and_grad(style * 2)[0]["spectrum"] > 1.0  # 6 dB louder in every band
+    x0 = rng.standard_normal(512) * 0.01
+    obj.balance(x0)
+    unit = engine.Objective(net, style=style, spectrum_weight=1.0, spectrum_bands=6)
+    unit.balance(x0)
+    assert obj.style_weights["spectrum"] == pytest.approx(2.0 * unit.style_weights["spectrum"])
+
+
+def band_error_db(x: np.ndarray, style: np.ndarray, sr: int) -> float:
+    """The largest gap in dB between the two signals' mean band powers (16 bands, 512/128)."""
+    net = engine.Network(engine.NetworkConfig(sr=sr, n_fft=512, hop_length=128,
+                                              n_filters=1, rhythm_filters=1))
+    bands = band_matrix(sr, 512, 16)
+    a, b = mean_band_power(net, x, bands), mean_band_power(net, style, bands)
+    keep = b > 1e-4 * b.max()
+    return float(np.max(np.abs(10 * np.log10(a[keep] / b[keep]))))
+
+
+def test_a_texture_with_the_term_has_the_styles_spectrum():
+    """A style with a loud bass under broadband clicks: with the term the texture's bands sit
+    within a few dB of the style's; without it the Grams leave them farther."""
+    sr = SMALL["sr"]
+    t = np.arange(2 * sr) / sr
+    style = (0.6 * np.sin(2 * np.pi * 60 * t) + drum_loop(2.0, sr)).astype(np.float32)
+    runs = {w: engine.texture(style, seconds=1.0, maxiter=40, progress=False, backend="cpu",
+                              spectrum_weight=w, networks=1, eval_every=0, eval_patience=0,
+                              **SMALL) for w in (0.0, 4.0)}
+    off, on = (band_error_db(runs[w][0], style, sr) for w in (0.0, 4.0))
+    assert on < 3.0 and on < off - 2.0, (on, off)
+    assert "spectrum" in runs[4.0][1]["style_weights"]
+    assert "spectrum" not in runs[0.0][1]["style_weights"]
+
+
+def test_transfer_and_an_ensemble_run_with_the_term():
+    sr = SMALL["sr"]
+    style = drum_loop(2.0, sr)
+    _, rep = engine.transfer(sine(1.0, sr), style, maxiter=3, progress=False, backend="cpu",
+                             spectrum_weight=1.0, **SMALL)
+    assert "spectrum" in rep["style_weights"] and rep["final_loss"]["spectrum"] > 0
+    _, rep = engine.texture(style, seconds=1.0, maxiter=3, progress=False, backend="cpu",
+                            spectrum_weight=1.0, **SMALL)  # three networks: one term each
+    assert {f"spectrum_{i}" for i in range(3)} <= set(rep["style_weights"])
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--spectrum-weight", "-1"], "--spectrum-weight must be >= 0"),
+    (["--spectrum-bands", "0"], "--spectrum-bands must be positive"),
+])
+def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    style = write(tmp_path / "s.wav", sine(1.0, 8000, 200.0), 8000)
+    out = tmp_path / "t.wav"
+    code = main(["texture", style, "--seconds", "0.5", "-o", str(out), "--quiet", *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_separate_refuses_the_term(tmp_path, capsys):
+    a = write(tmp_path / "a.wav", sine(1.0, 8000, 200.0), 8000)
+    b = write(tmp_path / "b.wav", sine(1.0, 8000, 700.0), 8000)
+    code = main(["separate", a, "--source", f"a={a}", "--source", f"b={b}", "-o",
+                 str(tmp_path / "sep"), "--spectrum-weight", "1", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--spectrum-weight: no effect on separate" in err, err
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_whole_objective_with_the_term_matches_numpy_ref(fast, dtype):
+    sr = SMALL["sr"]
+    cfg = engine.NetworkConfig(**SMALL, dtype=dtype)
+    style = drum_loop(2.0, sr)
+    x = np.random.default_rng(5).standard_normal(sr) * 0.05
+    results = []
+    for backend in (numpy_ref.name, fast.name):
+        obj = engine.Objective(engine.Network(cfg, backend=backend), style=style,
+                               spectrum_weight=2.0, spectrum_bands=32)
+        results.append(obj.terms_and_grad(x))
+    (t_r, g_r), (t_f, g_f) = results
+    tol_v, tol_g = (3e-6, 1e-5) if dtype == "float32" else (1e-12, 1e-12)
+    for term in ("spectrum", "total"):
+        assert abs(t_f[term] - t_r[term]) < tol_v * abs(t_r[term]), term
+    assert rel_error(g_f, g_r) < tol_g
