@@ -4,7 +4,8 @@ table): ``python -m bench.corpus_quality --mode transfer|texture [--seconds 10]
 ``--scale`` the references it is read against.
 
 Content: the corpus's piano chorale (bench/corpus.py, fluidsynth); style: its 20 s drum clip
-(``--content``, ``--style`` name other clips). Each variant is one run through the engine's
+(``--content``, ``--style`` name other clips, or gen:drums, gen:melody, gen:pad the generated
+recordings of bench/texture.py, the style 20 s). Each variant is one run through the engine's
 API on one thread (``threads=1``) whose iterates are kept at MARKS (and its returned result);
 each kept iterate is measured afterwards, outside the run, by the evaluation network and the
 held-out check network (bench/texture.py), the result at the style's RMS, and for a transfer
@@ -27,11 +28,12 @@ import numpy as np
 
 import engine
 from bench.corpus import load_corpus
-from bench.texture import check_distance, check_grams
+from bench.texture import RECORDINGS, check_distance, check_grams
 from engine.model.evaluate import content_similarity, eval_grams, style_distance
 from engine.signal import frame, hann_window
 
 SR = 22050
+GENERATED_STYLE_SECONDS = 20.0  # as long as the corpus's drum clip
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 300)
 NO_STOPS = {"patience": 0, "eval_every": 0, "eval_patience": 0}
 VARIANTS = {
@@ -93,10 +95,18 @@ def measured(x: np.ndarray, grams: dict, checks: dict, content) -> dict:
     return m
 
 
+def clip(name: str, corpus: str, seconds: float) -> np.ndarray:
+    """A corpus clip by name, or gen:NAME a generated recording of bench/texture.py
+    (RECORDINGS: drums, melody, pad) of ``seconds``: the check that generated signals and
+    real instruments agree."""
+    if name.startswith("gen:"):
+        return RECORDINGS[name[4:]](seconds)
+    return engine.load(load_corpus(corpus)["clips"][name], sr=SR)
+
+
 def run(args) -> None:
-    clips = load_corpus(args.corpus)["clips"]
-    style = engine.load(clips[args.style], sr=SR)
-    content = engine.load(clips[args.content], sr=SR)[:int(args.seconds * SR)] \
+    style = clip(args.style, args.corpus, GENERATED_STYLE_SECONDS)
+    content = clip(args.content, args.corpus, args.seconds)[:int(args.seconds * SR)] \
         if args.mode == "transfer" else None
     grams, checks = eval_grams(style, SR), check_grams(style)
     for v in args.variants.split(";" if "=" in args.variants else ","):
