@@ -39,7 +39,7 @@ NO_STOPS = {"patience": 0, "eval_every": 0, "eval_patience": 0}
 VARIANTS = {
     "transfer": {"old": {"init": "noise", "content_weight": 1.0, **NO_STOPS},
                  "full": NO_STOPS, "new": {}},
-    "texture": {"old": {"networks": 1, "init": "noise", **NO_STOPS},
+    "texture": {"old": {"networks": 1, "init": "noise", "spectrum_weight": 0.0, **NO_STOPS},
                 "full": NO_STOPS, "new": {}},
 }
 

@@ -49,14 +49,17 @@ MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
 # The texture before issue 10 (one network, faint white-noise start), spelled out so it
 # stays the baseline when defaults change; "ensemble": three networks at one STFT size from
 # the same start; "new": those with the spectrum start (the default until the STFT sizes
-# and templates were measured); "multires": members at three STFT sizes; "default": today's
-# texture default (multires with the templates start).
-VARIANTS = {"baseline": {"networks": 1, "init": "noise"},
+# and templates were measured); "multires": members at three STFT sizes; "grams": the
+# default before the band spectrum term (multires with the templates start); "default":
+# today's texture default (that with the band spectrum term). All but "default" keep the
+# band spectrum term off, as they ran.
+VARIANTS = {"baseline": {"networks": 1, "init": "noise", "spectrum_weight": 0.0},
             "ensemble": {"init": "noise", "n_ffts": "2048,2048,2048",
-                         "rhythm_widths": "25,50,100"},
+                         "rhythm_widths": "25,50,100", "spectrum_weight": 0.0},
             "new": {"init": "spectrum", "n_ffts": "2048,2048,2048",
-                    "rhythm_widths": "25,50,100"},
-            "multires": {"init": "spectrum"},
+                    "rhythm_widths": "25,50,100", "spectrum_weight": 0.0},
+            "multires": {"init": "spectrum", "spectrum_weight": 0.0},
+            "grams": {"spectrum_weight": 0.0},
             "default": {}}
 
 

@@ -299,6 +299,13 @@ class TextureConfig(RunConfig):
         "improvement only when it lowers the style distance by more than this fraction of "
         "the best so far")
     # Several random networks at once (engine/model/ensemble.py); chosen by bench/texture.py.
+    # The band spectrum term is on for textures (docs/textures.md: on the drums, corpus and
+    # generated, far closer by both measuring networks and no drift; on the piano closer by
+    # the evaluation network, a little farther by the check network).
+    spectrum_weight: float = opt(0.3, "weight of the band spectrum term: each mel band's "
+                                      "mean power over the whole texture matched to the "
+                                      "style's, in log units, balanced like the Gram terms "
+                                      "(0: off)")
     networks: int = opt(3, "random networks optimized together, each with 1/N of the filters, "
                            "its own seed and conv widths (1: the single network of transfer)")
     harmonic_widths: Optional[str] = opt(

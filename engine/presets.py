@@ -6,11 +6,12 @@ PRESETS: dict = {
     "fast": {"n_filters": 1024, "rhythm_filters": 1024, "maxiter": 150},
     # The seed's settings (Barry & Kim): harmonic 4096 x 11 on 1025 bins, one rhythm layer of
     # 4096 x 50 on 8 mel bands without per-band normalization, balanced losses, from noise
-    # with the content at full weight.
+    # with the content at full weight, and no band spectrum term.
     "paper": {"sr": 22050, "n_fft": 2048, "hop_length": 512, "n_filters": 4096,
               "kernel_size": 11, "n_mels": 8, "mel_norm": "none", "rhythm_filters": 4096,
               "rhythm_kernel_size": 50, "n_resid": 0, "balance": True, "maxiter": 500,
-              "init": "noise", "content_weight": 1.0},
+              "init": "noise", "content_weight": 1.0,
+              "spectrum_weight": 0.0},
 }
 
 

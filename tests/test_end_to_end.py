@@ -7,17 +7,21 @@ import engine
 from engine.demo import drum_loop, plucked_melody
 
 
-def test_texture_lowers_style_loss_by_a_large_factor():
+@pytest.mark.parametrize("spectrum_weight,term,least", [
+    (0.0, "style", 100), (engine.TextureConfig.spectrum_weight, "total", 12)])
+def test_texture_lowers_style_loss_by_a_large_factor(spectrum_weight, term, least):
+    """The Gram terms alone: measured 378x to 858x over seeds 0-3 in 40 iterations (harmonic +
+    rhythm, balanced; numpy and cpu backends). With the band spectrum term at its default
+    weight (0.3) the whole loss: 36x to 89x over seeds 0-3, the Grams sharing the optimizer
+    with the bands. Each bound leaves a margin of 3x or more for BLAS/platform differences
+    while still failing a broken gradient, which stalls L-BFGS-B within a few iterations."""
     style = drum_loop(3.0, SMALL["sr"])
     cfg = engine.TextureConfig(**SMALL, seconds=1.5, maxiter=40, backend="numpy",
-                               progress=False)
+                               progress=False, spectrum_weight=spectrum_weight)
     signal, report = engine.texture(style, cfg)
     assert signal.shape == (12000,) and np.all(np.isfinite(signal))
-    ratio = report["initial_loss"]["style"] / report["final_loss"]["style"]
-    # Measured 378x to 858x over seeds 0-3 in 40 iterations (harmonic + rhythm, balanced;
-    # numpy and cpu backends); 100x leaves a margin of ~4x for BLAS/platform differences while
-    # still failing a broken gradient, which stalls L-BFGS-B within a few iterations.
-    assert ratio > 100, ratio
+    ratio = report["initial_loss"][term] / report["final_loss"][term]
+    assert ratio > least, ratio
     assert len(report["iterations"]) == report["nit"] > 0
 
 

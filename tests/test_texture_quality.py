@@ -66,14 +66,15 @@ def test_texture_optimizes_every_network():
                                backend="numpy", checkpoint=lambda x, h: seen.append(x),
                                checkpoint_every=15, **SMALL)
     assert report["config"]["networks"] == 3 and len(seen) == 1
-    assert {k for k in report["style_weights"]} == {f"{b}_{i}" for b in ("harmonic", "rhythm")
-                                                    for i in range(3)}
+    assert {k for k in report["style_weights"]} == {
+        f"{b}_{i}" for b in ("harmonic", "rhythm", "spectrum") for i in range(3)}
     cfg = TextureConfig(seconds=1.0, backend="numpy", **SMALL)
     widths = [c.kernel_size for c in member_configs(cfg.network_config(), 3)]
     assert widths == [5, 11, 24]
     x0 = engine.run.modes.initial_signal(len(x), cfg)
     for c in member_configs(cfg.network_config(), 3):
-        obj = engine.Objective(engine.Network(c), style=style)
+        obj = engine.Objective(engine.Network(c), style=style,
+                               spectrum_weight=cfg.spectrum_weight)
         obj.balance(x0)
         start, end = obj.value_and_grad(x0)[0], obj.value_and_grad(x)[0]
         # Measured: each member's loss falls 34-68x; with member 0 alone weighted, the
@@ -120,9 +121,10 @@ def test_one_network_is_todays_texture():
     style = drum_loop(2.0, sr)
     x, report = engine.texture(style, seconds=1.0, maxiter=3, progress=False,
                                backend="numpy", networks=1, init="noise", **SMALL)
-    assert set(report["style_weights"]) == {"harmonic", "rhythm"}
+    assert set(report["style_weights"]) == {"harmonic", "rhythm", "spectrum"}
     cfg = TextureConfig(seconds=1.0, maxiter=3, progress=False, backend="numpy", **SMALL)
-    obj = engine.Objective(engine.Network(cfg.network_config()), style=style)
+    obj = engine.Objective(engine.Network(cfg.network_config()), style=style,
+                           spectrum_weight=cfg.spectrum_weight)
     x0 = engine.run.modes.initial_signal(len(x), cfg)
     obj.balance(x0)
     res = lbfgs(obj, x0, maxiter=3, maxcor=cfg.maxcor, ftol=cfg.ftol, progress=False)
@@ -196,7 +198,8 @@ def test_texture_is_balanced_at_its_own_start():
     assert report["init"] == "templates"
     cfg = TextureConfig(seconds=1.0, progress=False, backend="numpy", **SMALL)
     n = int(round(cfg.seconds * cfg.sr))
-    obj = engine.Objective(engine.Network(cfg.network_config()), style=style)
+    obj = engine.Objective(engine.Network(cfg.network_config()), style=style,
+                           spectrum_weight=cfg.spectrum_weight)
     at_start = obj.balance(init_signal("templates", n, None, [(style, 1.0)], cfg))
     assert report["balance_factors"] == pytest.approx(at_start, rel=1e-6)
     at_noise = obj.balance(engine.run.modes.initial_signal(n, cfg))
