@@ -155,3 +155,16 @@ def test_chroma_similarity_follows_the_notes_not_the_timbre():
     same_notes = chroma_similarity(_notes(melody, "rich"), sine)
     tritone = chroma_similarity(_notes([m + 6 for m in melody], "sine"), sine)
     assert same_notes > 0.8 and tritone < 0.3, (same_notes, tritone)
+
+
+def test_the_equalizer_gives_the_styles_band_levels():
+    """bench/spectrum_gap.py's equalizer: a dark noise takes a bright noise's mean spectrum
+    (every band within 1 dB after, 6 dB or more off in the top band before)."""
+    from scipy.signal import lfilter
+
+    from bench.spectrum_gap import band_offsets, equalized
+    rng = np.random.default_rng(3)
+    style = lfilter([1.0, -0.9], [1.0], rng.standard_normal(5 * 22050)).astype(np.float32)
+    dark = lfilter([1.0], [1.0, -0.9], rng.standard_normal(5 * 22050)).astype(np.float32)
+    before, after = band_offsets(dark, style), band_offsets(equalized(dark, style), style)
+    assert abs(before[-1]) > 6 and max(abs(b) for b in after) < 1.0, (before, after)
