@@ -5,10 +5,10 @@ L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over autocorrelation branches b and their layers l: v_b * ||R_bl(x) - R_bl(style)||^2
   + u * ||log(P(x) + eps) - log(P(style) + eps)||^2
   + l1_weight * sum |log1p(M(x))|
-with P the mean power of each mel band over the whole signal (docs/design.md §15; the term
-"spectrum", u = spectrum_weight * its balancing factor), R the per-filter temporal
-autocorrelation over lags (docs/design.md §14; a term of its
+with R the per-filter temporal autocorrelation over lags (docs/design.md §14; a term of its
 own, "autocorr_<branch>", not part of "style"), v_b = autocorr_weight * (its balancing factor),
+P the mean power of each mel band over the whole signal (docs/design.md §15; the term
+"spectrum", not part of "style" either), u = spectrum_weight * (its balancing factor),
 w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
 runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
 (engine/model/style_target.py); both compute the same loss.
@@ -223,8 +223,9 @@ class Objective:
         return terms, self.network.backward(summed(term_grads), caches)
 
     def terms_and_grad(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
-        """Each loss term ("content", "style_harmonic", "style_rhythm", "l1", their "style"
-        sum and the "total") and dL/dx as float64."""
+        """Each loss term ("content", "style_harmonic", "style_rhythm", "autocorr_<branch>",
+        "spectrum", "l1", the Gram terms' "style" sum and the "total") and dL/dx as
+        float64."""
         terms, grad = self._evaluate(np.asarray(x))
         self.last_terms = terms
         return terms, grad
