@@ -644,50 +644,16 @@ nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_
 nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
 
 # The temporal autocorrelation ops, shared with the cpu backend (kernels/autocorr_xp.py): FFTs
-# through cuFFT where they cost fewer FLOPs than the direct sum.
-_autocorr = AutocorrOps(sys.modules[__name__])
-# Functions of this module, not bound methods: an op's __module__ names its backend (the
-# gradient checks find the backend's asarray through it).
-
-
-def autocorr_forward(A, n_lags, fft=None):
-    """numpy_ref.autocorr_forward; ``fft``: True / False force the FFT / direct form."""
-    return _autocorr.autocorr_forward(A, n_lags, fft)
-
-
-def autocorr_backward(dR, cache):
-    return _autocorr.autocorr_backward(dR, cache)
-
-
-def autocorr_loss_forward(A, R_target, weight, fft=None):
-    return _autocorr.autocorr_loss_forward(A, R_target, weight, fft)
-
-
-def autocorr_loss_backward(dL, cache):
-    return _autocorr.autocorr_loss_backward(dL, cache)
-
-
-# The long-term band spectrum ops, shared with the cpu backend (kernels/spectrum_xp.py);
-# module functions for the same reason as the autocorrelation's.
-_spectrum = SpectrumOps(sys.modules[__name__])
-
-
-def band_power_forward(S, bands):
-    """numpy_ref.band_power_forward."""
-    return _spectrum.band_power_forward(S, bands)
-
-
-def band_power_backward(dP, cache):
-    return _spectrum.band_power_backward(dP, cache)
-
-
-def spectrum_loss_forward(S, bands, target, eps, weight):
-    """numpy_ref.spectrum_loss_forward."""
-    return _spectrum.spectrum_loss_forward(S, bands, target, eps, weight)
-
-
-def spectrum_loss_backward(dL, cache):
-    return _spectrum.spectrum_loss_backward(dL, cache)
+# through cuFFT where they cost fewer FLOPs than the direct sum; and the long-term band
+# spectrum ops (kernels/spectrum_xp.py). Functions of this module (interface.module_functions).
+autocorr_forward, autocorr_backward, autocorr_loss_forward, autocorr_loss_backward = \
+    interface.module_functions(AutocorrOps(sys.modules[__name__]), __name__, "autocorr_forward",
+                               "autocorr_backward", "autocorr_loss_forward",
+                               "autocorr_loss_backward")
+band_power_forward, band_power_backward, spectrum_loss_forward, spectrum_loss_backward = \
+    interface.module_functions(SpectrumOps(sys.modules[__name__]), __name__,
+                               "band_power_forward", "band_power_backward",
+                               "spectrum_loss_forward", "spectrum_loss_backward")
 
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -3,7 +3,9 @@ cpu.py and cuda.py the fast ones). Each backend calls ``check`` as its last line
 that lacks one fails when it is imported, not midway through a run."""
 from __future__ import annotations
 
+from functools import update_wrapper
 from types import ModuleType
+from typing import Any, Callable
 
 # Arrays: the array module of the backend's arrays, and the moves on and off it.
 ARRAYS = ("xp", "asarray", "to_numpy", "synchronize")
@@ -31,3 +33,17 @@ def check(module: ModuleType) -> None:
     lacks = missing(module)
     if lacks:
         raise ImportError(f"backend {module.__name__} lacks {', '.join(lacks)}")
+
+
+def module_functions(ops: Any, module_name: str, *names: str) -> tuple[Callable, ...]:
+    """``ops``'s methods ``names`` as functions of module ``module_name``: the ops a shared
+    class writes once for both fast backends (kernels/autocorr_xp.py, spectrum_xp.py), made
+    each backend's own. A bound method's ``__module__`` would name the shared class's module,
+    and the gradient checks find an op's backend (its asarray) through ``__module__``."""
+    def function(method: Callable) -> Callable:
+        def op(*args: Any) -> Any:
+            return method(*args)
+        update_wrapper(op, method)  # its name and docstring
+        op.__module__ = module_name
+        return op
+    return tuple(function(getattr(ops, name)) for name in names)
