@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 
@@ -43,6 +44,28 @@ TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=
             rhythm_filters=6, rhythm_kernel_size=5, resid_kernel_size=3, content_n_mels=3)
 SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11, n_mels=8,
              rhythm_filters=96, rhythm_kernel_size=20)
+
+
+def check_objective(obj, x: np.ndarray) -> dict:
+    """The whole objective at x: its total is the sum of its terms (the Gram terms' "style"
+    sum aside), and its gradient equals central differences (relative error < 1e-6,
+    float64). Returns the terms."""
+    terms, grad = obj.terms_and_grad(x)
+    assert terms["total"] == pytest.approx(sum(v for k, v in terms.items()
+                                               if k not in ("style", "total")))
+    numeric = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)
+    assert rel_error(grad, numeric) < 1e-6
+    return terms
+
+
+def objectives_agree(make, backends: tuple, x: np.ndarray, terms: tuple, dtype: str) -> None:
+    """``make(backend)``'s objectives on two backends give the same ``terms`` and gradient
+    at x, at test_parity.py's tolerances for ``dtype``."""
+    (t_r, g_r), (t_f, g_f) = (make(b).terms_and_grad(x) for b in backends)
+    tol_v, tol_g = (3e-6, 1e-5) if dtype == "float32" else (1e-12, 1e-12)
+    for term in terms:
+        assert abs(t_f[term] - t_r[term]) < tol_v * abs(t_r[term]), term
+    assert rel_error(g_f, g_r) < tol_g
 
 
 def sine(seconds: float, sr: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
