@@ -154,6 +154,11 @@ class OptimConfig(NetworkConfig):
         _check_choice(self, "backend")
 
 
+SPECTRUM_WEIGHT_HELP = ("weight of the band spectrum term: each mel band's mean power over the "
+                        "whole result matched to the style's, in log units, balanced like the "
+                        "Gram terms (0: off)")
+
+
 @dataclass
 class RunConfig(OptimConfig):
     """Optimizer plus the style objective's weights: what the style modes share."""
@@ -171,10 +176,7 @@ class RunConfig(OptimConfig):
     autocorr_branches: str = opt("rhythm", "branches of the autocorrelation term: rhythm, "
                                            "harmonic or rhythm,harmonic")
     # The long-term band spectrum term (engine/model/spectrum.py, docs/design.md §15).
-    spectrum_weight: float = opt(0.0, "weight of the band spectrum term: each mel band's "
-                                      "mean power over the whole result matched to the "
-                                      "style's, in log units, balanced like the Gram terms "
-                                      "(0: off)")
+    spectrum_weight: float = opt(0.0, SPECTRUM_WEIGHT_HELP)
     spectrum_bands: int = opt(64, "mel bands of the band spectrum term")
     balance: bool = field(default=True, metadata={
         "args": ["--no-balance"],
@@ -305,10 +307,7 @@ class TextureConfig(RunConfig):
     # The band spectrum term is on for textures (docs/textures.md: on the drums, corpus and
     # generated, far closer by both measuring networks and no drift; on the piano closer by
     # the evaluation network, a little farther by the check network).
-    spectrum_weight: float = opt(0.3, "weight of the band spectrum term: each mel band's "
-                                      "mean power over the whole texture matched to the "
-                                      "style's, in log units, balanced like the Gram terms "
-                                      "(0: off)")
+    spectrum_weight: float = opt(0.3, SPECTRUM_WEIGHT_HELP)
     networks: int = opt(3, "random networks optimized together, each with 1/N of the filters, "
                            "its own seed and conv widths (1: the single network of transfer)")
     harmonic_widths: Optional[str] = opt(
