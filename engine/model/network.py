@@ -43,7 +43,7 @@ class Network:
         self.dtype = np.dtype(c.dtype)
         self.n_bins = c.n_fft // 2 + 1
         self.window = hann_window(c.n_fft).astype(self.dtype)
-        self.dft_basis = dft_basis(c.n_fft).astype(self.dtype)
+        self._dft_basis: Optional[np.ndarray] = None
         self.branches = {"harmonic": self._harmonic_branch()}
         self.branches["rhythm"] = self._mel_branch("rhythm", 1, c.n_mels)
         if c.content_features == "mel" and c.content_n_mels != c.n_mels:
@@ -52,8 +52,17 @@ class Network:
         self.mel_basis = self.branches["rhythm"].mel_basis  # (n_mels, n_bins)
         b = self.backend
         self._window = b.asarray(self.window)
-        self._basis = b.asarray(self.dft_basis)
+        self._basis = b.asarray(self.dft_basis) if c.dft == "matrix" else None
         self._dev = {name: self._to_device(br) for name, br in self.branches.items()}
+
+    @property
+    def dft_basis(self) -> np.ndarray:
+        """The windowed DFT basis, built on first use: the default --dft fft never needs it,
+        and it is n_fft x (n_fft + 2) values (268 MB in float32 at n_fft 8192, twice that in
+        float64 while it is built)."""
+        if self._dft_basis is None:
+            self._dft_basis = dft_basis(self.config.n_fft).astype(self.dtype)
+        return self._dft_basis
 
     def _cast(self, a: np.ndarray) -> np.ndarray:
         return a.astype(self.dtype, copy=False)
