@@ -519,6 +519,22 @@ def test_l1_log_magnitude_term_alone_against_finite_differences(backend):
 
 # --- memory: estimated before any allocation, checked against a measured peak -----------------
 
+def _peak_rss(cmd: list) -> int:
+    """Peak RSS in bytes of a CLI run in a child process, through a parent of its own:
+    RUSAGE_CHILDREN of this process would also count every child the suite ran before."""
+    measure = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    res = subprocess.run([sys.executable, "-c", measure, *cmd], capture_output=True,
+                         text=True, timeout=300)
+    code, maxrss = map(int, res.stdout.split()[-2:])  # after the path the CLI prints
+    assert code == 0, res.stderr
+    return maxrss * 1024  # KiB on Linux
+
+
+def _flags(opts: dict) -> list:
+    return [a for k, v in opts.items() for a in (f"--{k.replace('_', '-')}", v)]
+
+
 def test_memory_estimate_is_within_1_5x_of_the_measured_peak(tmp_path):
     """A whole texture run in a child process; its peak RSS (ru_maxrss) against
     memory.estimate_bytes for the same options (measured: 500 MiB peak, 523 MiB estimated;
@@ -527,20 +543,32 @@ def test_memory_estimate_is_within_1_5x_of_the_measured_peak(tmp_path):
     from engine.model import memory
     style = write(tmp_path / "s.wav", drum_loop(1.5, 22050), 22050)
     opts = {"n_filters": 1024, "maxiter": 2, "maxcor": 2}
-    cmd = _cli("texture", style, "-o", tmp_path / "t.wav", "--seconds", 1.5, "--quiet",
-               *[a for k, v in opts.items() for a in (f"--{k.replace('_', '-')}", v)])
-    # Through a parent of its own: RUSAGE_CHILDREN of this process would also count every
-    # child the suite ran before.
-    measure = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    res = subprocess.run([sys.executable, "-c", measure, *cmd], capture_output=True,
-                         text=True, timeout=300)
-    code, maxrss = map(int, res.stdout.split()[-2:])  # after the path the CLI prints
-    assert code == 0, res.stderr
-    peak = maxrss * 1024  # KiB on Linux
+    peak = _peak_rss(_cli("texture", style, "-o", tmp_path / "t.wav", "--seconds", 1.5,
+                          "--quiet", *_flags(opts)))
     cfg = engine.TextureConfig(seconds=1.5, **opts)
     estimate = memory.estimate_bytes(cfg, int(1.5 * 22050), [int(1.5 * 22050)])
     assert peak / 1.5 < estimate < 1.5 * peak, (estimate / 2**20, peak / 2**20)
+
+
+def test_memory_estimate_counts_a_transfers_style_networks(tmp_path):
+    """A transfer with --networks 3 holds its content network and three style members; at
+    STFT sizes of 8192 the members' harmonic weights (40 x 4097 x 1024 values) outweigh the
+    content network's 11 x 513 x 3072, so an estimate of one network (as before) is under
+    half the measured peak. Measured: 1027 MiB peak, 1010 MiB estimated (one network: 458)."""
+    import engine
+    from engine.model import memory
+    n = 3 * 22050
+    content = write(tmp_path / "c.wav", plucked_melody(3.0, 22050), 22050)
+    style = write(tmp_path / "s.wav", drum_loop(3.0, 22050), 22050)
+    opts = {"n_fft": 1024, "hop_length": 256, "n_filters": 3072, "rhythm_filters": 256,
+            "networks": 3, "n_ffts": "8192,8192,8192", "maxiter": 2, "maxcor": 2}
+    peak = _peak_rss(_cli("transfer", content, style, "-o", tmp_path / "t.wav", "--quiet",
+                          *_flags(opts)))
+    estimate = memory.estimate_bytes(engine.TransferConfig(**opts), n, [n])
+    assert peak / 1.5 < estimate < 1.5 * peak, (estimate / 2**20, peak / 2**20)
+    assert [(c.n_fft, style, content) for c, style, content in
+            memory.networks(engine.TransferConfig(**opts), n, [n])] == \
+        [(1024, False, True)] + [(8192, True, False)] * 3
 
 
 def test_memory_estimate_counts_a_transfers_mel_content_branch():
@@ -566,8 +594,9 @@ def test_memory_estimate_counts_the_band_spectrum_term():
     import engine
     from engine.model import memory
     n = 10 * 22050
-    on = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=1.0), n, [n])
-    off = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=0.0), n, [n])
+    # One network: with members the term counts in the member whose activations peak.
+    on = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=1.0, networks=1), n, [n])
+    off = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=0.0, networks=1), n, [n])
     cfg = engine.TextureConfig()
     frames = engine.signal.n_frames(n, cfg.n_fft, cfg.hop_length)
     assert on - off == 3 * (cfg.n_fft // 2 + 1) * frames * 4 * 2

@@ -23,11 +23,18 @@ R = the rhythm branch's channels, T = frames of the optimized signal):
                (2 x n_fft per frame); and each source's statistics: the envelope branch's
                rows (bins x frames x envelope filters) and the shift branch's (positions x
                frames x shift filters), with their gradients
+With --networks N every network counts: a texture's N members (their own STFT sizes and
+widths: the default three hold 1.9x one network's harmonic weights), a transfer's content
+network beside its N style members; each keeps its weights and style targets, while the
+activations and the transient Grams exist for one network at a time (they run in turn).
+The windowed DFT basis (n_fft x (n_fft + 2)) exists only with --dft matrix.
 The optimizer's term is reached once L-BFGS-B has made maxcor iterations (its memory is
 zeroed pages until written). Measured against the peak RSS of whole runs on the cpu backend
 (estimate / measured): 1.14 (transfer, 4096 filters, 5 s content, 8 s style), 1.06 (2048
 filters, 2 residual blocks), 1.09 (float64, 1024 filters, 10 s), 1.05 (texture of 30 s, 128
-filters); tests/test_faults.py checks one within 1.5x.
+filters); with the default three networks of a 10 s texture 1.06 (900 MiB against 850), a
+10 s transfer with --networks 3 1.02 (1062 against 1043); tests/test_faults.py checks a
+texture and an ensemble transfer within 1.5x.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ import os
 from typing import Any, Iterable, Optional
 
 from engine.errors import ParameterError
+from engine.model.ensemble import member_configs
 from engine.model.fastfood import padded_size
 from engine.signal import n_frames
 
@@ -48,42 +56,93 @@ def estimate_bytes(cfg: Any, n_samples: int, style_samples: Iterable[int] = (),
     """Peak bytes of a run with config ``cfg`` optimizing ``n_optimized`` signals of
     ``n_samples`` each, against styles of the given lengths."""
     s = 8 if cfg.dtype == "float64" else 4
-    B = cfg.n_fft // 2 + 1
-    F = cfg.n_filters
-    R = cfg.rhythm_filters if cfg.rhythm_filters is not None else \
-        (2048 if cfg.n_resid > 0 else 4096)
-    rhythm_layers = 1 + cfg.n_resid
-    harmonic = cfg.kernel_size * B * F  # values of the dense harmonic filters
-    per_patch = 0  # the Fastfood conv's padded patch and its transforms, per frame
-    if getattr(cfg, "harmonic_filters", "dense") == "fastfood":
-        N = padded_size(cfg.kernel_size, B)
-        harmonic = 4 * N * -(-F // N)  # signs, permutation, diagonal, scale per block
-        per_patch = 2 * N * s
-    # A transfer's content on mel features of its own band count has its own conv (the
-    # network's "content_mel" branch): its weights and a layer of activations.
-    content_mels = cfg.content_n_mels if getattr(cfg, "content_weight", 0) and \
-        cfg.content_features == "mel" and cfg.content_n_mels != cfg.n_mels else 0
-    mels = cfg.n_mels + content_mels
-    weights = harmonic * s + cfg.rhythm_kernel_size * mels * R * s \
-        + cfg.n_resid * (cfg.resid_kernel_size + 1) * R * R * s
-    if s == 8:  # drawn in float32, then cast: both alive for a moment
-        weights += harmonic * 4
-    grams = 3 * (F * F + rhythm_layers * R * R) * s
     styles = list(style_samples)
-    if len(styles) > 1:
-        grams += (F * F + rhythm_layers * R * R) * s
-    T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
-    # The band spectrum term holds the magnitudes, their square and its gradient (3 B).
-    spectrum = 3 * B if getattr(cfg, "spectrum_weight", 0) > 0 else 0
-    per_frame = (5 * B + spectrum + F + (rhythm_layers + (content_mels > 0)) * R) * s * 2 \
-        + cfg.kernel_size * B * s + cfg.rhythm_kernel_size * mels * s + per_patch
-    activations = per_frame * max(T * n_optimized, min(STYLE_CHUNK_FRAMES, max(
-        [n_frames(n, cfg.n_fft, cfg.hop_length) for n in styles] or [0])))
+    nets = networks(cfg, n_samples, styles)
+    weights = sum(_weight_values(c, content) * s for c, _, content in nets)
+    if s == 8:  # drawn in float32, then cast: both alive for a moment
+        weights += max(_harmonic_values(c) for c, _, _ in nets) * 4
+    # Every styled network keeps its targets; the signal's Grams and the gradient's
+    # matrices (2 more) and, while several styles are averaged, one more set exist for one
+    # network at a time (the members run in turn).
+    grams = [_gram_values(c) * s for c, style, _ in nets if style]
+    transient = 2 + (len(styles) > 1)
+    grams_bytes = sum(grams) + transient * max(grams, default=0)
+    activations = max(_activation_bytes(cfg, c, style, content, s, n_samples, styles,
+                                        n_optimized) for c, style, content in nets)
     n = n_samples * n_optimized
+    T = max(n_frames(n_samples, cfg.n_fft, cfg.hop_length), 1)
     sep_device, logits = separation_bytes(cfg, n_samples, n_optimized, T, s)
     optimizer = (2 * getattr(cfg, "maxcor", 20) + 12) * (logits or n) * 8
     signals = 12 * n + sum(12 * k for k in styles)
-    return int(RUNTIME_BYTES + weights + grams + activations + sep_device + optimizer + signals)
+    return int(RUNTIME_BYTES + weights + grams_bytes + activations + sep_device + optimizer
+               + signals)
+
+
+def networks(cfg: Any, n_samples: int, style_samples: Iterable[int] = ()) -> list:
+    """[(NetworkConfig, holds style terms, holds the content term)] of the networks a run
+    builds: one, or with --networks N a texture's N members (1/N of the filters, their own
+    STFT sizes and widths: engine/model/ensemble.py) or a transfer's content network beside
+    its N style members."""
+    base = cfg.network_config() if hasattr(cfg, "network_config") else cfg
+    content = bool(getattr(cfg, "content_weight", 0))
+    n = getattr(cfg, "networks", 1)
+    if n <= 1:
+        return [(base, True, content)]
+    widths = getattr(cfg, "member_widths", lambda branch: None)
+    shortest = min([n_samples] + list(style_samples))
+    members = member_configs(base, n, widths("harmonic"), widths("rhythm"),
+                             n_samples=shortest, n_ffts=cfg.member_n_ffts())
+    out = [(m, True, False) for m in members]
+    if content:  # a transfer: its content network, with its own style terms on --base-style
+        out.insert(0, (base, bool(getattr(cfg, "base_style", False)), True))
+    return out
+
+
+def _harmonic_values(c: Any) -> int:
+    """Values of the harmonic conv's weights: dense K B F, or the Fastfood blocks'."""
+    B = c.n_fft // 2 + 1
+    if getattr(c, "harmonic_filters", "dense") == "fastfood":
+        N = padded_size(c.kernel_size, B)
+        return 4 * N * -(-c.n_filters // N)  # signs, permutation, diagonal, scale per block
+    return c.kernel_size * B * c.n_filters
+
+
+def _content_mels(c: Any, content: bool) -> int:
+    """A transfer's content on mel features of its own band count has its own conv (the
+    network's "content_mel" branch): its bands, else 0."""
+    return c.content_n_mels if content and c.content_features == "mel" and \
+        c.content_n_mels != c.n_mels else 0
+
+
+def _weight_values(c: Any, content: bool) -> int:
+    R = c.rhythm_channels
+    mels = c.n_mels + _content_mels(c, content)
+    return _harmonic_values(c) + c.rhythm_kernel_size * mels * R \
+        + c.n_resid * (c.resid_kernel_size + 1) * R * R
+
+
+def _gram_values(c: Any) -> int:
+    return c.n_filters ** 2 + (1 + c.n_resid) * c.rhythm_channels ** 2
+
+
+def _activation_bytes(cfg: Any, c: Any, style: bool, content: bool, s: int, n_samples: int,
+                      styles: list, n_optimized: int) -> int:
+    """One network's activations at its peak: the larger of an evaluation's and a style
+    chunk's frames, times what each frame holds (the module's docstring)."""
+    B = c.n_fft // 2 + 1
+    R = c.rhythm_channels
+    content_mels = _content_mels(c, content)
+    mels = c.n_mels + content_mels
+    # The band spectrum term holds the magnitudes, their square and its gradient (3 B).
+    spectrum = 3 * B if style and getattr(cfg, "spectrum_weight", 0) > 0 else 0
+    per_patch = 2 * padded_size(c.kernel_size, B) * s \
+        if getattr(c, "harmonic_filters", "dense") == "fastfood" else 0
+    per_frame = (5 * B + spectrum + c.n_filters + (1 + c.n_resid + (content_mels > 0)) * R) \
+        * s * 2 + c.kernel_size * B * s + c.rhythm_kernel_size * mels * s + per_patch
+    T = max(n_frames(n_samples, c.n_fft, c.hop_length), 1)
+    chunk = min(STYLE_CHUNK_FRAMES, max([n_frames(n, c.n_fft, c.hop_length) for n in styles]
+                                        or [0])) if style else 0
+    return per_frame * max(T * n_optimized, chunk)
 
 
 def separation_bytes(cfg: Any, n_samples: int, n_sources: int, T: int, s: int) -> tuple:
