@@ -143,7 +143,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     # With several networks this one only checks lengths and picks the backend: one filter
     # each, not a 4096-filter set of weights that no member uses.
     checker = cfg if cfg.networks == 1 else replace(cfg, n_filters=1, rhythm_filters=1)
-    if checker is not cfg:  # the members hold at most one full network's weights and Grams
+    if checker is not cfg:  # the estimate counts the members (model/memory.py)
         memory.check(cfg, n_samples, [len(x) for x, _ in styles])
         memory.check_device(cfg, kernels.get_backend(cfg.backend), n_samples,
                             [len(x) for x, _ in styles])
