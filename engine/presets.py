@@ -1,6 +1,8 @@
 """Named sets of options. A preset sets only what the user did not set on the command line."""
 from __future__ import annotations
 
+from engine.errors import ParameterError
+
 PRESETS: dict = {
     "demo": {"n_filters": 2048, "rhythm_filters": 2048, "maxiter": 100},
     "fast": {"n_filters": 1024, "rhythm_filters": 1024, "maxiter": 150},
@@ -12,7 +14,15 @@ PRESETS: dict = {
               "rhythm_kernel_size": 50, "n_resid": 0, "balance": True, "maxiter": 500,
               "init": "noise", "content_weight": 1.0,
               "spectrum_weight": 0.0},
+    # A transfer that takes the style further, for a style whose spectrum is far from the
+    # content's (drums under a piano): the style's average band spectrum (docs/design.md
+    # §15), the content held on 64 mel bands at a lighter weight. Measured on real
+    # instruments (docs/quality.md): closer by both measuring networks, at some content.
+    "percussive": {"content_features": "mel", "content_n_mels": 64, "spectrum_weight": 16.0,
+                   "content_weight": 0.6},
 }
+# Presets of one mode: a texture has no content to trade for style.
+MODES: dict = {"percussive": ("transfer",)}
 
 
 def describe() -> str:
@@ -20,8 +30,12 @@ def describe() -> str:
                      for name, values in PRESETS.items())
 
 
-def apply(args, name: str, explicit: set) -> dict:
-    """Set the preset's values on ``args`` except those in ``explicit``; returns what it set."""
+def apply(args, name: str, explicit: set, mode: str = "") -> dict:
+    """Set the preset's values on ``args`` except those in ``explicit``; returns what it set.
+    A preset of other modes than ``mode`` is refused (ParameterError)."""
+    if mode and mode not in MODES.get(name, (mode,)):
+        raise ParameterError(f"--preset {name} is for {' and '.join(MODES[name])} only, "
+                             f"not {mode}")
     applied = {k: v for k, v in PRESETS[name].items() if k not in explicit and hasattr(args, k)}
     for k, v in applied.items():
         setattr(args, k, v)

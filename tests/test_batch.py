@@ -272,6 +272,7 @@ BAD = [
     ({"maxiter": "lots"}, "row 2, column maxiter"),
     ({"maxiter": "0"}, "row 2, column maxiter"),
     ({"preset": "slow"}, "row 2, column preset"),
+    ({"mode": "texture", "content": "", "preset": "percussive"}, "row 2, column preset"),
     ({"fmin": "3000", "fmax": "1000"}, "row 2, column fmin"),
     ({"bounds": "maybe"}, "row 2, column bounds"),
     ({"output": "../up.wav"}, "row 2, column output"),

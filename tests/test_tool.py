@@ -157,6 +157,24 @@ def test_presets_and_overrides(files, tmp_path, capsys):
     assert "paper:" in help_text and "fast: n_filters=1024" in help_text
 
 
+def test_the_percussive_preset_is_a_transfers_only(files, tmp_path, capsys):
+    """--preset percussive sets the band spectrum term and the mel content (an explicit
+    --content-weight wins); a texture refuses it in one line, exit 2, writing nothing."""
+    out = tmp_path / "p.wav"
+    assert main(["transfer", files["content"], files["drums"], "--preset", "percussive",
+                 "--content-weight", "2", "-o", str(out), *FAST]) == 0
+    config = json.load(open(tmp_path / "p.json"))["config"]
+    assert (config["content_features"], config["content_n_mels"], config["spectrum_weight"],
+            config["content_weight"]) == ("mel", 64, 16.0, 2.0)
+    capsys.readouterr()
+    tex = tmp_path / "t.wav"
+    assert main(["texture", files["drums"], "--preset", "percussive", "--seconds", "1",
+                 "-o", str(tex), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--preset percussive is for transfer only" in err[0], err
+    assert not tex.exists() and not (tmp_path / "t.json").exists()
+
+
 def test_same_seed_same_bytes(files, tmp_path):
     outs = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):

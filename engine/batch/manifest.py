@@ -167,7 +167,7 @@ def expected_config(parsers: dict, mode: str, argv: list) -> dict:
     args, explicit = _parse(parsers, mode, argv)
     preset = getattr(args, "preset", None)
     if preset:
-        presets.apply(args, preset, explicit)
+        presets.apply(args, preset, explicit, mode)
     config = json.loads(json.dumps(asdict(args)))
     return {k: v for k, v in config.items() if k not in VOLATILE}
 

@@ -217,13 +217,13 @@ def _stands_for(content, styles: list, sr: int):
     return loudness.reference_loudness([content] if content is not None else styles, sr)
 
 
-def _apply_preset(args, is_demo: bool, resumed: bool, explicit: set) -> None:
+def _apply_preset(args, command: str, is_demo: bool, resumed: bool, explicit: set) -> None:
     """--preset (the demo preset when there are no input files), except on --resume, where
     the checkpoint's options stand."""
     preset = args.preset or ("demo" if is_demo and not resumed else None)
     if not preset or resumed:
         return
-    applied = presets.apply(args, preset, explicit)
+    applied = presets.apply(args, preset, explicit, command)
     args.preset = preset
     if is_demo and args.progress:
         print(f"{PROG}: no input files: running the built-in demo with the {preset} preset "
@@ -263,7 +263,7 @@ def run_styled(args, command: str, explicit: set) -> int:
     is_demo = not specs and (command == "texture" or args.content is None)
     if command == "transfer" and (args.content is None) != (not specs):
         raise ParameterError("give both CONTENT and a style, or neither for the demo")
-    _apply_preset(args, is_demo, state is not None, explicit)
+    _apply_preset(args, command, is_demo, state is not None, explicit)
     if args.plot:
         plot.check_available()
     mode = loudness.parse_mode(args.loudness)
