@@ -4,13 +4,14 @@ fluidsynth clips (bench/corpus.py), judged by the evaluation network and the hel
 network (result at the style's RMS) and timed against this machine's 4096² float32 matmul.
 
 ``python -m bench.corpus_targets [--seconds 10] [--content piano_chorale] [--style drums]
-[--modes transfer,texture]``: prints a markdown table: style distance (eval / check),
-content similarity, wall seconds and wall in matmuls, the written file's integrated loudness
-against the one it matches (ITU-R BS.1770, pyloudnorm).
+[--modes transfer,texture] [--options "--preset percussive"]``: prints a markdown table: style
+distance (eval / check), content similarity, wall seconds and wall in matmuls, the written
+file's integrated loudness against the one it matches (ITU-R BS.1770, pyloudnorm).
 """
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -45,10 +46,11 @@ def run_cli(argv: list) -> float:
     return time.perf_counter() - started
 
 
-def measure(mode: str, content: Path, style: Path, out: Path, seconds: float) -> dict:
+def measure(mode: str, content: Path, style: Path, out: Path, seconds: float,
+            options: tuple = ()) -> dict:
     argv = [mode, str(content), "--style", str(style)] if mode == "transfer" else \
         [mode, str(style), "--seconds", str(seconds)]
-    wall = run_cli([*argv, "-o", str(out)])
+    wall = run_cli([*argv, *options, "-o", str(out)])
     y, _ = sf.read(str(out), dtype="float64")
     s = engine.load(str(style), sr=SR)
     row = {"mode": mode, "wall_s": wall,
@@ -68,7 +70,10 @@ def main(argv=None) -> int:
     p.add_argument("--style", default="drums")
     p.add_argument("--modes", default="transfer,texture")
     p.add_argument("--corpus", default="/work/corpus")
+    p.add_argument("--options", default="", help="more CLI options of every run, as one "
+                                                 "string (e.g. \"--preset percussive\")")
     args = p.parse_args(argv)
+    options = tuple(shlex.split(args.options))
     clips = load_corpus(args.corpus)["clips"]
     unit = matmul_seconds()
     rows = ["| run | style distance eval / check | content similarity | wall s | wall in "
@@ -78,13 +83,14 @@ def main(argv=None) -> int:
         sf.write(str(c), engine.load(clips[args.content], sr=SR)[:int(args.seconds * SR)], SR)
         for mode in args.modes.split(","):
             r = measure(mode, c, Path(clips[args.style]), Path(tmp) / f"{mode}.wav",
-                        args.seconds)
+                        args.seconds, options)
             rows.append(f"| {mode} | {r['eval']:.3f} / {r['check']:.3f} | "
                         f"{r.get('content', float('nan')):.3f} | {r['wall_s']:.1f} | "
                         f"{r['wall_s'] / unit:.0f} | {r['lufs_out']:.2f} / {r['lufs_ref']:.2f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     print(f"{args.seconds:g} s, content {args.content}, style {args.style} (corpus), every "
-          f"default; 4096² float32 matmul: {unit * 1e3:.0f} ms\n\n" + "\n".join(rows))
+          f"default{' but ' + args.options if options else ''}; 4096² float32 matmul: "
+          f"{unit * 1e3:.0f} ms\n\n" + "\n".join(rows))
     return 0
 
 
