@@ -11,6 +11,7 @@ file's integrated loudness against the one it matches (ITU-R BS.1770, pyloudnorm
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
@@ -53,7 +54,8 @@ def measure(mode: str, content: Path, style: Path, out: Path, seconds: float,
     wall = run_cli([*argv, *options, "-o", str(out)])
     y, _ = sf.read(str(out), dtype="float64")
     s = engine.load(str(style), sr=SR)
-    row = {"mode": mode, "wall_s": wall,
+    report = json.loads(out.with_suffix(".json").read_text())
+    row = {"mode": mode, "wall_s": wall, "nit": report.get("nit"),
            "eval": engine.evaluate(y, SR, style=s)["style_distance"],
            "check": check_distance(y, check_grams(s))}
     ref = engine.load(str(content), sr=SR) if mode == "transfer" else s
@@ -76,8 +78,9 @@ def main(argv=None) -> int:
     options = tuple(shlex.split(args.options))
     clips = load_corpus(args.corpus)["clips"]
     unit = matmul_seconds()
-    rows = ["| run | style distance eval / check | content similarity | wall s | wall in "
-            "4096² matmuls | loudness out / matched (LUFS) |", "|---|---|---|---|---|---|"]
+    rows = ["| run | style distance eval / check | content similarity | iterations | wall s | "
+            "wall in 4096² matmuls | loudness out / matched (LUFS) |",
+            "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         c = Path(tmp) / "content.wav"
         sf.write(str(c), engine.load(clips[args.content], sr=SR)[:int(args.seconds * SR)], SR)
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
             r = measure(mode, c, Path(clips[args.style]), Path(tmp) / f"{mode}.wav",
                         args.seconds, options)
             rows.append(f"| {mode} | {r['eval']:.3f} / {r['check']:.3f} | "
-                        f"{r.get('content', float('nan')):.3f} | {r['wall_s']:.1f} | "
+                        f"{r.get('content', float('nan')):.3f} | {r['nit']} | {r['wall_s']:.1f} | "
                         f"{r['wall_s'] / unit:.0f} | {r['lufs_out']:.2f} / {r['lufs_ref']:.2f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     print(f"{args.seconds:g} s, content {args.content}, style {args.style} (corpus), every "

@@ -164,8 +164,9 @@ def test_the_percussive_preset_is_a_transfers_only(files, tmp_path, capsys):
     assert main(["transfer", files["content"], files["drums"], "--preset", "percussive",
                  "--content-weight", "2", "-o", str(out), *FAST]) == 0
     config = json.load(open(tmp_path / "p.json"))["config"]
-    assert (config["content_features"], config["content_n_mels"], config["spectrum_weight"],
-            config["content_weight"]) == ("mel", 64, 16.0, 2.0)
+    assert (config["networks"], config["harmonic_filters"], config["content_features"],
+            config["content_n_mels"], config["spectrum_weight"], config["content_weight"]) == \
+        (3, "fastfood", "mel", 64, 16.0, 2.0)
     capsys.readouterr()
     tex = tmp_path / "t.wav"
     assert main(["texture", files["drums"], "--preset", "percussive", "--seconds", "1",
