@@ -571,6 +571,17 @@ def test_memory_estimate_counts_a_transfers_style_networks(tmp_path):
         [(1024, False, True)] + [(8192, True, False)] * 3
 
 
+def test_memory_estimate_counts_the_dft_basis_only_with_dft_matrix():
+    """--dft matrix keeps an n_fft x (n_fft + 2) basis for the run; --dft fft builds none
+    (tests above: at n_fft 8192 a basis each would have doubled the measured peak)."""
+    import engine
+    from engine.model import memory
+    n = 10 * 22050
+    grew = memory.estimate_bytes(engine.TransferConfig(dft="matrix"), n, [n]) \
+        - memory.estimate_bytes(engine.TransferConfig(dft="fft"), n, [n])
+    assert grew == 2048 * 2050 * 4
+
+
 def test_memory_estimate_counts_a_transfers_mel_content_branch():
     """--content-features mel with its own band count builds one more conv (the network's
     content_mel branch); a texture has no content term, so the option costs it nothing."""

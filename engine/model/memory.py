@@ -115,10 +115,13 @@ def _content_mels(c: Any, content: bool) -> int:
 
 
 def _weight_values(c: Any, content: bool) -> int:
+    """The values a network holds for its life: its convs' weights, and with --dft matrix
+    the windowed DFT basis (n_fft x 2 B)."""
     R = c.rhythm_channels
     mels = c.n_mels + _content_mels(c, content)
+    basis = c.n_fft * (c.n_fft + 2) if getattr(c, "dft", "fft") == "matrix" else 0
     return _harmonic_values(c) + c.rhythm_kernel_size * mels * R \
-        + c.n_resid * (c.resid_kernel_size + 1) * R * R
+        + c.n_resid * (c.resid_kernel_size + 1) * R * R + basis
 
 
 def _gram_values(c: Any) -> int:
