@@ -10,7 +10,13 @@ from helpers import SMALL, TINY, check_objective, objectives_agree, rel_error, s
 import engine
 from engine.cli import main
 from engine.demo import drum_loop
-from engine.model.spectrum import band_matrix, mean_band_power, spectrum_target
+from engine.model.spectrum import (
+    BURIED_DB,
+    band_matrix,
+    content_offset_db,
+    mean_band_power,
+    spectrum_target,
+)
 from kernels import numpy_ref
 
 rng = np.random.default_rng(21)
@@ -119,6 +125,50 @@ def test_transfer_and_an_ensemble_run_with_the_term():
     _, rep = engine.texture(style, seconds=1.0, maxiter=3, progress=False, backend="cpu",
                             spectrum_weight=1.0, **SMALL)  # three networks: one term each
     assert {f"spectrum_{i}" for i in range(3)} <= set(rep["style_weights"])
+
+
+def test_the_content_offset_is_level_free_and_reads_a_buried_content():
+    """The style's bands against the content's where the content's energy is: 0 dB for the
+    content at any level; -20 dB for the content under a low tone of 100x its power (its
+    bands then hold 1/101 of the style's power)."""
+    sr = SMALL["sr"]
+    net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"), backend="cpu")
+    content = (sine(2.0, sr, 1000.0) + sine(2.0, sr, 2500.0)).astype(np.float64)
+    assert abs(content_offset_db(net, content, [(0.1 * content, 1.0)], 64)) < 1e-9
+    low = sine(2.0, sr, 60.0, amp=1.0).astype(np.float64)
+    low *= np.sqrt(100 * np.mean(content ** 2) / np.mean(low ** 2))
+    offset = content_offset_db(net, content, [(content + low, 1.0)], 64)
+    assert abs(offset - 10 * np.log10(1 / 101)) < 0.5, offset
+
+
+def test_a_transfer_warns_where_the_term_would_bury_the_content(tmp_path, capsys):
+    """With the term on, a style 20 dB under the content where its energy is gets one warning
+    line and the report's offset; a style like the content gets neither warning nor offset
+    without the term."""
+    sr = 8000
+    content = sine(1.5, sr, 1000.0)
+    low = sine(2.0, sr, 60.0, amp=0.5) * 10 + sine(2.0, sr, 1000.0, amp=0.05)
+    c, s = write(tmp_path / "c.wav", content, sr), write(tmp_path / "s.wav", low, sr)
+    small = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+             "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "2"]
+    out = tmp_path / "o.wav"
+    assert main(["transfer", c, s, "-o", str(out), "--spectrum-weight", "1", *small]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "will bury" in line]
+    assert len(warned) == 1 and "--spectrum-weight" in warned[0], err
+    assert json_of(out)["spectrum_offset_db"] < BURIED_DB
+    assert main(["transfer", c, c, "-o", str(tmp_path / "p.wav"), "--spectrum-weight", "1",
+                 *small]) == 0
+    assert "will bury" not in capsys.readouterr().err
+    assert abs(json_of(tmp_path / "p.wav")["spectrum_offset_db"]) < 0.5
+    assert main(["transfer", c, s, "-o", str(tmp_path / "q.wav"), *small]) == 0
+    assert "will bury" not in capsys.readouterr().err
+    assert "spectrum_offset_db" not in json_of(tmp_path / "q.wav")
+
+
+def json_of(wav) -> dict:
+    import json
+    return json.load(open(str(wav)[:-4] + ".json"))
 
 
 def test_separate_refuses_the_term(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Whole runs: transfer and texture, each returning the signal and its report."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from typing import Any, Callable, Optional
@@ -15,7 +16,7 @@ from engine.model.autocorr import autocorr_targets
 from engine.model.ensemble import SEED_STRIDE, Ensemble
 from engine.model.network import Network
 from engine.model.objective import Objective
-from engine.model.spectrum import spectrum_target
+from engine.model.spectrum import BURIED_DB, content_offset_db, spectrum_target
 from engine.model.style_target import weighted_styles
 from engine.run.common import (
     announce,
@@ -122,9 +123,29 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
+    offset = _spectrum_offset(cfg, net, content, styles)
     obj = transfer_objective(cfg, net, styles, content)
-    return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
-                styles=styles, content=content)
+    x, report = _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
+                     styles=styles, content=content)
+    if offset is not None:
+        report["spectrum_offset_db"] = round(offset, 2)
+        report["quality"] = report.pop("quality")  # the report ends with the measure
+    return x, report
+
+
+def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
+                     styles: list) -> Optional[float]:
+    """With the band spectrum term on: the styles' bands against the content's where its
+    energy is (model/spectrum.py), and a warning where the term would bury the content."""
+    if cfg.spectrum_weight <= 0 or cfg.content_weight <= 0:
+        return None
+    offset = content_offset_db(net, content, styles, cfg.spectrum_bands)
+    if offset < BURIED_DB and cfg.progress:
+        print(f"randstyle: warning: the style holds {-offset:.0f} dB less than the content "
+              "where the content's energy is; the band spectrum term (--spectrum-weight, "
+              "--preset percussive) will bury much of the content there (docs/quality.md); "
+              "a lower --spectrum-weight keeps more", file=sys.stderr)
+    return offset
 
 
 def texture(style: Any, config: Optional[TextureConfig] = None, *,
