@@ -68,13 +68,18 @@ def mean_band_power(net: Any, x: np.ndarray, bands: np.ndarray,
     return acc / total
 
 
-def spectrum_target(net: Any, styles: list, n_bands: int) -> SpectrumTarget:
+def styles_band_power(net: Any, styles: list, bands: np.ndarray) -> np.ndarray:
     """The weighted mean of the styles' band powers ([(signal, weight)], weights summing to
-    1: their powers mix as the sounds would), in log units over a floor FLOOR times its
-    mean, on the network's backend and dtype."""
+    1): their powers mix as the sounds would."""
+    return sum(w * mean_band_power(net, np.asarray(x), bands) for x, w in styles)
+
+
+def spectrum_target(net: Any, styles: list, n_bands: int) -> SpectrumTarget:
+    """The styles' mixed band powers (styles_band_power) in log units over a floor FLOOR
+    times their mean, on the network's backend and dtype."""
     c = net.config
     bands = band_matrix(c.sr, c.n_fft, n_bands)
-    P = sum(w * mean_band_power(net, np.asarray(x), bands) for x, w in styles)
+    P = styles_band_power(net, styles, bands)
     eps = FLOOR * float(np.mean(P)) or FLOOR
     return SpectrumTarget(net.asarray(bands), net.asarray(np.log(P + eps)[None, :]), eps)
 
@@ -85,7 +90,7 @@ def content_offset_db(net: Any, content: np.ndarray, styles: list, n_bands: int)
     of it), averaged with the content's energy share of each band as the weight."""
     c = net.config
     bands = band_matrix(c.sr, c.n_fft, n_bands)
-    ps = sum(w * mean_band_power(net, np.asarray(x), bands) for x, w in styles)
+    ps = styles_band_power(net, styles, bands)
     pc = mean_band_power(net, np.asarray(content), bands)
     if ps.sum() <= 0 or pc.sum() <= 0:  # silence: nothing to bury, or nothing to match
         return 0.0
