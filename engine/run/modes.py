@@ -36,7 +36,8 @@ from engine.run.start import init_signal, initial_signal, resolve_init
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          n_samples: int, started: float, resume: Optional[dict] = None,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
-         content: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
+         content: Optional[np.ndarray] = None,
+         fields: Optional[dict] = None) -> tuple[np.ndarray, dict]:
     init = resolve_init(cfg.init, mode)
     x0 = init_signal(init, n_samples, content, styles or [], cfg)
     # A transfer is balanced at the seeded noise whatever its start (at the content the
@@ -83,8 +84,9 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         init=init,
         returned_iteration=returned,
         quality_history=monitor.history,
-        quality=quality,
         **({"networks": objective.describe()} if isinstance(objective, Ensemble) else {}),
+        **(fields or {}),
+        quality=quality,
     )
     return res.x.astype(np.float32), report
 
@@ -125,12 +127,9 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     announce(cfg, net, "content features and style Grams")
     offset = _spectrum_offset(cfg, net, content, styles)
     obj = transfer_objective(cfg, net, styles, content)
-    x, report = _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
-                     styles=styles, content=content)
-    if offset is not None:
-        report["spectrum_offset_db"] = round(offset, 2)
-        report["quality"] = report.pop("quality")  # the report ends with the measure
-    return x, report
+    return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
+                styles=styles, content=content,
+                fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)})
 
 
 def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
