@@ -33,10 +33,10 @@ def describe() -> str:
                      for name, values in PRESETS.items())
 
 
-def apply(args, name: str, explicit: set, mode: str = "") -> dict:
+def apply(args, name: str, explicit: set, mode: str) -> dict:
     """Set the preset's values on ``args`` except those in ``explicit``; returns what it set.
     A preset of other modes than ``mode`` is refused (ParameterError)."""
-    if mode and mode not in MODES.get(name, (mode,)):
+    if mode not in MODES.get(name, (mode,)):
         raise ParameterError(f"--preset {name} is for {' and '.join(MODES[name])} only, "
                              f"not {mode}")
     applied = {k: v for k, v in PRESETS[name].items() if k not in explicit and hasattr(args, k)}

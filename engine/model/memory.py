@@ -83,14 +83,13 @@ def networks(cfg: Any, n_samples: int, style_samples: Iterable[int] = ()) -> lis
     builds: one, or with --networks N a texture's N members (1/N of the filters, their own
     STFT sizes and widths: engine/model/ensemble.py) or a transfer's content network beside
     its N style members."""
-    base = cfg.network_config() if hasattr(cfg, "network_config") else cfg
+    base = cfg.network_config()
     content = bool(getattr(cfg, "content_weight", 0))
     n = getattr(cfg, "networks", 1)
     if n <= 1:
         return [(base, True, content)]
-    widths = getattr(cfg, "member_widths", lambda branch: None)
     shortest = min([n_samples] + list(style_samples))
-    members = member_configs(base, n, widths("harmonic"), widths("rhythm"),
+    members = member_configs(base, n, cfg.member_widths("harmonic"), cfg.member_widths("rhythm"),
                              n_samples=shortest, n_ffts=cfg.member_n_ffts())
     out = [(m, True, False) for m in members]
     if content:  # a transfer: its content network, with its own style terms on --base-style
@@ -101,7 +100,7 @@ def networks(cfg: Any, n_samples: int, style_samples: Iterable[int] = ()) -> lis
 def _harmonic_values(c: Any) -> int:
     """Values of the harmonic conv's weights: dense K B F, or the Fastfood blocks'."""
     B = c.n_fft // 2 + 1
-    if getattr(c, "harmonic_filters", "dense") == "fastfood":
+    if c.harmonic_filters == "fastfood":
         N = padded_size(c.kernel_size, B)
         return 4 * N * -(-c.n_filters // N)  # signs, permutation, diagonal, scale per block
     return c.kernel_size * B * c.n_filters
@@ -119,7 +118,7 @@ def _weight_values(c: Any, content: bool) -> int:
     the windowed DFT basis (n_fft x 2 B)."""
     R = c.rhythm_channels
     mels = c.n_mels + _content_mels(c, content)
-    basis = c.n_fft * (c.n_fft + 2) if getattr(c, "dft", "fft") == "matrix" else 0
+    basis = c.n_fft * (c.n_fft + 2) if c.dft == "matrix" else 0
     return _harmonic_values(c) + c.rhythm_kernel_size * mels * R \
         + c.n_resid * (c.resid_kernel_size + 1) * R * R + basis
 
@@ -138,8 +137,8 @@ def _activation_bytes(cfg: Any, c: Any, style: bool, content: bool, s: int, n_sa
     mels = c.n_mels + content_mels
     # The band spectrum term holds the magnitudes, their square and its gradient (3 B).
     spectrum = 3 * B if style and getattr(cfg, "spectrum_weight", 0) > 0 else 0
-    per_patch = 2 * padded_size(c.kernel_size, B) * s \
-        if getattr(c, "harmonic_filters", "dense") == "fastfood" else 0
+    per_patch = 2 * padded_size(c.kernel_size, B) * s if c.harmonic_filters == "fastfood" \
+        else 0
     per_frame = (5 * B + spectrum + c.n_filters + (1 + c.n_resid + (content_mels > 0)) * R) \
         * s * 2 + c.kernel_size * B * s + c.rhythm_kernel_size * mels * s + per_patch
     T = max(n_frames(n_samples, c.n_fft, c.hop_length), 1)
