@@ -1,6 +1,7 @@
 """The autocorrelation style term (docs/design.md §14): the FFT form against the direct sum, the
 style's R accumulated over chunks, the objective's gradient with the term, a texture and a
-transfer with it end to end, and its options refused in one line."""
+transfer with it end to end, and its options refused in one line (separate refusing the
+term: tests/test_faults.py, test_each_remaining_validator_rejects_what_it_must)."""
 import numpy as np
 import pytest
 from conftest import CUDA_TESTABLE
@@ -131,15 +132,6 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert not out.exists()
-
-
-def test_separate_refuses_the_term(tmp_path, capsys):
-    a = write(tmp_path / "a.wav", sine(1.0, 8000, 200.0), 8000)
-    b = write(tmp_path / "b.wav", sine(1.0, 8000, 700.0), 8000)
-    code = main(["separate", a, "--source", f"a={a}", "--source", f"b={b}", "-o",
-                 str(tmp_path / "sep"), "--autocorr-weight", "1", "--quiet"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and "--autocorr-weight: no effect on separate" in err, err
 
 
 def test_a_signal_shorter_than_the_lags_is_refused():

@@ -1,7 +1,8 @@
 """The long-term band spectrum term (docs/design.md §15): its ops by hand, the style's band
 power accumulated over chunks, the objective's gradient with the term, what it does to a
-texture's spectrum, and separate refusing it in one line (a negative weight or zero bands:
-tests/test_faults.py, every numeric option)."""
+texture's spectrum, and where a transfer's term would bury the content. Separate refusing it
+in one line, a negative weight and zero bands: tests/test_faults.py
+(test_each_remaining_validator_rejects_what_it_must, every numeric option)."""
 import numpy as np
 import pytest
 from conftest import CUDA_TESTABLE
@@ -169,15 +170,6 @@ def test_a_transfer_warns_where_the_term_would_bury_the_content(tmp_path, capsys
 def json_of(wav) -> dict:
     import json
     return json.load(open(str(wav)[:-4] + ".json"))
-
-
-def test_separate_refuses_the_term(tmp_path, capsys):
-    a = write(tmp_path / "a.wav", sine(1.0, 8000, 200.0), 8000)
-    b = write(tmp_path / "b.wav", sine(1.0, 8000, 700.0), 8000)
-    code = main(["separate", a, "--source", f"a={a}", "--source", f"b={b}", "-o",
-                 str(tmp_path / "sep"), "--spectrum-weight", "1", "--quiet"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and "--spectrum-weight: no effect on separate" in err, err
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
