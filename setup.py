@@ -12,7 +12,7 @@ setup(
     version=VERSION,
     description="Musical style transfer, textures and naive separation with random, "
                 "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
-    packages=find_packages(include=["engine", "engine.*", "kernels", "bench"]),
+    packages=find_packages(include=["engine", "engine.*", "kernels"]),  # bench/ is the lab
     package_data={"kernels": ["cuda_src/*.cu", "cuda_src/*.h"]},  # the emulation compiles both
     python_requires=">=3.10",
     install_requires=[

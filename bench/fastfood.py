@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import engine  # noqa: E402
 import kernels  # noqa: E402
-from bench.harness import flop_count  # noqa: E402
+from engine.bench.harness import flop_count  # noqa: E402
 from engine.demo import drum_loop, plucked_melody  # noqa: E402
 from engine.model import passes  # noqa: E402
 from engine.model.fastfood import padded_size  # noqa: E402
@@ -71,7 +71,7 @@ def torch_e2e(obj, x, repeat: int):
         import torch
     except ImportError:
         return None
-    from bench.torch_ref import TorchObjective
+    from engine.bench.torch_ref import TorchObjective
     torch.set_num_threads(1)
     tobj = TorchObjective(obj)
     return cpu_best(lambda: tobj.value_and_grad(x), repeat)

@@ -80,7 +80,7 @@ def _modes(backend: str) -> dict:
 def check_modes(args) -> tuple:
     """Each mode end to end on cuda and on cpu: the outputs agree (3 L-BFGS-B iterations in
     float32, so to END_TO_END_TOL, not to rounding)."""
-    from bench.harness import normwise_error as rel_error
+    from engine.bench.harness import normwise_error as rel_error
     cuda_out, cpu_out = _modes("cuda"), _modes("cpu")
     errors = {m: rel_error(cuda_out[m], cpu_out[m]) for m in cuda_out}
     worst = max(errors, key=errors.get)

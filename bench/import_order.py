@@ -22,7 +22,7 @@ if sys.argv[1] == "numpy":
 numpy_first = "numpy" in sys.modules
 import engine  # noqa: F401
 import json, time
-from bench.harness import BenchConfig, _network_and_inputs
+from engine.bench.harness import BenchConfig, _network_and_inputs
 cfg = BenchConfig(seconds=float(sys.argv[2]), style_seconds=float(sys.argv[3]),
                   n_filters=int(sys.argv[4]))
 net, obj, x, _ = _network_and_inputs(cfg, "cpu")

@@ -10,7 +10,7 @@ import time
 import numpy as np  # before the engine, as a program using randstyle would import it
 
 import kernels
-from bench.harness import BenchConfig, _network_and_inputs, flop_count
+from engine.bench.harness import BenchConfig, _network_and_inputs, flop_count
 
 
 def cpu_best(f, repeat: int = 3) -> float:

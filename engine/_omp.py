@@ -7,5 +7,10 @@ reads a setting at load, and libgomp loads at the first parallel kernel, after t
 waiting leaves the cores to the GEMM threads between kernels. A user's own setting stands.
 """
 import os
+import sys
+
+# Whether NumPy was loaded before the engine began to import: `randstyle bench` reports it
+# (sys.modules' order cannot tell, a package moves to its end when its own imports finish).
+NUMPY_FIRST = "numpy" in sys.modules
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

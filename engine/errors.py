@@ -1,5 +1,5 @@
-"""The one exception type for bad input; the CLI turns it into one line on stderr and exit 2."""
+"""The one exception type for bad input (defined at the ground, kernels/errors.py, which the
+backends below the engine reach too); the CLI turns it into one line on stderr and exit 2."""
+from kernels.errors import ParameterError
 
-
-class ParameterError(ValueError):
-    """A bad file, signal or option value. The message names the value and what is wrong."""
+__all__ = ["ParameterError"]

@@ -28,9 +28,15 @@ PRESETS: dict = {
 MODES: dict = {"percussive": ("transfer",)}
 
 
-def describe() -> str:
-    return "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-                     for name, values in PRESETS.items())
+def names(mode: str) -> list:
+    """The presets a mode takes (a preset without a MODES entry serves every mode)."""
+    return [name for name in PRESETS if mode in MODES.get(name, (mode,))]
+
+
+def describe(mode: str) -> str:
+    """The presets of ``mode`` with their values, for that command's --help."""
+    return "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in PRESETS[name].items())
+                     for name in names(mode))
 
 
 def apply(args, name: str, explicit: set, mode: str) -> dict:

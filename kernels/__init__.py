@@ -10,7 +10,7 @@ import importlib
 import sys
 from types import ModuleType
 
-from engine.errors import ParameterError
+from kernels.errors import ParameterError
 
 BACKENDS = ("numpy", "cpu", "cuda")
 _MODULES = {"numpy": "kernels.numpy_ref", "cpu": "kernels.cpu", "cuda": "kernels.cuda"}

@@ -10,8 +10,8 @@ from helpers import rel_error
 from threadpoolctl import threadpool_info
 
 import kernels
-from bench.harness import BenchConfig, flop_count, run_flop_count, table
 from engine import Network, NetworkConfig
+from engine.bench.harness import BenchConfig, flop_count, run_flop_count, table
 from engine.cli import main
 
 TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1",
@@ -107,8 +107,8 @@ def test_torch_reference_is_the_same_objective():
     """bench's PyTorch objective (the optional bench extra) computes the engine's loss and
     gradient: the torch comparison times the same work. Runs where torch is installed."""
     pytest.importorskip("torch")
-    from bench.torch_ref import TorchObjective
     from engine import Objective
+    from engine.bench.torch_ref import TorchObjective
     from engine.demo import drum_loop, plucked_melody
     net = Network(NetworkConfig(n_filters=64, rhythm_filters=48, dtype="float64"), backend="cpu")
     content, style = plucked_melody(1.5, 22050), drum_loop(2.0, 22050)

@@ -306,7 +306,7 @@ def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, comm
 
 
 def _tool_cases() -> list:
-    from bench.harness import BenchConfig
+    from engine.bench.harness import BenchConfig
     from engine.cli.batch import BatchArgs
     from engine.cli.evaluate import EvaluateArgs
     return [(cmd, name, value) for cmd, cls in (("bench", BenchConfig), ("batch", BatchArgs),

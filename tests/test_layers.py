@@ -3,14 +3,14 @@ floor, and no modules import each other round in a circle.
 
 Floors, low to high: kernels, engine/errors.py and version.py; engine's ground (config, audio,
 loudness, signal, presets, demo); model; run; report; batch; the public API
-(engine/__init__.py); the installed bench; cli.
+(engine/__init__.py); the installed bench harness (engine/bench); cli.
 """
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = [
-    ("kernels", "engine.errors", "engine.version"),  # these two import nothing
+    ("kernels", "engine.errors", "engine.version"),  # errors re-exports kernels.errors
     ("engine.config", "engine.audio", "engine.loudness", "engine.signal", "engine.presets",
      "engine.demo"),
     ("engine.model",),
@@ -18,7 +18,7 @@ FLOORS = [
     ("engine.report",),
     ("engine.batch",),
     ("engine",),  # the package itself: the public API
-    ("bench",),
+    ("engine.bench",),  # the installed harness of `randstyle bench`
     ("engine.cli", "cli"),
 ]
 PACKAGES = ("engine", "kernels", "bench", "cli")
@@ -27,8 +27,7 @@ PACKAGES = ("engine", "kernels", "bench", "cli")
 def modules() -> dict:
     """{module name: path} of the package's runtime modules."""
     paths = [*(ROOT / "engine").rglob("*.py"), *(ROOT / "kernels").glob("*.py"),
-             ROOT / "bench" / "__init__.py", ROOT / "bench" / "harness.py",
-             ROOT / "bench" / "torch_ref.py", ROOT / "cli.py"]
+             ROOT / "cli.py"]
     out = {}
     for p in paths:
         parts = p.relative_to(ROOT).with_suffix("").parts
@@ -77,6 +76,57 @@ def test_no_import_points_up():
     assert up == []
 
 
+# The same order folder by folder: a module stands in the folder that holds it (engine's own
+# files are its ground; its __init__, the public API, is the package's face and may reach
+# every folder under it, as cli.py reaches engine/cli).
+FOLDERS = ["kernels", "engine", "engine.model", "engine.run", "engine.report", "engine.batch",
+           "engine.bench", "engine.cli", "cli"]
+
+
+def folder(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).parts[:-1]) or "cli"
+
+
+def folder_edges() -> set:
+    """(importing folder, imported folder, importing module, imported module) across folders,
+    less the face's edges into its own subfolders."""
+    known = modules()
+    out = set()
+    for m, deps in graph().items():
+        for d in deps:
+            a, b = folder(known[m]), folder(known[d])
+            face = known[m].name == "__init__.py" and b.startswith(a + ".")
+            if a != b and not face and not (m == "cli" and b == "engine.cli"):
+                out.add((a, b, m, d))
+    return out
+
+
+def test_no_folder_imports_up():
+    """kernels/ imports nothing of engine/, engine/model nothing of engine/run, and so on:
+    the floors hold for whole folders, not only module by module."""
+    up = sorted(f"{m} -> {d}" for a, b, m, d in folder_edges()
+                if FOLDERS.index(b) >= FOLDERS.index(a))
+    assert up == []
+
+
+def test_the_installed_packages_never_import_the_lab():
+    """bench/ (measurement scripts, the audit, the corpus) is not installed: nothing the wheel
+    carries may import it."""
+    lab = sorted(f"{m} -> {name}" for m, p in modules().items()
+                 for name in raw_imports(p) if name.split(".")[0] == "bench")
+    assert lab == []
+
+
+def raw_imports(path: Path) -> set:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
 def circles(edges: dict) -> list:
     """The strongly connected components of more than one module (Tarjan)."""
     index, low, stack, on, out = {}, {}, [], set(), []
@@ -119,3 +169,5 @@ def test_the_checks_catch_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert floor("engine.batch.manifest") > floor("engine.run.modes") > floor("kernels.cpu")
     assert floor("engine.cli.batch") > floor("engine")
+    assert folder(ROOT / "engine" / "model" / "network.py") == "engine.model"
+    assert folder(ROOT / "kernels" / "cpu.py") == "kernels" and folder(ROOT / "cli.py") == "cli"

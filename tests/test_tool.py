@@ -176,6 +176,17 @@ def test_the_percussive_preset_is_a_transfers_only(files, tmp_path, capsys):
     assert not tex.exists() and not (tmp_path / "t.json").exists()
 
 
+def test_each_commands_help_lists_only_its_presets(capsys):
+    """texture --help does not offer the transfer-only preset that it refuses; transfer's does."""
+    helps = {}
+    for command in ("transfer", "texture"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "percussive:" in helps["transfer"] and "percussive" not in helps["texture"]
+    assert "fast: n_filters=1024" in helps["texture"]
+
+
 def test_same_seed_same_bytes(files, tmp_path):
     outs = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):

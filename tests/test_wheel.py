@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("engine", "kernels", "bench")
+PACKAGES = ("engine", "kernels")  # bench/, the lab, stays in the checkout
 
 
 def runtime_files() -> set:
@@ -26,7 +26,7 @@ def build_wheel(tmp_path) -> Path:
     # earlier build carried, so a wheel built there can look complete when it is not.
     src = tmp_path / "src"
     junk = shutil.ignore_patterns("__pycache__", "build", "*.egg-info", ".*")
-    for name in (*PACKAGES, "setup.py", "pyproject.toml", "README.md"):
+    for name in (*PACKAGES, "bench", "setup.py", "pyproject.toml", "README.md"):
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, src / name, **({"ignore": junk} if (ROOT / name).is_dir() else {}))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
@@ -40,7 +40,9 @@ def test_the_wheel_lists_every_runtime_file(tmp_path):
     names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
     assert "kernels/cuda_src/host_shim.h" in names and "kernels/cuda_src/ops.cu" in names
     assert runtime_files() - names == set()  # nothing left out
-    assert {n for n in names if n.split("/")[0] not in PACKAGES} == set()  # no tests, no junk
+    # No tests, no junk, and none of the lab: bench/'s scripts and results stay in the checkout.
+    assert {n for n in names if n.split("/")[0] not in PACKAGES} == set()
+    assert not any(n.endswith((".jsonl", ".md")) for n in names)
 
 
 def test_the_installed_wheel_runs_from_another_folder(tmp_path):

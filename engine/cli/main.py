@@ -6,7 +6,7 @@ the subcommand's dataclass. No ``from __future__ import annotations``: it breaks
 import sys
 from typing import Callable, Optional
 
-from bench.harness import BenchConfig
+from engine.bench.harness import BenchConfig
 from engine.cli.batch import BatchArgs, run_batch
 from engine.cli.common import PROG, Parser, gather
 from engine.cli.evaluate import EvaluateArgs, run_evaluate

@@ -51,9 +51,6 @@ class StyleRunArgs:
     channels: Literal["mono", "mid-side", "each"] = opt(
         "mono", "mono: mix down; mid-side: optimize mid and side, write stereo; each: one "
                 "optimization per channel, same channels out")
-    preset: Optional[str] = opt(
-        None, "a named set of options (what you set yourself wins): " + presets.describe(),
-        show=False, choices=list(presets.PRESETS))
     plot: bool = opt(False, "also write a PNG beside the output: spectrograms of content, "
                             "style and result, and the loss curves (needs matplotlib)")
     resume: Optional[str] = opt(None, "continue the run saved in this checkpoint (.ckpt.npz); "
@@ -62,9 +59,18 @@ class StyleRunArgs:
                             "inputs and the result, with spectrograms and loss curves")
 
 
+def preset_field(mode: str) -> Optional[str]:
+    """--preset whose help lists the mode's own presets only. Every name parses, so that
+    another mode's preset gets its own message (presets.apply) rather than 'invalid choice'."""
+    return opt(None, "a named set of options (what you set yourself wins): "
+               + presets.describe(mode), show=False, choices=list(presets.PRESETS),
+               metavar="NAME")
+
+
 @dataclass
 class TransferArgs(TransferConfig, StyleRunArgs):
     progress: bool = progress_field()
+    preset: Optional[str] = preset_field("transfer")
     content: Optional[str] = positional("CONTENT audio file (omit it and the style for the "
                                         "demo)")
     style: Optional[str] = positional("STYLE audio file (or use --style)")
@@ -77,6 +83,7 @@ class TransferArgs(TransferConfig, StyleRunArgs):
 @dataclass
 class TextureArgs(TextureConfig, StyleRunArgs):
     progress: bool = progress_field()
+    preset: Optional[str] = preset_field("texture")
     style: Optional[str] = positional("STYLE audio file (or use --style; omit both for the "
                                       "demo drum loop)")
     style_start: Optional[float] = cut_field("style", "start")

@@ -4,9 +4,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional
 
-from bench import harness
-from bench.harness import BenchConfig
 from engine import audio, demo, loudness
+from engine.bench import harness
+from engine.bench.harness import BenchConfig
 from engine.cli.common import (
     DEMO_SECONDS,
     PROG,

@@ -1,7 +1,7 @@
 """Benchmark: the machine's GEMM rate, the dense floor, per-op and end-to-end times, peak RSS.
 
-Run as ``python cli.py bench`` or ``python bench/run.py``. Each backend is measured in its own
-fresh subprocess that imports NumPy before the engine (as any program using randstyle as a
+Run as ``randstyle bench`` (``python cli.py bench`` in a checkout). Each backend is measured in
+its own fresh subprocess that imports NumPy before the engine (as any program using randstyle as a
 library does), so its peak RSS is its own; the 4096² sgemm rate (the roofline) is measured
 in the same run, in the parent between the backends and in each worker. The dense floor is
 the dense algorithm's FLOPs (convs and Gram style losses as GEMMs) at that rate: what the
@@ -16,8 +16,6 @@ CPU worker around its evaluation and its ops). The rates are kept, and the table
 they spread by more than 10 %: then the machine was not idle and the run's timings, the
 torch comparison included, do not stand for this machine.
 """
-# NumPy first, on purpose: the workers (python -m bench.harness) import it before the engine.
-import numpy as np  # noqa: I001  isort: skip
 import argparse
 import importlib.util
 import json
@@ -32,19 +30,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-# Whether NumPy was loaded before the engine began to import (sys.modules' order cannot tell:
-# a package is moved to its end when its import finishes, after its own imports).
-NUMPY_FIRST = "engine" not in sys.modules
-if __name__ == "__main__" and "--worker" in sys.argv and \
-        sys.argv[sys.argv.index("--worker") + 1:][:1] == ["torch"]:
-    # Before the engine, which sets OMP_WAIT_POLICY=PASSIVE unless set: PyTorch's OpenMP
-    # threads then run under their own defaults, as in a program that imported torch first.
-    import torch  # noqa: F401
+import numpy as np
 
-from engine.config import opt  # noqa: E402
+from engine._omp import NUMPY_FIRST
+from engine.config import opt
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
+# A worker imports NumPy before the engine, as a program using randstyle as a library does
+# (``-m engine.bench.harness`` would load the engine first); the torch worker imports PyTorch
+# first too, before the engine sets OMP_WAIT_POLICY, so its OpenMP threads run under their
+# own defaults, as in a program that imported torch first.
+WORKER_BOOT = ("import sys, runpy, numpy\n"
+               "if sys.argv[sys.argv.index('--worker') + 1] == 'torch':\n"
+               "    import torch\n"
+               "runpy.run_module('engine.bench.harness', run_name='__main__', alter_sys=True)\n")
 
 
 @dataclass
@@ -247,7 +247,7 @@ def _torch_worker(cfg: BenchConfig, ref) -> dict:
     """PyTorch's CPU autograd of the same objective: validated, then timed."""
     import torch
 
-    from bench.torch_ref import TorchObjective
+    from engine.bench.torch_ref import TorchObjective
     net, obj, x, setup_s = _network_and_inputs(cfg, "cpu")
     tobj = TorchObjective(obj)
     value, grad = tobj.value_and_grad(x)
@@ -327,7 +327,7 @@ def _x_sgemm(ops: dict, rate: float) -> None:
 
 
 def _run_worker(cfg: BenchConfig, backend: str, reference: str) -> dict:
-    cmd = [sys.executable, "-m", "bench.harness", "--worker", backend, "--reference", reference,
+    cmd = [sys.executable, "-c", WORKER_BOOT, "--worker", backend, "--reference", reference,
            "--n-filters", str(cfg.n_filters), "--seconds", str(cfg.seconds),
            "--style-seconds", str(cfg.style_seconds), "--repeat", str(cfg.repeat),
            "--sgemm-n", str(cfg.sgemm_n)]
