@@ -23,7 +23,12 @@ from engine.errors import ParameterError
 from engine.model.dictionary import fit_activations, learn_dictionary
 from engine.model.filters import hann_window
 from engine.run.common import run_report
-from engine.run.separate_shared import check_references, reference_scores, transposed
+from engine.run.separate_shared import (
+    REFERENCE_MEASURE,
+    check_references,
+    reference_scores,
+    transposed,
+)
 
 
 def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any, Any]:
@@ -107,4 +112,5 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
                         cpu_time_s=round(time.process_time() - cpu_started, 4))
     if references:
         report["reference"] = reference_scores(mix64, found, references, cfg)
+        report["reference_measure"] = REFERENCE_MEASURE
     return found, report
