@@ -373,8 +373,10 @@ class SeparateConfig(RunConfig):
     style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
                                    "statistic replaces it by default)")
     rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
-    mask_n_fft: int = opt(2048, "STFT frame length of the masks (even)")
-    mask_hop_length: int = opt(512, "STFT hop of the masks (at most half the frame)")
+    mask_n_fft: Optional[int] = opt(None, "STFT frame length of the masks (even; default "
+                                          "8192 for --method dictionary, 2048 for statistics)")
+    mask_hop_length: Optional[int] = opt(None, "STFT hop of the masks (at most half the frame; "
+                                               "default n_fft / 4)")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
                                      "1: per-bin masks)")
     mask_smooth_bins: int = opt(1, "box-smooth the mask logits over this many frequency bins "
@@ -410,13 +412,12 @@ class SeparateConfig(RunConfig):
                       "Wiener masks of the mix; statistics: masks optimized to match each "
                       "example's random-network statistics (the options above)")
     components: int = opt(64, "dictionary: spectra (atoms) learned per source")
-    dictionary_transpose: int = opt(2, "dictionary: learn the atoms from each example and its "
-                                       "transpositions by 1..N semitones down and up, for "
-                                       "notes the example lacks")
+    dictionary_transpose: int = opt(2, "dictionary: beside a pitched example's atoms, the same "
+                                       "atoms transposed by 1..N semitones down and up, for "
+                                       "notes the example lacks (not for unpitched examples)")
     beta: float = opt(1.0, "dictionary: beta of the divergence, in (0, 3] (1: KL, 2: "
                            "squared error; toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
-    sparsity: float = opt(0.0, "dictionary: L1 weight on the mix's activations")
     dictionary_iter: int = opt(100, "dictionary: updates learning each example's atoms")
     dictionary_stride: int = opt(2, "dictionary: learn the atoms from every Nth frame of the "
                                     "examples (they overlap by 3/4: 2 measured as good as 1 "
@@ -431,7 +432,6 @@ class SeparateConfig(RunConfig):
         _check_choice(self, "statistics", "method")
         _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
                         "rest_components")
-        _check_nonnegative(self, "sparsity")
         if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
             raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
         if not 0 < self.mask_power <= 4:
@@ -445,6 +445,10 @@ class SeparateConfig(RunConfig):
         _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
                         "shift_width", "shift_filters")
         _check_nonnegative(self, "envelope_weight", "shift_weight")
+        if self.mask_n_fft is None:  # harmonics resolved by the dictionaries (measured)
+            self.mask_n_fft = 8192 if self.method == "dictionary" else 2048
+        if self.mask_hop_length is None:
+            self.mask_hop_length = max(1, self.mask_n_fft // 4)
         check_mask_stft(self.mask_n_fft, self.mask_hop_length,
                         (self.mask_smooth_frames, self.mask_smooth_bins))
         for name in ("transpose", "dictionary_transpose"):
@@ -477,7 +481,7 @@ class ReconstructConfig(OptimConfig):
 
 # What --method dictionary reads of a SeparateConfig (engine/run/separate_dictionary.py); the
 # CLI refuses the others under it, and these under --method statistics, rather than ignore them.
-DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power", "sparsity",
+DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power",
                       "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
                       "rest_components")
 SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",
