@@ -374,7 +374,9 @@ class SeparateConfig(RunConfig):
                                    "statistic replaces it by default)")
     rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
     mask_n_fft: Optional[int] = opt(None, "STFT frame length of the masks (even; default "
-                                          "8192 for --method dictionary, 2048 for statistics)")
+                                          "2048 for --method statistics, 8192 for dictionary "
+                                          "or the largest power of 2 the shortest signal "
+                                          "holds)")
     mask_hop_length: Optional[int] = opt(None, "STFT hop of the masks (at most half the frame; "
                                                "default n_fft / 4)")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
@@ -445,12 +447,14 @@ class SeparateConfig(RunConfig):
         _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
                         "shift_width", "shift_filters")
         _check_nonnegative(self, "envelope_weight", "shift_weight")
-        if self.mask_n_fft is None:  # harmonics resolved by the dictionaries (measured)
-            self.mask_n_fft = 8192 if self.method == "dictionary" else 2048
-        if self.mask_hop_length is None:
-            self.mask_hop_length = max(1, self.mask_n_fft // 4)
-        check_mask_stft(self.mask_n_fft, self.mask_hop_length,
-                        (self.mask_smooth_frames, self.mask_smooth_bins))
+        if self.method == "statistics" and self.mask_n_fft is None:
+            self.mask_n_fft = 2048
+        if self.mask_n_fft is not None and self.mask_hop_length is None:
+            self.mask_hop_length = self.mask_n_fft // 4
+        if self.mask_n_fft is not None or self.mask_hop_length is not None:
+            # the dictionary method's default depends on the signals' lengths (8192 at most)
+            check_mask_stft(self.mask_n_fft or 8192, self.mask_hop_length,
+                            (self.mask_smooth_frames, self.mask_smooth_bins))
         for name in ("transpose", "dictionary_transpose"):
             if not 0 <= getattr(self, name) <= 12:
                 raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "

@@ -97,3 +97,19 @@ def test_transposed_atoms_separate_a_note_the_example_lacks():
                                     **opts)
         got[n] = report["reference"]["pluck"]["sdr"]
     assert got[8] > got[0] + 3, got
+
+
+def test_default_stft_fits_the_shortest_signal():
+    """8192 / 2048 by default; halved until the shortest signal holds a frame (a 1 s example
+    at 8000 Hz: 4096 / 1024); given sizes are kept."""
+    from engine.run.separate_dictionary import stft_sizes
+    long, short = np.zeros(20000), np.zeros(8000)
+    cfg = SeparateConfig()
+    assert cfg.mask_n_fft is None
+    assert (stft_sizes(cfg, [long, long]).mask_n_fft,
+            stft_sizes(cfg, [long, long]).mask_hop_length) == (8192, 2048)
+    assert (stft_sizes(cfg, [long, short]).mask_n_fft,
+            stft_sizes(cfg, [long, short]).mask_hop_length) == (4096, 1024)
+    given = SeparateConfig(mask_n_fft=1024)
+    assert stft_sizes(given, [long, short]).mask_hop_length == 256
+    assert SeparateConfig(method="statistics").mask_n_fft == 2048
