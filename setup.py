@@ -27,7 +27,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
-                 "dask[distributed]", "playwright", "scikit-learn>=1.2"],
+                 "dask[distributed]", "playwright", "scikit-learn>=1.2",
+                 "mir_eval>=0.7"],
         "plot": ["matplotlib>=3.5"],
         # CuPy with the CUDA libraries it loads (NVRTC, cuBLAS, cuFFT, runtime) from PyPI:
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
@@ -35,7 +36,7 @@ setup(
         "cluster": ["dask[distributed]"],
         # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py;
         # scikit-learn's NMF, the baseline of bench/separation_corpus.py
-        "bench": ["torch==2.13.0", "music21>=9", "scikit-learn>=1.2"],
+        "bench": ["torch==2.13.0", "music21>=9", "scikit-learn>=1.2", "mir_eval>=0.7"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
 )

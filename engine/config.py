@@ -373,8 +373,12 @@ class SeparateConfig(RunConfig):
     style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
                                    "statistic replaces it by default)")
     rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
-    mask_n_fft: int = opt(2048, "STFT frame length of the masks (even)")
-    mask_hop_length: int = opt(512, "STFT hop of the masks (at most half the frame)")
+    mask_n_fft: Optional[int] = opt(None, "STFT frame length of the masks (even; default "
+                                          "2048 for --method statistics, 8192 for dictionary "
+                                          "or the largest power of 2 the shortest signal "
+                                          "holds)")
+    mask_hop_length: Optional[int] = opt(None, "STFT hop of the masks (at most half the frame; "
+                                               "default n_fft / 4)")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
                                      "1: per-bin masks)")
     mask_smooth_bins: int = opt(1, "box-smooth the mask logits over this many frequency bins "
@@ -409,18 +413,16 @@ class SeparateConfig(RunConfig):
         "dictionary", "dictionary: each source's spectra learned from its example (NMF), "
                       "Wiener masks of the mix; statistics: masks optimized to match each "
                       "example's random-network statistics (the options above)")
-    components: int = opt(64, "dictionary: spectra (atoms) learned per source")
-    dictionary_transpose: int = opt(2, "dictionary: learn the atoms from each example and its "
-                                       "transpositions by 1..N semitones down and up, for "
-                                       "notes the example lacks")
+    components: int = opt(96, "dictionary: spectra (atoms) learned per source")
+    dictionary_transpose: int = opt(6, "dictionary: beside a pitched example's atoms, the same "
+                                       "atoms transposed by 1..N semitones down and up, for "
+                                       "notes the example lacks (not for unpitched examples)")
     beta: float = opt(1.0, "dictionary: beta of the divergence, in (0, 3] (1: KL, 2: "
                            "squared error; toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
-    sparsity: float = opt(0.0, "dictionary: L1 weight on the mix's activations")
     dictionary_iter: int = opt(100, "dictionary: updates learning each example's atoms")
-    dictionary_stride: int = opt(2, "dictionary: learn the atoms from every Nth frame of the "
-                                    "examples (they overlap by 3/4: 2 measured as good as 1 "
-                                    "in half the time)")
+    dictionary_stride: int = opt(1, "dictionary: learn the atoms from every Nth frame of the "
+                                    "examples (at 8192/2048, 1 measured above 2)")
     fit_iter: int = opt(100, "dictionary: updates fitting the mix's activations")
     rest: Optional[str] = opt(None, "dictionary: NAME of one more source without an example, "
                                     "its atoms learned from the mix beside the others'")
@@ -431,7 +433,6 @@ class SeparateConfig(RunConfig):
         _check_choice(self, "statistics", "method")
         _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
                         "rest_components")
-        _check_nonnegative(self, "sparsity")
         if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
             raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
         if not 0 < self.mask_power <= 4:
@@ -445,8 +446,14 @@ class SeparateConfig(RunConfig):
         _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
                         "shift_width", "shift_filters")
         _check_nonnegative(self, "envelope_weight", "shift_weight")
-        check_mask_stft(self.mask_n_fft, self.mask_hop_length,
-                        (self.mask_smooth_frames, self.mask_smooth_bins))
+        if self.method == "statistics" and self.mask_n_fft is None:
+            self.mask_n_fft = 2048
+        # the dictionary method's default (None) depends on the signals' lengths, 8192 at most
+        n_fft = 8192 if self.mask_n_fft is None else self.mask_n_fft
+        hop = n_fft // 4 if self.mask_hop_length is None else self.mask_hop_length
+        check_mask_stft(n_fft, hop, (self.mask_smooth_frames, self.mask_smooth_bins))
+        if self.mask_n_fft is not None and self.mask_hop_length is None:
+            self.mask_hop_length = hop
         for name in ("transpose", "dictionary_transpose"):
             if not 0 <= getattr(self, name) <= 12:
                 raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "
@@ -477,7 +484,7 @@ class ReconstructConfig(OptimConfig):
 
 # What --method dictionary reads of a SeparateConfig (engine/run/separate_dictionary.py); the
 # CLI refuses the others under it, and these under --method statistics, rather than ignore them.
-DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power", "sparsity",
+DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power",
                       "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
                       "rest_components")
 SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",

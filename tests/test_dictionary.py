@@ -133,7 +133,7 @@ def test_stride_learns_from_every_nth_frame():
     example = plucked_melody(1.0, SR, seed=2)
     window = numpy_ref.asarray(hann_window(2048).astype(np.float32))
     cfg = SeparateConfig(components=4, dictionary_iter=5, dictionary_transpose=0,
-                         dictionary_stride=3)
+                         dictionary_stride=3, mask_n_fft=2048, mask_hop_length=512)
     got = example_atoms(numpy_ref, "p", example, cfg, window, np.random.default_rng(1))
     V = magnitude(numpy_ref, example, window, cfg.mask_hop_length)[1]
     want, every = (dictionary.learn_dictionary(numpy_ref, np.ascontiguousarray(v), 4, 5, 1.0,
@@ -167,16 +167,21 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("bad", ["short", "silent", "nan"])
+@pytest.mark.parametrize("bad", ["short", "silent", "nan", "sparsity"])
 def test_bad_examples_are_one_line_and_exit_2(tmp_path, bad):
+    """A bad example, or --sparsity (removed: under KL with unit-sum atoms an L1 weight only
+    scaled every activation alike): one line on stderr, exit 2, nothing written."""
     mix, _, examples = _mix(2.0)
-    ex = {"short": examples["pluck"][:1000], "silent": np.zeros(SR, np.float32),
+    # "short": shorter than one frame of the smallest default STFT (256 points)
+    ex = {"short": examples["pluck"][:200], "silent": np.zeros(SR, np.float32),
+          "sparsity": examples["pluck"],
           "nan": np.where(np.arange(SR) == 50, np.nan, examples["pluck"][:SR])}[bad]
     m = write(tmp_path / "mix.wav", mix, SR)
     a = write(tmp_path / "a.wav", examples["drums"], SR)
     b = write(tmp_path / "b.wav", ex.astype(np.float32), SR, subtype="FLOAT")
     r = _cli(m, "--source", f"drums={a}", "--source", f"pluck={b}", "-o",
-             str(tmp_path / "out"), "--sr", str(SR))
+             str(tmp_path / "out"), "--sr", str(SR),
+             *(["--sparsity", "0.1"] if bad == "sparsity" else []))
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()

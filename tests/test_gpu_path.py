@@ -291,7 +291,7 @@ def test_a_run_that_fits_the_gpu_runs(monkeypatch):
 def _sep_config(**kw):
     import engine
     return engine.SeparateConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
-                                 backend="cuda", progress=False, **kw)
+                                 backend="cuda", progress=False, **{"method": "statistics", **kw})
 
 
 def test_separation_estimate_counts_logits_and_statistics():

@@ -12,6 +12,7 @@ from helpers import numeric_grad, numeric_grad_of_total, rel_error, write
 import engine
 from bench.separation import mixes
 from engine.cli import main
+from engine.model.bss_eval import bss_eval_sources, si_sdr
 from engine.model.evaluate import sdr
 from engine.model.filters import hann_window
 from engine.run.masks import MaskSeparation
@@ -192,10 +193,13 @@ def test_separation_gains_over_the_equal_split():
         **GAIN_NET, **GRAM_STATS, maxiter=10, mask_n_fft=256, mask_hop_length=64),
         references=stems)
     assert report["mix_residual_rel"] < 1e-6
-    for name, truth in stems.items():
+    refs = np.stack(list(stems.values()))
+    bss = bss_eval_sources(refs, np.stack([parts[n] for n in stems]))[0]
+    split = bss_eval_sources(refs, np.stack([mix / 2] * 2))[0]
+    for i, (name, truth) in enumerate(stems.items()):
         gain = sdr(truth, parts[name]) - sdr(truth, mix / 2)
         assert gain > 1.5, (name, gain)
-        assert abs(report["reference"][name]["gain_db"] - gain) < 1e-3
+        assert abs(report["reference"][name]["gain_db"] - (bss[i] - split[i])) < 1e-3
 
 
 def test_cli_reference_reports_sdr_per_source(tmp_path, capsys, monkeypatch):
@@ -217,11 +221,18 @@ def test_cli_reference_reports_sdr_per_source(tmp_path, capsys, monkeypatch):
     for name, truth in stems.items():
         scores = report["reference"][name]
         out, _ = sf.read(f"out/{name}.wav")
-        # The report's SDR is the written source's (up to the one output gain and rounding).
-        assert abs(scores["sdr"] - sdr(truth, out / report["output_gain"])) < 1e-3
-        assert abs(scores["equal_split_sdr"] - sdr(truth, mix / 2)) < 1e-4
+        # The report's scores are the written source's (BSS Eval and SI-SDR are blind to
+        # the one output gain), against both references
+        refs = np.stack([stems["drums"], stems["pad"]])
+        i = list(stems).index(name)
+        split = bss_eval_sources(refs, np.stack([mix / 2, mix / 2]))
+        assert abs(scores["sdr"] - bss_eval_sources(refs, np.stack(
+            [sf.read(f"out/{n}.wav")[0] for n in stems]))[0][i]) < 1e-3
+        assert abs(scores["si_sdr"] - si_sdr(truth, out)) < 1e-3
+        assert abs(scores["equal_split_sdr"] - split[0][i]) < 1e-4
         assert "hpss_sdr" in scores and scores["gain_db"] == pytest.approx(
             scores["sdr"] - scores["equal_split_sdr"])
+    assert report["reference_measure"].startswith("BSS Eval")
     # A reference that names no source, or of another length: one line, exit 2, nothing written.
     write(tmp_path / "short.wav", stems["pad"][:8000], 8000)
     for bad in (["--reference", "bass=true_d.wav"], ["--reference", "pad=short.wav"]):

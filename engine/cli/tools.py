@@ -169,8 +169,9 @@ def _log_separation(args: SeparateArgs, report: dict) -> None:
               f"from it; {report['wall_time_s']:.1f} s")
     for name, s in report.get("reference", {}).items():
         hpss = f", HPSS {s['hpss_sdr']:.1f} dB" if "hpss_sdr" in s else ""
-        log(args, f"{name}: SDR {s['sdr']:.1f} dB (equal split {s['equal_split_sdr']:.1f} dB"
-                  f"{hpss})")
+        log(args, f"{name}: BSS Eval SDR {s['sdr']:.1f} dB, SIR {s['sir']:.1f}, SAR "
+                  f"{s['sar']:.1f}, SI-SDR {s['si_sdr']:.1f} (equal split SDR "
+                  f"{s['equal_split_sdr']:.1f} dB{hpss})")
 
 
 def run_reconstruct(args: ReconstructArgs) -> int:

@@ -30,7 +30,12 @@ from engine.run.common import (
 from engine.run.masks import MaskSeparation
 from engine.run.optimize import lbfgs
 from engine.run.separate_dictionary import separate_dictionary
-from engine.run.separate_shared import check_references, reference_scores, transposed
+from engine.run.separate_shared import (
+    REFERENCE_MEASURE,
+    check_references,
+    reference_scores,
+    transposed,
+)
 
 
 def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
@@ -108,4 +113,5 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
                         mix_residual_rel=float(np.linalg.norm(residual) / np.linalg.norm(mix64)))
     if references:
         report["reference"] = reference_scores(mix64, found, references, cfg)
+        report["reference_measure"] = REFERENCE_MEASURE
     return parts, report
