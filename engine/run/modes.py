@@ -29,6 +29,7 @@ from engine.run.common import (
     style_targets,
 )
 from engine.run.optimize import lbfgs
+from engine.run.progress import cost_line, phase, say
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
 
@@ -37,14 +38,17 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          n_samples: int, started: float, resume: Optional[dict] = None,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
          content: Optional[np.ndarray] = None,
-         fields: Optional[dict] = None) -> tuple[np.ndarray, dict]:
+         fields: Optional[dict] = None, cost: bool = True) -> tuple[np.ndarray, dict]:
     init = resolve_init(cfg.init, mode)
     x0 = init_signal(init, n_samples, content, styles or [], cfg)
     # A transfer is balanced at the seeded noise whatever its start (at the content the
     # content term's gradient is zero); a texture at its own start, as bench/texture.py
     # measured it. Both are seeded, so a resumed run optimizes the same objective.
     at = x0 if content is None else initial_signal(n_samples, cfg)
-    factors = objective.balance(at) if cfg.balance else {}
+    factors = {}
+    if cfg.balance:
+        with phase(cfg.progress, "balancing the terms (a first run also compiles the kernels)"):
+            factors = objective.balance(at)
     if resume is not None:
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
@@ -57,13 +61,18 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
             raise ParameterError(f"--eval-every: {monitor.skipped}")
         every = 0
     setup_s = time.perf_counter() - started - monitor.time_s
+
+    def first_eval(seconds: float) -> None:
+        if cfg.progress and cost:
+            need = memory.estimate_bytes(cfg, n_samples, [len(x) for x, _ in styles or []])
+            say(True, cost_line(seconds, n_samples, cfg.sr, cfg.maxiter, need))
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                     bounds=cfg.bounds, progress=cfg.progress, desc=mode,
                     history=None if resume is None else resume["history"],
                     checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
                     patience=cfg.patience, min_improvement=cfg.min_improvement,
-                    monitor=monitor, monitor_every=every)
+                    monitor=monitor, monitor_every=every, first_eval=first_eval)
     returned = res.nit
     if res.message.startswith("measure:"):  # the best measured iterate, not the last
         res.x, returned = monitor.best["x"], monitor.best["iter"]
@@ -125,11 +134,19 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
+    _resuming(cfg, resume)
     offset = _spectrum_offset(cfg, net, content, styles)
-    obj = transfer_objective(cfg, net, styles, content)
+    with phase(cfg.progress, "content features and style Grams", begin=False):
+        obj = transfer_objective(cfg, net, styles, content)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content,
                 fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)})
+
+
+def _resuming(cfg: RunConfig, resume: Optional[dict]) -> None:
+    if resume is not None:
+        say(cfg.progress, f"resuming at iteration {len(resume['history'])}: the set-up (style "
+                          "targets, balance) is computed again, the iterations are not")
 
 
 def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
@@ -170,7 +187,9 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = texture_objective(cfg, net, styles, n_samples)
+    _resuming(cfg, resume)
+    with phase(cfg.progress, "style Grams", begin=False):
+        obj = texture_objective(cfg, net, styles, n_samples)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint,
                 styles=styles)
 
