@@ -1,11 +1,11 @@
 """Progress that tells the truth (issue 32): the bar's end from the stop rule, set-up
 phases, and the run's cost up front."""
 import numpy as np
+from helpers import TINY
 
 from engine.run.modes import texture, transfer
 from engine.run.optimize import plateaued
 from engine.run.progress import expected_stop, predict_stop
-from tests.helpers import TINY
 
 
 def _history(loss) -> list:
