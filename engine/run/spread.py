@@ -50,7 +50,7 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
     segments run (spread.py's pool or Dask; default: here, in turn). Returns (signal
     float32, report); an interruption returns what is done (the segment being optimized
     at its best so far, the segments not started silent) with ``interrupted`` set."""
-    progress = cfg.progress
+    started, progress = time.perf_counter(), cfg.progress
     cfg = replace(segments.plain_config(command, cfg), progress=False)
     styles = weighted_styles(style)
     n = len(content) if content is not None else int(round(cfg.seconds * cfg.sr))
@@ -82,6 +82,7 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
         "overlap_s": overlap_s, "segments_total": len(wins),
         "segments_done": sum(not p["interrupted"] for p in parts.values())})
     report["interrupted"] = interrupted or report["segments_done"] < len(wins)
+    report["wall_time_s"] = round(time.perf_counter() - started, 4)
     return out, report
 
 
@@ -92,8 +93,8 @@ def _run_tasks(command: str, cfg: Any, content: Optional[np.ndarray], styles: li
     True when a signal stopped them."""
     out, done, parts, reports = state
     sr = cfg.sr
-    covered = lambda: sum(wins[k][1] - wins[k][0] for k in done)  # noqa: E731
-    bar = tqdm(total=round(len(out) / sr, 1), initial=round(min(covered(), len(out)) / sr, 1),
+    share = len(out) / sr / len(wins)  # each segment's part of the song, overlaps aside
+    bar = tqdm(total=round(len(out) / sr, 1), initial=round(len(done) * share, 1),
                unit="s", desc=f"{command}, {len(wins)} segments", disable=not progress,
                dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio "
                "[{elapsed}<{remaining}]")
@@ -108,10 +109,9 @@ def _run_tasks(command: str, cfg: Any, content: Optional[np.ndarray], styles: li
                 interrupted = True
                 break
             kept.save(k, x, report)
-            before = covered()
             segments.place(out, done, k, x, wins, content is None)
             reports[k], parts[k] = report, segments.summary(k, wins[k], report)
-            bar.update(round(min(covered(), len(out)) / sr - min(before, len(out)) / sr, 1))
+            bar.update(share)
             if len(parts) == 1 and progress:
                 bar.write(f"randstyle: the first segment took {clock(time.perf_counter() - began)}")
     except BaseException as exc:  # Ctrl-C or SIGTERM between or inside segments
@@ -165,6 +165,7 @@ def _pool(jobs: int, threads: int) -> Any:
         os.environ.update({v: str(threads) for v in THREAD_VARS})  # sized at their start
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_ignore_sigint)
+        pending: dict = {}
         try:
             worker_cfg = replace(cfg, threads=threads)
             pending = {pool.submit(segments.run_segment, *args): k for k, args in
@@ -177,9 +178,11 @@ def _pool(jobs: int, threads: int) -> Any:
         finally:
             for v, old in saved.items():
                 os.environ.pop(v) if old is None else os.environ.__setitem__(v, old)
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in list(getattr(pool, "_processes", {}).values()):
-                p.terminate()  # a segment being optimized is not waited for
+            # Stopped early: a segment being optimized is not waited for.
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=not pending, cancel_futures=True)
+            for p in workers if pending else []:
+                p.terminate()
     return run
 
 
