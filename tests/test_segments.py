@@ -154,3 +154,21 @@ def test_a_texture_of_any_length_runs_in_segments_joined_at_equal_power():
                                   overlap_s=0.2)
     assert len(out) == 3 * SR and np.all(np.isfinite(out)) and np.std(out[SR:2 * SR]) > 0
     assert report["segments_total"] == report["segments_done"] == 4
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--jobs", "0"], "--jobs must be 1 or more"),
+    (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs and --scheduler"),
+    (["--segment", "-1"], "--segment must be above 0"),
+    (["--segment", "2", "--overlap", "1"], "--overlap (1 s) must be under half"),
+])
+def test_bad_segment_options_are_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    from engine.cli.main import main
+    content = write(tmp_path / "c.wav", plucked_melody(1.0, SR), SR)
+    style = write(tmp_path / "s.wav", drum_loop(1.0, SR), SR)
+    out = tmp_path / "o.wav"
+    assert main(["transfer", content, style, "-o", str(out), "--quiet", "--sr", str(SR),
+                 *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()

@@ -212,10 +212,16 @@ def _optimize_one(args, command: str, content, styles: list, resume, save) -> tu
     """One part's optimization: whole, or a long one in segments (engine/run/spread.py),
     whose finished segments are kept beside the output for --resume."""
     n = len(content) if content is not None else int(round(args.seconds * args.sr))
+    runner = spread.runner_for(args.jobs, args.scheduler, args.threads)  # checked either way
+    if args.segment != 0:
+        segments.lengths(args, args.segment, args.overlap)
     if segments.is_long(n, args, args.segment):
         return spread.run_song(command, content, styles, args, segment_s=args.segment,
                                overlap_s=args.overlap, store=_store_path(args.output),
-                               **spread.runner_for(args.jobs, args.scheduler, args.threads))
+                               **runner)
+    if runner:
+        log(args, f"{n / args.sr:.0f} s is one segment (--segment {args.segment:g}): it runs "
+                  "here, whole; --jobs and --scheduler spread a longer one's segments")
     if command == "transfer":
         return transfer(content, styles, args, resume=resume, checkpoint=save)
     return texture(styles, args, resume=resume, checkpoint=save)
