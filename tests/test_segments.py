@@ -36,7 +36,7 @@ def test_segments_cover_the_signal_exactly_once_after_joining():
 def _identity(calls, stop_at=None):
     """An optimizer that returns its segment untouched (its content, or for a texture
     the segment's index as a level), recording the segments it ran."""
-    def run_segment(command, cfg, content, styles, k, length, key):
+    def run_segment(command, cfg, content, styles, k, length, key, start=None):
         if stop_at is not None and len(calls) == stop_at:
             raise interrupt.Interrupted(15)
         calls.append(k)

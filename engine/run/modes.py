@@ -39,12 +39,12 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
          content: Optional[np.ndarray] = None,
          fields: Optional[dict] = None, cost: bool = True, shared: Optional[dict] = None,
-         init_offset: int = 0) -> tuple[np.ndarray, dict]:
+         start: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
     init = resolve_init(cfg.init, mode)
-    # A long run's segments (engine/run/segments.py) share the network and its seed, each
-    # starting from its own noise.
-    seeded = replace(cfg, seed=cfg.seed + INIT_STRIDE * init_offset) if init_offset else cfg
-    x0 = init_signal(init, n_samples, content, styles or [], seeded)
+    # A long run's segment (engine/run/segments.py) starts from its stretch of the song's
+    # start, so two segments start alike where they overlap.
+    x0 = init_signal(init, n_samples, content, styles or [], cfg) if start is None else \
+        np.asarray(start, dtype=np.float64)
     # A transfer is balanced at the seeded noise whatever its start (at the content the
     # content term's gradient is zero); a texture at its own start, as bench/texture.py
     # measured it. Both are seeded, so a resumed run optimizes the same objective.
@@ -134,9 +134,6 @@ def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
                      spectrum_weight=cfg.spectrum_weight, spectrum_target=spectrum, **kwargs)
 
 
-INIT_STRIDE = 7919  # a segment's start seeds apart from the network's (and members') seeds
-
-
 def _style_signals(styles: list, branches: tuple) -> dict:
     names = ["style"] if len(styles) == 1 else [f"style {i + 1}" for i in range(len(styles))]
     return {name: (x, branches) for name, (x, _) in zip(names, styles)}
@@ -144,14 +141,14 @@ def _style_signals(styles: list, branches: tuple) -> dict:
 
 def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] = None, *,
              resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
-             shared: Optional[dict] = None, init_offset: int = 0,
+             shared: Optional[dict] = None, start: Optional[np.ndarray] = None,
              **overrides: Any) -> tuple[np.ndarray, dict]:
     """Style transfer of mono float signals at ``config.sr``; the result has the content's
     length. ``style`` is one signal or a list of (signal, weight) pairs whose Grams are
     averaged by weight. Keyword overrides replace config fields. ``resume`` ({"x", "history"})
     continues a checkpointed run; ``checkpoint(x, history)`` is called every
     ``config.checkpoint_every`` iterations. ``shared`` (a dict kept between calls) holds the
-    style targets after the first call, and ``init_offset`` seeds the start apart: a long
+    style targets after the first call, and ``start`` replaces the --init start: a long
     content's segments (engine/run/segments.py). Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = resolve(TransferConfig, config, overrides)
@@ -169,7 +166,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content,
                 fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)},
-                cost=shared is None, shared=shared, init_offset=init_offset)
+                cost=shared is None, shared=shared, start=start)
 
 
 def _resuming(cfg: RunConfig, resume: Optional[dict]) -> None:
@@ -195,7 +192,7 @@ def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
 
 def texture(style: Any, config: Optional[TextureConfig] = None, *,
             resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
-            shared: Optional[dict] = None, init_offset: int = 0,
+            shared: Optional[dict] = None, start: Optional[np.ndarray] = None,
             **overrides: Any) -> tuple[np.ndarray, dict]:
     """Style-only synthesis of ``config.seconds`` of audio; ``style`` as for transfer.
     Returns (signal, report)."""
@@ -221,7 +218,7 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     with phase(cfg.progress, "style Grams", begin=False):
         obj = texture_objective(cfg, net, styles, n_samples, shared)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint,
-                styles=styles, cost=shared is None, shared=shared, init_offset=init_offset)
+                styles=styles, cost=shared is None, shared=shared, start=start)
 
 
 def texture_objective(cfg: TextureConfig, net: Network, styles: list,

@@ -121,8 +121,8 @@ def is_long(n: int, cfg: Any, segment_s: float) -> bool:
 def estimate_bytes(cfg: Any, n: int, length: int, style_samples: Iterable[int],
                    has_content: bool) -> int:
     """Peak bytes of a segmented run in one process: one segment's run (model/memory.py)
-    plus the song's content and result, float32 (and the result's copy written out)."""
-    return memory.estimate_bytes(cfg, length, list(style_samples)) + 4 * n * (2 + has_content)
+    plus the song's content, start and result, float32 (and the result's copy written out)."""
+    return memory.estimate_bytes(cfg, length, list(style_samples)) + 4 * n * (3 + has_content)
 
 
 def digest(command: str, cfg: Any, content: Optional[np.ndarray], styles: list,
@@ -172,19 +172,20 @@ _SHARED: dict = {}  # {digest: the style targets of this process's segments}, on
 
 
 def run_segment(command: str, cfg: Any, content: Optional[np.ndarray], styles: list,
-                k: int, length: int, key: str) -> tuple:
+                k: int, length: int, key: str, start: Optional[np.ndarray] = None) -> tuple:
     """Segment k's (result, report): a transfer of its stretch of the content or a texture
     of its length, against the style targets this process computed for ``key`` (the first
-    segment it runs computes them), from its own seeded start. Runs anywhere: here, a
+    segment it runs computes them), from ``start``, its stretch of the song's start.
+    Runs anywhere: here, a
     local process, a Dask worker."""
     shared = _SHARED.get(key)
     if shared is None:
         _SHARED.clear()
         shared = _SHARED[key] = {}
     if command == "transfer":
-        return transfer(content, styles, cfg, shared=shared, init_offset=k)
+        return transfer(content, styles, cfg, shared=shared, start=start)
     return texture(styles, replace(cfg, seconds=length / cfg.sr), shared=shared,
-                   init_offset=k)
+                   start=start)
 
 
 def summary(k: int, win: tuple, report: dict) -> dict:

@@ -16,17 +16,16 @@ from engine.model import memory
 from engine.model.style_target import weighted_styles
 from engine.run import interrupt, segments
 from engine.run.progress import clock, say
+from engine.run.start import init_signal, resolve_init
 
 
-def _local(command: str, cfg: Any, content: Optional[np.ndarray], styles: list,
-           wins: list, tasks: list, key: str) -> Iterator[tuple]:
+def _local(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,
+           key: str) -> Iterator[tuple]:
     """The segments in this process, one after another (the style targets computed for
     the first serve the others)."""
     try:
-        for k in tasks:
-            s, e = wins[k]
-            seg = None if content is None else content[s:e]
-            yield (k, *segments.run_segment(command, cfg, seg, styles, k, e - s, key))
+        for k, args in _tasks(cfg, song, styles, wins, tasks, key, command):
+            yield (k, *segments.run_segment(*args))
     finally:
         segments._SHARED.clear()  # the targets go with the run
 
@@ -72,8 +71,13 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
                   f"{need / 2**20:.0f} MiB a process" +
                   (f"; {len(done)} done before, resumed" if done else ""))
     tasks = [k for k in range(len(wins)) if k not in done]
-    interrupted = _run_tasks(command, cfg, content, styles, wins, tasks, key, runner, kept,
-                             (out, done, parts, reports), progress)
+    # The song's start, once: two segments start alike where they overlap, so their
+    # results there differ less than two independent starts' would (docs/songs.md).
+    start = init_signal(resolve_init(cfg.init, command), n, content, styles, cfg) \
+        .astype(np.float32) if tasks else np.zeros(n, dtype=np.float32)
+    interrupted = _run_tasks(command, cfg, (content, start), styles, wins, tasks, key, runner,
+                             kept, (out, done, parts, reports), progress)
+    del start
     if not reports:
         raise interrupt.Interrupted(interrupt.received() or 2)
     first = reports[min(reports)]
@@ -86,12 +90,13 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
     return out, report
 
 
-def _run_tasks(command: str, cfg: Any, content: Optional[np.ndarray], styles: list,
-               wins: list, tasks: list, key: str, runner: Any, kept: Any, state: tuple,
+def _run_tasks(command: str, cfg: Any, song: tuple, styles: list, wins: list,
+               tasks: list, key: str, runner: Any, kept: Any, state: tuple,
                progress: bool) -> bool:
     """Run ``tasks`` (segment indices), placing, storing and counting each as it comes;
     True when a signal stopped them."""
     out, done, parts, reports = state
+    content, start = song
     sr = cfg.sr
     share = len(out) / sr / len(wins)  # each segment's part of the song, overlaps aside
     bar = tqdm(total=round(len(out) / sr, 1), initial=round(len(done) * share, 1),
@@ -101,7 +106,7 @@ def _run_tasks(command: str, cfg: Any, content: Optional[np.ndarray], styles: li
     began, interrupted = time.perf_counter(), False
     run = runner or _local
     try:
-        for k, x, report in run(command, cfg, content, styles, wins, tasks, key):
+        for k, x, report in run(command, cfg, (content, start), styles, wins, tasks, key):
             if report.get("interrupted"):  # a signal inside: its best so far, not kept
                 segments.place(out, done, k, x, wins, content is None)
                 reports.setdefault(k, report)
@@ -139,12 +144,15 @@ def runner_for(jobs: int, scheduler: Optional[str], threads: Optional[int]) -> d
     return {}
 
 
-def _tasks(cfg: Any, content: Optional[np.ndarray], styles: list, wins: list,
-           tasks: list, key: str, command: str) -> Iterator[tuple]:
-    """(k, run_segment's arguments) of each task; ``cfg`` as the workers run it."""
+def _tasks(cfg: Any, song: tuple, styles: list, wins: list, tasks: list, key: str,
+           command: str) -> Iterator[tuple]:
+    """(k, run_segment's arguments) of each task; ``cfg`` as the workers run it, ``song``
+    (content or None, the song's start)."""
+    content, start = song
     for k in tasks:
         s, e = wins[k]
-        yield k, (command, cfg, None if content is None else content[s:e], styles, k, e - s, key)
+        yield k, (command, cfg, None if content is None else content[s:e], styles, k, e - s,
+                  key, start[s:e])
 
 
 def _ignore_sigint() -> None:
@@ -156,8 +164,8 @@ def _ignore_sigint() -> None:
 
 def _pool(jobs: int, threads: int) -> Any:
     """Segments on ``jobs`` spawned processes of ``threads`` threads each."""
-    def run(command: str, cfg: Any, content: Optional[np.ndarray], styles: list, wins: list,
-            tasks: list, key: str) -> Iterator[tuple]:
+    def run(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,
+            key: str) -> Iterator[tuple]:
         import multiprocessing
         import os
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -169,7 +177,7 @@ def _pool(jobs: int, threads: int) -> Any:
         try:
             worker_cfg = replace(cfg, threads=threads)
             pending = {pool.submit(segments.run_segment, *args): k for k, args in
-                       _tasks(worker_cfg, content, styles, wins, tasks, key, command)}
+                       _tasks(worker_cfg, song, styles, wins, tasks, key, command)}
             while pending:
                 finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -192,8 +200,8 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
 def _dask(address: str, threads: int) -> Any:
     """Segments on a Dask distributed scheduler's workers (engine/batch's machinery); a
     worker lost mid-segment has its segment run again elsewhere (Dask's retries)."""
-    def run(command: str, cfg: Any, content: Optional[np.ndarray], styles: list, wins: list,
-            tasks: list, key: str) -> Iterator[tuple]:
+    def run(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,
+            key: str) -> Iterator[tuple]:
         try:
             from distributed import Client, as_completed
         except ImportError:
@@ -206,7 +214,7 @@ def _dask(address: str, threads: int) -> Any:
                 from None
         futures: dict = {}
         try:
-            for k, args in _tasks(replace(cfg, threads=threads), content, styles, wins, tasks,
+            for k, args in _tasks(replace(cfg, threads=threads), song, styles, wins, tasks,
                                   key, command):
                 futures[client.submit(segments.run_segment, *args, pure=False, retries=2,
                                       key=f"randstyle-segment{k}-{key}-{uuid.uuid4().hex[:8]}")] = k
