@@ -3,6 +3,7 @@ and the seams of a segmented transfer.
 
     python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--out DIR]
     python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8]
+    python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav --content CONTENT.wav --style STYLE.wav \\
         --segment 20 --overlap 2
 
@@ -11,7 +12,8 @@ to length) under the corpus's 20 s drum clip, each a CLI run in a child process 
 (peak RSS from ru_maxrss, wall time), with --harmonic-filters fastfood and one thread, as the
 issue measured; a length over 30 s is segmented (the default) and, with --whole, also run as
 one optimization (--segment 0). ``dask``: the same song on a loopback LocalCluster of 1 and
-of 2 single-thread workers. ``seams``: 2 s windows of the result centred on the joins
+of 2 single-thread workers; ``control``: the same clusters on a busy loop (the speed-up the
+machine allows at all). ``seams``: 2 s windows of the result centred on the joins
 against 2 s windows elsewhere: style distance, content similarity, and spectral flux, each
 join's z-score against the others' spread. Rows go to bench/songs.jsonl.
 """
@@ -107,9 +109,11 @@ def dask(args: argparse.Namespace) -> None:
                           dashboard_address=None, env={v: "1" for v in (
                               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
                           ) as cluster:
-            # Each worker imports the engine and compiles once: a warm-up segment first.
-            spread.run_song("transfer", content[:int(args.segment * SR)], style, cfg,
-                            segment_s=0.5 * args.segment, overlap_s=1.0,
+            # Each worker imports the engine, compiles, and computes the style's targets once
+            # (kept for the next song under that style): a warm-up song first, a segment
+            # on every worker, so that the timed song is the segments' work alone.
+            spread.run_song("transfer", content[:int(2 * args.segment * SR)][::-1].copy(),
+                            style, cfg, segment_s=args.segment, overlap_s=1.0,
                             **spread.runner_for(1, cluster.scheduler_address, 1))
             began = time.perf_counter()
             out, report = spread.run_song("transfer", content, style, cfg,
@@ -122,6 +126,32 @@ def dask(args: argparse.Namespace) -> None:
                     "wall_s": round(results[workers][0], 1)})
     record({"bench": "songs.dask", "speedup_2_over_1": round(results[1][0] / results[2][0], 2),
             "same_result": bool(np.array_equal(results[1][1], results[2][1]))})
+
+
+def _busy(seconds: float) -> float:
+    """A CPU-bound task of ``seconds`` of this process's CPU time; its wall seconds."""
+    began, wall, x = time.process_time(), time.perf_counter(), 0
+    while time.process_time() - began < seconds:
+        x += 1
+    return time.perf_counter() - wall
+
+
+def control(args: argparse.Namespace) -> None:
+    """The same loopback clusters on four tasks of pure CPU (a busy loop, nothing shared):
+    the speed-up the machine allows at all. On a machine whose CPU share is capped it is
+    what bounds the songs' speed-up."""
+    from distributed import Client, LocalCluster
+    walls = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            client.gather(client.map(_busy, [0.5] * workers, pure=False))  # started
+            began = time.perf_counter()
+            client.gather(client.map(_busy, [args.cpu_s] * 4, pure=False))
+            walls[workers] = time.perf_counter() - began
+            record({"bench": "songs.control", "workers": workers, "tasks": 4,
+                    "cpu_s_each": args.cpu_s, "wall_s": round(walls[workers], 1)})
+    record({"bench": "songs.control", "speedup_2_over_1": round(walls[1] / walls[2], 2)})
 
 
 def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
@@ -176,6 +206,8 @@ def main() -> None:
     d.add_argument("--seconds", type=float, default=40.0)
     d.add_argument("--segment", type=float, default=11.0)
     d.add_argument("--maxiter", type=int, default=8)
+    c = sub.add_parser("control")
+    c.add_argument("--cpu-s", type=float, default=3.0)
     s = sub.add_parser("seams")
     s.add_argument("result")
     s.add_argument("--content", required=True)
@@ -183,7 +215,7 @@ def main() -> None:
     s.add_argument("--segment", type=float, default=20.0)
     s.add_argument("--overlap", type=float, default=2.0)
     args = p.parse_args()
-    {"runs": runs, "dask": dask, "seams": seams}[args.what](args)
+    {"runs": runs, "dask": dask, "control": control, "seams": seams}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,11 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
     # results there differ less than two independent starts' would (docs/songs.md).
     start = init_signal(resolve_init(cfg.init, command), n, content, styles, cfg) \
         .astype(np.float32) if tasks else np.zeros(n, dtype=np.float32)
-    interrupted = _run_tasks(command, cfg, (content, start), styles, wins, tasks, key, runner,
-                             kept, (out, done, parts, reports), progress)
+    # The style targets depend on the styles and options only: a worker keeps them for the
+    # next song under the same style.
+    targets = segments.digest(command, cfg, None, styles, [])
+    interrupted = _run_tasks(command, cfg, (content, start), styles, wins, tasks, targets,
+                             runner, kept, (out, done, parts, reports), progress)
     del start
     if not reports:
         raise interrupt.Interrupted(interrupt.received() or 2)
