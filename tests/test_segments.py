@@ -172,3 +172,34 @@ def test_bad_segment_options_are_one_line_and_exit_2(tmp_path, capsys, flags, me
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not out.exists()
+
+
+def test_sigterm_keeps_the_finished_segments_and_resume_runs_only_the_rest(tmp_path):
+    import signal
+    import time
+    content = write(tmp_path / "c.wav", plucked_melody(6.0, SR), SR)
+    style = write(tmp_path / "s.wav", drum_loop(2.0, SR), SR)
+    out, kept = tmp_path / "o.wav", tmp_path / "o.segments"
+    flags = ["--sr", SR, "--n-fft", 256, "--hop-length", 64, "--n-filters", 32,
+             "--rhythm-filters", 16, "--rhythm-kernel-size", 10, "--maxiter", 20,
+             "--ftol", "1e-30", "--patience", 0, "--segment", 2, "--overlap", 0.5]
+    proc = subprocess.Popen(_cli("transfer", content, style, "-o", out, *flags),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def finished() -> int:  # not the temporary files a write goes through
+        return len([p for p in kept.glob("*.npz") if not p.name.startswith(".")])
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None and \
+            (not kept.exists() or finished() < 1):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 143, err
+    done_before = finished()
+    assert 1 <= done_before < 4 and json.load(open(tmp_path / "o.json"))["interrupted"]
+    res = subprocess.run(_cli("transfer", "--resume", tmp_path / "o.ckpt.npz"),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"; {done_before} done before, resumed" in res.stderr
+    report = json.load(open(tmp_path / "o.json"))
+    assert report["segments_done"] == report["segments_total"] == 4
+    assert not report["interrupted"] and not kept.exists()
