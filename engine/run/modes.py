@@ -49,30 +49,19 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
     # content term's gradient is zero); a texture at its own start, as bench/texture.py
     # measured it. Both are seeded, so a resumed run optimizes the same objective.
     at = x0 if content is None else initial_signal(n_samples, cfg)
-    factors = {}
-    if cfg.balance:
-        with phase(cfg.progress, "balancing the terms (a first run also compiles the kernels)"):
-            factors = objective.balance(at)
+    factors = _balance(cfg, objective, at)
     if resume is not None:
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
-    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience,
-                      cfg.eval_min_improvement,
-                      grams=None if shared is None else shared.get("eval_grams"))
-    if shared is not None and monitor.grams is not None:
-        shared["eval_grams"] = monitor.grams
+    monitor = _monitor(cfg, styles or [], content, shared)
     every = cfg.eval_every
     if every and monitor.skipped:
         if mode != "texture":  # texture measures by default: a short one just runs unmeasured
             raise ParameterError(f"--eval-every: {monitor.skipped}")
         every = 0
     setup_s = time.perf_counter() - started - monitor.time_s
-
-    def first_eval(seconds: float) -> None:
-        if cfg.progress and cost:
-            need = memory.estimate_bytes(cfg, n_samples, [len(x) for x, _ in styles or []])
-            say(True, cost_line(seconds, n_samples, cfg.sr, cfg.maxiter, need))
+    first_eval = _announce_cost(cfg, n_samples, styles or []) if cost else None
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                     bounds=cfg.bounds, progress=cfg.progress, desc=mode,
@@ -105,6 +94,32 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         quality=quality,
     )
     return res.x.astype(np.float32), report
+
+
+def _balance(cfg: RunConfig, objective: Objective, at: np.ndarray) -> dict:
+    if not cfg.balance:
+        return {}
+    with phase(cfg.progress, "balancing the terms (a first run also compiles the kernels)"):
+        return objective.balance(at)
+
+
+def _monitor(cfg: RunConfig, styles: list, content: Optional[np.ndarray],
+             shared: Optional[dict]) -> Monitor:
+    """The run's quality measure; a long run's segments share the styles' evaluation Grams."""
+    monitor = Monitor(cfg.sr, styles, content, cfg.eval_patience, cfg.eval_min_improvement,
+                      grams=None if shared is None else shared.get("eval_grams"))
+    if shared is not None and monitor.grams is not None:
+        shared["eval_grams"] = monitor.grams
+    return monitor
+
+
+def _announce_cost(cfg: RunConfig, n_samples: int, styles: list) -> Callable:
+    """The up-front line, once the first evaluation is timed (progress.cost_line)."""
+    def first_eval(seconds: float) -> None:
+        if cfg.progress:
+            need = memory.estimate_bytes(cfg, n_samples, [len(x) for x, _ in styles])
+            say(True, cost_line(seconds, n_samples, cfg.sr, cfg.maxiter, need))
+    return first_eval
 
 
 def _memo(shared: Optional[dict], key: tuple, make: Callable) -> Any:
