@@ -68,7 +68,8 @@ def test_a_finished_segment_is_resumed_not_recomputed(monkeypatch, tmp_path):
     assert first == [0, 1] and report["interrupted"] and report["segments_done"] == 2
     second = []
     monkeypatch.setattr(segments, "run_segment", _identity(second))
-    out, report = spread.run_song("transfer", content, style, cfg, segment_s=2.0,
+    resumed = TransferConfig(**TINY, threads=1, maxiter=7)  # options a resume may change
+    out, report = spread.run_song("transfer", content, style, resumed, segment_s=2.0,
                                   overlap_s=0.5, store=store)
     assert second == list(range(2, report["segments_total"]))  # 0 and 1 from the store
     assert np.array_equal(out, content) and not report["interrupted"]

@@ -125,11 +125,18 @@ def estimate_bytes(cfg: Any, n: int, length: int, style_samples: Iterable[int],
     return memory.estimate_bytes(cfg, length, list(style_samples)) + 4 * n * (3 + has_content)
 
 
+# Options a resumed run may change (engine/cli/style.py's RESUMABLE): a finished segment
+# stands whatever they become.
+RESUMABLE = {"threads", "progress", "checkpoint_every", "maxiter", "patience",
+             "min_improvement", "eval_every", "eval_patience", "eval_min_improvement"}
+
+
 def digest(command: str, cfg: Any, content: Optional[np.ndarray], styles: list,
            wins: list) -> str:
     """What a segment's stored result depends on: a segment is reused only by a run of the
     same inputs, options and cut."""
-    h = hashlib.sha256(json.dumps([command, asdict(cfg), wins], sort_keys=True).encode())
+    config = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE}
+    h = hashlib.sha256(json.dumps([command, config, wins], sort_keys=True).encode())
     for x in ([] if content is None else [content]) + [s for s, _ in styles]:
         h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
     h.update(json.dumps([float(w) for _, w in styles]).encode())
