@@ -5,6 +5,7 @@ Public API:
     Network(config, backend="numpy")                the fixed random network
     Objective(network, content=..., style=...)      .value_and_grad(x) -> (float, ndarray)
     transfer(content, style, config) / texture(style, config) -> (signal, report)
+    run_song("transfer", content, style, config) -> (signal, report): a long one in segments
     separate(mix, {name: example}, config) -> ({name: signal}, report)
     reconstruct(content, config) -> ({"time": signal, "griffinlim": signal}, report)
     evaluate(result, sr, style=, content=, reference=) -> {style_distance, ...}: the measure
@@ -28,8 +29,10 @@ from engine.model.objective import Objective
 from engine.run.modes import texture, transfer
 from engine.run.reconstruct import reconstruct
 from engine.run.separate import separate
+from engine.run.spread import run_song
 from engine.version import __version__
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",
-           "reconstruct", "evaluate", "load", "write_wav", "ParameterError", "__version__"]
+           "reconstruct", "run_song", "evaluate", "load", "write_wav", "ParameterError",
+           "__version__"]

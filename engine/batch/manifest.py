@@ -24,7 +24,8 @@ FIXED = ("mode", "content", "style", "output")
 # Flags the batch sets itself; as columns they would fight it.
 RESERVED = {"output", "overwrite", "quiet", "resume", "threads", "html", "style", "source"}
 # Config fields that may differ between a finished run and the same row run again.
-VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html"}
+VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
+            "scheduler"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 

@@ -1,5 +1,6 @@
 """transfer and texture from the command line: inputs, presets, channels, several styles,
 checkpoints and --resume, Ctrl-C, plots, and the outputs."""
+import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,13 +26,13 @@ from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
 from engine.model.evaluate import evaluate
 from engine.report import page, plot
-from engine.run import channels, checkpoint, interrupt
+from engine.run import channels, checkpoint, interrupt, segments, spread
 from engine.run.modes import texture, transfer
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
              "patience", "min_improvement", "eval_every", "eval_patience",
-             "eval_min_improvement", "loudness"}
+             "eval_min_improvement", "loudness", "jobs", "scheduler"}
 
 
 @dataclass
@@ -57,6 +58,16 @@ class StyleRunArgs:
                                       "its inputs, options and output come from it", show=False)
     html: bool = opt(False, "also write OUTPUT.html and OUTPUT_files/: a page to listen to the "
                             "inputs and the result, with spectrograms and loss curves")
+    segment: float = opt(segments.SEGMENT_S, "a content (or texture) longer than 1.5 segments "
+                         "is cut into segments of this many seconds, each optimized against "
+                         "the same style targets and crossfaded where they overlap: memory "
+                         "that does not grow with the song (0: one optimization whole)")
+    overlap: float = opt(segments.OVERLAP_S, "seconds that consecutive segments overlap and "
+                                             "crossfade over")
+    jobs: int = opt(1, "segments optimized at once in local worker processes")
+    scheduler: Optional[str] = opt(None, "a Dask scheduler (tcp://HOST:PORT) whose workers "
+                                         "optimize the segments (they must reach this "
+                                         "output's folder)", show=False)
 
 
 def preset_field(mode: str) -> Optional[str]:
@@ -182,11 +193,7 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
 
         styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, styles)]
         try:
-            if command == "transfer":
-                signal, report = transfer(part_content, styles_i, args, resume=resume,
-                                          checkpoint=save)
-            else:
-                signal, report = texture(styles_i, args, resume=resume, checkpoint=save)
+            signal, report = _optimize_one(args, command, part_content, styles_i, resume, save)
         except BaseException as exc:  # a signal while this part's features are computed
             if interrupt.wrapped(exc) is None or all("skipped" in r for r in reports):
                 raise
@@ -206,6 +213,29 @@ def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str)
     silent = np.zeros(len(parts[0]), dtype=np.float32)  # parts a Ctrl-C left undone
     parts += [silent] * (len(content_parts) - len(parts))
     return parts, reports, interrupted
+
+
+def _optimize_one(args, command: str, content, styles: list, resume, save) -> tuple:
+    """One part's optimization: whole, or a long one in segments (engine/run/spread.py),
+    whose finished segments are kept beside the output for --resume."""
+    n = len(content) if content is not None else int(round(args.seconds * args.sr))
+    runner = spread.runner_for(args.jobs, args.scheduler, args.threads)  # checked either way
+    if args.segment != 0:
+        segments.lengths(args, args.segment, args.overlap)
+    if segments.is_long(n, args, args.segment):
+        return spread.run_song(command, content, styles, args, segment_s=args.segment,
+                               overlap_s=args.overlap, store=_store_path(args.output),
+                               **runner)
+    if runner:
+        log(args, f"{n / args.sr:.0f} s is one segment (--segment {args.segment:g}): it runs "
+                  "here, whole; --jobs and --scheduler spread a longer one's segments")
+    if command == "transfer":
+        return transfer(content, styles, args, resume=resume, checkpoint=save)
+    return texture(styles, args, resume=resume, checkpoint=save)
+
+
+def _store_path(wav: str) -> str:
+    return str(Path(wav).with_suffix(".segments"))
 
 
 def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
@@ -260,6 +290,7 @@ def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content
                            demo={"content": content, "styles": [s for s, _ in styles]})
         if not report["interrupted"]:
             Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
+            shutil.rmtree(_store_path(wav), ignore_errors=True)  # and the segments kept
 
 
 def run_styled(args, command: str, explicit: set) -> int:

@@ -29,6 +29,7 @@ from engine.run.common import (
     style_targets,
 )
 from engine.run.optimize import lbfgs
+from engine.run.progress import cost_line, phase, say
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
 
@@ -37,33 +38,37 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          n_samples: int, started: float, resume: Optional[dict] = None,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
          content: Optional[np.ndarray] = None,
-         fields: Optional[dict] = None) -> tuple[np.ndarray, dict]:
+         fields: Optional[dict] = None, cost: bool = True, shared: Optional[dict] = None,
+         start: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
     init = resolve_init(cfg.init, mode)
-    x0 = init_signal(init, n_samples, content, styles or [], cfg)
+    # A long run's segment (engine/run/segments.py) starts from its stretch of the song's
+    # start, so two segments start alike where they overlap.
+    x0 = init_signal(init, n_samples, content, styles or [], cfg) if start is None else \
+        np.asarray(start, dtype=np.float64)
     # A transfer is balanced at the seeded noise whatever its start (at the content the
     # content term's gradient is zero); a texture at its own start, as bench/texture.py
     # measured it. Both are seeded, so a resumed run optimizes the same objective.
     at = x0 if content is None else initial_signal(n_samples, cfg)
-    factors = objective.balance(at) if cfg.balance else {}
+    factors = _balance(cfg, objective, at)
     if resume is not None:
         x0 = np.asarray(resume["x"], dtype=np.float64)
         if x0.shape != (n_samples,):
             raise ParameterError(f"checkpoint holds {x0.size} samples, the run needs {n_samples}")
-    monitor = Monitor(cfg.sr, styles or [], content, cfg.eval_patience,
-                      cfg.eval_min_improvement)
+    monitor = _monitor(cfg, styles or [], content, shared)
     every = cfg.eval_every
     if every and monitor.skipped:
         if mode != "texture":  # texture measures by default: a short one just runs unmeasured
             raise ParameterError(f"--eval-every: {monitor.skipped}")
         every = 0
     setup_s = time.perf_counter() - started - monitor.time_s
+    first_eval = _announce_cost(cfg, n_samples, styles or []) if cost else None
     with gemm_precision(cfg, network):
         res = lbfgs(objective, x0, maxiter=cfg.maxiter, ftol=cfg.ftol, maxcor=cfg.maxcor,
                     bounds=cfg.bounds, progress=cfg.progress, desc=mode,
                     history=None if resume is None else resume["history"],
                     checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
                     patience=cfg.patience, min_improvement=cfg.min_improvement,
-                    monitor=monitor, monitor_every=every)
+                    monitor=monitor, monitor_every=every, first_eval=first_eval)
     returned = res.nit
     if res.message.startswith("measure:"):  # the best measured iterate, not the last
         res.x, returned = monitor.best["x"], monitor.best["iter"]
@@ -91,12 +96,52 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
     return res.x.astype(np.float32), report
 
 
+def _balance(cfg: RunConfig, objective: Objective, at: np.ndarray) -> dict:
+    if not cfg.balance:
+        return {}
+    with phase(cfg.progress, "balancing the terms (a first run also compiles the kernels)"):
+        return objective.balance(at)
+
+
+def _monitor(cfg: RunConfig, styles: list, content: Optional[np.ndarray],
+             shared: Optional[dict]) -> Monitor:
+    """The run's quality measure; a long run's segments share the styles' evaluation Grams."""
+    monitor = Monitor(cfg.sr, styles, content, cfg.eval_patience, cfg.eval_min_improvement,
+                      grams=None if shared is None else shared.get("eval_grams"))
+    if shared is not None and monitor.grams is not None:
+        shared["eval_grams"] = monitor.grams
+    return monitor
+
+
+def _announce_cost(cfg: RunConfig, n_samples: int, styles: list) -> Callable:
+    """The up-front line, once the first evaluation is timed (progress.cost_line)."""
+    def first_eval(seconds: float) -> None:
+        if cfg.progress:
+            need = memory.estimate_bytes(cfg, n_samples, [len(x) for x, _ in styles])
+            say(True, cost_line(seconds, n_samples, cfg.sr, cfg.maxiter, need))
+    return first_eval
+
+
+def _memo(shared: Optional[dict], key: tuple, make: Callable) -> Any:
+    """make() once per ``shared`` dict (a long run's segments: the same style targets for
+    every segment, computed once), or every time without one."""
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
+
+
 def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
-               **kwargs: Any) -> Objective:
-    targets = style_targets(net, styles, style_branches(cfg), cfg.progress)
-    autocorr = autocorr_targets(net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags,
-                                n_samples) if cfg.autocorr_weight > 0 else None
-    spectrum = spectrum_target(net, styles, cfg.spectrum_bands) \
+               shared: Optional[dict] = None, **kwargs: Any) -> Objective:
+    key = repr(net.config)
+    targets = _memo(shared, ("grams", key),
+                    lambda: style_targets(net, styles, style_branches(cfg), cfg.progress))
+    autocorr = _memo(shared, ("autocorr", key, n_samples), lambda: autocorr_targets(
+        net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags, n_samples)) \
+        if cfg.autocorr_weight > 0 else None
+    spectrum = _memo(shared, ("spectrum", key),
+                     lambda: spectrum_target(net, styles, cfg.spectrum_bands)) \
         if cfg.spectrum_weight > 0 else None
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                      l1_weight=cfg.l1_weight, style_grams=targets,
@@ -111,12 +156,15 @@ def _style_signals(styles: list, branches: tuple) -> dict:
 
 def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] = None, *,
              resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
+             shared: Optional[dict] = None, start: Optional[np.ndarray] = None,
              **overrides: Any) -> tuple[np.ndarray, dict]:
     """Style transfer of mono float signals at ``config.sr``; the result has the content's
     length. ``style`` is one signal or a list of (signal, weight) pairs whose Grams are
     averaged by weight. Keyword overrides replace config fields. ``resume`` ({"x", "history"})
     continues a checkpointed run; ``checkpoint(x, history)`` is called every
-    ``config.checkpoint_every`` iterations. Returns (signal float32, report dict)."""
+    ``config.checkpoint_every`` iterations. ``shared`` (a dict kept between calls) holds the
+    style targets after the first call, and ``start`` replaces the --init start: a long
+    content's segments (engine/run/segments.py). Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = resolve(TransferConfig, config, overrides)
     branches = style_branches(cfg)
@@ -125,11 +173,21 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
     announce(cfg, net, "content features and style Grams")
-    offset = _spectrum_offset(cfg, net, content, styles)
-    obj = transfer_objective(cfg, net, styles, content)
+    _resuming(cfg, resume)
+    # A segment's own offset would warn once a segment: its song's is the caller's to measure.
+    offset = _spectrum_offset(cfg, net, content, styles) if shared is None else None
+    with phase(cfg.progress, "content features and style Grams", begin=False):
+        obj = transfer_objective(cfg, net, styles, content, shared)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content,
-                fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)})
+                fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)},
+                cost=shared is None, shared=shared, start=start)
+
+
+def _resuming(cfg: RunConfig, resume: Optional[dict]) -> None:
+    if resume is not None:
+        say(cfg.progress, f"resuming at iteration {len(resume['history'])}: the set-up (style "
+                          "targets, balance) is computed again, the iterations are not")
 
 
 def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
@@ -149,6 +207,7 @@ def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
 
 def texture(style: Any, config: Optional[TextureConfig] = None, *,
             resume: Optional[dict] = None, checkpoint: Optional[Callable] = None,
+            shared: Optional[dict] = None, start: Optional[np.ndarray] = None,
             **overrides: Any) -> tuple[np.ndarray, dict]:
     """Style-only synthesis of ``config.seconds`` of audio; ``style`` as for transfer.
     Returns (signal, report)."""
@@ -170,24 +229,26 @@ def texture(style: Any, config: Optional[TextureConfig] = None, *,
     net = build_network(checker, _style_signals(styles, branches), n_samples)
     net.check_length(n_samples, "the requested texture", branches)
     announce(cfg, net, "style Grams")
-    obj = texture_objective(cfg, net, styles, n_samples)
+    _resuming(cfg, resume)
+    with phase(cfg.progress, "style Grams", begin=False):
+        obj = texture_objective(cfg, net, styles, n_samples, shared)
     return _run("texture", cfg, net, obj, n_samples, started, resume, checkpoint,
-                styles=styles)
+                styles=styles, cost=shared is None, shared=shared, start=start)
 
 
 def texture_objective(cfg: TextureConfig, net: Network, styles: list,
-                       n_samples: int) -> Any:
+                       n_samples: int, shared: Optional[dict] = None) -> Any:
     """One network's Objective, or with --networks N an Ensemble of N members (1/N of the
     filters each, own seeds and widths) whose widths fit the shortest signal."""
     if cfg.networks == 1:
-        return _objective(cfg, net, styles, n_samples)
+        return _objective(cfg, net, styles, n_samples, shared)
     shortest = min([n_samples] + [len(x) for x, _ in styles])
-    return Ensemble([_objective(cfg, m, styles, n_samples)
+    return Ensemble([_objective(cfg, m, styles, n_samples, shared)
                      for m in member_networks(cfg, net, shortest)])
 
 
 def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
-                       content: np.ndarray) -> Any:
+                       content: np.ndarray, shared: Optional[dict] = None) -> Any:
     """One network's content and style Objective, or with --networks N an Ensemble: the
     content term on the full network first (alone, or with its style terms: --base-style;
     the ensemble reports its content branch and target), then N style-only members, each
@@ -196,7 +257,7 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     similarity 0.586), so it keeps its own network."""
     n = len(content)
     if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
-        base = _objective(cfg, net, styles, n, content=content,
+        base = _objective(cfg, net, styles, n, shared, content=content,
                           content_weight=cfg.content_weight)
         if cfg.networks == 1:
             return base
@@ -207,5 +268,6 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
     seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
-    members = [_objective(cfg, m, styles, n) for m in member_networks(seeded, net, shortest)]
+    members = [_objective(cfg, m, styles, n, shared)
+               for m in member_networks(seeded, net, shortest)]
     return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))

@@ -11,6 +11,7 @@ from scipy.optimize import Bounds, minimize
 from tqdm import tqdm
 
 from engine.run import interrupt
+from engine.run.progress import expected_stop
 
 PLATEAU = "plateau: the loss fell by less than {tol:g} (relative) over the last {n} iterations"
 MAXITER = "maxiter reached"
@@ -58,6 +59,7 @@ class _Watch:
     monitor_every: int = 0
     patience: int = 0
     min_improvement: float = 0.0
+    maxiter: int = 0
     bar: Any = None
     start: float = field(default_factory=time.perf_counter)
     last: dict = field(default_factory=dict)
@@ -85,6 +87,9 @@ class _Watch:
                  **terms}
         history.append(entry)
         self.bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
+        # The bar ends where the stop rule is expected to end the run, not at --maxiter.
+        self.bar.total = expected_stop(history, self.maxiter, self.patience,
+                                       self.min_improvement, self.monitor, self.monitor_every)
         self.bar.update(1)
         if self.checkpoint is not None and self.checkpoint_every and \
                 len(history) % self.checkpoint_every == 0:
@@ -130,23 +135,29 @@ def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1
           checkpoint: Optional[Callable[[np.ndarray, list], None]] = None,
           checkpoint_every: int = 0, patience: int = 0, min_improvement: float = 0.0,
           monitor: Optional[Callable[[np.ndarray, dict], Optional[str]]] = None,
-          monitor_every: int = 0) -> OptimResult:
+          monitor_every: int = 0,
+          first_eval: Optional[Callable[[float], None]] = None) -> OptimResult:
     """Minimize ``objective.terms_and_grad`` over x with scipy's L-BFGS-B (float64 on scipy's
     side). ``history`` continues a resumed run (its length counts against ``maxiter``);
     ``checkpoint(x, history)`` runs every ``checkpoint_every`` iterations. The run stops early
     when the loss plateaus (``plateaued``) or when ``monitor(x, entry)``, called every
     ``monitor_every`` iterations, returns a reason; the monitor's time is kept out of the
-    iterations' ``time_s`` and ``wall_time_s`` (it is ``monitor_time_s``). Ctrl-C
+    iterations' ``time_s`` and ``wall_time_s`` (it is ``monitor_time_s``); ``first_eval``
+    gets the first evaluation's seconds (the run's cost announced up front). Ctrl-C
     (KeyboardInterrupt) ends the run with the lowest-loss point evaluated, flagged
     ``interrupted``."""
     x0 = np.asarray(x0, dtype=np.float64)
     result = OptimResult(x=x0, history=list(history or []))
     done = len(result.history)
     watch = _Watch(objective, result, checkpoint, checkpoint_every, monitor, monitor_every,
-                   patience, min_improvement, best={"loss": np.inf, "x": x0})
+                   patience, min_improvement, maxiter, best={"loss": np.inf, "x": x0})
+    began = time.perf_counter()
     watch.fun(x0)
+    if first_eval is not None:
+        first_eval(time.perf_counter() - began)
     result.initial = watch.last["terms"]
-    watch.bar = tqdm(total=maxiter, initial=done, desc=desc, disable=not progress, unit="it",
+    total = expected_stop(result.history, maxiter, patience, min_improvement)
+    watch.bar = tqdm(total=total, initial=done, desc=desc, disable=not progress, unit="it",
                      dynamic_ncols=True)
     try:
         _minimize(watch, x0, done, maxiter, ftol, maxcor, bounds)
@@ -158,6 +169,7 @@ def lbfgs(objective: Any, x0: np.ndarray, *, maxiter: int = 300, ftol: float = 1
         result.message = interrupt.stop_message(stopped)
         result.nit = len(result.history)
     finally:
+        watch.bar.total = watch.bar.n  # where it did stop
         watch.bar.close()
     result.wall_time_s = time.perf_counter() - watch.start - result.monitor_time_s
     return result

@@ -16,7 +16,8 @@ class Monitor:
     distance. Built once per run: the styles' evaluation Grams are computed here."""
 
     def __init__(self, sr: int, styles: list, content: Optional[np.ndarray] = None,
-                 patience: int = 0, min_improvement: float = 0.0) -> None:
+                 patience: int = 0, min_improvement: float = 0.0,
+                 grams: Optional[dict] = None) -> None:
         began = time.perf_counter()
         self.sr, self.content, self.patience = sr, content, patience
         self.min_improvement = min_improvement
@@ -24,8 +25,9 @@ class Monitor:
         self.history: list = []
         self.best: dict = {}
         self.skipped: Optional[str] = None
-        try:
-            self.grams: Optional[dict] = eval_grams([(s, w) for s, w in styles], sr)
+        try:  # ``grams``: the styles' evaluation Grams computed before (a long run's segments)
+            self.grams: Optional[dict] = grams if grams is not None else \
+                eval_grams([(s, w) for s, w in styles], sr)
         except ParameterError as exc:  # shorter than the evaluation network's field
             self.grams, self.skipped = None, f"not measured: {exc}"
         self.time_s = time.perf_counter() - began

@@ -1,0 +1,222 @@
+"""Whole songs (issue 32): memory and time against length, the speed-up of Dask workers,
+and the seams of a segmented transfer.
+
+    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--out DIR]
+    python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8]
+    python -m bench.songs control [--cpu-s 3]
+    python -m bench.songs seams RESULT.wav --content CONTENT.wav --style STYLE.wav \\
+        --segment 20 --overlap 2
+
+``runs``: transfers of a piano song (the corpus's piano parts one after another, repeated
+to length) under the corpus's 20 s drum clip, each a CLI run in a child process of its own
+(peak RSS from ru_maxrss, wall time), with --harmonic-filters fastfood and one thread, as the
+issue measured; a length over 30 s is segmented (the default) and, with --whole, also run as
+one optimization (--segment 0). ``dask``: the same song on a loopback LocalCluster of 1 and
+of 2 single-thread workers; ``control``: the same clusters on a busy loop (the speed-up the
+machine allows at all). ``seams``: 2 s windows of the result centred on the joins
+against 2 s windows elsewhere: style distance, content similarity, and spectral flux, each
+join's z-score against the others' spread. Rows go to bench/songs.jsonl.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SR = 22050
+CORPUS = "/work/corpus"
+ROWS = Path(__file__).with_name("songs.jsonl")
+MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+           "r = subprocess.run(sys.argv[1:]); "
+           "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+           "time.perf_counter() - t)")
+OPTIONS = ["--harmonic-filters", "fastfood", "--threads", "1", "--quiet"]
+ENV = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                         "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+
+
+def song(seconds: float, corpus: str = CORPUS) -> np.ndarray:
+    """The corpus's piano parts one after another, repeated to ``seconds``."""
+    paths = [f"{corpus}/clips/piano_chorale.wav", f"{corpus}/examples/piano.wav",
+             *sorted(glob.glob(f"{corpus}/mixes/*/piano.wav"))]
+    x = np.concatenate([sf.read(p, dtype="float32")[0] for p in paths])
+    return np.resize(x, int(round(seconds * SR)))
+
+
+def run_cli(argv: list) -> tuple:
+    """(peak RSS bytes, wall seconds) of a CLI run in a child process."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "engine.cli",
+                          *argv], capture_output=True, text=True, env=ENV)
+    code, kib, wall = out.stdout.split()[-3:]
+    if int(code):
+        raise SystemExit(f"{argv} exited {code}: {out.stderr.strip().splitlines()[-1:]}")
+    return int(kib) * 1024, float(wall)
+
+
+def record(row: dict) -> None:
+    print(json.dumps(row), flush=True)
+    with open(ROWS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def runs(args: argparse.Namespace) -> None:
+    from engine.config import TransferConfig
+    from engine.run import segments
+    style = f"{CORPUS}/clips/drums.wav"
+    cfg = TransferConfig(harmonic_filters="fastfood")
+    for seconds in [float(s) for s in args.lengths.split(",")]:
+        content = os.path.join(args.out, f"piano_{seconds:g}.wav")
+        sf.write(content, song(seconds), SR)
+        n = int(seconds * SR)
+        modes = [("segmented", [])] if seconds > 1.5 * segments.SEGMENT_S else [("whole", [])]
+        if args.whole and modes[0][0] == "segmented":
+            modes.append(("whole", ["--segment", "0"]))
+        for mode, extra in modes:
+            out = os.path.join(args.out, f"song_{seconds:g}_{mode}.wav")
+            peak, wall = run_cli(["transfer", content, style, "-o", out, "--overwrite",
+                                  "--maxiter", str(args.maxiter), *OPTIONS, *extra])
+            seg = segments.SEGMENT_S * SR if mode == "segmented" else n
+            estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
+                if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
+            report = json.load(open(out.replace(".wav", ".json")))
+            record({"bench": "songs.runs", "seconds": seconds, "mode": mode,
+                    "maxiter": args.maxiter, "peak_mib": round(peak / 2**20),
+                    "estimate_mib": round(estimate / 2**20), "wall_s": round(wall, 1),
+                    "nit": report["nit"], "segments": report.get("segments_total", 1),
+                    "quality": report["quality"], "result": out})
+
+
+def dask(args: argparse.Namespace) -> None:
+    from distributed import LocalCluster
+
+    from engine.config import TransferConfig
+    from engine.run import spread
+    content = song(args.seconds)
+    style = sf.read(f"{CORPUS}/clips/drums.wav", dtype="float32")[0]
+    cfg = TransferConfig(harmonic_filters="fastfood", maxiter=args.maxiter, threads=1)
+    results = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None, env={v: "1" for v in (
+                              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+                          ) as cluster:
+            # Each worker imports the engine, compiles, and computes the style's targets once
+            # (kept for the next song under that style): a warm-up song first, a segment
+            # on every worker, so that the timed song is the segments' work alone.
+            spread.run_song("transfer", content[:int(2 * args.segment * SR)][::-1].copy(),
+                            style, cfg, segment_s=args.segment, overlap_s=1.0,
+                            **spread.runner_for(1, cluster.scheduler_address, 1))
+            began = time.perf_counter()
+            out, report = spread.run_song("transfer", content, style, cfg,
+                                          segment_s=args.segment, overlap_s=1.0,
+                                          **spread.runner_for(1, cluster.scheduler_address, 1))
+            results[workers] = (time.perf_counter() - began, out)
+            record({"bench": "songs.dask", "workers": workers, "threads_per_worker": 1,
+                    "seconds": args.seconds, "segment_s": args.segment,
+                    "segments": report["segments_total"], "maxiter": args.maxiter,
+                    "wall_s": round(results[workers][0], 1)})
+    record({"bench": "songs.dask", "speedup_2_over_1": round(results[1][0] / results[2][0], 2),
+            "same_result": bool(np.array_equal(results[1][1], results[2][1]))})
+
+
+def _busy(seconds: float) -> float:
+    """A CPU-bound task of ``seconds`` of this process's CPU time; its wall seconds."""
+    began, wall, x = time.process_time(), time.perf_counter(), 0
+    while time.process_time() - began < seconds:
+        x += 1
+    return time.perf_counter() - wall
+
+
+def control(args: argparse.Namespace) -> None:
+    """The same loopback clusters on four tasks of pure CPU (a busy loop, nothing shared):
+    the speed-up the machine allows at all. On a machine whose CPU share is capped it is
+    what bounds the songs' speed-up."""
+    from distributed import Client, LocalCluster
+    walls = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            client.gather(client.map(_busy, [0.5] * workers, pure=False))  # started
+            began = time.perf_counter()
+            client.gather(client.map(_busy, [args.cpu_s] * 4, pure=False))
+            walls[workers] = time.perf_counter() - began
+            record({"bench": "songs.control", "workers": workers, "tasks": 4,
+                    "cpu_s_each": args.cpu_s, "wall_s": round(walls[workers], 1)})
+    record({"bench": "songs.control", "speedup_2_over_1": round(walls[1] / walls[2], 2)})
+
+
+def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """Spectral flux per frame: the summed rise of the log-magnitude spectrum."""
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * np.hanning(n_fft)
+    mag = np.log1p(np.abs(np.fft.rfft(frames, axis=1)))
+    return np.concatenate([[0.0], np.maximum(np.diff(mag, axis=0), 0).sum(axis=1)])
+
+
+def seams(args: argparse.Namespace) -> None:
+    from engine.model.evaluate import evaluate
+    from engine.run import segments
+    y = sf.read(args.result, dtype="float32")[0]
+    content = sf.read(args.content, dtype="float32")[0][:len(y)]
+    style = sf.read(args.style, dtype="float32")[0]
+    wins = segments.windows(len(y), int(args.segment * SR), int(args.overlap * SR))
+    joins = [(wins[k + 1][0] + wins[k][1]) // 2 for k in range(len(wins) - 1)]
+    half = SR  # 2 s windows
+    others = [c for c in range(half, len(y) - half, 2 * half)
+              if all(abs(c - j) >= 2 * half for j in joins)]
+    f = flux(y)
+
+    def figures(c: int) -> dict:
+        w = slice(c - half, c + half)
+        out = evaluate(y[w], SR, style=style, content=content[w])
+        out["flux"] = float(f[(c - half) // 512:(c + half) // 512].mean())
+        return {k: out[k] for k in ("style_distance", "content_similarity", "flux")}
+    at_joins, elsewhere = [figures(c) for c in joins], [figures(c) for c in others]
+    summary = {}
+    for name in ("style_distance", "content_similarity", "flux"):
+        rest = np.array([r[name] for r in elsewhere])
+        z = [(r[name] - rest.mean()) / rest.std() for r in at_joins]
+        summary[name] = {"joins": [round(r[name], 4) for r in at_joins],
+                         "elsewhere_mean": round(float(rest.mean()), 4),
+                         "elsewhere_std": round(float(rest.std()), 4),
+                         "z": [round(float(v), 2) for v in z],
+                         "within_2_sd": bool(all(abs(v) <= 2 for v in z))}
+    record({"bench": "songs.seams", "result": args.result, "segment_s": args.segment,
+            "overlap_s": args.overlap, "joins": len(joins), "windows_elsewhere": len(others),
+            **summary})
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("runs")
+    r.add_argument("--lengths", default="10,60")
+    r.add_argument("--maxiter", type=int, default=8)
+    r.add_argument("--whole", action="store_true")
+    r.add_argument("--out", default=tempfile.gettempdir())
+    d = sub.add_parser("dask")
+    d.add_argument("--seconds", type=float, default=40.0)
+    d.add_argument("--segment", type=float, default=11.0)
+    d.add_argument("--maxiter", type=int, default=8)
+    c = sub.add_parser("control")
+    c.add_argument("--cpu-s", type=float, default=3.0)
+    s = sub.add_parser("seams")
+    s.add_argument("result")
+    s.add_argument("--content", required=True)
+    s.add_argument("--style", required=True)
+    s.add_argument("--segment", type=float, default=20.0)
+    s.add_argument("--overlap", type=float, default=2.0)
+    args = p.parse_args()
+    {"runs": runs, "dask": dask, "control": control, "seams": seams}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
