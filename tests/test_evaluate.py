@@ -331,6 +331,24 @@ def test_style_distance_does_not_depend_on_the_result_level():
         pytest.approx(content_similarity(result, melody, SR), abs=1e-6)
 
 
+def test_evaluate_content_takes_the_stretch_the_run_used(tmp_path, capsys):
+    """A result made from --content-start/--content-end is measured against that stretch
+    with the same options; against the whole (longer) file it is refused in one line, not
+    scored against the file's first seconds."""
+    melody = demo.plucked_melody(3.0, SR)
+    content = write(tmp_path / "c.wav", melody, SR)
+    result = write(tmp_path / "r.wav", melody[int(1.5 * SR):], SR)
+    assert main(["evaluate", result, "--content", content, "--content-start", "1.5",
+                 "--content-end", "3.0", "--sr", str(SR)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["content_similarity"] > 0.99
+    assert (out["content_start"], out["content_end"]) == (1.5, 3.0)
+    assert main(["evaluate", result, "--content", content, "--sr", str(SR)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert "content is 3.000 s and the result 1.500 s" in err and "--content-start" in err
+
+
 def test_evaluate_of_the_written_output_is_the_report_figure(tmp_path, capsys):
     """The written file is at the content's loudness, not the optimized signal's level; the
     measure of that file is still the figure in the run's report."""
