@@ -276,7 +276,7 @@ BAD = [
     ({"fmin": "3000", "fmax": "1000"}, "row 2, column fmin"),
     ({"bounds": "maybe"}, "row 2, column bounds"),
     ({"output": "../up.wav"}, "row 2, column output"),
-    ({"output": "x.mp3"}, "row 2, column output"),
+    ({"output": "x.aiff"}, "row 2, column output"),
     ({"content": ""}, "row 2, column content"),
     ({"mode": "texture"}, "row 2, column content"),  # a texture takes no content
     ({"mode": "separate", "output": "sep", "style": "one=a.wav"}, "row 2, column style"),

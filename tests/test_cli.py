@@ -86,7 +86,7 @@ def test_transfer_files_through_script(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str(out)
     y, sr = sf.read(str(out))
-    assert sr == 8000 and len(y) == 12000  # the content's length at the engine's rate
+    assert sr == 16000 and len(y) == 24000  # the content's length, at the content's rate
     report = json.load(open(tmp_path / "out.json"))
     assert report["mode"] == "transfer" and len(report["iterations"]) == report["nit"]
     assert report["inputs"] == {"content": content, "styles": [{"path": style, "weight": 1.0}]}
@@ -127,7 +127,8 @@ def _bad_inputs(tmp):
         "unknown flag": ["texture", good, "--colour", "blue"],
         "unknown command": ["morph", good],
         "texture too short": ["texture", good, "--seconds", "0.01"],
-        "output not wav": ["texture", good, "-o", str(tmp / "x.mp3")],
+        "output not audio": ["texture", good, "-o", str(tmp / "x.aiff")],
+        "flac of floats": ["texture", good, "-o", str(tmp / "x.flac"), "--subtype", "float"],
     }
 
 
@@ -135,7 +136,7 @@ def _bad_inputs(tmp):
     "missing file", "not audio", "empty", "silent", "inf samples", "too short",
     "start after end", "one file only", "unknown backend", "bad dtype", "negative n_fft",
     "zero maxiter", "not a number", "unknown flag", "unknown command", "texture too short",
-    "output not wav"])
+    "output not audio", "flac of floats"])
 def test_bad_input_exits_2_with_one_line(case, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     argv = _bad_inputs(tmp_path)[case]
@@ -173,3 +174,53 @@ def test_existing_output_needs_overwrite(tmp_path, capsys):
     assert main(["texture", style, "--seconds", "0.5", "-o", str(out), "--overwrite",
                  *FAST]) == 0
     assert len(sf.read(str(out))[0]) == 4000
+
+
+@pytest.mark.parametrize("command,typo,meant", [("transfer", "--maxiterr", "--maxiter"),
+                                                ("texture", "--secnds", "--seconds"),
+                                                ("evaluate", "--contnet", "--content")])
+def test_a_mistyped_option_gets_a_suggestion(command, typo, meant, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, typo, "3"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1, err
+    assert f"unrecognized arguments: {typo}" in err and f"did you mean {meant}?" in err
+
+
+@pytest.mark.parametrize("edge,value", [("content-end", "100"), ("style-end", "100"),
+                                        ("content-start", None)])
+def test_an_end_past_the_file_is_said_not_clamped_silently(tmp_path, edge, value, capsys):
+    """--content-end 100 on a 1.5 s file: one line saying what was used, and the run goes on
+    with the whole file (the same for the style's end)."""
+    content = write(tmp_path / "c.wav", sine(1.5, 8000, 330.0), 8000)
+    style = write(tmp_path / "s.wav", sine(1.6, 8000, 200.0), 8000)
+    out = str(tmp_path / "o.wav")
+    extra = [f"--{edge}", value] if value else []
+    assert main(["transfer", content, style, "-o", out, *FAST, *extra]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    if value is None:  # nothing past the end: nothing said
+        assert err == []
+        return
+    what = edge.split("-")[0]
+    length = {"content": 1.5, "style": 1.6}[what]
+    assert err == [f"randstyle: warning: --{edge} 100.0 s is past the end of the {what} file "
+                   f"{tmp_path / (what[0] + '.wav')} ({length:.3f} s): used up to its end"]
+    assert len(sf.read(out)[0]) == 12000
+
+
+def test_output_at_the_inputs_rate_or_the_one_asked(tmp_path, capsys):
+    """A 16 kHz content run at --sr 8000 comes back at 16 kHz (flac from the suffix), says so
+    in one progress line; --output-sr 8000 keeps the run's rate."""
+    content = write(tmp_path / "c.wav", sine(1.5, 16000, 330.0), 16000)
+    style = write(tmp_path / "s.wav", sine(1.6, 8000, 200.0), 8000)
+    out = str(tmp_path / "o.flac")
+    loud = [a for a in FAST if a != "--quiet"]
+    assert main(["transfer", content, style, "-o", out, *loud]) == 0
+    assert "ran at 8000 Hz; writing at the content's 16000 Hz" in capsys.readouterr().err
+    info = sf.info(out)
+    assert (info.format, info.samplerate, info.frames) == ("FLAC", 16000, 24000)
+    report = json.load(open(tmp_path / "o.json"))
+    assert report["output_sr"] == 16000 and report["config"]["sr"] == 8000
+    out2 = str(tmp_path / "o2.wav")
+    assert main(["transfer", content, style, "-o", out2, *FAST, "--output-sr", "8000"]) == 0
+    assert sf.info(out2).samplerate == 8000 and sf.info(out2).frames == 12000
