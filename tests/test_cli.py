@@ -224,3 +224,32 @@ def test_output_at_the_inputs_rate_or_the_one_asked(tmp_path, capsys):
     out2 = str(tmp_path / "o2.wav")
     assert main(["transfer", content, style, "-o", out2, *FAST, "--output-sr", "8000"]) == 0
     assert sf.info(out2).samplerate == 8000 and sf.info(out2).frames == 12000
+
+
+def test_a_first_run_says_it_compiles_the_cpu_kernels(tmp_path, monkeypatch, capsys):
+    """One progress line while Numba compiles on a first run (no on-disk cache yet); none
+    once the kernels are cached, and none with --quiet."""
+    from kernels import cpu
+    style = write(tmp_path / "s.wav", sine(1.6, 8000, 200.0), 8000)
+    line = "randstyle: compiling the CPU kernels once (cached for later runs)..."
+    loud = [a for a in FAST if a != "--quiet"] + ["--backend", "cpu", "--seconds", "0.5"]
+    for cached, quiet, said in ((False, [], True), (True, [], False), (False, ["-q"], False)):
+        monkeypatch.setattr(cpu, "kernels_cached", lambda cached=cached: cached)
+        out = str(tmp_path / f"t{cached}{quiet}.wav")
+        assert main(["texture", style, "-o", out, *loud, *quiet]) == 0
+        assert (line in capsys.readouterr().err.splitlines()) == said
+
+
+def test_kernels_cached_reads_numbas_cache_of_this_source(tmp_path, monkeypatch):
+    """Cached once a kernel of this source is on disk (cache=True); not after the source
+    changed (its index older than the file), as on a first run."""
+    from kernels import cpu
+    cpu.relu_forward(np.ones((2, 3), dtype=np.float32))  # compiled (or loaded) and cached
+    old, new = tmp_path / "old.py", tmp_path / "new.py"
+    old.write_text(""), new.write_text("")
+    os.utime(old, (0, 0))
+    monkeypatch.setattr(cpu, "__file__", str(old))
+    assert cpu.kernels_cached()
+    os.utime(new, (2 ** 33, 2 ** 33))  # edited after every index was written
+    monkeypatch.setattr(cpu, "__file__", str(new))
+    assert not cpu.kernels_cached()

@@ -87,6 +87,17 @@ def subtype_field() -> str:
     return opt("pcm16", "WAV sample format", choices=list(audio.SUBTYPES))
 
 
+def note_compiling(args) -> None:
+    """One progress line where the run's backend is cpu and its Numba kernels have no
+    on-disk cache yet (a first run): the tens of seconds of compiling are not silent."""
+    import kernels
+    if not args.progress or args.backend not in ("auto", "cpu"):
+        return
+    backend = kernels.get_backend(args.backend)
+    if not getattr(backend, "kernels_cached", lambda: True)():
+        log(args, "compiling the CPU kernels once (cached for later runs)...")
+
+
 def output_sr_field() -> Optional[int]:
     """--output-sr: the rate the outputs are written at (the method runs at --sr)."""
     return opt(None, "sample rate of the written audio (default: the input's, as read; the "

@@ -16,6 +16,7 @@ from engine.cli.common import (
     fresh_stem,
     log,
     loudness_field,
+    note_compiling,
     output_rate,
     output_sr_field,
     positional,
@@ -282,6 +283,7 @@ def run_styled(args, command: str, explicit: set) -> int:
                   args.overwrite)
 
     content, styles, inputs = _inputs(args, command, specs, is_demo)
+    note_compiling(args)
     first = None if is_demo else args.content if command == "transfer" else specs[0][0]
     out_sr = output_rate(args, first, "content" if command == "transfer" else "style")
     parts, reports, interrupted = _optimize_parts(args, command, content, styles, state, ckpt)

@@ -15,6 +15,7 @@ from engine.cli.common import (
     fresh_stem,
     log,
     loudness_field,
+    note_compiling,
     output_rate,
     output_sr_field,
     positional,
@@ -120,6 +121,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     references = {name: audio.load(path, args.sr, what=f"reference {name!r}")
                   for name, path in ref_paths.items()}
     out_sr = output_rate(args, args.mix, "mix")
+    note_compiling(args)
     parts, report = separate(mix, examples, args, references=references)
     out.mkdir(exist_ok=True)
     # One gain for all sources keeps their sum equal to the mix (up to that gain); under
@@ -197,6 +199,7 @@ def run_reconstruct(args: ReconstructArgs) -> int:
         content = audio.load(args.content, args.sr, args.content_start, args.content_end,
                              what="content")
     out_sr = output_rate(args, args.content, "content")
+    note_compiling(args)
     signals, report = reconstruct(content, args)
     target = loudness.reference_loudness([content], args.sr)
     report["loudness"] = {}
