@@ -405,3 +405,16 @@ def test_texture_defaults_stop_on_the_measure_and_short_textures_run_unmeasured(
     _, report = engine.texture(style, engine.TextureConfig(
         **SMALL, seconds=0.5, maxiter=3, progress=False, backend="numpy"))
     assert report["nit"] == 3 and "skipped" in report["quality"]
+
+
+def test_a_runs_measure_weighs_several_styles_as_the_run_does():
+    """The report's style distance of a run with --style a:0.9 --style b:0.1 is the measure
+    against the weighted styles, not against them equally weighted (which differs here)."""
+    a, b = stationary(1.5, seed=2), demo.drum_loop(1.5, SR)
+    styles = [(a, 0.9), (b, 0.1)]
+    x, report = engine.texture(styles, seconds=1.2, maxiter=2, progress=False,
+                               **{**SMALL, "backend": "numpy"})
+    weighted = engine.evaluate(x, SR, style=styles)["style_distance"]
+    equal = engine.evaluate(x, SR, style=[(a, 1.0), (b, 1.0)])["style_distance"]
+    assert abs(weighted - equal) > 0.05 * weighted  # the weights matter to this figure
+    assert report["quality"]["style_distance"] == pytest.approx(weighted, rel=1e-4)
