@@ -20,7 +20,7 @@ ROOMS = {
                  "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
     # Issue 33: what a new user met (audio out, evaluate, pages, the CLI), the issue's three
     # breakages, and issue 20's presets, band spectrum term and memory estimate.
-    "output": ["tests/test_audio.py", "tests/test_cli.py::test_transfer_files_through_script",
+    "output": ["tests/test_audio.py",
                "tests/test_cli.py::test_bad_input_exits_2_with_one_line",
                "tests/test_cli.py::test_a_mistyped_option_gets_a_suggestion",
                "tests/test_cli.py::test_an_end_past_the_file_is_said_not_clamped_silently",

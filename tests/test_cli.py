@@ -227,17 +227,23 @@ def test_output_at_the_inputs_rate_or_the_one_asked(tmp_path, capsys):
 
 
 def test_a_first_run_says_it_compiles_the_cpu_kernels(tmp_path, monkeypatch, capsys):
-    """One progress line while Numba compiles on a first run (no on-disk cache yet); none
-    once the kernels are cached, and none with --quiet."""
+    """One progress line while Numba compiles on a first run (no on-disk cache yet), under
+    --backend cpu and under auto where auto picks cpu (no GPU); none once the kernels are
+    cached, none with --quiet, none on the numpy backend."""
+    import kernels
     from kernels import cpu
+    real = kernels.available
+    monkeypatch.setattr(kernels, "available", lambda name: name != "cuda" and real(name))
     style = write(tmp_path / "s.wav", sine(1.6, 8000, 200.0), 8000)
     line = "randstyle: compiling the CPU kernels once (cached for later runs)..."
-    loud = [a for a in FAST if a != "--quiet"] + ["--backend", "cpu", "--seconds", "0.5"]
-    for cached, quiet, said in ((False, [], True), (True, [], False), (False, ["-q"], False)):
+    loud = [a for a in FAST if a != "--quiet"] + ["--seconds", "0.5"]
+    for backend, cached, quiet, said in (("cpu", False, [], True), ("auto", False, [], True),
+                                         ("cpu", True, [], False), ("cpu", False, ["-q"], False),
+                                         ("numpy", False, [], False)):
         monkeypatch.setattr(cpu, "kernels_cached", lambda cached=cached: cached)
-        out = str(tmp_path / f"t{cached}{quiet}.wav")
-        assert main(["texture", style, "-o", out, *loud, *quiet]) == 0
-        assert (line in capsys.readouterr().err.splitlines()) == said
+        out = str(tmp_path / f"t{backend}{cached}{quiet}.wav")
+        assert main(["texture", style, "-o", out, *loud, "--backend", backend, *quiet]) == 0
+        assert (line in capsys.readouterr().err.splitlines()) == said, backend
 
 
 def test_kernels_cached_reads_numbas_cache_of_this_source(tmp_path, monkeypatch):
