@@ -18,6 +18,34 @@ ROOMS = {
     "fastfood": ["tests/test_fastfood.py", "tests/test_fastfood_audit.py",
                  "tests/test_gpu_path.py::"
                  "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
+    # Issue 33: what a new user met (audio out, evaluate, pages, the CLI), the issue's three
+    # breakages, and issue 20's presets, band spectrum term and memory estimate.
+    "output": ["tests/test_audio.py",
+               "tests/test_cli.py::test_bad_input_exits_2_with_one_line",
+               "tests/test_cli.py::test_a_mistyped_option_gets_a_suggestion",
+               "tests/test_cli.py::test_an_end_past_the_file_is_said_not_clamped_silently",
+               "tests/test_cli.py::test_output_at_the_inputs_rate_or_the_one_asked",
+               "tests/test_cli.py::test_separate_and_reconstruct_write_at_the_inputs_rate",
+               "tests/test_cli.py::test_a_first_run_says_it_compiles_the_cpu_kernels",
+               "tests/test_cli.py::test_kernels_cached_reads_numbas_cache_of_this_source",
+               "tests/test_evaluate.py::test_evaluate_cli_prints_json_and_one_line",
+               "tests/test_evaluate.py::test_evaluate_cli_bad_input_is_one_line_exit_2",
+               "tests/test_evaluate.py::test_evaluate_content_takes_the_stretch_the_run_used",
+               "tests/test_evaluate.py::test_evaluate_of_the_written_output_is_the_report_figure"],
+    "page": ["tests/test_page.py",
+             "tests/test_batch.py::test_page_names_its_files_and_labels_its_figures"],
+    "issue33": ["tests/test_masks.py::test_hpss_reference_gives_its_parts_the_best_way_round",
+                "tests/test_masks.py::test_cli_reference_reports_sdr_per_source",
+                "tests/test_evaluate.py::test_a_runs_measure_weighs_several_styles_as_the_run_does",
+                "tests/test_evaluate.py::test_style_distance_of_a_weighted_mix_of_styles",
+                "tests/test_loudness.py", "tests/test_loudness_audit.py",
+                "tests/test_batch.py::test_resume_skips_finished_rows_and_redoes_failed_ones",
+                "tests/test_batch.py::test_a_finished_row_whose_result_was_deleted_runs_again"],
+    "issue20": ["tests/test_spectrum.py", "tests/test_tool.py::test_presets_and_overrides",
+                "tests/test_tool.py::test_the_percussive_preset_is_a_transfers_only",
+                "tests/test_faults.py", "-k", "not numeric_option and not bad_number and not "
+                "validator and not residual and not l1_log and not non_numbers and not "
+                "interrupt and not signal and not sigterm and not checkpoint"],
 }
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
@@ -27,6 +55,9 @@ RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", 
 LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
 DICT, SEPD = "engine/model/dictionary.py", "engine/run/separate_dictionary.py"
 FF, NET = "engine/model/fastfood.py", "engine/model/network.py"
+AUDIO, COMMON, EVAL, PAGE = "engine/audio.py", "engine/cli/common.py", "engine/cli/evaluate.py", \
+    "engine/report/page.py"
+SPEC, MEM, PRESETS = "engine/model/spectrum.py", "engine/model/memory.py", "engine/presets.py"
 
 
 def _m(id_: str, room: str, file: str, what: str, old: str, new: str) -> dict:
@@ -178,7 +209,8 @@ MUTANTS = [
     _m("D6", "dictionary", CONFIG, "--method statistics silently takes the dictionaries' options",
        "return [n for n in DICTIONARY_OPTIONS if n in given]", "return []"),
     _m("D7", "dictionary", TOOLS, "--method dictionary silently takes the optimizer's options",
-       "unused = unused_by_method(args, set(explicit))", "unused = []"),
+       "_refuse(unused_by_method(args, set(explicit)), f\"separate --method",
+       "_refuse([], f\"separate --method"),
     _m("D8", "dictionary", SEPD, "--rest NAME that also has an example accepted",
        "if cfg.rest in examples:", "if False:"),
     _m("D9", "dictionary", SEPD, "an example shorter than one frame not refused in one line",
@@ -201,4 +233,85 @@ MUTANTS = [
        "scale = (sigma * chi / (np.sqrt(N) * g_norm))", "scale = (sigma * chi / g_norm)"),
     _m("F7", "fastfood", NET, "--harmonic-filters fastfood draws dense filters anyway",
        'if c.harmonic_filters == "fastfood":', 'if c.harmonic_filters == "structured":'),
+    # Issue 33's three breakages (the ones that survived two audits).
+    _m("H1", "issue33", "engine/run/separate_shared.py", "HPSS's reference takes the worst "
+       "assignment of its two parts to the sources, not the best",
+       "best = max(options, key=", "best = min(options, key="),
+    _m("W1", "issue33", QUALITY, "a run's measure weighs several styles equally",
+       "eval_grams([(s, w) for s, w in styles], sr)",
+       "eval_grams([(s, 1.0) for s, w in styles], sr)"),
+    _m("B13", "issue33", RUNNER, "a resumed batch counts a row done though its result was "
+       "deleted (the report is there)",
+       "if report is None or not all(os.path.exists(p) for p in results):",
+       "if report is None:"),
+    _m("B14", "issue33", RUNNER, "that row run without --overwrite (refused: its report is "
+       "in the way)", 'return "redo", "its result is missing"', 'return "run", ""'),
+    _m("L11", "issue33", LOUD, "limited_by_ceiling false beside a positive limiter_db (the "
+       "limiter met the target)", "bool(taken > 0 or gain >= cap * (1 - 1e-9))",
+       "bool(gain >= cap * (1 - 1e-9))"),
+    _m("W2", "issue33", STYLE, "a several-part run's measure of its mix weighs the styles "
+       "equally", 'mono = [(channels.split(s, "mono")[0], w) for s, w in styles]',
+       'mono = [(channels.split(s, "mono")[0], 1.0) for s, w in styles]'),
+    # Audio out, evaluate and the command line (issue 33's "what a new user met").
+    _m("A1", "output", AUDIO, "infinite samples written (only NaN refused)",
+       "bad = int(np.count_nonzero(~np.isfinite(y)))", "bad = int(np.count_nonzero(np.isnan(y)))"),
+    _m("A2", "output", AUDIO, "every output written as WAV whatever its suffix",
+       "subtype=sf_subtype, format=fmt))", 'subtype=sf_subtype, format="WAV"))'),
+    _m("A3", "output", AUDIO, "the output rate in the header without resampling (a pitch "
+       "shift)", "        y = resample(y, sr, out_sr).astype(np.float64)\n", "        pass\n"),
+    _m("A4", "output", COMMON, "outputs at --sr, not the input's rate",
+       "rate = audio.file_rate(path) if path else args.sr", "rate = args.sr"),
+    _m("A5", "output", "engine/cli/tools.py", "separate's sources written at --sr, not the "
+       "mix's rate", "overwrite=args.overwrite, normalize=False, out_sr=out_sr)\n        "
+       "audio.write_json(rep,", "overwrite=args.overwrite, normalize=False)\n        "
+       "audio.write_json(rep,"),
+    _m("A6", "output", AUDIO, "an MP3 that this libsndfile cannot write is not refused",
+       "if CODECS[fmt] not in sf.available_subtypes(fmt):", "if False:"),
+    _m("A7", "output", AUDIO, "an end past the file clamped silently (the warning looks at "
+       "the start)", "if end is not None and e > duration:",
+       "if start is not None and e > duration:"),
+    _m("A8", "output", COMMON, "no suggestion for a mistyped flag (too strict a match)",
+       "cutoff=0.75)", "cutoff=0.95)"),
+    _m("A9", "output", COMMON, "the compile line only under --backend cpu, not auto",
+       'if not args.progress or args.backend not in ("auto", "cpu"):',
+       'if not args.progress or args.backend != "cpu":'),
+    _m("A10", "output", "kernels/cpu.py", "a cache older than the source counted as cached",
+       "os.path.exists(i) and os.path.getmtime(i) >= source", "os.path.exists(i)"),
+    _m("E1", "output", EVAL, "evaluate ignores --content-start/--content-end",
+       "audio.load(args.content, args.sr, args.content_start, args.content_end,",
+       "audio.load(args.content, args.sr, None, None,"),
+    _m("E2", "output", EVAL, "a content of another length than the result scored silently",
+       "if abs(len(content) - len(result)) > SAME_LENGTH_S * args.sr:", "if False:"),
+    # The pages.
+    _m("G1", "page", PAGE, "a player of the whole file where the run used a stretch",
+       "            if clip.stretch:  # the part the run used", "            if False:  #"),
+    _m("G2", "page", PAGE, "separate's page without the SDR table",
+       'parts.append(_table(_flat(report.get("reference") or {}), "against the references"))',
+       "pass"),
+    _m("G3", "page", "engine/cli/batch.py", "a batch row's stretch not passed to its page",
+       "page.Clip(label, path, **_stretch(job.options, label))", "page.Clip(label, path)"),
+    _m("G4", "page", "engine/cli/style.py", "a transfer's report leaves out the stretch it used",
+       "inputs.update({k: getattr(args, k) for k in CUTS", "inputs.update({k: None for k in ()"),
+    # Issue 20: presets, the band spectrum term, the memory estimate.
+    _m("PR1", "issue20", PRESETS, "a preset overrides options the user set",
+       "if k not in explicit and hasattr(args, k)}", "if hasattr(args, k)}"),
+    _m("PR2", "issue20", PRESETS, "a transfer-only preset accepted by texture",
+       "if mode not in MODES.get(name, (mode,)):", "if False:"),
+    _m("SP1", "issue20", SPEC, "several styles' band powers averaged equally, not by weight",
+       "return sum(w * mean_band_power(net, np.asarray(x), bands) for x, w in styles)",
+       "return sum(mean_band_power(net, np.asarray(x), bands) for x, w in styles) / len(styles)"),
+    _m("SP2", "issue20", SPEC, "the band floor absolute, not relative to the style's mean",
+       "eps = FLOOR * float(np.mean(P)) or FLOOR", "eps = FLOOR"),
+    _m("SP3", "issue20", SPEC, "a short last chunk weighted as a full one",
+       "acc += np.asarray(b.to_numpy(P), dtype=np.float64)[0] * (f1 - f0)",
+       "acc += np.asarray(b.to_numpy(P), dtype=np.float64)[0] * chunk_frames"),
+    _m("SP4", "issue20", SPEC, "the content offset depends on the level (no shares)",
+       "share_s, share_c = ps / ps.sum(), pc / pc.sum()", "share_s, share_c = ps, pc"),
+    _m("ME1", "issue20", MEM, "a transfer's content network left out of the estimate",
+       "        out.insert(0, (base, bool(getattr(cfg, \"base_style\", False)), True))\n",
+       "        pass\n"),
+    _m("ME2", "issue20", MEM, "several styles' transient Grams not counted",
+       "transient = 2 + (len(styles) > 1)", "transient = 2"),
+    _m("ME3", "issue20", MEM, "fastfood filters counted as dense ones",
+       "return 4 * N * -(-c.n_filters // N)", "return c.kernel_size * B * c.n_filters"),
 ]

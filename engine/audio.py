@@ -64,6 +64,14 @@ def load(path: str, sr: int, start: Optional[float] = None, end: Optional[float]
     return x
 
 
+def file_rate(path: str) -> int:
+    """The sample rate of an audio file as stored."""
+    try:
+        return int(sf.info(str(path)).samplerate)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise ParameterError(f"cannot read {path} as audio: {exc}") from None
+
+
 def weighted_spec(spec: str) -> tuple[str, Optional[float]]:
     """(path, weight) of a FILE[:WEIGHT] spec, the weight None where none is given; a ':'
     whose tail is no number belongs to the path. A weight must be positive and finite."""
@@ -93,6 +101,9 @@ def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
         raise ParameterError(f"{a} {s} s is past the end of {what} ({duration:.3f} s)")
     if s >= e:
         raise ParameterError(f"{a} ({s} s) must be before {b} ({e} s) for {what}")
+    if end is not None and e > duration:  # used, but said: the user may have meant another
+        print(f"randstyle: warning: {b} {e} s is past the end of the {what} ({duration:.3f} "
+              "s): used up to its end", file=sys.stderr)
     return x[int(round(s * sr)):int(round(min(e, duration) * sr))]
 
 
@@ -148,18 +159,54 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
         raise
 
 
+# What -o may end with: soundfile writes each (the format from the suffix). The lossy ones
+# have their own codec; MP3 needs libsndfile >= 1.1.
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+CODECS = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
+
+
+def check_output_format(path: str, subtype: str = "pcm16") -> tuple:
+    """(soundfile's format, its subtype) for writing ``path``; one clear error where the
+    suffix is none of FORMATS, --subtype does not fit it, or this libsndfile lacks it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ParameterError(f"output must be a .wav, .flac, .ogg or .mp3 file, got {path}")
+    fmt = FORMATS[suffix]
+    if fmt in CODECS:
+        if CODECS[fmt] not in sf.available_subtypes(fmt):
+            raise ParameterError(f"this libsndfile ({sf.__libsndfile_version__}) cannot write "
+                                 f"{suffix} ({suffix[1:].upper()} needs libsndfile >= 1.1); "
+                                 f"write .wav or .flac: {path}")
+        return fmt, CODECS[fmt]
+    if fmt == "FLAC" and subtype == "float":
+        raise ParameterError(f"--subtype float needs a .wav output (FLAC holds 16 or 24 bit "
+                             f"integers): {path}")
+    return fmt, SUBTYPES[subtype]
+
+
 def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
-              overwrite: bool = False, normalize: bool = True) -> None:
-    """Write ``x`` as WAV, peak-normalized to 0.99 (unless normalize=False)."""
+              overwrite: bool = False, normalize: bool = True,
+              out_sr: Optional[int] = None) -> None:
+    """Write ``x`` (at ``sr``) as the format ``path``'s suffix names (FORMATS: WAV, FLAC,
+    OGG Vorbis, MP3), resampled to ``out_sr`` if given, peak-normalized to 0.99 (unless
+    normalize=False). NaN or infinite samples are refused: soundfile would write them as
+    full scale."""
     if subtype not in SUBTYPES:
         raise ParameterError(f"unknown subtype {subtype!r}: choose from {', '.join(SUBTYPES)}")
+    fmt, sf_subtype = check_output_format(path, subtype)
     check_output(path, overwrite)
     y = np.asarray(x, dtype=np.float64)
+    bad = int(np.count_nonzero(~np.isfinite(y)))
+    if bad:
+        raise ParameterError(f"the signal holds {bad} NaN or infinite samples; refusing to "
+                             f"write {path}")
+    if out_sr is not None and out_sr != sr:
+        y = resample(y, sr, out_sr).astype(np.float64)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if normalize and peak > 0:
         y = y * (PEAK / peak)
-    atomic_write(path, lambda tmp: sf.write(tmp, y.astype(np.float32), sr,
-                                       subtype=SUBTYPES[subtype], format="WAV"))
+    atomic_write(path, lambda tmp: sf.write(tmp, y.astype(np.float32), out_sr or sr,
+                                       subtype=sf_subtype, format=fmt))
 
 
 def write_json(path: str, data: Any, overwrite: bool = False) -> None:

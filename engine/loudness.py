@@ -179,8 +179,14 @@ def limited(x: np.ndarray, sr: int, plan_: dict) -> tuple:
             break
         gain = min(gain * 10 ** ((plan_["target_lufs"] - now) / 20), cap)
     z *= min(1.0, ceiling / true_peak(z))  # what the smooth gain left between samples
-    return z, dict(plan_, gain=gain, gain_db=db(gain), limiter_db=-db(float(g.min())),
-                   limited_by_ceiling=bool(gain >= cap * (1 - 1e-9)))
+    out = dict(plan_, gain=gain, gain_db=db(gain), limited_by_ceiling=True)
+    taken = -db(float(g.min()))
+    if taken > 0:  # present only where the limiter took something off its peaks
+        out["limiter_db"] = taken
+    # limited_by_ceiling: the ceiling bound this result (the limiter acted, or the gain
+    # stopped at its cap); whether the target was met is output_lufs against target_lufs.
+    out["limited_by_ceiling"] = bool(taken > 0 or gain >= cap * (1 - 1e-9))
+    return z, out
 
 
 def level(signals: list, sr: int, mode: Mode, reference: Optional[float] = None,

@@ -10,6 +10,7 @@ arrays an op returns are always fresh, since callers keep them (targets, caches)
 """
 from __future__ import annotations
 
+import os
 import sys
 import weakref
 from typing import Any
@@ -738,5 +739,20 @@ band_power_forward, band_power_backward, spectrum_loss_forward, spectrum_loss_ba
                                "band_power_forward", "band_power_backward",
                                "spectrum_loss_forward", "spectrum_loss_backward")
 
+
+def kernels_cached() -> bool:
+    """Whether Numba's on-disk cache (cache=True) holds kernels of this source from an
+    earlier run: False on a first run, or after an edit, when the first calls compile for
+    tens of seconds (the CLI says so in one line). Kernels a run has not used yet (fastfood,
+    the masks) compile in seconds when first called. A Numba whose cache has another layout
+    counts as cached: then nothing is said."""
+    from numba.core.registry import CPUDispatcher
+    source = os.path.getmtime(__file__)
+    indexes = [getattr(getattr(getattr(k, "_cache", None), "_cache_file", None),
+                       "_index_path", None)
+               for k in globals().values() if isinstance(k, CPUDispatcher)]
+    if any(i is None for i in indexes):
+        return True
+    return any(os.path.exists(i) and os.path.getmtime(i) >= source for i in indexes)
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

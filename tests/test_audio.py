@@ -108,3 +108,55 @@ def test_weighted_spec_is_the_one_file_weight_parser():
     for bad in ("a.wav:0", "a.wav:-1", "a.wav:inf", "a.wav:nan"):
         with pytest.raises(ParameterError, match="positive and finite"):
             weighted_spec(bad)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_write_refuses_non_finite_samples_and_writes_nothing(tmp_path, bad, normalize):
+    """NaN (or inf) would be written as full scale (-1.0) without a word: refused in one
+    line that says how many, and nothing is written."""
+    x = sine(0.1, 8000)
+    x[[5, 50]] = bad
+    path = str(tmp_path / "out.wav")
+    with pytest.raises(ParameterError, match=r"2 NaN or infinite samples.*out\.wav"):
+        audio.write_wav(path, x, 8000, normalize=normalize)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix,fmt,subtype", [(".flac", "FLAC", "PCM_16"),
+                                                (".ogg", "OGG", "VORBIS"),
+                                                (".mp3", "MP3", "MPEG_LAYER_III"),
+                                                (".WAV", "WAV", "PCM_16")])
+def test_write_takes_the_format_from_the_suffix(tmp_path, suffix, fmt, subtype):
+    if fmt == "MP3" and "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile writes no MP3 (needs >= 1.1)")
+    path = str(tmp_path / f"out{suffix}")
+    x = sine(0.5, 8000, 440.0, 0.5)
+    audio.write_wav(path, x, 8000)
+    info = sf.info(path)
+    assert (info.format, info.subtype, info.samplerate) == (fmt, subtype, 8000)
+    y = sf.read(path)[0]
+    assert abs(len(y) - len(x)) < 1200  # the lossy coders pad by a frame
+    assert abs(np.max(np.abs(y)) - audio.PEAK) < 0.1
+
+
+def test_write_refuses_what_the_suffix_cannot_hold(tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match=r"\.wav, \.flac, \.ogg or \.mp3.*out\.aiff"):
+        audio.write_wav(str(tmp_path / "out.aiff"), sine(0.1, 8000), 8000)
+    with pytest.raises(ParameterError, match="--subtype float.*\\.wav"):
+        audio.write_wav(str(tmp_path / "out.flac"), sine(0.1, 8000), 8000, subtype="float")
+    # An older libsndfile (< 1.1) has no MP3: refused before anything is written.
+    monkeypatch.setattr(audio.sf, "available_subtypes", lambda fmt=None: {})
+    with pytest.raises(ParameterError, match=r"libsndfile .* cannot write \.mp3.*>= 1\.1"):
+        audio.check_output_format(str(tmp_path / "out.mp3"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_resamples_to_the_output_rate(tmp_path):
+    """The method runs at --sr; the file is written at the rate asked (the input's)."""
+    path = str(tmp_path / "out.flac")
+    audio.write_wav(path, sine(0.5, 8000, 440.0), 8000, out_sr=16000)
+    y, sr = sf.read(path)
+    assert sr == 16000 and len(y) == 8000
+    spectrum = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spectrum) * sr / len(y) - 440.0) < 3.0

@@ -173,6 +173,24 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch, tmp_path):
     assert runner.plan(job, str(tmp_path), overwrite=True)[0] == "redo"
 
 
+def test_a_finished_row_whose_result_was_deleted_runs_again(batch, tmp_path):
+    """Its report is there, its WAV is not: not counted as done (skipped), and not refused
+    for the report in the way: the batch runs the row again over its own report."""
+    folder, jobs, out, _ = batch
+    again = tmp_path / "out"
+    again.mkdir()
+    shutil.copy(out / "melody_x_drums.json", again)  # the WAV deleted, its report kept
+    job = manifest.read(jobs, PARSERS)[0]
+    how, why = runner.plan(job, str(again), overwrite=False)
+    assert how == "redo" and "missing" in why
+    one = write_manifest(folder / "only_first.csv", ROWS[:1])
+    res = run_batch(one, "-o", str(again), "--jobs", "1", "--threads",
+                    "1")
+    assert res.returncode == 0, res.stderr
+    assert "1 rows: 1 done" in res.stderr
+    assert len(sf.read(str(again / "melody_x_drums.wav"))[0]) == SR
+
+
 def test_sigterm_ends_the_batch_cleanly(tmp_path):
     clips(tmp_path)
     slow = {"mode": "transfer", "content": "in/melody.wav", "style": "in/drums.flac",
@@ -276,7 +294,7 @@ BAD = [
     ({"fmin": "3000", "fmax": "1000"}, "row 2, column fmin"),
     ({"bounds": "maybe"}, "row 2, column bounds"),
     ({"output": "../up.wav"}, "row 2, column output"),
-    ({"output": "x.mp3"}, "row 2, column output"),
+    ({"output": "x.aiff"}, "row 2, column output"),
     ({"content": ""}, "row 2, column content"),
     ({"mode": "texture"}, "row 2, column content"),  # a texture takes no content
     ({"mode": "separate", "output": "sep", "style": "one=a.wav"}, "row 2, column style"),

@@ -331,6 +331,24 @@ def test_style_distance_does_not_depend_on_the_result_level():
         pytest.approx(content_similarity(result, melody, SR), abs=1e-6)
 
 
+def test_evaluate_content_takes_the_stretch_the_run_used(tmp_path, capsys):
+    """A result made from --content-start/--content-end is measured against that stretch
+    with the same options; against the whole (longer) file it is refused in one line, not
+    scored against the file's first seconds."""
+    melody = demo.plucked_melody(3.0, SR)
+    content = write(tmp_path / "c.wav", melody, SR)
+    result = write(tmp_path / "r.wav", melody[int(1.5 * SR):], SR)
+    assert main(["evaluate", result, "--content", content, "--content-start", "1.5",
+                 "--content-end", "3.0", "--sr", str(SR)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["content_similarity"] > 0.99
+    assert (out["content_start"], out["content_end"]) == (1.5, 3.0)
+    assert main(["evaluate", result, "--content", content, "--sr", str(SR)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert "content is 3.000 s and the result 1.500 s" in err and "--content-start" in err
+
+
 def test_evaluate_of_the_written_output_is_the_report_figure(tmp_path, capsys):
     """The written file is at the content's loudness, not the optimized signal's level; the
     measure of that file is still the figure in the run's report."""
@@ -387,3 +405,32 @@ def test_texture_defaults_stop_on_the_measure_and_short_textures_run_unmeasured(
     _, report = engine.texture(style, engine.TextureConfig(
         **SMALL, seconds=0.5, maxiter=3, progress=False, backend="numpy"))
     assert report["nit"] == 3 and "skipped" in report["quality"]
+
+
+def test_a_runs_measure_weighs_several_styles_as_the_run_does():
+    """The report's style distance of a run with --style a:0.9 --style b:0.1 is the measure
+    against the weighted styles, not against them equally weighted (which differs here)."""
+    a, b = stationary(1.5, seed=2), demo.drum_loop(1.5, SR)
+    styles = [(a, 0.9), (b, 0.1)]
+    x, report = engine.texture(styles, seconds=1.2, maxiter=2, progress=False,
+                               **{**SMALL, "backend": "numpy"})
+    weighted = engine.evaluate(x, SR, style=styles)["style_distance"]
+    equal = engine.evaluate(x, SR, style=[(a, 1.0), (b, 1.0)])["style_distance"]
+    assert abs(weighted - equal) > 0.05 * weighted  # the weights matter to this figure
+    assert report["quality"]["style_distance"] == pytest.approx(weighted, rel=1e-4)
+
+
+def test_a_several_part_runs_measure_of_its_mix_weighs_the_styles():
+    """--channels mid-side / each: the report's measure of the stereo result's mono mix is
+    against the styles as weighted (--style a:0.9 --style b:0.1), not equally."""
+    from engine.cli.style import _quality_of_mix
+    a, b = stationary(1.5, seed=2), demo.drum_loop(1.5, SR)
+    result = np.stack([stationary(1.5, seed=7), demo.drum_loop(1.5, SR, seed=3)], axis=1)
+    content = np.stack([demo.plucked_melody(1.5, SR)] * 2, axis=1)
+    styles = [(a, 0.9), (b, 0.1)]
+    figures = _quality_of_mix(result, content, styles, SR)
+    want = engine.evaluate(result.mean(axis=1), SR, style=styles, content=content[:, 0])
+    equal = engine.evaluate(result.mean(axis=1), SR, style=[(a, 1.0), (b, 1.0)])
+    assert abs(want["style_distance"] - equal["style_distance"]) > 0.05 * want["style_distance"]
+    for key, value in want.items():
+        assert figures[key] == pytest.approx(value, rel=1e-5), key

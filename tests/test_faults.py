@@ -619,6 +619,36 @@ def test_memory_estimate_counts_the_band_spectrum_term():
     assert on - off == 3 * (cfg.n_fft // 2 + 1) * frames * 4 * 2
 
 
+def test_memory_estimate_counts_a_second_styles_transient_grams():
+    """While several styles are averaged one more set of Grams is alive (and each style's
+    samples): two styles cost one network's Grams and 12 bytes a sample more than one."""
+    import engine
+    from engine.model import memory
+    n = 10 * 22050
+    cfg = engine.TextureConfig(networks=1)
+    c = cfg.network_config()
+    grams = (c.n_filters ** 2 + (1 + c.n_resid) * c.rhythm_channels ** 2) * 4
+    grew = memory.estimate_bytes(cfg, n, [n, n]) - memory.estimate_bytes(cfg, n, [n])
+    assert grew == grams + 12 * n
+
+
+def test_memory_estimate_counts_fastfood_filters_as_their_blocks():
+    """--harmonic-filters fastfood holds 4 N values per block of N filters, not K B F dense
+    weights, and 2 N values a patch while it transforms."""
+    import engine
+    from engine.model import memory
+    from engine.model.fastfood import padded_size
+    n = 10 * 22050
+    dense = engine.TextureConfig(networks=1)
+    fast = engine.TextureConfig(networks=1, harmonic_filters="fastfood")
+    c = fast.network_config()
+    B, T = c.n_fft // 2 + 1, engine.signal.n_frames(n, c.n_fft, c.hop_length)
+    N = padded_size(c.kernel_size, B)
+    blocks = -(-c.n_filters // N)
+    saved = memory.estimate_bytes(dense, n, [n]) - memory.estimate_bytes(fast, n, [n])
+    assert saved == (c.kernel_size * B * c.n_filters - 4 * N * blocks) * 4 - 2 * N * 4 * T
+
+
 def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, capsys):
     from engine.cli import main
     style = write(tmp_path / "s.wav", drum_loop(1.5, SR), SR)

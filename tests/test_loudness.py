@@ -197,7 +197,8 @@ def test_the_limiter_reaches_the_target_under_the_ceiling(stereo, target):
     assert plain_rep["limited_by_ceiling"] and lufs(plain) < target - 1.0
     assert abs(lufs(lim) - target) < 0.5 and abs(rep["output_lufs"] - target) < 0.5
     assert loudness.true_peak(lim) <= CEILING * (1 + 1e-6)
-    assert 0 < rep["limiter_db"] <= loudness.LIMIT_MAX_DB and not rep["limited_by_ceiling"]
+    # The ceiling bound it (the limiter acted), though the target was met.
+    assert 0 < rep["limiter_db"] <= loudness.LIMIT_MAX_DB and rep["limited_by_ceiling"]
 
 
 def test_the_limiter_takes_at_most_its_limit_then_turns_down():
@@ -220,3 +221,16 @@ def test_the_limiter_gain_is_smooth_and_never_above_the_need():
     assert g.max() <= 1.0 and g.min() < 0.8
     assert np.max(np.abs(np.diff(g))) <= 1.0 / ramp + 1e-12
     assert loudness.true_peak(x * g) <= CEILING * 1.02  # the last inter-sample bit is scaled off
+
+
+@pytest.mark.parametrize("limit", [False, True])
+@pytest.mark.parametrize("case", ["quiet", "peaky"])
+def test_limiter_db_only_beside_limited_by_ceiling(case, limit):
+    """A report never says limited_by_ceiling false beside a positive limiter_db; limiter_db
+    is there exactly when the limiter took something off (positive)."""
+    x = sine(3.0, SR, 220.0, 0.01) if case == "quiet" else _peaky()
+    (_,), rep = loudness.level([x], SR, -16.0 if case == "peaky" else -30.0, limit=limit)
+    if "limiter_db" in rep:
+        assert rep["limiter_db"] > 0 and rep["limited_by_ceiling"], rep
+    assert ("limiter_db" in rep) == (limit and case == "peaky")
+    assert rep["limited_by_ceiling"] == (case == "peaky")

@@ -62,6 +62,19 @@ def test_styles_mix_by_power():
     assert rel_error(np.exp(mixed.target) - mixed.eps, 0.25 * pa + 0.75 * pb) < 1e-9
 
 
+def test_the_band_floor_follows_the_styles_level():
+    """The floor is FLOOR times the style's mean band power, so a quiet style's target is the
+    loud one's shifted in log units (the same shape), not pinned to an absolute floor."""
+    from engine.model.spectrum import FLOOR, styles_band_power
+    net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"))
+    x = drum_loop(1.0, 8000)
+    loud, quiet = (spectrum_target(net, [(g * x, 1.0)], 16) for g in (1.0, 0.01))
+    P = styles_band_power(net, [(x, 1.0)], band_matrix(8000, SMALL["n_fft"], 16))
+    assert loud.eps == pytest.approx(FLOOR * float(np.mean(P)), rel=1e-9)
+    assert quiet.eps == pytest.approx(1e-4 * loud.eps, rel=1e-6)
+    assert rel_error(quiet.target - np.log(1e-4), loud.target) < 1e-6
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_objective_gradient_with_the_term(backend):
     """Finite differences of the whole balanced objective with the term, with and without

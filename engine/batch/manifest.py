@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from engine import presets
-from engine.audio import weighted_spec
+from engine.audio import FORMATS, weighted_spec
 from engine.errors import ParameterError
 
 MODES = ("transfer", "texture", "separate")
@@ -150,8 +150,8 @@ def _check_output(value: str, mode: str, row: int, taken: dict) -> str:
     p = Path(value)
     if p.is_absolute() or ".." in p.parts:
         raise _fail(row, "output", f"must be a name inside OUTDIR, got {value!r}")
-    if mode != "separate" and p.suffix.lower() != ".wav":
-        raise _fail(row, "output", f"{mode} writes a .wav file, got {value!r}")
+    if mode != "separate" and p.suffix.lower() not in FORMATS:
+        raise _fail(row, "output", f"{mode} writes a {', '.join(FORMATS)} file, got {value!r}")
     if mode == "separate" and p.suffix:
         raise _fail(row, "output", f"separate writes a folder; give a name without a suffix, "
                                    f"got {value!r}")

@@ -78,6 +78,8 @@ def plan(job: Job, outdir: str, overwrite: bool) -> tuple:
         # to clobber it unless the batch was given --overwrite.
         if overwrite and any(os.path.exists(p) for p in [*results, rep]):
             return "redo", "incomplete"
+        if report is not None and _differs(job, report) is None:
+            return "redo", "its result is missing"  # this row's own report: run it again
         return "run", ""
     differs = _differs(job, report)
     if report.get("interrupted"):

@@ -95,12 +95,23 @@ def _outdir(path: Optional[str]) -> Path:
     return out
 
 
+def _stretch(options: dict, label: str) -> dict:
+    """The start and end (seconds) a row's options cut an input to: its player and
+    spectrogram show what the run used."""
+    what = label.split(" ")[0]
+    if what not in ("content", "style"):
+        return {}
+    return {edge: float(options[f"{what}-{edge}"]) if options.get(f"{what}-{edge}") else None
+            for edge in ("start", "end")}
+
+
 def entry(o: runner.Outcome, outdir: str, number: int) -> page.Entry:
     """The page's section of a row: numbered from 1 in the manifest's order (the messages
     on stderr count the manifest's lines, header included)."""
     job = o.job
     results, rep = runner.output_paths(job, outdir)
-    clips = [page.Clip(label, path) for label, path in job.inputs.items()]
+    clips = [page.Clip(label, path, **_stretch(job.options, label))
+             for label, path in job.inputs.items()]
     if job.mode == "separate":
         names = [k.split(" ", 1)[1] for k in job.inputs if k.startswith("source ")]
         clips += [page.Clip(f"result {n}", p, result=True) for n, p in zip(names, results)]

@@ -1,5 +1,6 @@
 """What every subcommand shares: output naming and checks, logging, the one-line parser."""
 import argparse
+import difflib
 import sys
 from dataclasses import field
 from pathlib import Path
@@ -40,7 +41,19 @@ class Parser(argparse_dataclass.ArgumentParser):
                 group._group_actions.append(action)
 
     def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
+
+    def suggestion(self, message: str) -> str:
+        """"; did you mean --maxiter?" for a mistyped flag among unrecognized arguments
+        (difflib's close matches, as argparse itself suggests a mistyped choice)."""
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        flags = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+        for word in message.split(":", 1)[1].split():
+            close = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.75)
+            if word.startswith("--") and close:
+                return f"; did you mean {close[0]}?"
+        return ""
 
     def explicit(self, argv: list) -> set:
         """Fields whose flags appear in argv: what presets and --resume must not touch."""
@@ -72,6 +85,38 @@ def cut_field(what: str, edge: str) -> Optional[float]:
 def subtype_field() -> str:
     """--subtype, with its choices from the one table of them (audio.SUBTYPES)."""
     return opt("pcm16", "WAV sample format", choices=list(audio.SUBTYPES))
+
+
+def note_compiling(args) -> None:
+    """One progress line where the run's backend is cpu and its Numba kernels have no
+    on-disk cache yet (a first run): the tens of seconds of compiling are not silent."""
+    import kernels
+    if not args.progress or args.backend not in ("auto", "cpu"):
+        return
+    backend = kernels.get_backend(args.backend)
+    if not getattr(backend, "kernels_cached", lambda: True)():
+        log(args, "compiling the CPU kernels once (cached for later runs)...")
+
+
+def output_sr_field() -> Optional[int]:
+    """--output-sr: the rate the outputs are written at (the method runs at --sr)."""
+    return opt(None, "sample rate of the written audio (default: the input's, as read; the "
+                     "method itself runs at --sr and its result is resampled back)",
+               show=False)
+
+
+def output_rate(args, path: Optional[str], what: str) -> int:
+    """The rate to write at: --output-sr, else the input file's (a demo: --sr). Says so in a
+    progress line where it differs from --sr."""
+    if args.output_sr is not None:
+        if args.output_sr <= 0:
+            raise ParameterError(f"--output-sr must be positive, got {args.output_sr}")
+        return args.output_sr
+    rate = audio.file_rate(path) if path else args.sr
+    if rate != args.sr:
+        log(args, f"ran at {args.sr} Hz; writing at the {what}'s {rate} Hz (--output-sr "
+                  f"{args.sr} keeps the run's rate)")
+    return rate
 
 
 def loudness_field(stands_for: str) -> str:

@@ -17,6 +17,9 @@ from engine.cli.common import (
     fresh_stem,
     log,
     loudness_field,
+    note_compiling,
+    output_rate,
+    output_sr_field,
     positional,
     progress_field,
     subtype_field,
@@ -29,6 +32,8 @@ from engine.report import page, plot
 from engine.run import channels, checkpoint, interrupt, segments, spread
 from engine.run.modes import texture, transfer
 
+# The stretch of each input a run used: in the report's "inputs", for the page's players.
+CUTS = ("content_start", "content_end", "style_start", "style_end")
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
              "patience", "min_improvement", "eval_every", "eval_patience",
@@ -40,10 +45,12 @@ class StyleRunArgs:
     """Options of transfer and texture beyond the engine's configuration."""
     output: Optional[str] = field(default=None, metadata={
         "args": ["-o", "--output"],
-        "help": "output WAV; a JSON report is written beside it (default: a new name in the "
-                "current folder, never an existing file)"})
+        "help": "output audio: .wav, .flac, .ogg or .mp3 (the format from the suffix); a JSON "
+                "report is written beside it (default: a new .wav name in the current folder, "
+                "never an existing file)"})
     overwrite: bool = opt(False, "replace the output and its report if they exist")
     subtype: str = subtype_field()
+    output_sr: Optional[int] = output_sr_field()
     loudness: str = loudness_field("the content (transfer) or the styles (texture)")
     styles: Optional[List[str]] = field(default=None, metadata={
         "args": ["--style"], "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
@@ -127,8 +134,7 @@ def _restore(args, command: str, explicit: set):
 def _output_wav(args, command: str, specs: list, is_demo: bool, resuming: bool) -> str:
     """The output path: the user's (or the checkpoint's), else a fresh name beside nothing."""
     if resuming or args.output is not None:
-        if Path(args.output).suffix.lower() != ".wav":
-            raise ParameterError(f"output must be a .wav file, got {args.output}")
+        audio.check_output_format(args.output, args.subtype)
         return args.output
     if is_demo:
         stem = f"randstyle_{'demo' if command == 'transfer' else 'texture'}"
@@ -157,8 +163,9 @@ def _inputs(args, command: str, specs: list, is_demo: bool) -> tuple:
                               mono=mono, progress=args.progress), w) for path, w in specs]
         inputs = {"content": getattr(args, "content", None),
                   "styles": [{"path": p, "weight": w} for p, w in specs]}
+        inputs.update({k: getattr(args, k) for k in CUTS if getattr(args, k, None) is not None})
     if content is None:
-        del inputs["content"]
+        inputs.pop("content")
     return content, styles, inputs
 
 
@@ -275,7 +282,8 @@ def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content
     wav, rep, png, htm, ckpt = paths
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
-                        subtype=args.subtype, overwrite=args.overwrite, normalize=False)
+                        subtype=args.subtype, overwrite=args.overwrite, normalize=False,
+                        out_sr=report["output_sr"])
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.plot:
             shown = {"style": channels.split(styles[0][0], "mono")[0],
@@ -313,11 +321,14 @@ def run_styled(args, command: str, explicit: set) -> int:
                   args.overwrite)
 
     content, styles, inputs = _inputs(args, command, specs, is_demo)
+    note_compiling(args)
+    first = None if is_demo else args.content if command == "transfer" else specs[0][0]
+    out_sr = output_rate(args, first, "content" if command == "transfer" else "style")
     parts, reports, interrupted = _optimize_parts(args, command, content, styles, state, ckpt)
     result = channels.merge(parts, args.channels)
     report = next((r for r in reports if "skipped" not in r), reports[0])
     report = {**report, "channels": args.channels, "preset": args.preset, "inputs": inputs,
-              "output": wav, "interrupted": interrupted}
+              "output_sr": out_sr, "output": wav, "interrupted": interrupted}
     if len(reports) > 1:
         report["parts"] = reports
         report["quality"] = _quality_of_mix(result, content, styles, args.sr)

@@ -15,6 +15,9 @@ from engine.cli.common import (
     fresh_stem,
     log,
     loudness_field,
+    note_compiling,
+    output_rate,
+    output_sr_field,
     positional,
     progress_field,
     subtype_field,
@@ -42,6 +45,7 @@ class SeparateArgs(SeparateConfig):
                 "MIX_separated, never an existing one)"})
     overwrite: bool = opt(False, "replace existing outputs in the folder")
     subtype: str = subtype_field()
+    output_sr: Optional[int] = output_sr_field()
     loudness: str = loudness_field("the mix, by one gain for all sources (match keeps them as "
                                    "they are in the mix, so they still sum to it)")
     html: bool = opt(False, "also write separation.html and separation_files/ in the folder: "
@@ -62,6 +66,7 @@ class ReconstructArgs(ReconstructConfig):
                 "(default: CONTENT_reconstruct, never an existing one)"})
     overwrite: bool = opt(False, "replace the outputs if they exist")
     subtype: str = subtype_field()
+    output_sr: Optional[int] = output_sr_field()
     loudness: str = loudness_field("the content")
     content_start: Optional[float] = cut_field("content", "start")
     content_end: Optional[float] = cut_field("content", "end")
@@ -115,6 +120,8 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                 for name, path in sources.items()}
     references = {name: audio.load(path, args.sr, what=f"reference {name!r}")
                   for name, path in ref_paths.items()}
+    out_sr = output_rate(args, args.mix, "mix")
+    note_compiling(args)
     parts, report = separate(mix, examples, args, references=references)
     out.mkdir(exist_ok=True)
     # One gain for all sources keeps their sum equal to the mix (up to that gain); under
@@ -127,11 +134,11 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     report["output_gain"] = report["loudness"]["gain"]
     report["inputs"] = {"mix": args.mix, **{f"source {n}": p for n, p in sources.items()},
                         **{f"reference {n}": p for n, p in ref_paths.items()}}
-    report["outputs"] = wavs
+    report["outputs"], report["output_sr"] = wavs, out_sr
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for name, part in parts.items():
             audio.write_wav(wavs[name], part, args.sr, subtype=args.subtype,
-                            overwrite=args.overwrite, normalize=False)
+                            overwrite=args.overwrite, normalize=False, out_sr=out_sr)
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.html:
             changed = {f.name: getattr(args, f.name) for f in fields(SeparateConfig)
@@ -192,6 +199,8 @@ def run_reconstruct(args: ReconstructArgs) -> int:
     if content is None:
         content = audio.load(args.content, args.sr, args.content_start, args.content_end,
                              what="content")
+    out_sr = output_rate(args, args.content, "content")
+    note_compiling(args)
     signals, report = reconstruct(content, args)
     target = loudness.reference_loudness([content], args.sr)
     report["loudness"] = {}
@@ -201,10 +210,11 @@ def run_reconstruct(args: ReconstructArgs) -> int:
     report["inputs"] = inputs
     wavs = dict(zip(("time", "griffinlim"), paths[:2]))
     report["outputs"] = [wavs[m] for m in signals] + [paths[2]]
+    report["output_sr"] = out_sr
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         for method, signal in signals.items():
             audio.write_wav(wavs[method], signal, args.sr, subtype=args.subtype,
-                            overwrite=args.overwrite, normalize=False)
+                            overwrite=args.overwrite, normalize=False, out_sr=out_sr)
         audio.write_json(paths[2], report, overwrite=args.overwrite)
     for method, r in report["results"].items():
         log(args, f"{method}: spectral convergence {r['spectral_convergence']:.4f}, "

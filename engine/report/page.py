@@ -37,6 +37,16 @@ class Clip:
     source: Union[str, np.ndarray, None]  # a file, or samples at ``sr``
     sr: Optional[int] = None
     result: bool = False
+    start: Optional[float] = None  # the stretch of a file the run used (--content-start ...)
+    end: Optional[float] = None
+
+    @property
+    def stretch(self) -> str:
+        """" (10-14 s)" where the run used part of the file, else ""."""
+        if self.start is None and self.end is None:
+            return ""
+        end = "end" if self.end is None else _fmt(float(self.end))
+        return f" ({_fmt(float(self.start or 0))}-{end} s)"
 
 
 @dataclass
@@ -112,14 +122,20 @@ class _Builder:
         except (RuntimeError, sf.LibsndfileError):
             return None, f"not audio: {clip.source}"
         inside = self.root in src.parents and self.assets not in src.parents
-        if inside and src.suffix.lower() in PLAYABLE:
+        if inside and src.suffix.lower() in PLAYABLE and not clip.stretch:
             return src, ""
-        digest = hashlib.sha1(str(src).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(f"{src}{clip.stretch}".encode()).hexdigest()[:10]
         dest = self.assets / f"{src.stem}-{digest}.wav"
         if _fresh(dest, src):
             return dest, ""
         try:
-            if src.suffix.lower() in PLAYABLE:
+            if clip.stretch:  # the part the run used, not the whole file
+                data, sr = sf.read(str(src), dtype="float32", always_2d=True)
+                data = data[int(round((clip.start or 0) * sr)):
+                            None if clip.end is None else int(round(clip.end * sr))]
+                atomic_write(str(dest), lambda tmp: sf.write(tmp, data, sr, format="WAV",
+                                                             subtype="PCM_16"))
+            elif src.suffix.lower() in PLAYABLE:
                 atomic_write(str(dest), lambda tmp: shutil.copyfile(src, tmp))
             else:
                 data, sr = sf.read(str(src), dtype="float32", always_2d=True)
@@ -205,7 +221,8 @@ LABELS = {"wall_time_s": "wall time (s)", "nit": "iterations", "stop_reason": "s
           "backend": "backend", "mix_residual_rel": "sources' sum against the mix (relative)",
           "style_distance": "style distance", "style_distance_harmonic": "style distance, harmonic",
           "style_distance_rhythm": "style distance, rhythm",
-          "content_similarity": "content similarity", "sdr_db": "SDR (dB)"}
+          "content_similarity": "content similarity", "sdr_db": "SDR (dB)", "sdr": "SDR (dB)",
+          "equal_split_sdr": "equal split's SDR (dB)", "hpss_sdr": "HPSS's SDR (dB)"}
 
 
 def _label(key: str) -> str:
@@ -264,7 +281,7 @@ def write_page(page: str, entries: list, title: str, summary: str = "") -> None:
         for clip in e.clips:
             wav, why = b.audio(clip)
             named = clip.label if isinstance(clip.source, np.ndarray) else \
-                f"{clip.label}: {Path(str(clip.source)).name}"  # which file it is
+                f"{clip.label}: {Path(str(clip.source)).name}{clip.stretch}"  # which file
             parts.append(f"<figure><figcaption>{html.escape(named)}</figcaption>")
             if wav is None:
                 parts.append(f"<p>{html.escape(why)}</p></figure>")
@@ -285,6 +302,7 @@ def write_page(page: str, entries: list, title: str, summary: str = "") -> None:
                                            "mix_residual_rel") if k in report]
         parts.append(_table(facts, "run"))
         parts.append(_table(_flat(report.get("quality") or {}), "quality"))
+        parts.append(_table(_flat(report.get("reference") or {}), "against the references"))
         parts.append(_table(list(e.options.items()), "options"))
         parts.append("</section>")
     parts.append("</body></html>\n")
@@ -303,9 +321,12 @@ def page_path(output: str) -> str:
 
 def _input_clips(inputs: dict, demo: Optional[dict], sr: int) -> list:
     """Clips of a report's "inputs" ({"content": path, "styles": [{"path"}], "mix": path,
-    "source NAME": path}); "demo:..." inputs come from ``demo`` (the same keys, samples)."""
+    "source NAME": path}, and the stretch used: "content_start", "style_end", ...); "demo:..."
+    inputs come from ``demo`` (the same keys, samples)."""
     clips = []
     for key, value in inputs.items():
+        cut = {"start": inputs.get(f"{key.rstrip('s')}_start"),
+               "end": inputs.get(f"{key.rstrip('s')}_end")}
         if key == "styles":
             paths = [s.get("path") for s in value]
             labels = ["style"] if len(paths) == 1 else [f"style {i + 1}" for i in
@@ -313,10 +334,10 @@ def _input_clips(inputs: dict, demo: Optional[dict], sr: int) -> list:
             for i, (label, path) in enumerate(zip(labels, paths)):
                 if str(path).startswith("demo:"):
                     path = (demo or {}).get("styles", [None] * (i + 1))[i]
-                clips.append(Clip(label, path, sr))
+                clips.append(Clip(label, path, sr, **cut))
         elif isinstance(value, str):
             clips.append(Clip(key, (demo or {}).get(key) if value.startswith("demo:") else value,
-                              sr))
+                              sr, **cut))
     return clips
 
 
