@@ -2,6 +2,7 @@
 sources with the header the host emulation compiles (kernels/cuda_src/)."""
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -44,14 +45,21 @@ def test_the_wheel_lists_every_runtime_file(tmp_path):
 
 
 def test_the_installed_wheel_runs_from_another_folder(tmp_path):
-    """pip install of the wheel into a fresh venv (its dependencies from the system's site
-    packages), then from a folder of its own: the package is the venv's, the command runs,
-    and the cuda backend's host emulation compiles its sources from the install."""
+    """pip install of the wheel into a fresh venv (its dependencies from this interpreter's
+    site packages), then from a folder of its own: the package is the venv's, the command
+    runs, and the cuda backend's host emulation compiles its sources from the install."""
     wheel = build_wheel(tmp_path)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
+    # The dependencies are those of the environment running the tests (a venv's, where
+    # --system-site-packages would reach the base interpreter's, which may have none). A plain
+    # path line in a .pth runs none of that folder's own .pth files, so this checkout's
+    # editable install stays out, and the venv's own site-packages come first.
+    inner = subprocess.run([str(python), "-c", "import sysconfig; "
+                            "print(sysconfig.get_paths()['purelib'])"], check=True,
+                           capture_output=True, text=True, timeout=120).stdout.strip()
+    Path(inner, "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
                    check=True, capture_output=True, timeout=300)
     elsewhere = tmp_path / "elsewhere"
