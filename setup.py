@@ -26,8 +26,10 @@ setup(
         "pyloudnorm>=0.1",
     ],
     extras_require={
+        # wheel: tests/test_wheel.py builds without build isolation, and a new venv's
+        # setuptools (65 with Python 3.11) has no bdist_wheel of its own
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
-                 "dask[distributed]", "playwright", "scikit-learn>=1.2",
+                 "dask[distributed]", "playwright", "scikit-learn>=1.2", "wheel",
                  "mir_eval>=0.7"],
         "plot": ["matplotlib>=3.5"],
         # CuPy with the CUDA libraries it loads (NVRTC, cuBLAS, cuFFT, runtime) from PyPI:

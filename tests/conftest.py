@@ -2,7 +2,16 @@ import os
 import shutil
 import sys
 
-import pytest
+# One thread per test process (this one and the commands tests start), unless a test sets
+# its own: on 2 cores with another process on one of them, BLAS and Numba threads that wait
+# on each other made tests 6x slower (tests/test_end_to_end.py: 164 s against 27 s, measured
+# on a loaded 2-core machine). Before NumPy or Numba is imported; a variable already set
+# (a run that wants more threads) is kept. Tests of thread settings set them explicitly.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

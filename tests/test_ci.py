@@ -1,7 +1,8 @@
-"""CI runs what the README tells a new user to run, and cannot skip the cuda backend: the
-README's test section is one command, .ci/run runs exactly it, with
-RANDSTYLE_REQUIRE_CUDA_EMULATION=1 set before it (tests/conftest.py then fails the session
-where neither a GPU nor g++ can run the cuda kernels, rather than skipping them)."""
+"""CI runs what the README tells a new user to run, where a new user runs it, and cannot skip
+the cuda backend: the README's test section is one command, .ci/run runs exactly it in a
+brand-new venv of its own, with RANDSTYLE_REQUIRE_CUDA_EMULATION=1 set before it
+(tests/conftest.py then fails the session where neither a GPU nor g++ can run the cuda
+kernels, rather than skipping them)."""
 import os
 import re
 
@@ -26,3 +27,9 @@ def test_ci_runs_the_readme_test_command_with_the_cuda_emulation_required():
     assert "export RANDSTYLE_REQUIRE_CUDA_EMULATION=1" in ci[:-1]
     assert "set -euo pipefail" in ci  # a failing step fails CI
     assert "g++" in " ".join(ci[:-1])  # the emulation's compiler is installed when missing
+    # A new venv, outside the checkout, whose python and ruff the command runs: not whatever
+    # the machine has installed (issue 33: the wheel tests needed a package no new venv has).
+    made = [ln for ln in ci[:-1] if "-m venv" in ln]
+    assert len(made) == 1 and "mktemp -d" in " ".join(ci[:ci.index(made[0])]), made
+    assert any(ln.startswith("export") and 'PATH="$VENV_DIR/venv/bin:$PATH"' in ln
+               for ln in ci[ci.index(made[0]):-1])

@@ -2,10 +2,13 @@
 sources with the header the host emulation compiles (kernels/cuda_src/)."""
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engine", "kernels")  # bench/, the lab, stays in the checkout
@@ -19,6 +22,12 @@ def runtime_files() -> set:
             if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".cu", ".h"):
                 out.add(p.relative_to(ROOT).as_posix())
     return out
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel, built once for the module's tests."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def build_wheel(tmp_path) -> Path:
@@ -35,8 +44,7 @@ def build_wheel(tmp_path) -> Path:
     return next(tmp_path.glob("randstyle-*.whl"))
 
 
-def test_the_wheel_lists_every_runtime_file(tmp_path):
-    wheel = build_wheel(tmp_path)
+def test_the_wheel_lists_every_runtime_file(wheel):
     names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
     assert "kernels/cuda_src/host_shim.h" in names and "kernels/cuda_src/ops.cu" in names
     assert runtime_files() - names == set()  # nothing left out
@@ -45,16 +53,25 @@ def test_the_wheel_lists_every_runtime_file(tmp_path):
     assert not any(n.endswith((".jsonl", ".md")) for n in names)
 
 
-def test_the_installed_wheel_runs_from_another_folder(tmp_path):
-    """pip install of the wheel into a fresh venv (its dependencies from the system's site
-    packages), then from a folder of its own: the package is the venv's, the command runs,
-    and the cuda backend's host emulation compiles its sources from the install."""
-    wheel = build_wheel(tmp_path)
+def test_the_installed_wheel_runs_from_another_folder(wheel, tmp_path):
+    """pip install of the wheel into a fresh venv (its dependencies from this interpreter's
+    site packages), then from a folder of its own: the package is the venv's, the command
+    runs, and the cuda backend's host emulation compiles its sources from the install."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
+    # No pip of its own (ensurepip takes a while): this pip installs into it (--python).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+    # The dependencies are those of the environment running the tests (a venv's, where
+    # --system-site-packages would reach the base interpreter's, which may have none). A plain
+    # path line in a .pth runs none of that folder's own .pth files, so this checkout's
+    # editable install stays out, and the venv's own site-packages come first.
+    inner = subprocess.run([str(python), "-c", "import sysconfig; "
+                            "print(sysconfig.get_paths()['purelib'])"], check=True,
+                           capture_output=True, text=True, timeout=120).stdout.strip()
+    Path(inner, "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                    "--no-deps", str(wheel)],
                    check=True, capture_output=True, timeout=300)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

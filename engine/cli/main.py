@@ -73,9 +73,10 @@ def main(argv: Optional[list] = None) -> int:
     cls, run, help = COMMANDS[command]
     for flag in REPEATABLE.get(command, ()):
         rest = gather(rest, flag)
+    scope = None  # the run's signals, read after it ended
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
-        with interrupt.handling():
+        with interrupt.handling() as scope:
             examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
             parser = Parser(cls, prog=f"{PROG} {command}", description=help,
                             epilog=f"examples:\n{examples}")
@@ -94,12 +95,12 @@ def main(argv: Optional[list] = None) -> int:
         stopped = interrupt.wrapped(exc)
         if stopped is None:
             raise
-        return _interrupted(command, stopped)
+        return _interrupted(command, stopped, scope)
 
 
-def _interrupted(command: str, exc: KeyboardInterrupt) -> int:
-    done = "after its outputs were written" if interrupt.wrote_outputs() else \
+def _interrupted(command: str, exc: KeyboardInterrupt, scope) -> int:
+    done = "after its outputs were written" if interrupt.wrote_outputs(scope) else \
         "before there was a result; nothing written"
-    print(f"{PROG} {command}: interrupted ({interrupt.name(interrupt.signum_of(exc))}) "
-          f"{done}", file=sys.stderr)
-    return interrupt.exit_status(exc)
+    signum = interrupt.signum_of(exc, scope)
+    print(f"{PROG} {command}: interrupted ({interrupt.name(signum)}) {done}", file=sys.stderr)
+    return interrupt.exit_status(exc, scope)

@@ -8,6 +8,13 @@ and by anything else that runs commands, such as a batch) turns SIGTERM into the
 signal interrupts: once a run is stopping, later ones are noted and wait for its outputs, and
 ``protected_writes()`` holds both signals back while the final files are written, so no signal
 can cut a write short.
+
+What a run received belongs to that run (a ``Scope``, one per ``handling()``): a run starts
+with nothing received, and nothing of it is left when it ends, so a long-lived process (a
+batch's job server, a program calling the CLI or the API again and again) never starts a run
+already stopped. Once a run's outputs are written and nothing is stopping it, a signal is the
+process's again: its own handlers are given back and the signal goes to them (for SIGTERM,
+Python's default: the process ends), instead of being kept for a run that has finished.
 """
 from __future__ import annotations
 
@@ -27,51 +34,86 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_received: list = []  # signal numbers seen since handling() began, in order
-_pending = False  # an Interrupted was raised that no handler has seen yet (wrapped())
-_writing = False
-_wrote = False  # protected_writes() has completed since handling() began
+class Scope:
+    """One run's signals, from handling()'s start to its end."""
+
+    def __init__(self, outer: Optional["Scope"] = None) -> None:
+        self.outer = outer  # the run this one runs inside, if any (rare)
+        self.previous: dict = {}  # the process's handlers, given back when the run is done
+        self.received: list = []  # signal numbers seen, in order
+        self.pending = False  # an Interrupted was raised that no handler has seen yet
+        self.writing = False
+        self.wrote = False  # protected_writes() has completed: the outputs are whole
+
+    def give_back(self) -> None:
+        """The process's own handlers, from now on."""
+        for s, h in self.previous.items():
+            signal.signal(s, signal.SIG_DFL if h is None else h)  # None: set outside Python
+
+
+_scope: Optional[Scope] = None  # the run inside handling(); None between runs
 
 
 def _handler(signum: int, frame) -> None:
-    global _pending
-    _received.append(signum)
-    if len(_received) == 1 and not _writing:
-        _pending = True
+    global _scope
+    scope = _scope
+    if scope is None:  # handlers are given back before a scope ends; a stray call is ignored
+        return
+    if scope.wrote and not scope.writing and not scope.received:
+        # The run is done and whole: this signal is the process's, not a stop for the run.
+        scope.give_back()
+        _scope = scope.outer
+        _deliver(signum, frame, scope.previous.get(signum, signal.SIG_DFL))
+        return
+    scope.received.append(signum)
+    if len(scope.received) == 1 and not scope.writing:
+        scope.pending = True
         raise Interrupted(signum)
     # A run that is already stopping (or writing) finishes its outputs first.
+
+
+def _deliver(signum: int, frame, handler) -> None:
+    """Act on a signal as the process's own handler would."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler != signal.SIG_IGN:  # SIG_DFL, or a handler set outside Python (None)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 def unheard() -> None:
     """Raise again the interruption no handler has seen. The handler raises wherever Python
     happens to be, and where that is a finalizer (a __del__, a weakref callback run by the
     garbage collector) Python prints the exception and drops it: the run would go on, deaf to
-    every later signal. The optimizer calls this at every evaluation."""
-    if _pending:
-        raise Interrupted(_received[0])
+    every later signal. The optimizer calls this at every evaluation; outside handling() (an
+    API run) there is nothing to raise."""
+    if _scope is not None and _scope.pending:
+        raise Interrupted(_scope.received[0])
 
 
 def wrapped(exc: BaseException) -> Optional[KeyboardInterrupt]:
     """The KeyboardInterrupt behind exc, if any. The handler raises wherever Python happens to
     be running, and when that is a callback inside compiled code (numba's dispatcher, a C
     extension) the interruption comes back wrapped, e.g. as a SystemError whose cause it is."""
-    global _pending
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
-            _pending = False  # heard
+            if _scope is not None:
+                _scope.pending = False  # heard
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
 
 
-def signum_of(exc: Optional[BaseException]) -> int:
-    """The signal behind an interruption: Interrupted's own, else the first one received,
-    else SIGINT (a KeyboardInterrupt raised without our handler is Ctrl-C)."""
+def signum_of(exc: Optional[BaseException], scope: Optional[Scope] = None) -> int:
+    """The signal behind an interruption: Interrupted's own, else the first one the run
+    (``scope``, by default the current one) received, else SIGINT (a KeyboardInterrupt raised
+    without our handler is Ctrl-C)."""
     if isinstance(exc, Interrupted):
         return exc.signum
-    return _received[0] if _received else signal.SIGINT
+    scope = scope or _scope
+    return scope.received[0] if scope is not None and scope.received else signal.SIGINT
 
 
 def name(signum: int) -> str:
@@ -84,32 +126,36 @@ def stop_message(exc: Optional[BaseException] = None) -> str:
 
 
 def received() -> Optional[int]:
-    """The first signal received since handling() began, or None."""
-    return _received[0] if _received else None
+    """The first signal the current run received, or None (also outside handling())."""
+    return _scope.received[0] if _scope is not None and _scope.received else None
 
 
-def exit_status(exc: Optional[BaseException] = None) -> int:
+def exit_status(exc: Optional[BaseException] = None, scope: Optional[Scope] = None) -> int:
     """128 + the signal number, as a shell reports a process a signal ended: 130 for SIGINT,
     143 for SIGTERM."""
-    return 128 + int(signum_of(exc))
+    return 128 + int(signum_of(exc, scope))
 
 
 @contextmanager
-def handling() -> Iterator[None]:
+def handling() -> Iterator[Scope]:
     """SIGINT and SIGTERM raise Interrupted while inside; the previous handlers come back
-    after. Outside the main thread (where Python cannot set handlers) it does nothing."""
+    after. Yields the run's Scope, which the caller may read once the run has ended (its
+    exit status, whether it wrote its outputs). Outside the main thread (where Python cannot
+    set handlers) it installs nothing and the scope stays empty."""
+    global _scope
+    scope = Scope(_scope)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield scope
         return
-    global _wrote, _pending
-    _received.clear()
-    _wrote = _pending = False
-    previous = {s: signal.signal(s, _handler) for s in SIGNALS}
+    scope.previous = {s: signal.signal(s, _handler) for s in SIGNALS}
+    _scope = scope
     try:
-        yield
+        yield scope
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        scope.give_back()
+        scope.pending = False
+        if _scope is scope:
+            _scope = scope.outer
 
 
 @contextmanager
@@ -117,21 +163,23 @@ def protected_writes() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back while the final outputs are written: each write is a
     temporary file renamed into place, and a signal inside would leave the set of outputs
     half written. A signal that arrives meanwhile is delivered after, and only noted
-    (``received()``): the outputs are whole."""
-    global _writing, _wrote
-    _writing = True
+    (``received()``): the outputs are whole. Outside handling() it only holds them back."""
+    scope = _scope or Scope()
+    scope.writing = True
     blocked = hasattr(signal, "pthread_sigmask") and \
         threading.current_thread() is threading.main_thread()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS) if blocked else None
     try:
         yield
-        _wrote = True
+        scope.wrote = True
     finally:
         if blocked:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)  # pending ones run _handler now
-        _writing = False
+        scope.writing = False
 
 
-def wrote_outputs() -> bool:
-    """Whether a protected_writes() block has completed since handling() began."""
-    return _wrote
+def wrote_outputs(scope: Optional[Scope] = None) -> bool:
+    """Whether a protected_writes() block of the run (``scope``, by default the current
+    one) has completed."""
+    scope = scope or _scope
+    return scope is not None and scope.wrote
