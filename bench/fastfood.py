@@ -1,4 +1,4 @@
-"""Speed of the Fastfood harmonic conv against the dense one (docs/performance.md).
+"""Speed of the Fastfood harmonic conv against the dense one (docs/results/performance.md).
 
 One process, one thread, CPU seconds (time.process_time): the machine is shared, so only
 ratios measured in the same run stand. Measures, on the default objective (content 10 s of

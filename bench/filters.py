@@ -1,4 +1,5 @@
-"""Texture quality at equal CPU time, dense against Fastfood harmonic filters (docs/filters.md).
+"""Texture quality at equal CPU time, dense against Fastfood harmonic filters
+(docs/results/filters.md).
 
 ``python -m bench.filters [--seconds 3] [--style-seconds 5] [--maxiter 60] [--corpus DIR]``
 
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--fastfood-maxiter", type=int, default=None,
                    help="iterations of the fastfood runs (default: --maxiter); more lets them "
                         "use the dense run's CPU time (the table takes each kind's last run)")
-    p.add_argument("--out", default="bench/filters.jsonl")
+    p.add_argument("--out", default="docs/results/data/filters.jsonl")
     p.add_argument("--table", action="store_true", help="only print the table of --out")
     args = p.parse_args(argv)
     if not args.table:

@@ -1,4 +1,4 @@
-"""The quality measure's scale and transfer's quality against time (docs/quality.md).
+"""The quality measure's scale and transfer's quality against time (docs/results/quality.md).
 
     python bench/quality.py calibrate [--seconds 20]
     python bench/quality.py transfer --seconds 10 --style drums --init content,noise \

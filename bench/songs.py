@@ -15,7 +15,7 @@ one optimization (--segment 0). ``dask``: the same song on a loopback LocalClust
 of 2 single-thread workers; ``control``: the same clusters on a busy loop (the speed-up the
 machine allows at all). ``seams``: 2 s windows of the result centred on the joins
 against 2 s windows elsewhere: style distance, content similarity, and spectral flux, each
-join's z-score against the others' spread. Rows go to bench/songs.jsonl.
+join's z-score against the others' spread. Rows go to docs/results/data/songs.jsonl.
 """
 from __future__ import annotations
 

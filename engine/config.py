@@ -60,10 +60,10 @@ class NetworkConfig:
     harmonic_filters: Literal["dense", "fastfood"] = opt(
         "dense", "the harmonic conv's random filters: dense Gaussian, or fastfood (structured: "
                  "signs, Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, "
-                 "scale; the same statistics in ~1/100 of the arithmetic, docs/filters.md)")
+                 "scale; the same statistics in ~1/100 of the arithmetic, docs/results/filters.md)")
     style_factor_tol: float = opt(1e-4, "Gram-free style loss: the style's factor cut to the "
                                         "rows that keep its Gram within this relative error "
-                                        "(0: every row, exact; docs/performance.md)")
+                                        "(0: every row, exact; docs/results/performance.md)")
     n_mels: int = opt(8, "mel bins of the rhythm branch (3: bass, mid, treble)")
     fmin: float = opt(0.0, "lowest mel band edge in Hz")
     fmax: Optional[float] = opt(None, "highest mel band edge in Hz (default: sr / 2)",
@@ -238,7 +238,7 @@ class TransferConfig(RunConfig):
     """Style transfer: content features and style Grams (output has the content's length)."""
     content_weight: float = opt(1.0, "weight of the content loss")
     # Style through several networks (engine/model/ensemble.py), the content term on the
-    # full base network beside them (docs/quality.md measured it; 1: one network for both).
+    # full base network beside them (docs/results/quality.md measured it; 1: one network for both).
     networks: int = opt(1, "N > 1: the style through N networks beside the content network, "
                            "each with 1/N of the filters, its own seed, STFT size and conv "
                            "width, each branch balanced to the content term's pull times "
@@ -283,7 +283,7 @@ class TransferConfig(RunConfig):
 
 # With the band spectrum term a texture improves steadily instead of drifting away, so a
 # stop at 3% per 30 iterations ran the drums to 250; 15% stops each style measured near its
-# knee (docs/textures.md).
+# knee (docs/results/textures.md).
 TEXTURE_EVAL_EVERY, TEXTURE_EVAL_PATIENCE, TEXTURE_EVAL_MIN_IMPROVEMENT = 10, 3, 0.15
 
 
@@ -291,7 +291,7 @@ TEXTURE_EVAL_EVERY, TEXTURE_EVAL_PATIENCE, TEXTURE_EVAL_MIN_IMPROVEMENT = 10, 3,
 class TextureConfig(RunConfig):
     """Texture synthesis: style only, any length."""
     seconds: float = opt(10.0, "length of the texture in seconds")
-    # A texture stops on its measure (bench/texture.py, docs/textures.md): its loss keeps
+    # A texture stops on its measure (bench/texture.py, docs/results/textures.md): its loss keeps
     # falling 2% per 20 iterations long after the style distance has flattened. A texture
     # too short for the evaluation network runs unmeasured.
     eval_every: int = opt(TEXTURE_EVAL_EVERY, "measure the quality (style distance) every N "
@@ -304,7 +304,7 @@ class TextureConfig(RunConfig):
         "improvement only when it lowers the style distance by more than this fraction of "
         "the best so far")
     # Several random networks at once (engine/model/ensemble.py); chosen by bench/texture.py.
-    # The band spectrum term is on for textures (docs/textures.md: on the drums, corpus and
+    # The band spectrum term is on for textures (docs/results/textures.md: on the drums, corpus and
     # generated, far closer by both measuring networks and no drift; on the piano closer by
     # the evaluation network, a little farther by the check network).
     spectrum_weight: float = opt(0.3, SPECTRUM_WEIGHT_HELP)
@@ -408,7 +408,7 @@ class SeparateConfig(RunConfig):
     shift_width: int = opt(5, "shift patch width in frames")
     shift_filters: int = opt(1024, "shift conv filters")
     # --method dictionary (engine/run/separate_dictionary.py; defaults measured by
-    # bench/separation_corpus.py, docs/separation.md)
+    # bench/separation_corpus.py, docs/results/separation.md)
     method: Literal["dictionary", "statistics"] = opt(
         "dictionary", "dictionary: each source's spectra learned from its example (NMF), "
                       "Wiener masks of the mix; statistics: masks optimized to match each "

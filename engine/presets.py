@@ -18,7 +18,7 @@ PRESETS: dict = {
     # the content's (drums under a piano): the style through three networks at three STFT
     # sizes beside the content's (engine/model/ensemble.py), each with the style's average
     # band spectrum (docs/design.md §15), the content held on 64 mel bands, the structured
-    # filters (as close, sooner). Measured on real instruments (docs/quality.md): far closer
+    # filters (as close, sooner). Measured on real instruments (docs/results/quality.md): far closer
     # by both measuring networks at a little less content; a sparse generated melody loses
     # its notes.
     "percussive": {"networks": 3, "harmonic_filters": "fastfood", "content_features": "mel",

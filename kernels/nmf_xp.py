@@ -18,7 +18,8 @@ class NMFOps:
     """The ops on a backend module's ``xp`` (read at each call: the cuda backend turns it into
     NumPy for its host emulation) and, when it has them, its ``nmf_kl_ratio(V, L)`` and its
     ``nmf_matmul(a, b)`` (the cpu backend's block-parallel GEMM: NumPy's threaded BLAS on
-    these thin products ran 2.5-7x slower on two threads than on one, docs/separation.md)."""
+    these thin products ran 2.5-7x slower on two threads than on one,
+    docs/results/separation.md)."""
 
     OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
 

@@ -467,7 +467,8 @@ def softmax_backward(dM, cache):
     return M * (dM - np.sum(M * dM, axis=0, keepdims=True))
 
 
-# --- dictionary separation: beta-divergence NMF, multiplicative updates (docs/separation.md) ----
+# --- dictionary separation: beta-divergence NMF, multiplicative updates
+# (docs/results/separation.md)
 # V (T, n_bins) >= 0, a magnitude spectrogram, rows = frames; V ~ A @ D with activations
 # A (T, k) and dictionary D (k, n_bins), one row per atom: scikit-learn's orientation
 # (X ~ W H, rows = samples), so nmf_activations_step is its _multiplicative_update_w and

@@ -1,7 +1,7 @@
 """The dictionary separation's command-line contract, from the test audit of issue 21
-(bench/mutant_list.py, docs/testing.md): --seed is the method's own option and reproduces a
+(bench/mutant_list.py, docs/results/testing.md): --seed is the method's own option and reproduces a
 run, --rest may not name a source that has an example, and the atoms of --rest are learned
-from the mix. Each test fails with the breakage it is named after in docs/testing.md."""
+from the mix. Each test fails with the breakage it is named after in docs/results/testing.md."""
 import json
 import os
 

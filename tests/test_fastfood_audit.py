@@ -1,7 +1,7 @@
 """--harmonic-filters fastfood through the network, from the test audit of issue 21
-(bench/mutant_list.py, docs/testing.md): the option reaches the harmonic branch, and the
+(bench/mutant_list.py, docs/results/testing.md): the option reaches the harmonic branch, and the
 draw follows the network's seed. Each test fails with the breakage it is named after in
-docs/testing.md."""
+docs/results/testing.md."""
 import numpy as np
 
 from engine.config import NetworkConfig

@@ -1,8 +1,8 @@
-"""engine.loudness, from the test audit of issue 21 (bench/mutant_list.py, docs/testing.md):
+"""engine.loudness, from the test audit of issue 21 (bench/mutant_list.py, docs/results/testing.md):
 the ceiling holds for each of several signals sharing one gain, the report's output peak is
 what is written, a silent reference keeps the level, several styles' loudness is their
 weighted power average. Each test fails with the breakage it is named after in
-docs/testing.md."""
+docs/results/testing.md."""
 import numpy as np
 import pyloudnorm
 import pytest

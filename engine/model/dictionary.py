@@ -1,5 +1,5 @@
 """Dictionaries of each source's spectra (supervised NMF, Smaragdis, Raj & Shashanka 2007;
-beta-divergence multiplicative updates, Fevotte & Idier 2011; docs/separation.md).
+beta-divergence multiplicative updates, Fevotte & Idier 2011; docs/results/separation.md).
 
 A magnitude spectrogram V (T frames, n_bins) is modelled as A @ D: D (k, n_bins) holds k
 nonnegative spectra (atoms) of a source, learned from its example; A (T, k) says how loud each
@@ -30,7 +30,7 @@ def normalize_atoms(b: Any, D: Any) -> Any:
 # Spectral flatness (geometric over arithmetic mean of a frame's power) below which an example
 # counts as pitched: measured at 8192/2048 on the corpus's examples, drums 0.047 and the
 # generated drum loop 0.09, every pitched instrument (organ, piano, strings, guitar, flute,
-# the generated pluck) 0.00001-0.0009 (medians over frames; docs/separation.md).
+# the generated pluck) 0.00001-0.0009 (medians over frames; docs/results/separation.md).
 PITCHED_FLATNESS = 0.01
 
 

@@ -5,8 +5,8 @@ loss kept falling while the distance under an independent network rose again). N
 different seeds, STFT sizes and conv widths (time and frequency scales) are several views.
 Splitting the filters between them (1/N each) makes an evaluation cheaper: a Gram costs
 filters^2, so N Grams of F/N filters cost 1/N of one of F. Measured (bench/texture.py,
-docs/textures.md): three members at one STFT size were as close per iteration as one network;
-at three STFT sizes (the network's halved, kept, doubled) they came closer per iteration on
+docs/results/textures.md): three members at one STFT size were as close per iteration as one
+network; at three STFT sizes (the network's halved, kept, doubled) they came closer per iteration on
 all three generated styles (melody 0.31 against 0.40 at 100 iterations, under the
 evaluation network and a second held-out one alike), at about the same CPU per iteration.
 
@@ -173,7 +173,7 @@ class Ensemble:
         own (Objective.balance). The user's weights then mean what they mean with one
         network: each branch of each member pulls style_weight / content_weight times as
         hard as the content term, times the member's own weight (--member-weight; at 1, N
-        members pull N times as hard together: docs/quality.md measured lower weights)."""
+        members pull N times as hard together: docs/results/quality.md measured lower weights)."""
         first = self.members[0]
         out = {f"{b}_0": f for b, f in first.balance(x0).items()}
         reference = first.unit_norms(x0).get("content", 0.0)

@@ -22,11 +22,11 @@ from engine.signal import n_frames
 # silent. In log units every band weighs alike, and at a floor of 1e-6 the quiet top octaves
 # of an organ or a guitar (30-46 dB under the mean) pinned the optimization to their noise:
 # a 10 s organ texture read 0.089 / 0.539 at 50 iterations against 0.050 / 0.256 without the
-# term; at 1e-2, 0.046 / 0.258, while the drums kept their gain (docs/textures.md).
+# term; at 1e-2, 0.046 / 0.258, while the drums kept their gain (docs/results/textures.md).
 FLOOR = 1e-2
 # A transfer's band spectrum term pulls the content's bands to the style's. Measured with
-# --preset percussive (docs/quality.md), by the offset content_offset_db: a piano under drums
-# (-3 dB), an organ (-4) and a guitar (-2) kept content 0.73-0.89; a sparse melody under
+# --preset percussive (docs/results/quality.md), by the offset content_offset_db: a piano under
+# drums (-3 dB), an organ (-4) and a guitar (-2) kept content 0.73-0.89; a sparse melody under
 # corpus drums (-8 dB), the piano under generated drums (-8) and a melody under generated
 # drums (-15) fell to 0.62, 0.61 and 0.37. Below this a transfer warns.
 BURIED_DB = -6.0

@@ -200,7 +200,7 @@ def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
     if offset < BURIED_DB and cfg.progress:
         print(f"randstyle: warning: the style holds {-offset:.0f} dB less than the content "
               "where the content's energy is; the band spectrum term (--spectrum-weight, "
-              "--preset percussive) will bury much of the content there (docs/quality.md); "
+              "--preset percussive) will bury much of the content there (docs/results/quality.md); "
               "a lower --spectrum-weight keeps more", file=sys.stderr)
     return offset
 

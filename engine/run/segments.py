@@ -14,7 +14,7 @@ The join: consecutive segments overlap by at least --overlap seconds; over the o
 result goes from the earlier segment to the later one along a raised cosine (weights that
 sum to one, so a signal the optimizer left alone comes back sample for sample). The
 segments' own edges, where fewer STFT frames cover a sample, are thereby given weight near
-zero. docs/songs.md measures the joins against the rest.
+zero. docs/results/songs.md measures the joins against the rest.
 """
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: SeparateCon
     return out
 
 
-# The analysis frame that resolves harmonics (docs/separation.md: at 22050 Hz, 8192/2048
+# The analysis frame that resolves harmonics (docs/results/separation.md: at 22050 Hz, 8192/2048
 # measured above 2048/512 on every pitched source of the corpus)
 DEFAULT_N_FFT = 8192
 

@@ -72,7 +72,7 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
                   (f"; {len(done)} done before, resumed" if done else ""))
     tasks = [k for k in range(len(wins)) if k not in done]
     # The song's start, once: two segments start alike where they overlap, so their
-    # results there differ less than two independent starts' would (docs/songs.md).
+    # results there differ less than two independent starts' would (docs/results/songs.md).
     start = init_signal(resolve_init(cfg.init, command), n, content, styles, cfg) \
         .astype(np.float32) if tasks else np.zeros(n, dtype=np.float32)
     # The style targets depend on the styles and options only: a worker keeps them for the

@@ -28,12 +28,12 @@ from engine.errors import ParameterError
 from engine.signal import covered, hann_window, log_frames, overlap_add, rms
 
 # The default start per mode, chosen by the quality measure (bench/quality.py,
-# docs/quality.md): on 10 s clips a transfer from the content plus noise with the style's
+# docs/results/quality.md): on 10 s clips a transfer from the content plus noise with the style's
 # spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
 # (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
 # the templates start (the style's typical spectra played at random) came closest at equal
 # CPU time on all three generated styles, under the evaluation network and a second held-out
-# one (bench/texture.py, docs/textures.md).
+# one (bench/texture.py, docs/results/textures.md).
 DEFAULT_INIT = {"transfer": "mix", "texture": "templates"}
 # A texture is a new sound: no start that copies the style's (or a content's) samples or
 # time course; templates keeps only spectra and how long each lasts, not their order.
@@ -120,7 +120,7 @@ def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
     """x scaled to the styles' RMS (energy averaged by weight). A Gram grows with the square
     of the level, so a start at the content's own level (the demo melody: 2.8x the drum
     loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
-    iterations bringing the level down (bench/quality.py, docs/quality.md). The written
+    iterations bringing the level down (bench/quality.py, docs/results/quality.md). The written
     result is brought to its loudness target (engine/loudness.py), so this level is never
     heard."""
     target = float(np.sqrt(sum(w * rms(s) ** 2 for s, w in styles))) if styles else 0.0
