@@ -379,8 +379,6 @@ class SeparateConfig(RunConfig):
                                           "holds)")
     mask_hop_length: Optional[int] = opt(None, "STFT hop of the masks (at most half the frame; "
                                                "default n_fft / 4)")
-    mask_fuse_n_fft: int = opt(0, "dictionary: also separate at this STFT size (hop a quarter) "
-                                  "and average the two sets of sources; 0: one size only")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
                                      "1: per-bin masks)")
     mask_smooth_bins: int = opt(1, "box-smooth the mask logits over this many frequency bins "
@@ -438,7 +436,7 @@ class SeparateConfig(RunConfig):
         super().__post_init__()
         _check_choice(self, "statistics", "method")
         _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
-                        "rest_components", "mask_fuse_n_fft")
+                        "rest_components")
         if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
             raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
         if not 0 < self.mask_power <= 4:
@@ -464,8 +462,6 @@ class SeparateConfig(RunConfig):
             if not 0 <= getattr(self, name) <= 12:
                 raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "
                                      f"got {getattr(self, name)}")
-        if self.mask_fuse_n_fft:
-            check_mask_stft(self.mask_fuse_n_fft, self.mask_fuse_n_fft // 4)
         if not 0 <= self.dictionary_harmonic <= 60:
             raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
                                  f"got {self.dictionary_harmonic}")
@@ -497,7 +493,7 @@ class ReconstructConfig(OptimConfig):
 # CLI refuses the others under it, and these under --method statistics, rather than ignore them.
 DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "dictionary_harmonic", "beta",
                       "mask_power", "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
-                      "rest_components", "mask_fuse_n_fft")
+                      "rest_components")
 SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",
                            "threads", "progress")
 

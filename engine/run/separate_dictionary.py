@@ -104,19 +104,10 @@ def stft_sizes(cfg: SeparateConfig, signals: list) -> SeparateConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
-def fused_size(cfg: SeparateConfig, signals: list) -> int:
-    """The second STFT size of --mask-fuse-n-fft, halved like the first until the shortest
-    signal holds a frame; 0 (no fusion) when off or when it comes out as the first."""
-    n_fft, shortest = cfg.mask_fuse_n_fft, min(len(x) for x in signals)
-    while n_fft > shortest and n_fft > 256:
-        n_fft //= 2
-    return 0 if n_fft == cfg.mask_n_fft else n_fft
-
-
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                 cfg: SeparateConfig) -> dict:
     """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
-    (a fresh generator from cfg.seed, so each STFT size starts alike)."""
+    (a generator from cfg.seed)."""
     rng = np.random.default_rng(cfg.seed)
     window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
     atoms = [example_atoms(b, name, ex, cfg, window, rng) for name, ex in examples.items()]
@@ -150,14 +141,6 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
         kernels.set_threads(cfg.threads)
     b = kernels.get_backend(cfg.backend)
     found = separate_at(b, mix, examples, names, cfg)
-    fuse = fused_size(cfg, [mix, *examples.values()])
-    if fuse:
-        # Two analysis windows err differently (harmonics resolved at the long one, onsets
-        # at the short one): their sources averaged measured above either (docs/separation.md).
-        # Each set sums to the mix, so the average does too.
-        other = separate_at(b, mix, examples, names,
-                            replace(cfg, mask_n_fft=fuse, mask_hop_length=fuse // 4))
-        found = {k: (0.5 * (v + other[k])).astype(np.float32) for k, v in found.items()}
     mix64 = np.asarray(mix, dtype=np.float64)
     residual = sum(p.astype(np.float64) for p in found.values()) - mix64
     # run_report reads the backend off a network; this method has none
