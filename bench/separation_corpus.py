@@ -12,7 +12,8 @@ HPSS (two sources, parts assigned the way that scores best) and the ideal ratio 
 true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
 of its options (one variant per --set, several options in one --set separated by commas).
 ``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
-mask re-made from its own signal's STFT). ``... memory --minutes 10``: peak RSS
+mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the default's
+sources averaged with those at a second STFT size. ``... memory --minutes 10``: peak RSS
 (resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
 --fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
@@ -212,9 +213,28 @@ def consistent(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", "separation_consistent", "\n".join(rows))
 
 
+def fuse(args: argparse.Namespace) -> str:
+    """The default's sources and those at --fuse-n-fft (hop a quarter) averaged, weights w and
+    1 - w (the fusion of two STFT sizes that issue 30 measured and did not keep)."""
+    sr, mixes = load(args.corpus)
+    if args.mixes:
+        mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
+    n = args.fuse_n_fft
+    rows = [f"| mix | default | {n} / {n // 4} | fused 0.5 | fused 0.7 |", "|---|---|---|---|---|"]
+    for name, mix, stems, ex in mixes:
+        a = separate(mix, ex, seed=0)[0]
+        b = separate(mix, ex, seed=0, mask_n_fft=n, mask_hop_length=n // 4)[0]
+        cells = [scores(stems, p) for p in (a, b, *({k: w * a[k] + (1 - w) * b[k] for k in a}
+                                                    for w in (0.5, 0.7)))]
+        rows.append(f"| {name} | " + " | ".join(" / ".join(f"{v:.2f}" for v, _ in c)
+                                                 for c in cells) + " |")
+    return write_markdown("bench/results", f"separation_fuse_{n}", "\n".join(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent"])
+    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent", "fuse"])
+    ap.add_argument("--fuse-n-fft", type=int, default=2048, help="fuse: the second STFT size")
     ap.add_argument("--rounds", type=int, default=2, help="consistent: Wiener rounds")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--fit-iter", type=int, default=3)
@@ -225,7 +245,7 @@ def main() -> None:
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
     args = ap.parse_args()
-    {"memory": memory, "consistent": consistent}.get(args.mode, run)(args)
+    {"memory": memory, "consistent": consistent, "fuse": fuse}.get(args.mode, run)(args)
 
 
 if __name__ == "__main__":
