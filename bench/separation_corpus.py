@@ -13,7 +13,8 @@ true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default a
 of its options (one variant per --set, several options in one --set separated by commas).
 ``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
 mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the default's
-sources averaged with those at a second STFT size. ``... memory --minutes 10``: peak RSS
+sources averaged with those at a second STFT size. ``... misi --rounds 3``: MISI phase
+rounds after the default. ``... memory --minutes 10``: peak RSS
 (resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
 --fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
@@ -231,11 +232,35 @@ def fuse(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", f"separation_fuse_{n}", "\n".join(rows))
 
 
+def misi(args: argparse.Namespace) -> str:
+    """The default's sources, then rounds of MISI (Gunawan & Sen 2010) at the default's STFT
+    (8192 / 2048): each source keeps its first magnitude, takes the phase of its own
+    re-analysed STFT plus an equal share of what the sources miss of the mix."""
+    sr, mixes = load(args.corpus)
+    if args.mixes:
+        mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
+    w, hop = hann_window(8192), 2048
+    stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, hop)[0]  # noqa: E731
+    rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
+            "|---|" + "---|" * (args.rounds + 1)]
+    for name, mix, stems, ex in mixes:
+        parts, cells, X = separate(mix, ex, seed=0)[0], [], stft(mix)
+        mags = {k: np.abs(stft(v)) for k, v in parts.items()}
+        for _ in range(args.rounds + 1):
+            cells.append(" / ".join(f"{v:.2f}" for v, _ in scores(stems, parts)))
+            spec = {k: stft(v) for k, v in parts.items()}
+            miss = (X - sum(spec.values())) / len(spec)
+            parts = {k: numpy_ref.istft_forward((mags[k] * np.exp(1j * np.angle(S + miss)))[None],
+                                                w, hop, len(mix))[0][0] for k, S in spec.items()}
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return write_markdown("bench/results", "separation_misi", "\n".join(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent", "fuse"])
+    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent", "fuse", "misi"])
     ap.add_argument("--fuse-n-fft", type=int, default=2048, help="fuse: the second STFT size")
-    ap.add_argument("--rounds", type=int, default=2, help="consistent: Wiener rounds")
+    ap.add_argument("--rounds", type=int, default=2, help="consistent, misi: rounds")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--fit-iter", type=int, default=3)
     ap.add_argument("--corpus", default="/work/corpus")
@@ -245,7 +270,8 @@ def main() -> None:
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
     args = ap.parse_args()
-    {"memory": memory, "consistent": consistent, "fuse": fuse}.get(args.mode, run)(args)
+    modes = {"memory": memory, "consistent": consistent, "fuse": fuse, "misi": misi}
+    modes.get(args.mode, run)(args)
 
 
 if __name__ == "__main__":
