@@ -232,9 +232,26 @@ def fuse(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", f"separation_fuse_{n}", "\n".join(rows))
 
 
+def wiener_spectra(mix: np.ndarray, examples: dict) -> tuple:
+    """The default's masked spectra M_s X (numpy backend, 8192 / 2048) and the mix's X."""
+    import kernels
+    from engine.config import SeparateConfig
+    from engine.run import separate_dictionary as sd
+    b = kernels.get_backend("numpy")
+    cfg = sd.stft_sizes(SeparateConfig(seed=0, backend="numpy"), [mix, *examples.values()])
+    rng, window = np.random.default_rng(0), hann_window(cfg.mask_n_fft).astype(np.float32)
+    atoms = [sd.example_atoms(b, k, e, cfg, window, rng) for k, e in examples.items()]
+    X, V = sd.magnitude(b, mix, window, cfg.mask_hop_length)
+    A, D = sd.fit_activations(b, V, np.concatenate(atoms), cfg.fit_iter, cfg.beta)
+    bounds = np.cumsum([0] + [len(a) for a in atoms])
+    P = [b.nmf_model_power(A[:, lo:hi], D[lo:hi], cfg.mask_power)
+         for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return {k: p / sum(P) * X for k, p in zip(examples, P)}, X
+
+
 def misi(args: argparse.Namespace) -> str:
-    """The default's sources, then rounds of MISI (Gunawan & Sen 2010) at the default's STFT
-    (8192 / 2048): each source keeps its first magnitude, takes the phase of its own
+    """The default's Wiener spectra, then rounds of MISI (Gunawan & Sen 2010) at its STFT
+    (8192 / 2048): each source keeps its masked magnitude |M_s X| and takes the phase of its
     re-analysed STFT plus an equal share of what the sources miss of the mix."""
     sr, mixes = load(args.corpus)
     if args.mixes:
@@ -244,14 +261,15 @@ def misi(args: argparse.Namespace) -> str:
     rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
             "|---|" + "---|" * (args.rounds + 1)]
     for name, mix, stems, ex in mixes:
-        parts, cells, X = separate(mix, ex, seed=0)[0], [], stft(mix)
-        mags = {k: np.abs(stft(v)) for k, v in parts.items()}
+        spec, X = wiener_spectra(mix.astype(np.float32), ex)
+        mags, cells = {k: np.abs(S) for k, S in spec.items()}, []
         for _ in range(args.rounds + 1):
+            parts = {k: numpy_ref.istft_forward(S[None], w, hop, len(mix))[0][0]
+                     for k, S in spec.items()}
             cells.append(" / ".join(f"{v:.2f}" for v, _ in scores(stems, parts)))
             spec = {k: stft(v) for k, v in parts.items()}
             miss = (X - sum(spec.values())) / len(spec)
-            parts = {k: numpy_ref.istft_forward((mags[k] * np.exp(1j * np.angle(S + miss)))[None],
-                                                w, hop, len(mix))[0][0] for k, S in spec.items()}
+            spec = {k: mags[k] * np.exp(1j * np.angle(S + miss)) for k, S in spec.items()}
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return write_markdown("bench/results", "separation_misi", "\n".join(rows))
 
