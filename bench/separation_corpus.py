@@ -12,7 +12,9 @@ HPSS (two sources, parts assigned the way that scores best) and the ideal ratio 
 true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
 of its options (one variant per --set, several options in one --set separated by commas).
 ``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
-mask re-made from its own signal's STFT). ``... memory --minutes 10``: peak RSS
+mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the default's
+sources averaged with those at a second STFT size. ``... misi --rounds 3``: MISI phase
+rounds after the default. ``... memory --minutes 10``: peak RSS
 (resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
 --fit-iter updates (memory does not grow with updates).
 Markdown on stdout and under bench/results/.
@@ -212,10 +214,71 @@ def consistent(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", "separation_consistent", "\n".join(rows))
 
 
+def fuse(args: argparse.Namespace) -> str:
+    """The default's sources and those at --fuse-n-fft (hop a quarter) averaged, weights w and
+    1 - w (the fusion of two STFT sizes that issue 30 measured and did not keep)."""
+    sr, mixes = load(args.corpus)
+    if args.mixes:
+        mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
+    n = args.fuse_n_fft
+    rows = [f"| mix | default | {n} / {n // 4} | fused 0.5 | fused 0.7 |", "|---|---|---|---|---|"]
+    for name, mix, stems, ex in mixes:
+        a = separate(mix, ex, seed=0)[0]
+        b = separate(mix, ex, seed=0, mask_n_fft=n, mask_hop_length=n // 4)[0]
+        cells = [scores(stems, p) for p in (a, b, *({k: w * a[k] + (1 - w) * b[k] for k in a}
+                                                    for w in (0.5, 0.7)))]
+        rows.append(f"| {name} | " + " | ".join(" / ".join(f"{v:.2f}" for v, _ in c)
+                                                 for c in cells) + " |")
+    return write_markdown("bench/results", f"separation_fuse_{n}", "\n".join(rows))
+
+
+def wiener_spectra(mix: np.ndarray, examples: dict) -> tuple:
+    """The default's masked spectra M_s X (numpy backend, 8192 / 2048) and the mix's X."""
+    import kernels
+    from engine.config import SeparateConfig
+    from engine.run import separate_dictionary as sd
+    b = kernels.get_backend("numpy")
+    cfg = sd.stft_sizes(SeparateConfig(seed=0, backend="numpy"), [mix, *examples.values()])
+    rng, window = np.random.default_rng(0), hann_window(cfg.mask_n_fft).astype(np.float32)
+    atoms = [sd.example_atoms(b, k, e, cfg, window, rng) for k, e in examples.items()]
+    X, V = sd.magnitude(b, mix, window, cfg.mask_hop_length)
+    A, D = sd.fit_activations(b, V, np.concatenate(atoms), cfg.fit_iter, cfg.beta)
+    bounds = np.cumsum([0] + [len(a) for a in atoms])
+    P = [b.nmf_model_power(A[:, lo:hi], D[lo:hi], cfg.mask_power)
+         for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return {k: p / sum(P) * X for k, p in zip(examples, P)}, X
+
+
+def misi(args: argparse.Namespace) -> str:
+    """The default's Wiener spectra, then rounds of MISI (Gunawan & Sen 2010) at its STFT
+    (8192 / 2048): each source keeps its masked magnitude |M_s X| and takes the phase of its
+    re-analysed STFT plus an equal share of what the sources miss of the mix."""
+    sr, mixes = load(args.corpus)
+    if args.mixes:
+        mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
+    w, hop = hann_window(8192), 2048
+    stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, hop)[0]  # noqa: E731
+    rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
+            "|---|" + "---|" * (args.rounds + 1)]
+    for name, mix, stems, ex in mixes:
+        spec, X = wiener_spectra(mix.astype(np.float32), ex)
+        mags, cells = {k: np.abs(S) for k, S in spec.items()}, []
+        for _ in range(args.rounds + 1):
+            parts = {k: numpy_ref.istft_forward(S[None], w, hop, len(mix))[0][0]
+                     for k, S in spec.items()}
+            cells.append(" / ".join(f"{v:.2f}" for v, _ in scores(stems, parts)))
+            spec = {k: stft(v) for k, v in parts.items()}
+            miss = (X - sum(spec.values())) / len(spec)
+            spec = {k: mags[k] * np.exp(1j * np.angle(S + miss)) for k, S in spec.items()}
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return write_markdown("bench/results", "separation_misi", "\n".join(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent"])
-    ap.add_argument("--rounds", type=int, default=2, help="consistent: Wiener rounds")
+    ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent", "fuse", "misi"])
+    ap.add_argument("--fuse-n-fft", type=int, default=2048, help="fuse: the second STFT size")
+    ap.add_argument("--rounds", type=int, default=2, help="consistent, misi: rounds")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--fit-iter", type=int, default=3)
     ap.add_argument("--corpus", default="/work/corpus")
@@ -225,7 +288,8 @@ def main() -> None:
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
     args = ap.parse_args()
-    {"memory": memory, "consistent": consistent}.get(args.mode, run)(args)
+    modes = {"memory": memory, "consistent": consistent, "fuse": fuse, "misi": misi}
+    modes.get(args.mode, run)(args)
 
 
 if __name__ == "__main__":

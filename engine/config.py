@@ -417,6 +417,10 @@ class SeparateConfig(RunConfig):
     dictionary_transpose: int = opt(6, "dictionary: beside a pitched example's atoms, the same "
                                        "atoms transposed by 1..N semitones down and up, for "
                                        "notes the example lacks (not for unpitched examples)")
+    dictionary_harmonic: int = opt(0, "dictionary: beside a pitched example's atoms, one "
+                                      "harmonic atom per semitone from C2 (MIDI 36) over N "
+                                      "semitones, carrying the example's spectral envelope "
+                                      "(source-filter atoms); 0: none")
     beta: float = opt(1.0, "dictionary: beta of the divergence, in (0, 3] (1: KL, 2: "
                            "squared error; toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
@@ -458,6 +462,9 @@ class SeparateConfig(RunConfig):
             if not 0 <= getattr(self, name) <= 12:
                 raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "
                                      f"got {getattr(self, name)}")
+        if not 0 <= self.dictionary_harmonic <= 60:
+            raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
+                                 f"got {self.dictionary_harmonic}")
 
 
 def check_mask_stft(n_fft: int, hop_length: int, smooth: tuple = (1, 1)) -> None:
@@ -484,8 +491,8 @@ class ReconstructConfig(OptimConfig):
 
 # What --method dictionary reads of a SeparateConfig (engine/run/separate_dictionary.py); the
 # CLI refuses the others under it, and these under --method statistics, rather than ignore them.
-DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "beta", "mask_power",
-                      "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
+DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "dictionary_harmonic", "beta",
+                      "mask_power", "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
                       "rest_components")
 SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",
                            "threads", "progress")

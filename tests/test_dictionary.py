@@ -167,21 +167,23 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("bad", ["short", "silent", "nan", "sparsity"])
+@pytest.mark.parametrize("bad", ["short", "silent", "nan", "sparsity", "harmonic"])
 def test_bad_examples_are_one_line_and_exit_2(tmp_path, bad):
     """A bad example, or --sparsity (removed: under KL with unit-sum atoms an L1 weight only
-    scaled every activation alike): one line on stderr, exit 2, nothing written."""
+    scaled every activation alike), or --dictionary-harmonic past C7: one line on stderr,
+    exit 2, nothing written."""
     mix, _, examples = _mix(2.0)
     # "short": shorter than one frame of the smallest default STFT (256 points)
     ex = {"short": examples["pluck"][:200], "silent": np.zeros(SR, np.float32),
-          "sparsity": examples["pluck"],
+          "sparsity": examples["pluck"], "harmonic": examples["pluck"],
           "nan": np.where(np.arange(SR) == 50, np.nan, examples["pluck"][:SR])}[bad]
     m = write(tmp_path / "mix.wav", mix, SR)
     a = write(tmp_path / "a.wav", examples["drums"], SR)
     b = write(tmp_path / "b.wav", ex.astype(np.float32), SR, subtype="FLOAT")
     r = _cli(m, "--source", f"drums={a}", "--source", f"pluck={b}", "-o",
              str(tmp_path / "out"), "--sr", str(SR),
-             *(["--sparsity", "0.1"] if bad == "sparsity" else []))
+             *(["--sparsity", "0.1"] if bad == "sparsity" else []),
+             *(["--dictionary-harmonic", "61"] if bad == "harmonic" else []))
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()

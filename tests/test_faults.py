@@ -249,7 +249,7 @@ ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_wei
            "rhythm_weight", "l1_weight", "content_weight", "content_start", "style_start",
            "transpose", "init_mix", "patience", "min_improvement", "eval_every",
            "eval_patience", "eval_min_improvement", "envelope_weight", "shift_weight",
-           "dictionary_transpose", "style_factor_tol", "autocorr_weight",
+           "dictionary_transpose", "dictionary_harmonic", "style_factor_tol", "autocorr_weight",
            "spectrum_weight", "segment", "overlap"}
 
 

@@ -96,3 +96,34 @@ def fit_activations(b: Any, V: Any, D: Any, n_iter: int, beta: float, l1: float 
             A[:, fixed:] *= sums[None, :]
             D = b.xp.concatenate([D[:fixed], learned / sums[:, None]], axis=0)
     return A, D
+
+
+def hann_lobe(d: np.ndarray) -> np.ndarray:
+    """|DTFT| of a Hann window d bins off a partial's frequency (1 at d = 0): the shape a
+    steady sinusoid leaves in the magnitude STFT; 0 past 3 bins (side lobes below -31 dB)."""
+    lobe = np.abs(0.5 * np.sinc(d) + 0.25 * np.sinc(d - 1) + 0.25 * np.sinc(d + 1)) / 0.5
+    return np.where(np.abs(d) < 3, lobe, 0.0)
+
+
+def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
+    """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
+    ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
+    spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
+    that the example's own notes leave no comb in it); unit sum. Notes the example never
+    plays, coloured as the instrument colours its partials."""
+    xp, n_bins = b.xp, V.shape[1]
+    width = max(1, int(round(200.0 * n_fft / sr)))
+    mean = V.mean(axis=0).astype(np.float64)
+    c = xp.concatenate([xp.zeros(1, dtype=mean.dtype), xp.cumsum(mean)])
+    lo = np.clip(np.arange(n_bins) - width // 2, 0, n_bins)
+    hi = np.clip(np.arange(n_bins) + width // 2 + 1, 0, n_bins)
+    env = (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
+    k = np.arange(n_bins, dtype=np.float64)
+    combs = np.zeros((len(midi), n_bins))
+    for i, m in enumerate(midi):
+        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr  # in bins
+        for h in np.arange(1, int((n_bins - 1) / f0) + 1):
+            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
+            combs[i, near] += hann_lobe(k[near] - h * f0)
+    atoms = b.asarray(combs.astype(np.float32)) * env[None, :].astype(V.dtype)
+    return normalize_atoms(b, atoms + V.dtype.type(1e-12))

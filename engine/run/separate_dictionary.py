@@ -24,6 +24,7 @@ from engine.errors import ParameterError
 from engine.model.dictionary import (
     PITCHED_FLATNESS,
     fit_activations,
+    harmonic_atoms,
     learn_dictionary,
     spectral_flatness,
     transpose_atoms,
@@ -55,12 +56,16 @@ def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, w
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
     V = magnitude(b, example, window, cfg.mask_hop_length)[1]
     pitched = spectral_flatness(b, V) < PITCHED_FLATNESS
+    harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft,
+                               list(range(36, 36 + cfg.dictionary_harmonic)))] \
+        if pitched and cfg.dictionary_harmonic else []
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
               if s] if pitched else []
-    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts], axis=0)
+    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + harmonic,
+                            axis=0)
 
 
 def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: SeparateConfig,
@@ -99,6 +104,26 @@ def stft_sizes(cfg: SeparateConfig, signals: list) -> SeparateConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
+def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
+                cfg: SeparateConfig) -> dict:
+    """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
+    (a generator from cfg.seed)."""
+    rng = np.random.default_rng(cfg.seed)
+    window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
+    atoms = [example_atoms(b, name, ex, cfg, window, rng) for name, ex in examples.items()]
+    X, V = magnitude(b, mix, window, cfg.mask_hop_length)
+    free = None
+    if cfg.rest:
+        level = float(np.sqrt(max(float(V.mean()), 1e-12)))
+        free = b.asarray((level * (0.5 + rng.random((cfg.rest_components, V.shape[1]))))
+                         .astype(np.float32))
+        free = free / free.sum(axis=1, keepdims=True)
+    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                           free=free)
+    sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+    return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
+
+
 def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
                         references: Optional[dict] = None) -> tuple[dict, dict]:
     """engine.separate with --method dictionary: ({name: float32 signal}, report)."""
@@ -115,20 +140,7 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
     if cfg.threads:
         kernels.set_threads(cfg.threads)
     b = kernels.get_backend(cfg.backend)
-    rng = np.random.default_rng(cfg.seed)
-    window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
-    atoms = [example_atoms(b, name, ex, cfg, window, rng) for name, ex in examples.items()]
-    X, V = magnitude(b, mix, window, cfg.mask_hop_length)
-    free = None
-    if cfg.rest:
-        level = float(np.sqrt(max(float(V.mean()), 1e-12)))
-        free = b.asarray((level * (0.5 + rng.random((cfg.rest_components, V.shape[1]))))
-                         .astype(np.float32))
-        free = free / free.sum(axis=1, keepdims=True)
-    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           free=free)
-    sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
-    found = dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
+    found = separate_at(b, mix, examples, names, cfg)
     mix64 = np.asarray(mix, dtype=np.float64)
     residual = sum(p.astype(np.float64) for p in found.values()) - mix64
     # run_report reads the backend off a network; this method has none
