@@ -113,3 +113,14 @@ def test_default_stft_fits_the_shortest_signal():
     given = SeparateConfig(mask_n_fft=1024)
     assert stft_sizes(given, [long, short]).mask_hop_length == 256
     assert SeparateConfig(method="statistics").mask_n_fft == 2048
+
+
+def test_the_report_keeps_the_options_as_given_and_the_sizes_used():
+    """The config holds the default as given (a batch compares it with its row: a resolved
+    size there made every finished separation row 'another --mask-n-fft'); mask_stft says
+    what ran."""
+    x, y = plucked_melody(0.6, 8000), drum_loop(0.6, 8000)
+    _, report = engine.separate(x + y, {"a": x, "b": y}, sr=8000, components=4,
+                                dictionary_iter=5, fit_iter=5, backend="numpy")
+    assert report["config"]["mask_n_fft"] is None
+    assert report["mask_stft"] == {"n_fft": 4096, "hop_length": 1024}

@@ -136,7 +136,9 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
                              "or one --source and --rest NAME)")
     check_signal(np.asarray(mix), "the mix")
     check_references(mix, names, references or {})
-    cfg = stft_sizes(cfg, [mix, *examples.values()])
+    # The report's config keeps the options as given (a batch compares them with its row's,
+    # and the default's size depends on the signals); the sizes used are a field of their own.
+    given, cfg = cfg, stft_sizes(cfg, [mix, *examples.values()])
     if cfg.threads:
         kernels.set_threads(cfg.threads)
     b = kernels.get_backend(cfg.backend)
@@ -144,8 +146,9 @@ def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
     mix64 = np.asarray(mix, dtype=np.float64)
     residual = sum(p.astype(np.float64) for p in found.values()) - mix64
     # run_report reads the backend off a network; this method has none
-    report = run_report("separate", cfg, SimpleNamespace(backend=b), started,
+    report = run_report("separate", given, SimpleNamespace(backend=b), started,
                         method="dictionary", sources=names,
+                        mask_stft={"n_fft": cfg.mask_n_fft, "hop_length": cfg.mask_hop_length},
                         mix_residual_rel=float(np.linalg.norm(residual) / np.linalg.norm(mix64)),
                         interrupted=False,
                         cpu_time_s=round(time.process_time() - cpu_started, 4))
