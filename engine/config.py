@@ -251,11 +251,17 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
+    style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
+                                  "over stretches of it transposed by -N..N semitones, so its "
+                                  "sound comes without its key and chords (0: as it is)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight")
         _check_positive(self, "networks")
+        if not 0 <= self.style_transpose <= 12:
+            raise ParameterError("--style-transpose must be in 0..12 semitones, got "
+                                 f"{self.style_transpose}")
         self.member_n_ffts()
         if self.networks > 1:
             # The style networks are balanced against the content term (ensemble.py).

@@ -31,6 +31,7 @@ from engine.run.common import (
 from engine.run.optimize import lbfgs
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
+from engine.run.style_keys import transposed_styles
 
 
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
@@ -92,11 +93,19 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
 
 
 def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
-               **kwargs: Any) -> Objective:
-    targets = style_targets(net, styles, style_branches(cfg), cfg.progress)
+               harmonic_styles: Optional[list] = None, **kwargs: Any) -> Objective:
+    """One network's objective; ``harmonic_styles`` (default ``styles``): what the harmonic
+    branch's Grams and the band spectrum are taken over (run/style_keys.py), the rhythm
+    branch and the autocorrelation keeping ``styles``."""
+    tonal = styles if harmonic_styles is None else harmonic_styles
+    branches = style_branches(cfg)
+    targets = {**style_targets(net, tonal, tuple(b for b in branches if b == "harmonic"),
+                               cfg.progress),
+               **style_targets(net, styles, tuple(b for b in branches if b != "harmonic"),
+                               cfg.progress)}
     autocorr = autocorr_targets(net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags,
                                 n_samples) if cfg.autocorr_weight > 0 else None
-    spectrum = spectrum_target(net, styles, cfg.spectrum_bands) \
+    spectrum = spectrum_target(net, tonal, cfg.spectrum_bands) \
         if cfg.spectrum_weight > 0 else None
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                      l1_weight=cfg.l1_weight, style_grams=targets,
@@ -195,8 +204,9 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     With 1/N of the filters the content term lost too much of the content (issue 20:
     similarity 0.586), so it keeps its own network."""
     n = len(content)
+    tonal = transposed_styles(styles, cfg.style_transpose, cfg.sr)
     if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
-        base = _objective(cfg, net, styles, n, content=content,
+        base = _objective(cfg, net, styles, n, tonal, content=content,
                           content_weight=cfg.content_weight)
         if cfg.networks == 1:
             return base
@@ -207,5 +217,6 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
     seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
-    members = [_objective(cfg, m, styles, n) for m in member_networks(seeded, net, shortest)]
+    members = [_objective(cfg, m, styles, n, tonal)
+               for m in member_networks(seeded, net, shortest)]
     return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))
