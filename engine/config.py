@@ -251,13 +251,17 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
+    chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
+                                    "classes held to the content's, so the notes stay where "
+                                    "the style pulls the sound (balanced like a style term; "
+                                    "0: off)")
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonnegative(self, "content_weight", "member_weight")
+        _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("--style-transpose must be in 0..12 semitones, got "

@@ -347,6 +347,34 @@ def spectrum_loss_backward(dL, cache):
     return band_power_backward(squared_error_backward(dL, l_cache) / P_eps, p_cache)
 
 
+# --- the chroma content term (issue 29): the content's pitch classes frame by frame ----------
+
+def _chroma_log(S, fb, eps):
+    """Z[t, k] = log(Q[t, k] + eps) minus its mean over k, Q = M^2 @ fb.T the frame's power
+    by pitch class (M = expm1(S)): the shape of each frame's chroma, whatever its level."""
+    M = np.expm1(S)
+    Q_eps = (M * M) @ fb.T + eps
+    L = np.log(Q_eps)
+    return L - L.mean(axis=1, keepdims=True), (M, fb, Q_eps)
+
+
+def chroma_loss_forward(S, fb, target, eps, weight):
+    """weight * ||Z(S) - target||^2 (``_chroma_log``), ``target`` (T, n_chroma) the content's
+    Z; ``fb`` (n_chroma, n_bins) a non-negative chroma filterbank."""
+    Z, z_cache = _chroma_log(S, fb, eps)
+    loss, l_cache = squared_error_forward(Z.astype(S.dtype, copy=False), target, weight)
+    return loss, (z_cache, l_cache)
+
+
+def chroma_loss_backward(dL, cache):
+    """dZ centred over k (the mean's gradient), / Q_eps, through fb and M^2: dS = 2 M (1 + M)
+    (dQ @ fb)."""
+    (M, fb, Q_eps), l_cache = cache
+    dZ = squared_error_backward(dL, l_cache)
+    dQ = (dZ - dZ.mean(axis=1, keepdims=True)) / Q_eps
+    return (2 * M * (1 + M) * (dQ @ fb)).astype(M.dtype, copy=False)
+
+
 def l1_forward(S, weight):
     """weight * sum |S|: the L1 penalty on a (log-magnitude) spectrogram."""
     return float(weight * np.sum(np.abs(S))), (S, weight)
