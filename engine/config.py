@@ -237,6 +237,13 @@ class RunConfig(OptimConfig):
 class TransferConfig(RunConfig):
     """Style transfer: content features and style Grams (output has the content's length)."""
     content_weight: float = opt(1.0, "weight of the content loss")
+    # Structured filters by default (issue 29, docs/quality.md): a transfer's figures per
+    # iteration within ~0.02 of the dense filters' in a quarter to two fifths of the time.
+    harmonic_filters: Literal["dense", "fastfood"] = opt(
+        "fastfood", "the harmonic conv's random filters: fastfood (structured: signs, "
+                    "Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, scale; "
+                    "the same statistics in ~1/100 of the arithmetic, docs/filters.md), or "
+                    "dense Gaussian")
     # Style through several networks (engine/model/ensemble.py), the content term on the
     # full base network beside them (docs/quality.md measured it; 1: one network for both).
     networks: int = opt(1, "N > 1: the style through N networks beside the content network, "
@@ -251,6 +258,11 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
+    style_kind: Literal["auto", "tonal", "percussive", "none"] = opt(
+        "auto", "settings chosen for the style (engine/run/choice.py, docs/quality.md): "
+                "percussive (the band spectrum term, three style networks, the content on mel "
+                "bands) or tonal, by the style's percussive energy share (auto); none: the "
+                "plain defaults. A setting you change stands")
     chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
@@ -262,6 +274,7 @@ class TransferConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
+        _check_choice(self, "style_kind")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("--style-transpose must be in 0..12 semitones, got "
