@@ -18,6 +18,7 @@ from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.spectrum import BURIED_DB, content_offset_db, spectrum_target
 from engine.model.style_target import weighted_styles
+from engine.run.choice import choose
 from engine.run.common import (
     announce,
     build_network,
@@ -128,8 +129,9 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     ``config.checkpoint_every`` iterations. Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = resolve(TransferConfig, config, overrides)
-    branches = style_branches(cfg)
     styles = weighted_styles(style)
+    cfg, choice = choose(cfg, styles)
+    branches = style_branches(cfg)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
@@ -138,7 +140,8 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     obj = transfer_objective(cfg, net, styles, content)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content,
-                fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)})
+                fields={"choice": choice, **({} if offset is None else
+                                             {"spectrum_offset_db": round(offset, 2)})})
 
 
 def _spectrum_offset(cfg: TransferConfig, net: Network, content: np.ndarray,
