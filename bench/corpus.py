@@ -36,7 +36,8 @@ from engine.errors import ParameterError
 SR = 22050
 STEM_RMS = 0.1
 PEAK = 0.95
-PROGRAMS = {"piano": 0, "organ": 19, "guitar": 24, "strings": 48, "flute": 73, "drums": 0}
+PROGRAMS = {"piano": 0, "organ": 19, "guitar": 24, "strings": 48, "choir": 52, "voice": 53,
+            "flute": 73, "drums": 0}
 ALL = (0, 1, 2, 3)  # soprano, alto, tenor, bass
 
 
@@ -85,6 +86,16 @@ CLIPS: Dict[str, Tuple[Source, float]] = {
     "organ": (Source("organ", ("bach/bwv70.7",), seed=33), 1.5),
     "strings": (Source("strings", ("bach/bwv244.3", "bach/bwv3.6"), seed=34), 1.5),
     "guitar": (Source("guitar", ("bach/bwv9.7", "bach/bwv6.6"), (1, 2, 3), seed=35), 1.5),
+    # Issue 29's pairs: content and style in other keys (the piano chorale is in D minor,
+    # bwv25.6 in C major played a semitone up: D flat major), voices singing a soprano line,
+    # and a second set for held-out measurement (a minor against D flat major, another
+    # drum seed, Voice Oohs).
+    "organ_key": (Source("organ", ("bach/bwv25.6",), transpose=1, seed=36), 2.0),
+    "choir_soprano": (Source("choir", ("bach/bwv4.8", "bach/bwv5.7"), (0,), seed=37), 1.0),
+    "piano_chorale2": (Source("piano", ("bach/bwv28.6",), seed=38), 1.0),
+    "strings_key": (Source("strings", ("bach/bwv44.7",), transpose=3, seed=39), 2.0),
+    "voice_soprano": (Source("voice", ("bach/bwv28.6",), (0,), seed=40), 1.0),
+    "drums2": (_drums(41, start=7.0), 2.0),
 }
 
 

@@ -29,8 +29,8 @@ import numpy as np
 import engine
 from bench.corpus import load_corpus
 from bench.texture import RECORDINGS, check_distance, check_grams
+from engine.model.evaluate import chroma_similarity as evaluate_chroma
 from engine.model.evaluate import content_similarity, eval_grams, style_distance
-from engine.signal import frame, hann_window
 
 SR = 22050
 GENERATED_STYLE_SECONDS = 20.0  # as long as the corpus's drum clip
@@ -65,25 +65,12 @@ def run_marked(mode: str, content, style, seconds: float, overrides: dict) -> di
             "stop_reason": report["stop_reason"]}
 
 
-def chroma(x: np.ndarray, n_fft: int = 4096, hop_length: int = 1024) -> np.ndarray:
-    """log1p of a 12-bin chroma (STFT power of 65 Hz-4 kHz by pitch class, 440 Hz = A),
-    normalized by its mean: the notes, with none of the timbre."""
-    spec = np.abs(np.fft.rfft(frame(np.asarray(x, np.float64), n_fft, hop_length)
-                              * hann_window(n_fft), axis=1)) ** 2
-    freqs = np.fft.rfftfreq(n_fft, 1 / SR)
-    band = (freqs > 65) & (freqs < 4000)
-    pitch_class = np.round(12 * np.log2(freqs[band] / 440)).astype(int) % 12
-    c = np.stack([spec[:, band][:, pitch_class == k].sum(axis=1) for k in range(12)], axis=1)
-    return np.log1p(c / max(c.mean(), 1e-30))
-
-
 def chroma_similarity(x: np.ndarray, content: np.ndarray) -> float:
     """A held-out content measure beside content_similarity (whose log-mel a content term on
-    mel features comes near): the Pearson correlation of the two chromagrams."""
-    a, b = chroma(x), chroma(content)
-    n = min(len(a), len(b))
-    a, b = a[:n].ravel() - a[:n].mean(), b[:n].ravel() - b[:n].mean()
-    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+    mel features comes near): engine.model.evaluate's chroma similarity. (Tables before
+    issue 29 read an earlier chroma of this file: log1p of STFT power summed by pitch
+    class over 65 Hz-4 kHz.)"""
+    return evaluate_chroma(x, content, SR)
 
 
 def measured(x: np.ndarray, grams: dict, checks: dict, content) -> dict:

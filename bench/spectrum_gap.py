@@ -1,4 +1,4 @@
-"""What the band spectrum term (docs/design.md §15) was made for, measured: a result of the
+"""What the band spectrum term (docs/design.md §14) was made for, measured: a result of the
 Gram terms alone against its style, by band levels, by its own networks at its own level and
 at the style's RMS, and after an equalizer that gives it the style's mean spectrum.
 

@@ -166,7 +166,7 @@ class RunConfig(OptimConfig):
     rhythm_weight: float = opt(1.0, "weight of the rhythm style loss (0: off)")
     l1_weight: float = opt(0.0, "weight of an L1 penalty on the result's log-magnitude "
                                 "spectrogram, against broadband noise")
-    # The autocorrelation style term (engine/model/autocorr.py, docs/design.md §14).
+    # The autocorrelation style term (engine/model/autocorr.py, docs/design.md §13).
     autocorr_weight: float = opt(0.0, "weight of the autocorrelation style term: each "
                                       "filter's temporal autocorrelation over --autocorr-lags "
                                       "lags matched to the style's, balanced like the Gram "
@@ -175,7 +175,7 @@ class RunConfig(OptimConfig):
                                  "network's STFT (capped at the rows of the shortest signal)")
     autocorr_branches: str = opt("rhythm", "branches of the autocorrelation term: rhythm, "
                                            "harmonic or rhythm,harmonic")
-    # The long-term band spectrum term (engine/model/spectrum.py, docs/design.md §15).
+    # The long-term band spectrum term (engine/model/spectrum.py, docs/design.md §14).
     spectrum_weight: float = opt(0.0, SPECTRUM_WEIGHT_HELP)
     spectrum_bands: int = opt(64, "mel bands of the band spectrum term")
     balance: bool = field(default=True, metadata={
@@ -237,6 +237,13 @@ class RunConfig(OptimConfig):
 class TransferConfig(RunConfig):
     """Style transfer: content features and style Grams (output has the content's length)."""
     content_weight: float = opt(1.0, "weight of the content loss")
+    # Structured filters by default (issue 29, docs/results/quality.md): a transfer's figures per
+    # iteration within ~0.02 of the dense filters' in a quarter to two fifths of the time.
+    harmonic_filters: Literal["dense", "fastfood"] = opt(
+        "fastfood", "the harmonic conv's random filters: fastfood (structured: signs, "
+                    "Walsh-Hadamard, permutation, Gaussian diagonal, Walsh-Hadamard, scale; "
+                    "the same statistics in ~1/100 of the arithmetic, docs/results/filters.md), or "
+                    "dense Gaussian")
     # Style through several networks (engine/model/ensemble.py), the content term on the
     # full base network beside them (docs/results/quality.md measured it; 1: one network for both).
     networks: int = opt(1, "N > 1: the style through N networks beside the content network, "
@@ -251,11 +258,27 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
+    style_kind: Literal["auto", "tonal", "percussive", "none"] = opt(
+        "auto", "settings chosen for the style (engine/run/choice.py, docs/results/quality.md): "
+                "percussive (the band spectrum term, three style networks, the content on mel "
+                "bands) or tonal, by the style's percussive energy share (auto); none: the "
+                "plain defaults. A setting you change stands")
+    chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
+                                    "classes held to the content's, so the notes stay where "
+                                    "the style pulls the sound (balanced like a style term; "
+                                    "0: off)")
+    style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
+                                  "over stretches of it transposed by -N..N semitones, so its "
+                                  "sound comes without its key and chords (0: as it is)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonnegative(self, "content_weight", "member_weight")
+        _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
+        _check_choice(self, "style_kind")
         _check_positive(self, "networks")
+        if not 0 <= self.style_transpose <= 12:
+            raise ParameterError("--style-transpose must be in 0..12 semitones, got "
+                                 f"{self.style_transpose}")
         self.member_n_ffts()
         if self.networks > 1:
             # The style networks are balanced against the content term (ensemble.py).

@@ -13,11 +13,12 @@ PRESETS: dict = {
               "kernel_size": 11, "n_mels": 8, "mel_norm": "none", "rhythm_filters": 4096,
               "rhythm_kernel_size": 50, "n_resid": 0, "balance": True, "maxiter": 500,
               "init": "noise", "content_weight": 1.0,
-              "spectrum_weight": 0.0},
+              "spectrum_weight": 0.0, "harmonic_filters": "dense", "style_kind": "none",
+              "chroma_weight": 0.0},
     # A transfer that takes the style much further, for a style whose spectrum is far from
     # the content's (drums under a piano): the style through three networks at three STFT
     # sizes beside the content's (engine/model/ensemble.py), each with the style's average
-    # band spectrum (docs/design.md §15), the content held on 64 mel bands, the structured
+    # band spectrum (docs/design.md §14), the content held on 64 mel bands, the structured
     # filters (as close, sooner). Measured on real instruments (docs/results/quality.md): far closer
     # by both measuring networks at a little less content; a sparse generated melody loses
     # its notes.

@@ -1,4 +1,4 @@
-"""The temporal autocorrelation ops (docs/design.md §14) in array-module style, shared by the cpu
+"""The temporal autocorrelation ops (docs/design.md §13) in array-module style, shared by the cpu
 and cuda backends: numpy_ref's ops of the same names, by a zero-padded FFT along time where it
 costs fewer FLOPs than the direct sum over lags, else by that sum.
 

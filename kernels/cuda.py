@@ -654,6 +654,8 @@ band_power_forward, band_power_backward, spectrum_loss_forward, spectrum_loss_ba
     interface.module_functions(SpectrumOps(sys.modules[__name__]), __name__,
                                "band_power_forward", "band_power_backward",
                                "spectrum_loss_forward", "spectrum_loss_backward")
+chroma_loss_forward, chroma_loss_backward = interface.module_functions(
+    SpectrumOps(sys.modules[__name__]), __name__, "chroma_loss_forward", "chroma_loss_backward")
 
 
 interface.check(sys.modules[__name__])  # a missing op fails here, at import

@@ -13,7 +13,7 @@ ARRAYS = ("xp", "asarray", "to_numpy", "synchronize")
 PAIRS = ("stft_matrix", "stft_fft", "magnitude", "log1p", "mel", "conv1d", "relu", "conv1d_relu",
          "gram", "squared_error", "style_loss", "content_loss", "gram_style_loss",
          "gramfree_style_loss", "l1", "fastfood_conv_relu", "autocorr", "autocorr_loss",
-         "band_power", "spectrum_loss",
+         "band_power", "spectrum_loss", "chroma_loss",
          # separation by soft masks of the mix (docs/design.md §7)
          "mask_stft", "istft", "mask_apply", "softmax", "box_smooth")
 # separation by dictionaries: NMF steps and Wiener masks (docs/results/separation.md)

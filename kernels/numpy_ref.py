@@ -279,7 +279,7 @@ def gramfree_style_loss_backward(dL, cache):
     return (weight * dL) * ((4 / T**2) * (AA @ A) - (4 / T) * (AB @ B))
 
 
-# --- temporal autocorrelation of each filter (docs/design.md §14) ---------------------------------
+# --- temporal autocorrelation of each filter (docs/design.md §13) ---------------------------------
 
 def autocorr_forward(A, n_lags):
     """R[k, n] = sum_{t < T'-k} A[t, n] A[t+k, n] / (T' - k) for lags k = 0..n_lags-1: each
@@ -317,7 +317,7 @@ def autocorr_loss_backward(dL, cache):
     return autocorr_backward(squared_error_backward(dL, l_cache), a_cache)
 
 
-# --- the long-term band spectrum (docs/design.md §15) ---------------------------------------
+# --- the long-term band spectrum (docs/design.md §14) ---------------------------------------
 
 def band_power_forward(S, bands):
     """P[0, b] = mean over frames t of sum_f bands[b, f] M[t, f]^2, with M = expm1(S) the
@@ -345,6 +345,34 @@ def spectrum_loss_forward(S, bands, target, eps, weight):
 def spectrum_loss_backward(dL, cache):
     p_cache, P_eps, l_cache = cache
     return band_power_backward(squared_error_backward(dL, l_cache) / P_eps, p_cache)
+
+
+# --- the chroma content term (issue 29): the content's pitch classes frame by frame ----------
+
+def _chroma_log(S, fb, eps):
+    """Z[t, k] = log(Q[t, k] + eps) minus its mean over k, Q = M^2 @ fb.T the frame's power
+    by pitch class (M = expm1(S)): the shape of each frame's chroma, whatever its level."""
+    M = np.expm1(S)
+    Q_eps = (M * M) @ fb.T + eps
+    L = np.log(Q_eps)
+    return L - L.mean(axis=1, keepdims=True), (M, fb, Q_eps)
+
+
+def chroma_loss_forward(S, fb, target, eps, weight):
+    """weight * ||Z(S) - target||^2 (``_chroma_log``), ``target`` (T, n_chroma) the content's
+    Z; ``fb`` (n_chroma, n_bins) a non-negative chroma filterbank."""
+    Z, z_cache = _chroma_log(S, fb, eps)
+    loss, l_cache = squared_error_forward(Z.astype(S.dtype, copy=False), target, weight)
+    return loss, (z_cache, l_cache)
+
+
+def chroma_loss_backward(dL, cache):
+    """dZ centred over k (the mean's gradient), / Q_eps, through fb and M^2: dS = 2 M (1 + M)
+    (dQ @ fb)."""
+    (M, fb, Q_eps), l_cache = cache
+    dZ = squared_error_backward(dL, l_cache)
+    dQ = (dZ - dZ.mean(axis=1, keepdims=True)) / Q_eps
+    return (2 * M * (1 + M) * (dQ @ fb)).astype(M.dtype, copy=False)
 
 
 def l1_forward(S, weight):

@@ -1,4 +1,5 @@
-"""The long-term band spectrum ops (docs/design.md §15) in array-module style, shared by the
+"""The long-term band spectrum ops (docs/design.md §14) and the chroma content term's (issue
+29) in array-module style, shared by the
 cpu and cuda backends: numpy_ref's ops of the same names on the backend's ``xp``, its loss
 through the backend's own ``squared_error`` pair (so the loss stays where the backend keeps
 its losses). They cost one pass over the magnitudes and a (1 x n_bins) @ (n_bins x n_bands)
@@ -40,3 +41,19 @@ class SpectrumOps:
         p_cache, P_eps, l_cache = cache
         dlog = self.backend.squared_error_backward(dL, l_cache)
         return self.band_power_backward(dlog / P_eps, p_cache)
+
+    def chroma_loss_forward(self, S, fb, target, eps, weight):
+        xp = self.xp
+        M = xp.expm1(S)
+        Q_eps = (M * M) @ fb.T + eps
+        L = xp.log(Q_eps)
+        Z = xp.ascontiguousarray((L - L.mean(axis=1, keepdims=True)).astype(S.dtype, copy=False))
+        loss, l_cache = self.backend.squared_error_forward(Z, target, weight)
+        return loss, (M, fb, Q_eps, l_cache)
+
+    def chroma_loss_backward(self, dL, cache):
+        M, fb, Q_eps, l_cache = cache
+        dZ = self.backend.squared_error_backward(dL, l_cache)
+        dQ = (dZ - dZ.mean(axis=1, keepdims=True)) / Q_eps
+        dS = 2 * M * (1 + M) * (dQ @ fb)
+        return self.xp.ascontiguousarray(dS.astype(M.dtype, copy=False))

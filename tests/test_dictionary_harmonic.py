@@ -48,7 +48,7 @@ def test_harmonic_atoms_separate_notes_the_example_lacks():
     (C5 E5 G5), past the transpositions; beside it a drum loop. Without harmonic atoms the
     drums' atoms explain part of the pluck's low notes; with the pluck's harmonic atoms (C2
     up 48 semitones) the pluck keeps them. (With a pitched rival whose example plays those
-    notes, the rival's harmonic atoms explain them as well: docs/separation.md.)"""
+    notes, the rival's harmonic atoms explain them as well: docs/results/separation.md.)"""
     pluck = _line([60, 62, 60, 62, 72, 76], odd=False)
     drums = drum_loop(3, SR, seed=1)
     examples = {"pluck": _line([72, 76, 79, 72, 76, 79], odd=False),

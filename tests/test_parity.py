@@ -155,3 +155,13 @@ def test_band_spectrum(fast, dtype):
     target = np.log(rng.uniform(0.5, 4, (1, len(bands)))).astype(dtype)
     pair(fast, "band_power", (S, bands), dtype)
     pair(fast, "spectrum_loss", (S, bands, target, 1e-4, 0.3), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_chroma_term(fast, dtype):
+    from engine.model.filters import chroma_filterbank
+    rng = np.random.default_rng(7)
+    S = np.log1p(rng.uniform(0, 5, (120, 513))).astype(dtype)
+    fb = chroma_filterbank(sr=22050, n_fft=1024).astype(dtype)
+    target = rng.standard_normal((120, 12)).astype(dtype)
+    pair(fast, "chroma_loss", (S, fb, target, 1e-3, 0.3), dtype)

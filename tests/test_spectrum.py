@@ -1,4 +1,4 @@
-"""The long-term band spectrum term (docs/design.md §15): its ops by hand, the style's band
+"""The long-term band spectrum term (docs/design.md §14): its ops by hand, the style's band
 power accumulated over chunks, the objective's gradient with the term, what it does to a
 texture's spectrum, and where a transfer's term would bury the content. Separate refusing it
 in one line, a negative weight and zero bands: tests/test_faults.py

@@ -231,7 +231,7 @@ def test_checkpoint_resume_and_sigint(files, tmp_path, capsys):
     args = [a for a in FAST if a not in ("--maxiter", "3")]
     cmd = [sys.executable, os.path.join(ROOT, "cli.py"), "transfer", files["content"],
            files["drums"], "-o", str(out), "--checkpoint-every", "2", "--maxiter", "100000",
-           "--ftol", "1e-30", "--patience", "0", *args]
+           "--ftol", "1e-30", "--patience", "0", "--style-kind", "none", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not ckpt.exists() and time.time() < deadline:

@@ -145,7 +145,7 @@ def test_one_network_is_todays_transfer():
     before the option existed."""
     content, style = _pair()
     x, report = engine.transfer(content, style, networks=1, maxiter=3, init="noise",
-                                progress=False, backend="numpy", **SMALL)
+                                progress=False, backend="numpy", style_kind="none", **SMALL)
     assert "networks" not in report and set(report["style_weights"]) == {"harmonic",
                                                                            "rhythm"}
     cfg = TransferConfig(backend="numpy", **SMALL)

@@ -20,7 +20,8 @@ class EvaluateArgs:
         "nargs": "+", "type": str, "metavar": "FILE[:WEIGHT]",
         "help": "a style reference with its weight (default 1); repeat it for several (their "
                 "Grams are averaged by weight, as in a run)"})
-    content: Optional[str] = opt(None, "the content: its log-mel correlation with RESULT",
+    content: Optional[str] = opt(None, "the content: its log-mel and chroma correlations "
+                                       "with RESULT",
                                  show=False)
     reference: Optional[str] = opt(None, "a reference stem: the SDR of RESULT against it, in "
                                          "dB (same length)", show=False)
@@ -45,7 +46,8 @@ def summary_line(figures: dict) -> str:
                      f"{figures['style_distance_harmonic']:.3f}, rhythm "
                      f"{figures['style_distance_rhythm']:.3f}; 0 = same statistics)")
     if "content_similarity" in figures:
-        parts.append(f"content similarity {figures['content_similarity']:.3f} (1 = same)")
+        parts.append(f"content similarity {figures['content_similarity']:.3f}, chroma "
+                     f"{figures['chroma_similarity']:.3f} (1 = same)")
     if "sdr_db" in figures:
         parts.append(f"SDR {figures['sdr_db']:.2f} dB")
     return ", ".join(parts)

@@ -1,4 +1,4 @@
-"""The autocorrelation style term's targets (docs/design.md §14; Antognini, Hoffman & Weiss
+"""The autocorrelation style term's targets (docs/design.md §13; Antognini, Hoffman & Weiss
 2019): each filter's temporal autocorrelation R[k, n] over lags 0..L-1 of the style's
 activations, the time order that a Gram (a sum over frames) cannot see.
 

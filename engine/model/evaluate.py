@@ -11,6 +11,9 @@ very network it fits. These measures are independent of it:
   figure of a run's written file is thus the figure of its report;
 - content similarity: the Pearson correlation of log-mel spectrograms (1 = same, ~0
   unrelated), the result at the content's RMS;
+- chroma similarity: the Pearson correlation of chromagrams (the notes without the timbre,
+  which log-mel features mix with the notes: a content term on mel bands comes near the
+  content similarity while the notes go), level-free as every frame is scaled to its peak;
 - SDR against a known reference (separation).
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from engine.config import NetworkConfig
 from engine.errors import ParameterError
-from engine.model.filters import mel_filterbank
+from engine.model.filters import chroma_filterbank, mel_filterbank
 from engine.model.style_target import weighted_styles
 from engine.signal import frame, hann_window
 
@@ -32,6 +35,9 @@ EVAL_NETWORK = dict(n_fft=1024, hop_length=256, n_filters=1024, kernel_size=5, n
                     rhythm_filters=1024, rhythm_kernel_size=32, seed=20251125, dtype="float32")
 EVAL_BRANCHES = ("harmonic", "rhythm")
 CONTENT_MEL = dict(n_fft=2048, hop_length=512, n_mels=64)
+# 4096 points (5.4 Hz bins at 22050 Hz) part the semitones down to ~100 Hz; 2048 blurs the
+# bass line's pitch classes.
+CHROMA = dict(n_fft=4096, hop_length=1024)
 
 
 def evaluation_network(sr: int, backend: str = "auto",
@@ -116,11 +122,37 @@ def content_similarity(result: np.ndarray, content: np.ndarray, sr: int) -> floa
     """Pearson correlation of the two log-mel spectrograms over their common frames, the
     result scaled to the content's RMS first (log1p is not scale-free: the level would
     count)."""
-    a, b = log_mel(at_rms(result, rms_of(content)), sr), log_mel(content, sr)
+    return _pearson(log_mel(at_rms(result, rms_of(content)), sr), log_mel(content, sr))
+
+
+def _power_stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    return np.abs(np.fft.rfft(frame(x, n_fft, hop) * hann_window(n_fft), axis=1)) ** 2
+
+
+def chromagram(x: np.ndarray, sr: int) -> np.ndarray:
+    """(frames, 12) chroma of the power STFT (CHROMA), each frame scaled to its largest pitch
+    class (librosa.feature.chroma_stft with tuning 0 and center=False); silent frames 0."""
+    S = _power_stft(x, CHROMA["n_fft"], CHROMA["hop_length"])
+    c = S @ chroma_filterbank(sr=sr, n_fft=CHROMA["n_fft"]).T
+    peak = c.max(axis=1, keepdims=True)
+    return c / np.where(peak < np.finfo(np.float64).tiny, 1.0, peak)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two (frames, ...) arrays over their common frames, flattened."""
     n = min(len(a), len(b))
     a, b = a[:n].ravel() - a[:n].mean(), b[:n].ravel() - b[:n].mean()
     denom = np.sqrt((a @ a) * (b @ b))
     return float(a @ b / denom) if denom > 0 else 0.0
+
+
+def chroma_similarity(result: np.ndarray, content: np.ndarray, sr: int) -> float:
+    """Pearson correlation of the two chromagrams over their common frames: the notes held,
+    whatever the timbre (1 = the same pitch classes frame by frame)."""
+    return _pearson(chromagram(result, sr), chromagram(content, sr))
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -133,13 +165,14 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
 def evaluate(result: np.ndarray, sr: int, *, style: Any = None,
              content: Optional[np.ndarray] = None, reference: Optional[np.ndarray] = None,
              style_grams: Optional[dict] = None, backend: str = "auto") -> dict:
-    """Every measure that applies: style distance (with a style), content similarity (with a
-    content), SDR in dB (with a reference)."""
+    """Every measure that applies: style distance (with a style), content and chroma
+    similarity (with a content), SDR in dB (with a reference)."""
     out: dict = {}
     if style is not None or style_grams is not None:
         out.update(style_distance(result, style, sr, style_grams=style_grams, backend=backend))
     if content is not None:
         out["content_similarity"] = content_similarity(result, content, sr)
+        out["chroma_similarity"] = chroma_similarity(result, content, sr)
     if reference is not None:
         if len(reference) != len(result):
             raise ParameterError(f"the reference has {len(reference)} samples and the result "

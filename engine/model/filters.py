@@ -64,3 +64,25 @@ def mel_filterbank(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
     if norm == "slaney":
         weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
     return weights
+
+
+def chroma_filterbank(*, sr: int, n_fft: int, n_chroma: int = 12, tuning: float = 0.0,
+                      ctroct: float = 5.0, octwidth: Optional[float] = 2.0) -> np.ndarray:
+    """Chroma filterbank, shape (n_chroma, 1 + n_fft // 2), row 0 = C; equals
+    librosa.filters.chroma (its defaults: Gaussian bumps around each pitch class, each bin's
+    column of unit L2 norm, weighted by a Gaussian over octaves centred on ``ctroct``
+    octaves above 27.5 Hz, A440 at ``tuning`` fractions of a bin)."""
+    freqs = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    a440 = 440.0 * 2.0 ** (tuning / n_chroma)
+    bins = n_chroma * np.log2(freqs / (a440 / 16))
+    bins = np.concatenate(([bins[0] - 1.5 * n_chroma], bins))  # DC: 1.5 octaves below bin 1
+    widths = np.concatenate((np.maximum(bins[1:] - bins[:-1], 1.0), [1.0]))
+    d = bins[None, :] - np.arange(n_chroma, dtype=np.float64)[:, None]
+    half = np.round(n_chroma / 2.0)
+    d = np.remainder(d + half + 10 * n_chroma, n_chroma) - half  # pitch-class distance
+    w = np.exp(-0.5 * (2 * d / widths[None, :]) ** 2)
+    w /= np.maximum(np.linalg.norm(w, axis=0, keepdims=True), np.finfo(np.float64).tiny)
+    if octwidth is not None:
+        w *= np.exp(-0.5 * ((bins / n_chroma - ctroct) / octwidth) ** 2)[None, :]
+    w = np.roll(w, -3 * (n_chroma // 12), axis=0)  # from A-based rows to C-based
+    return np.ascontiguousarray(w[:, :1 + n_fft // 2])

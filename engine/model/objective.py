@@ -5,9 +5,9 @@ L = content_weight * ||A_c(x) - A_c(content)||^2
   + sum over autocorrelation branches b and their layers l: v_b * ||R_bl(x) - R_bl(style)||^2
   + u * ||log(P(x) + eps) - log(P(style) + eps)||^2
   + l1_weight * sum |log1p(M(x))|
-with R the per-filter temporal autocorrelation over lags (docs/design.md §14; a term of its
+with R the per-filter temporal autocorrelation over lags (docs/design.md §13; a term of its
 own, "autocorr_<branch>", not part of "style"), v_b = autocorr_weight * (its balancing factor),
-P the mean power of each mel band over the whole signal (docs/design.md §15; the term
+P the mean power of each mel band over the whole signal (docs/design.md §14; the term
 "spectrum", not part of "style" either), u = spectrum_weight * (its balancing factor),
 w_b = (user weight) * (balancing factor, 1 until ``balance`` is called). Each style term
 runs the dense Gram loss or the Gram-free one (docs/design.md §8), whichever needs fewer FLOPs
@@ -21,11 +21,15 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.model.autocorr import autocorr_targets
+from engine.model.filters import chroma_filterbank
 from engine.model.network import Network
 from engine.model.spectrum import SpectrumTarget, spectrum_target
 from engine.model.style_target import StyleTarget, style_term
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
+# The chroma term's floor, relative to the content's mean power per pitch class: quieter
+# pitch classes count as absent (log units weigh every class alike).
+CHROMA_FLOOR = 1e-3
 
 
 class Objective:
@@ -38,7 +42,10 @@ class Objective:
     ``autocorr_lags`` lags (capped at the style's and the content's rows), or against
     ``autocorr_targets`` ({branch: [R per layer]}) when given. ``spectrum_weight`` > 0 adds
     the long-term band spectrum term on ``spectrum_bands`` mel bands, or against
-    ``spectrum_target`` when given.
+    ``spectrum_target`` when given. ``chroma_weight`` > 0 (with content) adds the chroma
+    content term: each frame's pitch-class shape (log power by pitch class, its mean over
+    the classes removed) held to the content's, so the notes stay where the style pulls
+    the timbre (issue 29; balanced to the content term like a style term).
     """
 
     def __init__(self, network: Network, content: Optional[np.ndarray] = None,
@@ -49,7 +56,8 @@ class Objective:
                  autocorr_branches: tuple = ("rhythm",),
                  autocorr_targets: Optional[dict] = None, spectrum_weight: float = 0.0,
                  spectrum_bands: int = 64,
-                 spectrum_target: Optional[SpectrumTarget] = None) -> None:
+                 spectrum_target: Optional[SpectrumTarget] = None,
+                 chroma_weight: float = 0.0) -> None:
         if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
         self.network = net = network
@@ -88,7 +96,28 @@ class Objective:
         self._autocorr_setup(float(autocorr_weight), autocorr_targets, style, autocorr_lags,
                              autocorr_branches)
         self._spectrum_setup(float(spectrum_weight), spectrum_target, style, spectrum_bands)
+        self._chroma_setup(float(chroma_weight), content)
         self.last_terms: dict[str, float] = {}
+
+    def _chroma_setup(self, weight: float, content: Optional[np.ndarray]) -> None:
+        """The content's chroma shape per frame on the network's STFT (None at weight 0 or
+        without content), its floor and its balancing factor."""
+        self.chroma_weight = weight
+        self.chroma = None
+        if weight <= 0 or content is None:
+            return
+        net = self.network
+        S = np.asarray(net.backend.to_numpy(net.forward(
+            net.asarray(np.asarray(content, dtype=net.dtype)), ("logmag",))[0]["logmag"][0]),
+            dtype=np.float64)
+        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft)
+        M = np.expm1(S)
+        eps = CHROMA_FLOOR * float(np.mean((M * M) @ fb.T)) or CHROMA_FLOOR
+        Z = np.log((M * M) @ fb.T + eps)
+        Z -= Z.mean(axis=1, keepdims=True)
+        self.chroma = (net.asarray(fb), net.asarray(Z), eps)
+        self.factors["chroma"] = 1.0
+        self.branches.add("logmag")
 
     def _autocorr_setup(self, weight: float, targets: Optional[dict],
                         style: Optional[np.ndarray], n_lags: int, branches: tuple) -> None:
@@ -135,6 +164,8 @@ class Objective:
                     for b in self.autocorr_targets})
         if self.spectrum is not None:
             out["spectrum"] = self.spectrum_weight * self.factors["spectrum"]
+        if self.chroma is not None:
+            out["chroma"] = self.chroma_weight * self.factors["chroma"]
         return out
 
     def _forward(self, x: np.ndarray, unit: bool = False,
@@ -164,6 +195,12 @@ class Objective:
             terms["content"], cache = b.content_loss_forward(feats[cb][-1], self.content_target,
                                                              w)
             grad_of("content", cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
+        if self.chroma is not None:
+            fb, target, eps = self.chroma
+            w = 1.0 if unit else self.chroma_weight * self.factors["chroma"]
+            terms["chroma"], cache = b.chroma_loss_forward(feats["logmag"][0], fb, target, eps,
+                                                           w)
+            grad_of("chroma", "logmag", 0, b.chroma_loss_backward(1.0, cache))
         self._style_terms(feats, unit, terms, grad_of)
         if self.l1_weight > 0:
             w = 1.0 if unit else self.l1_weight
@@ -241,14 +278,15 @@ class Objective:
         style term's (else the first style term's); ``reference``: that norm given by the
         caller instead (an ensemble's content network, engine/model/ensemble.py). Returns
         the factors."""
-        if not self.style_branches:
+        if not self.style_branches and self.chroma is None:
             return {}
         norms = self.unit_norms(x0)
         ref = reference or norms.get("content") or norms[STYLE_TERMS[self.style_branches[0]]]
         # {factor's key: its term's name}: a Gram term's factor is keyed by its branch.
         terms = {name: STYLE_TERMS[name] for name in self.style_branches} | {
             f"autocorr_{name}": f"autocorr_{name}" for name in self.autocorr_targets} | (
-            {"spectrum": "spectrum"} if self.spectrum is not None else {})
+            {"spectrum": "spectrum"} if self.spectrum is not None else {}) | (
+            {"chroma": "chroma"} if self.chroma is not None else {})
         for key, term in terms.items():
             n = norms[term]
             self.factors[key] = ref / n if n > 0 else 1.0

@@ -1,4 +1,4 @@
-"""The long-term band spectrum term's bands and target (docs/design.md §15).
+"""The long-term band spectrum term's bands and target (docs/design.md §14).
 
 The Gram terms see the spectrum through log1p magnitudes, where a band's level counts little
 against the shapes around it, and through linear-frequency bins, where the bass is a handful of

@@ -221,8 +221,10 @@ LABELS = {"wall_time_s": "wall time (s)", "nit": "iterations", "stop_reason": "s
           "backend": "backend", "mix_residual_rel": "sources' sum against the mix (relative)",
           "style_distance": "style distance", "style_distance_harmonic": "style distance, harmonic",
           "style_distance_rhythm": "style distance, rhythm",
-          "content_similarity": "content similarity", "sdr_db": "SDR (dB)", "sdr": "SDR (dB)",
-          "equal_split_sdr": "equal split's SDR (dB)", "hpss_sdr": "HPSS's SDR (dB)"}
+          "content_similarity": "content similarity",
+          "chroma_similarity": "chroma similarity (the notes)", "sdr_db": "SDR (dB)",
+          "sdr": "SDR (dB)", "equal_split_sdr": "equal split's SDR (dB)",
+          "hpss_sdr": "HPSS's SDR (dB)"}
 
 
 def _label(key: str) -> str:

@@ -18,6 +18,7 @@ from engine.model.network import Network
 from engine.model.objective import Objective
 from engine.model.spectrum import BURIED_DB, content_offset_db, spectrum_target
 from engine.model.style_target import weighted_styles
+from engine.run.choice import choose
 from engine.run.common import (
     announce,
     build_network,
@@ -32,6 +33,7 @@ from engine.run.optimize import lbfgs
 from engine.run.progress import cost_line, phase, say
 from engine.run.quality import Monitor
 from engine.run.start import init_signal, initial_signal, resolve_init
+from engine.run.style_keys import transposed_styles
 
 
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
@@ -133,15 +135,25 @@ def _memo(shared: Optional[dict], key: tuple, make: Callable) -> Any:
 
 
 def _objective(cfg: RunConfig, net: Network, styles: list, n_samples: int,
-               shared: Optional[dict] = None, **kwargs: Any) -> Objective:
+               shared: Optional[dict] = None, harmonic_styles: Optional[list] = None,
+               **kwargs: Any) -> Objective:
+    """One network's objective; ``harmonic_styles`` (default ``styles``): what the harmonic
+    branch's Grams and the band spectrum are taken over (run/style_keys.py), the rhythm
+    branch and the autocorrelation keeping ``styles``. With ``shared``, the targets are
+    computed once for all of a long run's segments."""
+    tonal = styles if harmonic_styles is None else harmonic_styles
+    branches = style_branches(cfg)
     key = repr(net.config)
-    targets = _memo(shared, ("grams", key),
-                    lambda: style_targets(net, styles, style_branches(cfg), cfg.progress))
+    targets = _memo(shared, ("grams", key), lambda: {
+        **style_targets(net, tonal, tuple(b for b in branches if b == "harmonic"),
+                        cfg.progress),
+        **style_targets(net, styles, tuple(b for b in branches if b != "harmonic"),
+                        cfg.progress)})
     autocorr = _memo(shared, ("autocorr", key, n_samples), lambda: autocorr_targets(
         net, styles, cfg.autocorr_branch_names(), cfg.autocorr_lags, n_samples)) \
         if cfg.autocorr_weight > 0 else None
     spectrum = _memo(shared, ("spectrum", key),
-                     lambda: spectrum_target(net, styles, cfg.spectrum_bands)) \
+                     lambda: spectrum_target(net, tonal, cfg.spectrum_bands)) \
         if cfg.spectrum_weight > 0 else None
     return Objective(net, style_weight=cfg.style_weight, rhythm_weight=cfg.rhythm_weight,
                      l1_weight=cfg.l1_weight, style_grams=targets,
@@ -167,8 +179,9 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     content's segments (engine/run/segments.py). Returns (signal float32, report dict)."""
     started = time.perf_counter()
     cfg = resolve(TransferConfig, config, overrides)
-    branches = style_branches(cfg)
     styles = weighted_styles(style)
+    cfg, choice = choose(cfg, styles)
+    branches = style_branches(cfg)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
     net = build_network(cfg, {"content": (content, content_branches + branches),
                               **_style_signals(styles, branches)})
@@ -180,7 +193,8 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
         obj = transfer_objective(cfg, net, styles, content, shared)
     return _run("transfer", cfg, net, obj, len(content), started, resume, checkpoint,
                 styles=styles, content=content,
-                fields=None if offset is None else {"spectrum_offset_db": round(offset, 2)},
+                fields={"choice": choice, **({} if offset is None else
+                                             {"spectrum_offset_db": round(offset, 2)})},
                 cost=shared is None, shared=shared, start=start)
 
 
@@ -256,18 +270,19 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     With 1/N of the filters the content term lost too much of the content (issue 20:
     similarity 0.586), so it keeps its own network."""
     n = len(content)
+    tonal = transposed_styles(styles, cfg.style_transpose, cfg.sr)
     if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
-        base = _objective(cfg, net, styles, n, shared, content=content,
-                          content_weight=cfg.content_weight)
+        base = _objective(cfg, net, styles, n, shared, tonal, content=content,
+                          content_weight=cfg.content_weight, chroma_weight=cfg.chroma_weight)
         if cfg.networks == 1:
             return base
     else:
         base = Objective(net, content=content, content_weight=cfg.content_weight,
-                         style_weight=0.0, rhythm_weight=0.0)
+                         style_weight=0.0, rhythm_weight=0.0, chroma_weight=cfg.chroma_weight)
     shortest = min([n] + [len(x) for x, _ in styles])
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
     seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
-    members = [_objective(cfg, m, styles, n, shared)
+    members = [_objective(cfg, m, styles, n, shared, tonal)
                for m in member_networks(seeded, net, shortest)]
     return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))
