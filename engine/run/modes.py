@@ -41,7 +41,10 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
          content: Optional[np.ndarray] = None,
          fields: Optional[dict] = None, cost: bool = True, shared: Optional[dict] = None,
-         start: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
+         start: Optional[np.ndarray] = None,
+         given: Optional[RunConfig] = None) -> tuple[np.ndarray, dict]:
+    """One optimization and its report; ``given``: the configuration as the caller gave it,
+    for the report, where the run's own ``cfg`` adds settings chosen for it."""
     init = resolve_init(cfg.init, mode)
     # A long run's segment (engine/run/segments.py) starts from its stretch of the song's
     # start, so two segments start alike where they overlap.
@@ -76,7 +79,7 @@ def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
         res.x, returned = monitor.best["x"], monitor.best["iter"]
     quality = monitor.figures(res.x)
     report = run_report(
-        mode, cfg, network, started, res,
+        mode, cfg if given is None else given, network, started, res,
         n_samples=n_samples,
         seconds=n_samples / cfg.sr,
         balance_factors=factors,
@@ -180,7 +183,9 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     started = time.perf_counter()
     cfg = resolve(TransferConfig, config, overrides)
     styles = weighted_styles(style)
-    cfg, choice = choose(cfg, styles)
+    # The report's config keeps the options as given (a batch compares them with its row's);
+    # what the choice set is the report's "choice".
+    given, (cfg, choice) = cfg, choose(cfg, styles)
     branches = style_branches(cfg)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
     net = build_network(cfg, {"content": (content, content_branches + branches),
@@ -195,7 +200,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
                 styles=styles, content=content,
                 fields={"choice": choice, **({} if offset is None else
                                              {"spectrum_offset_db": round(offset, 2)})},
-                cost=shared is None, shared=shared, start=start)
+                cost=shared is None, shared=shared, start=start, given=given)
 
 
 def _resuming(cfg: RunConfig, resume: Optional[dict]) -> None:
