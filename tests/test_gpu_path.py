@@ -312,8 +312,9 @@ def test_separation_estimate_counts_logits_and_statistics():
 
 def engine_transfer_config():
     import engine
+    # The separation's own network, dense filters (the transfer's default is fastfood)
     return engine.TransferConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
-                                 backend="cuda", progress=False)
+                                 backend="cuda", progress=False, harmonic_filters="dense")
 
 
 # --- finding 3: the paths never run on cuda before --------------------------------------------

@@ -44,8 +44,8 @@ def test_separate_page_shows_the_sdr_the_run_prints(tmp_path, no_pictures, capsy
     assert main(["separate", "mix.wav", "--source", "drums=d.wav", "--source", "pad=p.wav",
                  "--reference", "drums=true_d.wav", "--method", "statistics", "--html", "-o",
                  "sep", *[a for a in TINY if a != "--quiet"]]) == 0
-    printed = re.search(r"drums: SDR (-?[\d.]+) dB \(equal split (-?[\d.]+) dB, HPSS "
-                        r"(-?[\d.]+) dB\)", capsys.readouterr().err)
+    printed = re.search(r"drums: BSS Eval SDR (-?[\d.]+) dB, .*\(equal split SDR (-?[\d.]+) dB, "
+                        r"HPSS (-?[\d.]+) dB\)", capsys.readouterr().err)
     assert printed, "the run prints the SDR"
     figures = json.load(open("sep/separation.json"))["reference"]["drums"]
     html = open("sep/separation.html").read()

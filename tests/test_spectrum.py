@@ -134,7 +134,7 @@ def test_transfer_and_an_ensemble_run_with_the_term():
     sr = SMALL["sr"]
     style = drum_loop(2.0, sr)
     _, rep = engine.transfer(sine(1.0, sr), style, maxiter=3, progress=False, backend="cpu",
-                             spectrum_weight=1.0, **SMALL)
+                             spectrum_weight=1.0, style_kind="none", **SMALL)  # one network
     assert "spectrum" in rep["style_weights"] and rep["final_loss"]["spectrum"] > 0
     _, rep = engine.texture(style, seconds=1.0, maxiter=3, progress=False, backend="cpu",
                             spectrum_weight=1.0, **SMALL)  # three networks: one term each
@@ -164,7 +164,8 @@ def test_a_transfer_warns_where_the_term_would_bury_the_content(tmp_path, capsys
     low = sine(2.0, sr, 60.0, amp=0.5) * 10 + sine(2.0, sr, 1000.0, amp=0.05)
     c, s = write(tmp_path / "c.wav", content, sr), write(tmp_path / "s.wav", low, sr)
     small = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
-             "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "2"]
+             "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "2",
+             "--style-kind", "none"]  # the term only where asked (the choice sets it too)
     out = tmp_path / "o.wav"
     assert main(["transfer", c, s, "-o", str(out), "--spectrum-weight", "1", *small]) == 0
     err = capsys.readouterr().err
