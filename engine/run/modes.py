@@ -39,13 +39,10 @@ from engine.run.style_keys import transposed_styles
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,
          n_samples: int, started: float, resume: Optional[dict] = None,
          checkpoint: Optional[Callable] = None, *, styles: Optional[list] = None,
-         content: Optional[np.ndarray] = None,
-         fields: Optional[dict] = None, cost: bool = True, shared: Optional[dict] = None,
-         start: Optional[np.ndarray] = None,
+         content: Optional[np.ndarray] = None, fields: Optional[dict] = None,
+         cost: bool = True, shared: Optional[dict] = None, start: Optional[np.ndarray] = None,
          given: Optional[RunConfig] = None) -> tuple[np.ndarray, dict]:
-    """One optimization and its report; ``given``: the configuration as the caller gave it,
-    for the report, where the run's own ``cfg`` adds settings chosen for it."""
-    init = resolve_init(cfg.init, mode)
+    init = resolve_init(cfg.init, mode)  # the report has ``given``, the config as given
     # A long run's segment (engine/run/segments.py) starts from its stretch of the song's
     # start, so two segments start alike where they overlap.
     x0 = init_signal(init, n_samples, content, styles or [], cfg) if start is None else \
