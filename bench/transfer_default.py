@@ -25,14 +25,18 @@ from engine.presets import PRESETS
 PAIRS = {  # (content clip, style clip, kind)
     "tune": [("piano_chorale", "drums", "percussive"),
              ("piano_chorale", "organ_key", "tonal"),
-             ("choir_soprano", "drums", "voice")],
+             ("choir_soprano", "drums", "voice"),
+             ("choir_soprano", "organ_key", "voice")],
     "held": [("piano_chorale2", "drums2", "percussive"),
              ("piano_chorale2", "strings_key", "tonal"),
              ("voice_soprano", "organ_key", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
-VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]}}
+VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
+            # the default with the chroma term's weight given (issue 29's tonal weight)
+            "c8": {"chroma_weight": 8.0}, "c16": {"chroma_weight": 16.0},
+            "c32": {"chroma_weight": 32.0}}
 
 
 def chroma_cqt_similarity(x, content) -> float:
