@@ -12,10 +12,10 @@ ROOMS = {
             "and not channel_follows and not non_numbers and not too_big"],
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
     # This round's new behaviour (issue 21's third part).
-    "loudness": ["tests/test_loudness.py", "tests/test_loudness_audit.py"],
-    "dictionary": ["tests/test_dictionary.py", "tests/test_dictionary_audit.py",
+    "loudness": ["tests/test_loudness.py"],
+    "dictionary": ["tests/test_dictionary.py",
                    "tests/test_paper.py::test_separate_cli"],
-    "fastfood": ["tests/test_fastfood.py", "tests/test_fastfood_audit.py",
+    "fastfood": ["tests/test_fastfood.py",
                  "tests/test_gpu_path.py::"
                  "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
     # Issue 33: what a new user met (audio out, evaluate, pages, the CLI), the issue's three
@@ -38,7 +38,7 @@ ROOMS = {
                 "tests/test_masks.py::test_cli_reference_reports_sdr_per_source",
                 "tests/test_evaluate.py::test_a_runs_measure_weighs_several_styles_as_the_run_does",
                 "tests/test_evaluate.py::test_style_distance_of_a_weighted_mix_of_styles",
-                "tests/test_loudness.py", "tests/test_loudness_audit.py",
+                "tests/test_loudness.py",
                 "tests/test_batch.py::test_resume_skips_finished_rows_and_redoes_failed_ones",
                 "tests/test_batch.py::test_a_finished_row_whose_result_was_deleted_runs_again"],
     "issue20": ["tests/test_spectrum.py", "tests/test_tool.py::test_presets_and_overrides",
