@@ -168,3 +168,13 @@ def test_the_equalizer_gives_the_styles_band_levels():
     dark = lfilter([1.0], [1.0, -0.9], rng.standard_normal(5 * 22050)).astype(np.float32)
     before, after = band_offsets(dark, style), band_offsets(equalized(dark, style), style)
     assert abs(before[-1]) > 6 and max(abs(b) for b in after) < 1.0, (before, after)
+
+
+def test_bench_refuses_a_content_shorter_than_the_network_in_one_line(tmp_path, capsys):
+    """--seconds 1.0 is under the rhythm branch's receptive field (1.23 s at the defaults):
+    one line and exit 2 before any timing, where it ended in a traceback from the framing."""
+    assert main(["bench", "--seconds", "1.0", "--backends", "numpy", "--repeat", "1",
+                 "--long-style-minutes", "0", "--no-torch", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "receptive field" in err[0], err
+    assert not list(tmp_path.iterdir())

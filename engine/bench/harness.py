@@ -226,11 +226,19 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _network_and_inputs(cfg: BenchConfig, backend: str):
+def _network_and_inputs(cfg: BenchConfig, backend: str, announce: bool = False):
     import engine
     ncfg = engine.NetworkConfig(n_filters=cfg.n_filters)
     content, style = _signals(cfg, ncfg.sr)
     net = engine.Network(ncfg, backend=backend)
+    # The style terms run on the content-long point: a --seconds under the rhythm branch's
+    # receptive field is one line (exit 2), not a traceback from the framing
+    net.check_length(len(content), f"--seconds {cfg.seconds:g}: the content",
+                     tuple(net.branches))
+    if announce:  # the parent, once the inputs are known to fit
+        print(f"randstyle bench: {cfg.seconds:g} s content, {cfg.style_seconds:g} s style, "
+              f"{cfg.n_filters} filters; validating against numpy_ref, then timing",
+              file=sys.stderr)
     t = time.perf_counter()
     obj = engine.Objective(net, content=content, style=style)
     setup_s = time.perf_counter() - t
@@ -370,10 +378,7 @@ def run(cfg: BenchConfig) -> dict:
             raise engine.ParameterError(f"unknown backend {b!r} in --backends")
     if cfg.torch and "torch" not in backends and importlib.util.find_spec("torch"):
         backends.append("torch")
-    print(f"randstyle bench: {cfg.seconds:g} s content, {cfg.style_seconds:g} s style, "
-          f"{cfg.n_filters} filters; validating against numpy_ref, then timing",
-          file=sys.stderr)
-    net, obj, x, _ = _network_and_inputs(cfg, "numpy")
+    net, obj, x, _ = _network_and_inputs(cfg, "numpy", announce=True)
     value, grad = obj.value_and_grad(x)
     c = net.config
     T = 1 + (len(x) - c.n_fft) // c.hop_length
