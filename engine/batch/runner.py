@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from engine.batch.manifest import VOLATILE, Job
-from engine.errors import ParameterError
-from engine.run import checkpoint
+from engine.run import checkpoint, cluster
 
 ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -267,15 +266,8 @@ def run_dask(address: str, tasks: list, threads: int, report: Callable,
              stop: threading.Event) -> None:
     """The same jobs on a Dask distributed scheduler's workers (which must see the inputs
     and OUTDIR at the same paths). Dask is imported here only."""
-    try:
-        from distributed import Client, Event, as_completed
-    except ImportError:
-        raise ParameterError("--scheduler needs Dask distributed: pip install "
-                             "'randstyle[cluster]'") from None
-    try:
-        client = Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    client = cluster.connect(address)
+    from distributed import Event, as_completed  # there once connect() has imported Dask
     with client:
         name = f"randstyle-stop-{uuid.uuid4().hex}"
         event = Event(name, client=client)

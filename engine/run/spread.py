@@ -14,7 +14,7 @@ from tqdm import tqdm
 from engine.errors import ParameterError
 from engine.model import memory
 from engine.model.style_target import weighted_styles
-from engine.run import interrupt, segments
+from engine.run import cluster, interrupt, segments
 from engine.run.progress import clock, say
 from engine.run.start import init_signal, resolve_init
 
@@ -205,16 +205,8 @@ def _dask(address: str, threads: int) -> Any:
     worker lost mid-segment has its segment run again elsewhere (Dask's retries)."""
     def run(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,
             key: str) -> Iterator[tuple]:
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise ParameterError("--scheduler needs Dask distributed: pip install "
-                                 "'randstyle[cluster]'") from None
-        try:
-            client = Client(address, timeout="15s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") \
-                from None
+        client = cluster.connect(address)
+        from distributed import as_completed  # there once connect() has imported Dask
         futures: dict = {}
         try:
             for k, args in _tasks(replace(cfg, threads=threads), song, styles, wins, tasks,
