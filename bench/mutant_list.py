@@ -50,6 +50,7 @@ ROOMS = {
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
 STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
+SESSION = "engine/run/session.py"
 RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
     "engine/cli/batch.py"
 LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
@@ -83,9 +84,9 @@ MUTANTS = [
        'None if resume is None else len(resume["history"]) + 1,'),
     _m("R5", "run", MODES, "resume restarts from the seeded start, not the checkpoint's signal",
        'x0 = np.asarray(resume["x"], dtype=np.float64)', "x0 = np.asarray(x0, dtype=np.float64)"),
-    _m("R6", "run", STYLE, "a resumed run may change options its checkpoint fixed",
+    _m("R6", "run", SESSION, "a resumed run may change options its checkpoint fixed",
        "changed = sorted(explicit - RESUMABLE)", "changed = []"),
-    _m("R7", "run", STYLE, "resumed run refuses to replace its own (interrupted) outputs",
+    _m("R7", "run", SESSION, "resumed run refuses to replace its own (interrupted) outputs",
        "restored.overwrite = True", "restored.overwrite = restored.overwrite"),
     # Checkpoints.
     _m("C1", "run", STYLE, "checkpoint not removed when the run finishes",
@@ -100,7 +101,7 @@ MUTANTS = [
        'if state.get("format") != FORMAT:', "if False:"),
     _m("C5", "run", CKPT, "checkpoint's finished channels not restored",
        '"parts_done": [z[f"part{i}"] for i in range(meta["n_done"])]', '"parts_done": []'),
-    _m("C6", "run", STYLE, "no checkpoint of the interrupted iterate (the last periodic one stays)",
+    _m("C6", "run", SESSION, "no checkpoint of the interrupted iterate (the last periodic one stays)",
        '                save(signal, report["iterations"])\n', "                pass\n"),
     # Stopping rules.
     _m("S1", "run", OPT, "plateau window one iteration short",
@@ -249,7 +250,7 @@ MUTANTS = [
     _m("L11", "issue33", LOUD, "limited_by_ceiling false beside a positive limiter_db (the "
        "limiter met the target)", "bool(taken > 0 or gain >= cap * (1 - 1e-9))",
        "bool(gain >= cap * (1 - 1e-9))"),
-    _m("W2", "issue33", STYLE, "a several-part run's measure of its mix weighs the styles "
+    _m("W2", "issue33", SESSION, "a several-part run's measure of its mix weighs the styles "
        "equally", 'mono = [(channels.split(s, "mono")[0], w) for s, w in styles]',
        'mono = [(channels.split(s, "mono")[0], 1.0) for s, w in styles]'),
     # Audio out, evaluate and the command line (issue 33's "what a new user met").

@@ -125,7 +125,7 @@ def estimate_bytes(cfg: Any, n: int, length: int, style_samples: Iterable[int],
     return memory.estimate_bytes(cfg, length, list(style_samples)) + 4 * n * (3 + has_content)
 
 
-# Options a resumed run may change (engine/cli/style.py's RESUMABLE): a finished segment
+# Options a resumed run may change (engine/run/session.py's RESUMABLE): a finished segment
 # stands whatever they become.
 RESUMABLE = {"threads", "progress", "checkpoint_every", "maxiter", "patience",
              "min_improvement", "eval_every", "eval_patience", "eval_min_improvement"}
