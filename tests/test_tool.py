@@ -14,9 +14,9 @@ from helpers import SMALL, rel_error, sine, write
 
 import engine
 from engine.cli import main
-from engine.run import session as style_module
 from engine.demo import drum_loop, plucked_melody
 from engine.model.style_target import weighted_styles
+from engine.run import session as style_module
 from engine.run.common import style_grams, style_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

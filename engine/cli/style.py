@@ -1,6 +1,5 @@
 """transfer and texture from the command line: inputs, presets, channels, several styles,
 checkpoints and --resume, Ctrl-C, plots, and the outputs."""
-import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -163,11 +162,12 @@ def _apply_preset(args, command: str, is_demo: bool, resumed: bool, explicit: se
               "override", file=sys.stderr)
 
 
-def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content, styles: list,
-                   explicit: set) -> None:
+def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, inputs: tuple,
+                   explicit: set, run: session.Session) -> None:
     """The result, its report, and the --plot and --html pictures, each whole or not at all;
     a finished run's checkpoint removed."""
-    wav, rep, png, htm, ckpt = paths
+    content, styles = inputs
+    wav, rep, png, htm = paths
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
                         subtype=args.subtype, overwrite=args.overwrite, normalize=False,
@@ -184,9 +184,14 @@ def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content
             page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
                            sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
                            demo={"content": content, "styles": [s for s, _ in styles]})
-        if not report["interrupted"]:
-            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
-            shutil.rmtree(session.store_path(wav), ignore_errors=True)  # and the segments kept
+        session.finish(run, report)
+
+
+def _session(args, ckpt: str) -> session.Session:
+    """The session of the command's options (the engine's run, engine/run/session.py)."""
+    return session.Session(channels=args.channels, loudness=args.loudness,
+                           segment=args.segment, overlap=args.overlap, jobs=args.jobs,
+                           scheduler=args.scheduler, checkpoint=ckpt)
 
 
 def run_styled(args, command: str, explicit: set) -> int:
@@ -200,7 +205,7 @@ def run_styled(args, command: str, explicit: set) -> int:
     _apply_preset(args, command, is_demo, state is not None, explicit)
     if args.plot:
         plot.check_available()
-    mode = loudness.parse_mode(args.loudness)
+    loudness.parse_mode(args.loudness)  # bad input fails before any work
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
@@ -212,19 +217,15 @@ def run_styled(args, command: str, explicit: set) -> int:
     note_compiling(args)
     first = None if is_demo else args.content if command == "transfer" else specs[0][0]
     out_sr = output_rate(args, first, "content" if command == "transfer" else "style")
-    parts, reports, interrupted = session.optimize_parts(args, command, content, styles, state, ckpt)
-    result = channels.merge(parts, args.channels)
-    report = next((r for r in reports if "skipped" not in r), reports[0])
-    report = {**report, "channels": args.channels, "preset": args.preset, "inputs": inputs,
-              "output_sr": out_sr, "output": wav, "interrupted": interrupted}
-    if len(reports) > 1:
-        report["parts"] = reports
-        report["quality"] = session.quality_of_mix(result, content, styles, args.sr)
-    (result,), report["loudness"] = loudness.level(
-        [result], args.sr, mode, session.stands_for(content, styles, args.sr), limit=True)
-    report["quality"] = report.pop("quality", {})  # the report ends with the measure
-    _write_outputs(args, (wav, rep, png, htm, ckpt), result, report, content, styles,
-                   explicit)
+    run = _session(args, ckpt)
+    # The checkpoint keeps every option (a --resume restores the command's own), the report
+    # the engine's config only.
+    result, report = session.run(command, args, content, styles, run, state, asdict(args),
+                                 {"preset": args.preset, "inputs": inputs,
+                                  "output_sr": out_sr, "output": wav})
+    interrupted = report["interrupted"]
+    _write_outputs(args, (wav, rep, png, htm), result, report, (content, styles), explicit,
+                   run)
     print(wav)
     if interrupted:
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "
