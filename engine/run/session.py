@@ -4,6 +4,7 @@ written at. The CLI (engine/cli/style.py) and the API (transfer_session, texture
 both run it, so a Python caller gets what a command gets: stereo, resume, loudness."""
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -217,7 +218,8 @@ def _api(command: str, content: Optional[np.ndarray], style: Any, cfg: Any,
             raise ParameterError("resume needs checkpoint= (the .ckpt.npz to continue)")
         state = _state(session.checkpoint, command)
         kept = state["args"]
-        changed = sorted(k for k, v in {**asdict(cfg), **asdict(session)}.items()
+        given = json.loads(json.dumps({**asdict(cfg), **asdict(session)}))  # as kept
+        changed = sorted(k for k, v in given.items()
                          if k in kept and k not in RESUMABLE | {"checkpoint"}
                          and kept[k] != v)
         if changed:
