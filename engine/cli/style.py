@@ -1,5 +1,6 @@
-"""transfer and texture from the command line: inputs, presets, channels, several styles,
-checkpoints and --resume, Ctrl-C, plots, and the outputs."""
+"""transfer and texture from the command line: the flags turned into an engine config and a
+session (engine/run/session.py runs channels, checkpoints, resume, segments and the level),
+the inputs, presets, several styles, --resume's options, plots, and the outputs."""
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
