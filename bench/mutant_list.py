@@ -50,6 +50,7 @@ ROOMS = {
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
 STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
+SESSION = "engine/run/session.py"
 RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
     "engine/cli/batch.py"
 LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
@@ -83,16 +84,16 @@ MUTANTS = [
        'None if resume is None else len(resume["history"]) + 1,'),
     _m("R5", "run", MODES, "resume restarts from the seeded start, not the checkpoint's signal",
        'x0 = np.asarray(resume["x"], dtype=np.float64)', "x0 = np.asarray(x0, dtype=np.float64)"),
-    _m("R6", "run", STYLE, "a resumed run may change options its checkpoint fixed",
+    _m("R6", "run", SESSION, "a resumed run may change options its checkpoint fixed",
        "changed = sorted(explicit - RESUMABLE)", "changed = []"),
-    _m("R7", "run", STYLE, "resumed run refuses to replace its own (interrupted) outputs",
+    _m("R7", "run", SESSION, "resumed run refuses to replace its own (interrupted) outputs",
        "restored.overwrite = True", "restored.overwrite = restored.overwrite"),
     # Checkpoints.
-    _m("C1", "run", STYLE, "checkpoint not removed when the run finishes",
-       "Path(ckpt).unlink(missing_ok=True)", "pass"),
-    _m("C2", "run", STYLE, "checkpoint removed although the run was interrupted",
-       '        if not report["interrupted"]:\n            Path(ckpt)',
-       "        if True:\n            Path(ckpt)"),
+    _m("C1", "run", SESSION, "checkpoint not removed when the run finishes",
+       "Path(session.checkpoint).unlink(missing_ok=True)", "pass"),
+    _m("C2", "run", SESSION, "checkpoint removed although the run was interrupted",
+       'if session.checkpoint is not None and not report["interrupted"]:',
+       "if session.checkpoint is not None:"),
     _m("C3", "run", OPT, "periodic checkpoint one iteration early (1, 3, 5 for every 2)",
        "len(history) % self.checkpoint_every == 0:",
        "len(history) % self.checkpoint_every == 1:"),
@@ -100,7 +101,8 @@ MUTANTS = [
        'if state.get("format") != FORMAT:', "if False:"),
     _m("C5", "run", CKPT, "checkpoint's finished channels not restored",
        '"parts_done": [z[f"part{i}"] for i in range(meta["n_done"])]', '"parts_done": []'),
-    _m("C6", "run", STYLE, "no checkpoint of the interrupted iterate (the last periodic one stays)",
+    _m("C6", "run", SESSION,
+       "no checkpoint of the interrupted iterate (the last periodic one stays)",
        '                save(signal, report["iterations"])\n', "                pass\n"),
     # Stopping rules.
     _m("S1", "run", OPT, "plateau window one iteration short",
@@ -131,12 +133,12 @@ MUTANTS = [
     _m("P1", "run", OPT, "report's final_loss is the initial loss",
        '"final_loss": res.history[-1] if res.history else res.initial',
        '"final_loss": res.initial'),
-    _m("P2", "run", STYLE, "report's interrupted flag always false",
-       '"output": wav, "interrupted": interrupted}', '"output": wav, "interrupted": False}'),
+    _m("P2", "run", SESSION, "report's interrupted flag always false",
+       '"interrupted": interrupted}', '"interrupted": False}'),
     _m("P3", "run", MODES, "report's returned_iteration is nit after a measure stop",
        "returned_iteration=returned,", "returned_iteration=res.nit,"),
     _m("P4", "run", STYLE, "report's output field is the checkpoint's path",
-       '"output": wav, "interrupted"', '"output": ckpt, "interrupted"'),
+       '"output": wav}', '"output": ckpt}'),
     # Batch.
     _m("B1", "batch", RUNNER, "a finished row is skipped although its options changed",
        'if differs is None:\n        return "skip", ""', 'if True:\n        return "skip", ""'),
@@ -249,7 +251,7 @@ MUTANTS = [
     _m("L11", "issue33", LOUD, "limited_by_ceiling false beside a positive limiter_db (the "
        "limiter met the target)", "bool(taken > 0 or gain >= cap * (1 - 1e-9))",
        "bool(gain >= cap * (1 - 1e-9))"),
-    _m("W2", "issue33", STYLE, "a several-part run's measure of its mix weighs the styles "
+    _m("W2", "issue33", SESSION, "a several-part run's measure of its mix weighs the styles "
        "equally", 'mono = [(channels.split(s, "mono")[0], w) for s, w in styles]',
        'mono = [(channels.split(s, "mono")[0], 1.0) for s, w in styles]'),
     # Audio out, evaluate and the command line (issue 33's "what a new user met").

@@ -4,12 +4,14 @@ Public API:
     NetworkConfig, TransferConfig, TextureConfig   configuration dataclasses
     Network(config, backend="numpy")                the fixed random network
     Objective(network, content=..., style=...)      .value_and_grad(x) -> (float, ndarray)
-    transfer(content, style, config) / texture(style, config) -> (signal, report)
+    transfer(content, style, config) / texture(style, config) -> (signal, report): one run
+    transfer_session(content, style, config, channels=, loudness=, checkpoint=, resume=)
+    texture_session(style, config, ...) -> (signal, report): a run as the CLI runs it
     run_song("transfer", content, style, config) -> (signal, report): a long one in segments
     separate(mix, {name: example}, config) -> ({name: signal}, report)
     reconstruct(content, config) -> ({"time": signal, "griffinlim": signal}, report)
     evaluate(result, sr, style=, content=, reference=) -> {style_distance, ...}: the measure
-    load / write_wav                                audio I/O
+    load / write_wav(path, x, sr, overwrite=)       audio I/O (written at its level as given)
     ParameterError                                  the one error type for bad input
 """
 # First (it sorts first too): sets OMP_WAIT_POLICY before anything loads Numba.
@@ -29,10 +31,12 @@ from engine.model.objective import Objective
 from engine.run.modes import texture, transfer
 from engine.run.reconstruct import reconstruct
 from engine.run.separate import separate
+from engine.run.session import texture_session, transfer_session
 from engine.run.spread import run_song
 from engine.version import __version__
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
-           "ReconstructConfig", "Network", "Objective", "transfer", "texture", "separate",
+           "ReconstructConfig", "Network", "Objective", "transfer", "texture",
+           "transfer_session", "texture_session", "separate",
            "reconstruct", "run_song", "evaluate", "load", "write_wav", "ParameterError",
            "__version__"]

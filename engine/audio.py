@@ -129,7 +129,8 @@ def check_output(path: str, overwrite: bool) -> None:
     """Fail before any work if the output would clobber a file or cannot be written."""
     p = Path(path)
     if p.exists() and not overwrite:
-        raise ParameterError(f"output {path} exists; pass --overwrite to replace it")
+        raise ParameterError(f"output {path} exists; pass overwrite=True to replace it",
+                             ("overwrite",))
     if p.is_dir():
         raise ParameterError(f"output {path} is a directory")
     parent = p.parent if str(p.parent) else Path(".")
@@ -185,12 +186,15 @@ def check_output_format(path: str, subtype: str = "pcm16") -> tuple:
 
 
 def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
-              overwrite: bool = False, normalize: bool = True,
+              overwrite: bool = False, normalize: bool = False,
               out_sr: Optional[int] = None) -> None:
     """Write ``x`` (at ``sr``) as the format ``path``'s suffix names (FORMATS: WAV, FLAC,
-    OGG Vorbis, MP3), resampled to ``out_sr`` if given, peak-normalized to 0.99 (unless
-    normalize=False). NaN or infinite samples are refused: soundfile would write them as
-    full scale."""
+    OGG Vorbis, MP3), resampled to ``out_sr`` if given, at its level as given: what
+    engine.transfer_session and texture_session return is already at the level the CLI
+    writes (their ``loudness``, engine/loudness.py); normalize=True brings the peak to 0.99.
+    An existing ``path`` is replaced only with overwrite=True. Refused: NaN or infinite
+    samples (soundfile would write them as full scale), and samples above full scale in an
+    integer or lossy format (they would clip)."""
     if subtype not in SUBTYPES:
         raise ParameterError(f"unknown subtype {subtype!r}: choose from {', '.join(SUBTYPES)}")
     fmt, sf_subtype = check_output_format(path, subtype)
@@ -205,6 +209,10 @@ def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if normalize and peak > 0:
         y = y * (PEAK / peak)
+    elif peak > 1.0 and sf_subtype != "FLOAT":
+        raise ParameterError(f"the signal peaks at {peak:.3g}, above full scale: it would clip "
+                             f"in {path}; level it (engine.transfer_session does) or pass "
+                             "normalize=True", ("normalize",))
     atomic_write(path, lambda tmp: sf.write(tmp, y.astype(np.float32), out_sr or sr,
                                        subtype=sf_subtype, format=fmt))
 

@@ -24,29 +24,29 @@ def _check_numbers(cfg: Any) -> None:
     passes every ``< 0`` and ``> 0`` comparison, so the range checks alone let it through."""
     for f in fields(cfg):
         value = getattr(cfg, f.name)
-        flag = f"--{f.name.replace('_', '-')}"
+        flag, named = f.name, (f.name,)  # the CLI says it as its flag
         if isinstance(value, bool) and f.type in (int, float, Optional[int], Optional[float]):
-            raise ParameterError(f"{flag} must be a number, got {value}")
+            raise ParameterError(f"{flag} must be a number, got {value}", named)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             continue
         if not math.isfinite(value):
-            raise ParameterError(f"{flag} must be a finite number, got {value}")
+            raise ParameterError(f"{flag} must be a finite number, got {value}", named)
         if f.type in (int, Optional[int]) and not isinstance(value, (int, np.integer)):
-            raise ParameterError(f"{flag} must be a whole number, got {value}")
+            raise ParameterError(f"{flag} must be a whole number, got {value}", named)
 
 
 def _check_positive(cfg: Any, *names: str) -> None:
     for name in names:
         value = getattr(cfg, name)
         if value is not None and not value > 0:
-            raise ParameterError(f"--{name.replace('_', '-')} must be positive, got {value}")
+            raise ParameterError(f"{name} must be positive, got {value}", (name,))
 
 
 def _check_nonnegative(cfg: Any, *names: str) -> None:
     for name in names:
         value = getattr(cfg, name)
         if value < 0:
-            raise ParameterError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+            raise ParameterError(f"{name} must be >= 0, got {value}", (name,))
 
 
 @dataclass
@@ -95,15 +95,15 @@ class NetworkConfig:
                         "n_mels", "rhythm_filters", "rhythm_kernel_size", "resid_kernel_size",
                         "content_n_mels")
         if self.n_fft % 2:
-            raise ParameterError(f"--n-fft must be even, got {self.n_fft}")
+            raise ParameterError(f"n_fft must be even, got {self.n_fft}", ("n_fft",))
         _check_nonnegative(self, "seed", "n_resid")
         if not 0 <= self.style_factor_tol < 1:
-            raise ParameterError(f"--style-factor-tol must be in [0, 1), got "
-                                 f"{self.style_factor_tol}")
+            raise ParameterError(f"style_factor_tol must be in [0, 1), got "
+                                 f"{self.style_factor_tol}", ("style_factor_tol",))
         fmax = self.sr / 2 if self.fmax is None else self.fmax
         if not 0 <= self.fmin < fmax <= self.sr / 2:
-            raise ParameterError(f"need 0 <= --fmin < --fmax <= sr/2 = {self.sr / 2:g}, got "
-                                 f"fmin={self.fmin:g}, fmax={fmax:g}")
+            raise ParameterError(f"need 0 <= fmin < fmax <= sr/2 = {self.sr / 2:g}, got "
+                                 f"fmin={self.fmin:g}, fmax={fmax:g}", ("fmin", "fmax"))
         _check_choice(self, "dtype", "dft", "mel_norm", "content_features",
                       "harmonic_filters")
 
@@ -125,8 +125,8 @@ def _check_choice(cfg: Any, *names: str) -> None:
             choices = getattr(f.type, "__args__", ())
             if getattr(cfg, f.name) not in choices:
                 raise ParameterError(
-                    f"--{f.name.replace('_', '-')} must be one of {', '.join(map(str, choices))},"
-                    f" got {getattr(cfg, f.name)!r}")
+                    f"{f.name} must be one of {', '.join(map(str, choices))},"
+                    f" got {getattr(cfg, f.name)!r}", (f.name,))
 
 
 @dataclass
@@ -220,7 +220,8 @@ class RunConfig(OptimConfig):
         _check_positive(self, "spectrum_bands")
         self.autocorr_branch_names()
         if self.eval_patience and not self.eval_every:
-            raise ParameterError("--eval-patience needs --eval-every")
+            raise ParameterError("eval_patience needs eval_every",
+                                 ("eval_patience", "eval_every"))
 
 
     def autocorr_branch_names(self) -> tuple:
@@ -228,8 +229,8 @@ class RunConfig(OptimConfig):
         text = self.autocorr_branches
         names = tuple(dict.fromkeys(n.strip() for n in str(text).split(",") if n.strip()))
         if not names or any(n not in ("rhythm", "harmonic") for n in names):
-            raise ParameterError(f"--autocorr-branches must name rhythm and/or harmonic, "
-                                 f"comma-separated, got {text!r}")
+            raise ParameterError(f"autocorr_branches must name rhythm and/or harmonic, "
+                                 f"comma-separated, got {text!r}", ("autocorr_branches",))
         return names
 
 
@@ -277,23 +278,25 @@ class TransferConfig(RunConfig):
         _check_choice(self, "style_kind")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
-            raise ParameterError("--style-transpose must be in 0..12 semitones, got "
-                                 f"{self.style_transpose}")
+            raise ParameterError("style_transpose must be in 0..12 semitones, got "
+                                 f"{self.style_transpose}", ("style_transpose",))
         self.member_n_ffts()
         if self.networks > 1:
             # The style networks are balanced against the content term (ensemble.py).
             if self.content_weight <= 0:
-                raise ParameterError("--networks above 1 needs --content-weight above 0 (the "
-                                     "style networks sit beside the content network)")
+                raise ParameterError("networks above 1 needs content_weight above 0 (the "
+                                     "style networks sit beside the content network)",
+                                     ("networks", "content_weight"))
             if self.style_weight <= 0 and self.rhythm_weight <= 0:
-                raise ParameterError("--networks above 1 needs --style-weight or "
-                                     "--rhythm-weight above 0")
+                raise ParameterError("networks above 1 needs style_weight or "
+                                     "rhythm_weight above 0",
+                                     ("networks", "style_weight", "rhythm_weight"))
         else:
-            for flag, field_, default in (("--n-ffts", "n_ffts", None),
-                                          ("--member-weight", "member_weight", 1.0),
-                                          ("--base-style", "base_style", False)):
+            for field_, default in (("n_ffts", None), ("member_weight", 1.0),
+                                    ("base_style", False)):
                 if getattr(self, field_) not in (default, ""):
-                    raise ParameterError(f"{flag} needs --networks above 1")
+                    raise ParameterError(f"{field_} needs networks above 1",
+                                         (field_, "networks"))
 
     def member_n_ffts(self) -> Optional[list]:
         """--n-ffts as even integers; None: spread in octaves (ensemble.py)."""
@@ -356,7 +359,7 @@ class TextureConfig(RunConfig):
 
     def member_widths(self, branch: str) -> Optional[list]:
         """--harmonic-widths / --rhythm-widths as integers; None: spread (ensemble.py)."""
-        return self._per_network(f"{branch}_widths", f"--{branch}-widths")
+        return self._per_network(f"{branch}_widths", f"{branch}_widths")
 
     def _per_network(self, field: str, flag: str) -> Optional[list]:
         return _per_network(self, field, flag)
@@ -370,18 +373,18 @@ def _per_network(cfg: Any, field: str, flag: str) -> Optional[list]:
     try:
         values = [int(w) for w in str(text).split(",")]
     except ValueError:
-        raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}") \
-            from None
+        raise ParameterError(f"{flag} must be comma-separated integers, got {text!r}",
+                             (flag,)) from None
     if len(values) != cfg.networks or min(values) < 1:
         raise ParameterError(f"{flag} needs {cfg.networks} positive values (one per "
-                             f"network, --networks), got {text!r}")
+                             f"network, networks), got {text!r}", (flag, "networks"))
     return values
 
 
 def _member_n_ffts(cfg: Any) -> Optional[list]:
-    sizes = _per_network(cfg, "n_ffts", "--n-ffts")
+    sizes = _per_network(cfg, "n_ffts", "n_ffts")
     if sizes and any(f % 2 for f in sizes):
-        raise ParameterError(f"--n-ffts must be even sizes, got {cfg.n_ffts!r}")
+        raise ParameterError(f"n_ffts must be even sizes, got {cfg.n_ffts!r}", ("n_ffts",))
     return sizes
 
 

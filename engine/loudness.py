@@ -49,8 +49,8 @@ def parse_mode(value: Union[str, float, None]) -> Mode:
     except ValueError:
         target = math.nan
     if not GATE_LUFS < target < 0:  # NaN fails too
-        raise ParameterError(f"--loudness must be match, peak or a target in LUFS between "
-                             f"{GATE_LUFS:g} and 0 (e.g. -16), got {value!r}")
+        raise ParameterError(f"loudness must be match, peak or a target in LUFS between "
+                             f"{GATE_LUFS:g} and 0 (e.g. -16), got {value!r}", ("loudness",))
     return target
 
 

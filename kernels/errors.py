@@ -4,4 +4,10 @@ re-exports it under its public name. The CLI turns it into one line on stderr an
 
 
 class ParameterError(ValueError):
-    """A bad file, signal or option value. The message names the value and what is wrong."""
+    """A bad file, signal or option value. The message names the value and what is wrong;
+    ``params``: the parameters (config fields, keywords) it names by their Python names, so
+    that the CLI can say them as its flags (``maxiter`` -> ``--maxiter``)."""
+
+    def __init__(self, message: str = "", params: tuple = ()) -> None:
+        super().__init__(message)
+        self.params = tuple(params)

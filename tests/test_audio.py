@@ -66,11 +66,11 @@ def test_bad_files(tmp_path):
 
 def test_write_normalizes_and_never_clobbers(tmp_path):
     path = str(tmp_path / "out.wav")
-    audio.write_wav(path, 3 * sine(0.2, 8000), 8000)
+    audio.write_wav(path, 3 * sine(0.2, 8000), 8000, normalize=True)
     y, sr = sf.read(path)
     assert sr == 8000 and sf.info(path).subtype == "PCM_16"
     assert abs(np.max(np.abs(y)) - audio.PEAK) < 1e-3
-    with pytest.raises(ParameterError, match="--overwrite"):
+    with pytest.raises(ParameterError, match="overwrite=True"):
         audio.write_wav(path, sine(0.1, 8000), 8000)
     assert len(sf.read(path)[0]) == 1600  # untouched
     audio.write_wav(path, sine(0.1, 8000), 8000, subtype="float", overwrite=True)
@@ -132,7 +132,7 @@ def test_write_takes_the_format_from_the_suffix(tmp_path, suffix, fmt, subtype):
         pytest.skip("this libsndfile writes no MP3 (needs >= 1.1)")
     path = str(tmp_path / f"out{suffix}")
     x = sine(0.5, 8000, 440.0, 0.5)
-    audio.write_wav(path, x, 8000)
+    audio.write_wav(path, x, 8000, normalize=True)
     info = sf.info(path)
     assert (info.format, info.subtype, info.samplerate) == (fmt, subtype, 8000)
     y = sf.read(path)[0]

@@ -39,5 +39,5 @@ def test_a_changed_setting_stands_and_a_named_kind_is_taken(styles):
         KINDS["percussive"]["chroma_weight"]
     plain = engine.TransferConfig(style_kind="none")
     assert choose(plain, styles["drums"]) == (plain, {"style_kind": "none", "set": {}})
-    with pytest.raises(ParameterError, match="--style-kind must be one of"):
+    with pytest.raises(ParameterError, match="^style_kind must be one of"):
         engine.TransferConfig(style_kind="loud")

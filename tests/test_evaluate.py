@@ -463,12 +463,12 @@ def test_a_runs_measure_weighs_several_styles_as_the_run_does():
 def test_a_several_part_runs_measure_of_its_mix_weighs_the_styles():
     """--channels mid-side / each: the report's measure of the stereo result's mono mix is
     against the styles as weighted (--style a:0.9 --style b:0.1), not equally."""
-    from engine.cli.style import _quality_of_mix
+    from engine.run.session import quality_of_mix
     a, b = stationary(1.5, seed=2), demo.drum_loop(1.5, SR)
     result = np.stack([stationary(1.5, seed=7), demo.drum_loop(1.5, SR, seed=3)], axis=1)
     content = np.stack([demo.plucked_melody(1.5, SR)] * 2, axis=1)
     styles = [(a, 0.9), (b, 0.1)]
-    figures = _quality_of_mix(result, content, styles, SR)
+    figures = quality_of_mix(result, content, styles, SR)
     want = engine.evaluate(result.mean(axis=1), SR, style=styles, content=content[:, 0])
     equal = engine.evaluate(result.mean(axis=1), SR, style=[(a, 1.0), (b, 1.0)])
     assert abs(want["style_distance"] - equal["style_distance"]) > 0.05 * want["style_distance"]

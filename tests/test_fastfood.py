@@ -132,7 +132,7 @@ def test_network_gradient_through_fastfood():
 
 
 def test_bad_filter_kind():
-    with pytest.raises(ParameterError, match="--harmonic-filters"):
+    with pytest.raises(ParameterError, match="^harmonic_filters must be one of"):
         NetworkConfig(harmonic_filters="sparse")
 
 

@@ -430,7 +430,7 @@ def test_api_rejects_non_numbers_and_fractions():
                 {"fmin": float("nan")}):
         with pytest.raises(ParameterError):
             engine.NetworkConfig(**bad)
-    with pytest.raises(ParameterError, match="--content-weight must be a finite"):
+    with pytest.raises(ParameterError, match="^content_weight must be a finite"):
         engine.TransferConfig(content_weight=float("nan"))
 
 

@@ -82,7 +82,7 @@ def test_gating_ignores_silence_and_short_signals_loop():
 
 def test_parse_mode():
     assert loudness.parse_mode("match") == "match" and loudness.parse_mode("-16") == -16.0
-    with pytest.raises(ParameterError, match="--loudness"):
+    with pytest.raises(ParameterError, match="^loudness must be"):
         loudness.parse_mode("-70")
 
 

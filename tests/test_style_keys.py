@@ -86,5 +86,5 @@ def test_only_the_harmonic_targets_move_and_backends_agree(backend):
 
 
 def test_style_transpose_out_of_range_is_refused():
-    with pytest.raises(ParameterError, match="--style-transpose must be in 0..12"):
+    with pytest.raises(ParameterError, match="^style_transpose must be in 0..12"):
         engine.TransferConfig(style_transpose=13)

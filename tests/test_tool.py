@@ -14,9 +14,9 @@ from helpers import SMALL, rel_error, sine, write
 
 import engine
 from engine.cli import main
-from engine.cli import style as style_module
 from engine.demo import drum_loop, plucked_melody
 from engine.model.style_target import weighted_styles
+from engine.run import session as style_module
 from engine.run.common import style_grams, style_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -142,10 +142,11 @@ def test_presets_and_overrides(files, tmp_path, capsys):
     out = str(tmp_path / "o.wav")
     assert main(["transfer", files["content"], files["drums"], "--preset", "fast",
                  "-o", out, *FAST]) == 0
-    config = json.load(open(tmp_path / "o.json"))["config"]
+    report = json.load(open(tmp_path / "o.json"))
+    config = report["config"]  # the engine's; the preset's name is the report's own field
     # The preset's n_filters (1024) loses to the explicit --n-filters 32; its rhythm_filters
     # loses too; its maxiter (150) loses to --maxiter 3.
-    assert (config["n_filters"], config["maxiter"], config["preset"]) == (32, 3, "fast")
+    assert (config["n_filters"], config["maxiter"], report["preset"]) == (32, 3, "fast")
     out2 = str(tmp_path / "o2.wav")
     args = [a for a in FAST if a not in ("--n-filters", "32")]
     assert main(["transfer", files["content"], files["drums"], "--preset", "fast",

@@ -18,12 +18,15 @@ from typing import Callable, Protocol
 from engine import presets
 from engine.audio import FORMATS, weighted_spec
 from engine.errors import ParameterError
+from engine.run.session import engine_config
 
 MODES = ("transfer", "texture", "separate")
 FIXED = ("mode", "content", "style", "output")
 # Flags the batch sets itself; as columns they would fight it.
 RESERVED = {"output", "overwrite", "quiet", "resume", "threads", "html", "style", "source"}
-# Config fields that may differ between a finished run and the same row run again.
+# Config fields that may differ between a finished run and the same row run again. A transfer's
+# or texture's report holds the engine's config only; separate's still carries the command's
+# own options (output, overwrite, html, ...), which a row's run sets itself.
 VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
             "scheduler"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -169,6 +172,8 @@ def expected_config(parsers: dict, mode: str, argv: list) -> dict:
     preset = getattr(args, "preset", None)
     if preset:
         presets.apply(args, preset, explicit, mode)
+    if mode in ("transfer", "texture"):  # the report's config: the engine's fields only
+        args = engine_config(mode, args)
     config = json.loads(json.dumps(asdict(args)))
     return {k: v for k, v in config.items() if k not in VOLATILE}
 

@@ -1,6 +1,7 @@
 """What every subcommand shares: output naming and checks, logging, the one-line parser."""
 import argparse
 import difflib
+import re
 import sys
 from dataclasses import field
 from pathlib import Path
@@ -40,6 +41,14 @@ class Parser(argparse_dataclass.ArgumentParser):
                 self._optionals._group_actions.remove(action)
                 group._group_actions.append(action)
 
+    def parse_args(self, args=None, namespace=None):
+        """The options' dataclass; a value its checks refuse is one ParameterError that says
+        the option as its flag (the engine's messages name the config field)."""
+        try:
+            return super().parse_args(args, namespace)
+        except ParameterError as exc:
+            raise ParameterError(flagged(exc)) from None
+
     def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
         self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
 
@@ -63,6 +72,24 @@ class Parser(argparse_dataclass.ArgumentParser):
                 if any(tok == flag or tok.startswith(flag + "=") for tok in argv):
                     given.add(action.dest)
         return given
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def flagged(exc: Exception) -> str:
+    """The message of ``exc`` with the parameters it names (ParameterError.params) said as
+    the command's flags: ``maxiter must be positive`` -> ``--maxiter must be positive``,
+    ``pass overwrite=True`` -> ``pass --overwrite``. Each name's first mention only (a field
+    such as ``networks`` can be a plain word later on); ``fmin=3`` (a value) stays."""
+    text = str(exc)
+    for name in getattr(exc, "params", ()):
+        if f"{name}=True" in text:
+            text = text.replace(f"{name}=True", flag(name), 1)
+            continue
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w=])", flag(name), text, count=1)
+    return text
 
 
 def progress_field() -> bool:
@@ -133,7 +160,7 @@ def _loudness_arg(value: str) -> str:
     try:
         loudness.parse_mode(value)
     except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(flagged(exc)) from None
     return value
 
 

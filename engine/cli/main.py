@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from engine.bench.harness import BenchConfig
 from engine.cli.batch import BatchArgs, run_batch
-from engine.cli.common import PROG, Parser, gather
+from engine.cli.common import PROG, Parser, flagged, gather
 from engine.cli.evaluate import EvaluateArgs, run_evaluate
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
 from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
@@ -81,8 +81,8 @@ def main(argv: Optional[list] = None) -> int:
             parser = Parser(cls, prog=f"{PROG} {command}", description=help,
                             epilog=f"examples:\n{examples}")
             return run(parser.parse_args(rest), parser.explicit(rest)) or 0
-    except ParameterError as exc:
-        print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
+    except ParameterError as exc:  # the engine names parameters, the command its flags
+        print(f"{PROG} {command}: error: {flagged(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, permissions: not bad input, but still one line
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)

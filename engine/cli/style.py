@@ -1,6 +1,6 @@
-"""transfer and texture from the command line: inputs, presets, channels, several styles,
-checkpoints and --resume, Ctrl-C, plots, and the outputs."""
-import shutil
+"""transfer and texture from the command line: the flags turned into an engine config and a
+session (engine/run/session.py runs channels, checkpoints, resume, segments and the level),
+the inputs, presets, several styles, --resume's options, plots, and the outputs."""
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,17 +27,11 @@ from engine.cli.common import (
 from engine.cli.evaluate import summary_line
 from engine.config import TextureConfig, TransferConfig, opt
 from engine.errors import ParameterError
-from engine.model.evaluate import evaluate
 from engine.report import page, plot
-from engine.run import channels, checkpoint, interrupt, segments, spread
-from engine.run.modes import texture, transfer
+from engine.run import channels, checkpoint, interrupt, segments, session
 
 # The stretch of each input a run used: in the report's "inputs", for the page's players.
 CUTS = ("content_start", "content_end", "style_start", "style_end")
-# Options a resumed run may change; everything else comes from the checkpoint.
-RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",
-             "patience", "min_improvement", "eval_every", "eval_patience",
-             "eval_min_improvement", "loudness", "jobs", "scheduler"}
 
 
 @dataclass
@@ -117,20 +111,6 @@ def _style_specs(args) -> list:
     return specs
 
 
-def _restore(args, command: str, explicit: set):
-    state = checkpoint.load(args.resume)
-    if state["command"] != command:
-        raise ParameterError(f"{args.resume} is a checkpoint of '{state['command']}', "
-                             f"not '{command}'")
-    changed = sorted(explicit - RESUMABLE)
-    if changed:
-        raise ParameterError(f"--{changed[0].replace('_', '-')} cannot change when resuming; "
-                             f"a resumed run keeps its checkpoint's options")
-    restored = type(args)(**{**state["args"], **{k: getattr(args, k) for k in explicit}})
-    restored.overwrite = True  # its outputs are its own (Ctrl-C may have written them)
-    return state, restored
-
-
 def _output_wav(args, command: str, specs: list, is_demo: bool, resuming: bool) -> str:
     """The output path: the user's (or the checkpoint's), else a fresh name beside nothing."""
     if resuming or args.output is not None:
@@ -169,98 +149,6 @@ def _inputs(args, command: str, specs: list, is_demo: bool) -> tuple:
     return content, styles, inputs
 
 
-def _optimize_parts(args, command: str, content, styles: list, state, ckpt: str) -> tuple:
-    """One optimization per channel part (--channels); returns (parts, their reports,
-    interrupted). A resumed run skips the parts its checkpoint holds. Each finished part is
-    checkpointed at once, and a signal that arrives before the next part's optimization has
-    begun (while its features are computed) keeps the finished parts as the result."""
-    if content is not None:
-        content_parts = channels.split(content, args.channels)
-    else:
-        content_parts = [None] * channels.n_parts(styles[0][0], args.channels)
-    style_parts = [channels.style_parts(s, args.channels, len(content_parts))
-                   for s, _ in styles]
-    parts = list(state["parts_done"]) if state else []
-    reports = list(state["part_reports"]) if state else []
-    interrupted = False
-    for i in range(len(parts), len(content_parts)):
-        part_content = content_parts[i]
-        if part_content is not None and channels.is_silent(part_content):
-            parts.append(np.zeros_like(part_content))  # e.g. the side of a mono file
-            reports.append({"part": i, "skipped": "silent"})
-            continue
-        # A checkpoint written between parts holds no signal of the part to come.
-        resume = {"x": state["x"], "history": state["history"]} \
-            if state and i == len(state["parts_done"]) and state["x"].size else None
-        done, done_reports = list(parts), list(reports)  # what a resumed run skips
-
-        def save(x, history, done=done, done_reports=done_reports):
-            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=done,
-                            part_reports=done_reports, x=x, history=history)
-
-        styles_i = [(sp[i], w) for sp, (_, w) in zip(style_parts, styles)]
-        try:
-            signal, report = _optimize_one(args, command, part_content, styles_i, resume, save)
-        except BaseException as exc:  # a signal while this part's features are computed
-            if interrupt.wrapped(exc) is None or all("skipped" in r for r in reports):
-                raise
-            interrupted = True  # the finished parts are the result
-            break
-        report["part"] = i
-        parts.append(signal)
-        reports.append(report)
-        if report["interrupted"]:
-            with interrupt.protected_writes():
-                save(signal, report["iterations"])
-            interrupted = True
-            break
-        if i + 1 < len(content_parts):  # the finished part survives what comes next
-            checkpoint.save(ckpt, command=command, args=asdict(args), parts_done=parts,
-                            part_reports=reports, x=np.zeros(0), history=[])
-    silent = np.zeros(len(parts[0]), dtype=np.float32)  # parts a Ctrl-C left undone
-    parts += [silent] * (len(content_parts) - len(parts))
-    return parts, reports, interrupted
-
-
-def _optimize_one(args, command: str, content, styles: list, resume, save) -> tuple:
-    """One part's optimization: whole, or a long one in segments (engine/run/spread.py),
-    whose finished segments are kept beside the output for --resume."""
-    n = len(content) if content is not None else int(round(args.seconds * args.sr))
-    runner = spread.runner_for(args.jobs, args.scheduler, args.threads)  # checked either way
-    if args.segment != 0:
-        segments.lengths(args, args.segment, args.overlap)
-    if segments.is_long(n, args, args.segment):
-        return spread.run_song(command, content, styles, args, segment_s=args.segment,
-                               overlap_s=args.overlap, store=_store_path(args.output),
-                               **runner)
-    if runner:
-        log(args, f"{n / args.sr:.0f} s is one segment (--segment {args.segment:g}): it runs "
-                  "here, whole; --jobs and --scheduler spread a longer one's segments")
-    if command == "transfer":
-        return transfer(content, styles, args, resume=resume, checkpoint=save)
-    return texture(styles, args, resume=resume, checkpoint=save)
-
-
-def _store_path(wav: str) -> str:
-    return str(Path(wav).with_suffix(".segments"))
-
-
-def _quality_of_mix(result: np.ndarray, content, styles: list, sr: int) -> dict:
-    """The measure of a several-part result on its mono mix, against the mono inputs."""
-    mono = [(channels.split(s, "mono")[0], w) for s, w in styles]
-    mono_content = None if content is None else channels.split(content, "mono")[0]
-    try:
-        return evaluate(result.mean(axis=1), sr, style=mono, content=mono_content)
-    except ParameterError as exc:
-        return {"skipped": f"not measured: {exc}"}
-
-
-def _stands_for(content, styles: list, sr: int):
-    """The loudness in LUFS the result is written at under --loudness match: its content's
-    (transfer), else its styles' (texture)."""
-    return loudness.reference_loudness([content] if content is not None else styles, sr)
-
-
 def _apply_preset(args, command: str, is_demo: bool, resumed: bool, explicit: set) -> None:
     """--preset (the demo preset when there are no input files), except on --resume, where
     the checkpoint's options stand."""
@@ -275,11 +163,12 @@ def _apply_preset(args, command: str, is_demo: bool, resumed: bool, explicit: se
               "override", file=sys.stderr)
 
 
-def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content, styles: list,
-                   explicit: set) -> None:
+def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, inputs: tuple,
+                   explicit: set, run: session.Session) -> None:
     """The result, its report, and the --plot and --html pictures, each whole or not at all;
     a finished run's checkpoint removed."""
-    wav, rep, png, htm, ckpt = paths
+    content, styles = inputs
+    wav, rep, png, htm = paths
     with interrupt.protected_writes():  # a signal now waits for whole outputs
         audio.write_wav(wav, result if result.shape[1] > 1 else result[:, 0], args.sr,
                         subtype=args.subtype, overwrite=args.overwrite, normalize=False,
@@ -296,15 +185,20 @@ def _write_outputs(args, paths: tuple, result: np.ndarray, report: dict, content
             page.write_run(htm, report, {"result": wav}, args.sr, {k: getattr(args, k) for k in
                            sorted(explicit | {"preset"}) if k not in page.NOT_OPTIONS},
                            demo={"content": content, "styles": [s for s, _ in styles]})
-        if not report["interrupted"]:
-            Path(ckpt).unlink(missing_ok=True)  # finished: the checkpoint has served
-            shutil.rmtree(_store_path(wav), ignore_errors=True)  # and the segments kept
+        session.finish(run, report)
+
+
+def _session(args, ckpt: str) -> session.Session:
+    """The session of the command's options (the engine's run, engine/run/session.py)."""
+    return session.Session(channels=args.channels, loudness=args.loudness,
+                           segment=args.segment, overlap=args.overlap, jobs=args.jobs,
+                           scheduler=args.scheduler, checkpoint=ckpt)
 
 
 def run_styled(args, command: str, explicit: set) -> int:
     state = None
     if args.resume:
-        state, args = _restore(args, command, explicit)
+        state, args = session.restore(args, command, explicit)
     specs = _style_specs(args)
     is_demo = not specs and (command == "texture" or args.content is None)
     if command == "transfer" and (args.content is None) != (not specs):
@@ -312,7 +206,7 @@ def run_styled(args, command: str, explicit: set) -> int:
     _apply_preset(args, command, is_demo, state is not None, explicit)
     if args.plot:
         plot.check_available()
-    mode = loudness.parse_mode(args.loudness)
+    loudness.parse_mode(args.loudness)  # bad input fails before any work
     wav = args.output = _output_wav(args, command, specs, is_demo, state is not None)
     rep, png, ckpt = audio.report_path(wav), str(Path(wav).with_suffix(".png")), \
         checkpoint.path_for(wav)
@@ -324,19 +218,15 @@ def run_styled(args, command: str, explicit: set) -> int:
     note_compiling(args)
     first = None if is_demo else args.content if command == "transfer" else specs[0][0]
     out_sr = output_rate(args, first, "content" if command == "transfer" else "style")
-    parts, reports, interrupted = _optimize_parts(args, command, content, styles, state, ckpt)
-    result = channels.merge(parts, args.channels)
-    report = next((r for r in reports if "skipped" not in r), reports[0])
-    report = {**report, "channels": args.channels, "preset": args.preset, "inputs": inputs,
-              "output_sr": out_sr, "output": wav, "interrupted": interrupted}
-    if len(reports) > 1:
-        report["parts"] = reports
-        report["quality"] = _quality_of_mix(result, content, styles, args.sr)
-    (result,), report["loudness"] = loudness.level(
-        [result], args.sr, mode, _stands_for(content, styles, args.sr), limit=True)
-    report["quality"] = report.pop("quality", {})  # the report ends with the measure
-    _write_outputs(args, (wav, rep, png, htm, ckpt), result, report, content, styles,
-                   explicit)
+    run = _session(args, ckpt)
+    # The checkpoint keeps every option (a --resume restores the command's own), the report
+    # the engine's config only.
+    result, report = session.run(command, args, content, styles, run, state, asdict(args),
+                                 {"preset": args.preset, "inputs": inputs,
+                                  "output_sr": out_sr, "output": wav})
+    interrupted = report["interrupted"]
+    _write_outputs(args, (wav, rep, png, htm), result, report, (content, styles), explicit,
+                   run)
     print(wav)
     if interrupted:
         print(f"{PROG}: interrupted ({interrupt.name(interrupt.signum_of(None))}): wrote the "

@@ -23,13 +23,14 @@ def split(x: np.ndarray, mode: str) -> list:
         return [x.mean(axis=1)]
     if mode == "mid-side":
         if x.shape[1] > 2:
-            raise ParameterError(f"--channels mid-side needs mono or stereo audio, got "
-                                 f"{x.shape[1]} channels")
+            raise ParameterError(f"channels mid-side needs mono or stereo audio, got "
+                                 f"{x.shape[1]} channels", ("channels",))
         left, right = x[:, 0], x[:, -1]
         return [(left + right) / 2, (left - right) / 2]
     if mode == "each":
         return [x[:, c] for c in range(x.shape[1])]
-    raise ParameterError(f"--channels must be one of {', '.join(MODES)}, got {mode!r}")
+    raise ParameterError(f"channels must be one of {', '.join(MODES)}, got {mode!r}",
+                         ("channels",))
 
 
 def merge(parts: list, mode: str) -> np.ndarray:

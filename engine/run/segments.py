@@ -45,7 +45,7 @@ def windows(n: int, length: int, overlap: int) -> list:
     if n <= length:
         return [(0, n)]
     if not 0 <= 2 * overlap < length:
-        raise ParameterError("--overlap must be under half of --segment")
+        raise ParameterError("overlap must be under half of segment", ("overlap", "segment"))
     k = math.ceil((n - overlap) / (length - overlap))
     starts = np.round(np.linspace(0, n - length, k)).astype(int)
     return [(int(s), int(s) + length) for s in starts]
@@ -105,11 +105,12 @@ def plain_config(command: str, cfg: Any) -> Any:
 def lengths(cfg: Any, segment_s: float, overlap_s: float) -> tuple:
     """(segment, overlap) in samples, checked."""
     if not segment_s > 0 or not overlap_s >= 0 or not math.isfinite(segment_s + overlap_s):
-        raise ParameterError("--segment must be above 0 seconds and --overlap at least 0")
+        raise ParameterError("segment must be above 0 seconds and overlap at least 0",
+                             ("segment", "overlap"))
     length, overlap = int(round(segment_s * cfg.sr)), int(round(overlap_s * cfg.sr))
     if not 2 * overlap < length:
-        raise ParameterError(f"--overlap ({overlap_s:g} s) must be under half of --segment "
-                             f"({segment_s:g} s)")
+        raise ParameterError(f"overlap ({overlap_s:g} s) must be under half of segment "
+                             f"({segment_s:g} s)", ("overlap", "segment"))
     return length, overlap
 
 
@@ -125,7 +126,7 @@ def estimate_bytes(cfg: Any, n: int, length: int, style_samples: Iterable[int],
     return memory.estimate_bytes(cfg, length, list(style_samples)) + 4 * n * (3 + has_content)
 
 
-# Options a resumed run may change (engine/cli/style.py's RESUMABLE): a finished segment
+# Options a resumed run may change (engine/run/session.py's RESUMABLE): a finished segment
 # stands whatever they become.
 RESUMABLE = {"threads", "progress", "checkpoint_every", "maxiter", "patience",
              "min_improvement", "eval_every", "eval_patience", "eval_min_improvement"}

@@ -135,10 +135,10 @@ def runner_for(jobs: int, scheduler: Optional[str], threads: Optional[int]) -> d
     """run_song's ``runner`` and ``where`` for --jobs N (local processes) or --scheduler
     (Dask workers); {} for this process."""
     if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"--jobs must be 1 or more, got {jobs}")
+        raise ParameterError(f"jobs must be 1 or more, got {jobs}", ("jobs",))
     if scheduler and jobs > 1:
-        raise ParameterError("--jobs and --scheduler: give one (the cluster's workers "
-                             "are its processes)")
+        raise ParameterError("jobs and scheduler: give one (the cluster's workers "
+                             "are its processes)", ("jobs", "scheduler"))
     each = threads or 1
     if scheduler:
         return {"runner": _dask(scheduler, each), "where": f"the Dask cluster at {scheduler}"}
