@@ -35,6 +35,7 @@ class Command(Protocol):
     the CLI's."""
 
     _actions: list  # argparse's: the flags, hence the option columns
+    selects: tuple  # optional: columns that pick the parser's options (checked with each)
 
     def parse(self, argv: list) -> tuple:
         """(args, explicit fields) as the command parses argv; ParameterError on a bad value."""
@@ -169,7 +170,8 @@ def expected_config(parsers: dict, mode: str, argv: list) -> dict:
     preset = getattr(args, "preset", None)
     if preset:
         presets.apply(args, preset, explicit, mode)
-    config = json.loads(json.dumps(asdict(args)))
+    # a command whose arguments hold more than the engine's config reports the config only
+    config = json.loads(json.dumps(asdict(args.config() if hasattr(args, "config") else args)))
     return {k: v for k, v in config.items() if k not in VOLATILE}
 
 
@@ -182,13 +184,17 @@ def _job(row: int, cells: dict, base: Path, taken: dict, parsers: dict) -> Job:
     inputs_argv, inputs = _inputs_argv(mode, cells, row, base)
     argv, options = list(inputs_argv), {}
     for column, value in cells.items():
+        if column not in FIXED and value and column not in columns:
+            raise _fail(row, column, f"{mode} has no option --{column}")
+    selects = getattr(parsers[mode](), "selects", ())
+    lead = [t for c in selects if cells.get(c) for t in
+            _option_argv(c, columns[c], cells[c], row)]
+    for column, value in cells.items():
         if column in FIXED or not value:
             continue
-        if column not in columns:
-            raise _fail(row, column, f"{mode} has no option --{column}")
         tokens = _option_argv(column, columns[column], value, row)
-        try:  # each value alone first, so the error names its column
-            _parse(parsers, mode, inputs_argv + tokens)
+        try:  # each value alone first (with what picks the options), so the error names it
+            _parse(parsers, mode, inputs_argv + lead + tokens)
         except ParameterError as exc:
             raise _fail(row, column, str(exc)) from None
         argv += tokens

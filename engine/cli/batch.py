@@ -14,7 +14,7 @@ from tqdm import tqdm
 from engine.batch import manifest, runner
 from engine.cli.common import PROG, Parser, gather
 from engine.cli.style import TextureArgs, TransferArgs
-from engine.cli.tools import SeparateArgs
+from engine.cli.tools import SEPARATE_ARGS, separate_args
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
@@ -38,9 +38,29 @@ class RowParser(Parser):
         return self.parse_args(argv), self.explicit(argv)
 
 
+class SeparateRowParser:
+    """separate's rows: its columns those of every method, a row parsed by its --method's
+    arguments (engine/cli/tools.py: separate_args)."""
+
+    selects = ("method",)  # the column that picks the arguments class: with every check
+
+    def __init__(self) -> None:
+        self.parsers = {m: RowParser(cls, "separate") for m, cls in SEPARATE_ARGS.items()}
+        seen, self._actions = set(), []
+        for parser in self.parsers.values():
+            for action in parser._actions:
+                if action.dest not in seen:
+                    seen.add(action.dest)
+                    self._actions.append(action)
+
+    def parse(self, argv: list) -> tuple:
+        return RowParser(separate_args(argv), "separate").parse(argv)
+
+
 # The table the manifest checks rows with (engine/batch/manifest.py: Command).
-PARSERS = {mode: partial(RowParser, cls, mode) for mode, cls in
-           (("transfer", TransferArgs), ("texture", TextureArgs), ("separate", SeparateArgs))}
+PARSERS = {"transfer": partial(RowParser, TransferArgs, "transfer"),
+           "texture": partial(RowParser, TextureArgs, "texture"),
+           "separate": SeparateRowParser}
 
 
 @dataclass

@@ -11,7 +11,14 @@ from engine.cli.batch import BatchArgs, run_batch
 from engine.cli.common import PROG, Parser, gather
 from engine.cli.evaluate import EvaluateArgs, run_evaluate
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
-from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
+from engine.cli.tools import (
+    DictionaryArgs,
+    ReconstructArgs,
+    run_bench,
+    run_reconstruct,
+    run_separate,
+    separate_args,
+)
 from engine.errors import ParameterError
 from engine.run import interrupt
 from engine.version import __version__
@@ -21,7 +28,7 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
                  "transfer the style of STYLE onto CONTENT"),
     "texture": (TextureArgs, lambda a, e: run_styled(a, "texture", e),
                 "synthesize a texture of any length from STYLE"),
-    "separate": (SeparateArgs, lambda a, e: run_separate(a, e),
+    "separate": (DictionaryArgs, lambda a, e: run_separate(a, e),
                  "split MIX into sources, each like its example"),
     "reconstruct": (ReconstructArgs, lambda a, e: run_reconstruct(a),
                     "content-only reconstruction: time domain vs Griffin-Lim"),
@@ -39,12 +46,15 @@ EXAMPLES = {
                  "randstyle transfer          (no files: the built-in demo)"],
     "texture": ["randstyle texture drums.flac --seconds 20 -o tex.wav"],
     "separate": ["randstyle separate mix.wav --source drums=drums.wav --source pad=pad.wav "
-                 "-o sep/"],
+                 "-o sep/",
+                 "randstyle separate --method statistics --help   (that method's options)"],
     "reconstruct": ["randstyle reconstruct vocals.wav -o recon"],
     "bench": ["randstyle bench --backends numpy,cpu"],
     "batch": ["randstyle batch jobs.csv -o results --jobs 2 --threads 1"],
     "evaluate": ["randstyle evaluate out.wav --style drums.flac --content vocals.wav"],
 }
+# Commands whose arguments class follows from the argv (separate: its --method's).
+ARGS_OF = {"separate": separate_args}
 REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
               "separate": ("--source", "--reference"), "evaluate": ("--style",)}
 
@@ -77,6 +87,7 @@ def main(argv: Optional[list] = None) -> int:
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling() as scope:
+            cls = ARGS_OF[command](rest) if command in ARGS_OF else cls
             examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
             parser = Parser(cls, prog=f"{PROG} {command}", description=help,
                             epilog=f"examples:\n{examples}")
