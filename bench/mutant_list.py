@@ -13,7 +13,7 @@ ROOMS = {
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
     # This round's new behaviour (issue 21's third part).
     "loudness": ["tests/test_loudness.py"],
-    "dictionary": ["tests/test_dictionary.py",
+    "dictionary": ["tests/test_dictionary.py", "tests/test_separate_config.py",
                    "tests/test_paper.py::test_separate_cli"],
     "fastfood": ["tests/test_fastfood.py",
                  "tests/test_gpu_path.py::"
@@ -205,12 +205,13 @@ MUTANTS = [
     _m("D4", "dictionary", SEPD, "--seed ignored (a fixed generator)",
        "rng = np.random.default_rng(cfg.seed)", "rng = np.random.default_rng(0)"),
     _m("D5", "dictionary", CONFIG, "--seed refused under --method dictionary",
-       '"mask_hop_length", "sr", "seed", "backend",', '"mask_hop_length", "sr", "backend",'),
-    _m("D6", "dictionary", CONFIG, "--method statistics silently takes the dictionaries' options",
-       "return [n for n in DICTIONARY_OPTIONS if n in given]", "return []"),
-    _m("D7", "dictionary", TOOLS, "--method dictionary silently takes the optimizer's options",
-       "_refuse(unused_by_method(args, set(explicit)), f\"separate --method",
-       "_refuse([], f\"separate --method"),
+       '    seed: int = opt(0, "seed of the method\'s random start")\n', ""),
+    _m("D6", "dictionary", TOOLS, "an option of another method not named as such (argparse's "
+       "'unrecognized arguments' instead)",
+       "foreign = [t for t in given if t not in own and",
+       "foreign = [t for t in () if t not in own and"),
+    _m("D7", "dictionary", CONFIG, "the API takes another method's option without a one-line "
+       "error", "    if foreign:\n        flags = ", "    if False:\n        flags = "),
     _m("D8", "dictionary", SEPD, "--rest NAME that also has an example accepted",
        "if cfg.rest in examples:", "if False:"),
     _m("D9", "dictionary", SEPD, "an example shorter than one frame not refused in one line",
