@@ -50,7 +50,7 @@ ROOMS = {
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
 STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
-RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
+RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/cli/manifest.py", \
     "engine/cli/batch.py"
 LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
 DICT, SEPD = "engine/model/dictionary.py", "engine/run/separate_dictionary.py"

@@ -16,9 +16,9 @@ import pytest
 import soundfile as sf
 
 from engine import audio, demo
-from engine.batch import manifest, runner
+from engine.batch import runner
 from engine.cli import batch as batch_cli
-from engine.cli import main
+from engine.cli import main, manifest
 from engine.cli.batch import PARSERS
 from engine.report import page
 
@@ -426,7 +426,7 @@ def test_page_names_its_files_and_labels_its_figures(tmp_path, monkeypatch):
     sf.write(str(tmp_path / "drums.wav"), demo.drum_loop(0.5, SR), SR)
     for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)  # no pictures: quicker, same tables
-    job = manifest.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
+    job = runner.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
                        inputs={"style": str(tmp_path / "drums.wav")})
     e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
     e.report = {"wall_time_s": 1.5, "nit": 3, "quality": {"style_distance": 0.2}}

@@ -9,8 +9,7 @@ import pytest
 import soundfile as sf
 
 import engine
-from engine.batch import manifest
-from engine.cli import main
+from engine.cli import main, manifest
 from engine.cli.batch import PARSERS
 from engine.config import DictionaryConfig, SeparateConfig, StatisticsConfig
 from engine.demo import drum_loop, plucked_melody

@@ -13,13 +13,15 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from engine.batch.manifest import VOLATILE, Job
 from engine.run import checkpoint, cluster
 
+# Config fields that may differ between a finished run and the same row run again.
+VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
+            "scheduler"}
 ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
@@ -27,6 +29,17 @@ RESUME_MAY_CHANGE = frozenset({"maxiter"})
 # The job server: started as a process by its module name, never imported (it runs the
 # CLI's entry point, a floor above this one).
 SERVER_MODULE = "engine.cli.job"
+
+
+@dataclass
+class Job:
+    row: int
+    mode: str
+    output: str  # as written, relative to OUTDIR
+    argv: list  # the command's argv without -o, --quiet, --threads, --overwrite
+    options: dict  # option column -> value as written (non-empty only)
+    inputs: dict = field(default_factory=dict)  # label -> absolute path
+    expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
 
 
 @dataclass

@@ -5,62 +5,20 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
 
-from engine.batch import manifest, runner
-from engine.cli.common import PROG, Parser, gather
-from engine.cli.style import TextureArgs, TransferArgs
-from engine.cli.tools import SEPARATE_ARGS, separate_args
+from engine.batch import runner
+from engine.cli import manifest
+from engine.cli.common import PROG
+from engine.cli.manifest import PARSERS
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
 
 PAGE = "index.html"
-
-
-class RowParser(Parser):
-    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
-    repeated --style/--source are gathered as engine.cli.main gathers them."""
-
-    def __init__(self, cls: type, mode: str) -> None:
-        super().__init__(cls, prog=f"{PROG} {mode}")
-        self.repeated = "--source" if mode == "separate" else "--style"
-
-    def error(self, message: str) -> None:
-        raise ParameterError(message)
-
-    def parse(self, argv: list) -> tuple:
-        argv = gather(argv, self.repeated)
-        return self.parse_args(argv), self.explicit(argv)
-
-
-class SeparateRowParser:
-    """separate's rows: its columns those of every method, a row parsed by its --method's
-    arguments (engine/cli/tools.py: separate_args)."""
-
-    selects = ("method",)  # the column that picks the arguments class: with every check
-
-    def __init__(self) -> None:
-        self.parsers = {m: RowParser(cls, "separate") for m, cls in SEPARATE_ARGS.items()}
-        seen, self._actions = set(), []
-        for parser in self.parsers.values():
-            for action in parser._actions:
-                if action.dest not in seen:
-                    seen.add(action.dest)
-                    self._actions.append(action)
-
-    def parse(self, argv: list) -> tuple:
-        return RowParser(separate_args(argv), "separate").parse(argv)
-
-
-# The table the manifest checks rows with (engine/batch/manifest.py: Command).
-PARSERS = {"transfer": partial(RowParser, TransferArgs, "transfer"),
-           "texture": partial(RowParser, TextureArgs, "texture"),
-           "separate": SeparateRowParser}
 
 
 @dataclass

@@ -11,21 +11,23 @@ import argparse
 import csv
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Callable, Protocol
 
 from engine import presets
 from engine.audio import FORMATS, weighted_spec
+from engine.batch.runner import VOLATILE, Job
+from engine.cli.common import PROG, Parser, gather
+from engine.cli.style import TextureArgs, TransferArgs
+from engine.cli.tools import SEPARATE_ARGS, separate_args
 from engine.errors import ParameterError
 
 MODES = ("transfer", "texture", "separate")
 FIXED = ("mode", "content", "style", "output")
 # Flags the batch sets itself; as columns they would fight it.
 RESERVED = {"output", "overwrite", "quiet", "resume", "threads", "html", "style", "source"}
-# Config fields that may differ between a finished run and the same row run again.
-VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
-            "scheduler"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -43,17 +45,6 @@ class Command(Protocol):
 
 def _parse(parsers: dict, mode: str, argv: list) -> tuple:
     return parsers[mode]().parse(argv)
-
-
-@dataclass
-class Job:
-    row: int
-    mode: str
-    output: str  # as written, relative to OUTDIR
-    argv: list  # the command's argv without -o, --quiet, --threads, --overwrite
-    options: dict  # option column -> value as written (non-empty only)
-    inputs: dict = field(default_factory=dict)  # label -> absolute path
-    expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
 
 
 def option_columns(parsers: dict, mode: str) -> dict:
@@ -257,3 +248,43 @@ def read(path: str, parsers: dict[str, Callable[[], Command]]) -> list:
         raise ParameterError(f"manifest {path} has no rows")
     return jobs
 
+
+class RowParser(Parser):
+    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
+    repeated --style/--source are gathered as engine.cli.main gathers them."""
+
+    def __init__(self, cls: type, mode: str) -> None:
+        super().__init__(cls, prog=f"{PROG} {mode}")
+        self.repeated = "--source" if mode == "separate" else "--style"
+
+    def error(self, message: str) -> None:
+        raise ParameterError(message)
+
+    def parse(self, argv: list) -> tuple:
+        argv = gather(argv, self.repeated)
+        return self.parse_args(argv), self.explicit(argv)
+
+
+class SeparateRowParser:
+    """separate's rows: its columns those of every method, a row parsed by its --method's
+    arguments (engine/cli/tools.py: separate_args)."""
+
+    selects = ("method",)  # the column that picks the arguments class: with every check
+
+    def __init__(self) -> None:
+        self.parsers = {m: RowParser(cls, "separate") for m, cls in SEPARATE_ARGS.items()}
+        seen, self._actions = set(), []
+        for parser in self.parsers.values():
+            for action in parser._actions:
+                if action.dest not in seen:
+                    seen.add(action.dest)
+                    self._actions.append(action)
+
+    def parse(self, argv: list) -> tuple:
+        return RowParser(separate_args(argv), "separate").parse(argv)
+
+
+# The table the manifest checks rows with (engine/batch/manifest.py: Command).
+PARSERS = {"transfer": partial(RowParser, TransferArgs, "transfer"),
+           "texture": partial(RowParser, TextureArgs, "texture"),
+           "separate": SeparateRowParser}
