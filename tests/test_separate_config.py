@@ -10,7 +10,6 @@ import soundfile as sf
 
 import engine
 from engine.cli import main, manifest
-from engine.cli.batch import PARSERS
 from engine.config import DictionaryConfig, SeparateConfig, StatisticsConfig
 from engine.demo import drum_loop, plucked_melody
 
@@ -106,14 +105,14 @@ def test_a_manifest_row_takes_its_methods_options_and_refuses_the_others(tmp_pat
             "s1,statistics,0.5"]
     path = tmp_path / "ok.csv"
     path.write_text("\n".join(rows) + "\n")
-    (job,) = manifest.read(str(path), PARSERS)
+    (job,) = manifest.read(str(path))
     assert set(job.expected) == names(StatisticsConfig) - manifest.VOLATILE
     assert job.expected["shift_weight"] == 0.5
     path.write_text("\n".join([rows[0], rows[1].replace("statistics", "dictionary")]) + "\n")
     with pytest.raises(engine.ParameterError,
                        match="row 2, column shift-weight: --shift-weight: no effect on "
                              "separate --method dictionary"):
-        manifest.read(str(path), PARSERS)
+        manifest.read(str(path))
 
 
 def test_the_arrays_sum_to_the_mix_whatever_the_class(clips):

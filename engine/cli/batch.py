@@ -11,14 +11,17 @@ from typing import Optional
 from tqdm import tqdm
 
 from engine.batch import runner
+from engine.cli import job as job_server
 from engine.cli import manifest
 from engine.cli.common import PROG
-from engine.cli.manifest import PARSERS
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
 
 PAGE = "index.html"
+# The module the runner starts for each job slot (python -m SERVER --serve): the commands'
+# own code, named from here, where the commands stand.
+SERVER = job_server.__name__
 
 
 @dataclass
@@ -152,7 +155,7 @@ def run_batch(args: BatchArgs) -> int:
     if args.scheduler is not None and "://" not in args.scheduler:
         raise ParameterError(f"--scheduler must be an address like tcp://HOST:8786, got "
                              f"{args.scheduler!r}")
-    jobs = manifest.read(args.manifest, PARSERS)
+    jobs = manifest.read(args.manifest)
     outdir = _outdir(args.output)
     n_jobs, threads = sizes(args.jobs, args.threads, len(jobs))
     outdir.mkdir(exist_ok=True)
@@ -185,9 +188,9 @@ def run_batch(args: BatchArgs) -> int:
     stopper = _Stop()
     with stopper as stop:
         if args.scheduler:
-            runner.run_dask(args.scheduler, tasks, threads, report, stop)
+            runner.run_dask(args.scheduler, tasks, threads, report, stop, SERVER)
         else:
-            runner.run_embedded(tasks, n_jobs, threads, report, stop)
+            runner.run_embedded(tasks, n_jobs, threads, report, stop, SERVER)
     bar.close()
 
     ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]

@@ -80,18 +80,41 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG}: error: unknown command {command!r}; choose from "
               f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    cls, run, help = COMMANDS[command]
+    cls, _, help = COMMANDS[command]
     for flag in REPEATABLE.get(command, ()):
         rest = gather(rest, flag)
-    scope = None  # the run's signals, read after it ended
+
+    def parse() -> tuple:
+        klass = ARGS_OF[command](rest) if command in ARGS_OF else cls
+        examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
+        parser = Parser(klass, prog=f"{PROG} {command}", description=help,
+                        epilog=f"examples:\n{examples}")
+        return parser.parse_args(rest), parser.explicit(rest)
+    return execute(command, parse)
+
+
+def call(job: dict) -> int:
+    """A batch row's call (engine/batch/runner.py: command): the arguments' fields as the
+    manifest parsed them once (engine/cli/manifest.py), run as the command runs them."""
+    command, fields = job["mode"], job["fields"]
+
+    def arguments() -> tuple:
+        cls = COMMANDS[command][0]
+        if command in ARGS_OF:  # separate: its method's class
+            cls = ARGS_OF[command](["--method", fields.get("method", "dictionary")])
+        return cls(**fields), set(job["explicit"])
+    return execute(command, arguments)
+
+
+def execute(command: str, arguments: Callable[[], tuple]) -> int:
+    """The command run on ``arguments()`` ((its arguments, the fields given)); a bad input is
+    one line on stderr and exit 2, a signal the run's own exit status."""
+    run, scope = COMMANDS[command][1], None  # scope: the run's signals, read after it ended
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling() as scope:
-            cls = ARGS_OF[command](rest) if command in ARGS_OF else cls
-            examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
-            parser = Parser(cls, prog=f"{PROG} {command}", description=help,
-                            epilog=f"examples:\n{examples}")
-            return run(parser.parse_args(rest), parser.explicit(rest)) or 0
+            args, explicit = arguments()
+            return run(args, explicit) or 0
     except ParameterError as exc:
         print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
         return 2
