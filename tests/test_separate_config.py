@@ -123,3 +123,11 @@ def test_the_arrays_sum_to_the_mix_whatever_the_class(clips):
                 for n in ("melody", "drums")}
     parts, _ = engine.separate(mix, examples, SeparateConfig(**QUICK))
     assert np.allclose(sum(parts.values()), mix, atol=1e-4)
+
+
+def test_an_unknown_method_is_named_before_any_option_is_judged(clips, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse's own exit, as for any bad choice
+        main(["separate", str(clips / "mix.wav"), "--method", "nmf", "--shift-weight", "2"])
+    code = stop.value.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "invalid choice: 'nmf'" in err[0], err

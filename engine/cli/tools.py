@@ -104,7 +104,9 @@ def separate_args(argv: list) -> type:
             method = argv[i + 1]
         elif tok.startswith("--method="):
             method = tok.split("=", 1)[1]
-    cls = SEPARATE_ARGS.get(method, DictionaryArgs)  # an unknown one: argparse names it
+    if method not in SEPARATE_ARGS:
+        return DictionaryArgs  # whose parser names the unknown method and the choices
+    cls = SEPARATE_ARGS[method]
     own = _flags(cls)
     methods = {k for c in SEPARATE_ARGS.values() for k in _flags(c)}
     given = dict.fromkeys(tok.split("=", 1)[0] for tok in argv if tok.startswith("--"))
