@@ -151,13 +151,6 @@ def _parse_sources(specs: Optional[list], flag: str = "--source", least: int = 2
     return sources
 
 
-def _refuse(options: list, what: str) -> None:
-    """One line naming the options given that ``what`` does not read."""
-    if options:
-        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in options)}: no "
-                             f"effect on {what}")
-
-
 def run_separate(args: SeparateOutputs, explicit: frozenset | set = frozenset()) -> int:
     """``args``: the --method's arguments (separate_args), its options checked already."""
     if args.mix is None:
