@@ -13,7 +13,7 @@ ROOMS = {
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
     # This round's new behaviour (issue 21's third part).
     "loudness": ["tests/test_loudness.py"],
-    "dictionary": ["tests/test_dictionary.py",
+    "dictionary": ["tests/test_dictionary.py", "tests/test_separate_config.py",
                    "tests/test_paper.py::test_separate_cli"],
     "fastfood": ["tests/test_fastfood.py",
                  "tests/test_gpu_path.py::"
@@ -51,7 +51,7 @@ ROOMS = {
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"
 STYLE, CKPT, INTR = "engine/cli/style.py", "engine/run/checkpoint.py", "engine/run/interrupt.py"
 SESSION = "engine/run/session.py"
-RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/batch/manifest.py", \
+RUNNER, MANIFEST, BATCH = "engine/batch/runner.py", "engine/cli/manifest.py", \
     "engine/cli/batch.py"
 LOUD, TOOLS, CONFIG = "engine/loudness.py", "engine/cli/tools.py", "engine/config.py"
 DICT, SEPD = "engine/model/dictionary.py", "engine/run/separate_dictionary.py"
@@ -146,7 +146,7 @@ MUTANTS = [
        "    if overwrite:\n        return \"redo\", f\"--",
        "    if False:\n        return \"redo\", f\"--"),
     _m("B3", "batch", RUNNER, "a redone row not given --overwrite (its command refuses)",
-       'return argv + (["--overwrite"] if how == "redo" else [])', "return argv"),
+       '**({"overwrite": True} if how == "redo" else {})}', "}"),
     _m("B4", "batch", RUNNER, "a row's error swallowed (reported done)",
        '"interrupted" if rc == 130 else "failed"', '"interrupted" if rc == 130 else "done"'),
     _m("B5", "batch", BATCH, "batch exits 0 although a row failed",
@@ -154,8 +154,8 @@ MUTANTS = [
     _m("B6", "batch", RUNNER, "an interrupted row resumed although its options changed",
        "_differs(job, report, RESUME_MAY_CHANGE) is None:", "True:"),
     _m("B7", "batch", RUNNER, "a resumed row keeps its checkpoint's --maxiter, not the row's",
-       '"--resume", ckpt, "--maxiter", str(job.expected["maxiter"]), *tail]',
-       '"--resume", ckpt, *tail]'),
+       'given = {"resume": ckpt, "maxiter": job.expected["maxiter"], **tail}',
+       'given = {"resume": ckpt, **tail}'),
     _m("B8", "batch", MANIFEST, "a row's output may climb out of OUTDIR with ..",
        'if p.is_absolute() or ".." in p.parts:', "if p.is_absolute():"),
     _m("B9", "batch", MANIFEST, "two rows may write the same output",
@@ -207,12 +207,13 @@ MUTANTS = [
     _m("D4", "dictionary", SEPD, "--seed ignored (a fixed generator)",
        "rng = np.random.default_rng(cfg.seed)", "rng = np.random.default_rng(0)"),
     _m("D5", "dictionary", CONFIG, "--seed refused under --method dictionary",
-       '"mask_hop_length", "sr", "seed", "backend",', '"mask_hop_length", "sr", "backend",'),
-    _m("D6", "dictionary", CONFIG, "--method statistics silently takes the dictionaries' options",
-       "return [n for n in DICTIONARY_OPTIONS if n in given]", "return []"),
-    _m("D7", "dictionary", TOOLS, "--method dictionary silently takes the optimizer's options",
-       "_refuse(unused_by_method(args, set(explicit)), f\"separate --method",
-       "_refuse([], f\"separate --method"),
+       '    seed: int = opt(0, "seed of the method\'s random start")\n', ""),
+    _m("D6", "dictionary", TOOLS, "an option of another method not named as such (argparse's "
+       "'unrecognized arguments' instead)",
+       "foreign = [t for t in given if t not in own and",
+       "foreign = [t for t in () if t not in own and"),
+    _m("D7", "dictionary", CONFIG, "the API takes another method's option without a one-line "
+       "error", "    if foreign:\n        flags = ", "    if False:\n        flags = "),
     _m("D8", "dictionary", SEPD, "--rest NAME that also has an example accepted",
        "if cfg.rest in examples:", "if False:"),
     _m("D9", "dictionary", SEPD, "an example shorter than one frame not refused in one line",

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from bench import write_markdown
-from engine.config import SeparateConfig
+from engine.config import StatisticsConfig
 from engine.demo import drum_loop, plucked_melody
 from engine.model.evaluate import sdr
 from engine.model.filters import hann_window
@@ -165,7 +165,7 @@ def seed_separate(mix: np.ndarray, examples: dict, maxiter: int) -> tuple:
     """The seed's run at the default network: ({name: signal}, iterations, seconds spent
     iterating, seconds in all), started at the equal split plus a little noise."""
     started = time.perf_counter()
-    cfg = SeparateConfig(progress=False)
+    cfg = StatisticsConfig(progress=False)
     net = Network(cfg.network_config(), backend=cfg.backend)
     sep = SeedSeparation(mix, {n: Objective(net, style=ex) for n, ex in examples.items()})
     rng = np.random.default_rng(1)
@@ -188,14 +188,14 @@ def table(a: argparse.Namespace) -> str:
         label = f"{mix_name} ({' / '.join(stems)})"
         if "mask" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(method="statistics",
+            parts, rep = separate(mix, examples, StatisticsConfig(method="statistics",
                                                                 progress=False, seed=a.seed))
             rows.append(f"| {label} | mask (default) | {_fmt(gains(stems, parts))} | "
                         f"{rep['nit']} | {time.perf_counter() - t0:.0f} |")
             print(rows[-1], file=sys.stderr)
         if "gram" in a.methods:
             t0 = time.perf_counter()
-            parts, rep = separate(mix, examples, SeparateConfig(method="statistics",
+            parts, rep = separate(mix, examples, StatisticsConfig(method="statistics",
                                                                 progress=False, seed=a.seed,
                                                                 **GRAM_DEFAULTS))
             rows.append(f"| {label} | mask, raw Grams (the old default) | "
@@ -303,7 +303,7 @@ _VARIANTS = {
 }
 VARIANTS = {("gram (old default)" if k == "default" else k): {**GRAM_DEFAULTS, **v}
             for k, v in _VARIANTS.items()}
-VARIANTS["default"] = {}  # today's SeparateConfig: the shift statistic, centered
+VARIANTS["default"] = {}  # today's StatisticsConfig: the shift statistic, centered
 VARIANTS["default + rhythm"] = {"rhythm_weight": 1.0}
 VARIANTS["default + rhythm 0.3"] = {"rhythm_weight": 0.3}
 VARIANTS["default + harmonic 0.3"] = {"style_weight": 0.3}
@@ -332,7 +332,7 @@ def variant_names(spec: str) -> list:
     return names
 
 
-def build_separation(mix: np.ndarray, examples: dict, cfg: SeparateConfig) -> tuple:
+def build_separation(mix: np.ndarray, examples: dict, cfg: StatisticsConfig) -> tuple:
     """The MaskSeparation of engine.separate for cfg, balanced at the equal split, and u0."""
     net = Network(cfg.network_config(), backend=cfg.backend)
     sep = MaskSeparation(mix, source_objectives(net, examples, cfg), cfg.mask_n_fft,
@@ -368,7 +368,7 @@ def diagnose(a: argparse.Namespace) -> str:
             continue
         mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
         for name in names:
-            cfg = SeparateConfig(progress=False, **VARIANTS[name])
+            cfg = StatisticsConfig(progress=False, **VARIANTS[name])
             sep, u0 = build_separation(mix, examples, cfg)
             u_irm = irm_logits(stems, sep)
             terms0, g0 = sep.terms_and_grad(u0)
@@ -384,7 +384,7 @@ def diagnose(a: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
-def run_variant(stems: dict, examples: dict, cfg: SeparateConfig) -> tuple:
+def run_variant(stems: dict, examples: dict, cfg: StatisticsConfig) -> tuple:
     mix = sum(np.asarray(s, dtype=np.float64) for s in stems.values())
     sep, u0 = build_separation(mix, examples, cfg)
     rec = Recorder(sep, stems)
@@ -403,7 +403,7 @@ def sweep(a: argparse.Namespace) -> str:
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
             continue
         for name in names:
-            cfg = SeparateConfig(progress=False, maxiter=a.maxiter, **VARIANTS[name])
+            cfg = StatisticsConfig(progress=False, maxiter=a.maxiter, **VARIANTS[name])
             trace, nit, wall = run_variant(stems, examples, cfg)
             at = [_fmt(trace[min(c, len(trace)) - 1]) for c in checkpoints]
             best = int(np.argmax([min(g.values()) for g in trace]))
@@ -420,10 +420,10 @@ def distances(a: argparse.Namespace) -> str:
     rows = ["| mix | transpose N | signal | " + " | ".join(["to example 1", "to example 2"]) +
             " |", "|---|---|---|---|---|"]
     for mix_name, (stems, examples) in mixes(a.seconds).items():
-        cfg = SeparateConfig(progress=False, rhythm_weight=0.0)
+        cfg = StatisticsConfig(progress=False, rhythm_weight=0.0)
         net = Network(cfg.network_config(), backend=cfg.backend)
         for n in (0, 2):
-            grams = {k: example_grams(net, ex, SeparateConfig(
+            grams = {k: example_grams(net, ex, StatisticsConfig(
                 progress=False, rhythm_weight=0.0, transpose=n))["harmonic"][0]
                 for k, ex in examples.items()}
             signals = {**{f"stem {k}": v for k, v in stems.items()},

@@ -5,7 +5,7 @@ Kept flat (no nesting) because argparse-dataclass maps one field to one flag. No
 """
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Optional
+from typing import Any, ClassVar, Literal, Optional
 
 import numpy as np
 
@@ -388,23 +388,163 @@ def _member_n_ffts(cfg: Any) -> Optional[list]:
     return sizes
 
 
+def like(cls: type, name: str) -> Any:
+    """The field ``name`` of ``cls`` again (its default and help), for a config that takes
+    that option without the rest of ``cls``."""
+    f = cls.__dataclass_fields__[name]
+    return field(default=f.default, metadata=f.metadata)
+
+
+# The separation methods by name (--method): each its own class, filled in below.
+SEPARATE_METHODS: dict = {}
+METHOD_HELP = ("dictionary: each source's spectra learned from its example (NMF), Wiener masks "
+               "of the mix; statistics: masks optimized to match each example's "
+               "random-network statistics (each method's options: separate --method NAME "
+               "--help)")
+
+
 @dataclass
-class SeparateConfig(RunConfig):
-    """Separation: each source a soft mask of the mix's STFT (docs/design.md §7), so the sources sum
-    to the mix exactly, optimized so each source's statistics match its example's: by default
-    the shift statistic, centered (engine/model/separation_layers.py; bench/separation.py
-    measured it above the raw Grams on two harmonic timbres)."""
-    maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
-                          "and falls after, on the mixes of bench/separation.py)")
-    style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
-                                   "statistic replaces it by default)")
-    rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
+class SeparateConfig:
+    """Separation of a mix into sources, each like an example recording of its kind: what
+    every method takes. Each method's class adds its own options (DictionaryConfig,
+    StatisticsConfig); ``SeparateConfig(...)`` makes the class of the ``method`` given
+    (default dictionary), and an option of another method is refused, not ignored."""
+    METHOD: ClassVar[str] = ""
+    DEFAULT_MASK_N_FFT: ClassVar[Optional[int]] = None  # None: from the signals' lengths
+    method: Literal["dictionary", "statistics"] = opt("dictionary", METHOD_HELP)
+    sr: int = like(NetworkConfig, "sr")
+    seed: int = opt(0, "seed of the method's random start")
     mask_n_fft: Optional[int] = opt(None, "STFT frame length of the masks (even; default "
                                           "2048 for --method statistics, 8192 for dictionary "
                                           "or the largest power of 2 the shortest signal "
                                           "holds)")
     mask_hop_length: Optional[int] = opt(None, "STFT hop of the masks (at most half the frame; "
                                                "default n_fft / 4)")
+    threads: Optional[int] = like(OptimConfig, "threads")
+    backend: Literal["auto", "numpy", "cpu", "cuda"] = like(OptimConfig, "backend")
+    progress: bool = like(OptimConfig, "progress")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "SeparateConfig":
+        if cls is SeparateConfig:
+            cls = separate_class(kwargs.get("method", "dictionary"))
+        refuse_options(cls, kwargs)
+        return super().__new__(cls)
+
+    def __post_init__(self) -> None:
+        _check_numbers(self)
+        _check_choice(self, "method", "backend")
+        if self.method != self.METHOD:
+            raise ParameterError(f"{type(self).__name__} is --method {self.METHOD}, got "
+                                 f"--method {self.method}")
+        _check_positive(self, "sr", "threads")
+        _check_nonnegative(self, "seed")
+        if self.mask_n_fft is None and self.DEFAULT_MASK_N_FFT is not None:
+            self.mask_n_fft = self.DEFAULT_MASK_N_FFT
+        # the dictionary method's default (None) depends on the signals' lengths, 8192 at most
+        n_fft = 8192 if self.mask_n_fft is None else self.mask_n_fft
+        hop = n_fft // 4 if self.mask_hop_length is None else self.mask_hop_length
+        check_mask_stft(n_fft, hop, self.mask_smooth())
+        if self.mask_n_fft is not None and self.mask_hop_length is None:
+            self.mask_hop_length = hop
+
+    def mask_smooth(self) -> tuple:
+        """(frames, bins) the mask logits are box-smoothed over: none but the statistics
+        method's."""
+        return (1, 1)
+
+
+def separate_class(method: str) -> type:
+    """The config class of a separation method (--method)."""
+    if method not in SEPARATE_METHODS:
+        raise ParameterError(f"--method must be one of {', '.join(SEPARATE_METHODS)}, got "
+                             f"{method!r}")
+    return SEPARATE_METHODS[method]
+
+
+def refuse_options(cls: type, names: Any) -> None:
+    """One ParameterError naming the ``names`` that are no field of ``cls``: an option of
+    another method has no effect on this one."""
+    own = {f.name for f in fields(cls)}
+    foreign = [n for n in names if n not in own]
+    if foreign:
+        flags = ", ".join("--" + n.replace("_", "-") for n in foreign)
+        raise ParameterError(f"{flags}: no effect on separate --method {cls.METHOD}")
+
+
+@dataclass
+class DictionaryConfig(SeparateConfig):
+    """--method dictionary (engine/run/separate_dictionary.py; defaults measured by
+    bench/separation_corpus.py, docs/results/separation.md): each source's atoms learned from its
+    example (NMF), the mix's activations fitted, Wiener masks."""
+    METHOD: ClassVar[str] = "dictionary"
+    components: int = opt(96, "spectra (atoms) learned per source")
+    dictionary_transpose: int = opt(6, "beside a pitched example's atoms, the same atoms "
+                                       "transposed by 1..N semitones down and up, for notes "
+                                       "the example lacks (not for unpitched examples)")
+    dictionary_harmonic: int = opt(0, "beside a pitched example's atoms, one harmonic atom per "
+                                      "semitone from C2 (MIDI 36) over N semitones, carrying "
+                                      "the example's spectral envelope (source-filter atoms); "
+                                      "0: none")
+    beta: float = opt(1.0, "beta of the divergence, in (0, 3] (1: KL, 2: squared error; "
+                           "toward 0: Itakura-Saito)")
+    mask_power: float = opt(2.0, "power p of the Wiener masks (A_s D_s)^p / sum")
+    dictionary_iter: int = opt(100, "updates learning each example's atoms")
+    dictionary_stride: int = opt(1, "learn the atoms from every Nth frame of the examples (at "
+                                    "8192/2048, 1 measured above 2)")
+    fit_iter: int = opt(100, "updates fitting the mix's activations")
+    rest: Optional[str] = opt(None, "NAME of one more source without an example, its atoms "
+                                    "learned from the mix beside the others'")
+    rest_components: int = opt(32, "atoms of the --rest source")
+
+    # The method runs in float32 whatever the network's dtype (it has no network).
+    dtype: ClassVar[str] = "float32"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
+                        "rest_components")
+        if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
+            raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
+        if not 0 < self.mask_power <= 4:
+            raise ParameterError(f"--mask-power must be in (0, 4], got {self.mask_power}")
+        if self.rest is not None and not (self.rest and all(
+                ch.isalnum() or ch in "-_" for ch in self.rest)):
+            raise ParameterError(f"--rest NAME may hold only letters, digits, - and _, got "
+                                 f"{self.rest!r}")
+        _check_semitones(self, "dictionary_transpose")
+        if not 0 <= self.dictionary_harmonic <= 60:
+            raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
+                                 f"got {self.dictionary_harmonic}")
+
+
+def _check_semitones(cfg: Any, name: str) -> None:
+    if not 0 <= getattr(cfg, name) <= 12:
+        raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, got "
+                             f"{getattr(cfg, name)}")
+
+
+@dataclass
+class StatisticsConfig(NetworkConfig, SeparateConfig):
+    """--method statistics (engine/run/separate.py): each source a soft mask of the mix's STFT
+    (docs/design.md §7), so the sources sum to the mix exactly, optimized so each source's
+    statistics through the random network match its example's: by default the shift
+    statistic, centered (engine/model/separation_layers.py; bench/separation.py measured it
+    above the raw Grams on two harmonic timbres)."""
+    METHOD: ClassVar[str] = "statistics"
+    DEFAULT_MASK_N_FFT: ClassVar[Optional[int]] = 2048
+    method: Literal["dictionary", "statistics"] = opt("statistics", METHOD_HELP)
+    maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
+                          "and falls after, on the mixes of bench/separation.py)")
+    ftol: float = like(OptimConfig, "ftol")
+    maxcor: int = like(OptimConfig, "maxcor")
+    tf32: bool = like(OptimConfig, "tf32")
+    style_weight: float = opt(0.0, "weight of the harmonic style loss (0: off; the shift "
+                                   "statistic replaces it by default)")
+    rhythm_weight: float = opt(0.0, "weight of the rhythm style loss (0: off)")
+    l1_weight: float = like(RunConfig, "l1_weight")
+    balance: bool = like(RunConfig, "balance")
+    patience: int = like(RunConfig, "patience")
+    min_improvement: float = like(RunConfig, "min_improvement")
     mask_smooth_frames: int = opt(1, "box-smooth the mask logits over this many frames (odd; "
                                      "1: per-bin masks)")
     mask_smooth_bins: int = opt(1, "box-smooth the mask logits over this many frequency bins "
@@ -433,64 +573,22 @@ class SeparateConfig(RunConfig):
     shift_octaves: int = opt(4, "shift patch height in octaves")
     shift_width: int = opt(5, "shift patch width in frames")
     shift_filters: int = opt(1024, "shift conv filters")
-    # --method dictionary (engine/run/separate_dictionary.py; defaults measured by
-    # bench/separation_corpus.py, docs/results/separation.md)
-    method: Literal["dictionary", "statistics"] = opt(
-        "dictionary", "dictionary: each source's spectra learned from its example (NMF), "
-                      "Wiener masks of the mix; statistics: masks optimized to match each "
-                      "example's random-network statistics (the options above)")
-    components: int = opt(96, "dictionary: spectra (atoms) learned per source")
-    dictionary_transpose: int = opt(6, "dictionary: beside a pitched example's atoms, the same "
-                                       "atoms transposed by 1..N semitones down and up, for "
-                                       "notes the example lacks (not for unpitched examples)")
-    dictionary_harmonic: int = opt(0, "dictionary: beside a pitched example's atoms, one "
-                                      "harmonic atom per semitone from C2 (MIDI 36) over N "
-                                      "semitones, carrying the example's spectral envelope "
-                                      "(source-filter atoms); 0: none")
-    beta: float = opt(1.0, "dictionary: beta of the divergence, in (0, 3] (1: KL, 2: "
-                           "squared error; toward 0: Itakura-Saito)")
-    mask_power: float = opt(2.0, "dictionary: power p of the Wiener masks (A_s D_s)^p / sum")
-    dictionary_iter: int = opt(100, "dictionary: updates learning each example's atoms")
-    dictionary_stride: int = opt(1, "dictionary: learn the atoms from every Nth frame of the "
-                                    "examples (at 8192/2048, 1 measured above 2)")
-    fit_iter: int = opt(100, "dictionary: updates fitting the mix's activations")
-    rest: Optional[str] = opt(None, "dictionary: NAME of one more source without an example, "
-                                    "its atoms learned from the mix beside the others'")
-    rest_components: int = opt(32, "dictionary: atoms of the --rest source")
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_choice(self, "statistics", "method")
-        _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
-                        "rest_components")
-        if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
-            raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
-        if not 0 < self.mask_power <= 4:
-            raise ParameterError(f"--mask-power must be in (0, 4], got {self.mask_power}")
-        if self.rest is not None and not (self.rest and all(
-                ch.isalnum() or ch in "-_" for ch in self.rest)):
-            raise ParameterError(f"--rest NAME may hold only letters, digits, - and _, got "
-                                 f"{self.rest!r}")
-        if self.rest is not None and self.method != "dictionary":
-            raise ParameterError("--rest needs --method dictionary")
-        _check_positive(self, "envelope_width", "envelope_filters", "shift_octaves",
-                        "shift_width", "shift_filters")
-        _check_nonnegative(self, "envelope_weight", "shift_weight")
-        if self.method == "statistics" and self.mask_n_fft is None:
-            self.mask_n_fft = 2048
-        # the dictionary method's default (None) depends on the signals' lengths, 8192 at most
-        n_fft = 8192 if self.mask_n_fft is None else self.mask_n_fft
-        hop = n_fft // 4 if self.mask_hop_length is None else self.mask_hop_length
-        check_mask_stft(n_fft, hop, (self.mask_smooth_frames, self.mask_smooth_bins))
-        if self.mask_n_fft is not None and self.mask_hop_length is None:
-            self.mask_hop_length = hop
-        for name in ("transpose", "dictionary_transpose"):
-            if not 0 <= getattr(self, name) <= 12:
-                raise ParameterError(f"--{name.replace('_', '-')} must be in 0..12 semitones, "
-                                     f"got {getattr(self, name)}")
-        if not 0 <= self.dictionary_harmonic <= 60:
-            raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
-                                 f"got {self.dictionary_harmonic}")
+        NetworkConfig.__post_init__(self)
+        SeparateConfig.__post_init__(self)
+        _check_positive(self, "maxiter", "maxcor", "ftol", "envelope_width",
+                        "envelope_filters", "shift_octaves", "shift_width", "shift_filters")
+        _check_nonnegative(self, "style_weight", "rhythm_weight", "l1_weight", "patience",
+                           "min_improvement", "envelope_weight", "shift_weight")
+        _check_choice(self, "statistics")
+        _check_semitones(self, "transpose")
+
+    def mask_smooth(self) -> tuple:
+        return (self.mask_smooth_frames, self.mask_smooth_bins)
+
+
+SEPARATE_METHODS.update(dictionary=DictionaryConfig, statistics=StatisticsConfig)
 
 
 def check_mask_stft(n_fft: int, hop_length: int, smooth: tuple = (1, 1)) -> None:
@@ -513,20 +611,3 @@ class ReconstructConfig(OptimConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "griffin_lim_iters")
-
-
-# What --method dictionary reads of a SeparateConfig (engine/run/separate_dictionary.py); the
-# CLI refuses the others under it, and these under --method statistics, rather than ignore them.
-DICTIONARY_OPTIONS = ("components", "dictionary_transpose", "dictionary_harmonic", "beta",
-                      "mask_power", "dictionary_iter", "dictionary_stride", "fit_iter", "rest",
-                      "rest_components")
-SEPARATE_SHARED_OPTIONS = ("method", "mask_n_fft", "mask_hop_length", "sr", "seed", "backend",
-                           "threads", "progress")
-
-
-def unused_by_method(cfg: SeparateConfig, given: set) -> list:
-    """The options in ``given`` that ``cfg.method`` does not read, in field order."""
-    if cfg.method == "dictionary":
-        used = set(DICTIONARY_OPTIONS) | set(SEPARATE_SHARED_OPTIONS)
-        return [f.name for f in fields(SeparateConfig) if f.name in given and f.name not in used]
-    return [n for n in DICTIONARY_OPTIONS if n in given]

@@ -16,10 +16,9 @@ import pytest
 import soundfile as sf
 
 from engine import audio, demo
-from engine.batch import manifest, runner
+from engine.batch import runner
 from engine.cli import batch as batch_cli
-from engine.cli import main
-from engine.cli.batch import PARSERS
+from engine.cli import main, manifest
 from engine.report import page
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -161,12 +160,12 @@ def test_resume_skips_finished_rows_and_redoes_failed_ones(batch, tmp_path):
     changed = [dict(r) for r in ROWS]
     changed[0]["maxiter"] = "4"
     write_manifest(folder / "jobs2.csv", changed)
-    job = manifest.read(str(folder / "jobs2.csv"), PARSERS)[0]
+    job = manifest.read(str(folder / "jobs2.csv"))[0]
     assert runner.plan(job, str(out), overwrite=False) == \
         ("fail", "melody_x_drums.wav exists from a run with another --maxiter; pass "
                  "--overwrite to redo it")
     assert runner.plan(job, str(out), overwrite=True)[0] == "redo"
-    assert runner.plan(manifest.read(jobs, PARSERS)[0], str(out), overwrite=False)[0] == "skip"
+    assert runner.plan(manifest.read(jobs)[0], str(out), overwrite=False)[0] == "skip"
     # Its output without its report: the command refuses to clobber it, --overwrite redoes it.
     shutil.copy(out / "melody_x_drums.wav", tmp_path)
     assert runner.plan(job, str(tmp_path), overwrite=False) == ("run", "")
@@ -180,7 +179,7 @@ def test_a_finished_row_whose_result_was_deleted_runs_again(batch, tmp_path):
     again = tmp_path / "out"
     again.mkdir()
     shutil.copy(out / "melody_x_drums.json", again)  # the WAV deleted, its report kept
-    job = manifest.read(jobs, PARSERS)[0]
+    job = manifest.read(jobs)[0]
     how, why = runner.plan(job, str(again), overwrite=False)
     assert how == "redo" and "missing" in why
     one = write_manifest(folder / "only_first.csv", ROWS[:1])
@@ -225,7 +224,7 @@ def test_sigterm_ends_the_batch_cleanly(tmp_path):
     stopped_at = slow_rep["nit"]
     slow["maxiter"] = str(stopped_at + 3)
     write_manifest(tmp_path / "jobs.csv", [dict(ROWS[0]), slow], extra=("ftol", "patience"))
-    job = manifest.read(jobs, PARSERS)[1]
+    job = manifest.read(jobs)[1]
     assert runner.plan(job, str(out), overwrite=False) == ("resume", str(out / "slow.ckpt.npz"))
     res = run_batch(jobs, "-o", str(out), "--quiet")
     assert res.returncode == 0, res.stderr
@@ -256,19 +255,23 @@ def test_an_interrupted_row_resumes_only_with_its_own_options(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     row = dict(ROWS[0])
-    job = manifest.read(write_manifest(tmp_path / "a.csv", [row]), PARSERS)[0]
+    job = manifest.read(write_manifest(tmp_path / "a.csv", [row]))[0]
     ckpt = _interrupted_outputs(out, job)
     assert runner.plan(job, str(out), overwrite=False) == ("resume", ckpt)
-    more = manifest.read(write_manifest(tmp_path / "b.csv", [{**row, "maxiter": "9"}]), PARSERS)[0]
+    more = manifest.read(write_manifest(tmp_path / "b.csv", [{**row, "maxiter": "9"}]))[0]
     assert runner.plan(more, str(out), overwrite=False) == ("resume", ckpt)
-    assert runner.command(more, str(out), 2, "resume", ckpt) == \
-        ["transfer", "--resume", ckpt, "--maxiter", "9", "--quiet", "--threads", "2"]
+    assert runner.command(more, str(out), 2, "resume", ckpt) == {
+        "mode": "transfer", "explicit": ["maxiter", "progress", "resume", "threads"],
+        "fields": {"resume": ckpt, "maxiter": 9, "progress": False, "threads": 2}}
     wider_csv = write_manifest(tmp_path / "c.csv", [{**row, "n-filters": "64"}])
-    wider = manifest.read(wider_csv, PARSERS)[0]
+    wider = manifest.read(wider_csv)[0]
     assert runner.plan(wider, str(out), overwrite=False) == ("redo", "unfinished")
     redo = runner.command(wider, str(out), 1, "redo")
-    assert redo[-1] == "--overwrite" and redo[redo.index("-o") + 1] == str(out / job.output)
-    assert "--overwrite" not in runner.command(wider, str(out), 1, "run")
+    assert redo["fields"]["overwrite"] is True and "overwrite" in redo["explicit"]
+    assert redo["fields"]["output"] == str(out / job.output)
+    assert redo["fields"]["n_filters"] == 64 and "n_filters" in redo["explicit"]
+    run = runner.command(wider, str(out), 1, "run")
+    assert run["fields"]["overwrite"] is False and "overwrite" not in run["explicit"]
     os.remove(ckpt)
     assert runner.plan(job, str(out), overwrite=False) == ("redo", "unfinished")
     os.remove(out / "melody_x_drums.json")  # the result without its report
@@ -426,8 +429,8 @@ def test_page_names_its_files_and_labels_its_figures(tmp_path, monkeypatch):
     sf.write(str(tmp_path / "drums.wav"), demo.drum_loop(0.5, SR), SR)
     for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)  # no pictures: quicker, same tables
-    job = manifest.Job(row=2, mode="texture", output="tex.wav", argv=[], options={},
-                       inputs={"style": str(tmp_path / "drums.wav")})
+    job = runner.Job(row=2, mode="texture", output="tex.wav", fields={}, explicit=[], options={},
+                     inputs={"style": str(tmp_path / "drums.wav")})
     e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
     e.report = {"wall_time_s": 1.5, "nit": 3, "quality": {"style_distance": 0.2}}
     target = str(tmp_path / "p.html")

@@ -268,9 +268,9 @@ def _bad_values(cls) -> list:
 
 def _commands():
     from engine.cli.style import TextureArgs, TransferArgs
-    from engine.cli.tools import ReconstructArgs, SeparateArgs
-    return {"transfer": TransferArgs, "texture": TextureArgs, "separate": SeparateArgs,
-            "reconstruct": ReconstructArgs}
+    from engine.cli.tools import DictionaryArgs, ReconstructArgs, StatisticsArgs
+    return {"transfer": TransferArgs, "texture": TextureArgs, "separate": DictionaryArgs,
+            "separate --method statistics": StatisticsArgs, "reconstruct": ReconstructArgs}
 
 
 CASES = [(cmd, name, value) for cmd, cls in _commands().items()
@@ -289,13 +289,14 @@ def inputs(tmp_path_factory):
 def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, command, name,
                                                   value):
     from engine.cli import main
+    command, *method = command.split()  # each separate method parses its own options
     files = {"transfer": [inputs["c"], inputs["s"]], "texture": [inputs["s"]],
-             "separate": [inputs["c"], "--source", f"a={inputs['s']}", "--source",
+             "separate": [inputs["c"], *method, "--source", f"a={inputs['s']}", "--source",
                           f"b={inputs['c']}"], "reconstruct": [inputs["c"]]}[command]
     out = str(tmp_path / ("out" if command in ("separate", "reconstruct") else "out.wav"))
     flag = f"--{name.replace('_', '-')}"
     # separate's default method takes no --maxiter (and refuses it before some checks)
-    short = name == "maxiter" or command == "separate"
+    short = name == "maxiter" or (command == "separate" and not method)
     code = main([command, *files, "-o", out, f"{flag}={value}", "--quiet"] if short else
                 [command, *files, "-o", out, f"{flag}={value}", "--maxiter", "1", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()

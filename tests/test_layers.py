@@ -167,7 +167,7 @@ def test_no_circles():
 
 def test_the_checks_catch_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert floor("engine.batch.manifest") > floor("engine.run.modes") > floor("kernels.cpu")
+    assert floor("engine.batch.runner") > floor("engine.run.modes") > floor("kernels.cpu")
     assert floor("engine.cli.batch") > floor("engine")
     assert folder(ROOT / "engine" / "model" / "network.py") == "engine.model"
     assert folder(ROOT / "kernels" / "cpu.py") == "kernels" and folder(ROOT / "cli.py") == "cli"

@@ -255,7 +255,7 @@ def test_transposed_examples_move_the_pitch_not_the_level():
                                          ("mask_smooth_bins", 4), ("transpose", 13)])
 def test_bad_mask_settings_are_one_line_errors(field, value):
     with pytest.raises(engine.ParameterError):  # a hop over half of a 2048-point frame
-        engine.SeparateConfig(**{"mask_n_fft": 2048, field: value})
+        engine.SeparateConfig(**{"method": "statistics", "mask_n_fft": 2048, field: value})
 
 
 def test_hpss_reference_gives_its_parts_the_best_way_round():

@@ -9,7 +9,7 @@ import soundfile as sf
 from helpers import write
 
 from engine import demo
-from engine.batch import manifest, runner
+from engine.batch import runner
 from engine.cli import batch as batch_cli
 from engine.cli import main
 from engine.report import page
@@ -78,9 +78,9 @@ def test_transfer_page_plays_the_stretch_the_run_used(tmp_path):
 
 def test_batch_page_plays_the_stretch_of_each_row(tmp_path, no_pictures):
     content = write(tmp_path / "c.wav", demo.plucked_melody(2.0, SR), SR)
-    job = manifest.Job(row=2, mode="transfer", output="o.wav", argv=[],
-                       options={"content-start": "0.5", "content-end": "1.5"},
-                       inputs={"content": content, "style": content})
+    job = runner.Job(row=2, mode="transfer", output="o.wav", fields={}, explicit=[],
+                     options={"content-start": "0.5", "content-end": "1.5"},
+                     inputs={"content": content, "style": content})
     e = batch_cli.entry(runner.Outcome(job, "failed", "why"), str(tmp_path), 1)
     target = tmp_path / "index.html"
     page.write_page(str(target), [e], "t")

@@ -190,9 +190,9 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
         assert rep["mix_residual_rel"] < 1e-6
         assert np.max(np.abs(parts["a"] - mix / 2)) > 0  # the masks moved
     with pytest.raises(ParameterError):
-        engine.SeparateConfig(statistics="median")
+        engine.SeparateConfig(method="statistics", statistics="median")
     with pytest.raises(ParameterError):
-        engine.SeparateConfig(envelope_weight=-1.0)
+        engine.SeparateConfig(method="statistics", envelope_weight=-1.0)
 
 
 @pytest.mark.parametrize("statistics", ["gram", "centered"])
@@ -201,7 +201,8 @@ def test_transposed_examples_give_finite_losses_in_float32(statistics):
     float32 network must get them in float32 (it returned NaN with a float64 factor)."""
     from engine.model.objective import Objective
     from engine.run.separate import source_objectives
-    cfg = engine.SeparateConfig(sr=8000, n_fft=256, hop_length=64, n_filters=256,
+    cfg = engine.SeparateConfig(method="statistics", sr=8000, n_fft=256, hop_length=64,
+                                n_filters=256,
                                 n_mels=8, rhythm_filters=256, rhythm_kernel_size=5,
                                 kernel_size=5, backend="cpu", progress=False, transpose=1,
                                 style_weight=1.0, rhythm_weight=1.0, statistics=statistics,

@@ -1,8 +1,8 @@
 """Running batch jobs: embedded (job worker processes on this machine, as many at once as
 the cores allow) or on a Dask distributed cluster (a job worker process per Dask worker
-thread). Either way a row runs in ``engine.cli.job --serve``: the single command's own code
-path, apart from the batch, one row after another, stopped by SIGINT so it writes what it
-has (atomically) and ends."""
+thread). Either way a row runs in a job server process (``python -m SERVER --serve``, the
+module the caller names): the single command's own code path, apart from the batch, one row
+after another, stopped by SIGINT so it writes what it has (atomically) and ends."""
 import json
 import os
 import select
@@ -13,20 +13,31 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from engine.batch.manifest import VOLATILE, Job
 from engine.run import checkpoint, cluster
 
+# Config fields that may differ between a finished run and the same row run again.
+VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
+            "scheduler"}
 ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
 RESUME_MAY_CHANGE = frozenset({"maxiter"})
-# The job server: started as a process by its module name, never imported (it runs the
-# CLI's entry point, a floor above this one).
-SERVER_MODULE = "engine.cli.job"
+
+
+@dataclass
+class Job:
+    row: int
+    mode: str
+    output: str  # as written, relative to OUTDIR
+    fields: dict  # the command's arguments as its parser made them (JSON), once
+    explicit: list  # the fields the row gave (what presets and --resume leave alone)
+    options: dict  # option column -> value as written (non-empty only)
+    inputs: dict = field(default_factory=dict)  # label -> absolute path
+    expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
 
 
 @dataclass
@@ -96,23 +107,30 @@ def plan(job: Job, outdir: str, overwrite: bool) -> tuple:
                     "; pass --overwrite to redo it")
 
 
-def command(job: Job, outdir: str, threads: int, how: str, ckpt: str = "") -> list:
-    """The single command's argv for a job."""
-    tail = ["--quiet", "--threads", str(threads)]
+def command(job: Job, outdir: str, threads: int, how: str, ckpt: str = "") -> dict:
+    """A job's call of its command: {"mode", "fields" (its arguments), "explicit" (those
+    given)}: the row's own, with the output, no progress, the threads and, to redo,
+    overwrite; to resume, the checkpoint and the row's maxiter alone."""
+    tail = {"progress": False, "threads": threads}
     if how == "resume":
-        return [job.mode, "--resume", ckpt, "--maxiter", str(job.expected["maxiter"]), *tail]
-    argv = [job.mode, *job.argv, "-o", str(Path(outdir) / job.output), *tail]
-    return argv + (["--overwrite"] if how == "redo" else [])
+        given = {"resume": ckpt, "maxiter": job.expected["maxiter"], **tail}
+        return {"mode": job.mode, "fields": given, "explicit": sorted(given)}
+    given = {"output": str(Path(outdir) / job.output), **tail,
+             **({"overwrite": True} if how == "redo" else {})}
+    return {"mode": job.mode, "fields": {**job.fields, **given},
+            "explicit": sorted(set(job.explicit) | set(given))}
 
 
-def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
+def _spawn(server: str, args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
+    """The job server ``python -m SERVER`` (the module the caller names: it runs the
+    commands, a floor above this one)."""
     env = dict(os.environ)
     # The same engine as this process, whatever the working folder or install.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
     for var in THREAD_VARS:  # thread pools sized at start, before --threads applies
         env[var] = str(threads)
     # A session of its own: a terminal's Ctrl-C reaches the batch, which passes it on once.
-    return subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", server, *args], cwd=ROOT,
                             env=env, stdin=stdin, stdout=stdout, stderr=stderr,
                             start_new_session=True)
 
@@ -120,7 +138,8 @@ def _spawn(args: list, threads: int, stdin, stdout, stderr) -> subprocess.Popen:
 _slot = threading.local()  # on a Dask worker: each of its threads keeps a job worker process
 
 
-def run_isolated(argv: list, threads: int, stop_event: Optional[str] = None) -> dict:
+def run_isolated(call: dict, threads: int, server: str,
+                 stop_event: Optional[str] = None) -> dict:
     """One row to its end on a Dask worker, in a job worker process that this worker thread
     keeps for its next rows; a set ``stop_event`` (a distributed.Event name) interrupts it like
     Ctrl-C, or keeps it from starting."""
@@ -134,8 +153,8 @@ def run_isolated(argv: list, threads: int, stop_event: Optional[str] = None) -> 
     if worker is None or worker.threads != threads or worker.popen.poll() is not None:
         if worker is not None:
             worker.close()
-        worker = _slot.worker = _Worker(threads)
-    worker.submit(None, argv)
+        worker = _slot.worker = _Worker(threads, server)
+    worker.submit(None, call)
     while True:
         if select.select([worker.fd], [], [], 0.2)[0]:
             result = worker.read()
@@ -154,21 +173,22 @@ def outcome(job: Job, result: dict) -> Outcome:
 
 
 class _Worker:
-    """A job slot: one ``engine.cli.job --serve`` process running rows one after another.
+    """A job slot: one job server process running rows one after another.
     A row is interrupted (SIGINT) only once the worker says it started it."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, server: str) -> None:
         self.threads = threads
         self.err = tempfile.TemporaryFile()
-        self.popen = _spawn(["--serve"], threads, subprocess.PIPE, subprocess.PIPE, self.err)
+        self.popen = _spawn(server, ["--serve"], threads, subprocess.PIPE, subprocess.PIPE,
+                            self.err)
         self.fd = self.popen.stdout.fileno()
         self.buffer = b""
         self.job, self.running, self.stop_asked, self.signalled = None, False, False, False
 
-    def submit(self, job: Optional[Job], argv: list) -> None:
-        self.job, self.running, self.started = job or argv, False, time.perf_counter()
+    def submit(self, job: Optional[Job], call: dict) -> None:
+        self.job, self.running, self.started = job or call, False, time.perf_counter()
         self.stop_asked = self.signalled = False
-        self.popen.stdin.write((json.dumps(argv) + "\n").encode())
+        self.popen.stdin.write((json.dumps(call) + "\n").encode())
         self.popen.stdin.flush()
 
     def interrupt(self) -> None:
@@ -219,9 +239,10 @@ class _Worker:
 
 
 def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
-                 stop: threading.Event) -> None:
-    """``tasks`` [(job, argv)] on ``jobs`` worker processes; ``report(Outcome)`` as each
-    ends. Once ``stop`` is set nothing new starts and the running rows get SIGINT."""
+                 stop: threading.Event, server: str) -> None:
+    """``tasks`` [(job, call)] on ``jobs`` worker processes of the job server ``server``;
+    ``report(Outcome)`` as each ends. Once ``stop`` is set nothing new starts and the running
+    rows get SIGINT."""
     pending, workers, stopping = list(tasks), [], False
     try:
         while True:
@@ -230,12 +251,12 @@ def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
                 workers.remove(w)
             idle = [w for w in workers if w.job is None]
             while pending and not stop.is_set() and (idle or len(workers) < jobs):
-                worker = idle.pop() if idle else _Worker(threads)
+                worker = idle.pop() if idle else _Worker(threads, server)
                 if worker not in workers:
                     workers.append(worker)
-                job, argv = pending.pop(0)
+                job, call = pending.pop(0)
                 try:
-                    worker.submit(job, argv)
+                    worker.submit(job, call)
                 except OSError:  # it died just now: the row fails, the slot starts afresh
                     worker.job = None
                     report(Outcome(job, "failed", "its worker process ended unexpectedly"))
@@ -263,7 +284,7 @@ def run_embedded(tasks: list, jobs: int, threads: int, report: Callable,
 
 
 def run_dask(address: str, tasks: list, threads: int, report: Callable,
-             stop: threading.Event) -> None:
+             stop: threading.Event, server: str) -> None:
     """The same jobs on a Dask distributed scheduler's workers (which must see the inputs
     and OUTDIR at the same paths). Dask is imported here only."""
     client = cluster.connect(address)
@@ -271,9 +292,9 @@ def run_dask(address: str, tasks: list, threads: int, report: Callable,
     with client:
         name = f"randstyle-stop-{uuid.uuid4().hex}"
         event = Event(name, client=client)
-        futures = {client.submit(run_isolated, argv, threads, name, pure=False,
+        futures = {client.submit(run_isolated, call, threads, server, name, pure=False,
                                  key=f"randstyle-row{job.row}-{uuid.uuid4().hex[:8]}"): job
-                   for job, argv in tasks}
+                   for job, call in tasks}
         done = as_completed(futures)
         stopping = False
         while not done.is_empty():

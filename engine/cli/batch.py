@@ -5,42 +5,23 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
 
-from engine.batch import manifest, runner
-from engine.cli.common import PROG, Parser, gather
-from engine.cli.style import TextureArgs, TransferArgs
-from engine.cli.tools import SeparateArgs
+from engine.batch import runner
+from engine.cli import job as job_server
+from engine.cli import manifest
+from engine.cli.common import PROG
 from engine.config import opt
 from engine.errors import ParameterError
 from engine.report import page
 
 PAGE = "index.html"
-
-
-class RowParser(Parser):
-    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
-    repeated --style/--source are gathered as engine.cli.main gathers them."""
-
-    def __init__(self, cls: type, mode: str) -> None:
-        super().__init__(cls, prog=f"{PROG} {mode}")
-        self.repeated = "--source" if mode == "separate" else "--style"
-
-    def error(self, message: str) -> None:
-        raise ParameterError(message)
-
-    def parse(self, argv: list) -> tuple:
-        argv = gather(argv, self.repeated)
-        return self.parse_args(argv), self.explicit(argv)
-
-
-# The table the manifest checks rows with (engine/batch/manifest.py: Command).
-PARSERS = {mode: partial(RowParser, cls, mode) for mode, cls in
-           (("transfer", TransferArgs), ("texture", TextureArgs), ("separate", SeparateArgs))}
+# The module the runner starts for each job slot (python -m SERVER --serve): the commands'
+# own code, named from here, where the commands stand.
+SERVER = job_server.__name__
 
 
 @dataclass
@@ -174,7 +155,7 @@ def run_batch(args: BatchArgs) -> int:
     if args.scheduler is not None and "://" not in args.scheduler:
         raise ParameterError(f"--scheduler must be an address like tcp://HOST:8786, got "
                              f"{args.scheduler!r}")
-    jobs = manifest.read(args.manifest, PARSERS)
+    jobs = manifest.read(args.manifest)
     outdir = _outdir(args.output)
     n_jobs, threads = sizes(args.jobs, args.threads, len(jobs))
     outdir.mkdir(exist_ok=True)
@@ -207,9 +188,9 @@ def run_batch(args: BatchArgs) -> int:
     stopper = _Stop()
     with stopper as stop:
         if args.scheduler:
-            runner.run_dask(args.scheduler, tasks, threads, report, stop)
+            runner.run_dask(args.scheduler, tasks, threads, report, stop, SERVER)
         else:
-            runner.run_embedded(tasks, n_jobs, threads, report, stop)
+            runner.run_embedded(tasks, n_jobs, threads, report, stop, SERVER)
     bar.close()
 
     ordered = [outcomes[job.row] for job in jobs if job.row in outcomes]

@@ -1,10 +1,12 @@
 """Batch rows in a process apart from the batch: ``python -m engine.cli.job --serve`` runs
-them one after another (an argv JSON line in on stdin; a {"started": true} line and then the
-result line out), so the imports and compiled kernels are paid once per job slot rather than
-once per row.
+them one after another (a row's call in on stdin, one JSON line: its command and the
+arguments' fields as the manifest parsed them; a {"started": true} line and then the result
+line out), so the imports and compiled kernels are paid once per job slot rather than once
+per row.
 
-A row runs the single command's own entry point (engine.cli.main) on its argv, so it does
-exactly what that command does; its result is {"rc", "message", "wall_s"}, the message being
+A row runs the single command's own code (engine.cli.main.call: the arguments made from the
+fields, then what the command runs on them), so it does exactly what that command does,
+without parsing the row again; its result is {"rc", "message", "wall_s"}, the message being
 the command's last line on stderr (its one-line reason when it failed). Being apart from the
 batch keeps each row's thread settings, memory and Ctrl-C away from it.
 """
@@ -32,14 +34,15 @@ def reason(stderr: str) -> str:
     return last.removeprefix("error: ")
 
 
-def run(argv: list) -> dict:
+def run(job: dict) -> dict:
+    """One row's call ({"mode", "fields", "explicit"}: engine/batch/runner.py: command)."""
     started = time.perf_counter()
     err = io.StringIO()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            from engine.cli.main import main
-            rc = main(argv)
-    except SystemExit as exc:  # argparse; the manifest check should have caught it
+            from engine.cli.main import call
+            rc = call(job)
+    except SystemExit as exc:  # a bug's exit; the manifest check parsed the row already
         rc = exc.code if isinstance(exc.code, int) else 2
     except BaseException as exc:
         if interrupt.wrapped(exc) is not None:  # Ctrl-C, plain or wrapped by compiled code

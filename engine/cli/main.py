@@ -11,7 +11,14 @@ from engine.cli.batch import BatchArgs, run_batch
 from engine.cli.common import PROG, Parser, flagged, gather
 from engine.cli.evaluate import EvaluateArgs, run_evaluate
 from engine.cli.style import TextureArgs, TransferArgs, run_styled
-from engine.cli.tools import ReconstructArgs, SeparateArgs, run_bench, run_reconstruct, run_separate
+from engine.cli.tools import (
+    DictionaryArgs,
+    ReconstructArgs,
+    run_bench,
+    run_reconstruct,
+    run_separate,
+    separate_args,
+)
 from engine.errors import ParameterError
 from engine.run import interrupt
 from engine.version import __version__
@@ -21,7 +28,7 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
                  "transfer the style of STYLE onto CONTENT"),
     "texture": (TextureArgs, lambda a, e: run_styled(a, "texture", e),
                 "synthesize a texture of any length from STYLE"),
-    "separate": (SeparateArgs, lambda a, e: run_separate(a, e),
+    "separate": (DictionaryArgs, lambda a, e: run_separate(a, e),
                  "split MIX into sources, each like its example"),
     "reconstruct": (ReconstructArgs, lambda a, e: run_reconstruct(a),
                     "content-only reconstruction: time domain vs Griffin-Lim"),
@@ -39,12 +46,15 @@ EXAMPLES = {
                  "randstyle transfer          (no files: the built-in demo)"],
     "texture": ["randstyle texture drums.flac --seconds 20 -o tex.wav"],
     "separate": ["randstyle separate mix.wav --source drums=drums.wav --source pad=pad.wav "
-                 "-o sep/"],
+                 "-o sep/",
+                 "randstyle separate --method statistics --help   (that method's options)"],
     "reconstruct": ["randstyle reconstruct vocals.wav -o recon"],
     "bench": ["randstyle bench --backends numpy,cpu"],
     "batch": ["randstyle batch jobs.csv -o results --jobs 2 --threads 1"],
     "evaluate": ["randstyle evaluate out.wav --style drums.flac --content vocals.wav"],
 }
+# Commands whose arguments class follows from the argv (separate: its --method's).
+ARGS_OF = {"separate": separate_args}
 REPEATABLE = {"transfer": ("--style",), "texture": ("--style",),
               "separate": ("--source", "--reference"), "evaluate": ("--style",)}
 
@@ -70,17 +80,41 @@ def main(argv: Optional[list] = None) -> int:
         print(f"{PROG}: error: unknown command {command!r}; choose from "
               f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    cls, run, help = COMMANDS[command]
+    cls, _, help = COMMANDS[command]
     for flag in REPEATABLE.get(command, ()):
         rest = gather(rest, flag)
-    scope = None  # the run's signals, read after it ended
+
+    def parse() -> tuple:
+        klass = ARGS_OF[command](rest) if command in ARGS_OF else cls
+        examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
+        parser = Parser(klass, prog=f"{PROG} {command}", description=help,
+                        epilog=f"examples:\n{examples}")
+        return parser.parse_args(rest), parser.explicit(rest)
+    return execute(command, parse)
+
+
+def call(job: dict) -> int:
+    """A batch row's call (engine/batch/runner.py: command): the arguments' fields as the
+    manifest parsed them once (engine/cli/manifest.py), run as the command runs them."""
+    command, fields = job["mode"], job["fields"]
+
+    def arguments() -> tuple:
+        cls = COMMANDS[command][0]
+        if command in ARGS_OF:  # separate: its method's class
+            cls = ARGS_OF[command](["--method", fields.get("method", "dictionary")])
+        return cls(**fields), set(job["explicit"])
+    return execute(command, arguments)
+
+
+def execute(command: str, arguments: Callable[[], tuple]) -> int:
+    """The command run on ``arguments()`` ((its arguments, the fields given)); a bad input is
+    one line on stderr and exit 2, a signal the run's own exit status."""
+    run, scope = COMMANDS[command][1], None  # scope: the run's signals, read after it ended
     try:
         # SIGTERM (timeout, scheduler, docker stop) stops a run as Ctrl-C does.
         with interrupt.handling() as scope:
-            examples = "\n".join(f"  {e}" for e in EXAMPLES[command])
-            parser = Parser(cls, prog=f"{PROG} {command}", description=help,
-                            epilog=f"examples:\n{examples}")
-            return run(parser.parse_args(rest), parser.explicit(rest)) or 0
+            args, explicit = arguments()
+            return run(args, explicit) or 0
     except ParameterError as exc:  # the engine names parameters, the command its flags
         print(f"{PROG} {command}: error: {flagged(exc)}", file=sys.stderr)
         return 2

@@ -22,7 +22,16 @@ from engine.cli.common import (
     progress_field,
     subtype_field,
 )
-from engine.config import ReconstructConfig, SeparateConfig, opt, unused_by_method
+from engine.config import (
+    SEPARATE_METHODS,
+    DictionaryConfig,
+    ReconstructConfig,
+    RunConfig,
+    SeparateConfig,
+    StatisticsConfig,
+    opt,
+    separate_class,
+)
 from engine.errors import ParameterError
 from engine.report import page
 from engine.run import interrupt
@@ -31,7 +40,9 @@ from engine.run.separate import separate
 
 
 @dataclass
-class SeparateArgs(SeparateConfig):
+class SeparateOutputs:
+    """The separate command's own options (inputs, outputs, their format): beside each
+    method's config in its arguments, never in the engine's config or the report's."""
     progress: bool = progress_field()
     mix: Optional[str] = field(default=None, metadata={"args": ["mix"],
                                                         "help": "MIX audio file to separate"})
@@ -54,6 +65,57 @@ class SeparateArgs(SeparateConfig):
         "nargs": "+", "metavar": "NAME=STEM", "type": str,
         "help": "the true stem of a source, to score the separation: SDR per source in the "
                 "report, beside the equal split's and (two sources) HPSS's; repeatable"})
+
+    def config(self) -> SeparateConfig:
+        """The engine's config of this method: its fields only."""
+        cls = separate_class(self.method)
+        return cls(**{f.name: getattr(self, f.name) for f in fields(cls)})
+
+
+@dataclass
+class DictionaryArgs(SeparateOutputs, DictionaryConfig):
+    pass
+
+
+@dataclass
+class StatisticsArgs(SeparateOutputs, StatisticsConfig):
+    pass
+
+
+# The command's arguments per --method: each lists (and parses) only its method's options.
+SEPARATE_ARGS = {"dictionary": DictionaryArgs, "statistics": StatisticsArgs}
+assert set(SEPARATE_ARGS) == set(SEPARATE_METHODS)
+
+
+def _flags(cls: type) -> dict:
+    """{--flag: field name} of a dataclass's options (--no-balance for balance)."""
+    return {flag: f.name for f in fields(cls)
+            for flag in f.metadata.get("args", ["--" + f.name.replace("_", "-")])
+            if flag.startswith("--")}
+
+
+def separate_args(argv: list) -> type:
+    """The arguments class of the --method in ``argv`` (default dictionary). An option that
+    class lacks but another method's (or a style mode's) config has is refused here, in one
+    line, before argparse would call it unrecognized."""
+    method = "dictionary"
+    for i, tok in enumerate(argv):
+        if tok == "--method" and i + 1 < len(argv):
+            method = argv[i + 1]
+        elif tok.startswith("--method="):
+            method = tok.split("=", 1)[1]
+    if method not in SEPARATE_ARGS:
+        return DictionaryArgs  # whose parser names the unknown method and the choices
+    cls = SEPARATE_ARGS[method]
+    own = _flags(cls)
+    methods = {k for c in SEPARATE_ARGS.values() for k in _flags(c)}
+    given = dict.fromkeys(tok.split("=", 1)[0] for tok in argv if tok.startswith("--"))
+    foreign = [t for t in given if t not in own and (t in methods or t in _flags(RunConfig))]
+    for flags, what in (([t for t in foreign if t not in methods], "separate"),
+                        (foreign, f"separate --method {method}")):
+        if flags:  # the flags as given (--no-balance, not the field's name)
+            raise ParameterError(f"{', '.join(flags)}: no effect on {what}")
+    return cls
 
 
 @dataclass
@@ -89,32 +151,18 @@ def _parse_sources(specs: Optional[list], flag: str = "--source", least: int = 2
     return sources
 
 
-# Options separate shares with the style modes but has no use for: it optimizes mask logits
-# from the equal split, without checkpoints or the quality measure.
-NOT_FOR_SEPARATE = ("init", "init_std", "init_mix", "bounds", "checkpoint_every", "eval_every",
-                    "eval_patience", "eval_min_improvement", "autocorr_weight", "autocorr_lags",
-                    "autocorr_branches", "spectrum_weight", "spectrum_bands")
-
-
-def _refuse(options: list, what: str) -> None:
-    """One line naming the options given that ``what`` does not read."""
-    if options:
-        raise ParameterError(f"{', '.join('--' + n.replace('_', '-') for n in options)}: no "
-                             f"effect on {what}")
-
-
-def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) -> int:
-    _refuse([n for n in NOT_FOR_SEPARATE if n in explicit], "separate")
+def run_separate(args: SeparateOutputs, explicit: frozenset | set = frozenset()) -> int:
+    """``args``: the --method's arguments (separate_args), its options checked already."""
     if args.mix is None:
         raise ParameterError("give the MIX file to separate")
     mode = loudness.parse_mode(args.loudness)
-    sources = _parse_sources(args.source, least=1 if args.rest else 2)
+    rest = getattr(args, "rest", None)  # the dictionary method's source without an example
+    sources = _parse_sources(args.source, least=1 if rest else 2)
     ref_paths = _parse_sources(args.reference, "--reference")
-    unknown = set(ref_paths) - set(sources) - {args.rest}
+    unknown = set(ref_paths) - set(sources) - {rest}
     if unknown:
         raise ParameterError(f"--reference names no --source: {', '.join(sorted(unknown))}")
-    out, wavs, rep, htm = _separate_outputs(args, [*sources, *filter(None, [args.rest])])
-    _refuse(unused_by_method(args, set(explicit)), f"separate --method {args.method}")
+    out, wavs, rep, htm = _separate_outputs(args, [*sources, *filter(None, [rest])])
     mix = audio.load(args.mix, args.sr, what="mix")
     examples = {name: audio.load(path, args.sr, what=f"source {name!r}")
                 for name, path in sources.items()}
@@ -122,7 +170,8 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                   for name, path in ref_paths.items()}
     out_sr = output_rate(args, args.mix, "mix")
     note_compiling(args)
-    parts, report = separate(mix, examples, args, references=references)
+    cfg = args.config()
+    parts, report = separate(mix, examples, cfg, references=references)
     out.mkdir(exist_ok=True)
     # One gain for all sources keeps their sum equal to the mix (up to that gain); under
     # match, the sum is the mix, so its loudness is the mix's and the gain is 1 unless a
@@ -141,8 +190,8 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
                             overwrite=args.overwrite, normalize=False, out_sr=out_sr)
         audio.write_json(rep, report, overwrite=args.overwrite)
         if args.html:
-            changed = {f.name: getattr(args, f.name) for f in fields(SeparateConfig)
-                       if getattr(args, f.name) != f.default and f.name not in page.NOT_OPTIONS}
+            changed = {f.name: getattr(cfg, f.name) for f in fields(cfg)
+                       if getattr(cfg, f.name) != f.default and f.name not in page.NOT_OPTIONS}
             page.write_run(htm, report, {f"result {n}": p for n, p in wavs.items()}, args.sr,
                            changed)
     print(out)
@@ -154,7 +203,7 @@ def run_separate(args: SeparateArgs, explicit: frozenset | set = frozenset()) ->
     return 0
 
 
-def _separate_outputs(args: SeparateArgs, names: list) -> tuple:
+def _separate_outputs(args: SeparateOutputs, names: list) -> tuple:
     """The output folder, each source's WAV, the report and the page, all checked before any
     work: an existing file is replaced only with --overwrite."""
     out = Path(args.output if args.output is not None else
@@ -171,7 +220,7 @@ def _separate_outputs(args: SeparateArgs, names: list) -> tuple:
     return out, wavs, rep, htm
 
 
-def _log_separation(args: SeparateArgs, report: dict) -> None:
+def _log_separation(args: SeparateOutputs, report: dict) -> None:
     log(args, f"sum of sources is {100 * report['mix_residual_rel']:.1g}% of the mix away "
               f"from it; {report['wall_time_s']:.1f} s")
     for name, s in report.get("reference", {}).items():

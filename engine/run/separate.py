@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.config import SeparateConfig
+from engine.config import SeparateConfig, StatisticsConfig
 from engine.errors import ParameterError
 from engine.model.objective import Objective
 from engine.model.separation_layers import envelope_patch, shift_patch
@@ -38,7 +38,7 @@ from engine.run.separate_shared import (
 )
 
 
-def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
+def example_grams(net: Any, example: np.ndarray, cfg: StatisticsConfig) -> dict:
     """The example's style Grams, averaged over its transpositions by -N..N semitones (N =
     cfg.transpose): statistics of the instrument rather than of the example's notes."""
     shifts = range(-cfg.transpose, cfg.transpose + 1)
@@ -46,7 +46,7 @@ def example_grams(net: Any, example: np.ndarray, cfg: SeparateConfig) -> dict:
     return style_targets(net, styles, style_branches(cfg), False)
 
 
-def source_objectives(net: Any, examples: dict, cfg: SeparateConfig) -> dict:
+def source_objectives(net: Any, examples: dict, cfg: StatisticsConfig) -> dict:
     """{name: objective} of each source against its example's statistics (cfg.statistics;
     with cfg.transpose, averaged over the example's transpositions)."""
     if cfg.statistics == "gram" and not cfg.envelope_weight and not cfg.shift_weight:
@@ -78,9 +78,12 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
              references: Optional[dict] = None, **overrides: Any) -> tuple[dict, dict]:
     """Split ``mix`` into one component per example ({name: signal}), each matching its
     example's style statistics, together summing to the mix. ``references`` ({name: true
-    stem}, optional) adds SDR scores to the report. Returns ({name: signal}, report)."""
+    stem}, optional) adds SDR scores to the report. Returns ({name: signal}, report).
+    ``config`` is the method's class (``SeparateConfig(method=...)`` makes it); without one,
+    the overrides make it, ``method`` among them."""
     started = time.perf_counter()
-    cfg = resolve(SeparateConfig, config, overrides)
+    cfg = SeparateConfig(**overrides) if config is None else \
+        resolve(SeparateConfig, config, overrides)
     if cfg.method == "dictionary":
         return separate_dictionary(mix, examples, cfg, references=references)
     if len(examples) < 2:
@@ -97,7 +100,7 @@ def separate(mix: np.ndarray, examples: dict, config: Optional[SeparateConfig] =
     objectives = source_objectives(net, examples, cfg)
     mix64 = np.asarray(mix, dtype=np.float64)
     sep = MaskSeparation(mix64, objectives, cfg.mask_n_fft, cfg.mask_hop_length,
-                         (cfg.mask_smooth_frames, cfg.mask_smooth_bins))
+                         cfg.mask_smooth())
     u0 = np.zeros(sep.size)  # equal logits: the equal split
     scales = sep.balance(u0, cfg.balance_sources) if cfg.balance else {}
     # No --bounds: on logits they mean nothing, and a mask never takes a source past the mix.

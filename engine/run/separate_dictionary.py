@@ -19,7 +19,7 @@ import numpy as np
 
 import kernels
 from engine.audio import check_signal
-from engine.config import SeparateConfig
+from engine.config import DictionaryConfig
 from engine.errors import ParameterError
 from engine.model.dictionary import (
     PITCHED_FLATNESS,
@@ -44,7 +44,7 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
     return X, b.xp.abs(X)
 
 
-def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, window: Any,
+def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
                   rng: np.random.Generator) -> Any:
     """The source's atoms: cfg.components learned from its example's every
     cfg.dictionary_stride-th frame and, when the example is pitched (spectral flatness below
@@ -68,7 +68,7 @@ def example_atoms(b: Any, name: str, example: np.ndarray, cfg: SeparateConfig, w
                             axis=0)
 
 
-def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: SeparateConfig,
+def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: DictionaryConfig,
                    window: Any, n: int) -> list:
     """Each source's signal: mix STFT times its power-p Wiener mask, inverse STFT; the
     denominator summed first, then one source's spectrum at a time."""
@@ -91,7 +91,7 @@ def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: SeparateCon
 DEFAULT_N_FFT = 8192
 
 
-def stft_sizes(cfg: SeparateConfig, signals: list) -> SeparateConfig:
+def stft_sizes(cfg: DictionaryConfig, signals: list) -> DictionaryConfig:
     """cfg with its mask STFT: as given, or DEFAULT_N_FFT halved until the shortest signal
     holds a frame (256 at least: a shorter example is refused), hop a quarter of it."""
     if cfg.mask_n_fft is not None:
@@ -105,7 +105,7 @@ def stft_sizes(cfg: SeparateConfig, signals: list) -> SeparateConfig:
 
 
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
-                cfg: SeparateConfig) -> dict:
+                cfg: DictionaryConfig) -> dict:
     """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
     (a generator from cfg.seed)."""
     rng = np.random.default_rng(cfg.seed)
@@ -124,7 +124,7 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
     return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
 
-def separate_dictionary(mix: np.ndarray, examples: dict, cfg: SeparateConfig, *,
+def separate_dictionary(mix: np.ndarray, examples: dict, cfg: DictionaryConfig, *,
                         references: Optional[dict] = None) -> tuple[dict, dict]:
     """engine.separate with --method dictionary: ({name: float32 signal}, report)."""
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -1,5 +1,6 @@
-"""The batch manifest: a CSV whose rows become the argv of single commands, checked whole
-before any job starts.
+"""The batch manifest: a CSV whose rows are parsed once, each by its command's own parser
+into that command's arguments, all checked before any job starts; a job carries the
+arguments' fields, which the job server (engine/cli/job.py) runs as they are.
 
 Columns: mode (transfer | texture | separate), content (for separate: the mix), style (a path,
 several as PATH[:WEIGHT];PATH[:WEIGHT]; for separate NAME=PATH;NAME=PATH), output (a name
@@ -11,12 +12,16 @@ import argparse
 import csv
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import Callable, Protocol
 
 from engine import presets
 from engine.audio import FORMATS, weighted_spec
+from engine.batch.runner import VOLATILE, Job
+from engine.cli.common import PROG, Parser, gather
+from engine.cli.style import TextureArgs, TransferArgs
+from engine.cli.tools import SEPARATE_ARGS, separate_args
 from engine.errors import ParameterError
 from engine.run.session import engine_config
 
@@ -24,43 +29,57 @@ MODES = ("transfer", "texture", "separate")
 FIXED = ("mode", "content", "style", "output")
 # Flags the batch sets itself; as columns they would fight it.
 RESERVED = {"output", "overwrite", "quiet", "resume", "threads", "html", "style", "source"}
-# Config fields that may differ between a finished run and the same row run again. A transfer's
-# or texture's report holds the engine's config only; separate's still carries the command's
-# own options (output, overwrite, html, ...), which a row's run sets itself.
-VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
-            "scheduler"}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-class Command(Protocol):
-    """What the manifest needs of a command's parser; the CLI hands a table of them
-    ({mode: factory of a Command}, engine/cli/batch.py: PARSERS), so this floor never imports
-    the CLI's."""
+class RowParser(Parser):
+    """A command's own parser for a manifest row: a bad value raises instead of exiting, and
+    repeated --style/--source are gathered as engine.cli.main gathers them."""
 
-    _actions: list  # argparse's: the flags, hence the option columns
+    def __init__(self, cls: type, mode: str) -> None:
+        super().__init__(cls, prog=f"{PROG} {mode}")
+        self.repeated = "--source" if mode == "separate" else "--style"
+
+    def error(self, message: str) -> None:
+        raise ParameterError(message)
 
     def parse(self, argv: list) -> tuple:
-        """(args, explicit fields) as the command parses argv; ParameterError on a bad value."""
+        argv = gather(argv, self.repeated)
+        return self.parse_args(argv), self.explicit(argv)
 
 
-def _parse(parsers: dict, mode: str, argv: list) -> tuple:
-    return parsers[mode]().parse(argv)
+class SeparateRowParser:
+    """separate's rows: its columns those of every method, a row parsed by its --method's
+    arguments (engine/cli/tools.py: separate_args)."""
+
+    selects = ("method",)  # the column that picks the arguments class: with every check
+
+    def __init__(self) -> None:
+        self.parsers = {m: RowParser(cls, "separate") for m, cls in SEPARATE_ARGS.items()}
+        seen, self._actions = set(), []
+        for parser in self.parsers.values():
+            for action in parser._actions:
+                if action.dest not in seen:
+                    seen.add(action.dest)
+                    self._actions.append(action)
+
+    def parse(self, argv: list) -> tuple:
+        return RowParser(separate_args(argv), "separate").parse(argv)
 
 
-@dataclass
-class Job:
-    row: int
-    mode: str
-    output: str  # as written, relative to OUTDIR
-    argv: list  # the command's argv without -o, --quiet, --threads, --overwrite
-    options: dict  # option column -> value as written (non-empty only)
-    inputs: dict = field(default_factory=dict)  # label -> absolute path
-    expected: dict = field(default_factory=dict)  # the report's "config" a finished run holds
+# Each mode's row parser: the command's own arguments class (engine/cli/style.py, tools.py).
+PARSERS = {"transfer": partial(RowParser, TransferArgs, "transfer"),
+           "texture": partial(RowParser, TextureArgs, "texture"),
+           "separate": SeparateRowParser}
 
 
-def option_columns(parsers: dict, mode: str) -> dict:
+def _parse(mode: str, argv: list) -> tuple:
+    return PARSERS[mode]().parse(argv)
+
+
+def option_columns(mode: str) -> dict:
     """{column: argparse action} of the mode's flags that a manifest may set."""
-    parser = parsers[mode]()
+    parser = PARSERS[mode]()
     columns = {}
     for action in parser._actions:
         longs = [s for s in action.option_strings if s.startswith("--")]
@@ -165,53 +184,67 @@ def _check_output(value: str, mode: str, row: int, taken: dict) -> str:
     return str(p)
 
 
-def expected_config(parsers: dict, mode: str, argv: list) -> dict:
-    """The report "config" that a run of argv writes, less what may change between runs:
-    parsed by the command's own parser, with the preset applied as the command applies it."""
-    args, explicit = _parse(parsers, mode, argv)
+def parsed(mode: str, argv: list) -> tuple:
+    """(the arguments' fields as the command parsed argv, the fields given, the report
+    "config" that a run of them writes less what may change between runs): the expected
+    config with the preset applied as the command applies it."""
+    args, explicit = _parse(mode, argv)
+    fields = json.loads(json.dumps(asdict(args)))
+    return fields, sorted(explicit), expected_config(args, explicit, mode)
+
+
+def expected_config(args: object, explicit: set, mode: str) -> dict:
+    """The report "config" of a run of ``args``, less what may change between runs."""
     preset = getattr(args, "preset", None)
     if preset:
         presets.apply(args, preset, explicit, mode)
-    if mode in ("transfer", "texture"):  # the report's config: the engine's fields only
+    # the report's config: the engine's fields only (a separation's: its method's)
+    if mode in ("transfer", "texture"):
         args = engine_config(mode, args)
+    elif hasattr(args, "config"):
+        args = args.config()
     config = json.loads(json.dumps(asdict(args)))
     return {k: v for k, v in config.items() if k not in VOLATILE}
 
 
-def _job(row: int, cells: dict, base: Path, taken: dict, parsers: dict) -> Job:
+def _job(row: int, cells: dict, base: Path, taken: dict) -> Job:
     mode = cells.get("mode", "")
     if mode not in MODES:
         raise _fail(row, "mode", f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    columns = option_columns(parsers, mode)
+    columns = option_columns(mode)
     output = _check_output(cells.get("output", ""), mode, row, taken)
     inputs_argv, inputs = _inputs_argv(mode, cells, row, base)
     argv, options = list(inputs_argv), {}
     for column, value in cells.items():
+        if column not in FIXED and value and column not in columns:
+            raise _fail(row, column, f"{mode} has no option --{column}")
+    selects = getattr(PARSERS[mode](), "selects", ())
+    lead = [t for c in selects if cells.get(c) for t in
+            _option_argv(c, columns[c], cells[c], row)]
+    for column, value in cells.items():
         if column in FIXED or not value:
             continue
-        if column not in columns:
-            raise _fail(row, column, f"{mode} has no option --{column}")
         tokens = _option_argv(column, columns[column], value, row)
-        try:  # each value alone first, so the error names its column
-            _parse(parsers, mode, inputs_argv + tokens)
+        try:  # each value alone first (with what picks the options), so the error names it
+            _parse(mode, inputs_argv + lead + tokens)
         except ParameterError as exc:
             raise _fail(row, column, str(exc)) from None
         argv += tokens
         options[column] = value
     try:  # then together: checks across options (--fmin < --fmax, ...)
-        expected = expected_config(parsers, mode, argv)
+        fields, explicit, expected = parsed(mode, argv)
     except ParameterError as exc:
         named = [c for c in options if f"--{c}" in str(exc)]
         raise _fail(row, named[0] if named else "options", str(exc)) from None
-    return Job(row=row, mode=mode, output=output, argv=argv, options=options, inputs=inputs,
-               expected=expected)
+    return Job(row=row, mode=mode, output=output, fields=fields, explicit=explicit,
+               options=options, inputs=inputs, expected=expected)
 
 
 def _column(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def read(path: str, parsers: dict[str, Callable[[], Command]]) -> list:
+def read(path: str) -> list:
     """The jobs of the manifest at ``path``, each row checked by its command's own parser
     (``parsers``: {mode: factory}, handed by the CLI); ParameterError naming the row and column
     of the first problem."""
@@ -234,7 +267,7 @@ def read(path: str, parsers: dict[str, Callable[[], Command]]) -> list:
                 raise _fail(1, dupes[0], "appears twice in the header")
             if "" in columns:
                 raise _fail(1, str(columns.index("") + 1), "a header cell is empty")
-            known = set(FIXED).union(*(option_columns(parsers, m) for m in MODES))
+            known = set(FIXED).union(*(option_columns(m) for m in MODES))
             unknown = [c for c in columns if c not in known]
             if unknown and unknown[0] in RESERVED:
                 raise _fail(1, unknown[0], f"the batch sets --{unknown[0]} itself; not a "
@@ -249,10 +282,9 @@ def read(path: str, parsers: dict[str, Callable[[], Command]]) -> list:
                 if len(values) > len(columns):
                     raise _fail(row, str(len(columns) + 1), "more cells than header columns")
                 cells = {c: v.strip() for c, v in zip(columns, values)}
-                jobs.append(_job(row, cells, p.parent, taken, parsers))
+                jobs.append(_job(row, cells, p.parent, taken))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ParameterError(f"cannot read manifest {path} as CSV: {exc}") from None
     if not jobs:
         raise ParameterError(f"manifest {path} has no rows")
     return jobs
-
