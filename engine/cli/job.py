@@ -4,7 +4,7 @@ arguments' fields as the manifest parsed them; a {"started": true} line and then
 line out), so the imports and compiled kernels are paid once per job slot rather than once
 per row.
 
-A row runs the single command's own code (engine.cli.main.call: the arguments made from the
+A row runs the single command's own code (engine.cli.commands.call: the arguments made from the
 fields, then what the command runs on them), so it does exactly what that command does,
 without parsing the row again; its result is {"rc", "message", "wall_s"}, the message being
 the command's last line on stderr (its one-line reason when it failed). Being apart from the
@@ -40,7 +40,7 @@ def run(job: dict) -> dict:
     err = io.StringIO()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            from engine.cli.main import call
+            from engine.cli.commands import call
             rc = call(job)
     except SystemExit as exc:  # a bug's exit; the manifest check parsed the row already
         rc = exc.code if isinstance(exc.code, int) else 2
