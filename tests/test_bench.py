@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info
 
 import kernels
 from engine import Network, NetworkConfig
-from engine.bench.harness import BenchConfig, flop_count, run_flop_count, table
+from engine.bench.harness import BenchConfig, _results_path, flop_count, run_flop_count, table
 from engine.cli import main
 
 TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1",
@@ -178,3 +178,21 @@ def test_bench_refuses_a_content_shorter_than_the_network_in_one_line(tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "receptive field" in err[0], err
     assert not list(tmp_path.iterdir())
+
+
+def test_bench_results_go_where_out_says_and_nowhere_without_it(tmp_path):
+    assert _results_path(None) is None  # the table only: nothing in the user's folder
+    assert _results_path(str(tmp_path / "r.json")) == tmp_path / "r.json"
+    in_folder = _results_path(str(tmp_path / "runs"))
+    assert in_folder.parent == tmp_path / "runs" and in_folder.name.startswith("bench-")
+
+
+def test_bench_refuses_an_existing_results_file_before_timing(tmp_path, capsys):
+    kept = tmp_path / "r.json"
+    kept.write_text("{}\n")
+    assert main(["bench", *TINY, "--backends", "numpy", "--long-style-minutes", "0",
+                 "--no-torch", "--out", str(kept)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == \
+        f"randstyle bench: error: --out: {kept} exists; name another file"
+    assert captured.out == "" and kept.read_text() == "{}\n"  # no timing ran, nothing lost

@@ -7,8 +7,8 @@ in the same run, in the parent between the backends and in each worker. The dens
 the dense algorithm's FLOPs (convs and Gram style losses as GEMMs) at that rate: what the
 naive algorithm cannot beat. Every backend is validated against numpy_ref on the benchmark's inputs
 before it is timed; with torch installed, PyTorch's CPU autograd of the same objective (same
-weights, same loss) is validated and timed the same way. Results: a table on stdout and JSON
-under bench/results/.
+weights, same loss) is validated and timed the same way. Results: a table on stdout, and the
+JSON where ``--out`` says (nothing is written without it).
 
 Every ratio to the sgemm rate (the dense floor, and per op) uses one rate, the roofline: the
 best 4096² sgemm rate measured anywhere in the run (the parent between the workers, and each
@@ -34,6 +34,7 @@ import numpy as np
 
 from engine._omp import NUMPY_FIRST
 from engine.config import opt
+from engine.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
 STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
@@ -60,7 +61,8 @@ class BenchConfig:
     sgemm_n: int = opt(4096, "size of the square float32 matmul timed as the roofline")
     threads: Optional[int] = opt(None, "threads for BLAS, Numba and FFTs (default: all)",
                                  show=False)
-    out: str = opt("bench/results", "folder for the JSON results")
+    out: Optional[str] = opt(None, "write the JSON results here: a file NAME.json, or a folder "
+                                   "(bench-DATE-TIME.json in it); default: the table only")
     torch: bool = field(default=True, metadata={
         "args": ["--no-torch"], "help": "do not time PyTorch's CPU autograd of the same "
                                         "objective (default: timed when torch is installed, "
@@ -485,20 +487,33 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _results_path(out: Optional[str]) -> Optional[Path]:
+    """Where --out puts the JSON: the file it names (.json), else a new timestamped file in
+    the folder it names; a results file is never overwritten. Relative to the working
+    folder, as any path a user types (it wrote into the checkout's bench/results before)."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix != ".json":
+        path = path / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    if path.exists():
+        raise ParameterError(f"--out: {path} exists; name another file")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ParameterError(f"--out: {path.parent} is not a folder")
+    return path
+
+
 def main(cfg: BenchConfig) -> int:
     if cfg.worker:
         print(json.dumps(_worker(cfg)))
         return 0
+    path = _results_path(cfg.out)  # refused before minutes of timing, not after
     results = run(cfg)
-    out = Path(cfg.out)
-    if not out.is_absolute():
-        # The default lands in the checkout's bench/results; from an install, in the cwd.
-        in_checkout = cfg.out == "bench/results" and (ROOT / "cli.py").exists()
-        out = ROOT / out if in_checkout else Path.cwd() / out
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    if path is None:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten: {path}", file=sys.stderr)
     return 0
 
