@@ -12,7 +12,7 @@ import pytest
 from helpers import write
 
 import engine
-from engine.cli import job, main
+from engine.cli import job, main, manifest
 from engine.demo import drum_loop, plucked_melody
 from engine.run import interrupt
 
@@ -93,6 +93,12 @@ def test_two_runs_in_one_process_with_a_signal_between_them(inputs, tmp_path, mo
         signal.signal(signal.SIGTERM, previous)
 
 
+def _row_call(argv: list) -> dict:
+    """A transfer row's call as the batch hands it to the job server: parsed once."""
+    fields, explicit, _ = manifest.parsed("transfer", argv)
+    return {"mode": "transfer", "fields": fields, "explicit": explicit}
+
+
 @pytest.mark.parametrize("where,said", [
     ("after", "interrupted (SIGINT) after its outputs were written"),
     ("during", "SIGINT arrived while writing; the outputs are whole")])
@@ -106,7 +112,7 @@ def test_a_job_server_runs_the_next_row_after_a_signal_at_a_rows_writes(
     sent = _signal_at_the_writes(monkeypatch, signal.SIGINT, where)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as serve() does
     try:
-        rows = [job.run(["transfer", *inputs, "-o", str(tmp_path / f"{n}.wav"), *FAST])
+        rows = [job.run(_row_call([*inputs, "-o", str(tmp_path / f"{n}.wav"), *FAST]))
                 for n in ("first", "second")]
     finally:
         signal.signal(signal.SIGINT, previous)
