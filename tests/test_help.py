@@ -54,3 +54,17 @@ def test_a_style_command_offers_its_own_presets_only(command, capsys):
     for name in presets.PRESETS:
         offered = re.search(rf"(?<![\w-]){name}: ", text) is not None
         assert offered == (name in presets.names(command)), (command, name)
+
+
+@pytest.mark.parametrize("argv,command", [
+    (["texture"], "texture"), (["separate", "mix.wav", "--method", "statistics"], "separate")])
+def test_a_command_without_a_content_has_no_content_feature_options(argv, command, capsys):
+    """texture and the statistics separation inherit the network's content-feature fields
+    but have no content: their help lists none, and one given is one line, exit 2."""
+    assert not {"--content-features", "--content-n-mels"} & long_flags(help_of(argv, capsys))
+    assert "--content-features" in long_flags(help_of(["transfer"], capsys))
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--content-n-mels=4"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (f"randstyle {command}: error: --content-n-mels: no effect "
+                                       f"on {command} (it has no content)\n")

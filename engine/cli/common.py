@@ -25,6 +25,9 @@ ADVANCED = ("ftol", "maxcor", "bounds", "init_std", "init_mix", "l1_weight", "ba
             "patience", "min_improvement", "eval_every", "eval_patience", "checkpoint_every",
             "tf32", "threads", "subtype", "transpose", "statistics", "autocorr_lags",
             "autocorr_branches", "spectrum_bands")
+# The network's fields for a content's features: a command with no content (texture,
+# separate --method statistics) has no flag for them (Parser: NOT_TAKEN).
+CONTENT_ONLY = ("content_features", "content_n_mels")
 
 
 class Parser(argparse_dataclass.ArgumentParser):
@@ -34,12 +37,24 @@ class Parser(argparse_dataclass.ArgumentParser):
     def __init__(self, options_class: type, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(options_class, *args, **kwargs)
+        self._drop(getattr(options_class, "NOT_TAKEN", ()))
         for title, dests in (("network (the random convolutions)", NETWORK),
                              ("advanced (the optimizer and internals)", ADVANCED)):
             group = self.add_argument_group(title)
             for action in [a for a in self._optionals._group_actions if a.dest in dests]:
                 self._optionals._group_actions.remove(action)
                 group._group_actions.append(action)
+
+    def _drop(self, dests: tuple) -> None:
+        """No flag for the fields a command inherits but does not take (a texture has no
+        content to put features on): not in its help, and unrecognized if given."""
+        self.not_taken = set()
+        for action in [a for a in self._actions if a.dest in dests]:
+            self.not_taken.update(action.option_strings)
+            self._remove_action(action)
+            self._optionals._group_actions.remove(action)
+            for option in action.option_strings:
+                del self._option_string_actions[option]
 
     def parse_args(self, args=None, namespace=None):
         """The options' dataclass; a value its checks refuse is one ParameterError that says
@@ -50,6 +65,11 @@ class Parser(argparse_dataclass.ArgumentParser):
             raise ParameterError(flagged(exc)) from None
 
     def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
+        given = message.split(":", 1)[1].split() if message.startswith("unrecognized") else []
+        inherited = [w.split("=")[0] for w in given if w.split("=")[0] in self.not_taken]
+        if inherited:
+            self.exit(2, f"{self.prog}: error: {inherited[0]}: no effect on {self.prog.split()[-1]}"
+                         " (it has no content)\n")
         self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
 
     def suggestion(self, message: str) -> str:

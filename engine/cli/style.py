@@ -10,6 +10,7 @@ import numpy as np
 
 from engine import audio, demo, loudness, presets
 from engine.cli.common import (
+    CONTENT_ONLY,
     DEMO_SECONDS,
     PROG,
     check_outputs,
@@ -94,6 +95,7 @@ class TransferArgs(TransferConfig, StyleRunArgs):
 
 @dataclass
 class TextureArgs(TextureConfig, StyleRunArgs):
+    NOT_TAKEN = CONTENT_ONLY
     progress: bool = progress_field()
     preset: Optional[str] = preset_field("texture")
     style: Optional[str] = positional("STYLE audio file (or use --style; omit both for the "

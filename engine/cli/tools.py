@@ -8,6 +8,7 @@ from engine import audio, demo, loudness
 from engine.bench import harness
 from engine.bench.harness import BenchConfig
 from engine.cli.common import (
+    CONTENT_ONLY,
     DEMO_SECONDS,
     PROG,
     check_outputs,
@@ -79,7 +80,7 @@ class DictionaryArgs(SeparateOutputs, DictionaryConfig):
 
 @dataclass
 class StatisticsArgs(SeparateOutputs, StatisticsConfig):
-    pass
+    NOT_TAKEN = CONTENT_ONLY
 
 
 # The command's arguments per --method: each lists (and parses) only its method's options.
