@@ -234,7 +234,7 @@ def signal(name: str, args: argparse.Namespace, n: int) -> tuple:
     """(style, another n samples of the same recording) of a generated signal or a corpus
     clip (corpus:NAME: the whole clip, and its last n samples)."""
     if name.startswith("corpus:"):
-        from bench.corpus import load_corpus
+        from bench.corpus.render import load_corpus
         from engine.audio import load
         clip = load(load_corpus(args.corpus)["clips"][name.split(":", 1)[1]], SR)
         return clip, clip[-n:]

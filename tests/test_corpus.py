@@ -6,7 +6,8 @@ import os
 import numpy as np
 import soundfile as sf
 
-from bench import corpus, corpus_midi
+from bench.corpus import midi as corpus_midi
+from bench.corpus import render as corpus
 
 
 def _read(path):

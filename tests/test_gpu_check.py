@@ -4,7 +4,7 @@ suite runs anyway, so they are left out here.)"""
 import pytest
 from conftest import CUDA_TESTABLE, GPU
 
-from bench import gpu_check
+from bench.machine import gpu_check
 
 emulated = pytest.mark.skipif(GPU or not CUDA_TESTABLE, reason="the emulation mode only")
 

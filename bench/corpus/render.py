@@ -29,7 +29,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from bench import corpus_midi as cm
+from bench.corpus import midi as cm
 from engine import demo
 from engine.errors import ParameterError
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SR = 8000
 SMALL = dict(sr=SR, n_fft=256, hop_length=64, n_filters=64, kernel_size=5, n_mels=16,
              rhythm_filters=32, rhythm_kernel_size=8, maxiter=3, progress=False)

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import engine  # noqa: E402
 import kernels  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> int:
     sr = engine.NetworkConfig().sr
     content, style = plucked_melody(args.seconds, sr), drum_loop(args.style_seconds, sr)
     if args.style_clips:
-        from bench.corpus import load_corpus
+        from bench.corpus.render import load_corpus
         clips = load_corpus(args.corpus)["clips"]
         joined = np.concatenate([engine.load(clips[c], sr=sr)
                                  for c in args.style_clips.split(",")])

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus import load_corpus
+from bench.corpus.render import load_corpus
 from bench.texture import RECORDINGS, check_distance, check_grams
 from engine.model.evaluate import chroma_similarity as evaluate_chroma
 from engine.model.evaluate import content_similarity, eval_grams, style_distance

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from bench.corpus_quality import SR, clip, measured, run_marked
+from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
 from engine.model.evaluate import eval_grams
 from engine.presets import PRESETS

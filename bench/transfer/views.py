@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus import load_corpus
+from bench.corpus.render import load_corpus
 from bench.texture import check_distance, check_grams
 from engine.demo import drum_loop, plucked_melody
 

@@ -452,7 +452,8 @@ def main() -> int:
     p.add_argument("--mixes", default="all", help="sweep: comma-separated mix names")
     p.add_argument("--maxiter", type=int, default=40, help="sweep: iterations per variant")
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                                                 "results"))
     a = p.parse_args()
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()

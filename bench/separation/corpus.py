@@ -29,7 +29,7 @@ import numpy as np
 import soundfile as sf
 
 from bench import write_markdown
-from bench.separation import hpss_parts, ideal_ratio_mask
+from bench.separation.generated import hpss_parts, ideal_ratio_mask
 from engine.model.bss_eval import bss_eval_sources, si_sdr
 from engine.model.filters import hann_window
 from engine.run.separate import separate
@@ -43,7 +43,7 @@ def load(corpus: str) -> tuple:
     (rendered by bench/corpus.py when missing, where that script is present)."""
     path = os.path.join(corpus, "corpus.json")
     if not os.path.exists(path):
-        from bench.corpus import load_corpus
+        from bench.corpus.render import load_corpus
         load_corpus(corpus)
     with open(path) as f:
         c = json.load(f)

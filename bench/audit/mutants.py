@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.mutant_list import MUTANTS, ROOMS
+from bench.audit.mutant_list import MUTANTS, ROOMS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def scratch_copy() -> Path:

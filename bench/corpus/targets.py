@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 
 import engine
-from bench.corpus import load_corpus
+from bench.corpus.render import load_corpus
 from bench.texture import check_distance, check_grams
 from engine import loudness
 

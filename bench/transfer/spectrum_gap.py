@@ -17,8 +17,8 @@ from dataclasses import asdict
 import numpy as np
 
 import engine
-from bench.corpus import load_corpus
-from bench.corpus_quality import measured
+from bench.corpus.quality import measured
+from bench.corpus.render import load_corpus
 from bench.texture import check_grams
 from engine.config import TextureConfig
 from engine.model.ensemble import member_configs

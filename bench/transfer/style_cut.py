@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus import load_corpus
+from bench.corpus.render import load_corpus
 from bench.texture import check_distance, check_grams
 
 SR = 22050

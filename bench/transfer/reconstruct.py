@@ -32,7 +32,8 @@ def main() -> int:
     p.add_argument("--n-filters", type=int, default=1024)
     p.add_argument("--budgets", default="50,200", help="L-BFGS-B iterations, comma-separated")
     p.add_argument("--griffin-lim-iters", type=int, default=100)
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                                                 "results"))
     a = p.parse_args()
     sr = 22050
     rows = ["| signal | L-BFGS-B budget | time domain: SC | time (s) | spectrogram: "
