@@ -125,6 +125,3 @@ def main(argv: list | None = None) -> int:
           + (f" ({', '.join(survived)})" if survived else ""), file=sys.stderr)
     return 1 if survived else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -75,6 +75,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"FAIL {b}", file=sys.stderr)
     return 1 if bad else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
@@ -184,6 +183,3 @@ def main(argv=None) -> int:
         run(args)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -255,6 +255,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"{args.out}: {len(m['mixes'])} mixes, {len(m['clips'])} clips, source {m['source']}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -96,6 +96,3 @@ def main(argv=None) -> int:
           f"{unit * 1e3:.0f} ms\n\n" + "\n".join(rows))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,6 +7,7 @@ blocks, whichever is faster: the roofline), and process CPU time per FLOP (both 
 which other jobs on a shared machine move less; CPU time does not count cores left idle, so
 only the wall ratio on an idle machine answers the target.
 """
+import argparse
 import time
 
 import numpy as np  # before the engine, as a program using randstyle would import it
@@ -26,7 +27,10 @@ def best(f, repeat: int) -> tuple:
     return wall, cpu_time
 
 
-def main(repeat: int = 3) -> None:
+def main(argv: list | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    repeat = p.parse_args(argv).repeat
     rng = np.random.default_rng(0)
     n = 4096
     a = rng.standard_normal((n, n), dtype=np.float32)
@@ -51,6 +55,3 @@ def main(repeat: int = 3) -> None:
               f" the sgemm time of its {conv_flop / 1e9:.1f} GFLOP; CPU time "
               f"{cpu_time * cpu_rate / conv_flop:.2f}x")
 
-
-if __name__ == "__main__":
-    main()

@@ -184,7 +184,7 @@ CHECKS: list[tuple[str, Callable]] = [
 
 
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gpu_check", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.machine gpu-check", description=__doc__)
     parser.add_argument("--emulate", action="store_true",
                         help="run on the host emulation of the cuda backend (no GPU needed)")
     parser.add_argument("--only", default=None,
@@ -223,6 +223,3 @@ def main(argv: list | None = None) -> int:
         print(f"{status} {name}: {detail} ({time.perf_counter() - started:.0f} s)", flush=True)
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

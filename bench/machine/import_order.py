@@ -37,14 +37,14 @@ print(json.dumps({"numpy_first": numpy_first, "wall_s": wall, "cpu_s": cpu,
 """
 
 
-def main() -> None:
+def main(argv: list | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--style-seconds", type=float, default=30.0)
     p.add_argument("--n-filters", type=int, default=4096)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2)
-    a = p.parse_args()
+    a = p.parse_args(argv)
     results = {"numpy": [], "engine": []}
     for _ in range(a.rounds):
         for first in results:
@@ -61,6 +61,3 @@ def main() -> None:
     best = {first: min(r["wall_s"] for r in runs) for first, runs in results.items()}
     print(f"best wall, NumPy first / engine first: {best['numpy'] / best['engine']:.2f}")
 
-
-if __name__ == "__main__":
-    main()

@@ -66,6 +66,3 @@ def main(argv=None) -> int:
     print("\n".join(rows))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

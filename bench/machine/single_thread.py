@@ -5,6 +5,7 @@ Both sides measured as this process's CPU time with every pool (BLAS, Numba, the
 at one thread, so other jobs sharing the machine barely move the ratio: a load-robust check of
 ``bench``'s "x dense floor" (which on a quiet machine also includes how well both scale).
 """
+import argparse
 import time
 
 import numpy as np  # before the engine, as a program using randstyle would import it
@@ -23,7 +24,8 @@ def cpu_best(f, repeat: int = 3) -> float:
     return min(times)
 
 
-def main() -> None:
+def main(argv: list | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     kernels.set_threads(1)
     net, obj, x, _ = _network_and_inputs(BenchConfig(), "cpu")
     n = 4096
@@ -36,6 +38,3 @@ def main() -> None:
           f"{dense / 1e9:.1f} GFLOP, floor {dense / rate:.3f} s; evaluation {t:.3f} s "
           f"({t * rate / dense:.2f}x the dense floor; style: {obj.style_algorithms})")
 
-
-if __name__ == "__main__":
-    main()

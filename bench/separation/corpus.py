@@ -274,7 +274,7 @@ def misi(args: argparse.Namespace) -> str:
     return write_markdown("bench/results", "separation_misi", "\n".join(rows))
 
 
-def main() -> None:
+def main(argv: list | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["table", "sweep", "memory", "consistent", "fuse", "misi"])
     ap.add_argument("--fuse-n-fft", type=int, default=2048, help="fuse: the second STFT size")
@@ -287,10 +287,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     modes = {"memory": memory, "consistent": consistent, "fuse": fuse, "misi": misi}
     modes.get(args.mode, run)(args)
 
-
-if __name__ == "__main__":
-    main()

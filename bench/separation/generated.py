@@ -436,7 +436,7 @@ def distances(a: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
-def main() -> int:
+def main(argv: list | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=("table", "sweep", "distances", "diagnose"))
     p.add_argument("--seconds", type=float, default=None, help="mix length (table: 10, "
@@ -454,7 +454,7 @@ def main() -> int:
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
                                                  "results"))
-    a = p.parse_args()
+    a = p.parse_args(argv)
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()
     body = {"table": table, "sweep": sweep, "distances": distances,
@@ -464,6 +464,3 @@ def main() -> int:
     write_markdown(a.out, f"separation-{a.what}", header + body)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

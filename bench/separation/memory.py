@@ -1,8 +1,8 @@
-"""``python -m bench.memory_separate SECONDS MAXITER``: a separation of a two-source demo mix
+"""``python -m bench.separation memory SECONDS MAXITER``: a separation of a two-source demo mix
 (defaults, cpu backend, one thread) and its peak RSS against engine/model/memory.py's
 estimate; docs/gpu.md quotes it."""
+import argparse
 import resource
-import sys
 import time
 
 import engine
@@ -10,7 +10,7 @@ from engine.demo import chord_pad, plucked_melody
 from engine.model import memory
 
 
-def main(seconds: float, maxiter: int, sr: int = 22050) -> str:
+def measure(seconds: float, maxiter: int, sr: int = 22050) -> str:
     mix = plucked_melody(seconds, sr, seed=3) + chord_pad(seconds, sr, seed=4)
     examples = {"melody": plucked_melody(seconds, sr, seed=5),
                 "pad": chord_pad(seconds, sr, seed=6)}
@@ -25,5 +25,11 @@ def main(seconds: float, maxiter: int, sr: int = 22050) -> str:
             f"{time.process_time() - started:.0f} CPU s")
 
 
-if __name__ == "__main__":
-    print(main(float(sys.argv[1]), int(sys.argv[2])))
+
+def main(argv: list | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("seconds", type=float, help="the mix's length")
+    p.add_argument("maxiter", type=int, help="L-BFGS-B iterations")
+    args = p.parse_args(argv)
+    print(measure(args.seconds, args.maxiter))
+    return 0

@@ -93,7 +93,7 @@ def fastfood_gpu_paper(T: int, K: int, C: int, F: int, rate: float, bandwidth: f
             "dense_gflop": 4.0 * Tp * K * C * F / 1e9, "dense_s": 4.0 * Tp * K * C * F / rate}
 
 
-def main() -> int:
+def main(argv: list | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--style-seconds", type=float, default=30.0)
@@ -104,7 +104,7 @@ def main() -> int:
                         "bench/corpus.py clips joined end to end, e.g. drums,piano_chorale "
                         "(--corpus DIR), cut to --style-seconds")
     p.add_argument("--corpus", default="/work/corpus")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     kernels.set_threads(1)
     sr = engine.NetworkConfig().sr
     content, style = plucked_melody(args.seconds, sr), drum_loop(args.style_seconds, sr)
@@ -156,6 +156,3 @@ def table(r: dict) -> str:
                  f"{g['fastfood_gflop']:.1f} GFLOP {g['fastfood_s'] * 1e3:.2f} ms")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

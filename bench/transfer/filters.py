@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import soundfile as sf
@@ -96,6 +95,3 @@ def main(argv=None) -> int:
     print(table([json.loads(line) for line in open(args.out)]))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

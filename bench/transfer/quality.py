@@ -229,7 +229,7 @@ def table(log: str, patience: int, min_improvement: float) -> None:
                           f"{q['content_similarity']:.3f}" if q else "not within its run"))
 
 
-def main() -> None:
+def main(argv: list | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("what", choices=["calibrate", "transfer", "table"])
     p.add_argument("--seconds", type=float, default=None)
@@ -242,7 +242,7 @@ def main() -> None:
     p.add_argument("--label", default="", help="names the --set overrides in the table")
     p.add_argument("--patience", type=int, default=TransferConfig.patience)
     p.add_argument("--min-improvement", type=float, default=TransferConfig.min_improvement)
-    a = p.parse_args()
+    a = p.parse_args(argv)
     if a.what == "calibrate":
         calibrate(a.seconds or 20.0)
     elif a.what == "transfer":
@@ -251,6 +251,3 @@ def main() -> None:
     else:
         table(a.log, a.patience, a.min_improvement)
 
-
-if __name__ == "__main__":
-    main()

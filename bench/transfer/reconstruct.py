@@ -26,7 +26,7 @@ def signals(seconds: float, sr: int) -> dict:
             "noise bursts": 0.3 * bursts}
 
 
-def main() -> int:
+def main(argv: list | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--n-filters", type=int, default=1024)
@@ -34,7 +34,7 @@ def main() -> int:
     p.add_argument("--griffin-lim-iters", type=int, default=100)
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
                                                  "results"))
-    a = p.parse_args()
+    a = p.parse_args(argv)
     sr = 22050
     rows = ["| signal | L-BFGS-B budget | time domain: SC | time (s) | spectrogram: "
             f"iterations used | its magnitude's SC | after Griffin-Lim ({a.griffin_lim_iters} "
@@ -57,6 +57,3 @@ def main() -> int:
     write_markdown(a.out, "reconstruct", header + table)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,6 @@ STFT; nothing else of the result changes.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import asdict
 
 import numpy as np
@@ -93,6 +92,3 @@ def main(argv=None) -> int:
     print(f"eval / check equalized: {measured(equalized(x, style), grams, checks, content)}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -54,6 +54,3 @@ def main(argv=None) -> int:
           f"(drums + organ), {args.filters} filters, one thread\n\n" + "\n".join(rows))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

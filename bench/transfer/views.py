@@ -96,6 +96,3 @@ def main(argv: list | None = None) -> int:
     print(f"content {args.seconds:g} s, one thread, stops off\n\n" + "\n".join(rows))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
