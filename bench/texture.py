@@ -37,6 +37,7 @@ from scipy.signal import istft, stft
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import engine  # noqa: E402
+from bench import lab  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import TextureConfig  # noqa: E402
 from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
@@ -234,9 +235,7 @@ def signal(name: str, args: argparse.Namespace, n: int) -> tuple:
     """(style, another n samples of the same recording) of a generated signal or a corpus
     clip (corpus:NAME: the whole clip, and its last n samples)."""
     if name.startswith("corpus:"):
-        from bench.corpus.render import load_corpus
-        from engine.audio import load
-        clip = load(load_corpus(args.corpus)["clips"][name.split(":", 1)[1]], SR)
+        clip = lab.clip(args.corpus, name.split(":", 1)[1], SR)
         return clip, clip[-n:]
     record = RECORDINGS[name](args.style_seconds + args.seconds)
     style = record[:int(args.style_seconds * SR)]
@@ -288,10 +287,7 @@ def main(argv=None) -> int:
             res = run_variant(style, args.seconds, args.maxiter, overrides, grams, checks)
             line = {"signal": sig, "variant": name, "seconds": args.seconds,
                     "style_seconds": args.style_seconds, "references": refs, **res}
-            print(json.dumps(line), flush=True)
-            if args.out:
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(line) + "\n")
+            lab.append_jsonl(args.out, line)
     return 0
 
 

@@ -14,7 +14,7 @@ from typing import List, Optional
 import numpy as np
 import soundfile as sf
 
-from bench.corpus.render import load_corpus
+from bench.lab import load_corpus
 
 
 def stats(x: np.ndarray, sr: int) -> dict:

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus.render import load_corpus
+from bench import lab
 from bench.texture import RECORDINGS, check_distance, check_grams
 from engine.model.evaluate import chroma_similarity as evaluate_chroma
 from engine.model.evaluate import content_similarity, eval_grams, style_distance
@@ -87,7 +87,7 @@ def clip(name: str, corpus: str, seconds: float) -> np.ndarray:
     real instruments agree."""
     if name.startswith("gen:"):
         return RECORDINGS[name[4:]](seconds)
-    return engine.load(load_corpus(corpus)["clips"][name], sr=SR)
+    return lab.clip(corpus, name, SR)
 
 
 def run(args) -> None:
@@ -107,17 +107,12 @@ def run(args) -> None:
                 "seconds": args.seconds, "content": args.content if content is not None
                 else None, "style": args.style, "marks": marks, "result": result,
                 "stop_reason": r["stop_reason"]}
-        print(json.dumps(line), flush=True)
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(json.dumps(line) + "\n")
+        lab.append_jsonl(args.out, line)
 
 
 def scale(args) -> str:
     """The scale the table is read on: references measured against the whole style clip."""
-    clips = load_corpus(args.corpus)["clips"]
-    style = engine.load(clips[args.style], sr=SR)
-    content = engine.load(clips[args.content], sr=SR)
+    style, content = lab.clip(args.corpus, args.style), lab.clip(args.corpus, args.content)
     n = int(args.seconds * SR)
     grams, checks = eval_grams(style, SR), check_grams(style)
     rng = np.random.default_rng(0)
@@ -170,7 +165,7 @@ def main(argv=None) -> int:
     p.add_argument("--content", default="piano_chorale")
     p.add_argument("--style", default="drums")
     p.add_argument("--variants", default="old,full,new")
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     p.add_argument("--out", default=None, help="append one JSON line per run here")
     p.add_argument("--table", metavar="JSONL", default=None)
     p.add_argument("--scale", action="store_true", help="only print the references' table")

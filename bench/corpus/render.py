@@ -13,7 +13,7 @@ DIR/corpus.json: {"sr", "source": "fluidsynth"|"demo", "seconds", "mixes": [{"na
 DIR; WAVs are mono float32 at 22050 Hz. Stems are scaled to one RMS (STEM_RMS) and together
 down so their mix (their exact sum) peaks at most at PEAK. Deterministic.
 
-In Python: ``from bench.corpus import load_corpus; c = load_corpus(DIR)`` renders when
+In Python: ``from bench.lab import load_corpus; c = load_corpus(DIR)`` renders when
 DIR/corpus.json is missing and returns the manifest with absolute paths.
 """
 from __future__ import annotations
@@ -210,35 +210,6 @@ def _move_in(tmp: str, out: str) -> None:
         if os.path.exists(os.path.join(tmp, sub)):
             os.rename(os.path.join(tmp, sub), os.path.join(out, sub))
     os.replace(os.path.join(tmp, "corpus.json"), os.path.join(out, "corpus.json"))
-
-
-def _absolute(manifest: dict, root: str) -> dict:
-    def ab(rel: str) -> str:
-        path = os.path.join(root, rel)
-        if not os.path.exists(path):
-            raise ParameterError(f"corpus file missing: {path} (render again with --force)")
-        return path
-    out = dict(manifest)
-    out["mixes"] = [{"name": m["name"], "mix": ab(m["mix"]),
-                     "stems": {k: ab(v) for k, v in m["stems"].items()},
-                     "examples": {k: ab(v) for k, v in m["examples"].items()}}
-                    for m in manifest["mixes"]]
-    out["clips"] = {k: ab(v) for k, v in manifest["clips"].items()}
-    return out
-
-
-def load_corpus(dir: str, seconds: float = 10.0) -> dict:
-    """The corpus manifest of ``dir`` with absolute paths, rendered first if it is absent."""
-    root = os.path.abspath(dir)
-    path = os.path.join(root, "corpus.json")
-    if not os.path.exists(path):
-        render_corpus(root, seconds)
-    with open(path) as f:
-        manifest = json.load(f)
-    if abs(manifest.get("seconds", seconds) - seconds) > 1e-9:
-        raise ParameterError(f"{path} has {manifest['seconds']} s mixes, asked for {seconds} s:"
-                             " use another folder")
-    return _absolute(manifest, root)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -19,26 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 import engine
-from bench.corpus.render import load_corpus
+from bench import lab
 from bench.texture import check_distance, check_grams
 from engine import loudness
 
 SR = 22050
-
-
-def matmul_seconds(n: int = 4096, repeat: int = 3) -> float:
-    rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def run_cli(argv: list) -> float:
@@ -71,13 +59,13 @@ def main(argv=None) -> int:
     p.add_argument("--content", default="piano_chorale")
     p.add_argument("--style", default="drums")
     p.add_argument("--modes", default="transfer,texture")
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     p.add_argument("--options", default="", help="more CLI options of every run, as one "
                                                  "string (e.g. \"--preset percussive\")")
     args = p.parse_args(argv)
     options = tuple(shlex.split(args.options))
-    clips = load_corpus(args.corpus)["clips"]
-    unit = matmul_seconds()
+    clips = lab.load_corpus(args.corpus)["clips"]
+    unit = lab.matmul_seconds()
     rows = ["| run | style distance eval / check | content similarity | iterations | wall s | "
             "wall in 4096² matmuls | loudness out / matched (LUFS) |",
             "|---|---|---|---|---|---|---|"]

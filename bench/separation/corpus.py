@@ -21,14 +21,13 @@ Markdown on stdout and under bench/results/.
 """
 import argparse
 import json
-import os
 import sys
 import time
 
 import numpy as np
-import soundfile as sf
 
-from bench import write_markdown
+from bench import lab
+from bench.lab import write_markdown
 from bench.separation.generated import hpss_parts, ideal_ratio_mask
 from engine.model.bss_eval import bss_eval_sources, si_sdr
 from engine.model.filters import hann_window
@@ -36,23 +35,6 @@ from engine.run.separate import separate
 from kernels import numpy_ref
 
 N_FFT, HOP = 2048, 512
-
-
-def load(corpus: str) -> tuple:
-    """(sr, [(name, mix, {inst: stem}, {inst: example})]) of corpus.json under ``corpus``
-    (rendered by bench/corpus.py when missing, where that script is present)."""
-    path = os.path.join(corpus, "corpus.json")
-    if not os.path.exists(path):
-        from bench.corpus.render import load_corpus
-        load_corpus(corpus)
-    with open(path) as f:
-        c = json.load(f)
-
-    def wav(rel: str) -> np.ndarray:
-        x, _ = sf.read(os.path.join(corpus, rel), dtype="float64", always_2d=True)
-        return x.mean(axis=1)
-    return c["sr"], [(m["name"], wav(m["mix"]), {k: wav(v) for k, v in m["stems"].items()},
-                      {k: wav(v) for k, v in m["examples"].items()}) for m in c["mixes"]]
 
 
 def scores(stems: dict, parts: dict, si: bool = False) -> list:
@@ -68,17 +50,6 @@ def scores(stems: dict, parts: dict, si: bool = False) -> list:
                                                  for n in names]))[0]
         equal = bss_eval_sources(refs, np.stack([split] * len(names)))[0]
     return [(float(f), float(f - e)) for f, e in zip(found, equal)]
-
-
-def matmul_seconds(n: int = 4096, repeats: int = 3) -> float:
-    """Best of ``repeats`` of one n x n float32 matrix product (NumPy's BLAS)."""
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def sklearn_nmf(mix: np.ndarray, examples: dict, k: int = 32, n_fft: int = N_FFT,
@@ -133,7 +104,7 @@ def parse_set(spec: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> str:
-    sr, mixes = load(args.corpus)
+    sr, mixes = lab.mixes(args.corpus)
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     variants = {"default": {}}
@@ -143,7 +114,7 @@ def run(args: argparse.Namespace) -> str:
                     variants) if args.mode == "table" else \
         {k: v for k, v in methods(False, variants).items()
          if k in variants or k == "ideal ratio mask 2048"}
-    unit = matmul_seconds()
+    unit = lab.matmul_seconds()
     head = "| method | " + " | ".join(m[0] for m in mixes) + " |"
     rule = "|---|" + "---|" * len(mixes)
     sdrs, gains_, times, found = [head, rule], [head + " CPU s / wall s (all) |", rule + "---|"], \
@@ -175,12 +146,12 @@ def run(args: argparse.Namespace) -> str:
         if short and label != ref:
             out.append(f"{label}: at most {max(short):.1f} dB below the {ref} (mean "
                        f"{np.mean(short):.1f})")
-    return write_markdown("bench/results", f"separation_corpus_{args.mode}", "\n".join(out))
+    return write_markdown(lab.RESULTS, f"separation_corpus_{args.mode}", "\n".join(out))
 
 
 def memory(args: argparse.Namespace) -> str:
     import resource
-    sr, mixes = load(args.corpus)
+    sr, mixes = lab.mixes(args.corpus)
     _, mix, _, examples = mixes[0]
     n = int(args.minutes * 60 * sr)
     long_mix = np.resize(mix.astype(np.float32), n)
@@ -191,13 +162,13 @@ def memory(args: argparse.Namespace) -> str:
             f"--fit-iter {args.fit_iter}): peak RSS {peak:.0f} MiB (before the separation "
             f"{before:.0f} MiB; the mix alone in float32 {n * 4 / 2**20:.0f} MiB); "
             f"{c:.0f} s CPU, {w:.0f} s wall")
-    return write_markdown("bench/results", "separation_memory", text)
+    return write_markdown(lab.RESULTS, "separation_memory", text)
 
 
 def consistent(args: argparse.Namespace) -> str:
     """The default's sources, then N rounds of consistent Wiener masks: each source's power
     re-measured from the STFT of its own signal (|STFT(y_s)|^2 / sum), applied to the mix."""
-    sr, mixes = load(args.corpus)
+    sr, mixes = lab.mixes(args.corpus)
     w = hann_window(N_FFT)
     stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, HOP)[0]  # noqa: E731
     rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
@@ -211,13 +182,13 @@ def consistent(args: argparse.Namespace) -> str:
             parts = {k: numpy_ref.istft_forward((p / total * X)[None], w, HOP, len(mix))[0][0]
                      for k, p in power.items()}
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return write_markdown("bench/results", "separation_consistent", "\n".join(rows))
+    return write_markdown(lab.RESULTS, "separation_consistent", "\n".join(rows))
 
 
 def fuse(args: argparse.Namespace) -> str:
     """The default's sources and those at --fuse-n-fft (hop a quarter) averaged, weights w and
     1 - w (the fusion of two STFT sizes that issue 30 measured and did not keep)."""
-    sr, mixes = load(args.corpus)
+    sr, mixes = lab.mixes(args.corpus)
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     n = args.fuse_n_fft
@@ -229,7 +200,7 @@ def fuse(args: argparse.Namespace) -> str:
                                                     for w in (0.5, 0.7)))]
         rows.append(f"| {name} | " + " | ".join(" / ".join(f"{v:.2f}" for v, _ in c)
                                                  for c in cells) + " |")
-    return write_markdown("bench/results", f"separation_fuse_{n}", "\n".join(rows))
+    return write_markdown(lab.RESULTS, f"separation_fuse_{n}", "\n".join(rows))
 
 
 def wiener_spectra(mix: np.ndarray, examples: dict) -> tuple:
@@ -253,7 +224,7 @@ def misi(args: argparse.Namespace) -> str:
     """The default's Wiener spectra, then rounds of MISI (Gunawan & Sen 2010) at its STFT
     (8192 / 2048): each source keeps its masked magnitude |M_s X| and takes the phase of its
     re-analysed STFT plus an equal share of what the sources miss of the mix."""
-    sr, mixes = load(args.corpus)
+    sr, mixes = lab.mixes(args.corpus)
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     w, hop = hann_window(8192), 2048
@@ -271,7 +242,7 @@ def misi(args: argparse.Namespace) -> str:
             miss = (X - sum(spec.values())) / len(spec)
             spec = {k: mags[k] * np.exp(1j * np.angle(S + miss)) for k, S in spec.items()}
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return write_markdown("bench/results", "separation_misi", "\n".join(rows))
+    return write_markdown(lab.RESULTS, "separation_misi", "\n".join(rows))
 
 
 def main(argv: list | None = None) -> None:
@@ -281,7 +252,7 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=2, help="consistent, misi: rounds")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--fit-iter", type=int, default=3)
-    ap.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(ap)
     ap.add_argument("--statistics", action="store_true",
                     help="also the statistics method (slow)")
     ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")

@@ -16,13 +16,13 @@ each stem's harmonic Gram is from each example's. Markdown on stdout and under
 bench/results/.
 """
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
 
-from bench import write_markdown
+from bench import lab
+from bench.lab import write_markdown
 from engine.config import StatisticsConfig
 from engine.demo import drum_loop, plucked_melody
 from engine.model.evaluate import sdr
@@ -452,8 +452,7 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--mixes", default="all", help="sweep: comma-separated mix names")
     p.add_argument("--maxiter", type=int, default=40, help="sweep: iterations per variant")
     p.add_argument("--at", default="1,5,10,20,40", help="sweep: evaluations to report")
-    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                                                 "results"))
+    p.add_argument("--out", default=str(lab.RESULTS))
     a = p.parse_args(argv)
     a.seconds = a.seconds or (10.0 if a.what == "table" else 5.0)
     started = time.perf_counter()

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import engine  # noqa: E402
 import kernels  # noqa: E402
+from bench import lab  # noqa: E402
 from engine.bench.harness import flop_count  # noqa: E402
 from engine.demo import drum_loop, plucked_melody  # noqa: E402
 from engine.model import passes  # noqa: E402
@@ -98,21 +99,18 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--style-seconds", type=float, default=30.0)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--out", default="bench/results/fastfood.json")
+    p.add_argument("--out", default=str(lab.RESULTS / "fastfood.json"))
     p.add_argument("--style-clips", default=None,
                    help="the style from real recordings instead of the demo drum loop: "
                         "bench/corpus.py clips joined end to end, e.g. drums,piano_chorale "
                         "(--corpus DIR), cut to --style-seconds")
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     args = p.parse_args(argv)
     kernels.set_threads(1)
     sr = engine.NetworkConfig().sr
     content, style = plucked_melody(args.seconds, sr), drum_loop(args.style_seconds, sr)
     if args.style_clips:
-        from bench.corpus.render import load_corpus
-        clips = load_corpus(args.corpus)["clips"]
-        joined = np.concatenate([engine.load(clips[c], sr=sr)
-                                 for c in args.style_clips.split(",")])
+        joined = np.concatenate([lab.clip(args.corpus, c, sr) for c in args.style_clips.split(",")])
         style = joined[:int(args.style_seconds * sr)]
     x = content + np.random.default_rng(0).standard_normal(len(content)) * 0.05
     rate = sgemm_rate(args.repeat)

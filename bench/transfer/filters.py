@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 import numpy as np
-import soundfile as sf
 
+from bench import lab
 from bench.texture import RECORDINGS, SR, check_grams, run_variant
 from engine.model.evaluate import eval_grams
 
@@ -28,12 +27,7 @@ BUDGETS = (0.25, 0.5, 1.0)  # fractions of the dense run's CPU seconds
 
 
 def corpus_clip(corpus: str, name: str, n: int) -> np.ndarray:
-    meta = json.load(open(os.path.join(corpus, "corpus.json")))
-    if meta["sr"] != SR:
-        raise SystemExit(f"corpus sample rate {meta['sr']} is not {SR}")
-    x, sr = sf.read(os.path.join(corpus, meta["clips"][name]), dtype="float32",
-                    always_2d=True)
-    x = x.mean(axis=1)
+    x = lab.clip(corpus, name, SR)
     return np.tile(x, -(-n // len(x)))[:n] if len(x) < n else x[:n]
 
 
@@ -66,13 +60,13 @@ def main(argv=None) -> int:
     p.add_argument("--style-seconds", type=float, default=5.0)
     p.add_argument("--maxiter", type=int, default=60)
     p.add_argument("--signals", default="drums,melody")
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     p.add_argument("--clips", default="piano_chorale,drums")
     p.add_argument("--kinds", default=",".join(KINDS), help="filter kinds to run")
     p.add_argument("--fastfood-maxiter", type=int, default=None,
                    help="iterations of the fastfood runs (default: --maxiter); more lets them "
                         "use the dense run's CPU time (the table takes each kind's last run)")
-    p.add_argument("--out", default="docs/results/data/filters.jsonl")
+    p.add_argument("--out", default=str(lab.DATA / "filters.jsonl"))
     p.add_argument("--table", action="store_true", help="only print the table of --out")
     args = p.parse_args(argv)
     if not args.table:
@@ -89,9 +83,7 @@ def main(argv=None) -> int:
                 res = run_variant(style, args.seconds, maxiter,
                                   {"harmonic_filters": kind, "patience": 0}, grams, checks)
                 line = {"signal": name, "variant": kind, **res}
-                print(json.dumps(line), flush=True)
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(line) + "\n")
+                lab.append_jsonl(args.out, line)
     print(table([json.loads(line) for line in open(args.out)]))
     return 0
 

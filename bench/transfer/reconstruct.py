@@ -5,12 +5,12 @@ domain through the DFT conv, (b) on the log-magnitude spectrogram, then Griffin-
 prints a markdown table and writes it under bench/results/.
 """
 import argparse
-import os
 import sys
 
 import numpy as np
 
-from bench import write_markdown
+from bench import lab
+from bench.lab import write_markdown
 from engine.demo import drum_loop, plucked_melody
 from engine.run.reconstruct import reconstruct
 
@@ -32,8 +32,7 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--n-filters", type=int, default=1024)
     p.add_argument("--budgets", default="50,200", help="L-BFGS-B iterations, comma-separated")
     p.add_argument("--griffin-lim-iters", type=int, default=100)
-    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                                                 "results"))
+    p.add_argument("--out", default=str(lab.RESULTS))
     a = p.parse_args(argv)
     sr = 22050
     rows = ["| signal | L-BFGS-B budget | time domain: SC | time (s) | spectrogram: "

@@ -16,8 +16,8 @@ from dataclasses import asdict
 import numpy as np
 
 import engine
+from bench import lab
 from bench.corpus.quality import measured
-from bench.corpus.render import load_corpus
 from bench.texture import check_grams
 from engine.config import TextureConfig
 from engine.model.ensemble import member_configs
@@ -70,16 +70,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mode", choices=("texture", "transfer"), default="texture")
     p.add_argument("--style", default="drums")
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     args = p.parse_args(argv)
-    clips = load_corpus(args.corpus)["clips"]
-    style = engine.load(clips[args.style], sr=SR)
+    style = lab.clip(args.corpus, args.style, SR)
     content = None
     opts = {"progress": False, "threads": 1, "spectrum_weight": 0.0}
     if args.mode == "texture":
         x, _ = engine.texture(style, seconds=10.0, **opts)
     else:
-        content = engine.load(clips["piano_chorale"], sr=SR)[:10 * SR]
+        content = lab.clip(args.corpus, "piano_chorale", SR)[:10 * SR]
         x, _ = engine.transfer(content, style, **opts)
     grams, checks = eval_grams(style, SR), check_grams(style)
     print(f"band offsets, dB ({', '.join(map(str, EDGES))} Hz): {band_offsets(x, style)}")

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus.render import load_corpus
+from bench import lab
 from bench.texture import check_distance, check_grams
 
 SR = 22050
@@ -38,11 +38,10 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--maxiter", type=int, default=40)
     p.add_argument("--filters", default="fastfood", choices=["dense", "fastfood"])
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     args = p.parse_args(argv)
-    clips = load_corpus(args.corpus)["clips"]
-    content = engine.load(clips["piano_chorale"], sr=SR)[:int(args.seconds * SR)]
-    style = np.concatenate([engine.load(clips[c], sr=SR) for c in ("drums", "organ")])
+    content = lab.clip(args.corpus, "piano_chorale", SR)[:int(args.seconds * SR)]
+    style = np.concatenate([lab.clip(args.corpus, c, SR) for c in ("drums", "organ")])
     rows = ["| --style-factor-tol | iterations | CPU s | style distance (eval) | check "
             "distance | content similarity |", "|---|---|---|---|---|---|"]
     for tol in (0.0, engine.NetworkConfig().style_factor_tol):

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import engine
-from bench.corpus.render import load_corpus
+from bench import lab
 from bench.texture import check_distance, check_grams
 from engine.demo import drum_loop, plucked_melody
 
@@ -39,8 +39,7 @@ def pair(name: str, seconds: float, corpus: str) -> tuple:
     n = int(seconds * SR)
     if name == "generated":
         return plucked_melody(seconds, SR), drum_loop(4 * seconds, SR, variation=1.0)
-    clips = load_corpus(corpus)["clips"]
-    return engine.load(clips["piano_chorale"], sr=SR)[:n], engine.load(clips[name], sr=SR)
+    return lab.clip(corpus, "piano_chorale", SR)[:n], lab.clip(corpus, name, SR)
 
 
 def run(content: np.ndarray, style: np.ndarray, networks: str, scale: float, filters: int,
@@ -74,7 +73,7 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--pairs", default="drums,organ,generated")
     p.add_argument("--variants", default=VARIANTS)
-    p.add_argument("--corpus", default="/work/corpus")
+    lab.corpus_option(p)
     args = p.parse_args(argv)
     rows = ["| pair | networks | style scale | filters | iterations | CPU s "
             "| style eval / check | content |", "|---|---|---|---|---|---|---|---|"]
