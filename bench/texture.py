@@ -1,4 +1,4 @@
-"""Texture quality against time: ``python bench/texture.py [--seconds 5] [--maxiter 300] ...``.
+"""Texture quality against time: ``python -m bench.texture [--seconds 5] [--maxiter 300] ...``.
 
 For each generated style (a varied drum loop, the demo melody, the demo chord pad) and each
 variant (today's single-network default and the texture defaults, or any TextureConfig
@@ -17,7 +17,7 @@ start alone, a random-phase copy of the style's STFT magnitudes, the style cut i
 chunks and shuffled, and "halves": the next ``--seconds`` of the same generated recording,
 i.e. new material of the same kind, against the same style clip.
 
-``--corpus DIR`` adds real instruments as signals "corpus:NAME" (a clip of bench/corpus.py's
+``--corpus DIR`` adds real instruments as signals "corpus:NAME" (a clip of bench/corpus/render.py's
 manifest, e.g. corpus:drums): the whole clip is the style, and "halves" is its last
 ``--seconds`` (part of the style itself: the distance between a stretch and its whole).
 ``--set JSON`` merges the same overrides into every variant (e.g. one thread and no stop
@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     p.add_argument("--cost", type=int, default=0, metavar="N",
                    help="only time N evaluations of each variant's objective, in turns")
     p.add_argument("--corpus", metavar="DIR", default=None,
-                   help="bench/corpus.py's folder: signals corpus:NAME are its clips")
+                   help="bench/corpus/render.py's folder: signals corpus:NAME are its clips")
     p.add_argument("--set", default=None, metavar="JSON",
                    help="overrides merged into every variant")
     p.add_argument("--table", metavar="JSONL", default=None,

@@ -1,4 +1,4 @@
-"""bench/corpus.py: the manifest, stems that sum to their mix, examples that are other
+"""bench/corpus/render.py: the manifest, stems that sum to their mix, examples that are other
 passages, the demo fallback and the CLI's refusal to overwrite."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""The breakages bench/mutants.py applies: each an exact piece of a source file and the bug
+"""The breakages bench/audit/mutants.py applies: each an exact piece of a source file and the bug
 that replaces it, with the room of tests that should notice. Texts are matched exactly (and
 must occur once), so a refactoring that moves one makes the audit stop and say which."""
 from __future__ import annotations

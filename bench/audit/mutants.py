@@ -1,6 +1,6 @@
 """The test audit of issue 21: break a behaviour on purpose, see which test catches it.
 
-``python bench/mutants.py [--only ID,ID] [--markdown]``
+``python -m bench.audit mutants [--only ID,ID] [--markdown]``
 
 Each mutant replaces one exact piece of a source file (it must occur once) with a realistic
 bug: an off-by-one in the resumed iteration count, a checkpoint left behind, a report field
@@ -64,7 +64,7 @@ def apply(copy: Path, mutant: dict) -> str:
     count = text.count(mutant["old"])
     if count != 1:
         raise SystemExit(f"mutant {mutant['id']}: its text occurs {count} times in "
-                         f"{mutant['file']}; update bench/mutant_list.py")
+                         f"{mutant['file']}; update bench/audit/mutant_list.py")
     path.write_text(text.replace(mutant["old"], mutant["new"]))
     return text
 

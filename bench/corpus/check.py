@@ -1,4 +1,4 @@
-"""Listen-check of a rendered corpus by numbers: ``python -m bench.corpus_check --dir DIR``.
+"""Listen-check of a rendered corpus by numbers: ``python -m bench.corpus check --dir DIR``.
 
 Per file: RMS (dBFS), peak, the share of 100 ms frames more than 40 dB below the file's
 loudest frame (silence), and the spectral centroid (Hz); per mix the largest deviation of

@@ -1,4 +1,4 @@
-"""Notes for bench/corpus.py: music21 score parts and a generated drum part, written as
+"""Notes for bench/corpus/render.py: music21 score parts and a generated drum part, written as
 Standard MIDI files and rendered to mono float32 audio by fluidsynth.
 
 A note is (onset_s, duration_s, midi_pitch, velocity). Scores are played at a fixed tempo

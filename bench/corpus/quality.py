@@ -1,9 +1,9 @@
 """Quality against time on real instruments, old defaults and new (issue 20, the README's
-table): ``python -m bench.corpus_quality --mode transfer|texture [--seconds 10]
+table): ``python -m bench.corpus quality --mode transfer|texture [--seconds 10]
 [--variants old,full,new] [--out LOG.jsonl]`` runs; ``--table LOG.jsonl`` prints the table;
 ``--scale`` the references it is read against.
 
-Content: the corpus's piano chorale (bench/corpus.py, fluidsynth); style: its 20 s drum clip
+Content: the corpus's piano chorale (bench/corpus/render.py, fluidsynth); style: its 20 s drum clip
 (``--content``, ``--style`` name other clips, or gen:drums, gen:melody, gen:pad the generated
 recordings of bench/texture.py, the style 20 s). Each variant is one run through the engine's
 API on one thread (``threads=1``) whose iterates are kept at MARKS (and its returned result);

@@ -1,4 +1,4 @@
-"""A corpus of real instrument material: ``python -m bench.corpus --out DIR [--force]``.
+"""A corpus of real instrument material: ``python -m bench.corpus render --out DIR [--force]``.
 
 Renders public-domain Bach chorales from music21's corpus, part by part, with fluidsynth and
 the FluidR3 General MIDI soundfont (piano, church organ, strings, flute, nylon guitar), plus a

@@ -1,9 +1,9 @@
 """Issue 20's targets on real instruments: a default transfer and a default texture, run as a
 user runs them (`randstyle transfer` / `randstyle texture`, every default), on the corpus's
-fluidsynth clips (bench/corpus.py), judged by the evaluation network and the held-out check
+fluidsynth clips (bench/corpus/render.py), judged by the evaluation network and the held-out check
 network (result at the style's RMS) and timed against this machine's 4096² float32 matmul.
 
-``python -m bench.corpus_targets [--seconds 10] [--content piano_chorale] [--style drums]
+``python -m bench.corpus targets [--seconds 10] [--content piano_chorale] [--style drums]
 [--modes transfer,texture] [--options "--preset percussive"]``: prints a markdown table: style
 distance (eval / check), content similarity, wall seconds and wall in matmuls, the written
 file's integrated loudness against the one it matches (ITU-R BS.1770, pyloudnorm).

@@ -1,4 +1,4 @@
-"""``python -m bench.conv_rate``: the harmonic conv (cpu backend, bench sizes) against the
+"""``python -m bench.machine conv-rate``: the harmonic conv (cpu backend, bench sizes) against the
 4096² sgemm rate, forward and backward, in one process, in a few seconds.
 
 The issue-12 target is each direction within 1.1x of the sgemm time of its FLOPs. Printed

@@ -1,5 +1,5 @@
-"""``python -m bench.gpu_check``: validate the cuda backend on this machine's NVIDIA GPU in a
-few minutes, one line per check (PASS, FAIL, or SKIP where a check needs a real device), exit
+"""``python -m bench.machine gpu-check``: validate the cuda backend on this machine's NVIDIA GPU
+in a few minutes, one line per check (PASS, FAIL, or SKIP where a check needs a real device), exit
 status 1 on any FAIL. ``--emulate`` runs the same checks on the host emulation of the cuda
 backend (kernels/cuda_host.py) where no GPU answers; docs/gpu.md says what each check does.
 

@@ -1,5 +1,5 @@
-"""``python bench/import_order.py``: the cpu backend's evaluation time in fresh processes that
-import NumPy and SciPy before the engine, and ones that import the engine first, alternated.
+"""``python -m bench.machine import-order``: the cpu backend's evaluation time in fresh processes
+that import NumPy and SciPy before the engine, and ones that import the engine first, alternated.
 
 Issue 12 asks for the same time either way, with no environment variables set by the user.
 Each process times ``Objective.value_and_grad`` of the bench's default objective (best of

@@ -2,7 +2,7 @@
 on the cpu backend: a 10 s texture with its default three networks, and a 10 s transfer with
 one network and with --networks 3, each in a child process of its own.
 
-``python -m bench.memory_estimate [--maxiter 25]``: prints a markdown table (estimate, peak,
+``python -m bench.machine memory [--maxiter 25]``: prints a markdown table (estimate, peak,
 their ratio). Past maxcor (20) iterations L-BFGS-B's vectors are all written, so 25 reaches
 the peak the estimate is for.
 """

@@ -1,5 +1,5 @@
-"""``python -m bench.single_thread``: one thread, CPU time, the cpu backend against the dense
-floor at the single-thread 4096² sgemm rate.
+"""``python -m bench.machine single-thread``: one thread, CPU time, the cpu backend against the
+dense floor at the single-thread 4096² sgemm rate.
 
 Both sides measured as this process's CPU time with every pool (BLAS, Numba, the GEMM blocks)
 at one thread, so other jobs sharing the machine barely move the ratio: a load-robust check of

@@ -1,5 +1,5 @@
-"""``python -m bench.worker_memory``: a long-lived batch worker's resident memory over 20 rows,
-each with its own network seed and a style of another length and level (cpu backend, 1024
+"""``python -m bench.machine worker-memory``: a long-lived batch worker's resident memory over 20
+rows, each with its own network seed and a style of another length and level (cpu backend, 1024
 filters, 5 s content, three evaluations a row): issue 22 asks the RSS after 20 rows within
 10 % of the RSS after the first. Exits 1 when it is not."""
 import argparse

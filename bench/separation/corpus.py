@@ -1,10 +1,10 @@
-"""Separation on the real-instrument corpus (bench/corpus.py: fluidsynth renderings of
+"""Separation on the real-instrument corpus (bench/corpus/render.py: fluidsynth renderings of
 music21 scores; each example another passage of the instrument, never its stem): BSS Eval SDR
 per source (engine/model/bss_eval.py, mir_eval's bss_eval_sources v3; SI-SDR with --si-sdr)
 and its gain over the equal split (mix / n), CPU seconds and wall seconds per mix, beside
 the time of one 4096 x 4096 float32 matrix product measured in the same run.
 
-``python -m bench.separation_corpus table [--corpus /work/corpus] [--statistics]``: the
+``python -m bench.separation corpus table [--corpus /work/corpus] [--statistics]``: the
 default (engine.separate), plain supervised KL-NMF through scikit-learn (32 atoms a source, 200
 updates; activations 300 updates with the atoms fixed; Wiener masks of power 2: the classic,
 Smaragdis et al. 2007), the statistics method at its defaults (with --statistics: ~20 s a mix),

@@ -5,13 +5,13 @@ rendering (other seed, notes, tempo) than its stem:
   drums + pad    a percussive + harmonic pair (engine.demo drum loop, a chord pad)
   pluck + organ  two harmonic timbres in the same register (HPSS cannot tell them apart)
 
-``python -m bench.separation table [--seconds 10]``: the README table: the default mask
+``python -m bench.separation generated table [--seconds 10]``: the README table: the default mask
 separation (engine.separate, end to end), the seed's time-domain form (``--time-iters``
 iterations; the time of its 300-iteration default extrapolated from its per-iteration time
 in the same run), HPSS, and the ideal ratio mask from the true stems (an upper reference).
-``python -m bench.separation sweep [--seconds 5] [--variants a,b]``: the mask separation's
+``python -m bench.separation generated sweep [--seconds 5] [--variants a,b]``: the mask separation's
 variants (statistics, balance, mask STFT, smoothing, widths), SDR after every evaluation,
-so the stopping point is measured too. ``python -m bench.separation distances``: how far
+so the stopping point is measured too. ``python -m bench.separation generated distances``: how far
 each stem's harmonic Gram is from each example's. Markdown on stdout and under
 bench/results/.
 """

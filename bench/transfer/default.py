@@ -2,7 +2,7 @@
 three kinds of material (tonal in another key, percussive, voice), each run as a user runs
 it (its own stops), on one thread, CPU seconds of the process (setup included).
 
-``python -m bench.transfer_default --pairs tune|held [--variants old,new,preset]
+``python -m bench.transfer default --pairs tune|held [--variants old,new,preset]
 [--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
 ``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
 check network at the style's RMS, log-mel content similarity, chroma similarity, seconds).

@@ -10,7 +10,7 @@ plucked melody, style 30 s of drum loop, 4096 filters):
   - the harmonic conv's forward and backward alone, for both kinds;
   - PyTorch's CPU autograd of the dense network (bench/torch_ref.py), when torch imports;
   - the expected GPU time on paper from the op counts (fastfood_gpu_paper).
-Run: python bench/fastfood.py [--seconds 10 --style-seconds 30 --repeat 3]
+Run: python -m bench.transfer fastfood [--seconds 10 --style-seconds 30 --repeat 3]
 """
 # NumPy first, as the harness does: the engine then runs as a library would.
 import numpy as np  # noqa: I001  isort: skip
@@ -102,7 +102,7 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--out", default=str(lab.RESULTS / "fastfood.json"))
     p.add_argument("--style-clips", default=None,
                    help="the style from real recordings instead of the demo drum loop: "
-                        "bench/corpus.py clips joined end to end, e.g. drums,piano_chorale "
+                        "bench/corpus/render.py clips joined end to end, e.g. drums,piano_chorale "
                         "(--corpus DIR), cut to --style-seconds")
     lab.corpus_option(p)
     args = p.parse_args(argv)

@@ -1,10 +1,10 @@
 """Texture quality at equal CPU time, dense against Fastfood harmonic filters
 (docs/results/filters.md).
 
-``python -m bench.filters [--seconds 3] [--style-seconds 5] [--maxiter 60] [--corpus DIR]``
+``python -m bench.transfer filters [--seconds 3] [--style-seconds 5] [--maxiter 60] [--corpus DIR]``
 
 For each style (generated: bench/texture.py's drums and melody; real: the corpus clips named
-by --clips, rendered by bench/corpus.py with fluidsynth) one texture run per filter kind,
+by --clips, rendered by bench/corpus/render.py with fluidsynth) one texture run per filter kind,
 today's texture defaults otherwise, its iterates kept (bench/texture.run_variant). Each kept
 iterate is measured by the evaluation network (engine.model.evaluate.style_distance) and the
 held-out check network (bench/texture.CHECK_NETWORK), never by the loss. The table gives, for

@@ -1,9 +1,9 @@
 """The quality measure's scale and transfer's quality against time (docs/results/quality.md).
 
-    python bench/quality.py calibrate [--seconds 20]
-    python bench/quality.py transfer --seconds 10 --style drums --init content,noise \
+    python -m bench.transfer quality calibrate [--seconds 20]
+    python -m bench.transfer quality transfer --seconds 10 --style drums --init content,noise \
         [--maxiter 300] [--log bench_quality.jsonl]
-    python bench/quality.py table [--log bench_quality.jsonl]
+    python -m bench.transfer quality table [--log bench_quality.jsonl]
 
 ``calibrate`` measures reference sounds against each of three generated signals: unrelated
 noise, noise with the signal's average spectrum, the signal's STFT magnitudes with random

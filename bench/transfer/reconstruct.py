@@ -1,7 +1,7 @@
 """The seed's phase claim, measured: content-only reconstruction from noise (a) in the time
 domain through the DFT conv, (b) on the log-magnitude spectrogram, then Griffin-Lim.
 
-``python -m bench.reconstruct [--seconds 3] [--n-filters 1024] [--budgets 50,200]``
+``python -m bench.transfer reconstruct [--seconds 3] [--n-filters 1024] [--budgets 50,200]``
 prints a markdown table and writes it under bench/results/.
 """
 import argparse

@@ -2,7 +2,7 @@
 Gram terms alone against its style, by band levels, by its own networks at its own level and
 at the style's RMS, and after an equalizer that gives it the style's mean spectrum.
 
-``python -m bench.spectrum_gap [--mode texture|transfer] [--style drums]`` runs the default
+``python -m bench.transfer spectrum-gap [--mode texture|transfer] [--style drums]`` runs the default
 texture (or transfer of the piano chorale) with ``--spectrum-weight 0`` on one thread, then
 prints each figure. The equalizer: one STFT (2048/512), each bin scaled by the square root of
 the ratio of the style's mean power to the result's (both smoothed over 21 bins), the inverse

@@ -2,9 +2,9 @@
 exact factor, judged by the evaluation network and the held-out check network at equal
 iterations and equal CPU time, never by the loss.
 
-``python -m bench.style_cut [--seconds 5] [--maxiter 40] [--filters fastfood]``: content the
-corpus's piano chorale, style its drums joined with its organ (real recordings, no repeats),
-one transfer per tolerance with the stops off; prints a markdown table.
+``python -m bench.transfer style-cut [--seconds 5] [--maxiter 40] [--filters fastfood]``:
+content the corpus's piano chorale, style its drums joined with its organ (real recordings,
+no repeats), one transfer per tolerance with the stops off; prints a markdown table.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 one-network transfer, at equal CPU time, judged by the evaluation network and the held-out
 check network (result at the style's RMS, bench/texture.py) and by content similarity.
 
-``python -m bench.transfer_views [--seconds 5] [--pairs drums,organ,generated]
+``python -m bench.transfer views [--seconds 5] [--pairs drums,organ,generated]
 [--variants SPEC;SPEC...]``: content the corpus's piano chorale (or, for "generated", the
 demo's plucked melody), style the named corpus clip (or the demo's drum loop); one run per
 iteration count with the stops off, one thread, its CPU seconds (``time.process_time``,
