@@ -65,9 +65,10 @@ def load_corpus(dir: str, seconds: float = 10.0) -> dict:
     return _absolute(manifest, root)
 
 
-def clip(corpus: str, name: str, sr: int = SR) -> np.ndarray:
-    """The corpus clip ``name`` (e.g. "drums", "piano_chorale"), mono float32 at ``sr``."""
-    clips = load_corpus(corpus)["clips"]
+def clip(corpus: str, name: str, sr: int = SR, seconds: float = 10.0) -> np.ndarray:
+    """The corpus clip ``name`` (e.g. "drums", "piano_chorale"), mono float32 at ``sr``, of
+    the corpus whose mixes last ``seconds``."""
+    clips = load_corpus(corpus, seconds)["clips"]
     if name not in clips:
         raise ParameterError(f"no clip {name!r} in {corpus} (it has {', '.join(clips)})")
     return load(clips[name], sr=sr)
@@ -76,10 +77,10 @@ def clip(corpus: str, name: str, sr: int = SR) -> np.ndarray:
 Mix = Tuple[str, np.ndarray, Dict[str, np.ndarray], Dict[str, np.ndarray]]
 
 
-def mixes(corpus: str) -> Tuple[int, List[Mix]]:
+def mixes(corpus: str, seconds: float = 10.0) -> Tuple[int, List[Mix]]:
     """(sr, [(name, mix, {inst: stem}, {inst: example})]) of the corpus, mono float64 at the
     corpus's own rate (the separation tables score at full precision)."""
-    c = load_corpus(corpus)
+    c = load_corpus(corpus, seconds)
 
     def wav(path: str) -> np.ndarray:
         return sf.read(path, dtype="float64", always_2d=True)[0].mean(axis=1)
