@@ -201,8 +201,7 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
     order given), the distance at the marks (with the CPU seconds used by then) and the
     references (each signal's last run's)."""
     runs = [json.loads(line) for line in open(path)]
-    rows = ["| style | variant | " + " | ".join(f"{i} it" for i in at) + " |",
-            "|---|---|" + "---|" * len(at)]
+    rows = lab.head("style", "variant", *(f"{i} it" for i in at))
     done = []
     signals = list(dict.fromkeys(r["signal"] for r in runs))
     runs_in_order = sorted(runs, key=lambda r: (signals.index(r["signal"]),
@@ -221,9 +220,8 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
     refs = {r["signal"]: r["references"] for r in runs}
     rows.append("")
     names = ["noise", "spectral_noise", "templates", "random_phase", "shuffled", "halves"]
-    rows.append("| style | noise | noise, style's spectrum | templates start | random-phase copy "
-                "| shuffled 0.5 s chunks | halves |")
-    rows.append("|---|---|---|---|---|---|---|")
+    rows += lab.head("style", "noise", "noise, style's spectrum", "templates start",
+                     "random-phase copy", "shuffled 0.5 s chunks", "halves")
     for sig, ref in refs.items():
         cells = [f"{ref[k]:.3f}" + (f" / {ref[k + '_check']:.3f}" if k + "_check" in ref
                                     else "") if k in ref else "" for k in names]

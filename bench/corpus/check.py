@@ -14,7 +14,7 @@ from typing import List, Optional
 import numpy as np
 import soundfile as sf
 
-from bench.lab import load_corpus
+from bench import lab
 
 
 def stats(x: np.ndarray, sr: int) -> dict:
@@ -31,11 +31,11 @@ def stats(x: np.ndarray, sr: int) -> dict:
 
 def check(dir: str) -> List[str]:
     """Print the table; return the failures."""
-    c = load_corpus(dir)
+    c = lab.load_corpus(dir)
     sr, bad = c["sr"], []
     print(f"source: {c['source']}, sr {sr}\n")
-    print("| file | RMS dBFS | peak | silent | centroid Hz | corr. with example |")
-    print("|---|---|---|---|---|---|")
+    print("\n".join(lab.head("file", "RMS dBFS", "peak", "silent", "centroid Hz",
+                              "corr. with example")))
 
     def row(name: str, path: str, corr: str = "") -> None:
         x = sf.read(path, dtype="float64")[0]

@@ -128,7 +128,7 @@ def scale(args) -> str:
             "the content": content[:n],
             "content and style played together (equal RMS)":
                 content[:n] / rms(content[:n]) + style[:n] / rms(style[:n])}
-    rows = ["| reference | eval / check | content similarity | chroma |", "|---|---|---|---|"]
+    rows = lab.head("reference", "eval / check", "content similarity", "chroma")
     for name, x in refs.items():
         m = measured(np.asarray(x, np.float32), grams, checks, content[:n])
         rows.append(f"| {name} | {m['eval']:.3f} / {m['check']:.3f} | {m['content']:.3f} | "
@@ -145,8 +145,7 @@ def cell(m: dict) -> str:
 def table(path: str, at: tuple = (10, 30, 75, 150, 300)) -> str:
     """Per run: eval / check (, content) at the marks ``at`` with the CPU seconds by then,
     and the returned result with the iteration it came from."""
-    rows = ["| run | variant | " + " | ".join(f"{i} it" for i in at) + " | returned |",
-            "|---|---|" + "---|" * (len(at) + 1)]
+    rows = lab.head("run", "variant", *(f"{i} it" for i in at), "returned")
     for line in open(path):
         r = json.loads(line)
         marks = {m["iter"]: m for m in r["marks"]}

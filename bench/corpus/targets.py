@@ -66,9 +66,8 @@ def main(argv=None) -> int:
     options = tuple(shlex.split(args.options))
     clips = lab.load_corpus(args.corpus)["clips"]
     unit = lab.matmul_seconds()
-    rows = ["| run | style distance eval / check | content similarity | iterations | wall s | "
-            "wall in 4096² matmuls | loudness out / matched (LUFS) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = lab.head("run", "style distance eval / check", "content similarity", "iterations",
+                    "wall s", "wall in 4096² matmuls", "loudness out / matched (LUFS)")
     with tempfile.TemporaryDirectory() as tmp:
         c = Path(tmp) / "content.wav"
         sf.write(str(c), engine.load(clips[args.content], sr=SR)[:int(args.seconds * SR)], SR)

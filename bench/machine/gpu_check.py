@@ -20,6 +20,8 @@ from typing import Callable
 
 import numpy as np
 
+from bench import lab
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SR = 8000
 SMALL = dict(sr=SR, n_fft=256, hop_length=64, n_filters=64, kernel_size=5, n_mels=16,
@@ -150,8 +152,8 @@ def tf32_table(T: int = 200, F: int = 1024) -> str:
     Gram distance: the Gram-free loss with its products under TF32 (before the fix), with
     them in full float32 (now), and the dense loss (its Gram under TF32)."""
     from kernels import cuda, numpy_ref
-    rows = ["| Gram distance | Gram-free, TF32 products | Gram-free, full float32 products "
-            "| dense, TF32 Gram |", "|---|---|---|---|"]
+    rows = lab.head("Gram distance", "Gram-free, TF32 products",
+                    "Gram-free, full float32 products", "dense, TF32 Gram")
     for noise in (0.3, 0.03, 0.003, 0.001, 0.0003):
         rng = np.random.default_rng(0)
         A = np.maximum(rng.standard_normal((T, F)), 0)

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import engine
+from bench import lab
 from engine import audio
 from engine.demo import drum_loop, plucked_melody
 from engine.model import memory
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--maxiter", type=int, default=25)
     args = p.parse_args(argv)
-    rows = ["| run | estimate MiB | peak RSS MiB | estimate / peak |", "|---|---|---|---|"]
+    rows = lab.head("run", "estimate MiB", "peak RSS MiB", "estimate / peak")
     with tempfile.TemporaryDirectory() as tmp:
         content, style = Path(tmp) / "c.wav", Path(tmp) / "s.wav"
         audio.write_wav(str(content), plucked_melody(10.0, SR), SR)

@@ -115,10 +115,9 @@ def run(args: argparse.Namespace) -> str:
         {k: v for k, v in methods(False, variants).items()
          if k in variants or k == "ideal ratio mask 2048"}
     unit = lab.matmul_seconds()
-    head = "| method | " + " | ".join(m[0] for m in mixes) + " |"
-    rule = "|---|" + "---|" * len(mixes)
-    sdrs, gains_, times, found = [head, rule], [head + " CPU s / wall s (all) |", rule + "---|"], \
-        [], {}
+    names = ("method", *(m[0] for m in mixes))
+    sdrs, gains_ = lab.head(*names), lab.head(*names, "CPU s / wall s (all)")
+    times, found = [], {}
     for label, fn in table.items():
         cells, cpu, wall, slowest = [], 0.0, 0.0, 0.0
         for name, mix, stems, ex in mixes:
@@ -171,8 +170,7 @@ def consistent(args: argparse.Namespace) -> str:
     sr, mixes = lab.mixes(args.corpus)
     w = hann_window(N_FFT)
     stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, HOP)[0]  # noqa: E731
-    rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
-            "|---|" + "---|" * (args.rounds + 1)]
+    rows = lab.head("mix", *(f"round {i}" for i in range(args.rounds + 1)))
     for name, mix, stems, ex in mixes:
         parts, cells, X = separate(mix, ex, seed=0)[0], [], stft(mix)
         for _ in range(args.rounds + 1):
@@ -192,7 +190,7 @@ def fuse(args: argparse.Namespace) -> str:
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     n = args.fuse_n_fft
-    rows = [f"| mix | default | {n} / {n // 4} | fused 0.5 | fused 0.7 |", "|---|---|---|---|---|"]
+    rows = lab.head("mix", "default", f"{n} / {n // 4}", "fused 0.5", "fused 0.7")
     for name, mix, stems, ex in mixes:
         a = separate(mix, ex, seed=0)[0]
         b = separate(mix, ex, seed=0, mask_n_fft=n, mask_hop_length=n // 4)[0]
@@ -229,8 +227,7 @@ def misi(args: argparse.Namespace) -> str:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     w, hop = hann_window(8192), 2048
     stft = lambda x: numpy_ref.mask_stft_forward(np.asarray(x, np.float64), w, hop)[0]  # noqa: E731
-    rows = ["| mix | " + " | ".join(f"round {i}" for i in range(args.rounds + 1)) + " |",
-            "|---|" + "---|" * (args.rounds + 1)]
+    rows = lab.head("mix", *(f"round {i}" for i in range(args.rounds + 1)))
     for name, mix, stems, ex in mixes:
         spec, X = wiener_spectra(mix.astype(np.float32), ex)
         mags, cells = {k: np.abs(S) for k, S in spec.items()}, []

@@ -181,8 +181,8 @@ def _fmt(g: dict) -> str:
 
 
 def table(a: argparse.Namespace) -> str:
-    rows = ["| mix (sources) | method | SDR gain over the equal split, dB | iterations | "
-            "wall time (s) |", "|---|---|---|---|---|"]
+    rows = lab.head("mix (sources)", "method", "SDR gain over the equal split, dB", "iterations",
+                    "wall time (s)")
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         mix = sum(stems.values())
         label = f"{mix_name} ({' / '.join(stems)})"
@@ -360,8 +360,8 @@ def diagnose(a: argparse.Namespace) -> str:
     """No optimization: the separation objective (balanced at the equal split, as a run is)
     at the equal split, at the ideal ratio masks and at the swapped ideal ratio masks. A
     statistic can lead the masks to the right answer only if the IRM's loss is the lowest."""
-    rows = ["| mix | variant | loss at equal split | at IRM | at swapped IRM | IRM lowest | "
-            "cos(-gradient, IRM) at the start |", "|---|---|---|---|---|---|---|"]
+    rows = lab.head("mix", "variant", "loss at equal split", "at IRM", "at swapped IRM",
+                    "IRM lowest", "cos(-gradient, IRM) at the start")
     names = variant_names(a.variants)
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
@@ -396,8 +396,8 @@ def run_variant(stems: dict, examples: dict, cfg: StatisticsConfig) -> tuple:
 
 def sweep(a: argparse.Namespace) -> str:
     checkpoints = [int(c) for c in a.at.split(",")]
-    rows = ["| mix | variant | " + " | ".join(f"after {c} ev." for c in checkpoints) +
-            " | best (at ev.) | s / ev. |", "|---" * (4 + len(checkpoints)) + "|"]
+    rows = lab.head("mix", "variant", *(f"after {c} ev." for c in checkpoints), "best (at ev.)",
+                    "s / ev.")
     names = variant_names(a.variants)
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         if a.mixes != "all" and mix_name not in a.mixes.split(","):
@@ -417,8 +417,7 @@ def distances(a: argparse.Namespace) -> str:
     """||G(stem) - G(example)||^2 of the harmonic branch's Gram, every stem against every
     example (and the equal split's), with the examples transposed by -N..N semitones: whether
     the statistics tell the sources apart at all."""
-    rows = ["| mix | transpose N | signal | " + " | ".join(["to example 1", "to example 2"]) +
-            " |", "|---|---|---|---|---|"]
+    rows = lab.head("mix", "transpose N", "signal", "to example 1", "to example 2")
     for mix_name, (stems, examples) in mixes(a.seconds).items():
         cfg = StatisticsConfig(progress=False, rhythm_weight=0.0)
         net = Network(cfg.network_config(), backend=cfg.backend)

@@ -139,8 +139,8 @@ def table(r: dict) -> str:
     lines = [f"sgemm 4096^2, 1 thread: {r['sgemm_gflops_1thread']:.1f} GFLOP/s; dense floor "
              f"{floor:.3f} s" + (f"; torch autograd (dense) {torch_s:.3f} s" if torch_s else
                                  "; torch not installed"),
-             "| filters | loss+grad s | x dense floor | torch / this | conv fwd s | conv bwd s "
-             "| style loss |", "|---|---|---|---|---|---|---|"]
+             *lab.head("filters", "loss+grad s", "x dense floor", "torch / this", "conv fwd s",
+                       "conv bwd s", "style loss")]
     for k in [k for k, d in r.items() if isinstance(d, dict) and "e2e_s" in d]:
         d = r[k]
         vs_torch = f"{torch_s / d['e2e_s']:.1f}" if torch_s else "-"

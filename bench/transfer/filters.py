@@ -38,8 +38,8 @@ def at_budget(marks: list, cpu_s: float) -> dict:
 
 
 def table(runs: list) -> str:
-    rows = ["| style | CPU budget | dense: eval / check (iter) | fastfood: eval / check (iter) |",
-            "|---|---|---|---|"]
+    rows = lab.head("style", "CPU budget", "dense: eval / check (iter)",
+                    "fastfood: eval / check (iter)")
     for style in dict.fromkeys(r["signal"] for r in runs):
         by_kind = {r["variant"]: r for r in runs if r["signal"] == style}  # the last of each
         if set(KINDS) - set(by_kind):

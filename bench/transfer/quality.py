@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from bench import lab  # noqa: E402
 from engine import demo  # noqa: E402
 from engine.config import TransferConfig  # noqa: E402
 from engine.model.evaluate import (  # noqa: E402
@@ -89,8 +90,7 @@ def calibrate(seconds: float) -> None:
         rows.append(row)
     keys = list(rows[0])[1:]
     print(f"style distance (and content similarity) against {seconds / 2:g} s of each signal")
-    print("| signal | " + " | ".join(keys) + " |")
-    print("|---" * (len(keys) + 1) + "|")
+    print("\n".join(lab.head("signal", *keys)))
     for row in rows:
         print(f"| {row['signal']} | " + " | ".join(f"{row[k]:.3f}" for k in keys) + " |")
 
@@ -181,9 +181,8 @@ def table(log: str, patience: int, min_improvement: float) -> None:
     records = [json.loads(line) for line in open(log)] if os.path.exists(log) else []
     for partial in sorted(glob.glob(f"{log}.*.partial")):  # runs still going or cut short
         records += [json.loads(line) for line in open(partial)]
-    print("| clip | style | start | " + " | ".join(f"it {i}" for i in CHECKPOINTS)
-          + f" | plateau stop ({patience}, {min_improvement:g}) |")
-    print("|---" * (4 + len(CHECKPOINTS)) + "|")
+    print("\n".join(lab.head("clip", "style", "start", *(f"it {i}" for i in CHECKPOINTS),
+                              f"plateau stop ({patience}, {min_improvement:g})")))
     for r in records:
         cells = []
         for i in CHECKPOINTS:

@@ -35,9 +35,9 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--out", default=str(lab.RESULTS))
     a = p.parse_args(argv)
     sr = 22050
-    rows = ["| signal | L-BFGS-B budget | time domain: SC | time (s) | spectrogram: "
-            f"iterations used | its magnitude's SC | after Griffin-Lim ({a.griffin_lim_iters} "
-            "it.): SC | time (s) |", "|---|---|---|---|---|---|---|---|"]
+    rows = lab.head("signal", "L-BFGS-B budget", "time domain: SC", "time (s)",
+                    "spectrogram: iterations used", "its magnitude's SC",
+                    f"after Griffin-Lim ({a.griffin_lim_iters} it.): SC", "time (s)")
     for name, x in signals(a.seconds, sr).items():
         for budget in (int(b) for b in a.budgets.split(",")):
             _, rep = reconstruct(x.astype(np.float32), sr=sr, n_filters=a.n_filters,

@@ -42,8 +42,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     content = lab.clip(args.corpus, "piano_chorale", SR)[:int(args.seconds * SR)]
     style = np.concatenate([lab.clip(args.corpus, c, SR) for c in ("drums", "organ")])
-    rows = ["| --style-factor-tol | iterations | CPU s | style distance (eval) | check "
-            "distance | content similarity |", "|---|---|---|---|---|---|"]
+    rows = lab.head("--style-factor-tol", "iterations", "CPU s", "style distance (eval)",
+                    "check distance", "content similarity")
     for tol in (0.0, engine.NetworkConfig().style_factor_tol):
         r = run(content, style, tol, args)
         rows.append(f"| {r['tol']:g} | {r['nit']} | {r['cpu_s']:.1f} | {r['style']:.4f} | "

@@ -75,8 +75,8 @@ def main(argv: list | None = None) -> int:
     p.add_argument("--variants", default=VARIANTS)
     lab.corpus_option(p)
     args = p.parse_args(argv)
-    rows = ["| pair | networks | style scale | filters | iterations | CPU s "
-            "| style eval / check | content |", "|---|---|---|---|---|---|---|---|"]
+    rows = lab.head("pair", "networks", "style scale", "filters", "iterations", "CPU s",
+                    "style eval / check", "content")
     for name in args.pairs.split(","):
         content, style = pair(name, args.seconds, args.corpus)
         run(content[:3 * SR], style[:3 * SR], "2", 1.0, 64, 1)  # JIT compiles, outside the timings
