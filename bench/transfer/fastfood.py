@@ -4,11 +4,11 @@ One process, one thread, CPU seconds (time.process_time): the machine is shared,
 ratios measured in the same run stand. Measures, on the default objective (content 10 s of
 plucked melody, style 30 s of drum loop, 4096 filters):
   - the 4096^2 sgemm rate and the dense floor: the dense algorithm's FLOPs
-    (bench/harness.flop_count) at that rate;
+    (engine/bench/harness.flop_count) at that rate;
   - one loss-and-gradient on the cpu backend with dense and with Fastfood filters, each with
     the style's factors exact (--style-factor-tol 0) and cut at the default tolerance ("cut");
   - the harmonic conv's forward and backward alone, for both kinds;
-  - PyTorch's CPU autograd of the dense network (bench/torch_ref.py), when torch imports;
+  - PyTorch's CPU autograd of the dense network (engine/bench/torch_ref.py), when torch imports;
   - the expected GPU time on paper from the op counts (fastfood_gpu_paper).
 Run: python -m bench.transfer fastfood [--seconds 10 --style-seconds 30 --repeat 3]
 """
