@@ -27,23 +27,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
 import numpy as np
 from scipy.signal import istft, stft
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import engine  # noqa: E402
-from bench import lab  # noqa: E402
-from engine import demo  # noqa: E402
-from engine.config import TextureConfig  # noqa: E402
-from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
-from engine.run.common import build_network, style_branches  # noqa: E402
-from engine.run.modes import texture_objective  # noqa: E402
-from engine.run.start import style_noise, template_noise  # noqa: E402
+import engine
+from bench import lab
+from engine import demo
+from engine.config import TextureConfig
+from engine.model.evaluate import eval_grams, style_distance
+from engine.run.common import build_network, style_branches
+from engine.run.modes import texture_objective
+from engine.run.start import style_noise, template_noise
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)

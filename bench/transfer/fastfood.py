@@ -16,19 +16,16 @@ Run: python -m bench.transfer fastfood [--seconds 10 --style-seconds 30 --repeat
 import numpy as np  # noqa: I001  isort: skip
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import engine  # noqa: E402
-import kernels  # noqa: E402
-from bench import lab  # noqa: E402
-from engine.bench.harness import flop_count  # noqa: E402
-from engine.demo import drum_loop, plucked_melody  # noqa: E402
-from engine.model import passes  # noqa: E402
-from engine.model.fastfood import padded_size  # noqa: E402
+import engine
+import kernels
+from bench import lab
+from engine.bench.harness import flop_count
+from engine.demo import drum_loop, plucked_melody
+from engine.model import passes
+from engine.model.fastfood import padded_size
 
 
 def cpu_best(f, repeat: int) -> float:

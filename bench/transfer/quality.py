@@ -19,26 +19,23 @@ import argparse
 import glob
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from bench import lab  # noqa: E402
-from engine import demo  # noqa: E402
-from engine.config import TransferConfig  # noqa: E402
-from engine.model.evaluate import (  # noqa: E402
+from bench import lab
+from engine import demo
+from engine.config import TransferConfig
+from engine.model.evaluate import (
     content_similarity,
     eval_grams,
     evaluate,
     style_distance,
 )
-from engine.run.modes import transfer  # noqa: E402
-from engine.run.optimize import plateaued  # noqa: E402
-from engine.run.start import spectrum_noise  # noqa: E402
-from engine.signal import frame, hann_window, overlap_add  # noqa: E402
+from engine.run.modes import transfer
+from engine.run.optimize import plateaued
+from engine.run.start import spectrum_noise
+from engine.signal import frame, hann_window, overlap_add
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)
