@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import lab
 from bench.audit.mutant_list import MUTANTS, ROOMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,9 +118,9 @@ def main(argv: list | None = None) -> int:
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     if args.markdown:
-        print("| id | breakage | where | caught by |\n|---|---|---|---|")
+        print("\n".join(lab.head("id", "breakage", "where", "caught by")))
         for m, found in rows:
-            print(f"| {m['id']} | {m['what']} | {m['file']}:{line_of(m)} | {found} |")
+            print(lab.row(m["id"], m["what"], f"{m['file']}:{line_of(m)}", found))
     survived = [m["id"] for m, v in rows if v == "SURVIVED"]
     print(f"{len(rows)} mutants: {len(rows) - len(survived)} caught, {len(survived)} survived"
           + (f" ({', '.join(survived)})" if survived else ""), file=sys.stderr)
