@@ -36,8 +36,8 @@ setup(
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.
         "gpu": ["cupy-cuda12x[ctk]>=14"],
         "cluster": ["dask[distributed]"],
-        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus.py;
-        # scikit-learn's NMF, the baseline of bench/separation_corpus.py
+        # PyTorch CPU autograd, timed beside the engine; music21 scores for bench/corpus/render.py;
+        # scikit-learn's NMF, the baseline of bench/separation/corpus.py
         "bench": ["torch==2.13.0", "music21>=9", "scikit-learn>=1.2", "mir_eval>=0.7"],
     },
     entry_points={"console_scripts": ["randstyle=engine.cli:main"]},

@@ -27,14 +27,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from bench import lab
+
 SR = 22050
-CORPUS = "/work/corpus"
-ROWS = Path(__file__).with_name("songs.jsonl")
+CORPUS = lab.CORPUS
+ROWS = lab.DATA / "songs.jsonl"
 MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "r = subprocess.run(sys.argv[1:]); "
            "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
@@ -63,9 +64,7 @@ def run_cli(argv: list) -> tuple:
 
 
 def record(row: dict) -> None:
-    print(json.dumps(row), flush=True)
-    with open(ROWS, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    lab.append_jsonl(ROWS, row)
 
 
 def runs(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Texture quality against time: ``python bench/texture.py [--seconds 5] [--maxiter 300] ...``.
+"""Texture quality against time: ``python -m bench.texture [--seconds 5] [--maxiter 300] ...``.
 
 For each generated style (a varied drum loop, the demo melody, the demo chord pad) and each
 variant (today's single-network default and the texture defaults, or any TextureConfig
@@ -17,7 +17,7 @@ start alone, a random-phase copy of the style's STFT magnitudes, the style cut i
 chunks and shuffled, and "halves": the next ``--seconds`` of the same generated recording,
 i.e. new material of the same kind, against the same style clip.
 
-``--corpus DIR`` adds real instruments as signals "corpus:NAME" (a clip of bench/corpus.py's
+``--corpus DIR`` adds real instruments as signals "corpus:NAME" (a clip of bench/corpus/render.py's
 manifest, e.g. corpus:drums): the whole clip is the style, and "halves" is its last
 ``--seconds`` (part of the style itself: the distance between a stretch and its whole).
 ``--set JSON`` merges the same overrides into every variant (e.g. one thread and no stop
@@ -27,22 +27,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
 import numpy as np
 from scipy.signal import istft, stft
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import engine  # noqa: E402
-from engine import demo  # noqa: E402
-from engine.config import TextureConfig  # noqa: E402
-from engine.model.evaluate import eval_grams, style_distance  # noqa: E402
-from engine.run.common import build_network, style_branches  # noqa: E402
-from engine.run.modes import texture_objective  # noqa: E402
-from engine.run.start import style_noise, template_noise  # noqa: E402
+import engine
+from bench import lab
+from engine import demo
+from engine.config import TextureConfig
+from engine.model.evaluate import eval_grams, style_distance
+from engine.run.common import build_network, style_branches
+from engine.run.modes import texture_objective
+from engine.run.start import style_noise, template_noise
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)
@@ -200,8 +198,7 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
     order given), the distance at the marks (with the CPU seconds used by then) and the
     references (each signal's last run's)."""
     runs = [json.loads(line) for line in open(path)]
-    rows = ["| style | variant | " + " | ".join(f"{i} it" for i in at) + " |",
-            "|---|---|" + "---|" * len(at)]
+    rows = lab.head("style", "variant", *(f"{i} it" for i in at))
     done = []
     signals = list(dict.fromkeys(r["signal"] for r in runs))
     runs_in_order = sorted(runs, key=lambda r: (signals.index(r["signal"]),
@@ -220,9 +217,8 @@ def table(path: str, variants: list, at: tuple = (10, 30, 100, 300)) -> str:
     refs = {r["signal"]: r["references"] for r in runs}
     rows.append("")
     names = ["noise", "spectral_noise", "templates", "random_phase", "shuffled", "halves"]
-    rows.append("| style | noise | noise, style's spectrum | templates start | random-phase copy "
-                "| shuffled 0.5 s chunks | halves |")
-    rows.append("|---|---|---|---|---|---|---|")
+    rows += lab.head("style", "noise", "noise, style's spectrum", "templates start",
+                     "random-phase copy", "shuffled 0.5 s chunks", "halves")
     for sig, ref in refs.items():
         cells = [f"{ref[k]:.3f}" + (f" / {ref[k + '_check']:.3f}" if k + "_check" in ref
                                     else "") if k in ref else "" for k in names]
@@ -234,9 +230,7 @@ def signal(name: str, args: argparse.Namespace, n: int) -> tuple:
     """(style, another n samples of the same recording) of a generated signal or a corpus
     clip (corpus:NAME: the whole clip, and its last n samples)."""
     if name.startswith("corpus:"):
-        from bench.corpus import load_corpus
-        from engine.audio import load
-        clip = load(load_corpus(args.corpus)["clips"][name.split(":", 1)[1]], SR)
+        clip = lab.clip(args.corpus, name.split(":", 1)[1], SR)
         return clip, clip[-n:]
     record = RECORDINGS[name](args.style_seconds + args.seconds)
     style = record[:int(args.style_seconds * SR)]
@@ -255,7 +249,7 @@ def main(argv=None) -> int:
     p.add_argument("--cost", type=int, default=0, metavar="N",
                    help="only time N evaluations of each variant's objective, in turns")
     p.add_argument("--corpus", metavar="DIR", default=None,
-                   help="bench/corpus.py's folder: signals corpus:NAME are its clips")
+                   help="bench/corpus/render.py's folder: signals corpus:NAME are its clips")
     p.add_argument("--set", default=None, metavar="JSON",
                    help="overrides merged into every variant")
     p.add_argument("--table", metavar="JSONL", default=None,
@@ -288,10 +282,7 @@ def main(argv=None) -> int:
             res = run_variant(style, args.seconds, args.maxiter, overrides, grams, checks)
             line = {"signal": sig, "variant": name, "seconds": args.seconds,
                     "style_seconds": args.style_seconds, "references": refs, **res}
-            print(json.dumps(line), flush=True)
-            if args.out:
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(line) + "\n")
+            lab.append_jsonl(args.out, line)
     return 0
 
 

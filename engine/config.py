@@ -184,7 +184,8 @@ class RunConfig(OptimConfig):
                 "gradient norm at the start equals the content term's, or the harmonic style "
                 "term's without content; the weights multiply on top)"})
     checkpoint_every: int = opt(0, "save a checkpoint every N iterations (0: only on Ctrl-C)")
-    # Starts, stops and the quality measure (issue 10; defaults measured by bench/quality.py).
+    # Starts, stops and the quality measure (issue 10; defaults measured by
+    # bench/transfer/quality.py).
     init: Literal["auto", "noise", "spectrum", "templates", "content", "mix", "style"] = opt(
         "auto", "where the optimization starts: noise (of --init-std), spectrum (noise with "
                 "the style's average spectrum), templates (the style's typical spectra played "
@@ -474,7 +475,7 @@ def refuse_options(cls: type, names: Any) -> None:
 @dataclass
 class DictionaryConfig(SeparateConfig):
     """--method dictionary (engine/run/separate_dictionary.py; defaults measured by
-    bench/separation_corpus.py, docs/results/separation.md): each source's atoms learned from its
+    bench/separation/corpus.py, docs/results/separation.md): each source's atoms learned from its
     example (NMF), the mix's activations fitted, Wiener masks."""
     METHOD: ClassVar[str] = "dictionary"
     components: int = opt(96, "spectra (atoms) learned per source")
@@ -528,13 +529,13 @@ class StatisticsConfig(NetworkConfig, SeparateConfig):
     """--method statistics (engine/run/separate.py): each source a soft mask of the mix's STFT
     (docs/design.md §7), so the sources sum to the mix exactly, optimized so each source's
     statistics through the random network match its example's: by default the shift
-    statistic, centered (engine/model/separation_layers.py; bench/separation.py measured it
-    above the raw Grams on two harmonic timbres)."""
+    statistic, centered (engine/model/separation_layers.py; bench/separation/generated.py
+    measured it above the raw Grams on two harmonic timbres)."""
     METHOD: ClassVar[str] = "statistics"
     DEFAULT_MASK_N_FFT: ClassVar[Optional[int]] = 2048
     method: Literal["dictionary", "statistics"] = opt("statistics", METHOD_HELP)
     maxiter: int = opt(8, "L-BFGS-B iterations at most (the sources' SDR peaks at about 8 "
-                          "and falls after, on the mixes of bench/separation.py)")
+                          "and falls after, on the mixes of bench/separation/generated.py)")
     ftol: float = like(OptimConfig, "ftol")
     maxcor: int = like(OptimConfig, "maxcor")
     tf32: bool = like(OptimConfig, "tf32")

@@ -145,10 +145,10 @@ def _notes(midi: list, timbre: str, sr: int = 22050, seconds: float = 0.5) -> np
 
 
 def test_chroma_similarity_follows_the_notes_not_the_timbre():
-    """bench/corpus_quality.py's held-out content measure: the same melody in another timbre
+    """bench/corpus/quality.py's held-out content measure: the same melody in another timbre
     reads near 1, the same timbre a tritone away far lower (a chroma that read the spectrum's
     shape, or shifted pitch classes, would fail one of the two)."""
-    from bench.corpus_quality import chroma_similarity
+    from bench.corpus.quality import chroma_similarity
     melody = [60, 64, 67, 72, 67, 64, 62, 65]
     sine = _notes(melody, "sine")
     assert chroma_similarity(sine, sine) == pytest.approx(1.0)
@@ -158,11 +158,11 @@ def test_chroma_similarity_follows_the_notes_not_the_timbre():
 
 
 def test_the_equalizer_gives_the_styles_band_levels():
-    """bench/spectrum_gap.py's equalizer: a dark noise takes a bright noise's mean spectrum
+    """bench/transfer/spectrum_gap.py's equalizer: a dark noise takes a bright noise's mean spectrum
     (every band within 1 dB after, 6 dB or more off in the top band before)."""
     from scipy.signal import lfilter
 
-    from bench.spectrum_gap import band_offsets, equalized
+    from bench.transfer.spectrum_gap import band_offsets, equalized
     rng = np.random.default_rng(3)
     style = lfilter([1.0, -0.9], [1.0], rng.standard_normal(5 * 22050)).astype(np.float32)
     dark = lfilter([1.0], [1.0, -0.9], rng.standard_normal(5 * 22050)).astype(np.float32)

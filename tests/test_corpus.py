@@ -1,4 +1,4 @@
-"""bench/corpus.py: the manifest, stems that sum to their mix, examples that are other
+"""bench/corpus/render.py: the manifest, stems that sum to their mix, examples that are other
 passages, the demo fallback and the CLI's refusal to overwrite."""
 import json
 import os
@@ -6,7 +6,9 @@ import os
 import numpy as np
 import soundfile as sf
 
-from bench import corpus, corpus_midi
+from bench import lab
+from bench.corpus import midi as corpus_midi
+from bench.corpus import render as corpus
 
 
 def _read(path):
@@ -34,7 +36,7 @@ def test_pair_renders_with_manifest(tmp_path):
     corpus.render_corpus(str(out), seconds=3.0, mixes=["drums_organ"], clips=[])
     raw = json.loads((out / "corpus.json").read_text())
     assert raw["sr"] == 22050 and not os.path.isabs(raw["mixes"][0]["mix"])
-    c = corpus.load_corpus(str(out), seconds=3.0)
+    c = lab.load_corpus(str(out), seconds=3.0)
     assert c["source"] == ("fluidsynth" if corpus_midi.have_synth() else "demo")
     (m,) = c["mixes"]
     assert m["name"] == "drums_organ" and set(m["stems"]) == {"drums", "organ"}
@@ -46,7 +48,7 @@ def test_pair_renders_with_manifest(tmp_path):
 
 def test_fallback_without_fluidsynth(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus_midi, "fluidsynth", lambda: None)
-    c = corpus.load_corpus(str(tmp_path / "d"), seconds=1.0)  # renders all: absent
+    c = lab.load_corpus(str(tmp_path / "d"), seconds=1.0)  # renders all: absent
     assert c["source"] == "demo"
     assert [m["name"] for m in c["mixes"]] == list(corpus.MIXES)
     assert set(c["clips"]) == set(corpus.CLIPS)
@@ -71,7 +73,7 @@ def test_cli_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
     assert "--force" in err and len(err.strip().splitlines()) == 1
     assert (out / "corpus.json").read_text() == "{}"
     assert corpus.main(["--out", str(out), "--seconds", "0.5", "--force"]) == 0
-    assert corpus.load_corpus(str(out), seconds=0.5)["source"] == "demo"
+    assert lab.load_corpus(str(out), seconds=0.5)["source"] == "demo"
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".corpus-")]
 
 

@@ -192,7 +192,7 @@ def test_bad_examples_are_one_line_and_exit_2(tmp_path, bad):
     assert not (tmp_path / "out").exists()
 
 
-# --- from the test audit of issue 21 (bench/mutant_list.py, docs/results/testing.md):
+# --- from the test audit of issue 21 (bench/audit/mutant_list.py, docs/results/testing.md):
 # each test fails with the breakage it is named after there.
 CLI_SR = 8000
 # small and quick: a 1.5 s mix, 4 atoms, 20 updates each way

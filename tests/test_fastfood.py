@@ -136,7 +136,7 @@ def test_bad_filter_kind():
         NetworkConfig(harmonic_filters="sparse")
 
 
-# --- from the test audit of issue 21 (bench/mutant_list.py, docs/results/testing.md):
+# --- from the test audit of issue 21 (bench/audit/mutant_list.py, docs/results/testing.md):
 # each test fails with the breakage it is named after there.
 CFG = dict(n_fft=256, hop_length=64, n_filters=300, kernel_size=5)
 

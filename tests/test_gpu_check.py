@@ -1,10 +1,10 @@
-"""bench/gpu_check.py, the command a user with an NVIDIA GPU runs, in its emulation mode: one
-line per check, nonzero exit on any FAIL. (Its two pytest checks run the test files this
+"""bench/machine/gpu_check.py, the command a user with an NVIDIA GPU runs, in its emulation mode:
+one line per check, nonzero exit on any FAIL. (Its two pytest checks run the test files this
 suite runs anyway, so they are left out here.)"""
 import pytest
 from conftest import CUDA_TESTABLE, GPU
 
-from bench import gpu_check
+from bench.machine import gpu_check
 
 emulated = pytest.mark.skipif(GPU or not CUDA_TESTABLE, reason="the emulation mode only")
 

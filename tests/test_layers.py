@@ -117,6 +117,49 @@ def test_the_installed_packages_never_import_the_lab():
     assert lab == []
 
 
+# The lab (bench/, not installed) stands above all of it, in floors of its own: the shared
+# helpers and the corpus renderer the helper calls when a corpus is absent, then the texture
+# measures (check network, generated recordings) that scripts share, then the scripts.
+LAB_FLOORS = [("bench", "bench.lab", "bench.commands", "bench.corpus.render", "bench.corpus.midi"),
+              ("bench.texture",),
+              ("bench.corpus", "bench.transfer", "bench.separation", "bench.machine",
+               "bench.audit", "bench.songs")]
+
+
+def lab_modules() -> dict:
+    out = {}
+    for p in (ROOT / "bench").rglob("*.py"):
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return out
+
+
+def lab_floor(module: str) -> int:
+    """The floor of the longest prefix naming it (bench.corpus.render before bench.corpus)."""
+    best = max((len(prefix), i) for i, prefixes in enumerate(LAB_FLOORS) for prefix in prefixes
+               if module == prefix or module.startswith(prefix + "."))
+    return best[1]
+
+
+def lab_graph() -> dict:
+    known = lab_modules()
+    return {m: {d for d in imports(p, known) if not m.startswith(d + ".")} - {m}
+            for m, p in known.items()}
+
+
+def test_the_labs_imports_point_down_and_never_round():
+    """bench/lab.py, the helper every script shares, imports no script (only the renderer of
+    a missing corpus); scripts may import the texture measures and each other, never in a
+    circle."""
+    graph = lab_graph()
+    up = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                if lab_floor(d) > lab_floor(m))
+    assert up == [] and circles(graph) == []
+    assert "bench.lab" in graph["bench.corpus.quality"]  # it reads the graph
+    assert lab_floor("bench.corpus.render") < lab_floor("bench.texture") < \
+        lab_floor("bench.corpus.quality")
+
+
 def raw_imports(path: Path) -> set:
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):

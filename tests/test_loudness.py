@@ -236,7 +236,7 @@ def test_limiter_db_only_beside_limited_by_ceiling(case, limit):
     assert rep["limited_by_ceiling"] == (case == "peaky")
 
 
-# --- from the test audit of issue 21 (bench/mutant_list.py, docs/results/testing.md):
+# --- from the test audit of issue 21 (bench/audit/mutant_list.py, docs/results/testing.md):
 # each test fails with the breakage it is named after there.
 SR = 8000
 CEILING = 10 ** (loudness.CEILING_DBTP / 20)

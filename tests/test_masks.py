@@ -10,7 +10,7 @@ from conftest import CUDA_TESTABLE
 from helpers import numeric_grad, numeric_grad_of_total, rel_error, write
 
 import engine
-from bench.separation import mixes
+from bench.separation.generated import mixes
 from engine.cli import main
 from engine.model.bss_eval import bss_eval_sources, si_sdr
 from engine.model.evaluate import sdr

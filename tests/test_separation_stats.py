@@ -156,11 +156,11 @@ def test_shift_statistic_is_blind_to_a_transposition():
 
 
 def test_default_statistic_separates_two_harmonic_timbres():
-    """pluck + organ (bench/separation.py) at 8 kHz, 2 s, examples from other renderings: the
-    default (the shift statistic, centered) gains well over the equal split. Measured: +4.4
+    """pluck + organ (bench/separation/generated.py) at 8 kHz, 2 s, examples from other renderings:
+    the default (the shift statistic, centered) gains well over the equal split. Measured: +4.4
     dB; the raw Grams of both branches at this size -1.2, the shift statistic uncentered +0.9,
     one iteration +0.3: each fails the bound."""
-    from bench.separation import mixes
+    from bench.separation.generated import mixes
     from engine.model.evaluate import sdr
     stems, examples = mixes(2.0, 8000)["pluck + organ"]
     mix = sum(stems.values())

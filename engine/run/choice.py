@@ -3,7 +3,7 @@ the style's percussive share decides between the settings measured best for a pe
 style and for a tonal one (docs/results/quality.md, "One default that chooses").
 
 A style's percussiveness is read by HPSS (run/hpss.py): the energy share of its percussive
-part. On the corpus (bench/corpus.py) the drum clips read 0.74, every pitched instrument
+part. On the corpus (bench/corpus/render.py) the drum clips read 0.74, every pitched instrument
 0.006-0.03, so the threshold sits far from both.
 """
 from __future__ import annotations

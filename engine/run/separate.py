@@ -3,7 +3,7 @@ a soft mask of the mix's STFT (docs/design.md §7, engine/run/masks.py), optimiz
 statistics match its example's; the sources sum to the mix exactly.
 
 The seed's time-domain form (free components tied to the mix by a penalty) ended below the
-equal split or at it on every mix measured, so it is no option here; bench/separation.py
+equal split or at it on every mix measured, so it is no option here; bench/separation/generated.py
 keeps it as the baseline of its table.
 """
 from __future__ import annotations

@@ -27,7 +27,7 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.signal import covered, hann_window, log_frames, overlap_add, rms
 
-# The default start per mode, chosen by the quality measure (bench/quality.py,
+# The default start per mode, chosen by the quality measure (bench/transfer/quality.py,
 # docs/results/quality.md): on 10 s clips a transfer from the content plus noise with the style's
 # spectrum, at the style's level, passed the old noise start's 300-iteration result in 0.07x
 # (drum style) and 0.20x (chord pad) of its evaluations, closer to the content. For texture
@@ -120,8 +120,8 @@ def at_style_level(x: np.ndarray, styles: list) -> np.ndarray:
     """x scaled to the styles' RMS (energy averaged by weight). A Gram grows with the square
     of the level, so a start at the content's own level (the demo melody: 2.8x the drum
     loop's RMS) puts the style term far out on its quartic, and L-BFGS-B spends its first
-    iterations bringing the level down (bench/quality.py, docs/results/quality.md). The written
-    result is brought to its loudness target (engine/loudness.py), so this level is never
+    iterations bringing the level down (bench/transfer/quality.py, docs/results/quality.md). The
+    written result is brought to its loudness target (engine/loudness.py), so this level is never
     heard."""
     target = float(np.sqrt(sum(w * rms(s) ** 2 for s, w in styles))) if styles else 0.0
     level = rms(x)

@@ -1,0 +1,107 @@
+"""Issue 29: the default transfer against the old default and ``--preset percussive`` on
+three kinds of material (tonal in another key, percussive, voice), each run as a user runs
+it (its own stops), on one thread, CPU seconds of the process (setup included).
+
+``python -m bench.transfer default --pairs tune|held [--variants old,new,preset]
+[--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
+``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
+check network at the style's RMS, log-mel content similarity, chroma similarity, seconds).
+``tune`` pairs chose the settings; ``held`` pairs are other chorales, keys, drum seed and
+voice, measured after the choice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from bench.corpus.quality import SR, clip, measured, run_marked
+from bench.texture import check_grams
+from engine.model.evaluate import eval_grams
+from engine.presets import PRESETS
+
+PAIRS = {  # (content clip, style clip, kind)
+    "tune": [("piano_chorale", "drums", "percussive"),
+             ("piano_chorale", "organ_key", "tonal"),
+             ("choir_soprano", "drums", "voice"),
+             ("choir_soprano", "organ_key", "voice")],
+    "held": [("piano_chorale2", "drums2", "percussive"),
+             ("piano_chorale2", "strings_key", "tonal"),
+             ("voice_soprano", "organ_key", "voice")],
+}
+# Issue 29's default before the change, as overrides of today's (the fields it changed).
+OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
+VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
+            # the default with the chroma term's weight given (issue 29's tonal weight)
+            "c8": {"chroma_weight": 8.0}, "c16": {"chroma_weight": 16.0},
+            "c32": {"chroma_weight": 32.0}}
+
+
+def chroma_cqt_similarity(x, content) -> float:
+    """The issue's own content measure: Pearson correlation of librosa's chroma_cqt of
+    result and content, all frames flattened (nan where librosa is absent)."""
+    try:
+        import librosa
+    except ImportError:
+        return float("nan")
+    a, b = (librosa.feature.chroma_cqt(y=np.asarray(v, np.float64), sr=SR).T
+            for v in (x, content))
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n].ravel(), b[:n].ravel())[0, 1])
+
+
+def run(args) -> None:
+    pairs = PAIRS[args.pairs]
+    for content_name, style_name, kind in (pairs if args.only is None else [pairs[args.only]]):
+        style = clip(style_name, args.corpus, 20.0)
+        content = clip(content_name, args.corpus, 10.0)[:int(10.0 * SR)]
+        grams, checks = eval_grams(style, SR), check_grams(style)
+        for name in args.variants.split(","):
+            r = run_marked("transfer", content, style, 10.0, dict(VARIANTS[name]))
+            y, cpu = r["out"]
+            m = measured(y, grams, checks, content)
+            line = {"pairs": args.pairs, "kind": kind, "content": content_name,
+                    "style": style_name, "variant": name, "nit": r["nit"],
+                    "returned": r["returned"], "cpu_s": round(cpu, 1),
+                    "stop_reason": r["stop_reason"], "eval": m["eval"], "check": m["check"],
+                    "content_similarity": m["content"], "chroma": m["chroma"],
+                    "chroma_cqt": round(chroma_cqt_similarity(y, content), 4)}
+            print(json.dumps(line), flush=True)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(json.dumps(line) + "\n")
+
+
+def table(path: str) -> str:
+    rows = ["| pairs | kind: content / style | variant | style eval / check | content | "
+            "chroma (cqt) | iterations | CPU s |", "|---|---|---|---|---|---|---|---|"]
+    for line in open(path):
+        r = json.loads(line)
+        rows.append(f"| {r['pairs']} | {r['kind']}: {r['content']} / {r['style']} | "
+                    f"{r['variant']} | {r['eval']:.3f} / {r['check']:.3f} | "
+                    f"{r['content_similarity']:.3f} | {r['chroma']:.3f} ({r['chroma_cqt']:.3f}) | "
+                    f"{r['nit']} | "
+                    f"{r['cpu_s']:.0f} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pairs", choices=tuple(PAIRS), default="tune")
+    p.add_argument("--variants", default="old,new,preset")
+    p.add_argument("--only", type=int, default=None, help="only the pair of this index")
+    p.add_argument("--corpus", default="/work/corpus_t29")
+    p.add_argument("--out", default=None, help="append one JSON line per run here")
+    p.add_argument("--table", metavar="JSONL", default=None)
+    args = p.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+    else:
+        run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
