@@ -35,6 +35,11 @@ GATE_LUFS = -70.0
 MAX_CHANNELS = 5  # pyloudnorm's BS.1770 channel weights stop at five
 LIMIT_MAX_DB = 6.0  # the most the limiter takes off a peak; beyond, the whole result goes down
 LIMIT_RAMP_S = 0.01  # the limiter's gain moves over this long (attack before a peak, release)
+# The 4x oversampling runs over blocks of this many samples, each with MARGIN samples of its
+# neighbours (more than resample_poly's filter reaches: 10 input samples a side): a 10-minute
+# song oversampled whole held four float64 copies of itself twice over, 0.8 GB (issue 32).
+OVERSAMPLE_BLOCK = 1 << 18
+OVERSAMPLE_MARGIN = 32
 Mode = Union[str, float]
 
 
@@ -83,8 +88,22 @@ def true_peak(x: np.ndarray) -> float:
     y = _channels_last(x)
     if not y.size:
         return 0.0
-    up = resample_poly(y, OVERSAMPLE, 1, axis=0)
-    return float(max(np.max(np.abs(up)), np.max(np.abs(y))))
+    return float(_peak_envelope(y).max())
+
+
+def _peak_envelope(y: np.ndarray) -> np.ndarray:
+    """Per sample of y (N, C): the largest magnitude over the channels, the sample itself
+    and the 4x oversampled values that follow it; the oversampling block by block (each
+    block's values are those of the whole signal's: its margins hold what the filter
+    reaches), so that memory does not grow with four copies of a long signal."""
+    n, env = len(y), np.empty(len(y))
+    for s in range(0, n, OVERSAMPLE_BLOCK):
+        e = min(n, s + OVERSAMPLE_BLOCK)
+        lo, hi = max(0, s - OVERSAMPLE_MARGIN), min(n, e + OVERSAMPLE_MARGIN)
+        up = np.abs(resample_poly(y[lo:hi], OVERSAMPLE, 1, axis=0)).max(axis=1)
+        up = up[OVERSAMPLE * (s - lo):OVERSAMPLE * (e - lo)].reshape(e - s, OVERSAMPLE)
+        env[s:e] = np.maximum(np.abs(y[s:e]).max(axis=1), up.max(axis=1))
+    return env
 
 
 def db(value: float) -> Optional[float]:
@@ -151,10 +170,7 @@ def limiter_gain(x: np.ndarray, sr: int, ceiling: float) -> np.ndarray:
     """Per-sample gain (<= 1) that keeps x's peaks (oversampled) under ``ceiling``: each
     sample's need held over +-LIMIT_RAMP_S, then averaged over LIMIT_RAMP_S, so the gain is
     smooth, already down when a peak arrives, and never above the need of its sample."""
-    y = _channels_last(x)
-    up = np.abs(resample_poly(y, OVERSAMPLE, 1, axis=0)).max(axis=1)
-    env = np.maximum(np.abs(y).max(axis=1), up[:OVERSAMPLE * len(y)].reshape(len(y), -1)
-                     .max(axis=1))
+    env = _peak_envelope(_channels_last(x))
     need = np.minimum(1.0, ceiling / np.maximum(env, 1e-30))
     ramp = max(1, int(LIMIT_RAMP_S * sr))
     held = minimum_filter1d(need, 2 * ramp + 1, mode="nearest")

@@ -8,6 +8,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 from helpers import sine, write
+from scipy.signal import resample_poly
 
 from engine import loudness
 from engine.cli import main
@@ -58,6 +59,38 @@ def test_match_takes_the_reference_level_and_peak_takes_the_ceiling():
                                                          np.max(np.abs(x))), abs=1e-3)
     (z,), rep = loudness.level([x], SR, "peak")
     assert loudness.true_peak(z) == pytest.approx(CEILING, rel=1e-6)
+
+
+def test_the_oversampling_in_blocks_equals_the_whole_signal_oversampled(monkeypatch):
+    # Blocks of 1000 samples: every block boundary must give what one resample_poly of the
+    # whole signal gives, a peak that falls on a boundary included (mono and stereo).
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1000)
+    rng = np.random.default_rng(5)
+    for y in (rng.standard_normal((3500, 1)), rng.standard_normal((2001, 2))):
+        y[1000] = 9.0
+        up = np.abs(resample_poly(y, loudness.OVERSAMPLE, 1, axis=0)).max(axis=1)
+        whole = np.maximum(np.abs(y).max(axis=1),
+                           up.reshape(len(y), loudness.OVERSAMPLE).max(axis=1))
+        np.testing.assert_array_equal(loudness._peak_envelope(y), whole)
+        assert loudness.true_peak(y) == whole.max()
+
+
+def test_the_true_peak_of_a_long_signal_holds_no_oversampled_copy_of_it(monkeypatch):
+    # Issue 32: a 10-minute song oversampled whole held 0.8 GB at its end (8 times the
+    # signal's float64 bytes here, in either function). In blocks: the envelope (one
+    # float64 a sample) and a block's worth; the limiter adds its three gain curves.
+    import tracemalloc
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1 << 14)
+    x = np.sin(np.arange(1 << 20) * 0.3)
+    for measure, most in ((lambda: loudness.true_peak(x), 1.5),
+                          (lambda: loudness.limiter_gain(x, SR, CEILING), 4.5)):
+        tracemalloc.start()
+        try:
+            measure()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < most * x.nbytes
 
 
 def test_true_peak_sees_between_the_samples():
