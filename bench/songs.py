@@ -245,6 +245,45 @@ def equal(args: argparse.Namespace) -> None:
             "song_windows": windows, "clips": clips})
 
 
+def finish(args: argparse.Namespace) -> None:
+    """What a transfer does with a whole song after its segments (engine/cli/style.py's
+    run_styled: the channels merged, the content's loudness, the level with its limiter,
+    the writing at the output rate), on a song of ``--seconds`` at SR: each step's peak
+    of traced memory (numpy's arrays) above what was held before it, and the finishing's
+    peak RSS (ru_maxrss) in this process, which holds nothing else."""
+    import resource
+    import tracemalloc
+
+    from engine import audio, loudness
+    from engine.run import channels
+    content = song(args.seconds)
+    y = (sf.read(args.result, dtype="float32")[0] if args.result else content[::-1].copy())
+    y = np.resize(y, len(content)) * np.float32(args.gain)
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    steps = {}
+    tracemalloc.start()
+
+    def step(name, f):
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out = f()
+        steps[name] = round((tracemalloc.get_traced_memory()[1] - base) / 2**20)
+        return out
+    result = step("merge", lambda: channels.merge([y], "mono"))
+    ref = step("reference_loudness", lambda: loudness.reference_loudness([content], SR))
+    (leveled,), rep = step("level", lambda: loudness.level([result], SR, "match", ref,
+                                                           limit=True))
+    out = os.path.join(tempfile.gettempdir(), "songs_finish.wav")
+    step("write_wav", lambda: audio.write_wav(out, leveled[:, 0], SR, overwrite=True,
+                                              normalize=False, out_sr=args.output_sr))
+    tracemalloc.stop()
+    os.unlink(out)
+    record({"bench": "songs.finish", "seconds": args.seconds, "output_sr": args.output_sr,
+            "limiter": "limiter_db" in rep, "signal_mib": round(y.nbytes / 2**20),
+            "step_peak_mib": steps, "rss_before_mib": round(start / 2**10),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10)})
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
@@ -272,8 +311,14 @@ def main() -> None:
     e.add_argument("--style", required=True)
     e.add_argument("--clips", nargs="+", default=[], help="OFFSET_S:CLIP_RESULT.wav ...")
     e.add_argument("--window", type=float, default=10.0)
+    f = sub.add_parser("finish")
+    f.add_argument("--seconds", type=float, default=600.0)
+    f.add_argument("--result", help="a result to level (repeated to length; default: the "
+                                    "song reversed)")
+    f.add_argument("--gain", type=float, default=1.0, help="times the result (loud: limiter)")
+    f.add_argument("--output-sr", type=int, default=SR)
     args = p.parse_args()
-    {"runs": runs, "dask": dask, "control": control, "seams": seams,
+    {"runs": runs, "finish": finish, "dask": dask, "control": control, "seams": seams,
      "equal": equal}[args.what](args)
 
 
