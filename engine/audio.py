@@ -218,18 +218,21 @@ def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
                              f"write {path}")
     # No float64 copy of a long song: float64 a block at a time, which gives the samples
     # the whole-signal float64 path gave (it ended in float32 too).
-    if out_sr is not None and out_sr != sr:
+    fresh = out_sr is not None and out_sr != sr  # y becomes our own array: scaled in place
+    if fresh:
         y = resample(y, sr, out_sr, work=np.float64)
     peak = max((float(np.max(np.abs(y[s:s + BLOCK]))) for s in range(0, len(y), BLOCK)),
                default=0.0) if normalize and y.size else 0.0
-    y = _scaled(y, PEAK / peak) if peak > 0 else np.asarray(y, dtype=np.float32)
+    y = _scaled(y, PEAK / peak, y if fresh else None) if peak > 0 else \
+        np.asarray(y, dtype=np.float32)
     atomic_write(path, lambda tmp: sf.write(tmp, y, out_sr or sr, subtype=sf_subtype,
                                        format=fmt))
 
 
-def _scaled(y: np.ndarray, factor: float) -> np.ndarray:
-    """float32 of y * factor, the product in float64 a block at a time."""
-    out = np.empty(y.shape, dtype=np.float32)
+def _scaled(y: np.ndarray, factor: float, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """float32 of y * factor (into ``out``, y itself allowed), the product in float64 a
+    block at a time."""
+    out = np.empty(y.shape, dtype=np.float32) if out is None else out
     for s in range(0, len(y), BLOCK):
         out[s:s + BLOCK] = y[s:s + BLOCK].astype(np.float64) * factor
     return out
