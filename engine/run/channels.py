@@ -19,8 +19,8 @@ def split(x: np.ndarray, mode: str) -> list:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    if mode == "mono":
-        return [x.mean(axis=1)]
+    if mode == "mono":  # one channel: a view (a song's content is not held twice)
+        return [x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)]
     if mode == "mid-side":
         if x.shape[1] > 2:
             raise ParameterError(f"--channels mid-side needs mono or stereo audio, got "
