@@ -6,6 +6,7 @@ and the seams of a segmented transfer.
     python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav --content CONTENT.wav --style STYLE.wav \\
         --segment 20 --overlap 2
+    python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
     python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
         --clips OFFSET:CLIP.wav ...
 
@@ -20,6 +21,9 @@ windows of the result centred on the joins against 2 s windows elsewhere: style 
 content similarity, and spectral flux, each join's z-score against the others' spread.
 ``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
 (``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
+``finish``: what a transfer does with the whole song after its segments, alone, on a song
+of --seconds (a result repeated to length, times --gain; loud: the limiter's path): each
+step's peak of numpy memory above what it was given (tracemalloc) and the peak RSS.
 Rows go to docs/results/data/songs.jsonl.
 """
 from __future__ import annotations
@@ -278,7 +282,8 @@ def finish(args: argparse.Namespace) -> None:
                                               normalize=False, out_sr=args.output_sr))
     tracemalloc.stop()
     os.unlink(out)
-    record({"bench": "songs.finish", "seconds": args.seconds, "output_sr": args.output_sr,
+    record({"bench": "songs.finish", "code": args.label, "seconds": args.seconds,
+            "output_sr": args.output_sr,
             "limiter": "limiter_db" in rep, "signal_mib": round(y.nbytes / 2**20),
             "step_peak_mib": steps, "rss_before_mib": round(start / 2**10),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10)})
@@ -317,6 +322,7 @@ def main() -> None:
                                     "song reversed)")
     f.add_argument("--gain", type=float, default=1.0, help="times the result (loud: limiter)")
     f.add_argument("--output-sr", type=int, default=SR)
+    f.add_argument("--label", default="", help="which code measured (e.g. a commit)")
     args = p.parse_args()
     {"runs": runs, "finish": finish, "dask": dask, "control": control, "seams": seams,
      "equal": equal}[args.what](args)
