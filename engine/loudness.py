@@ -36,12 +36,15 @@ GATE_LUFS = -70.0
 MAX_CHANNELS = 5  # pyloudnorm's BS.1770 channel weights stop at five
 LIMIT_MAX_DB = 6.0  # the most the limiter takes off a peak; beyond, the whole result goes down
 LIMIT_RAMP_S = 0.01  # the limiter's gain moves over this long (attack before a peak, release)
-# The 4x oversampling runs over blocks of this many samples, each with MARGIN samples of its
-# neighbours (more than resample_poly's filter reaches: 10 input samples a side): a 10-minute
-# song oversampled whole held four float64 copies of itself twice over, 0.8 GB (issue 32).
+# Every step over a whole signal (the loudness filters, the 4x oversampling, the limiter,
+# the gain) runs over blocks of this many samples, in float64 a block at a time: leveling a
+# 10-minute song whole held 1.1 GB of float64 copies of it (issue 32). The oversampling's
+# blocks take MARGIN samples of their neighbours (resample_poly's filter reaches 10 a side).
 OVERSAMPLE_BLOCK = 1 << 18
 OVERSAMPLE_MARGIN = 32
 Mode = Union[str, float]
+# A signal read a stretch at a time: (lo, hi) -> float64 (hi - lo, C), lo >= 0, hi <= N.
+Reader = Callable[[int, int], np.ndarray]
 
 
 def parse_mode(value: Union[str, float, None]) -> Mode:
@@ -151,10 +154,6 @@ def true_peak(x: np.ndarray) -> float:
     if not y.size:
         return 0.0
     return _peak_of(_stretches(y), len(y))
-
-
-# A signal read a stretch at a time: (lo, hi) -> float64 (hi - lo, C), lo >= 0, hi <= N.
-Reader = Callable[[int, int], np.ndarray]
 
 
 def _stretches(y: np.ndarray) -> Reader:
