@@ -1,21 +1,30 @@
 """Whole songs (issue 32): memory and time against length, the speed-up of Dask workers,
 and the seams of a segmented transfer.
 
-    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--out DIR]
+    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--offset S] [--out DIR]
     python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8]
     python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav --content CONTENT.wav --style STYLE.wav \\
         --segment 20 --overlap 2
+    python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
+    python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
+        --clips OFFSET:CLIP.wav ...
 
 ``runs``: transfers of a piano song (the corpus's piano parts one after another, repeated
 to length) under the corpus's 20 s drum clip, each a CLI run in a child process of its own
-(peak RSS from ru_maxrss, wall time), with --harmonic-filters fastfood and one thread, as the
-issue measured; a length over 30 s is segmented (the default) and, with --whole, also run as
-one optimization (--segment 0). ``dask``: the same song on a loopback LocalCluster of 1 and
-of 2 single-thread workers; ``control``: the same clusters on a busy loop (the speed-up the
-machine allows at all). ``seams``: 2 s windows of the result centred on the joins
-against 2 s windows elsewhere: style distance, content similarity, and spectral flux, each
-join's z-score against the others' spread. Rows go to docs/results/data/songs.jsonl.
+(peak RSS from ru_maxrss, wall time, CPU seconds from its rusage), with the default options
+and one thread; --maxiter 0 runs to the default stop rule; a length over 30 s is segmented
+(the default) and, with --whole, also run as one optimization (--segment 0). ``dask``: the
+same song on a loopback LocalCluster of 1 and of 2 single-thread workers; ``control``: the
+same clusters on a busy loop (the speed-up the machine allows at all). ``seams``: 2 s
+windows of the result centred on the joins against 2 s windows elsewhere: style distance,
+content similarity, and spectral flux, each join's z-score against the others' spread.
+``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
+(``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
+``finish``: what a transfer does with the whole song after its segments, alone, on a song
+of --seconds (a result repeated to length, times --gain; loud: the limiter's path): each
+step's peak of numpy memory above what it was given (tracemalloc) and the peak RSS.
+Rows go to docs/results/data/songs.jsonl.
 """
 from __future__ import annotations
 
@@ -37,10 +46,9 @@ SR = 22050
 CORPUS = lab.CORPUS
 ROWS = lab.DATA / "songs.jsonl"
 MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-           "r = subprocess.run(sys.argv[1:]); "
-           "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-           "time.perf_counter() - t)")
-OPTIONS = ["--harmonic-filters", "fastfood", "--threads", "1", "--quiet"]
+           "r = subprocess.run(sys.argv[1:]); u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+           "print(r.returncode, u.ru_maxrss, time.perf_counter() - t, u.ru_utime + u.ru_stime)")
+OPTIONS = ["--threads", "1", "--quiet"]  # the defaults otherwise (fastfood filters since #29)
 ENV = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                          "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
 
@@ -54,13 +62,14 @@ def song(seconds: float, corpus: str = CORPUS) -> np.ndarray:
 
 
 def run_cli(argv: list) -> tuple:
-    """(peak RSS bytes, wall seconds) of a CLI run in a child process."""
+    """(peak RSS bytes, wall seconds, CPU seconds) of a CLI run in a child process (the
+    machine is shared: its CPU seconds, user and system, are the comparable time)."""
     out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "engine.cli",
                           *argv], capture_output=True, text=True, env=ENV)
-    code, kib, wall = out.stdout.split()[-3:]
+    code, kib, wall, cpu = out.stdout.split()[-4:]
     if int(code):
         raise SystemExit(f"{argv} exited {code}: {out.stderr.strip().splitlines()[-1:]}")
-    return int(kib) * 1024, float(wall)
+    return int(kib) * 1024, float(wall), float(cpu)
 
 
 def record(row: dict) -> None:
@@ -71,27 +80,34 @@ def runs(args: argparse.Namespace) -> None:
     from engine.config import TransferConfig
     from engine.run import segments
     style = f"{CORPUS}/clips/drums.wav"
-    cfg = TransferConfig(harmonic_filters="fastfood")
+    cfg = TransferConfig()
+    iters = ["--maxiter", str(args.maxiter)] if args.maxiter else []  # 0: the default stop
+    tag = f"it{args.maxiter}" if args.maxiter else "stop"
     for seconds in [float(s) for s in args.lengths.split(",")]:
-        content = os.path.join(args.out, f"piano_{seconds:g}.wav")
-        sf.write(content, song(seconds), SR)
+        # --offset: the song's stretch from there (a clip that is a stretch of a longer song)
+        content = os.path.join(args.out, f"piano_{seconds:g}_at{args.offset:g}.wav")
+        sf.write(content, song(args.offset + seconds)[int(args.offset * SR):], SR)
         n = int(seconds * SR)
         modes = [("segmented", [])] if seconds > 1.5 * segments.SEGMENT_S else [("whole", [])]
         if args.whole and modes[0][0] == "segmented":
             modes.append(("whole", ["--segment", "0"]))
         for mode, extra in modes:
-            out = os.path.join(args.out, f"song_{seconds:g}_{mode}.wav")
-            peak, wall = run_cli(["transfer", content, style, "-o", out, "--overwrite",
-                                  "--maxiter", str(args.maxiter), *OPTIONS, *extra])
+            out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{mode}_{tag}.wav")
+            peak, wall, cpu = run_cli(["transfer", content, style, "-o", out, "--overwrite",
+                                       *iters, *OPTIONS, *extra])
             seg = segments.SEGMENT_S * SR if mode == "segmented" else n
             estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
                 if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
             report = json.load(open(out.replace(".wav", ".json")))
-            record({"bench": "songs.runs", "seconds": seconds, "mode": mode,
-                    "maxiter": args.maxiter, "peak_mib": round(peak / 2**20),
-                    "estimate_mib": round(estimate / 2**20), "wall_s": round(wall, 1),
-                    "nit": report["nit"], "segments": report.get("segments_total", 1),
-                    "quality": report["quality"], "result": out})
+            nits = [p.get("nit") for p in report.get("segments", [])] if mode == "segmented" \
+                else [report["nit"]]
+            record({"bench": "songs.runs", "seconds": seconds, "offset_s": args.offset,
+                    "mode": mode, "maxiter": args.maxiter or "default stop",
+                    "peak_mib": round(peak / 2**20), "estimate_mib": round(estimate / 2**20),
+                    "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                    "cpu_s_per_audio_s": round(cpu / seconds, 2), "nit": report["nit"],
+                    "nit_per_segment": nits, "segments": report.get("segments_total", 1),
+                    "quality": report["quality"], "result": out, "content": content})
 
 
 def dask(args: argparse.Namespace) -> None:
@@ -193,12 +209,92 @@ def seams(args: argparse.Namespace) -> None:
             **summary})
 
 
+def _row_of(result: str) -> dict:
+    """The last ``runs`` row of ``result`` (its CPU seconds and iterations)."""
+    rows = [json.loads(line) for line in open(ROWS)]
+    return [r for r in rows if r.get("bench") == "songs.runs" and r.get("result") == result][-1]
+
+
+def equal(args: argparse.Namespace) -> None:
+    """The song's result per 10 s against 10 s transfers of stretches of the same song
+    (``runs --lengths 10 --offset S``): the same quality figures on the same stretch of
+    content, and the CPU seconds per second of audio each took."""
+    from engine.model.evaluate import evaluate
+    y = sf.read(args.result, dtype="float32")[0]
+    content = sf.read(args.content, dtype="float32")[0][:len(y)]
+    style = sf.read(args.style, dtype="float32")[0]
+    names = ("style_distance", "content_similarity", "chroma_similarity")
+    span = int(args.window * SR)
+
+    def figures(x: np.ndarray, c: np.ndarray) -> dict:
+        out = evaluate(x, SR, style=style, content=c)
+        return {k: round(float(out[k]), 4) for k in names}
+    windows = {f"{s / SR:g}": figures(y[s:s + span], content[s:s + span])
+               for s in range(0, len(y) - span + 1, span)}
+    song_row = _row_of(args.result)
+    clips = []
+    for clip in args.clips:
+        at, path = clip.split(":", 1)
+        s = int(float(at) * SR)
+        x = sf.read(path, dtype="float32")[0]
+        row = _row_of(path)
+        clips.append({"offset_s": float(at), "clip": figures(x, content[s:s + len(x)]),
+                      "song_same_stretch": figures(y[s:s + len(x)], content[s:s + len(x)]),
+                      "clip_cpu_s_per_audio_s": row["cpu_s_per_audio_s"],
+                      "clip_nit": row["nit"]})
+    record({"bench": "songs.equal", "result": args.result,
+            "song_cpu_s_per_audio_s": song_row["cpu_s_per_audio_s"],
+            "song_nit_per_segment": song_row["nit_per_segment"],
+            "song_windows": windows, "clips": clips})
+
+
+def finish(args: argparse.Namespace) -> None:
+    """What a transfer does with a whole song after its segments (engine/cli/style.py's
+    run_styled: the channels merged, the content's loudness, the level with its limiter,
+    the writing at the output rate), on a song of ``--seconds`` at SR: each step's peak
+    of traced memory (numpy's arrays) above what was held before it, and the finishing's
+    peak RSS (ru_maxrss) in this process, which holds nothing else."""
+    import resource
+    import tracemalloc
+
+    from engine import audio, loudness
+    from engine.run import channels
+    content = song(args.seconds)
+    y = (sf.read(args.result, dtype="float32")[0] if args.result else content[::-1].copy())
+    y = np.resize(y, len(content)) * np.float32(args.gain)
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    steps = {}
+    tracemalloc.start()
+
+    def step(name, f):
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out = f()
+        steps[name] = round((tracemalloc.get_traced_memory()[1] - base) / 2**20)
+        return out
+    result = step("merge", lambda: channels.merge([y], "mono"))
+    ref = step("reference_loudness", lambda: loudness.reference_loudness([content], SR))
+    (leveled,), rep = step("level", lambda: loudness.level([result], SR, "match", ref,
+                                                           limit=True))
+    out = os.path.join(tempfile.gettempdir(), "songs_finish.wav")
+    step("write_wav", lambda: audio.write_wav(out, leveled[:, 0], SR, overwrite=True,
+                                              normalize=False, out_sr=args.output_sr))
+    tracemalloc.stop()
+    os.unlink(out)
+    record({"bench": "songs.finish", "code": args.label, "seconds": args.seconds,
+            "output_sr": args.output_sr,
+            "limiter": "limiter_db" in rep, "signal_mib": round(y.nbytes / 2**20),
+            "step_peak_mib": steps, "rss_before_mib": round(start / 2**10),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10)})
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
     r = sub.add_parser("runs")
     r.add_argument("--lengths", default="10,60")
-    r.add_argument("--maxiter", type=int, default=8)
+    r.add_argument("--maxiter", type=int, default=8, help="per segment; 0: the default stop")
+    r.add_argument("--offset", type=float, default=0.0, help="the song from this second")
     r.add_argument("--whole", action="store_true")
     r.add_argument("--out", default=tempfile.gettempdir())
     d = sub.add_parser("dask")
@@ -213,8 +309,22 @@ def main() -> None:
     s.add_argument("--style", required=True)
     s.add_argument("--segment", type=float, default=20.0)
     s.add_argument("--overlap", type=float, default=2.0)
+    e = sub.add_parser("equal")
+    e.add_argument("result")
+    e.add_argument("--content", required=True)
+    e.add_argument("--style", required=True)
+    e.add_argument("--clips", nargs="+", default=[], help="OFFSET_S:CLIP_RESULT.wav ...")
+    e.add_argument("--window", type=float, default=10.0)
+    f = sub.add_parser("finish")
+    f.add_argument("--seconds", type=float, default=600.0)
+    f.add_argument("--result", help="a result to level (repeated to length; default: the "
+                                    "song reversed)")
+    f.add_argument("--gain", type=float, default=1.0, help="times the result (loud: limiter)")
+    f.add_argument("--output-sr", type=int, default=SR)
+    f.add_argument("--label", default="", help="which code measured (e.g. a commit)")
     args = p.parse_args()
-    {"runs": runs, "dask": dask, "control": control, "seams": seams}[args.what](args)
+    {"runs": runs, "finish": finish, "dask": dask, "control": control, "seams": seams,
+     "equal": equal}[args.what](args)
 
 
 if __name__ == "__main__":

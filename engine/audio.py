@@ -107,12 +107,28 @@ def cut(x: np.ndarray, sr: int, start: Optional[float], end: Optional[float],
     return x[int(round(s * sr)):int(round(min(e, duration) * sr))]
 
 
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Polyphase resampling along the first (time) axis."""
+def resample(x: np.ndarray, sr_in: int, sr_out: int, work: Any = None) -> np.ndarray:
+    """Polyphase resampling along the first (time) axis, float32 out: resample_poly's values
+    of x as ``work`` (a dtype; default x's own), computed BLOCK input samples at a time (each
+    with the neighbours its filter reaches), so that a long song holds no float64 copies of
+    itself at either rate (issue 32)."""
     if sr_in == sr_out:
         return np.ascontiguousarray(x, dtype=np.float32)
     g = gcd(int(sr_in), int(sr_out))
-    return resample_poly(x, sr_out // g, sr_in // g, axis=0).astype(np.float32)
+    up, down = sr_out // g, sr_in // g
+    n = len(x)
+    out = np.empty((-(-n * up // down),) + np.shape(x)[1:], dtype=np.float32)
+    # Blocks and margins start at multiples of ``down``, where an output sample falls on an
+    # input one; the filter reaches 10 * max(up, down) upsampled samples a side.
+    step = down * max(1, BLOCK // down)
+    margin = down * -(-(10 * max(up, down) // up + 2) // down)
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        a, b = max(0, s - margin), min(n, e + margin)
+        y = resample_poly(np.asarray(x[a:b], dtype=work), up, down, axis=0)
+        k0, k1 = s * up // down, len(out) if e == n else e * up // down
+        out[k0:k1] = y[k0 - a * up // down:k1 - a * up // down]
+    return out
 
 
 def check_signal(x: np.ndarray, what: str) -> None:
@@ -199,22 +215,37 @@ def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
         raise ParameterError(f"unknown subtype {subtype!r}: choose from {', '.join(SUBTYPES)}")
     fmt, sf_subtype = check_output_format(path, subtype)
     check_output(path, overwrite)
-    y = np.asarray(x, dtype=np.float64)
-    bad = int(np.count_nonzero(~np.isfinite(y)))
+    y = np.asarray(x)
+    bad = sum(int(np.count_nonzero(~np.isfinite(y[s:s + BLOCK]))) for s in range(0, len(y), BLOCK))
     if bad:
         raise ParameterError(f"the signal holds {bad} NaN or infinite samples; refusing to "
                              f"write {path}")
-    if out_sr is not None and out_sr != sr:
-        y = resample(y, sr, out_sr).astype(np.float64)
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    # No float64 copy of a long song: float64 a block at a time, which gives the samples
+    # the whole-signal float64 path gave (it ended in float32 too).
+    fresh = out_sr is not None and out_sr != sr  # y becomes our own array: scaled in place
+    if fresh:
+        y = resample(y, sr, out_sr, work=np.float64)
+    peak = max((float(np.max(np.abs(y[s:s + BLOCK]))) for s in range(0, len(y), BLOCK)),
+               default=0.0)
     if normalize and peak > 0:
-        y = y * (PEAK / peak)
+        y = _scaled(y, PEAK / peak, y if fresh else None)
     elif peak > 1.0 and sf_subtype != "FLOAT":
         raise ParameterError(f"the signal peaks at {peak:.3g}, above full scale: it would clip "
                              f"in {path}; level it (engine.transfer_session does) or pass "
                              "normalize=True", ("normalize",))
-    atomic_write(path, lambda tmp: sf.write(tmp, y.astype(np.float32), out_sr or sr,
-                                       subtype=sf_subtype, format=fmt))
+    else:
+        y = np.asarray(y, dtype=np.float32)
+    atomic_write(path, lambda tmp: sf.write(tmp, y, out_sr or sr, subtype=sf_subtype,
+                                       format=fmt))
+
+
+def _scaled(y: np.ndarray, factor: float, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """float32 of y * factor (into ``out``, y itself allowed), the product in float64 a
+    block at a time."""
+    out = np.empty(y.shape, dtype=np.float32) if out is None else out
+    for s in range(0, len(y), BLOCK):
+        out[s:s + BLOCK] = y[s:s + BLOCK].astype(np.float64) * factor
+    return out
 
 
 def write_json(path: str, data: Any, overwrite: bool = False) -> None:

@@ -160,3 +160,49 @@ def test_write_resamples_to_the_output_rate(tmp_path):
     assert sr == 16000 and len(y) == 8000
     spectrum = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spectrum) * sr / len(y) - 440.0) < 3.0
+
+
+@pytest.mark.parametrize("rates", [(22050, 44100), (44100, 22050), (44100, 48000),
+                                   (48000, 44100), (16000, 22050)])
+def test_resampling_in_blocks_gives_resample_polys_values(monkeypatch, rates):
+    # Issue 32: blocks of 1000 input samples (a song's are 2**18), each with the neighbours
+    # the filter reaches: the values of one resample_poly of the whole signal, mono and
+    # stereo, in the input's dtype or in float64 (write_wav's).
+    from math import gcd
+
+    from scipy.signal import resample_poly
+    monkeypatch.setattr(audio, "BLOCK", 1000)
+    sr_in, sr_out = rates
+    up, down = sr_out // gcd(sr_in, sr_out), sr_in // gcd(sr_in, sr_out)
+    rng = np.random.default_rng(4)
+    for x in (rng.standard_normal(30011).astype(np.float32), rng.standard_normal((7001, 2))):
+        for work in (None, np.float64):
+            want = resample_poly(np.asarray(x, dtype=work), up, down, axis=0)
+            np.testing.assert_array_equal(audio.resample(x, sr_in, sr_out, work=work),
+                                          want.astype(np.float32))
+
+
+def test_writing_a_long_signal_holds_no_float64_copy_of_it(tmp_path, monkeypatch):
+    # Issue 32: written at twice its rate, a 10-minute song held 404 MiB above itself in
+    # float64 copies at both rates; now the float32 output and a block. The samples are
+    # those of the float64 path (resample_poly in float64, normalized in float64).
+    import tracemalloc
+
+    from scipy.signal import resample_poly
+    monkeypatch.setattr(audio, "BLOCK", 1 << 12)
+    x = sine((1 << 20) / 8000, 8000) * np.linspace(0.1, 0.9, 1 << 20, dtype=np.float32)
+    path = str(tmp_path / "out.wav")
+    for out_sr, normalize, most in ((16000, False, 2.3), (8000, False, 0.3), (16000, True, 2.3)):
+        tracemalloc.start()
+        try:
+            audio.write_wav(path, x, 8000, subtype="float", overwrite=True,
+                            normalize=normalize, out_sr=out_sr)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < most * x.nbytes
+        want = resample_poly(x.astype(np.float64), out_sr // 8000, 1).astype(np.float32)
+        want = want.astype(np.float64)
+        want = want * (audio.PEAK / np.abs(want).max()) if normalize else want
+        np.testing.assert_array_equal(sf.read(path, dtype="float32")[0],
+                                      want.astype(np.float32))

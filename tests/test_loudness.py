@@ -8,6 +8,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 from helpers import sine, write
+from scipy.signal import resample_poly
 
 from engine import loudness
 from engine.cli import main
@@ -58,6 +59,106 @@ def test_match_takes_the_reference_level_and_peak_takes_the_ceiling():
                                                          np.max(np.abs(x))), abs=1e-3)
     (z,), rep = loudness.level([x], SR, "peak")
     assert loudness.true_peak(z) == pytest.approx(CEILING, rel=1e-6)
+
+
+def test_the_oversampling_in_blocks_equals_the_whole_signal_oversampled(monkeypatch):
+    # Blocks of 1000 samples: every block boundary must give what one resample_poly of the
+    # whole signal gives, a peak that falls on a boundary included (mono and stereo).
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1000)
+    rng = np.random.default_rng(5)
+    for y in (rng.standard_normal((3500, 1)), rng.standard_normal((2001, 2))):
+        y[1000] = 9.0
+        up = np.abs(resample_poly(y, loudness.OVERSAMPLE, 1, axis=0)).max(axis=1)
+        whole = np.maximum(np.abs(y).max(axis=1),
+                           up.reshape(len(y), loudness.OVERSAMPLE).max(axis=1))
+        np.testing.assert_array_equal(loudness._peak_envelope(y), whole)
+        assert loudness.true_peak(y) == whole.max()
+
+
+def test_the_true_peak_of_a_long_signal_holds_no_oversampled_copy_of_it(monkeypatch):
+    # Issue 32: a 10-minute song oversampled whole held 0.8 GB at its end (8 times the
+    # signal's float64 bytes here, in either function). In blocks: the envelope (one
+    # float64 a sample) and a block's worth; the limiter adds its three gain curves.
+    import tracemalloc
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1 << 14)
+    x = np.sin(np.arange(1 << 20) * 0.3)
+    for measure, most in ((lambda: loudness.true_peak(x), 1.5),
+                          (lambda: loudness.limiter_gain(x, SR, CEILING), 4.5)):
+        tracemalloc.start()
+        try:
+            measure()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < most * x.nbytes
+
+
+def test_the_integrated_loudness_in_blocks_is_pyloudnorms_figure(monkeypatch):
+    # Issue 32: chunks of 1000 and 777 samples (a gating block is 3201 here), the filters'
+    # state carried over: the very figure pyloudnorm gives on the whole signal, gated
+    # blocks (a quiet stretch), stereo, five channels and a signal shorter than a block.
+    rng = np.random.default_rng(7)
+    quiet = rng.standard_normal(20000) * 0.1
+    quiet[5000:12000] *= 1e-4
+    cases = [quiet, rng.standard_normal((20000, 2)) * 0.1, rng.standard_normal((9001, 5)),
+             rng.standard_normal((3300, 1)).astype(np.float32) * 0.3]
+    for chunk in (1000, 777):
+        monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", chunk)
+        for x in cases:
+            assert loudness.integrated(x, SR) == lufs(x)
+
+
+def _whole_limited(x, plan_):
+    """The limiter as it ran before issue 32, on whole float64 copies of the signal."""
+    y = np.asarray(x, dtype=np.float64)
+    cap = 10 ** (loudness.LIMIT_MAX_DB / 20) * CEILING / loudness.true_peak(y)
+    gain = min(10 ** ((plan_["target_lufs"] - plan_["before_lufs"]) / 20), cap)
+    for _ in range(4):
+        g = loudness.limiter_gain(y * gain, SR, CEILING)
+        z = y * gain * (g[:, None] if y.ndim == 2 else g)
+        now = lufs(z)
+        if abs(now - plan_["target_lufs"]) < 0.05:
+            break
+        gain = min(gain * 10 ** ((plan_["target_lufs"] - now) / 20), cap)
+    z *= min(1.0, CEILING / loudness.true_peak(z))
+    return z.astype(np.float32), gain, -loudness.db(float(g.min()))
+
+
+def test_the_limiter_in_stretches_gives_the_whole_signals_result(monkeypatch):
+    # Stretches of 1000 samples, each read with the neighbours the limiter's filters
+    # reach: the same samples out as the whole-signal limiter's, the same gain; the limiter's
+    # figure to 1e-12 (its running mean starts afresh at each stretch).
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1000)
+    t = np.arange(3 * SR) / SR
+    noise = np.random.default_rng(1).standard_normal(len(t))
+    base = np.sin(2 * np.pi * 220 * t) * 0.1 + 0.01 * noise
+    base[5060:5100] += 0.9  # a click the limiter must take down, 60 samples past a stretch
+    for x in (base.astype(np.float32), np.stack([base, base[::-1]], 1).astype(np.float32)):
+        plan_ = loudness.plan([x], SR, "match", -8.0)
+        z, rep = loudness.limited(x, SR, plan_)
+        want, gain, taken = _whole_limited(x, plan_)
+        np.testing.assert_array_equal(z, want)
+        assert rep["gain"] == gain and rep["limiter_db"] == pytest.approx(taken, rel=1e-12)
+
+
+def test_leveling_a_long_signal_holds_no_float64_copy_of_it(monkeypatch):
+    # Issue 32: leveling a 10-minute song held 606 MiB above it (float64 copies of the
+    # signal, its K-weighted and oversampled versions, the limiter's gain curves). Now: the
+    # float32 result and a block's worth; the reference's loudness: a block's worth.
+    import tracemalloc
+    monkeypatch.setattr(loudness, "OVERSAMPLE_BLOCK", 1 << 12)
+    x = (np.sin(np.arange(1 << 20) * 0.3) * np.linspace(0.05, 0.5, 1 << 20)).astype(np.float32)
+    x[1000:1010] = 1.0  # loud peaks: the limiter's path
+    for measure, most in ((lambda: loudness.reference_loudness([x], SR), 0.3),
+                          (lambda: loudness.level([x], SR, "match", -8.0, limit=True), 1.5),
+                          (lambda: loudness.level([x], SR, "match", -30.0), 1.5)):
+        tracemalloc.start()
+        try:
+            measure()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < most * x.nbytes
 
 
 def test_true_peak_sees_between_the_samples():

@@ -19,8 +19,8 @@ def split(x: np.ndarray, mode: str) -> list:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    if mode == "mono":
-        return [x.mean(axis=1)]
+    if mode == "mono":  # one channel: a view (a song's content is not held twice)
+        return [x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)]
     if mode == "mid-side":
         if x.shape[1] > 2:
             raise ParameterError(f"channels mid-side needs mono or stereo audio, got "
@@ -38,6 +38,8 @@ def merge(parts: list, mode: str) -> np.ndarray:
     if mode == "mid-side":
         mid, side = parts
         return np.stack([mid + side, mid - side], axis=1)
+    if len(parts) == 1:  # a view: no second copy of a long song
+        return np.asarray(parts[0])[:, None]
     return np.stack(parts, axis=1)
 
 
