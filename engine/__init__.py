@@ -5,6 +5,7 @@ Public API:
     Network(config, backend="numpy")                the fixed random network
     Objective(network, content=..., style=...)      .value_and_grad(x) -> (float, ndarray)
     transfer(content, style, config) / texture(style, config) -> (signal, report): one run
+                                                    (with channels (N, C): as the session)
     transfer_session(content, style, config, channels=, loudness=, checkpoint=, resume=)
     texture_session(style, config, ...) -> (signal, report): a run as the CLI runs it
     run_song("transfer", content, style, config) -> (signal, report): a long one in segments
@@ -28,10 +29,11 @@ from engine.errors import ParameterError
 from engine.model.evaluate import evaluate
 from engine.model.network import Network
 from engine.model.objective import Objective
-from engine.run.modes import texture, transfer
 from engine.run.reconstruct import reconstruct
 from engine.run.separate import separate
+from engine.run.session import texture_api as texture
 from engine.run.session import texture_session, transfer_session
+from engine.run.session import transfer_api as transfer
 from engine.run.spread import run_song
 from engine.version import __version__
 

@@ -63,6 +63,26 @@ def test_a_stereo_api_run_is_the_clis(files, tmp_path):
     assert json.loads(json.dumps(report["config"])) == cli_report["config"]
 
 
+def test_engine_transfer_of_a_stereo_signal_runs_as_the_cli(files, tmp_path):
+    """engine.transfer given a content with channels (one optimization takes one channel:
+    it failed in a compiled kernel) runs the session, as ``randstyle transfer`` does with
+    its defaults (mixed down, at the content's loudness) or the channels asked for; a mono
+    content is still the one optimization; a one-run keyword on a stereo signal is refused."""
+    code, written, _ = _cli(["transfer", files["stereo"], files["drums"]], tmp_path / "o.wav")
+    content = engine.load(files["stereo"], SR, mono=False)
+    style = engine.load(files["drums"], SR)
+    cfg = engine.TransferConfig(**CFG)
+    y, report = engine.transfer(content, style, cfg)
+    assert code == 0 and y.shape == (SR,) and report["channels"] == "mono"
+    np.testing.assert_allclose(y, written[:, 0], rtol=0, atol=1e-5)
+    both, report = engine.transfer(content, style, cfg, channels="each")
+    assert both.shape == (SR, 2) and len(report["parts"]) == 2
+    mono, report = engine.transfer(content[:, 0], style, cfg)
+    assert mono.shape == (SR,) and "loudness" not in report  # one optimization, as before
+    with pytest.raises(engine.ParameterError, match="resume= is for one mono optimization"):
+        engine.transfer(content, style, cfg, resume={"x": mono})
+
+
 def test_a_texture_session_is_stereo_under_each(files):
     style = engine.load(files["stereo"], SR, mono=False)
     y, report = engine.texture_session(style, engine.TextureConfig(**CFG, seconds=1.0),

@@ -225,7 +225,12 @@ def _api(command: str, content: Optional[np.ndarray], style: Any, cfg: Any,
         if changed:
             raise ParameterError(f"{changed[0]} cannot change when resuming; a resumed run "
                                  "keeps its checkpoint's options", params=(changed[0],))
-    result, report = run(command, cfg, content, _pairs(style), session, state)
+    styles = _pairs(style)
+    if session.channels == "mono":  # mixed down first, as the CLI reads its files: the
+        # loudness matched is the mix's (a stereo content's own reads ~3 dB louder)
+        content = None if content is None else channels.split(content, "mono")[0]
+        styles = [(channels.split(s, "mono")[0], w) for s, w in styles]
+    result, report = run(command, cfg, content, styles, session, state)
     finish(session, report)
     return (result[:, 0] if result.shape[1] == 1 else result), report
 
@@ -262,3 +267,44 @@ def texture_session(style: Any, config: Optional[TextureConfig] = None, *,
     cfg = resolve(TextureConfig, config, overrides)
     session = Session(channels, loudness, segment, overlap, jobs, scheduler, checkpoint)
     return _api("texture", None, style, cfg, session, resume)
+
+
+# engine.transfer / engine.texture: one optimization of mono signals (engine/run/modes.py);
+# given a signal with channels, which one optimization cannot take (it failed in a compiled
+# kernel), the run the command makes of it: its session, with the session's defaults.
+ONE_RUN = ("resume", "checkpoint", "shared", "start")  # modes' keywords, not a session's
+
+
+def _has_channels(content: Any, style: Any) -> bool:
+    signals = [] if content is None else [content]
+    signals += [s for s, _ in _pairs(style)]
+    return any(np.ndim(s) == 2 and np.shape(s)[1] > 1 for s in signals)
+
+
+def _as_session(command: str, keywords: dict) -> None:
+    given = sorted(k for k in keywords if k in ONE_RUN)
+    if given:
+        raise ParameterError(f"{given[0]}= is for one mono optimization; a signal with "
+                             f"channels runs as a session: {command}_session(..., "
+                             "checkpoint=PATH, resume=True)", params=(given[0],))
+
+
+def transfer_api(content: np.ndarray, style: Any, config: Optional[TransferConfig] = None,
+                 **keywords: Any) -> tuple[np.ndarray, dict]:
+    """engine.transfer: mono signals (N,) make one optimization (engine.run.modes.transfer,
+    its keywords); a content or style with channels (N, C) runs as ``randstyle transfer``
+    runs it, transfer_session with its defaults (mixed down, at the content's loudness) or
+    the session keywords given (channels=, loudness=, ...)."""
+    if _has_channels(content, style):
+        _as_session("transfer", keywords)
+        return transfer_session(content, style, config, **keywords)
+    return transfer(content, style, config, **keywords)
+
+
+def texture_api(style: Any, config: Optional[TextureConfig] = None,
+                **keywords: Any) -> tuple[np.ndarray, dict]:
+    """engine.texture: as transfer_api, for a texture (texture_session given channels)."""
+    if _has_channels(None, style):
+        _as_session("texture", keywords)
+        return texture_session(style, config, **keywords)
+    return texture(style, config, **keywords)
