@@ -182,7 +182,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     styles = weighted_styles(style)
     # The report's config keeps the options as given (a batch compares them with its row's);
     # what the choice set is the report's "choice".
-    given, (cfg, choice) = cfg, choose(cfg, styles)
+    given, (cfg, choice) = cfg, choose(cfg, styles, content)
     branches = style_branches(cfg)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
     net = build_network(cfg, {"content": (content, content_branches + branches),
