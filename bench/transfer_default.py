@@ -41,13 +41,23 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # the default with the chroma term's weight given (issue 29's tonal weight)
             "c8": {"chroma_weight": 8.0}, "c16": {"chroma_weight": 16.0},
             "c32": {"chroma_weight": 32.0},
+            # the chroma term over flat octaves (the bass and a kick's energy count, as in
+            # chroma_cqt) instead of chroma_stft's Gaussian around 880 Hz
+            "c8f": {"chroma_weight": 8.0, "chroma_octaves": "flat"},
+            "c16f": {"chroma_weight": 16.0, "chroma_octaves": "flat"},
+            "c32f": {"chroma_weight": 32.0, "chroma_octaves": "flat"},
             # issue 29's voice: the tonal setting (chroma 32) with the content term on the
             # harmonic features (where a sung line's partials are) instead of 64 mel bands, or
             # without the band spectrum term
             "line_harm": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
                           "maxiter": 100, "content_features": "harmonic"},
             "line_nospec": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
-                            "maxiter": 100, "spectrum_weight": 0.0}}
+                            "maxiter": 100, "spectrum_weight": 0.0},
+            "line_harm_f": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                            "maxiter": 100, "content_features": "harmonic",
+                            "chroma_octaves": "flat"},
+            "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
+                            "maxiter": 100, "content_features": "harmonic"}}
 
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:

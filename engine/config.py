@@ -268,6 +268,10 @@ class TransferConfig(RunConfig):
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
                                     "0: off)")
+    chroma_octaves: Literal["weighted", "flat"] = opt(
+        "weighted", "the chroma term's octaves: weighted as librosa's chroma_stft (a Gaussian "
+                    "centred near 880 Hz, two octaves wide) or flat (the bass and the top "
+                    "count alike, as in chroma_cqt)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -275,7 +279,7 @@ class TransferConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
-        _check_choice(self, "style_kind")
+        _check_choice(self, "style_kind", "chroma_octaves")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("--style-transpose must be in 0..12 semitones, got "

@@ -57,7 +57,7 @@ class Objective:
                  autocorr_targets: Optional[dict] = None, spectrum_weight: float = 0.0,
                  spectrum_bands: int = 64,
                  spectrum_target: Optional[SpectrumTarget] = None,
-                 chroma_weight: float = 0.0) -> None:
+                 chroma_weight: float = 0.0, chroma_octaves: str = "weighted") -> None:
         if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
         self.network = net = network
@@ -96,12 +96,15 @@ class Objective:
         self._autocorr_setup(float(autocorr_weight), autocorr_targets, style, autocorr_lags,
                              autocorr_branches)
         self._spectrum_setup(float(spectrum_weight), spectrum_target, style, spectrum_bands)
-        self._chroma_setup(float(chroma_weight), content)
+        self._chroma_setup(float(chroma_weight), content, chroma_octaves)
         self.last_terms: dict[str, float] = {}
 
-    def _chroma_setup(self, weight: float, content: Optional[np.ndarray]) -> None:
+    def _chroma_setup(self, weight: float, content: Optional[np.ndarray],
+                      octaves: str = "weighted") -> None:
         """The content's chroma shape per frame on the network's STFT (None at weight 0 or
-        without content), its floor and its balancing factor."""
+        without content), its floor and its balancing factor. ``octaves``: "weighted" as
+        librosa's chroma_stft, "flat" every octave alike (the low notes and a kick drum's
+        energy count, as in chroma_cqt)."""
         self.chroma_weight = weight
         self.chroma = None
         if weight <= 0 or content is None:
@@ -110,7 +113,10 @@ class Objective:
         S = np.asarray(net.backend.to_numpy(net.forward(
             net.asarray(np.asarray(content, dtype=net.dtype)), ("logmag",))[0]["logmag"][0]),
             dtype=np.float64)
-        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft)
+        if octaves not in ("weighted", "flat"):
+            raise ParameterError(f"chroma octaves must be weighted or flat, got {octaves!r}")
+        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft,
+                               octwidth=None if octaves == "flat" else 2.0)
         M = np.expm1(S)
         eps = CHROMA_FLOOR * float(np.mean((M * M) @ fb.T)) or CHROMA_FLOOR
         Z = np.log((M * M) @ fb.T + eps)
