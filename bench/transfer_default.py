@@ -46,6 +46,12 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "c8f": {"chroma_weight": 8.0, "chroma_octaves": "flat"},
             "c16f": {"chroma_weight": 16.0, "chroma_octaves": "flat"},
             "c32f": {"chroma_weight": 32.0, "chroma_octaves": "flat"},
+            # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
+            # counts) instead of the power
+            "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
+                     "chroma_spectrum": "magnitude"},
+            "c32fm": {"chroma_weight": 32.0, "chroma_octaves": "flat",
+                      "chroma_spectrum": "magnitude"},
             # issue 29's voice: the tonal setting (chroma 32) with the content term on the
             # harmonic features (where a sung line's partials are) instead of 64 mel bands, or
             # without the band spectrum term
@@ -56,6 +62,9 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "line_harm_f": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
                             "maxiter": 100, "content_features": "harmonic",
                             "chroma_octaves": "flat"},
+            "line_harm_fm": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                             "maxiter": 100, "content_features": "harmonic",
+                             "chroma_octaves": "flat", "chroma_spectrum": "magnitude"},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
 

@@ -272,6 +272,10 @@ class TransferConfig(RunConfig):
         "weighted", "the chroma term's octaves: weighted as librosa's chroma_stft (a Gaussian "
                     "centred near 880 Hz, two octaves wide) or flat (the bass and the top "
                     "count alike, as in chroma_cqt)", show=False)
+    chroma_spectrum: Literal["power", "magnitude"] = opt(
+        "power", "the chroma term sums by pitch class the power spectrum (as librosa's "
+                 "chroma_stft: the loudest partials rule) or the magnitude (as chroma_cqt: "
+                 "the noise between the notes counts too)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -279,7 +283,7 @@ class TransferConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
-        _check_choice(self, "style_kind", "chroma_octaves")
+        _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("--style-transpose must be in 0..12 semitones, got "

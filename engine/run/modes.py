@@ -276,13 +276,15 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
         base = _objective(cfg, net, styles, n, shared, tonal, content=content,
                           content_weight=cfg.content_weight, chroma_weight=cfg.chroma_weight,
-                          chroma_octaves=cfg.chroma_octaves)
+                          chroma_octaves=cfg.chroma_octaves,
+                         chroma_spectrum=cfg.chroma_spectrum)
         if cfg.networks == 1:
             return base
     else:
         base = Objective(net, content=content, content_weight=cfg.content_weight,
                          style_weight=0.0, rhythm_weight=0.0, chroma_weight=cfg.chroma_weight,
-                         chroma_octaves=cfg.chroma_octaves)
+                         chroma_octaves=cfg.chroma_octaves,
+                         chroma_spectrum=cfg.chroma_spectrum)
     shortest = min([n] + [len(x) for x, _ in styles])
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
