@@ -65,6 +65,9 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "line_harm_fm": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
                              "maxiter": 100, "content_features": "harmonic",
                              "chroma_octaves": "flat", "chroma_spectrum": "magnitude"},
+            "line_harm_f64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
+                              "maxiter": 100, "content_features": "harmonic",
+                              "chroma_octaves": "flat"},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
 
@@ -112,7 +115,9 @@ def run(args) -> None:
                     "style": style_name, "variant": name, "nit": r["nit"],
                     "returned": r["returned"], "cpu_s": round(cpu, 1),
                     "matmul_s": round(unit, 3), "matmuls": round(cpu / unit, 1),
-                    "stop_reason": r["stop_reason"], "eval": m["eval"], "check": m["check"],
+                    "stop_reason": r["stop_reason"],
+                    "kind_chosen": (r["choice"] or {}).get("style_kind"),
+                    "eval": m["eval"], "check": m["check"],
                     "content_similarity": m["content"], "chroma": m["chroma"],
                     "chroma_cqt": round(chroma_cqt_similarity(y, content), 4)}
             print(json.dumps(line), flush=True)

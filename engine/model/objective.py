@@ -122,7 +122,9 @@ class Objective:
                                octwidth=None if octaves == "flat" else 2.0)
         power = 2 if spectrum == "power" else 1
         Q = np.expm1(S) ** power @ fb.T
-        eps = CHROMA_FLOOR * float(np.mean(Q)) or CHROMA_FLOOR
+        # the same floor in dB for either sum: 10^-3 of the power is 10^-1.5 of the magnitude
+        floor = CHROMA_FLOOR ** (power / 2)
+        eps = floor * float(np.mean(Q)) or floor
         Z = np.log(Q + eps)
         Z -= Z.mean(axis=1, keepdims=True)
         self.chroma = (net.asarray(fb), net.asarray(Z), eps, power)
