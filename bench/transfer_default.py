@@ -10,7 +10,8 @@ and the seconds in units of this machine's 4096x4096 float32 matmul, timed in th
 process on the same thread count just before each run: issue 29's bound is 100 of them).
 Run it with one BLAS thread (OPENBLAS_NUM_THREADS=1) as the transfer's ``threads=1``.
 ``tune`` pairs chose the settings; ``held`` pairs are other chorales, keys, drum seed and
-voice, measured after the choice.
+voice (the voice under the strings added after the line kind was chosen), measured after
+the choice.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ PAIRS = {  # (content clip, style clip, kind)
              ("choir_soprano", "organ_key", "voice")],
     "held": [("piano_chorale2", "drums2", "percussive"),
              ("piano_chorale2", "strings_key", "tonal"),
-             ("voice_soprano", "organ_key", "voice")],
+             ("voice_soprano", "organ_key", "voice"),
+             ("voice_soprano", "strings_key", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
@@ -46,6 +48,9 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "c8f": {"chroma_weight": 8.0, "chroma_octaves": "flat"},
             "c16f": {"chroma_weight": 16.0, "chroma_octaves": "flat"},
             "c32f": {"chroma_weight": 32.0, "chroma_octaves": "flat"},
+            # ... with the content network (and the chroma term) on a 4096-point STFT (the
+            # style networks' sizes follow: 2048, 4096, 8192)
+            "c32f4k": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096},
             # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
             # counts) instead of the power
             "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
