@@ -51,6 +51,10 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # ... with the content network (and the chroma term) on a 4096-point STFT (the
             # style networks' sizes follow: 2048, 4096, 8192)
             "c32f4k": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096},
+            # ... the style networks kept at their sizes (1024, 2048, 4096): only the content
+            # network (its content and chroma terms) on the 4096-point STFT
+            "c32f4kc": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096,
+                        "networks": 3, "n_ffts": "1024,2048,4096"},
             # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
             # counts) instead of the power
             "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
@@ -115,6 +119,10 @@ def run(args) -> None:
             unit = matmul_cpu_seconds()
             r = run_marked("transfer", content, style, 10.0, dict(VARIANTS[name]))
             y, cpu = r["out"]
+            if args.save:  # the result, for bench/chroma_gap.py
+                import soundfile as sf
+                sf.write(f"{args.save}/{args.pairs}{pairs.index((content_name, style_name, kind))}"
+                         f"_{name}.wav", y, SR)
             m = measured(y, grams, checks, content)
             line = {"pairs": args.pairs, "kind": kind, "content": content_name,
                     "style": style_name, "variant": name, "nit": r["nit"],
@@ -152,6 +160,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", type=int, default=None, help="only the pair of this index")
     p.add_argument("--corpus", default="/work/corpus_t29")
     p.add_argument("--out", default=None, help="append one JSON line per run here")
+    p.add_argument("--save", metavar="DIR", default=None, help="write each result here")
     p.add_argument("--table", metavar="JSONL", default=None)
     args = p.parse_args(argv)
     if args.table:
