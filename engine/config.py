@@ -260,15 +260,24 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
-    style_kind: Literal["auto", "tonal", "percussive", "none"] = opt(
+    style_kind: Literal["auto", "tonal", "percussive", "line", "none"] = opt(
         "auto", "settings chosen for the style (engine/run/choice.py, docs/results/quality.md): "
                 "percussive (the band spectrum term, three style networks, the content on mel "
-                "bands) or tonal, by the style's percussive energy share (auto); none: the "
-                "plain defaults. A setting you change stands")
+                "bands) or tonal, by the style's percussive energy share, and line for one line "
+                "of notes (a voice) under a tonal style, by the content's pitch classes at "
+                "once (auto); none: the plain defaults. A setting you change stands")
     chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
                                     "0: off)")
+    chroma_octaves: Literal["weighted", "flat"] = opt(
+        "weighted", "the chroma term's octaves: weighted as librosa's chroma_stft (a Gaussian "
+                    "centred near 880 Hz, two octaves wide) or flat (the bass and the top "
+                    "count alike, as in chroma_cqt)", show=False)
+    chroma_spectrum: Literal["power", "magnitude"] = opt(
+        "power", "the chroma term sums by pitch class the power spectrum (as librosa's "
+                 "chroma_stft: the loudest partials rule) or the magnitude (as chroma_cqt: "
+                 "the noise between the notes counts too)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -276,7 +285,7 @@ class TransferConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
-        _check_choice(self, "style_kind")
+        _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("style_transpose must be in 0..12 semitones, got "

@@ -349,30 +349,34 @@ def spectrum_loss_backward(dL, cache):
 
 # --- the chroma content term (issue 29): the content's pitch classes frame by frame ----------
 
-def _chroma_log(S, fb, eps):
-    """Z[t, k] = log(Q[t, k] + eps) minus its mean over k, Q = M^2 @ fb.T the frame's power
-    by pitch class (M = expm1(S)): the shape of each frame's chroma, whatever its level."""
+def _chroma_log(S, fb, eps, power=2):
+    """Z[t, k] = log(Q[t, k] + eps) minus its mean over k, Q = M^power @ fb.T the frame's
+    power (2) or magnitude (1, as chroma_cqt sums: quiet classes count more) by pitch class
+    (M = expm1(S)): the shape of each frame's chroma, whatever its level."""
     M = np.expm1(S)
-    Q_eps = (M * M) @ fb.T + eps
+    Q_eps = (M * M if power == 2 else M) @ fb.T + eps
     L = np.log(Q_eps)
-    return L - L.mean(axis=1, keepdims=True), (M, fb, Q_eps)
+    return L - L.mean(axis=1, keepdims=True), (M, fb, Q_eps, power)
 
 
-def chroma_loss_forward(S, fb, target, eps, weight):
+def chroma_loss_forward(S, fb, target, eps, weight, power=2):
     """weight * ||Z(S) - target||^2 (``_chroma_log``), ``target`` (T, n_chroma) the content's
-    Z; ``fb`` (n_chroma, n_bins) a non-negative chroma filterbank."""
-    Z, z_cache = _chroma_log(S, fb, eps)
+    Z; ``fb`` (n_chroma, n_bins) a non-negative chroma filterbank; ``power`` 2 or 1."""
+    if power not in (1, 2):
+        raise ValueError(f"chroma power must be 1 or 2, got {power!r}")
+    Z, z_cache = _chroma_log(S, fb, eps, power)
     loss, l_cache = squared_error_forward(Z.astype(S.dtype, copy=False), target, weight)
     return loss, (z_cache, l_cache)
 
 
 def chroma_loss_backward(dL, cache):
-    """dZ centred over k (the mean's gradient), / Q_eps, through fb and M^2: dS = 2 M (1 + M)
-    (dQ @ fb)."""
-    (M, fb, Q_eps), l_cache = cache
+    """dZ centred over k (the mean's gradient), / Q_eps, through fb and M^power: dS =
+    2 M (1 + M) (dQ @ fb) for power 2, (1 + M) (dQ @ fb) for 1 (dM/dS = 1 + M)."""
+    (M, fb, Q_eps, power), l_cache = cache
     dZ = squared_error_backward(dL, l_cache)
     dQ = (dZ - dZ.mean(axis=1, keepdims=True)) / Q_eps
-    return (2 * M * (1 + M) * (dQ @ fb)).astype(M.dtype, copy=False)
+    dM = 2 * M * (dQ @ fb) if power == 2 else dQ @ fb
+    return ((1 + M) * dM).astype(M.dtype, copy=False)
 
 
 def l1_forward(S, weight):

@@ -42,18 +42,21 @@ class SpectrumOps:
         dlog = self.backend.squared_error_backward(dL, l_cache)
         return self.band_power_backward(dlog / P_eps, p_cache)
 
-    def chroma_loss_forward(self, S, fb, target, eps, weight):
+    def chroma_loss_forward(self, S, fb, target, eps, weight, power=2):
+        if power not in (1, 2):
+            raise ValueError(f"chroma power must be 1 or 2, got {power!r}")
         xp = self.xp
         M = xp.expm1(S)
-        Q_eps = (M * M) @ fb.T + eps
+        Q_eps = (M * M if power == 2 else M) @ fb.T + eps
         L = xp.log(Q_eps)
         Z = xp.ascontiguousarray((L - L.mean(axis=1, keepdims=True)).astype(S.dtype, copy=False))
         loss, l_cache = self.backend.squared_error_forward(Z, target, weight)
-        return loss, (M, fb, Q_eps, l_cache)
+        return loss, (M, fb, Q_eps, power, l_cache)
 
     def chroma_loss_backward(self, dL, cache):
-        M, fb, Q_eps, l_cache = cache
+        M, fb, Q_eps, power, l_cache = cache
         dZ = self.backend.squared_error_backward(dL, l_cache)
         dQ = (dZ - dZ.mean(axis=1, keepdims=True)) / Q_eps
-        dS = 2 * M * (1 + M) * (dQ @ fb)
+        dM = 2 * M * (dQ @ fb) if power == 2 else dQ @ fb
+        dS = (1 + M) * dM
         return self.xp.ascontiguousarray(dS.astype(M.dtype, copy=False))

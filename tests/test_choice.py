@@ -1,12 +1,22 @@
 """The default transfer's choice (engine/run/choice.py): a percussive style gets the
-percussive settings, a tonal one the tonal settings, as documented (docs/results/quality.md); a
-setting the user changed stands; --style-kind names the kind or turns the choice off."""
+percussive settings, a tonal one the tonal settings, and one line of notes (a voice, a melody)
+under a tonal style the line settings, as documented (docs/results/quality.md); a setting the
+user changed stands; --style-kind names the kind or turns the choice off."""
 import pytest
 
 import engine
 from engine import demo
 from engine.errors import ParameterError
-from engine.run.choice import DEFAULTS, KINDS, PERCUSSIVE_SHARE, choose, percussive_share
+from engine.run.choice import (
+    DEFAULTS,
+    KINDS,
+    LINE_CLASSES,
+    PERCUSSIVE_SHARE,
+    choose,
+    kind_of,
+    percussive_share,
+    pitch_classes,
+)
 
 SR = 22050
 
@@ -18,7 +28,8 @@ def changes(kind: str) -> dict:
 @pytest.fixture(scope="module")
 def styles():
     return {"drums": [(demo.drum_loop(3.0, SR), 1.0)],
-            "melody": [(demo.plucked_melody(3.0, SR), 1.0)]}
+            "melody": [(demo.plucked_melody(3.0, SR), 1.0)],
+            "chords": [(demo.chord_pad(3.0, SR), 1.0)]}
 
 
 def test_a_generated_drum_loop_is_percussive_and_a_melody_tonal(styles):
@@ -41,3 +52,36 @@ def test_a_changed_setting_stands_and_a_named_kind_is_taken(styles):
     assert choose(plain, styles["drums"]) == (plain, {"style_kind": "none", "set": {}})
     with pytest.raises(ParameterError, match="^style_kind must be one of"):
         engine.TransferConfig(style_kind="loud")
+
+
+def test_one_line_of_notes_under_a_tonal_style_gets_the_line_settings(styles):
+    melody, chords = styles["melody"][0][0], styles["chords"][0][0]
+    assert pitch_classes(melody, SR) < LINE_CLASSES < pitch_classes(chords, SR)
+    cfg, record = choose(engine.TransferConfig(), styles["chords"], melody)
+    assert record["style_kind"] == "line" and record["set"] == changes("line")
+    assert record["pitch_classes"] < LINE_CLASSES
+    assert all(getattr(cfg, k) == v for k, v in KINDS["line"].items())
+    # chords as content keep the tonal settings; under drums a line is percussive's
+    assert choose(engine.TransferConfig(), styles["melody"], chords)[1]["style_kind"] == "tonal"
+    assert choose(engine.TransferConfig(), styles["drums"], melody)[1]["style_kind"] == \
+        "percussive"
+    assert changes("line") != changes("tonal")
+    assert kind_of(engine.TransferConfig(style_kind="line"), styles["drums"]) == ("line", {})
+
+
+def test_a_song_is_chosen_for_once_and_its_segments_run_that_kind(monkeypatch):
+    from engine.run import segments, spread
+    kinds = []
+
+    def run_segment(command, cfg, content, styles, k, length, key, start=None):
+        kinds.append(cfg.style_kind)
+        return content.copy(), {"nit": 1, "nfev": 1, "stop_reason": "identity",
+                                "interrupted": False, "quality": {}, "config": {}}
+    monkeypatch.setattr(segments, "run_segment", run_segment)
+    # a melody whose middle segment holds chords: the song as a whole is one line
+    melody = demo.plucked_melody(9.0, SR)
+    melody[3 * SR:5 * SR] = demo.chord_pad(2.0, SR)
+    song = melody.astype("float32")
+    spread.run_song("transfer", song, demo.chord_pad(3.0, SR), engine.TransferConfig(sr=SR),
+                    segment_s=2.0, overlap_s=0.5)
+    assert len(kinds) > 4 and set(kinds) == {"line"}

@@ -13,12 +13,14 @@ BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
 rng = np.random.default_rng(29)
 
 
+@pytest.mark.parametrize("octaves, spectrum", [("weighted", "power"), ("flat", "magnitude")])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_objective_gradient_with_the_chroma_term(backend):
+def test_objective_gradient_with_the_chroma_term(backend, octaves, spectrum):
     net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)
     content = rng.standard_normal(120) * 0.3
     for style in (None, rng.standard_normal(200) * 0.3):
-        obj = engine.Objective(net, content=content, style=style, chroma_weight=1.5)
+        obj = engine.Objective(net, content=content, style=style, chroma_weight=1.5,
+                               chroma_octaves=octaves, chroma_spectrum=spectrum)
         x = rng.standard_normal(120) * 0.3
         assert "chroma" in obj.balance(x * 0.1)
         assert check_objective(obj, x)["chroma"] > 0
@@ -54,3 +56,71 @@ def test_weighs_as_asked_and_refuses_a_negative_weight():
     assert weights[1] == pytest.approx(3.0 * weights[0])
     with pytest.raises(ParameterError, match="chroma"):
         engine.TransferConfig(chroma_weight=-1.0)
+
+
+def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_down():
+    """--chroma-octaves flat: librosa's chroma filterbank without its octave Gaussian (so a
+    bass line and a kick's low energy count as they do in chroma_cqt); a moved bass note
+    costs more against the moved melody than with chroma_stft's weighting."""
+    from engine.model.filters import chroma_filterbank
+    librosa = pytest.importorskip("librosa")
+    np.testing.assert_allclose(chroma_filterbank(sr=22050, n_fft=4096, octwidth=None),
+                               librosa.filters.chroma(sr=22050, n_fft=4096, octwidth=None),
+                               atol=1e-10)
+    sr = 8000
+    net = engine.Network(engine.NetworkConfig(**{**SMALL, "n_fft": 1024, "hop_length": 256},
+                                              dtype="float64"), backend="cpu")
+    melody = [72, 76, 79, 74]
+    content = tones(melody, sr, 0.25) + tones([36] * 4, sr, 0.25)
+    moved = {"bass": tones(melody, sr, 0.25) + tones([42] * 4, sr, 0.25),
+             "melody": tones([m + 6 for m in melody], sr, 0.25) + tones([36] * 4, sr, 0.25)}
+    ratio = {}
+    for octaves in ("weighted", "flat"):
+        obj = engine.Objective(net, content=content, chroma_weight=1.0, content_weight=0.0,
+                               chroma_octaves=octaves)
+        assert np.allclose(obj.chroma[0], chroma_filterbank(
+            sr=sr, n_fft=1024, octwidth=None if octaves == "flat" else 2.0))
+        at = {k: obj.terms_and_grad(x)[0]["chroma"] for k, x in moved.items()}
+        ratio[octaves] = at["bass"] / at["melody"]
+    assert ratio["flat"] > 2 * ratio["weighted"], ratio
+    with pytest.raises(ParameterError, match="chroma octaves"):
+        engine.Objective(net, content=content, chroma_weight=1.0, chroma_octaves="loud")
+    with pytest.raises(ParameterError, match="--chroma-octaves must be one of"):
+        engine.TransferConfig(chroma_octaves="loud")
+
+
+def test_on_the_magnitude_noise_between_the_notes_costs_more_than_on_the_power():
+    """--chroma-spectrum magnitude sums |X| by pitch class, as chroma_cqt does: quiet noise
+    under the notes moves it more, against a tritone's move, than it moves the power's."""
+    sr = SMALL["sr"]
+    net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"), backend="cpu")
+    melody = [60, 64, 67, 72, 67, 64, 62, 65]
+    content = tones(melody, sr)
+    moved = {"noise": content + 0.01 * np.random.default_rng(1).standard_normal(len(content)),
+             "tritone": tones([m + 6 for m in melody], sr)}
+    ratio = {}
+    for spectrum in ("power", "magnitude"):
+        obj = engine.Objective(net, content=content, chroma_weight=1.0, content_weight=0.0,
+                               chroma_spectrum=spectrum)
+        assert obj.chroma[3] == (2 if spectrum == "power" else 1)
+        at = {k: obj.terms_and_grad(x)[0]["chroma"] for k, x in moved.items()}
+        ratio[spectrum] = at["noise"] / at["tritone"]
+    assert ratio["magnitude"] > 2 * ratio["power"], ratio
+    with pytest.raises(ParameterError, match="spectrum power or magnitude"):
+        engine.Objective(net, content=content, chroma_weight=1.0, chroma_spectrum="loud")
+    with pytest.raises(ParameterError, match="--chroma-spectrum must be one of"):
+        engine.TransferConfig(chroma_spectrum="loud")
+
+
+def test_a_transfer_passes_its_chroma_octaves_and_spectrum_to_the_content_network():
+    from engine.model.filters import chroma_filterbank
+    from engine.run.modes import transfer_objective
+    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"))
+    content, style = rng.standard_normal(400) * 0.3, rng.standard_normal(400) * 0.3
+    flat = chroma_filterbank(sr=TINY["sr"], n_fft=TINY["n_fft"], octwidth=None)
+    for networks in (1, 2):
+        t = engine.TransferConfig(**TINY, chroma_weight=2.0, chroma_octaves="flat",
+                                  chroma_spectrum="magnitude", networks=networks)
+        obj = transfer_objective(t, net, [(style, 1.0)], content)
+        base = obj if networks == 1 else obj.members[0]
+        assert np.allclose(base.chroma[0], flat) and base.chroma[3] == 1

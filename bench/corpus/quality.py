@@ -61,7 +61,7 @@ def run_marked(mode: str, content, style, seconds: float, overrides: dict) -> di
     done = time.process_time() - cpu0
     return {"kept": kept, "out": (np.asarray(out, np.float32), done),
             "nit": report["nit"], "returned": report.get("returned_iteration", report["nit"]),
-            "stop_reason": report["stop_reason"]}
+            "stop_reason": report["stop_reason"], "choice": report.get("choice")}
 
 
 def chroma_similarity(x: np.ndarray, content: np.ndarray) -> float:

@@ -5,15 +5,20 @@ it (its own stops), on one thread, CPU seconds of the process (setup included).
 ``python -m bench.transfer default --pairs tune|held [--variants old,new,preset]
 [--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
 ``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
-check network at the style's RMS, log-mel content similarity, chroma similarity, seconds).
+check network at the style's RMS, log-mel content similarity, chroma similarity, seconds,
+and the seconds in units of this machine's 4096x4096 float32 matmul, timed in the same
+process on the same thread count just before each run: issue 29's bound is 100 of them).
+Run it with one BLAS thread (OPENBLAS_NUM_THREADS=1) as the transfer's ``threads=1``.
 ``tune`` pairs chose the settings; ``held`` pairs are other chorales, keys, drum seed and
-voice, measured after the choice.
+voice (the voice under the strings added after the line kind was chosen), measured after
+the choice.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 
 import numpy as np
 
@@ -29,14 +34,66 @@ PAIRS = {  # (content clip, style clip, kind)
              ("choir_soprano", "organ_key", "voice")],
     "held": [("piano_chorale2", "drums2", "percussive"),
              ("piano_chorale2", "strings_key", "tonal"),
-             ("voice_soprano", "organ_key", "voice")],
+             ("voice_soprano", "organ_key", "voice"),
+             ("voice_soprano", "strings_key", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
 VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # the default with the chroma term's weight given (issue 29's tonal weight)
             "c8": {"chroma_weight": 8.0}, "c16": {"chroma_weight": 16.0},
-            "c32": {"chroma_weight": 32.0}}
+            "c32": {"chroma_weight": 32.0},
+            # the chroma term over flat octaves (the bass and a kick's energy count, as in
+            # chroma_cqt) instead of chroma_stft's Gaussian around 880 Hz
+            "c8f": {"chroma_weight": 8.0, "chroma_octaves": "flat"},
+            "c16f": {"chroma_weight": 16.0, "chroma_octaves": "flat"},
+            "c32f": {"chroma_weight": 32.0, "chroma_octaves": "flat"},
+            # ... with the content network (and the chroma term) on a 4096-point STFT (the
+            # style networks' sizes follow: 2048, 4096, 8192)
+            "c32f4k": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096},
+            # ... the style networks kept at their sizes (1024, 2048, 4096): only the content
+            # network (its content and chroma terms) on the 4096-point STFT
+            "c32f4kc": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096,
+                        "networks": 3, "n_ffts": "1024,2048,4096"},
+            # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
+            # counts) instead of the power
+            "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
+                     "chroma_spectrum": "magnitude"},
+            "c32fm": {"chroma_weight": 32.0, "chroma_octaves": "flat",
+                      "chroma_spectrum": "magnitude"},
+            # issue 29's voice: the tonal setting (chroma 32) with the content term on the
+            # harmonic features (where a sung line's partials are) instead of 64 mel bands, or
+            # without the band spectrum term
+            "line_harm": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                          "maxiter": 100, "content_features": "harmonic"},
+            "line_nospec": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                            "maxiter": 100, "spectrum_weight": 0.0},
+            "line_harm_f": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                            "maxiter": 100, "content_features": "harmonic",
+                            "chroma_octaves": "flat"},
+            "line_harm_fm": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 32.0,
+                             "maxiter": 100, "content_features": "harmonic",
+                             "chroma_octaves": "flat", "chroma_spectrum": "magnitude"},
+            "line_harm_f64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
+                              "maxiter": 100, "content_features": "harmonic",
+                              "chroma_octaves": "flat"},
+            "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
+                            "maxiter": 100, "content_features": "harmonic"}}
+
+
+def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:
+    """Best CPU seconds of one n x n float32 matrix product (after a warm-up): the time unit
+    of issue 29's bound, taken beside each run since the machine's load varies."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    c = np.empty_like(a)
+    np.matmul(a, b, out=c)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        np.matmul(a, b, out=c)
+        best = min(best, time.process_time() - t)
+    return best
 
 
 def chroma_cqt_similarity(x, content) -> float:
@@ -59,13 +116,21 @@ def run(args) -> None:
         content = clip(content_name, args.corpus, 10.0)[:int(10.0 * SR)]
         grams, checks = eval_grams(style, SR), check_grams(style)
         for name in args.variants.split(","):
+            unit = matmul_cpu_seconds()
             r = run_marked("transfer", content, style, 10.0, dict(VARIANTS[name]))
             y, cpu = r["out"]
+            if args.save:  # the result, for bench/chroma_gap.py
+                import soundfile as sf
+                sf.write(f"{args.save}/{args.pairs}{pairs.index((content_name, style_name, kind))}"
+                         f"_{name}.wav", y, SR)
             m = measured(y, grams, checks, content)
             line = {"pairs": args.pairs, "kind": kind, "content": content_name,
                     "style": style_name, "variant": name, "nit": r["nit"],
                     "returned": r["returned"], "cpu_s": round(cpu, 1),
-                    "stop_reason": r["stop_reason"], "eval": m["eval"], "check": m["check"],
+                    "matmul_s": round(unit, 3), "matmuls": round(cpu / unit, 1),
+                    "stop_reason": r["stop_reason"],
+                    "kind_chosen": (r["choice"] or {}).get("style_kind"),
+                    "eval": m["eval"], "check": m["check"],
                     "content_similarity": m["content"], "chroma": m["chroma"],
                     "chroma_cqt": round(chroma_cqt_similarity(y, content), 4)}
             print(json.dumps(line), flush=True)
@@ -76,14 +141,15 @@ def run(args) -> None:
 
 def table(path: str) -> str:
     rows = ["| pairs | kind: content / style | variant | style eval / check | content | "
-            "chroma (cqt) | iterations | CPU s |", "|---|---|---|---|---|---|---|---|"]
+            "chroma (cqt) | iterations | CPU s | in 4096² matmuls |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for line in open(path):
         r = json.loads(line)
+        matmuls = f"{r['matmuls']:.0f}" if "matmuls" in r else "-"
         rows.append(f"| {r['pairs']} | {r['kind']}: {r['content']} / {r['style']} | "
                     f"{r['variant']} | {r['eval']:.3f} / {r['check']:.3f} | "
                     f"{r['content_similarity']:.3f} | {r['chroma']:.3f} ({r['chroma_cqt']:.3f}) | "
-                    f"{r['nit']} | "
-                    f"{r['cpu_s']:.0f} |")
+                    f"{r['nit']} | {r['cpu_s']:.0f} | {matmuls} |")
     return "\n".join(rows)
 
 
@@ -94,6 +160,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", type=int, default=None, help="only the pair of this index")
     p.add_argument("--corpus", default="/work/corpus_t29")
     p.add_argument("--out", default=None, help="append one JSON line per run here")
+    p.add_argument("--save", metavar="DIR", default=None, help="write each result here")
     p.add_argument("--table", metavar="JSONL", default=None)
     args = p.parse_args(argv)
     if args.table:

@@ -57,7 +57,8 @@ class Objective:
                  autocorr_targets: Optional[dict] = None, spectrum_weight: float = 0.0,
                  spectrum_bands: int = 64,
                  spectrum_target: Optional[SpectrumTarget] = None,
-                 chroma_weight: float = 0.0) -> None:
+                 chroma_weight: float = 0.0, chroma_octaves: str = "weighted",
+                 chroma_spectrum: str = "power") -> None:
         if content is None and style is None and style_grams is None:
             raise ParameterError("an objective needs content, style, or both")
         self.network = net = network
@@ -96,12 +97,16 @@ class Objective:
         self._autocorr_setup(float(autocorr_weight), autocorr_targets, style, autocorr_lags,
                              autocorr_branches)
         self._spectrum_setup(float(spectrum_weight), spectrum_target, style, spectrum_bands)
-        self._chroma_setup(float(chroma_weight), content)
+        self._chroma_setup(float(chroma_weight), content, chroma_octaves, chroma_spectrum)
         self.last_terms: dict[str, float] = {}
 
-    def _chroma_setup(self, weight: float, content: Optional[np.ndarray]) -> None:
+    def _chroma_setup(self, weight: float, content: Optional[np.ndarray],
+                      octaves: str = "weighted", spectrum: str = "power") -> None:
         """The content's chroma shape per frame on the network's STFT (None at weight 0 or
-        without content), its floor and its balancing factor."""
+        without content), its floor and its balancing factor. ``octaves``: "weighted" as
+        librosa's chroma_stft, "flat" every octave alike (the low notes and a kick drum's
+        energy count, as in chroma_cqt); ``spectrum``: summed by pitch class as "power" (as
+        chroma_stft) or "magnitude" (as chroma_cqt: the noise between the notes counts)."""
         self.chroma_weight = weight
         self.chroma = None
         if weight <= 0 or content is None:
@@ -110,12 +115,19 @@ class Objective:
         S = np.asarray(net.backend.to_numpy(net.forward(
             net.asarray(np.asarray(content, dtype=net.dtype)), ("logmag",))[0]["logmag"][0]),
             dtype=np.float64)
-        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft)
-        M = np.expm1(S)
-        eps = CHROMA_FLOOR * float(np.mean((M * M) @ fb.T)) or CHROMA_FLOOR
-        Z = np.log((M * M) @ fb.T + eps)
+        if octaves not in ("weighted", "flat") or spectrum not in ("power", "magnitude"):
+            raise ParameterError(f"chroma octaves must be weighted or flat, got {octaves!r}; "
+                                 f"its spectrum power or magnitude, got {spectrum!r}")
+        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft,
+                               octwidth=None if octaves == "flat" else 2.0)
+        power = 2 if spectrum == "power" else 1
+        Q = np.expm1(S) ** power @ fb.T
+        # the same floor in dB for either sum: 10^-3 of the power is 10^-1.5 of the magnitude
+        floor = CHROMA_FLOOR ** (power / 2)
+        eps = floor * float(np.mean(Q)) or floor
+        Z = np.log(Q + eps)
         Z -= Z.mean(axis=1, keepdims=True)
-        self.chroma = (net.asarray(fb), net.asarray(Z), eps)
+        self.chroma = (net.asarray(fb), net.asarray(Z), eps, power)
         self.factors["chroma"] = 1.0
         self.branches.add("logmag")
 
@@ -196,10 +208,10 @@ class Objective:
                                                              w)
             grad_of("content", cb, len(feats[cb]) - 1, b.content_loss_backward(1.0, cache))
         if self.chroma is not None:
-            fb, target, eps = self.chroma
+            fb, target, eps, power = self.chroma
             w = 1.0 if unit else self.chroma_weight * self.factors["chroma"]
             terms["chroma"], cache = b.chroma_loss_forward(feats["logmag"][0], fb, target, eps,
-                                                           w)
+                                                           w, power)
             grad_of("chroma", "logmag", 0, b.chroma_loss_backward(1.0, cache))
         self._style_terms(feats, unit, terms, grad_of)
         if self.l1_weight > 0:

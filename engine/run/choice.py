@@ -9,13 +9,15 @@ part. On the corpus (bench/corpus/render.py) the drum clips read 0.74, every pit
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from typing import Any
+from typing import Optional
 
 import numpy as np
 
 from engine.config import TransferConfig
+from engine.model.evaluate import CHROMA, chromagram
 from engine.presets import PRESETS
 from engine.run.hpss import hpss
+from engine.signal import frame
 
 PERCUSSIVE_SHARE = 0.3
 # What each kind sets, where the configuration still holds the field's default (a value the
@@ -32,8 +34,24 @@ PERCUSSIVE_SHARE = 0.3
 KINDS: dict = {
     "tonal": {**PRESETS["percussive"], "chroma_weight": 32.0, "maxiter": 100},
     "percussive": {**PRESETS["percussive"], "chroma_weight": 3.0, "maxiter": 100},
+    "line": {**PRESETS["percussive"], "chroma_weight": 64.0, "maxiter": 100,
+             "content_features": "harmonic", "chroma_octaves": "flat"},
     "none": {},
 }
+# A content of one line (a voice, a melody) under a tonal style: fewer pitch classes sound at
+# once than LINE_CLASSES. At the tonal settings a sung line lost its notes and its closeness
+# (held voice under the organ: chroma_cqt 0.78, the check network farther than the old
+# default). Its settings, chosen on the choir under the organ in another key (tuning pair;
+# old default 0.356 / 0.360 by the evaluation / check network, chroma_cqt 0.857): the content
+# on the harmonic features (a voice's few partials, not 64 mel bands) with the chroma term at
+# 32 read 0.262 / 0.286, cqt 0.827; over flat octaves 0.255 / 0.284, 0.838; at 64 0.290 /
+# 0.305, 0.856; at 64 over flat octaves 0.283 / 0.301, 0.866, the only one keeping the notes
+# as the old default did, and still closer to the style (docs/results/quality.md, "The
+# line kind"). Measured (pitch_classes) on the 10 s corpus clips: the sung lines
+# 1.53 (voice_soprano) and 2.08 (choir_soprano), the generated plucked melody 1.76; the
+# chorales 2.93 and 3.15 (piano), 3.29-3.40 (organ, strings), the guitar 2.86.
+LINE_CLASSES = 2.5
+QUIET = 0.05
 DEFAULTS = {f.name: f.default for f in fields(TransferConfig)}
 
 
@@ -47,16 +65,44 @@ def percussive_share(styles: list) -> float:
     return share
 
 
-def choose(cfg: TransferConfig, styles: list) -> tuple[TransferConfig, dict]:
+def pitch_classes(content: np.ndarray, sr: int) -> float:
+    """The pitch classes sounding at once in the content: the mean over its frames of the
+    chromagram's sum, each frame scaled to its loudest class (1: one note and its octaves),
+    over the frames with at least QUIET of the median frame's energy (silence and release
+    tails read as noise, every class at once)."""
+    x = np.asarray(content, dtype=np.float64)
+    chroma = chromagram(x, sr)
+    if len(x) < CHROMA["n_fft"]:
+        x = np.pad(x, (0, CHROMA["n_fft"] - len(x)))
+    energy = np.sum(frame(x, CHROMA["n_fft"], CHROMA["hop_length"]) ** 2, axis=1)
+    loud = energy > QUIET * np.median(energy)
+    return float(np.mean(chroma[loud].sum(axis=1))) if np.any(loud) else 0.0
+
+
+def kind_of(cfg: TransferConfig, styles: list,
+            content: Optional[np.ndarray] = None) -> tuple[str, dict]:
+    """The kind ``cfg.style_kind`` names, or under ``auto`` the one read off the styles'
+    percussive share and the content's pitch classes; and what was read."""
+    if cfg.style_kind != "auto":
+        return cfg.style_kind, {}
+    share = percussive_share(styles)
+    read = {"percussive_share": round(share, 3)}
+    if share >= PERCUSSIVE_SHARE:
+        return "percussive", read
+    if content is None:
+        return "tonal", read
+    classes = pitch_classes(content, cfg.sr)
+    read["pitch_classes"] = round(classes, 2)
+    return ("line" if classes < LINE_CLASSES else "tonal"), read
+
+
+def choose(cfg: TransferConfig, styles: list,
+           content: Optional[np.ndarray] = None) -> tuple[TransferConfig, dict]:
     """The configuration with its kind's settings where ``cfg`` holds the defaults, and the
-    report's record of the choice ({"style_kind", "percussive_share", "set"})."""
-    record: dict[str, Any] = {}
-    kind = cfg.style_kind
-    if kind == "auto":
-        share = percussive_share(styles)
-        kind = "percussive" if share >= PERCUSSIVE_SHARE else "tonal"
-        record["percussive_share"] = round(share, 3)
+    report's record of the choice ({"style_kind", "percussive_share", "pitch_classes",
+    "set"}, the measures where the kind was read off the signals)."""
+    kind, record = kind_of(cfg, styles, content)
     chosen = {k: v for k, v in KINDS[kind].items()
               if getattr(cfg, k) == DEFAULTS[k] and v != DEFAULTS[k]}
-    record.update(style_kind=kind, set=chosen)
+    record = {**record, "style_kind": kind, "set": chosen}
     return replace(cfg, **chosen), record

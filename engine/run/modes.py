@@ -182,7 +182,7 @@ def transfer(content: np.ndarray, style: Any, config: Optional[TransferConfig] =
     styles = weighted_styles(style)
     # The report's config keeps the options as given (a batch compares them with its row's);
     # what the choice set is the report's "choice".
-    given, (cfg, choice) = cfg, choose(cfg, styles)
+    given, (cfg, choice) = cfg, choose(cfg, styles, content)
     branches = style_branches(cfg)
     content_branches = ("harmonic" if cfg.content_features == "harmonic" else "rhythm",)
     net = build_network(cfg, {"content": (content, content_branches + branches),
@@ -275,12 +275,16 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     tonal = transposed_styles(styles, cfg.style_transpose, cfg.sr)
     if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
         base = _objective(cfg, net, styles, n, shared, tonal, content=content,
-                          content_weight=cfg.content_weight, chroma_weight=cfg.chroma_weight)
+                          content_weight=cfg.content_weight, chroma_weight=cfg.chroma_weight,
+                          chroma_octaves=cfg.chroma_octaves,
+                         chroma_spectrum=cfg.chroma_spectrum)
         if cfg.networks == 1:
             return base
     else:
         base = Objective(net, content=content, content_weight=cfg.content_weight,
-                         style_weight=0.0, rhythm_weight=0.0, chroma_weight=cfg.chroma_weight)
+                         style_weight=0.0, rhythm_weight=0.0, chroma_weight=cfg.chroma_weight,
+                         chroma_octaves=cfg.chroma_octaves,
+                         chroma_spectrum=cfg.chroma_spectrum)
     shortest = min([n] + [len(x) for x, _ in styles])
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).

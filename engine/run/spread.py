@@ -15,6 +15,7 @@ from engine.errors import ParameterError
 from engine.model import memory
 from engine.model.style_target import weighted_styles
 from engine.run import cluster, interrupt, segments
+from engine.run.choice import kind_of
 from engine.run.progress import clock, say
 from engine.run.start import init_signal, resolve_init
 
@@ -52,6 +53,8 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
     started, progress = time.perf_counter(), cfg.progress
     cfg = replace(segments.plain_config(command, cfg), progress=False)
     styles = weighted_styles(style)
+    if command == "transfer":  # one kind for the song: a segment alone may read otherwise
+        cfg = replace(cfg, style_kind=kind_of(cfg, styles, content)[0])
     n = len(content) if content is not None else int(round(cfg.seconds * cfg.sr))
     length, overlap = segments.lengths(cfg, segment_s, overlap_s)
     wins = segments.windows(n, min(length, n), overlap)
