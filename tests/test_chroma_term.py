@@ -85,7 +85,7 @@ def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_dow
     assert ratio["flat"] > 2 * ratio["weighted"], ratio
     with pytest.raises(ParameterError, match="chroma octaves"):
         engine.Objective(net, content=content, chroma_weight=1.0, chroma_octaves="loud")
-    with pytest.raises(ParameterError, match="--chroma-octaves must be one of"):
+    with pytest.raises(ParameterError, match="chroma_octaves must be one of"):
         engine.TransferConfig(chroma_octaves="loud")
 
 
@@ -108,7 +108,7 @@ def test_on_the_magnitude_noise_between_the_notes_costs_more_than_on_the_power()
     assert ratio["magnitude"] > 2 * ratio["power"], ratio
     with pytest.raises(ParameterError, match="spectrum power or magnitude"):
         engine.Objective(net, content=content, chroma_weight=1.0, chroma_spectrum="loud")
-    with pytest.raises(ParameterError, match="--chroma-spectrum must be one of"):
+    with pytest.raises(ParameterError, match="chroma_spectrum must be one of"):
         engine.TransferConfig(chroma_spectrum="loud")
 
 

@@ -10,6 +10,8 @@ COMMANDS = {
                                           "(calibrate, transfer, table)"),
     "default": ("bench.transfer.default", "issue 29: the default against the old one and "
                                           "the percussive preset"),
+    "chroma-gap": ("bench.transfer.chroma_gap", "why the engine's chroma and chroma_cqt disagree "
+                                                "on a result"),
     "views": ("bench.transfer.views", "several style networks against one at equal CPU time"),
     "filters": ("bench.transfer.filters", "texture quality at equal CPU time, dense against "
                                           "Fastfood filters"),

@@ -119,7 +119,7 @@ def run(args) -> None:
             unit = matmul_cpu_seconds()
             r = run_marked("transfer", content, style, 10.0, dict(VARIANTS[name]))
             y, cpu = r["out"]
-            if args.save:  # the result, for bench/chroma_gap.py
+            if args.save:  # the result, for bench/transfer/chroma_gap.py
                 import soundfile as sf
                 sf.write(f"{args.save}/{args.pairs}{pairs.index((content_name, style_name, kind))}"
                          f"_{name}.wav", y, SR)
