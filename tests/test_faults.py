@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import write
+from helpers import FEW_SHIFT_FILTERS, write
 from scipy.optimize import rosen, rosen_der
 
 from engine.cli.main import main
@@ -123,7 +123,8 @@ def test_sigterm_in_separate_writes_every_source(tmp_path):
     drums = write(tmp_path / "d.wav", drum_loop(1.5, SR, seed=4), SR)
     out = tmp_path / "sep"
     cmd = _cli("separate", mix, "--source", f"melody={melody}", "--source", f"drums={drums}",
-               "-o", out, "--method", "statistics", "--maxiter", "100000", *FAST)
+               "-o", out, "--method", "statistics", "--maxiter", "100000", *FEW_SHIFT_FILTERS,
+               *FAST)
     code, stdout, stderr = _stop_when(cmd, _iterations_shown("separate", 2), signal.SIGTERM,
                                       tmp_path)
     assert code == 143, stderr
