@@ -104,7 +104,10 @@ def stft_matrix_backward(dZ, cache):
     n_samples, basis, hop_length = cache
     dframes = blas.gemm(1.0, dZ, basis.T, 0.0,
                         _buffer("dframes", (dZ.shape[0], basis.shape[0]), dZ.dtype))
-    return _overlap_add(dframes, basis[:, 0], hop_length, n_samples, False)
+    # A contiguous copy of the column (n_fft values): the kernel then has the one layout
+    # the FFT form passes, not a second signature to compile on a first run (~1.5 s each).
+    return _overlap_add(dframes, np.ascontiguousarray(basis[:, 0]), hop_length, n_samples,
+                        False)
 
 
 # --- DFT conv, FFT form ------------------------------------------------------------------------

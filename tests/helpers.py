@@ -42,6 +42,11 @@ def numeric_grad_of_total(obj, u: np.ndarray, picked: np.ndarray,
 
 TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
             rhythm_filters=6, rhythm_kernel_size=5, resid_kernel_size=3, content_n_mels=3)
+# `separate --method statistics` with 32 shift-statistic filters, not the default 1024: the
+# shift statistic is most of the run's work (test_common's separate: 17 s of CPU at 1024
+# filters, 0.8 s at 64). For tests of a command's options, files, report or signals, not of
+# how well it separates (those set their own network).
+FEW_SHIFT_FILTERS = ["--shift-filters", "32"]
 SMALL = dict(sr=8000, n_fft=256, hop_length=64, n_filters=128, kernel_size=11, n_mels=8,
              rhythm_filters=96, rhythm_kernel_size=20)
 

@@ -23,7 +23,7 @@ def reports() -> dict:
            "reconstruct": engine.reconstruct(content, griffin_lim_iters=2, **RUN)[1]}
     out["separate"] = engine.separate(content + noise, {"tone": content, "noise": noise},
                                       mask_n_fft=64, mask_hop_length=16, method="statistics",
-                                      **RUN)[1]  # the method with an optimizer
+                                      shift_filters=16, **RUN)[1]  # with an optimizer
     return out
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import CUDA_TESTABLE
-from helpers import numeric_grad, numeric_grad_of_total, rel_error, write
+from helpers import FEW_SHIFT_FILTERS, numeric_grad, numeric_grad_of_total, rel_error, write
 
 import engine
 from bench.separation.generated import mixes
@@ -212,7 +212,7 @@ def test_cli_reference_reports_sdr_per_source(tmp_path, capsys, monkeypatch):
     opts = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
             "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3",
             "--mask-n-fft", "256", "--mask-hop-length", "64", "--quiet", "--subtype", "float",
-            "--method", "statistics"]
+            "--method", "statistics", *FEW_SHIFT_FILTERS]
     srcs = ["--source", "drums=d.wav", "--source", "pad=p.wav"]
     assert main(["separate", "mix.wav", *srcs, "--reference", "drums=true_d.wav",
                  "--reference", "pad=true_p.wav", "-o", "out", *opts]) == 0

@@ -184,7 +184,7 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
             method="statistics",
             **TINY_NET, backend="numpy", progress=False, maxiter=3, mask_n_fft=64,
             mask_hop_length=16, statistics=kind, envelope_weight=envelope,
-            shift_weight=shift, shift_octaves=1, shift_width=3, style_weight=1.0,
+            shift_weight=shift, shift_octaves=1, shift_width=3, shift_filters=16, style_weight=1.0,
             rhythm_weight=1.0))
         assert rep["config"]["statistics"] == kind
         assert rep["mix_residual_rel"] < 1e-6
