@@ -58,3 +58,8 @@ def _thread_settings_restored():
         yield
     kernels._threads = saved[0]
     numba.set_num_threads(saved[1])
+
+
+emulated = pytest.mark.skipif(GPU or not CUDA_TESTABLE,
+                              reason="host emulation runs only where no GPU answers (and g++ "
+                                     "is present)")

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from kernels import cuda
+
 
 def rel_error(a, b) -> float:
     """max|a - b| / max(|a|max + |b|max, 1e-8): normwise (CS231n's, so that tiny entries do
@@ -82,3 +84,13 @@ def write(path, x, sr: int, subtype: str = "PCM_16") -> str:
     sf.write(str(path), x, sr, subtype=subtype)
     return str(path)
 
+
+def _counting(monkeypatch):
+    """Wrap the cuda backend's host<->device copies: asarray (up) and to_numpy (down)."""
+    up, down = [], []
+    real_up, real_down = cuda.asarray, cuda.to_numpy
+    monkeypatch.setattr(cuda, "asarray", lambda a, dtype=None: (up.append(np.shape(a)),
+                                                                real_up(a, dtype))[1])
+    monkeypatch.setattr(cuda, "to_numpy", lambda a: (down.append(np.shape(a)),
+                                                     real_down(a))[1])
+    return up, down

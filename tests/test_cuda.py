@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -268,3 +269,108 @@ def test_ci_fails_when_the_cuda_backend_cannot_be_tested(tmp_path):
                           "wrong_argument_type"], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=120)
     assert res.returncode != 0 and "cannot be tested" in res.stdout + res.stderr, res.stdout
+
+
+class FailingModule:
+    compiles = 0
+
+    def __init__(self, code, options):
+        self.options = options
+
+    def compile(self):
+        FailingModule.compiles += 1
+        raise RuntimeError("NVRTC_ERROR_COMPILATION (6)\nops.cu(12): error")
+
+
+# NVRTC's documented options (CUDA Toolkit, "NVRTC: Supported Compile Options"): the ones
+# this project may use. nvcc accepts the same spellings, so the --ptx test compiles with them.
+NVRTC_ACCEPTS = {"-std=c++11", "-std=c++14", "-std=c++17", "--std=c++14", "--std=c++17",
+                 "-default-device", "--use_fast_math", "-lineinfo", "-arch=compute_90"}
+
+
+def test_a_failed_compile_is_not_kept(monkeypatch):
+    """The second call compiles again and fails again: it never returns the module whose
+    compile() raised."""
+    monkeypatch.setattr(cuda, "cupy", types.SimpleNamespace(RawModule=FailingModule))
+    monkeypatch.setattr(cuda, "_module", None)
+    FailingModule.compiles = 0
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="NVRTC_ERROR"):
+            cuda._compile()
+    assert FailingModule.compiles == 2 and cuda._module is None
+
+
+def test_missing_cupy_and_broken_cupy_are_told_apart():
+    def missing(name):
+        raise ModuleNotFoundError("No module named 'cupy'", name="cupy")
+
+    def broken(name):
+        raise ImportError("libcudart.so.12: cannot open shared object file\nmore")
+
+    def broken_dependency(name):
+        raise ModuleNotFoundError("No module named 'fastrlock'", name="fastrlock")
+
+    assert cuda._import_cupy(missing) == (None, "CuPy is not installed (pip install -e "
+                                                "'.[gpu]')")
+    module, why = cuda._import_cupy(broken)
+    assert module is None and why == ("CuPy does not import (libcudart.so.12: cannot open "
+                                      "shared object file)")
+    assert "fastrlock" in cuda._import_cupy(broken_dependency)[1]
+
+
+def test_unusable_reason_reports_the_import_error(monkeypatch):
+    monkeypatch.setattr(cuda, "_host", None)
+    monkeypatch.setattr(cuda, "cupy", None)
+    monkeypatch.setattr(cuda, "_import_error", "CuPy does not import (libcudart.so.12)")
+    assert cuda.unusable_reason() == "CuPy does not import (libcudart.so.12)"
+
+
+def test_cuda_counts_its_grams_as_gemms():
+    """F = 100 filters, a 10-row factor, 88 result rows: by SYRK (cpu) the dense loss is
+    cheaper, by GEMM (cuda's Grams) the Gram-free one is."""
+    import kernels
+    from engine.model.style_target import StyleTarget, gram_by_syrk
+    assert gram_by_syrk(kernels.get_backend("cpu")) and not gram_by_syrk(cuda)
+    t = StyleTarget(np.eye(100), np.ones((10, 100)), 1.0)
+    assert not t.use_factor(88, syrk=True) and t.use_factor(88, syrk=False)
+
+
+def test_device_pool_bytes_reads_cupys_pool(monkeypatch):
+    """None in the emulation (no device); on a GPU, the default pool's total bytes."""
+    pool = types.SimpleNamespace(total_bytes=lambda: 123, free_bytes=lambda: 23)
+    fake = types.SimpleNamespace(get_default_memory_pool=lambda: pool,
+                                 cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(
+                                     memGetInfo=lambda: (1000, 4000))))
+    monkeypatch.setattr(cuda, "xp", np)
+    assert cuda.device_pool_bytes() is None and cuda.device_free_bytes() is None
+    monkeypatch.setattr(cuda, "xp", fake)
+    monkeypatch.setattr(cuda, "cupy", fake)
+    assert cuda.device_pool_bytes() == 123 and cuda.device_free_bytes() == 1023
+
+
+def test_rawmodule_options_are_nvrtc_options(monkeypatch):
+    seen = []
+
+    class Module:
+        def __init__(self, code, options):
+            seen.append((code, options))
+
+        def compile(self):
+            pass
+    monkeypatch.setattr(cuda, "cupy", types.SimpleNamespace(RawModule=Module))
+    monkeypatch.setattr(cuda, "_module", None)
+    cuda._compile()
+    code, options = seen[0]
+    assert options == cuda.NVRTC_OPTIONS and set(options) <= NVRTC_ACCEPTS
+    assert 'extern "C" __global__' in code
+
+
+@pytest.mark.skipif(__import__("shutil").which("nvcc") is None, reason="no nvcc here")
+def test_ops_cu_compiles_for_sm90_with_the_rawmodule_options(tmp_path):
+    """What NVRTC would do on an H100/H200, as near as this machine gets: nvcc --ptx for
+    sm_90 with the same options (test_cuda.py checks every kernel is in the PTX)."""
+    import subprocess
+    res = subprocess.run(["nvcc", "--ptx", "-arch=sm_90", *cuda.NVRTC_OPTIONS,
+                          str(cuda.SOURCE), "-o", str(tmp_path / "ops.ptx")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

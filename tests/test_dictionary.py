@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import rel_error, write
+from conftest import emulated
+from helpers import _counting, rel_error, write
 from sklearn.decomposition import NMF, non_negative_factorization
 
 import engine
@@ -260,3 +261,29 @@ def test_rest_atoms_are_learned_from_the_mix():
     # measured 0.019 against 0.33
     assert np.linalg.norm(A @ D - V) / np.linalg.norm(V) < 0.2 * misfit(
         np.concatenate([D1, free]))
+
+
+@emulated
+def test_the_dictionary_separation_crosses_to_the_host_a_fixed_number_of_times(monkeypatch):
+    """separate --method dictionary on cuda: the signals go up and the sources come down, the
+    same number of times whatever the number of updates (none inside the updates), and the
+    sources match numpy_ref's."""
+    from helpers import rel_error
+
+    import engine
+    rng = np.random.default_rng(8)
+    mix = rng.standard_normal(2000) * 0.3
+    examples = {"a": rng.standard_normal(1500) * 0.2, "b": np.sin(np.arange(1500) * 0.3)}
+    opts = dict(sr=8000, components=4, dictionary_transpose=1, mask_n_fft=128,
+                mask_hop_length=32, seed=2)
+    counts = []
+    for n_iter in (2, 7):
+        with pytest.MonkeyPatch.context() as mp:
+            up, down = _counting(mp)
+            engine.separate(mix, examples, backend="cuda", dictionary_iter=n_iter,
+                            fit_iter=n_iter, **opts)
+            counts.append((len(up), len(down)))
+    assert counts[0] == counts[1] and counts[0][1] == 2, counts  # down: the two sources
+    got = engine.separate(mix, examples, backend="cuda", **opts)[0]
+    want = engine.separate(mix, examples, backend="numpy", **opts)[0]
+    assert all(rel_error(got[n], want[n]) < 1e-4 for n in want)

@@ -1,9 +1,11 @@
 """Fastfood structured filters (engine/model/fastfood.py, the fastfood_conv_relu op of every
 backend): the transform against its explicit matrix, its norms, its gradient, the backends'
 parity and the draw's determinism."""
+
 import numpy as np
 import pytest
-from helpers import numeric_grad, rel_error
+from conftest import emulated
+from helpers import _counting, numeric_grad, rel_error
 from scipy.linalg import hadamard
 
 from engine.config import NetworkConfig
@@ -168,3 +170,29 @@ def test_fastfood_draw_follows_the_seed():
     da, db = a.branches["harmonic"].fastfood, b.branches["harmonic"].fastfood
     assert not np.array_equal(da.perm, db.perm) and not np.array_equal(da.signs, db.signs)
     assert not np.allclose(fa, fb)
+
+
+TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
+            rhythm_filters=6, rhythm_kernel_size=5)
+
+
+@emulated
+def test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref(monkeypatch):
+    """--harmonic-filters fastfood on cuda: one evaluation of a transfer's objective sends the
+    signal up once and the terms and gradient down once (the structured conv, its Grams and
+    the content term stay on the device), with numpy_ref's loss and gradient."""
+    from helpers import rel_error
+
+    import engine
+    rng = np.random.default_rng(6)
+    content, style, x = (rng.standard_normal(n) * 0.3 for n in (700, 900, 700))
+    cfg = engine.NetworkConfig(**TINY, dtype="float64", harmonic_filters="fastfood")
+    objs = {b: engine.Objective(engine.Network(cfg, backend=b), content=content, style=style,
+                                content_weight=1.0) for b in ("numpy", "cuda")}
+    ref_terms, ref_grad = objs["numpy"].terms_and_grad(x)
+    objs["cuda"].terms_and_grad(x)  # a first evaluation
+    up, down = _counting(monkeypatch)
+    terms, grad = objs["cuda"].terms_and_grad(x)
+    assert up == [(700,)] and down == [(len(terms),), (700,)]
+    assert rel_error(grad, ref_grad) < 1e-10
+    assert all(abs(terms[k] - ref_terms[k]) <= 1e-10 * abs(ref_terms[k]) for k in ref_terms)

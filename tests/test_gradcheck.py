@@ -207,3 +207,21 @@ def test_whole_objective(ref, dft, terms, variant):
     assert isinstance(value, float) and grad.shape == x.shape and grad.dtype == np.float64
     numeric = numeric_grad(lambda v: obj.value_and_grad(v)[0], x)
     assert rel_error(grad, numeric) < TOL
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu", "cuda"])
+def test_l1_log_magnitude_term_alone_against_finite_differences(backend):
+    """d/dx of l1_weight * sum |log1p|STFT(x)||, on its own (content weight 0, no style)."""
+    from conftest import CUDA_TESTABLE
+    from helpers import TINY, numeric_grad, rel_error
+
+    import engine
+    if backend == "cuda" and not CUDA_TESTABLE:
+        pytest.skip("no GPU and no g++ for the emulation")
+    net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)
+    x = np.random.default_rng(8).standard_normal(96) * 0.3
+    obj = engine.Objective(net, content=x, content_weight=0.0, l1_weight=0.7)
+    terms, grad = obj.terms_and_grad(x)
+    assert set(terms) == {"l1", "total"} and terms["l1"] > 0
+    numeric = numeric_grad(lambda v: obj.terms_and_grad(v)[0]["total"], x)
+    assert rel_error(grad, numeric) < 1e-6

@@ -1,9 +1,10 @@
 """The Gram-free style loss (docs/design.md §8): the same loss as the dense Gram one, checked
 against finite differences, against numpy_ref on every fast backend, and through the objective's
 choice between the two paths."""
+
 import numpy as np
 import pytest
-from conftest import CUDA_TESTABLE
+from conftest import CUDA_TESTABLE, emulated
 from helpers import SMALL, TINY, numeric_grad, rel_error
 from test_gradcheck import check_op
 from test_parity import DTYPES, pair
@@ -236,3 +237,27 @@ def test_a_long_style_runs_on_a_cut_factor():
     assert rows[0] < rows[1], rows
     (value, grad), (exact, exact_grad) = (o.value_and_grad(x) for o in objs)
     assert rel_error(value, exact) < 1e-4 and rel_error(grad, exact_grad) < 1e-4
+
+
+def near_target(distance_noise: float, T: int = 200, F: int = 256, seed: int = 0):
+    """ReLU activations A (float64) and a style factor B whose Gram is near AᵀA/T: the
+    relative Gram distance grows with ``distance_noise``."""
+    rng = np.random.default_rng(seed)
+    A = np.maximum(rng.standard_normal((T, F)), 0)
+    B = np.maximum(A + distance_noise * rng.standard_normal((T, F)), 0) / np.sqrt(T)
+    Gs = B.T @ B
+    distance = np.linalg.norm(A.T @ A / T - Gs) / np.linalg.norm(Gs)
+    return A, B, float(np.sum(Gs * Gs)), distance
+
+
+@emulated
+@pytest.mark.parametrize("dL", [1.0, 2.5])
+def test_gramfree_backward_on_cuda_matches_numpy_ref_for_any_dl(dL):
+    """The dL != 1 branch of the Gram-free backward (scaled in place) against numpy_ref."""
+    from helpers import rel_error
+    A, B, target_sq, _ = near_target(0.3, T=30, F=12)
+    ref = numpy_ref.gramfree_style_loss_backward(
+        dL, numpy_ref.gramfree_style_loss_forward(A, B, target_sq, 0.7)[1])
+    got = cuda.gramfree_style_loss_backward(
+        dL, cuda.gramfree_style_loss_forward(A.copy(), B.copy(), target_sq, 0.7)[1])
+    assert rel_error(got, ref) < 1e-12

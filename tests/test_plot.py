@@ -1,7 +1,13 @@
 """--plot's picture: each spectrogram with a time axis and a colour bar."""
+import os
+import sys
+
 import numpy as np
 import pytest
+from helpers import sine, write
 
+from engine.cli import main
+from engine.demo import drum_loop, plucked_melody
 from engine.report import plot
 
 
@@ -25,3 +31,38 @@ def test_plot_labels_time_and_has_a_colour_bar(tmp_path, monkeypatch):
     assert all(ax.get_xlabel() == "time (s)" and "kHz" in ax.get_ylabel() for ax in spectrograms)
     colour_bars = [ax for ax in axes if ax.get_ylabel() == "log1p |STFT|"]
     assert len(colour_bars) == 2
+
+
+SR = 8000
+FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+        "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    return {
+        "content": write(tmp_path / "content.wav", plucked_melody(1.5, SR), SR),
+        "stereo": write(tmp_path / "stereo.wav", np.stack(
+            [plucked_melody(1.5, SR), plucked_melody(1.5, SR, seed=3)], axis=1), SR),
+        "six": write(tmp_path / "six.wav", np.stack(
+            [plucked_melody(1.5, SR, seed=s) for s in range(6)], axis=1), SR),
+        "drums": write(tmp_path / "drums.wav", drum_loop(2.0, SR), SR),
+        "tone": write(tmp_path / "tone.wav", sine(2.0, SR, 300.0), SR),
+    }
+
+
+def test_plot(files, tmp_path):
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], files["drums"], "--plot", "-o", out,
+                 *FAST]) == 0
+    png = open(tmp_path / "o.png", "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_plot_without_matplotlib(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now raises ImportError
+    out = str(tmp_path / "o.wav")
+    assert main(["transfer", files["content"], files["drums"], "--plot", "-o", out,
+                 *FAST]) == 2
+    assert "needs matplotlib" in capsys.readouterr().err
+    assert not os.path.exists(out)
