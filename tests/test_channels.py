@@ -98,10 +98,3 @@ def test_a_signal_between_channels_keeps_the_finished_channel(files, tmp_path, m
     np.testing.assert_allclose(peak(y2[:, 0]), peak(y[:, 0]), atol=1e-6)
     assert np.max(np.abs(y2[:, 1])) > 0
     assert not ckpt.exists()
-
-
-def test_texture_each_channel_follows_the_style(files, tmp_path):
-    out = str(tmp_path / "t.wav")
-    assert main(["texture", files["stereo"], "--channels", "each", "--seconds", "1.5",
-                 "-o", out, *FAST]) == 0
-    assert sf.info(out).channels == 2
