@@ -1,7 +1,7 @@
 """The autocorrelation style term (docs/design.md §13): the FFT form against the direct sum, the
 style's R accumulated over chunks, the objective's gradient with the term, a texture and a
 transfer with it end to end, and its options refused in one line (separate refusing the
-term: tests/test_faults.py, test_each_remaining_validator_rejects_what_it_must)."""
+term: tests/test_validators.py, test_each_remaining_validator_rejects_what_it_must)."""
 import numpy as np
 import pytest
 from conftest import CUDA_TESTABLE

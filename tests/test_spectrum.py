@@ -1,7 +1,7 @@
 """The long-term band spectrum term (docs/design.md §14): its ops by hand, the style's band
 power accumulated over chunks, the objective's gradient with the term, what it does to a
 texture's spectrum, and where a transfer's term would bury the content. Separate refusing it
-in one line, a negative weight and zero bands: tests/test_faults.py
+in one line, a negative weight and zero bands: tests/test_validators.py
 (test_each_remaining_validator_rejects_what_it_must, every numeric option)."""
 import numpy as np
 import pytest

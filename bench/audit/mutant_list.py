@@ -5,19 +5,16 @@ from __future__ import annotations
 
 # The tests each room runs: the affected files only (the machine is shared).
 ROOMS = {
-    "run": ["tests/test_evaluate.py", "tests/test_tool.py", "tests/test_texture_quality.py",
-            "tests/test_cpu_blas.py", "tests/test_faults.py", "-k",
-            "not numeric_option and not bad_number and not validator "
-            "and not memory and not residual and not l1_log and not reconstruct_beats "
-            "and not channel_follows and not non_numbers and not too_big"],
+    "run": ["tests/test_evaluate.py", "tests/test_weighted_styles.py", "tests/test_channels.py",
+            "tests/test_presets.py", "tests/test_output.py", "tests/test_plot.py::test_plot",
+            "tests/test_plot.py::test_plot_without_matplotlib", "tests/test_checkpoint.py",
+            "tests/test_texture_quality.py", "tests/test_cpu_blas.py", "tests/test_signals.py"],
     "batch": ["tests/test_batch.py", "-k", "not dask and not chromium"],
     # This round's new behaviour (issue 21's third part).
     "loudness": ["tests/test_loudness.py"],
     "dictionary": ["tests/test_dictionary.py", "tests/test_separate_config.py",
-                   "tests/test_paper.py::test_separate_cli"],
-    "fastfood": ["tests/test_fastfood.py",
-                 "tests/test_gpu_path.py::"
-                 "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"],
+                   "tests/test_separate.py::test_separate_cli"],
+    "fastfood": ["tests/test_fastfood.py"],
     # Issue 33: what a new user met (audio out, evaluate, pages, the CLI), the issue's three
     # breakages, and issue 20's presets, band spectrum term and memory estimate.
     "output": ["tests/test_audio.py",
@@ -41,11 +38,10 @@ ROOMS = {
                 "tests/test_loudness.py",
                 "tests/test_batch.py::test_resume_skips_finished_rows_and_redoes_failed_ones",
                 "tests/test_batch.py::test_a_finished_row_whose_result_was_deleted_runs_again"],
-    "issue20": ["tests/test_spectrum.py", "tests/test_tool.py::test_presets_and_overrides",
-                "tests/test_tool.py::test_the_percussive_preset_is_a_transfers_only",
-                "tests/test_faults.py", "-k", "not numeric_option and not bad_number and not "
-                "validator and not residual and not l1_log and not non_numbers and not "
-                "interrupt and not signal and not sigterm and not checkpoint"],
+    "issue20": ["tests/test_spectrum.py", "tests/test_presets.py::test_presets_and_overrides",
+                "tests/test_presets.py::test_the_percussive_preset_is_a_transfers_only",
+                "tests/test_memory_estimate.py", "tests/test_reconstruct_quality.py",
+                "tests/test_channels_each.py"],
 }
 
 OPT, MODES, QUALITY = "engine/run/optimize.py", "engine/run/modes.py", "engine/run/quality.py"

@@ -9,8 +9,8 @@ folder; each mutant is applied there, the test files of its room run against the
 (``pytest -x``: the first failure names the test that caught it), and the file is put back.
 The checkout itself is never touched. A mutant whose tests all pass "survived": the suite
 would not notice that bug. The unbroken copy is run first: its tests must pass, or a
-"caught" would mean nothing. Rooms run only the affected test files (tests/test_faults.py and
-tests/test_batch.py narrowed with -k), so the audit takes minutes on a shared machine.
+"caught" would mean nothing. Rooms run only the affected test files (tests/test_batch.py
+narrowed with -k), so the audit takes minutes on a shared machine.
 """
 from __future__ import annotations
 

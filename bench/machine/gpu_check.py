@@ -40,9 +40,24 @@ def _pytest(files: list, emulate: bool, extra: tuple = (), timeout: int = 420) -
     return ("PASS" if res.returncode == 0 else "FAIL"), last
 
 
+# The cuda backend's tests: its modules, and the cuda tests kept with their subjects'.
+GPU_TESTS = ["tests/test_cuda.py", "tests/test_cuda_tf32.py", "tests/test_cuda_separation.py",
+             "tests/test_ensemble.py", "tests/test_masks_xp.py"] + [
+    f"tests/{module}::{test}" for module, test in [
+        ("test_memory_estimate.py", "test_a_run_too_big_for_the_gpu_is_refused_in_one_line"),
+        ("test_memory_estimate.py", "test_a_run_that_fits_the_gpu_runs"),
+        ("test_memory_estimate.py", "test_separation_estimate_counts_logits_and_statistics"),
+        ("test_gramfree.py", "test_gramfree_backward_on_cuda_matches_numpy_ref_for_any_dl"),
+        ("test_reconstruct.py", "test_reconstructs_spectrogram_objective_on_cuda"),
+        ("test_fastfood.py",
+         "test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref"),
+        ("test_dictionary.py",
+         "test_the_dictionary_separation_crosses_to_the_host_a_fixed_number_of_times")]]
+
+
 def check_tests(args) -> tuple:
     """The cuda backend's own test files (on the GPU where one answers)."""
-    return _pytest(["tests/test_cuda.py", "tests/test_gpu_path.py"], args.emulate)
+    return _pytest(GPU_TESTS, args.emulate)
 
 
 def check_op_parity(args) -> tuple:

@@ -33,7 +33,7 @@ zeroed pages until written). Measured against the peak RSS of whole runs on the 
 (estimate / measured): 1.14 (transfer, 4096 filters, 5 s content, 8 s style), 1.06 (2048
 filters, 2 residual blocks), 1.09 (float64, 1024 filters, 10 s), 1.05 (texture of 30 s, 128
 filters); with the default three networks of a 10 s texture 1.06 (900 MiB against 850), a
-10 s transfer with --networks 3 1.02 (1062 against 1043); tests/test_faults.py checks a
+10 s transfer with --networks 3 1.02 (1062 against 1043); tests/test_memory_estimate.py checks a
 texture and an ensemble transfer within 1.5x.
 """
 from __future__ import annotations
