@@ -13,7 +13,8 @@ from types import ModuleType
 from kernels.errors import ParameterError
 
 BACKENDS = ("numpy", "cpu", "cuda")
-_MODULES = {"numpy": "kernels.numpy_ref", "cpu": "kernels.cpu", "cuda": "kernels.cuda"}
+_MODULES = {"numpy": "kernels.numpy_ref", "cpu": "kernels.cpu",
+            "cuda": "kernels.cuda"}
 
 
 def available(name: str) -> bool:

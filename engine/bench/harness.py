@@ -39,13 +39,14 @@ from engine.errors import ParameterError
 ROOT = Path(__file__).resolve().parents[2]
 STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
 # A worker imports NumPy before the engine, as a program using randstyle as a library does
-# (``-m engine.bench.harness`` would load the engine first); the torch worker imports PyTorch
-# first too, before the engine sets OMP_WAIT_POLICY, so its OpenMP threads run under their
-# own defaults, as in a program that imported torch first.
+# (``-m engine.bench.harness`` would load the engine first); the torch worker imports
+# PyTorch first too, before the engine sets OMP_WAIT_POLICY, so its OpenMP threads run under
+# their own defaults, as in a program that imported torch first.
 WORKER_BOOT = ("import sys, runpy, numpy\n"
                "if sys.argv[sys.argv.index('--worker') + 1] == 'torch':\n"
                "    import torch\n"
-               "runpy.run_module('engine.bench.harness', run_name='__main__', alter_sys=True)\n")
+               "runpy.run_module('engine.bench.harness', run_name='__main__',\n"
+               "                 alter_sys=True)\n")
 
 
 @dataclass
