@@ -40,5 +40,5 @@ setup(
         # scikit-learn's NMF, the baseline of bench/separation/corpus.py
         "bench": ["torch==2.13.0", "music21>=9", "scikit-learn>=1.2", "mir_eval>=0.7"],
     },
-    entry_points={"console_scripts": ["randstyle=engine.cli:main"]},
+    entry_points={"console_scripts": ["randstyle=randstyle.engine.cli:main"]},
 )

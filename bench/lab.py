@@ -19,8 +19,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 import soundfile as sf
 
-from engine.audio import load
-from engine.errors import ParameterError
+from randstyle.engine.audio import load
+from randstyle.engine.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "docs" / "results" / "data"  # the measurements the result pages are made of

@@ -64,7 +64,7 @@ def song(seconds: float, corpus: str = CORPUS) -> np.ndarray:
 def run_cli(argv: list) -> tuple:
     """(peak RSS bytes, wall seconds, CPU seconds) of a CLI run in a child process (the
     machine is shared: its CPU seconds, user and system, are the comparable time)."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "engine.cli",
+    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "randstyle",
                           *argv], capture_output=True, text=True, env=ENV)
     code, kib, wall, cpu = out.stdout.split()[-4:]
     if int(code):
@@ -77,8 +77,8 @@ def record(row: dict) -> None:
 
 
 def runs(args: argparse.Namespace) -> None:
-    from engine.config import TransferConfig
-    from engine.run import segments
+    from randstyle.engine.config import TransferConfig
+    from randstyle.engine.run import segments
     style = f"{CORPUS}/clips/drums.wav"
     cfg = TransferConfig()
     iters = ["--maxiter", str(args.maxiter)] if args.maxiter else []  # 0: the default stop
@@ -113,8 +113,8 @@ def runs(args: argparse.Namespace) -> None:
 def dask(args: argparse.Namespace) -> None:
     from distributed import LocalCluster
 
-    from engine.config import TransferConfig
-    from engine.run import spread
+    from randstyle.engine.config import TransferConfig
+    from randstyle.engine.run import spread
     content = song(args.seconds)
     style = sf.read(f"{CORPUS}/clips/drums.wav", dtype="float32")[0]
     cfg = TransferConfig(harmonic_filters="fastfood", maxiter=args.maxiter, threads=1)
@@ -177,8 +177,8 @@ def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
 
 
 def seams(args: argparse.Namespace) -> None:
-    from engine.model.evaluate import evaluate
-    from engine.run import segments
+    from randstyle.engine.model.evaluate import evaluate
+    from randstyle.engine.run import segments
     y = sf.read(args.result, dtype="float32")[0]
     content = sf.read(args.content, dtype="float32")[0][:len(y)]
     style = sf.read(args.style, dtype="float32")[0]
@@ -219,7 +219,7 @@ def equal(args: argparse.Namespace) -> None:
     """The song's result per 10 s against 10 s transfers of stretches of the same song
     (``runs --lengths 10 --offset S``): the same quality figures on the same stretch of
     content, and the CPU seconds per second of audio each took."""
-    from engine.model.evaluate import evaluate
+    from randstyle.engine.model.evaluate import evaluate
     y = sf.read(args.result, dtype="float32")[0]
     content = sf.read(args.content, dtype="float32")[0][:len(y)]
     style = sf.read(args.style, dtype="float32")[0]
@@ -257,8 +257,8 @@ def finish(args: argparse.Namespace) -> None:
     import resource
     import tracemalloc
 
-    from engine import audio, loudness
-    from engine.run import channels
+    from randstyle.engine import audio, loudness
+    from randstyle.engine.run import channels
     content = song(args.seconds)
     y = (sf.read(args.result, dtype="float32")[0] if args.result else content[::-1].copy())
     y = np.resize(y, len(content)) * np.float32(args.gain)

@@ -33,14 +33,14 @@ import time
 import numpy as np
 from scipy.signal import istft, stft
 
-import engine
 from bench import lab
-from engine import demo
-from engine.config import TextureConfig
-from engine.model.evaluate import eval_grams, style_distance
-from engine.run.common import build_network, style_branches
-from engine.run.modes import texture_objective
-from engine.run.start import style_noise, template_noise
+from randstyle import engine
+from randstyle.engine import demo
+from randstyle.engine.config import TextureConfig
+from randstyle.engine.model.evaluate import eval_grams, style_distance
+from randstyle.engine.run.common import build_network, style_branches
+from randstyle.engine.run.modes import texture_objective
+from randstyle.engine.run.start import style_noise, template_noise
 
 SR = 22050
 MARKS = (10, 20, 30, 50, 75, 100, 150, 200, 250, 300)

@@ -16,26 +16,26 @@ Public API:
     ParameterError                                  the one error type for bad input
 """
 # First (it sorts first too): sets OMP_WAIT_POLICY before anything loads Numba.
-from engine import _omp as _omp
-from engine.audio import load, write_wav
-from engine.config import (
+from randstyle.engine import _omp as _omp
+from randstyle.engine.audio import load, write_wav
+from randstyle.engine.config import (
     NetworkConfig,
     ReconstructConfig,
     SeparateConfig,
     TextureConfig,
     TransferConfig,
 )
-from engine.errors import ParameterError
-from engine.model.evaluate import evaluate
-from engine.model.network import Network
-from engine.model.objective import Objective
-from engine.run.reconstruct import reconstruct
-from engine.run.separate import separate
-from engine.run.session import texture_api as texture
-from engine.run.session import texture_session, transfer_session
-from engine.run.session import transfer_api as transfer
-from engine.run.spread import run_song
-from engine.version import __version__
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.evaluate import evaluate
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.run.reconstruct import reconstruct
+from randstyle.engine.run.separate import separate
+from randstyle.engine.run.session import texture_api as texture
+from randstyle.engine.run.session import texture_session, transfer_session
+from randstyle.engine.run.session import transfer_api as transfer
+from randstyle.engine.run.spread import run_song
+from randstyle.engine.version import __version__
 
 __all__ = ["NetworkConfig", "TransferConfig", "TextureConfig", "SeparateConfig",
            "ReconstructConfig", "Network", "Objective", "transfer", "texture",

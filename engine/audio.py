@@ -14,7 +14,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
 PEAK = 0.99  # below full scale, so PCM_16's silent clipping at +1.0 never bites
@@ -231,7 +231,7 @@ def write_wav(path: str, x: np.ndarray, sr: int, subtype: str = "pcm16",
         y = _scaled(y, PEAK / peak, y if fresh else None)
     elif peak > 1.0 and sf_subtype != "FLOAT":
         raise ParameterError(f"the signal peaks at {peak:.3g}, above full scale: it would clip "
-                             f"in {path}; level it (engine.transfer_session does) or pass "
+                             f"in {path}; level it (randstyle.transfer_session does) or pass "
                              "normalize=True", ("normalize",))
     else:
         y = np.asarray(y, dtype=np.float32)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal, Optional
 
 import numpy as np
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 
 def opt(default: Any, help: str, show: bool = True, **metadata: Any) -> Any:

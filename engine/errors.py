@@ -1,5 +1,5 @@
 """The one exception type for bad input (defined at the ground, kernels/errors.py, which the
 backends below the engine reach too); the CLI turns it into one line on stderr and exit 2."""
-from kernels.errors import ParameterError
+from randstyle.kernels.errors import ParameterError
 
 __all__ = ["ParameterError"]

@@ -27,7 +27,7 @@ import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import lfilter, resample_poly
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 CEILING_DBTP = -1.0
 OVERSAMPLE = 4

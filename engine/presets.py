@@ -1,7 +1,7 @@
 """Named sets of options. A preset sets only what the user did not set on the command line."""
 from __future__ import annotations
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 PRESETS: dict = {
     "demo": {"n_filters": 2048, "rhythm_filters": 2048, "maxiter": 100},

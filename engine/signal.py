@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels import numpy_ref
-from kernels.numpy_ref import frame, n_frames, overlap_add
+from randstyle.kernels import numpy_ref
+from randstyle.kernels.numpy_ref import frame, n_frames, overlap_add
 
 __all__ = ["hann_window", "frame", "overlap_add", "n_frames", "stft_magnitude", "log_frames",
            "covered", "rms"]

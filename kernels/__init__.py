@@ -10,11 +10,11 @@ import importlib
 import sys
 from types import ModuleType
 
-from kernels.errors import ParameterError
+from randstyle.kernels.errors import ParameterError
 
 BACKENDS = ("numpy", "cpu", "cuda")
-_MODULES = {"numpy": "kernels.numpy_ref", "cpu": "kernels.cpu",
-            "cuda": "kernels.cuda"}
+_MODULES = {"numpy": "randstyle.kernels.numpy_ref", "cpu": "randstyle.kernels.cpu",
+            "cuda": "randstyle.kernels.cuda"}
 
 
 def available(name: str) -> bool:

@@ -19,14 +19,14 @@ import numpy as np
 import scipy.fft
 from numba import njit, prange
 
-import kernels
-from kernels import cpu_blas as blas
-from kernels import interface
-from kernels.autocorr_xp import AutocorrOps
-from kernels.masks_xp import MaskOps
-from kernels.nmf_xp import NMF_EPS, NMFOps
-from kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
-from kernels.spectrum_xp import SpectrumOps
+from randstyle import kernels
+from randstyle.kernels import cpu_blas as blas
+from randstyle.kernels import interface
+from randstyle.kernels.autocorr_xp import AutocorrOps
+from randstyle.kernels.masks_xp import MaskOps
+from randstyle.kernels.nmf_xp import NMF_EPS, NMFOps
+from randstyle.kernels.numpy_ref import asarray, n_frames, synchronize, to_numpy  # noqa: F401  host arrays
+from randstyle.kernels.spectrum_xp import SpectrumOps
 
 name = "cpu"
 xp = np

@@ -110,7 +110,7 @@ def syrk1(alpha: float, a: np.ndarray, beta: float, c: np.ndarray, rows: bool = 
 
 
 def n_workers() -> int:
-    import kernels
+    from randstyle import kernels
     return max(1, kernels.n_threads())
 
 

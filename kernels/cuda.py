@@ -22,12 +22,12 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from kernels import interface
-from kernels.autocorr_xp import AutocorrOps
-from kernels.masks_xp import MaskOps
-from kernels.nmf_xp import NMFOps
-from kernels.numpy_ref import n_frames
-from kernels.spectrum_xp import SpectrumOps
+from randstyle.kernels import interface
+from randstyle.kernels.autocorr_xp import AutocorrOps
+from randstyle.kernels.masks_xp import MaskOps
+from randstyle.kernels.nmf_xp import NMFOps
+from randstyle.kernels.numpy_ref import n_frames
+from randstyle.kernels.spectrum_xp import SpectrumOps
 
 name = "cuda"
 SOURCE = Path(__file__).resolve().parent / "cuda_src" / "ops.cu"
@@ -72,7 +72,7 @@ def use_host_emulation(threads: int = 32, max_blocks: int = 3) -> None:
     """Run this backend on NumPy arrays with the .cu kernels compiled for the CPU (tests on
     machines without a GPU). Small blocks and grids make every grid-stride loop iterate."""
     global xp, _host, THREADS, MAX_BLOCKS
-    from kernels import cuda_host
+    from randstyle.kernels import cuda_host
     _host = cuda_host.build()
     xp, THREADS, MAX_BLOCKS = np, threads, max_blocks
 
@@ -307,7 +307,7 @@ def _launch(kernel: str, dtype, n: int, *args) -> None:
     check_args(full, args)
     grid = _grid(n)
     if _host is not None:
-        from kernels.cuda_host import marshal
+        from randstyle.kernels.cuda_host import marshal
         getattr(_host, f"host_{full}")(grid, THREADS, *[marshal(a) for a in args])
         return
     if full not in _functions:

@@ -23,7 +23,7 @@ class MaskOps:
         return self.backend.xp
 
     def mask_frames(self, n_samples, n_fft, hop_length):
-        from kernels import numpy_ref  # the one definition of the padded framing
+        from randstyle.kernels import numpy_ref  # the one definition of the padded framing
         return numpy_ref.mask_frames(n_samples, n_fft, hop_length)
 
     def mask_blocks(self, n_fft, hop_length):

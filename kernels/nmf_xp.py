@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kernels.numpy_ref import NMF_EPS, nmf_gamma
+from randstyle.kernels.numpy_ref import NMF_EPS, nmf_gamma
 
 F64_EPS = float(np.finfo(np.float64).eps)
 

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kernels import interface
+from randstyle.kernels import interface
 
 name = "numpy"
 xp = np

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kernels import cuda  # noqa: E402
+from randstyle.kernels import cuda  # noqa: E402
 
 # The cuda backend under test: the real GPU where one answers, else the same orchestration on
 # NumPy arrays with the .cu kernels compiled for the CPU (kernels/cuda_host.py).
@@ -32,7 +32,7 @@ REQUIRE_CUDA = os.environ.get("RANDSTYLE_REQUIRE_CUDA_EMULATION") == "1"
 @pytest.fixture(params=["cpu"] + (["cuda"] if CUDA_TESTABLE else []))
 def fast(request):
     """Each fast backend (the ones with a parity test against numpy_ref)."""
-    from kernels import cpu
+    from randstyle.kernels import cpu
     return {"cpu": cpu, "cuda": cuda}[request.param]
 
 
@@ -52,7 +52,7 @@ def _thread_settings_restored():
     import numba
     from threadpoolctl import threadpool_limits
 
-    import kernels
+    from randstyle import kernels
     saved = kernels._threads, numba.get_num_threads()
     with threadpool_limits(limits=None):  # restores every library's limit on exit
         yield

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from kernels import cuda
+from randstyle.kernels import cuda
 
 
 def rel_error(a, b) -> float:

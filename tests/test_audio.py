@@ -6,8 +6,8 @@ import pytest
 import soundfile as sf
 from helpers import sine, write
 
-from engine import audio
-from engine.errors import ParameterError
+from randstyle.engine import audio
+from randstyle.engine.errors import ParameterError
 
 
 def test_load_stereo_resamples_and_mixes(tmp_path):
@@ -101,7 +101,7 @@ def test_check_output_folder(tmp_path):
 def test_weighted_spec_is_the_one_file_weight_parser():
     """FILE[:WEIGHT], as --style (transfer, texture, evaluate) and a manifest's style cell
     read it: a ':' whose tail is no number belongs to the path."""
-    from engine.audio import weighted_spec
+    from randstyle.engine.audio import weighted_spec
     assert weighted_spec("drums.wav:0.3") == ("drums.wav", 0.3)
     assert weighted_spec("C:/clips/drums.wav") == ("C:/clips/drums.wav", None)
     assert weighted_spec("take:2.wav") == ("take:2.wav", None)

@@ -7,12 +7,12 @@ import pytest
 from conftest import CUDA_TESTABLE
 from helpers import SMALL, TINY, check_objective, objectives_agree, rel_error, sine, write
 
-import engine
-from engine.cli import main
-from engine.demo import drum_loop
-from engine.errors import ParameterError
-from engine.model.autocorr import autocorr_target, lags_for
-from kernels import autocorr_xp, cpu, cuda, numpy_ref
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.autocorr import autocorr_target, lags_for
+from randstyle.kernels import autocorr_xp, cpu, cuda, numpy_ref
 
 FAST = [cpu] + ([cuda] if CUDA_TESTABLE else [])
 rng = np.random.default_rng(20)

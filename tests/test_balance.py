@@ -2,8 +2,8 @@
 import numpy as np
 from helpers import SMALL
 
-import engine
-from engine.demo import drum_loop, plucked_melody
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = SMALL["sr"]
 

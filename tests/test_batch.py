@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine import audio, demo
-from engine.batch import runner
-from engine.cli import batch as batch_cli
-from engine.cli import main, manifest
-from engine.report import page
+from randstyle.engine import audio, demo
+from randstyle.engine.batch import runner
+from randstyle.engine.cli import batch as batch_cli
+from randstyle.engine.cli import main, manifest
+from randstyle.engine.report import page
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -98,7 +98,7 @@ def test_a_relative_output_folder_from_another_working_folder(tmp_path):
     clips(tmp_path)
     write_manifest(tmp_path / "jobs.csv", [ROWS[1], ROWS[3]])
     env = dict(os.environ, PYTHONPATH=ROOT)
-    res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "jobs.csv", "-o",
+    res = subprocess.run([sys.executable, "-m", "randstyle", "batch", "jobs.csv", "-o",
                           "results", "--jobs", "1", "--threads", "1"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 1, res.stderr  # the broken row
@@ -396,7 +396,7 @@ def test_single_runs_never_import_dask_and_write_a_page(tmp_path):
     argv = ["transfer", str(tmp_path / "in/melody.wav"), str(tmp_path / "in/beat.wav"), "-o",
             str(tmp_path / "res/one.wav"), "--html", "--quiet"]
     argv += [a for k, v in OPTS.items() for a in (f"--{k}", v)]
-    code = (f"import sys; from engine.cli import main; rc = main({argv!r}); "
+    code = (f"import sys; from randstyle.engine.cli import main; rc = main({argv!r}); "
             "print(rc, 'dask' in sys.modules, 'distributed' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)

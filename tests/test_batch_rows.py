@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from engine import demo
-from engine.batch import runner
-from engine.cli import commands, common, job, manifest
-from engine.cli.tools import StatisticsArgs
+from randstyle.engine import demo
+from randstyle.engine.batch import runner
+from randstyle.engine.cli import commands, common, job, manifest
+from randstyle.engine.cli.tools import StatisticsArgs
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 8000
@@ -57,4 +57,4 @@ def test_a_bad_field_in_a_call_is_the_commands_one_line_error(rows, tmp_path):
 def test_the_batch_floor_names_nothing_above_it():
     for path in (ROOT / "engine" / "batch").glob("*.py"):
         text = path.read_text()
-        assert "engine.cli" not in text and "engine/cli" not in text, path
+        assert "randstyle.engine.cli" not in text and "engine/cli" not in text, path

@@ -9,10 +9,16 @@ import pytest
 from helpers import rel_error
 from threadpoolctl import threadpool_info
 
-import kernels
-from engine import Network, NetworkConfig
-from engine.bench.harness import BenchConfig, _results_path, flop_count, run_flop_count, table
-from engine.cli import main
+from randstyle import kernels
+from randstyle.engine import Network, NetworkConfig
+from randstyle.engine.bench.harness import (
+    BenchConfig,
+    _results_path,
+    flop_count,
+    run_flop_count,
+    table,
+)
+from randstyle.engine.cli import main
 
 TINY = ["--seconds", "1.5", "--style-seconds", "2", "--n-filters", "64", "--repeat", "1",
         "--sgemm-n", "1024"]
@@ -107,9 +113,9 @@ def test_torch_reference_is_the_same_objective():
     """bench's PyTorch objective (the optional bench extra) computes the engine's loss and
     gradient: the torch comparison times the same work. Runs where torch is installed."""
     pytest.importorskip("torch")
-    from engine import Objective
-    from engine.bench.torch_ref import TorchObjective
-    from engine.demo import drum_loop, plucked_melody
+    from randstyle.engine import Objective
+    from randstyle.engine.bench.torch_ref import TorchObjective
+    from randstyle.engine.demo import drum_loop, plucked_melody
     net = Network(NetworkConfig(n_filters=64, rhythm_filters=48, dtype="float64"), backend="cpu")
     content, style = plucked_melody(1.5, 22050), drum_loop(2.0, 22050)
     obj = Objective(net, content=content, style=style, style_weight=3.0)

@@ -6,7 +6,7 @@ import mir_eval
 import numpy as np
 import pytest
 
-from engine.model.bss_eval import bss_eval_sources, si_sdr
+from randstyle.engine.model.bss_eval import bss_eval_sources, si_sdr
 
 
 def pair(n: int = 6000, seed: int = 0) -> tuple:

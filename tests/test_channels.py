@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 from helpers import sine, write
 
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
-from engine.run import channels
-from engine.run import session as style_module
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run import channels
+from randstyle.engine.run import session as style_module
 
 
 def test_a_single_channel_is_split_and_merged_as_views_of_the_same_values():

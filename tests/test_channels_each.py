@@ -3,7 +3,7 @@ import numpy as np
 import soundfile as sf
 from helpers import write
 
-from engine.demo import drum_loop, plucked_melody
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = 8000
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
@@ -15,8 +15,8 @@ def test_texture_each_channel_follows_its_own_style_channel(tmp_path):
     left style channel than to the right one, and the other way round (measured at 15
     iterations: 0.2 vs 90 and 1.9 vs 117; 40 iterations, three times the time, gave 0.1 vs 91
     and 0.7 vs 108)."""
-    import engine
-    from engine.cli import main
+    from randstyle import engine
+    from randstyle.engine.cli import main
     style = np.stack([drum_loop(2.0, SR), plucked_melody(2.0, SR)], axis=1)
     path = write(tmp_path / "stereo.wav", style, SR)
     out = str(tmp_path / "t.wav")

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from helpers import sine, write
 
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -81,8 +81,8 @@ def test_resume_rejects_a_bad_checkpoint(tmp_path, capsys):
 def test_checkpoint_round_trip_and_a_foreign_format(tmp_path, monkeypatch):
     """What a checkpoint holds comes back whole (the finished channels, the current signal,
     its history, the options); a checkpoint of another format is refused in one line."""
-    from engine.errors import ParameterError
-    from engine.run import checkpoint
+    from randstyle.engine.errors import ParameterError
+    from randstyle.engine.run import checkpoint
     path = str(tmp_path / "o.ckpt.npz")
     parts = [np.linspace(-1, 1, 50, dtype=np.float32), np.full(50, 0.25, dtype=np.float32)]
     x, history = np.random.default_rng(0).standard_normal(50), [{"iter": 1, "total": 2.5}]

@@ -4,10 +4,10 @@ under a tonal style the line settings, as documented (docs/results/quality.md); 
 user changed stands; --style-kind names the kind or turns the choice off."""
 import pytest
 
-import engine
-from engine import demo
-from engine.errors import ParameterError
-from engine.run.choice import (
+from randstyle import engine
+from randstyle.engine import demo
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.run.choice import (
     DEFAULTS,
     KINDS,
     LINE_CLASSES,
@@ -70,7 +70,7 @@ def test_one_line_of_notes_under_a_tonal_style_gets_the_line_settings(styles):
 
 
 def test_a_song_is_chosen_for_once_and_its_segments_run_that_kind(monkeypatch):
-    from engine.run import segments, spread
+    from randstyle.engine.run import segments, spread
     kinds = []
 
     def run_segment(command, cfg, content, styles, k, length, key, start=None):

@@ -6,8 +6,8 @@ import pytest
 from conftest import CUDA_TESTABLE
 from helpers import SMALL, TINY, check_objective
 
-import engine
-from engine.errors import ParameterError
+from randstyle import engine
+from randstyle.engine.errors import ParameterError
 
 BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
 rng = np.random.default_rng(29)
@@ -62,7 +62,7 @@ def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_dow
     """--chroma-octaves flat: librosa's chroma filterbank without its octave Gaussian (so a
     bass line and a kick's low energy count as they do in chroma_cqt); a moved bass note
     costs more against the moved melody than with chroma_stft's weighting."""
-    from engine.model.filters import chroma_filterbank
+    from randstyle.engine.model.filters import chroma_filterbank
     librosa = pytest.importorskip("librosa")
     np.testing.assert_allclose(chroma_filterbank(sr=22050, n_fft=4096, octwidth=None),
                                librosa.filters.chroma(sr=22050, n_fft=4096, octwidth=None),
@@ -113,8 +113,8 @@ def test_on_the_magnitude_noise_between_the_notes_costs_more_than_on_the_power()
 
 
 def test_a_transfer_passes_its_chroma_octaves_and_spectrum_to_the_content_network():
-    from engine.model.filters import chroma_filterbank
-    from engine.run.modes import transfer_objective
+    from randstyle.engine.model.filters import chroma_filterbank
+    from randstyle.engine.run.modes import transfer_objective
     net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"))
     content, style = rng.standard_normal(400) * 0.3, rng.standard_normal(400) * 0.3
     flat = chroma_filterbank(sr=TINY["sr"], n_fft=TINY["n_fft"], octwidth=None)

@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 from helpers import sine, write
 
-from engine.cli import main
-from engine.cli.common import DEMO_SECONDS
+from randstyle.engine.cli import main
+from randstyle.engine.cli.common import DEMO_SECONDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Small rhythm filters too: at the default 4096 (kernel 50 frames) the rhythm branch is most
@@ -42,7 +42,7 @@ def test_top_level_help_lists_commands(capsys):
 
 
 def test_version_and_short_quiet(tmp_path, capsys):
-    import engine
+    from randstyle import engine
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"randstyle {engine.__version__}"
     out = tmp_path / "t.wav"
@@ -235,8 +235,8 @@ def test_a_first_run_says_it_compiles_the_cpu_kernels(tmp_path, monkeypatch, cap
     """One progress line while Numba compiles on a first run (no on-disk cache yet), under
     --backend cpu and under auto where auto picks cpu (no GPU); none once the kernels are
     cached, none with --quiet, none on the numpy backend."""
-    import kernels
-    from kernels import cpu
+    from randstyle import kernels
+    from randstyle.kernels import cpu
     real = kernels.available
     monkeypatch.setattr(kernels, "available", lambda name: name != "cuda" and real(name))
     style = write(tmp_path / "s.wav", sine(1.6, 8000, 200.0), 8000)
@@ -254,7 +254,7 @@ def test_a_first_run_says_it_compiles_the_cpu_kernels(tmp_path, monkeypatch, cap
 def test_kernels_cached_reads_numbas_cache_of_this_source(tmp_path, monkeypatch):
     """Cached once a kernel of this source is on disk (cache=True); not after the source
     changed (its index older than the file), as on a first run."""
-    from kernels import cpu
+    from randstyle.kernels import cpu
     cpu.relu_forward(np.ones((2, 3), dtype=np.float32))  # compiled (or loaded) and cached
     old, new = tmp_path / "old.py", tmp_path / "new.py"
     old.write_text(""), new.write_text("")
@@ -270,7 +270,7 @@ def test_separate_and_reconstruct_write_at_the_inputs_rate(tmp_path, capsys):
     """A 16 kHz mix separated at --sr 8000: each source comes back at 16 kHz, and they still
     sum to the mix as the run heard it, below 4 kHz (resampling is linear); reconstruct
     writes at its content's rate."""
-    from engine import demo
+    from randstyle.engine import demo
     mix = demo.drum_loop(1.5, 16000, seed=4) + demo.chord_pad(1.5, 16000)
     write(tmp_path / "mix.wav", mix, 16000, subtype="FLOAT")
     write(tmp_path / "d.wav", demo.drum_loop(1.5, 8000, seed=5), 8000)
@@ -283,7 +283,7 @@ def test_separate_and_reconstruct_write_at_the_inputs_rate(tmp_path, capsys):
     p, sr_p = sf.read(str(out / "p.wav"))
     gain = json.load(open(out / "separation.json"))["output_gain"]
     assert sr_d == sr_p == 16000 and len(d) == len(mix)
-    from engine.audio import resample
+    from randstyle.engine.audio import resample
     heard = resample(resample(sf.read(str(tmp_path / "mix.wav"))[0], 16000, 8000), 8000, 16000)
     assert np.abs((d + p) / gain - heard).max() < 1e-3  # the mix as the run heard it
     prefix = str(tmp_path / "rec")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from helpers import TINY, sine
 
-import engine
+from randstyle import engine
 
 COMMON = ("mode", "config", "backend", "dtype", "sr", "wall_time_s", "randstyle_version",
           "python", "numpy")

@@ -5,8 +5,8 @@ import pytest
 from helpers import rel_error
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import kernels
-from kernels import cpu_blas
+from randstyle import kernels
+from randstyle.kernels import cpu_blas
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -4,8 +4,8 @@ import gc
 
 import numpy as np
 
-import engine
-from kernels import cpu
+from randstyle import engine
+from randstyle.kernels import cpu
 
 NET = dict(sr=8000, n_fft=64, hop_length=16, n_filters=48, kernel_size=3, n_mels=4,
            rhythm_filters=40, rhythm_kernel_size=5)

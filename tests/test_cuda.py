@@ -13,9 +13,9 @@ import pytest
 from conftest import CUDA_TESTABLE, GPU
 from helpers import SMALL, rel_error, write
 
-import engine
-from engine.demo import drum_loop, plucked_melody
-from kernels import cuda, cuda_host, numpy_ref
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.kernels import cuda, cuda_host, numpy_ref
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NVCC = shutil.which("nvcc")
@@ -328,8 +328,8 @@ def test_unusable_reason_reports_the_import_error(monkeypatch):
 def test_cuda_counts_its_grams_as_gemms():
     """F = 100 filters, a 10-row factor, 88 result rows: by SYRK (cpu) the dense loss is
     cheaper, by GEMM (cuda's Grams) the Gram-free one is."""
-    import kernels
-    from engine.model.style_target import StyleTarget, gram_by_syrk
+    from randstyle import kernels
+    from randstyle.engine.model.style_target import StyleTarget, gram_by_syrk
     assert gram_by_syrk(kernels.get_backend("cpu")) and not gram_by_syrk(cuda)
     t = StyleTarget(np.eye(100), np.ones((10, 100)), 1.0)
     assert not t.use_factor(88, syrk=True) and t.use_factor(88, syrk=False)

@@ -4,13 +4,13 @@ import pytest
 from conftest import emulated
 from helpers import _counting
 
-from kernels import cuda, numpy_ref
+from randstyle.kernels import cuda, numpy_ref
 
 
 def _tiny_separation(statistics: str, smooth=(3, 5)):
-    import engine
-    from engine.model.separation_stats import StatsObjective, example_targets
-    from engine.run.masks import MaskSeparation
+    from randstyle import engine
+    from randstyle.engine.model.separation_stats import StatsObjective, example_targets
+    from randstyle.engine.run.masks import MaskSeparation
     cfg = engine.NetworkConfig(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3,
                                n_mels=4, rhythm_filters=6, rhythm_kernel_size=5)
     net = engine.Network(cfg, backend="cuda")
@@ -54,7 +54,7 @@ def test_separation_on_cuda_matches_numpy_ref():
     u = np.random.default_rng(2).standard_normal(sep.size)
     terms, grad = sep.terms_and_grad(u)
     for obj in sep.objectives.values():  # the same objectives on the reference backend
-        import engine
+        from randstyle import engine
         ref_net = engine.Network(obj.network.config, backend="numpy")
         obj.network = ref_net
         for targets in obj.targets.values():

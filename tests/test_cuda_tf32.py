@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import CUDA_TESTABLE, GPU, emulated
 
-from kernels import cuda, numpy_ref
+from randstyle.kernels import cuda, numpy_ref
 
 
 def near_target(distance_noise: float, T: int = 200, F: int = 256, seed: int = 0):

@@ -11,12 +11,12 @@ from conftest import emulated
 from helpers import _counting, rel_error, write
 from sklearn.decomposition import NMF, non_negative_factorization
 
-import engine
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
-from engine.model import dictionary
-from engine.model.evaluate import sdr
-from kernels import numpy_ref
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model import dictionary
+from randstyle.engine.model.evaluate import sdr
+from randstyle.kernels import numpy_ref
 
 SR = 22050
 # small and quick: 16 atoms, 60 updates each way (the bound below holds with a margin)
@@ -128,9 +128,9 @@ def test_deterministic_for_a_seed(separated):
 def test_stride_learns_from_every_nth_frame():
     """--dictionary-stride N: the atoms are those learned from the examples' every Nth frame
     (a stride that is ignored, or applied to the mix too, gives other atoms)."""
-    from engine.config import SeparateConfig
-    from engine.model.filters import hann_window
-    from engine.run.separate_dictionary import example_atoms, magnitude
+    from randstyle.engine.config import SeparateConfig
+    from randstyle.engine.model.filters import hann_window
+    from randstyle.engine.run.separate_dictionary import example_atoms, magnitude
     example = plucked_melody(1.0, SR, seed=2)
     window = numpy_ref.asarray(hann_window(2048).astype(np.float32))
     cfg = SeparateConfig(components=4, dictionary_iter=5, dictionary_transpose=0,
@@ -270,7 +270,7 @@ def test_the_dictionary_separation_crosses_to_the_host_a_fixed_number_of_times(m
     sources match numpy_ref's."""
     from helpers import rel_error
 
-    import engine
+    from randstyle import engine
     rng = np.random.default_rng(8)
     mix = rng.standard_normal(2000) * 0.3
     examples = {"a": rng.standard_normal(1500) * 0.2, "b": np.sin(np.arange(1500) * 0.3)}

@@ -6,13 +6,12 @@ import pytest
 from helpers import rel_error
 from test_dictionary_pitch import SR, _line
 
-import engine
-import kernels
-from engine.config import SeparateConfig
-from engine.demo import drum_loop
-from engine.errors import ParameterError
-from engine.model import dictionary
-from kernels import numpy_ref
+from randstyle import engine, kernels
+from randstyle.engine.config import SeparateConfig
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model import dictionary
+from randstyle.kernels import numpy_ref
 
 
 def _example_spectrum() -> np.ndarray:

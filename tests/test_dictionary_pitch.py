@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from helpers import rel_error
 
-import engine
-import kernels
-from engine.config import SeparateConfig
-from engine.demo import drum_loop, plucked_melody
-from engine.model import dictionary
-from engine.model.filters import hann_window
-from engine.run.separate_dictionary import example_atoms, magnitude
-from kernels import numpy_ref
+from randstyle import engine, kernels
+from randstyle.engine.config import SeparateConfig
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model import dictionary
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.run.separate_dictionary import example_atoms, magnitude
+from randstyle.kernels import numpy_ref
 
 SR = 16000
 
@@ -102,7 +101,7 @@ def test_transposed_atoms_separate_a_note_the_example_lacks():
 def test_default_stft_fits_the_shortest_signal():
     """8192 / 2048 by default; halved until the shortest signal holds a frame (a 1 s example
     at 8000 Hz: 4096 / 1024); given sizes are kept."""
-    from engine.run.separate_dictionary import stft_sizes
+    from randstyle.engine.run.separate_dictionary import stft_sizes
     long, short = np.zeros(20000), np.zeros(8000)
     cfg = SeparateConfig()
     assert cfg.mask_n_fft is None

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from helpers import SMALL
 
-import engine
-from engine.demo import drum_loop, plucked_melody
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 
 @pytest.mark.parametrize("spectrum_weight,term,least", [

@@ -7,7 +7,7 @@ from helpers import _counting
 
 @pytest.fixture(params=["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else []))
 def backend(request):
-    import kernels
+    from randstyle import kernels
     return kernels.get_backend(request.param)
 
 
@@ -16,8 +16,8 @@ TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=
 
 
 def _ensemble(backend: str):
-    import engine
-    from engine.model.ensemble import Ensemble, member_configs
+    from randstyle import engine
+    from randstyle.engine.model.ensemble import Ensemble, member_configs
     base = engine.NetworkConfig(**TINY, dtype="float64")
     rng = np.random.default_rng(3)
     style = rng.standard_normal(900) * 0.3

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from helpers import SMALL, TINY, write
 
-import engine
-from engine import demo
-from engine.cli import main
-from engine.errors import ParameterError
-from engine.model.evaluate import (
+from randstyle import engine
+from randstyle.engine import demo
+from randstyle.engine.cli import main
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.evaluate import (
     CHROMA,
     chroma_similarity,
     chromagram,
@@ -19,10 +19,10 @@ from engine.model.evaluate import (
     sdr,
     style_distance,
 )
-from engine.model.filters import hann_window
-from engine.run.optimize import PLATEAU, lbfgs, plateaued
-from engine.run.quality import Monitor
-from engine.run.start import init_signal, initial_signal
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.run.optimize import PLATEAU, lbfgs, plateaued
+from randstyle.engine.run.quality import Monitor
+from randstyle.engine.run.start import init_signal, initial_signal
 
 SR = 8000  # the evaluation network needs 1.12 s at this rate
 
@@ -463,7 +463,7 @@ def test_a_runs_measure_weighs_several_styles_as_the_run_does():
 def test_a_several_part_runs_measure_of_its_mix_weighs_the_styles():
     """--channels mid-side / each: the report's measure of the stereo result's mono mix is
     against the styles as weighted (--style a:0.9 --style b:0.1), not equally."""
-    from engine.run.session import quality_of_mix
+    from randstyle.engine.run.session import quality_of_mix
     a, b = stationary(1.5, seed=2), demo.drum_loop(1.5, SR)
     result = np.stack([stationary(1.5, seed=7), demo.drum_loop(1.5, SR, seed=3)], axis=1)
     content = np.stack([demo.plucked_melody(1.5, SR)] * 2, axis=1)

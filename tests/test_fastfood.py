@@ -8,12 +8,12 @@ from conftest import emulated
 from helpers import _counting, numeric_grad, rel_error
 from scipy.linalg import hadamard
 
-from engine.config import NetworkConfig
-from engine.errors import ParameterError
-from engine.model.fastfood import dense_matrix, draw_fastfood, padded_size
-from engine.model.network import Network
-from engine.model.params import ulyanov_std
-from kernels import numpy_ref
+from randstyle.engine.config import NetworkConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.fastfood import dense_matrix, draw_fastfood, padded_size
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.params import ulyanov_std
+from randstyle.kernels import numpy_ref
 
 # (width, n_in, n_out): one block with outputs dropped, one block exactly, three blocks
 # (the last partial), and a patch that is already a power of two (no padding).
@@ -183,7 +183,7 @@ def test_a_fastfood_transfer_stays_on_the_device_and_matches_numpy_ref(monkeypat
     the content term stay on the device), with numpy_ref's loss and gradient."""
     from helpers import rel_error
 
-    import engine
+    from randstyle import engine
     rng = np.random.default_rng(6)
     content, style, x = (rng.standard_normal(n) * 0.3 for n in (700, 900, 700))
     cfg = engine.NetworkConfig(**TINY, dtype="float64", harmonic_filters="fastfood")

@@ -37,7 +37,7 @@ def test_a_failed_check_fails_the_command(monkeypatch, capsys):
 @emulated
 def test_tf32_check_fails_with_tf32_products(monkeypatch, capsys):
     """The TF32 check catches finding 1: with the Gram-free products under TF32 again."""
-    from kernels import cuda
+    from randstyle.kernels import cuda
     monkeypatch.setattr(cuda, "exact_matmul", cuda.matmul)
     assert gpu_check.main(["--emulate", "--only", "tf32 near convergence"]) == 1
     assert "FAIL tf32 near convergence" in capsys.readouterr().out

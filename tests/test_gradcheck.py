@@ -11,9 +11,9 @@ import pytest
 from conftest import CUDA_TESTABLE
 from helpers import TINY, numeric_grad, rel_error
 
-import engine
-from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from kernels import cpu, cuda, numpy_ref
+from randstyle import engine
+from randstyle.engine.model.filters import dft_basis, hann_window, mel_filterbank
+from randstyle.kernels import cpu, cuda, numpy_ref
 
 TOL = 1e-6
 rng = np.random.default_rng(1234)
@@ -150,7 +150,7 @@ def test_autocorr_loss_forms(fast, fft):
 
 def spectrum_inputs(T: int = 9, n_bins: int = 33, n_bands: int = 6) -> tuple:
     """log1p magnitudes, a mel filterbank (empty bands dropped) and a target in log units."""
-    from engine.model.spectrum import band_matrix
+    from randstyle.engine.model.spectrum import band_matrix
     bands = band_matrix(8000, 2 * (n_bins - 1), n_bands)
     return (np.log1p(rng.uniform(0, 3, (T, n_bins))), bands,
             np.log(rng.uniform(0.5, 2, (1, len(bands)))))
@@ -170,7 +170,7 @@ def test_spectrum_loss(ref):
 def test_chroma_loss(ref, power):
     """The chroma content term (issue 29) on every backend, float64, on the power and the
     magnitude spectrum."""
-    from engine.model.filters import chroma_filterbank
+    from randstyle.engine.model.filters import chroma_filterbank
     S = np.log1p(rng.uniform(0, 3, (9, 65)))
     fb = chroma_filterbank(sr=8000, n_fft=128)
     target = rng.standard_normal((9, 12))
@@ -215,7 +215,7 @@ def test_l1_log_magnitude_term_alone_against_finite_differences(backend):
     from conftest import CUDA_TESTABLE
     from helpers import TINY, numeric_grad, rel_error
 
-    import engine
+    from randstyle import engine
     if backend == "cuda" and not CUDA_TESTABLE:
         pytest.skip("no GPU and no g++ for the emulation")
     net = engine.Network(engine.NetworkConfig(**TINY, dtype="float64"), backend=backend)

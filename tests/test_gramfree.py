@@ -9,10 +9,10 @@ from helpers import SMALL, TINY, numeric_grad, rel_error
 from test_gradcheck import check_op
 from test_parity import DTYPES, pair
 
-import engine
-from engine.demo import drum_loop, plucked_melody
-from engine.model import style_target
-from kernels import cpu, cuda, numpy_ref
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model import style_target
+from randstyle.kernels import cpu, cuda, numpy_ref
 
 BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
 

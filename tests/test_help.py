@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from engine import presets
-from engine.cli import main
-from engine.cli.tools import SEPARATE_ARGS, separate_args
-from engine.errors import ParameterError
+from randstyle.engine import presets
+from randstyle.engine.cli import main
+from randstyle.engine.cli.tools import SEPARATE_ARGS, separate_args
+from randstyle.engine.errors import ParameterError
 
 
 def help_of(argv: list, capsys) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import kernels
-from kernels import cpu, cuda, interface, numpy_ref
+from randstyle import kernels
+from randstyle.kernels import cpu, cuda, interface, numpy_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 

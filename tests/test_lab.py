@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from bench import commands, lab
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("corpus", "transfer", "separation", "machine", "audit")

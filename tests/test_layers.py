@@ -10,16 +10,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = [
-    ("kernels", "engine.errors", "engine.version"),  # errors re-exports kernels.errors
-    ("engine.config", "engine.audio", "engine.loudness", "engine.signal", "engine.presets",
-     "engine.demo"),
-    ("engine.model",),
-    ("engine.run",),
-    ("engine.report",),
-    ("engine.batch",),
+    ("kernels", "randstyle.engine.errors", "randstyle.engine.version"),  # errors re-exports kernels.errors
+    ("randstyle.engine.config", "randstyle.engine.audio", "randstyle.engine.loudness", "randstyle.engine.signal", "randstyle.engine.presets",
+     "randstyle.engine.demo"),
+    ("randstyle.engine.model",),
+    ("randstyle.engine.run",),
+    ("randstyle.engine.report",),
+    ("randstyle.engine.batch",),
     ("engine",),  # the package itself: the public API
-    ("engine.bench",),  # the installed harness of `randstyle bench`
-    ("engine.cli", "cli"),
+    ("randstyle.engine.bench",),  # the installed harness of `randstyle bench`
+    ("randstyle.engine.cli", "cli"),
 ]
 PACKAGES = ("engine", "kernels", "bench", "cli")
 
@@ -79,8 +79,8 @@ def test_no_import_points_up():
 # The same order folder by folder: a module stands in the folder that holds it (engine's own
 # files are its ground; its __init__, the public API, is the package's face and may reach
 # every folder under it, as cli.py reaches engine/cli).
-FOLDERS = ["kernels", "engine", "engine.model", "engine.run", "engine.report", "engine.batch",
-           "engine.bench", "engine.cli", "cli"]
+FOLDERS = ["kernels", "engine", "randstyle.engine.model", "randstyle.engine.run", "randstyle.engine.report", "randstyle.engine.batch",
+           "randstyle.engine.bench", "randstyle.engine.cli", "cli"]
 
 
 def folder(path: Path) -> str:
@@ -96,7 +96,7 @@ def folder_edges() -> set:
         for d in deps:
             a, b = folder(known[m]), folder(known[d])
             face = known[m].name == "__init__.py" and b.startswith(a + ".")
-            if a != b and not face and not (m == "cli" and b == "engine.cli"):
+            if a != b and not face and not (m == "cli" and b == "randstyle.engine.cli"):
                 out.add((a, b, m, d))
     return out
 
@@ -210,7 +210,7 @@ def test_no_circles():
 
 def test_the_checks_catch_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert floor("engine.batch.runner") > floor("engine.run.modes") > floor("kernels.cpu")
-    assert floor("engine.cli.batch") > floor("engine")
-    assert folder(ROOT / "engine" / "model" / "network.py") == "engine.model"
+    assert floor("randstyle.engine.batch.runner") > floor("randstyle.engine.run.modes") > floor("randstyle.kernels.cpu")
+    assert floor("randstyle.engine.cli.batch") > floor("engine")
+    assert folder(ROOT / "engine" / "model" / "network.py") == "randstyle.engine.model"
     assert folder(ROOT / "kernels" / "cpu.py") == "kernels" and folder(ROOT / "cli.py") == "cli"

@@ -10,10 +10,10 @@ import soundfile as sf
 from helpers import FEW_SHIFT_FILTERS, sine, write
 from scipy.signal import resample_poly
 
-from engine import loudness
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
-from engine.errors import ParameterError
+from randstyle.engine import loudness
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.errors import ParameterError
 
 SR = 8000
 FAST = ["--sr", str(SR), "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

@@ -9,16 +9,16 @@ import soundfile as sf
 from conftest import CUDA_TESTABLE
 from helpers import FEW_SHIFT_FILTERS, numeric_grad, numeric_grad_of_total, rel_error, write
 
-import engine
 from bench.separation.generated import mixes
-from engine.cli import main
-from engine.model.bss_eval import bss_eval_sources, si_sdr
-from engine.model.evaluate import sdr
-from engine.model.filters import hann_window
-from engine.run.masks import MaskSeparation
-from engine.run.optimize import lbfgs
-from engine.run.separate import transposed
-from kernels import cpu, cuda, numpy_ref
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.model.bss_eval import bss_eval_sources, si_sdr
+from randstyle.engine.model.evaluate import sdr
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.run.masks import MaskSeparation
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.separate import transposed
+from randstyle.kernels import cpu, cuda, numpy_ref
 
 BACKENDS = [numpy_ref, cpu] + ([cuda] if CUDA_TESTABLE else [])
 # (n_fft, hop, N): hop dividing n_fft or not, N a multiple of hop or not.
@@ -262,9 +262,9 @@ def test_hpss_reference_gives_its_parts_the_best_way_round():
     """HPSS does not know which source is which: its harmonic and percussive parts go to the
     two sources the way that scores best (a drum stem gets the percussive part), never the
     worst."""
-    from engine.config import SeparateConfig
-    from engine.run.hpss import hpss
-    from engine.run.separate_shared import reference_scores
+    from randstyle.engine.config import SeparateConfig
+    from randstyle.engine.run.hpss import hpss
+    from randstyle.engine.run.separate_shared import reference_scores
     sr = 8000
     drums, pad = engine.demo.drum_loop(2.0, sr, seed=4), engine.demo.chord_pad(2.0, sr)
     mix = (drums + pad).astype(np.float32)

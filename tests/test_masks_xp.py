@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 from conftest import CUDA_TESTABLE
 
-from kernels import numpy_ref
+from randstyle.kernels import numpy_ref
 
 
 @pytest.fixture(params=["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else []))
 def backend(request):
-    import kernels
+    from randstyle import kernels
     return kernels.get_backend(request.param)
 
 
@@ -38,7 +38,7 @@ def test_box_smooth_refuses_an_even_side():
 
 
 def test_the_window_sum_is_built_once(backend):
-    from engine.model.filters import hann_window
+    from randstyle.engine.model.filters import hann_window
     window = backend.asarray(hann_window(16))
     Y = backend.asarray(np.ones((2, numpy_ref.mask_frames(300, 16, 8)[0], 9), np.complex128))
     first = backend.istft_forward(Y, window, 8, 300)[1][3]

@@ -8,8 +8,8 @@ import pytest
 from conftest import emulated
 from helpers import write
 
-from engine.demo import drum_loop, plucked_melody
-from kernels import cuda
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.kernels import cuda
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,8 +41,8 @@ def test_memory_estimate_is_within_1_5x_of_the_measured_peak(tmp_path):
     """A whole texture run in a child process; its peak RSS (ru_maxrss) against
     memory.estimate_bytes for the same options (measured: 500 MiB peak, 523 MiB estimated;
     the rhythm Grams, 4096^2, dominate the run's own part)."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     style = write(tmp_path / "s.wav", drum_loop(1.5, 22050), 22050)
     opts = {"n_filters": 1024, "maxiter": 2, "maxcor": 2}
     peak = _peak_rss(_cli("texture", style, "-o", tmp_path / "t.wav", "--seconds", 1.5,
@@ -57,8 +57,8 @@ def test_memory_estimate_counts_a_transfers_style_networks(tmp_path):
     STFT sizes of 8192 the members' harmonic weights (40 x 4097 x 1024 values) outweigh the
     content network's 11 x 513 x 3072, so an estimate of one network (as before) is under
     half the measured peak. Measured: 1027 MiB peak, 1010 MiB estimated (one network: 458)."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     n = 3 * 22050
     content = write(tmp_path / "c.wav", plucked_melody(3.0, 22050), 22050)
     style = write(tmp_path / "s.wav", drum_loop(3.0, 22050), 22050)
@@ -76,8 +76,8 @@ def test_memory_estimate_counts_a_transfers_style_networks(tmp_path):
 def test_memory_estimate_counts_the_dft_basis_only_with_dft_matrix():
     """--dft matrix keeps an n_fft x (n_fft + 2) basis for the run; --dft fft builds none
     (tests above: at n_fft 8192 a basis each would have doubled the measured peak)."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     n = 10 * 22050
     grew = memory.estimate_bytes(engine.TransferConfig(dft="matrix"), n, [n]) \
         - memory.estimate_bytes(engine.TransferConfig(dft="fft"), n, [n])
@@ -87,8 +87,8 @@ def test_memory_estimate_counts_the_dft_basis_only_with_dft_matrix():
 def test_memory_estimate_counts_a_transfers_mel_content_branch():
     """--content-features mel with its own band count builds one more conv (the network's
     content_mel branch); a texture has no content term, so the option costs it nothing."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     n = 10 * 22050
 
     def est(cls, **kw):
@@ -104,8 +104,8 @@ def test_memory_estimate_counts_a_transfers_mel_content_branch():
 
 def test_memory_estimate_counts_the_band_spectrum_term():
     """The band spectrum term holds three more (frames x bins) arrays and their gradients."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     n = 10 * 22050
     # One network: with members the term counts in the member whose activations peak.
     on = memory.estimate_bytes(engine.TextureConfig(spectrum_weight=1.0, networks=1), n, [n])
@@ -118,8 +118,8 @@ def test_memory_estimate_counts_the_band_spectrum_term():
 def test_memory_estimate_counts_a_second_styles_transient_grams():
     """While several styles are averaged one more set of Grams is alive (and each style's
     samples): two styles cost one network's Grams and 12 bytes a sample more than one."""
-    import engine
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.model import memory
     n = 10 * 22050
     cfg = engine.TextureConfig(networks=1)
     c = cfg.network_config()
@@ -131,9 +131,9 @@ def test_memory_estimate_counts_a_second_styles_transient_grams():
 def test_memory_estimate_counts_fastfood_filters_as_their_blocks():
     """--harmonic-filters fastfood holds 4 N values per block of N filters, not K B F dense
     weights, and 2 N values a patch while it transforms."""
-    import engine
-    from engine.model import memory
-    from engine.model.fastfood import padded_size
+    from randstyle import engine
+    from randstyle.engine.model import memory
+    from randstyle.engine.model.fastfood import padded_size
     n = 10 * 22050
     dense = engine.TextureConfig(networks=1)
     fast = engine.TextureConfig(networks=1, harmonic_filters="fastfood")
@@ -146,7 +146,7 @@ def test_memory_estimate_counts_fastfood_filters_as_their_blocks():
 
 
 def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, capsys):
-    from engine.cli import main
+    from randstyle.engine.cli import main
     style = write(tmp_path / "s.wav", drum_loop(1.5, SR), SR)
     out = tmp_path / "t.wav"
     # 200000 filters: 9 GB of weights and three 160 GB Grams.
@@ -158,13 +158,13 @@ def test_a_run_too_big_for_the_machine_is_refused_before_any_work(tmp_path, caps
 
 
 def _sep_config(**kw):
-    import engine
+    from randstyle import engine
     return engine.SeparateConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
                                  backend="cuda", progress=False, **{"method": "statistics", **kw})
 
 
 def engine_transfer_config():
-    import engine
+    from randstyle import engine
     # The separation's own network, dense filters (the transfer's default is fastfood)
     return engine.TransferConfig(sr=8000, n_fft=256, hop_length=64, n_filters=64,
                                  backend="cuda", progress=False, harmonic_filters="dense")
@@ -173,8 +173,8 @@ def engine_transfer_config():
 def test_a_run_too_big_for_the_gpu_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
     """With 40 MiB free on the (emulated) GPU, a transfer on cuda is refused with exit 2
     and one line on stderr, before the network is built and without an output file."""
-    from engine.cli.main import main
-    from engine.model import network
+    from randstyle.engine.cli.main import main
+    from randstyle.engine.model import network
     monkeypatch.setattr(cuda, "device_free_bytes", lambda: 40 * 2**20)
     built = []
     monkeypatch.setattr(network.Network, "__init__", lambda self, *a, **k: built.append(1))
@@ -188,7 +188,7 @@ def test_a_run_too_big_for_the_gpu_is_refused_in_one_line(tmp_path, monkeypatch,
 
 @emulated
 def test_a_run_that_fits_the_gpu_runs(monkeypatch):
-    from engine.model import memory
+    from randstyle.engine.model import memory
     cfg = _sep_config()
     need = memory.device_bytes(cfg, 8000, [8000, 8000], 2)
     monkeypatch.setattr(cuda, "device_free_bytes", lambda: need + 1)
@@ -201,7 +201,7 @@ def test_a_run_that_fits_the_gpu_runs(monkeypatch):
 def test_separation_estimate_counts_logits_and_statistics():
     """The logits (sources x frames x bins), L-BFGS-B's vectors of them, and the shift and
     envelope statistics' rows all grow the estimate."""
-    from engine.model import memory
+    from randstyle.engine.model import memory
     n = 8000 * 60
     base = memory.estimate_bytes(_sep_config(shift_weight=0.0, style_weight=1.0), n, [n], 2)
     shift = memory.estimate_bytes(_sep_config(), n, [n], 2)

@@ -3,8 +3,8 @@ branch."""
 import numpy as np
 from helpers import SMALL, rel_error
 
-import engine
-from engine.demo import drum_loop
+from randstyle import engine
+from randstyle.engine.demo import drum_loop
 
 SR = SMALL["sr"]
 

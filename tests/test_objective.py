@@ -2,9 +2,9 @@
 import numpy as np
 from helpers import SMALL
 
-import engine
-from engine.demo import drum_loop, plucked_melody
-from engine.signal import stft_magnitude
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.signal import stft_magnitude
 
 SR = SMALL["sr"]
 FAST = dict(SMALL, rhythm_filters=64, backend="cpu", progress=False)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from helpers import sine, write
 
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = 8000
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

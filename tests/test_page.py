@@ -8,11 +8,11 @@ import pytest
 import soundfile as sf
 from helpers import FEW_SHIFT_FILTERS, write
 
-from engine import demo
-from engine.batch import runner
-from engine.cli import batch as batch_cli
-from engine.cli import main
-from engine.report import page
+from randstyle.engine import demo
+from randstyle.engine.batch import runner
+from randstyle.engine.cli import batch as batch_cli
+from randstyle.engine.cli import main
+from randstyle.engine.report import page
 
 SR = 8000
 TINY = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from helpers import SMALL, rel_error
 
-import engine
-from engine.demo import drum_loop, plucked_melody
-from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from kernels import numpy_ref
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model.filters import dft_basis, hann_window, mel_filterbank
+from randstyle.kernels import numpy_ref
 
 TOL = {np.float32: (3e-6, 1e-5), np.float64: (1e-12, 1e-12)}
 DTYPES = [np.float32, np.float64]
@@ -148,7 +148,7 @@ def test_chunked_style_gram(fast, n_resid):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_band_spectrum(fast, dtype):
-    from engine.model.spectrum import band_matrix
+    from randstyle.engine.model.spectrum import band_matrix
     rng = np.random.default_rng(6)
     S = np.log1p(rng.uniform(0, 5, (120, 513))).astype(dtype)
     bands = band_matrix(22050, 1024, 64).astype(dtype)
@@ -160,7 +160,7 @@ def test_band_spectrum(fast, dtype):
 @pytest.mark.parametrize("power", [2, 1])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_chroma_term(fast, dtype, power):
-    from engine.model.filters import chroma_filterbank
+    from randstyle.engine.model.filters import chroma_filterbank
     rng = np.random.default_rng(7)
     S = np.log1p(rng.uniform(0, 5, (120, 513))).astype(dtype)
     fb = chroma_filterbank(sr=22050, n_fft=1024).astype(dtype)

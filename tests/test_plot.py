@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import sine, write
 
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
-from engine.report import plot
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.report import plot
 
 
 def test_plot_labels_time_and_has_a_colour_bar(tmp_path, monkeypatch):

@@ -3,9 +3,9 @@ phases, and the run's cost up front."""
 import numpy as np
 from helpers import TINY
 
-from engine.run.modes import texture, transfer
-from engine.run.optimize import plateaued
-from engine.run.progress import expected_stop, predict_stop
+from randstyle.engine.run.modes import texture, transfer
+from randstyle.engine.run.optimize import plateaued
+from randstyle.engine.run.progress import expected_stop, predict_stop
 
 
 def _history(loss) -> list:

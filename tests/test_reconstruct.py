@@ -3,10 +3,10 @@ import numpy as np
 from conftest import emulated
 from helpers import SMALL, write
 
-from engine.cli import main
-from engine.demo import plucked_melody
-from engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence
-from engine.signal import stft_magnitude
+from randstyle.engine.cli import main
+from randstyle.engine.demo import plucked_melody
+from randstyle.engine.run.reconstruct import griffin_lim, reconstruct, spectral_convergence
+from randstyle.engine.signal import stft_magnitude
 
 SR = SMALL["sr"]
 FAST = dict(SMALL, rhythm_filters=64, backend="cpu", progress=False)
@@ -46,8 +46,8 @@ TINY = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=
 def test_reconstructs_spectrogram_objective_on_cuda():
     from helpers import numeric_grad, rel_error
 
-    import engine
-    from engine.run.reconstruct import SpectrogramObjective
+    from randstyle import engine
+    from randstyle.engine.run.reconstruct import SpectrogramObjective
     rng = np.random.default_rng(6)
     out = {}
     for backend in ("numpy", "cuda"):

@@ -1,7 +1,7 @@
 """Reconstruction against noise of the same energy."""
 import numpy as np
 
-from engine.demo import plucked_melody
+from randstyle.engine.demo import plucked_melody
 
 SR = 8000
 
@@ -10,9 +10,9 @@ def test_reconstruct_beats_noise_of_the_same_energy():
     """The time-domain reconstruction's spectral convergence against the content, next to a
     random signal with the result's energy: a method that returned noise scores ~1 (measured:
     0.52 after 50 iterations against 1.08 for noise)."""
-    import engine
-    from engine.run.reconstruct import reconstruct, spectral_convergence
-    from engine.signal import stft_magnitude
+    from randstyle import engine
+    from randstyle.engine.run.reconstruct import reconstruct, spectral_convergence
+    from randstyle.engine.signal import stft_magnitude
     content = plucked_melody(1.5, SR)
     cfg = engine.ReconstructConfig(sr=SR, n_fft=256, hop_length=64, n_filters=128,
                                    maxiter=60, griffin_lim_iters=2, progress=False)

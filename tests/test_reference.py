@@ -5,8 +5,8 @@ import pytest
 import scipy.signal
 from helpers import rel_error
 
-from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from kernels import numpy_ref as ref
+from randstyle.engine.model.filters import dft_basis, hann_window, mel_filterbank
+from randstyle.kernels import numpy_ref as ref
 
 rng = np.random.default_rng(7)
 

@@ -10,8 +10,8 @@ def test_residual_block_i_has_dilation_2_to_the_i(backend):
     """Change one input frame of the rhythm stack: the rows of layer i that move span its
     receptive field, K + (K_r - 1) (2^i - 1) frames with dilations 1, 2, 4 (with dilation
     1 everywhere: K + i (K_r - 1))."""
-    import engine
-    from engine.model import passes
+    from randstyle import engine
+    from randstyle.engine.model import passes
     K, Kr, n = 5, 3, 4
     cfg = engine.NetworkConfig(sr=SR, n_fft=32, hop_length=8, n_filters=4, kernel_size=3,
                                n_mels=4, rhythm_filters=16, rhythm_kernel_size=K, n_resid=n,

@@ -5,10 +5,10 @@ import soundfile as sf
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import audio
-from engine.cli import main
-from engine.errors import ParameterError
+from randstyle import engine
+from randstyle.engine import audio
+from randstyle.engine.cli import main
+from randstyle.engine.errors import ParameterError
 
 FORMATS = [("WAV", "PCM_U8"), ("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"),
            ("FLAC", "PCM_S8"), ("FLAC", "PCM_16"), ("FLAC", "PCM_24"), ("OGG", "VORBIS")]

@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 from helpers import write
 
-import engine
-from engine.cli import main
-from engine.cli.common import flagged
-from engine.demo import drum_loop, plucked_melody
-from engine.run import optimize
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.cli.common import flagged
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run import optimize
 
 SR = 8000
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

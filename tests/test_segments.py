@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from helpers import TINY, write
 
-from engine.cli import main
-from engine.config import TransferConfig
-from engine.demo import drum_loop, plucked_melody
-from engine.run import interrupt, segments, spread
+from randstyle.engine.cli import main
+from randstyle.engine.config import TransferConfig
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run import interrupt, segments, spread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = TINY["sr"]
@@ -151,7 +151,7 @@ def test_a_texture_of_any_length_runs_in_segments_joined_at_equal_power():
         out = segments.join({0: noise[0], 1: noise[1]}, wins, 6000, power)
         middle = np.sqrt(np.mean(out[2700:3300] ** 2))  # the crossfade's centre
         assert low < middle < high, (power, middle)
-    from engine.config import TextureConfig
+    from randstyle.engine.config import TextureConfig
     cfg = TextureConfig(**TINY, seconds=3.0, maxiter=2, networks=1, eval_every=0,
                         eval_patience=0)
     out, report = spread.run_song("texture", None, drum_loop(1.0, SR), cfg, segment_s=1.0,
@@ -167,7 +167,7 @@ def test_a_texture_of_any_length_runs_in_segments_joined_at_equal_power():
     (["--segment", "2", "--overlap", "1"], "--overlap (1 s) must be under half"),
 ])
 def test_bad_segment_options_are_one_line_and_exit_2(tmp_path, capsys, flags, message):
-    from engine.cli.main import main
+    from randstyle.engine.cli.main import main
     content = write(tmp_path / "c.wav", plucked_melody(1.0, SR), SR)
     style = write(tmp_path / "s.wav", drum_loop(1.0, SR), SR)
     out = tmp_path / "o.wav"

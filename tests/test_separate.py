@@ -5,8 +5,8 @@ import numpy as np
 import soundfile as sf
 from helpers import FEW_SHIFT_FILTERS, SMALL, write
 
-from engine.cli import main
-from engine.demo import drum_loop
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop
 
 SR = SMALL["sr"]
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import engine
-from engine.cli import main, manifest
-from engine.config import DictionaryConfig, SeparateConfig, StatisticsConfig
-from engine.demo import drum_loop, plucked_melody
+from randstyle import engine
+from randstyle.engine.cli import main, manifest
+from randstyle.engine.config import DictionaryConfig, SeparateConfig, StatisticsConfig
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = 8000
 QUICK = {"components": 4, "dictionary_iter": 5, "fit_iter": 5, "dictionary_transpose": 0,

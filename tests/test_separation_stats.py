@@ -7,9 +7,9 @@ import pytest
 from conftest import CUDA_TESTABLE
 from helpers import numeric_grad, numeric_grad_of_total, rel_error
 
-import engine
-from engine.errors import ParameterError
-from engine.model.separation_layers import (
+from randstyle import engine
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.separation_layers import (
     STATISTICS,
     Patch,
     envelope_patch,
@@ -19,9 +19,9 @@ from engine.model.separation_layers import (
     transform_backward,
     transform_forward,
 )
-from engine.model.separation_stats import StatsObjective, example_targets
-from engine.run.masks import MaskSeparation
-from kernels import cpu, cuda, numpy_ref
+from randstyle.engine.model.separation_stats import StatsObjective, example_targets
+from randstyle.engine.run.masks import MaskSeparation
+from randstyle.kernels import cpu, cuda, numpy_ref
 
 TINY_NET = dict(sr=8000, n_fft=32, hop_length=8, n_filters=8, kernel_size=3, n_mels=4,
                 rhythm_filters=6, rhythm_kernel_size=5)
@@ -107,7 +107,7 @@ def test_separation_with_statistics_matches_finite_differences(backend, kind, en
 
 def test_chunked_example_targets_equal_the_whole_clip(monkeypatch):
     """Targets computed a chunk of frames at a time equal those of one pass."""
-    from engine.model import separation_stats
+    from randstyle.engine.model import separation_stats
     net = engine.Network(engine.NetworkConfig(**TINY_NET, dtype="float64"), backend="numpy")
     ex = np.random.default_rng(4).standard_normal(2000)
     patches = {"envelope": envelope_patch(net, 4, 5), "shift": shift_patch(net, 3, 4, 1, 4,
@@ -161,7 +161,7 @@ def test_default_statistic_separates_two_harmonic_timbres():
     dB; the raw Grams of both branches at this size -1.2, the shift statistic uncentered +0.9,
     one iteration +0.3: each fails the bound."""
     from bench.separation.generated import mixes
-    from engine.model.evaluate import sdr
+    from randstyle.engine.model.evaluate import sdr
     stems, examples = mixes(2.0, 8000)["pluck + organ"]
     mix = sum(stems.values())
     parts, _ = engine.separate(mix, examples, engine.SeparateConfig(
@@ -199,8 +199,8 @@ def test_separate_runs_each_statistic_and_rejects_unknown_ones():
 def test_transposed_examples_give_finite_losses_in_float32(statistics):
     """--transpose stacks the examples' factors with float64 weights; the Gram-free loss on a
     float32 network must get them in float32 (it returned NaN with a float64 factor)."""
-    from engine.model.objective import Objective
-    from engine.run.separate import source_objectives
+    from randstyle.engine.model.objective import Objective
+    from randstyle.engine.run.separate import source_objectives
     cfg = engine.SeparateConfig(method="statistics", sr=8000, n_fft=256, hop_length=64,
                                 n_filters=256,
                                 n_mels=8, rhythm_filters=256, rhythm_kernel_size=5,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from helpers import write
 
-import engine
-from engine.cli import job, main, manifest
-from engine.demo import drum_loop, plucked_melody
-from engine.run import interrupt
+from randstyle import engine
+from randstyle.engine.cli import job, main, manifest
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run import interrupt
 
 SR = 8000
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

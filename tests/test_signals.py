@@ -14,10 +14,10 @@ import soundfile as sf
 from helpers import FEW_SHIFT_FILTERS, write
 from scipy.optimize import rosen, rosen_der
 
-from engine.cli.main import main
-from engine.demo import drum_loop, plucked_melody
-from engine.run import interrupt
-from engine.run.optimize import lbfgs
+from randstyle.engine.cli.main import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run import interrupt
+from randstyle.engine.run.optimize import lbfgs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -61,7 +61,7 @@ def _iterations_shown(desc: str, at_least: int):
 def _signal_at_iteration(monkeypatch, n: int) -> None:
     """A real SIGTERM as iteration n's callback ends: a known iteration, whatever the load
     (a wall-clock signal lands wherever the run happens to be)."""
-    from engine.run import optimize
+    from randstyle.engine.run import optimize
     real = optimize._Watch.callback
 
     def callback(self, intermediate_result):
@@ -256,7 +256,7 @@ def test_an_interrupted_run_checkpoints_the_iterate_it_returns(tmp_path, monkeyp
     returned iterate and its 5 iterations (the bug: the interrupted iterate not checkpointed,
     so the periodic checkpoint of iteration 4 stays, disagreeing with the WAV, and --resume
     would redo an iteration from an older signal)."""
-    from engine.run import checkpoint
+    from randstyle.engine.run import checkpoint
     _signal_at_iteration(monkeypatch, 5)
     code, out, rep, ckpt = _checkpointed_transfer(tmp_path)
     assert code == 143
@@ -272,7 +272,7 @@ def test_a_second_signal_while_the_run_stops_waits_for_its_outputs(tmp_path, mon
     """SIGTERM at iteration 5, then another as the stopped run measures its result: the
     second is noted, not raised (the bug: every signal outside the writes interrupts, so the
     second cuts the stopping run short and nothing is written)."""
-    from engine.run import quality
+    from randstyle.engine.run import quality
     _signal_at_iteration(monkeypatch, 5)
     real, seconds = quality.Monitor.figures, []
 
@@ -326,7 +326,7 @@ def test_a_plain_keyboard_interrupt_after_sigterm_is_reported_as_sigterm():
 
 
 def test_the_cli_reports_a_wrapped_interruption_as_one(monkeypatch, capsys):
-    monkeypatch.setattr(sys.modules["engine.cli.main"].Parser, "parse_args", _cut)
+    monkeypatch.setattr(sys.modules["randstyle.engine.cli.main"].Parser, "parse_args", _cut)
     assert main(["transfer", "c.wav", "s.wav"]) == 143
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
 

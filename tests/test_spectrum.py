@@ -8,17 +8,17 @@ import pytest
 from conftest import CUDA_TESTABLE
 from helpers import SMALL, TINY, check_objective, objectives_agree, rel_error, sine, write
 
-import engine
-from engine.cli import main
-from engine.demo import drum_loop
-from engine.model.spectrum import (
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.model.spectrum import (
     BURIED_DB,
     band_matrix,
     content_offset_db,
     mean_band_power,
     spectrum_target,
 )
-from kernels import numpy_ref
+from randstyle.kernels import numpy_ref
 
 rng = np.random.default_rng(21)
 BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
@@ -65,7 +65,7 @@ def test_styles_mix_by_power():
 def test_the_band_floor_follows_the_styles_level():
     """The floor is FLOOR times the style's mean band power, so a quiet style's target is the
     loud one's shifted in log units (the same shape), not pinned to an absolute floor."""
-    from engine.model.spectrum import FLOOR, styles_band_power
+    from randstyle.engine.model.spectrum import FLOOR, styles_band_power
     net = engine.Network(engine.NetworkConfig(**SMALL, dtype="float64"))
     x = drum_loop(1.0, 8000)
     loud, quiet = (spectrum_target(net, [(g * x, 1.0)], 16) for g in (1.0, 0.01))

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from helpers import SMALL
 
-import engine
-from engine.errors import ParameterError
-from engine.model.spectrum import styles_band_power
-from engine.run.common import style_targets
-from engine.run.modes import transfer_objective
-from engine.run.separate_shared import transposed
-from engine.run.style_keys import transposed_styles
+from randstyle import engine
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.spectrum import styles_band_power
+from randstyle.engine.run.common import style_targets
+from randstyle.engine.run.modes import transfer_objective
+from randstyle.engine.run.separate_shared import transposed
+from randstyle.engine.run.style_keys import transposed_styles
 
 SR = SMALL["sr"]
 

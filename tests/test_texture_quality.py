@@ -7,15 +7,15 @@ import soundfile as sf
 from helpers import SMALL, TINY, numeric_grad, rel_error, sine
 from scipy.signal import welch
 
-import engine
-from engine.cli import main
-from engine.config import NetworkConfig, TextureConfig
-from engine.demo import drum_loop
-from engine.model.ensemble import Ensemble, member_configs, spread
-from engine.model.evaluate import log_mel
-from engine.run.optimize import lbfgs
-from engine.run.start import style_noise
-from kernels.numpy_ref import n_frames
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.config import NetworkConfig, TextureConfig
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.model.ensemble import Ensemble, member_configs, spread
+from randstyle.engine.model.evaluate import log_mel
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.start import style_noise
+from randstyle.kernels.numpy_ref import n_frames
 
 rng = np.random.default_rng(10)
 
@@ -190,7 +190,7 @@ def test_style_noise_mixes_weighted_styles_and_leaves_the_tail_silent():
 def test_texture_is_balanced_at_its_own_start():
     """The templates start (texture's default) is where the branches are balanced, as
     bench/texture.py measured it; balanced at the faint seeded noise the factors differ."""
-    from engine.run.start import init_signal
+    from randstyle.engine.run.start import init_signal
     sr = SMALL["sr"]
     style = drum_loop(2.0, sr)
     _, report = engine.texture(style, seconds=1.0, maxiter=1, progress=False,

@@ -5,10 +5,10 @@ import pytest
 from helpers import SMALL
 from scipy.signal import fftconvolve
 
-import engine
-from engine.errors import ParameterError
-from engine.run.start import init_signal, kmeans, run_lengths, style_noise, template_noise
-from engine.signal import covered, log_frames
+from randstyle import engine
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.run.start import init_signal, kmeans, run_lengths, style_noise, template_noise
+from randstyle.engine.signal import covered, log_frames
 
 SR, N_FFT, HOP = SMALL["sr"], SMALL["n_fft"], SMALL["hop_length"]
 

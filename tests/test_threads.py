@@ -9,9 +9,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHECK = """
-import numba, numpy as np, engine, kernels
+import numba, numpy as np, randstyle.engine as engine, randstyle.kernels as kernels
 from helpers import SMALL, objectives_agree
-from engine.demo import drum_loop, plucked_melody
+from randstyle.engine.demo import drum_loop, plucked_melody
 kernels.set_threads(2)
 assert numba.get_num_threads() == 2 and kernels.n_threads() == 2
 sr = SMALL["sr"]

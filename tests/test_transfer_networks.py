@@ -9,16 +9,16 @@ import soundfile as sf
 from conftest import CUDA_TESTABLE
 from helpers import SMALL, TINY, numeric_grad, rel_error, sine
 
-import engine
-from engine.cli import main
-from engine.config import NetworkConfig, TransferConfig
-from engine.demo import drum_loop
-from engine.model.ensemble import Ensemble, member_configs
-from engine.model.network import Network
-from engine.model.objective import Objective
-from engine.run.modes import transfer_objective
-from engine.run.optimize import lbfgs
-from engine.run.start import initial_signal
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.config import NetworkConfig, TransferConfig
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.model.ensemble import Ensemble, member_configs
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.run.modes import transfer_objective
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.start import initial_signal
 
 rng = np.random.default_rng(20)
 SR = SMALL["sr"]

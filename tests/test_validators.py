@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from helpers import write
 
-from engine.demo import drum_loop, plucked_melody
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = 8000
 
@@ -38,8 +38,8 @@ def _bad_values(cls) -> list:
 
 
 def _commands():
-    from engine.cli.style import TextureArgs, TransferArgs
-    from engine.cli.tools import DictionaryArgs, ReconstructArgs, StatisticsArgs
+    from randstyle.engine.cli.style import TextureArgs, TransferArgs
+    from randstyle.engine.cli.tools import DictionaryArgs, ReconstructArgs, StatisticsArgs
     return {"transfer": TransferArgs, "texture": TextureArgs, "separate": DictionaryArgs,
             "separate --method statistics": StatisticsArgs, "reconstruct": ReconstructArgs}
 
@@ -56,9 +56,9 @@ def inputs(tmp_path_factory):
 
 
 def _tool_cases() -> list:
-    from engine.bench.harness import BenchConfig
-    from engine.cli.batch import BatchArgs
-    from engine.cli.evaluate import EvaluateArgs
+    from randstyle.engine.bench.harness import BenchConfig
+    from randstyle.engine.cli.batch import BatchArgs
+    from randstyle.engine.cli.evaluate import EvaluateArgs
     return [(cmd, name, value) for cmd, cls in (("bench", BenchConfig), ("batch", BatchArgs),
                                                 ("evaluate", EvaluateArgs))
             for name, value in _bad_values(cls) if name != "long_style_minutes" or value != "0"]
@@ -69,7 +69,7 @@ TOOL_CASES = _tool_cases()
 
 def _exit_status(argv: list) -> int:
     """main()'s status; argparse's own errors exit 2 through SystemExit."""
-    from engine.cli import main
+    from randstyle.engine.cli import main
     try:
         return main(argv)
     except SystemExit as exc:
@@ -80,7 +80,7 @@ def _exit_status(argv: list) -> int:
                          ids=[f"{c}-{n}={v}" for c, n, v in CASES])
 def test_every_numeric_option_rejects_a_bad_value(inputs, tmp_path, capsys, command, name,
                                                   value):
-    from engine.cli import main
+    from randstyle.engine.cli import main
     command, *method = command.split()  # each separate method parses its own options
     files = {"transfer": [inputs["c"], inputs["s"]], "texture": [inputs["s"]],
              "separate": [inputs["c"], *method, "--source", f"a={inputs['s']}", "--source",
@@ -196,8 +196,8 @@ def test_each_remaining_validator_rejects_what_it_must(inputs, tmp_path, capsys)
 
 
 def test_api_rejects_non_numbers_and_fractions():
-    import engine
-    from engine.errors import ParameterError
+    from randstyle import engine
+    from randstyle.engine.errors import ParameterError
     for bad in ({"n_filters": 2.5}, {"n_filters": 64.0}, {"hop_length": True},
                 {"fmin": float("nan")}):
         with pytest.raises(ParameterError):

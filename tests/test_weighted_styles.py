@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from helpers import SMALL, rel_error, sine, write
 
-import engine
-from engine.cli import main
-from engine.demo import drum_loop, plucked_melody
-from engine.model.style_target import weighted_styles
-from engine.run.common import style_grams, style_targets
+from randstyle import engine
+from randstyle.engine.cli import main
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model.style_target import weighted_styles
+from randstyle.engine.run.common import style_grams, style_targets
 
 SR = 8000
 FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",

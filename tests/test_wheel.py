@@ -79,7 +79,7 @@ def test_the_installed_wheel_runs_from_another_folder(wheel, tmp_path):
     res = subprocess.run([str(venv / "bin" / "randstyle"), "--version"], cwd=elsewhere,
                          env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stdout.startswith("randstyle "), res.stderr
-    check = ("import engine, numpy as np; from kernels import cuda, numpy_ref\n"
+    check = ("import randstyle.engine as engine, numpy as np; from randstyle.kernels import cuda, numpy_ref\n"
              "assert engine.__file__.startswith(%r), engine.__file__\n"
              "cuda.use_host_emulation()\n"
              "A = np.random.default_rng(0).standard_normal((40, 16)).astype(np.float32)\n"

@@ -25,11 +25,11 @@ import time
 
 import numpy as np
 
-import engine
 from bench import lab
 from bench.texture import RECORDINGS, check_distance, check_grams
-from engine.model.evaluate import chroma_similarity as evaluate_chroma
-from engine.model.evaluate import content_similarity, eval_grams, style_distance
+from randstyle import engine
+from randstyle.engine.model.evaluate import chroma_similarity as evaluate_chroma
+from randstyle.engine.model.evaluate import content_similarity, eval_grams, style_distance
 
 SR = 22050
 GENERATED_STYLE_SECONDS = 20.0  # as long as the corpus's drum clip

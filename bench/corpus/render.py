@@ -30,8 +30,8 @@ import numpy as np
 import soundfile as sf
 
 from bench.corpus import midi as cm
-from engine import demo
-from engine.errors import ParameterError
+from randstyle.engine import demo
+from randstyle.engine.errors import ParameterError
 
 SR = 22050
 STEM_RMS = 0.1

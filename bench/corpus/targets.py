@@ -21,17 +21,17 @@ from pathlib import Path
 
 import soundfile as sf
 
-import engine
 from bench import lab
 from bench.texture import check_distance, check_grams
-from engine import loudness
+from randstyle import engine
+from randstyle.engine import loudness
 
 SR = 22050
 
 
 def run_cli(argv: list) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine.cli", *argv, "-q"], check=True)
+    subprocess.run([sys.executable, "-m", "randstyle", *argv, "-q"], check=True)
     return time.perf_counter() - started
 
 

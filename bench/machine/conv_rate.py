@@ -12,7 +12,7 @@ import time
 
 import numpy as np  # before the engine, as a program using randstyle would import it
 
-from kernels import cpu, cpu_blas
+from randstyle.kernels import cpu, cpu_blas
 
 
 def best(f, repeat: int) -> tuple:

@@ -68,8 +68,8 @@ def check_op_parity(args) -> tuple:
 
 def _modes(backend: str) -> dict:
     """{mode: output signal} of each mode, tiny, on one backend."""
-    import engine
-    from engine.demo import chord_pad, drum_loop, plucked_melody
+    from randstyle import engine
+    from randstyle.engine.demo import chord_pad, drum_loop, plucked_melody
     content, style = plucked_melody(1.5, SR), drum_loop(2.0, SR)
     out = {"transfer": engine.transfer(content, style, engine.TransferConfig(
         **SMALL, backend=backend))[0]}
@@ -97,7 +97,7 @@ def _modes(backend: str) -> dict:
 def check_modes(args) -> tuple:
     """Each mode end to end on cuda and on cpu: the outputs agree (3 L-BFGS-B iterations in
     float32, so to END_TO_END_TOL, not to rounding)."""
-    from engine.bench.harness import normwise_error as rel_error
+    from randstyle.engine.bench.harness import normwise_error as rel_error
     cuda_out, cpu_out = _modes("cuda"), _modes("cpu")
     errors = {m: rel_error(cuda_out[m], cpu_out[m]) for m in cuda_out}
     worst = max(errors, key=errors.get)
@@ -108,7 +108,7 @@ def check_modes(args) -> tuple:
 
 def check_tf32(args) -> tuple:
     """The Gram-free style loss under tf32() at 0.1 % Gram distance against float64."""
-    from kernels import cuda, numpy_ref
+    from randstyle.kernels import cuda, numpy_ref
     rng = np.random.default_rng(0)
     T, F = 200, 1024
     A = np.maximum(rng.standard_normal((T, F)), 0)
@@ -126,12 +126,12 @@ def check_tf32(args) -> tuple:
 def check_memory(args) -> tuple:
     """A 20 s transfer with 2048 filters on cuda: the pool's peak within the device estimate
     (and the estimate not above 3x the peak)."""
-    from kernels import cuda
+    from randstyle.kernels import cuda
     if cuda.device_pool_bytes() is None:
         return "SKIP", "emulation: no device memory to measure"
-    import engine
-    from engine.demo import drum_loop, plucked_melody
-    from engine.model import memory
+    from randstyle import engine
+    from randstyle.engine.demo import drum_loop, plucked_melody
+    from randstyle.engine.model import memory
     cfg = engine.TransferConfig(**{**SMALL, "sr": 22050, "n_fft": 2048, "hop_length": 512,
                                    "n_filters": 2048, "n_mels": 128, "rhythm_filters": None,
                                    "rhythm_kernel_size": 32}, backend="cuda")
@@ -148,7 +148,7 @@ def check_memory(args) -> tuple:
 def check_bench(args) -> tuple:
     """``cli.py bench --backends cpu,cuda`` at small sizes (its worker processes open the
     GPU themselves, so this needs a real one)."""
-    from kernels import cuda
+    from randstyle.kernels import cuda
     if cuda.device_pool_bytes() is None:
         return "SKIP", "emulation: the bench's workers need a real GPU"
     with tempfile.TemporaryDirectory() as out:
@@ -166,7 +166,7 @@ def tf32_table(T: int = 200, F: int = 1024) -> str:
     """docs/gpu.md's table: relative error of the style loss against float64 under tf32(), by
     Gram distance: the Gram-free loss with its products under TF32 (before the fix), with
     them in full float32 (now), and the dense loss (its Gram under TF32)."""
-    from kernels import cuda, numpy_ref
+    from randstyle.kernels import cuda, numpy_ref
     rows = lab.head("Gram distance", "Gram-free, TF32 products",
                     "Gram-free, full float32 products", "dense, TF32 Gram")
     for noise in (0.3, 0.03, 0.003, 0.001, 0.0003):
@@ -210,7 +210,7 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--tf32-table", action="store_true",
                         help="print docs/gpu.md's table of the style loss's error under TF32")
     args = parser.parse_args(argv)
-    from kernels import cuda
+    from randstyle.kernels import cuda
     if args.emulate:
         cuda.use_host_emulation()
     if args.tf32_table:

@@ -20,9 +20,9 @@ import sys
 if sys.argv[1] == "numpy":
     import numpy, scipy.linalg  # noqa: F401  loaded before the engine, as most programs do
 numpy_first = "numpy" in sys.modules
-import engine  # noqa: F401
+from randstyle import engine  # noqa: F401
 import json, time
-from engine.bench.harness import BenchConfig, _network_and_inputs
+from randstyle.engine.bench.harness import BenchConfig, _network_and_inputs
 cfg = BenchConfig(seconds=float(sys.argv[2]), style_seconds=float(sys.argv[3]),
                   n_filters=int(sys.argv[4]))
 net, obj, x, _ = _network_and_inputs(cfg, "cpu")

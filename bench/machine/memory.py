@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import engine
 from bench import lab
-from engine import audio
-from engine.demo import drum_loop, plucked_melody
-from engine.model import memory
+from randstyle import engine
+from randstyle.engine import audio
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model import memory
 
 SR = 22050
 MEASURE = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
@@ -31,7 +31,7 @@ RUNS = {"texture 10 s, 3 networks (default)": ("texture", {}),
 def peak_bytes(argv: list) -> int:
     """ru_maxrss of a CLI run, through a parent of its own (RUSAGE_CHILDREN of this process
     would hold the largest of every run before)."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "engine.cli",
+    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "randstyle",
                           *argv], capture_output=True, text=True, check=True).stdout
     code, kib = map(int, out.split()[-2:])
     if code:

@@ -10,8 +10,8 @@ import time
 
 import numpy as np  # before the engine, as a program using randstyle would import it
 
-import kernels
-from engine.bench.harness import BenchConfig, _network_and_inputs, flop_count
+from randstyle import kernels
+from randstyle.engine.bench.harness import BenchConfig, _network_and_inputs, flop_count
 
 
 def cpu_best(f, repeat: int = 3) -> float:

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-import engine
+from randstyle import engine
 
 SR = 22050
 

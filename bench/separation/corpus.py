@@ -29,10 +29,10 @@ import numpy as np
 from bench import lab
 from bench.lab import write_markdown
 from bench.separation.generated import hpss_parts, ideal_ratio_mask
-from engine.model.bss_eval import bss_eval_sources, si_sdr
-from engine.model.filters import hann_window
-from engine.run.separate import separate
-from kernels import numpy_ref
+from randstyle.engine.model.bss_eval import bss_eval_sources, si_sdr
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.run.separate import separate
+from randstyle.kernels import numpy_ref
 
 N_FFT, HOP = 2048, 512
 
@@ -203,9 +203,9 @@ def fuse(args: argparse.Namespace) -> str:
 
 def wiener_spectra(mix: np.ndarray, examples: dict) -> tuple:
     """The default's masked spectra M_s X (numpy backend, 8192 / 2048) and the mix's X."""
-    import kernels
-    from engine.config import SeparateConfig
-    from engine.run import separate_dictionary as sd
+    from randstyle import kernels
+    from randstyle.engine.config import SeparateConfig
+    from randstyle.engine.run import separate_dictionary as sd
     b = kernels.get_backend("numpy")
     cfg = sd.stft_sizes(SeparateConfig(seed=0, backend="numpy"), [mix, *examples.values()])
     rng, window = np.random.default_rng(0), hann_window(cfg.mask_n_fft).astype(np.float32)

@@ -23,17 +23,17 @@ import numpy as np
 
 from bench import lab
 from bench.lab import write_markdown
-from engine.config import StatisticsConfig
-from engine.demo import drum_loop, plucked_melody
-from engine.model.evaluate import sdr
-from engine.model.filters import hann_window
-from engine.model.network import Network
-from engine.model.objective import Objective
-from engine.run.hpss import hpss
-from engine.run.masks import MaskSeparation
-from engine.run.optimize import lbfgs
-from engine.run.separate import example_grams, separate, source_objectives
-from kernels import numpy_ref
+from randstyle.engine.config import StatisticsConfig
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model.evaluate import sdr
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.run.hpss import hpss
+from randstyle.engine.run.masks import MaskSeparation
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.separate import example_grams, separate, source_objectives
+from randstyle.kernels import numpy_ref
 
 SR = 22050
 

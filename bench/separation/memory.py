@@ -5,9 +5,9 @@ import argparse
 import resource
 import time
 
-import engine
-from engine.demo import chord_pad, plucked_melody
-from engine.model import memory
+from randstyle import engine
+from randstyle.engine.demo import chord_pad, plucked_melody
+from randstyle.engine.model import memory
 
 
 def measure(seconds: float, maxiter: int, sr: int = 22050) -> str:

@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 
 from bench import lab
-from engine.audio import load
-from engine.model.filters import chroma_filterbank
-from engine.signal import frame
+from randstyle.engine.audio import load
+from randstyle.engine.model.filters import chroma_filterbank
+from randstyle.engine.signal import frame
 
 C8 = 4186.0
 

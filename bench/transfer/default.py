@@ -24,8 +24,8 @@ import numpy as np
 
 from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
-from engine.model.evaluate import eval_grams
-from engine.presets import PRESETS
+from randstyle.engine.model.evaluate import eval_grams
+from randstyle.engine.presets import PRESETS
 
 PAIRS = {  # (content clip, style clip, kind)
     "tune": [("piano_chorale", "drums", "percussive"),

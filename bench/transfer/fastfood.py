@@ -19,13 +19,12 @@ import json
 import time
 from pathlib import Path
 
-import engine
-import kernels
 from bench import lab
-from engine.bench.harness import flop_count
-from engine.demo import drum_loop, plucked_melody
-from engine.model import passes
-from engine.model.fastfood import padded_size
+from randstyle import engine, kernels
+from randstyle.engine.bench.harness import flop_count
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.model import passes
+from randstyle.engine.model.fastfood import padded_size
 
 
 def cpu_best(f, repeat: int) -> float:
@@ -69,7 +68,7 @@ def torch_e2e(obj, x, repeat: int):
         import torch
     except ImportError:
         return None
-    from engine.bench.torch_ref import TorchObjective
+    from randstyle.engine.bench.torch_ref import TorchObjective
     torch.set_num_threads(1)
     tobj = TorchObjective(obj)
     return cpu_best(lambda: tobj.value_and_grad(x), repeat)

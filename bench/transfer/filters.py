@@ -20,7 +20,7 @@ import numpy as np
 
 from bench import lab
 from bench.texture import RECORDINGS, SR, check_grams, run_variant
-from engine.model.evaluate import eval_grams
+from randstyle.engine.model.evaluate import eval_grams
 
 KINDS = ("dense", "fastfood")
 BUDGETS = (0.25, 0.5, 1.0)  # fractions of the dense run's CPU seconds

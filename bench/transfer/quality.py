@@ -24,18 +24,18 @@ import time
 import numpy as np
 
 from bench import lab
-from engine import demo
-from engine.config import TransferConfig
-from engine.model.evaluate import (
+from randstyle.engine import demo
+from randstyle.engine.config import TransferConfig
+from randstyle.engine.model.evaluate import (
     content_similarity,
     eval_grams,
     evaluate,
     style_distance,
 )
-from engine.run.modes import transfer
-from engine.run.optimize import plateaued
-from engine.run.start import spectrum_noise
-from engine.signal import frame, hann_window, overlap_add
+from randstyle.engine.run.modes import transfer
+from randstyle.engine.run.optimize import plateaued
+from randstyle.engine.run.start import spectrum_noise
+from randstyle.engine.signal import frame, hann_window, overlap_add
 
 SR = 22050
 CHECKPOINTS = (10, 30, 100, 300)

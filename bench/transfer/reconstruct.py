@@ -11,8 +11,8 @@ import numpy as np
 
 from bench import lab
 from bench.lab import write_markdown
-from engine.demo import drum_loop, plucked_melody
-from engine.run.reconstruct import reconstruct
+from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.engine.run.reconstruct import reconstruct
 
 
 def signals(seconds: float, sr: int) -> dict:

@@ -15,15 +15,15 @@ from dataclasses import asdict
 
 import numpy as np
 
-import engine
 from bench import lab
 from bench.corpus.quality import measured
 from bench.texture import check_grams
-from engine.config import TextureConfig
-from engine.model.ensemble import member_configs
-from engine.model.evaluate import RMS, eval_grams, style_distance
-from engine.model.filters import hann_window
-from kernels import numpy_ref
+from randstyle import engine
+from randstyle.engine.config import TextureConfig
+from randstyle.engine.model.ensemble import member_configs
+from randstyle.engine.model.evaluate import RMS, eval_grams, style_distance
+from randstyle.engine.model.filters import hann_window
+from randstyle.kernels import numpy_ref
 
 SR = 22050
 EDGES = (0, 60, 120, 250, 500, 1000, 2000, 4000, 8000, 11025)  # Hz, for the band table

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-import engine
 from bench import lab
 from bench.texture import check_distance, check_grams
+from randstyle import engine
 
 SR = 22050
 

@@ -23,10 +23,10 @@ import time
 
 import numpy as np
 
-import engine
 from bench import lab
 from bench.texture import check_distance, check_grams
-from engine.demo import drum_loop, plucked_melody
+from randstyle import engine
+from randstyle.engine.demo import drum_loop, plucked_melody
 
 SR = 22050
 VARIANTS = ("1:1:4096:20,40,80;1:0.5:4096:20,40;2:1:4096:10,20,40;2:0.5:4096:10,20,40;"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from engine.run import checkpoint, cluster
+from randstyle.engine.run import checkpoint, cluster
 
 # Config fields that may differ between a finished run and the same row run again.
 VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",

@@ -32,20 +32,20 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine._omp import NUMPY_FIRST
-from engine.config import opt
-from engine.errors import ParameterError
+from randstyle.engine._omp import NUMPY_FIRST
+from randstyle.engine.config import opt
+from randstyle.engine.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
 STABLE_SPREAD = 1.10  # max / min of the run's sgemm rates beyond which the machine was busy
 # A worker imports NumPy before the engine, as a program using randstyle as a library does
-# (``-m engine.bench.harness`` would load the engine first); the torch worker imports
+# (``-m randstyle.engine.bench.harness`` would load the engine first); the torch worker imports
 # PyTorch first too, before the engine sets OMP_WAIT_POLICY, so its OpenMP threads run under
 # their own defaults, as in a program that imported torch first.
 WORKER_BOOT = ("import sys, runpy, numpy\n"
                "if sys.argv[sys.argv.index('--worker') + 1] == 'torch':\n"
                "    import torch\n"
-               "runpy.run_module('engine.bench.harness', run_name='__main__',\n"
+               "runpy.run_module('randstyle.engine.bench.harness', run_name='__main__',\n"
                "                 alter_sys=True)\n")
 
 
@@ -78,7 +78,7 @@ class BenchConfig:
         # but that one, which may be 0 (skip).
         from dataclasses import fields
 
-        from engine.config import _check_nonnegative, _check_numbers, _check_positive
+        from randstyle.engine.config import _check_nonnegative, _check_numbers, _check_positive
         _check_numbers(self)
         _check_positive(self, *[f.name for f in fields(self) if f.name != "long_style_minutes"
                                 and f.type in (int, float, Optional[int], Optional[float])])
@@ -93,7 +93,7 @@ def normwise_error(a: Any, b: Any) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
 
 def _signals(cfg: BenchConfig, sr: int) -> tuple:
-    from engine.demo import drum_loop, plucked_melody
+    from randstyle.engine.demo import drum_loop, plucked_melody
     return plucked_melody(cfg.seconds, sr), drum_loop(cfg.style_seconds, sr)
 
 
@@ -139,7 +139,7 @@ def flop_count(T: int, net) -> dict:
 def run_flop_count(T: int, net, obj) -> dict:
     """FLOPs per part of the algorithm the objective actually runs: flop_count's, with the
     Gram parts of each branch that ran Gram-free replaced by the Gram-free loss's."""
-    from engine.model.style_target import gram_by_syrk, gramfree_flops
+    from randstyle.engine.model.style_target import gram_by_syrk, gramfree_flops
     flops = flop_count(T, net)
     for name, K, C, F in gemm_parts(net):
         if obj.style_algorithms.get(name) == "gramfree":
@@ -230,7 +230,7 @@ def _peak_rss_mib() -> float:
 
 
 def _network_and_inputs(cfg: BenchConfig, backend: str, announce: bool = False):
-    import engine
+    from randstyle import engine
     ncfg = engine.NetworkConfig(n_filters=cfg.n_filters)
     content, style = _signals(cfg, ncfg.sr)
     net = engine.Network(ncfg, backend=backend)
@@ -258,7 +258,7 @@ def _torch_worker(cfg: BenchConfig, ref) -> dict:
     """PyTorch's CPU autograd of the same objective: validated, then timed."""
     import torch
 
-    from engine.bench.torch_ref import TorchObjective
+    from randstyle.engine.bench.torch_ref import TorchObjective
     net, obj, x, setup_s = _network_and_inputs(cfg, "cpu")
     tobj = TorchObjective(obj)
     value, grad = tobj.value_and_grad(x)
@@ -277,7 +277,7 @@ def _torch_worker(cfg: BenchConfig, ref) -> dict:
 
 
 def _worker(cfg: BenchConfig) -> dict:
-    import kernels
+    from randstyle import kernels
     if cfg.threads:
         kernels.set_threads(cfg.threads)
     ref = np.load(cfg.reference)
@@ -354,13 +354,13 @@ def long_style_rss(cfg: BenchConfig) -> dict:
     """Peak RSS of a whole CLI transfer run (2 iterations) with a long style file on disk."""
     import soundfile as sf
 
-    from engine.demo import drum_loop, plucked_melody
+    from randstyle.engine.demo import drum_loop, plucked_melody
     sr = 22050
     with tempfile.TemporaryDirectory() as tmp:
         content, style = Path(tmp, "content.wav"), Path(tmp, "style.wav")
         sf.write(str(content), plucked_melody(cfg.seconds, sr), sr, subtype="PCM_16")
         sf.write(str(style), drum_loop(cfg.long_style_minutes * 60, sr), sr, subtype="PCM_16")
-        cmd = [sys.executable, "-m", "engine.cli", "transfer", str(content), str(style),
+        cmd = [sys.executable, "-m", "randstyle", "transfer", str(content), str(style),
                "-o", str(Path(tmp, "out.wav")), "--maxiter", "2", "--quiet", "--backend", "cpu",
                "--n-filters", str(cfg.n_filters)]
         t = time.perf_counter()
@@ -374,7 +374,7 @@ def long_style_rss(cfg: BenchConfig) -> dict:
 
 
 def run(cfg: BenchConfig) -> dict:
-    import engine
+    from randstyle import engine
     backends = [b.strip() for b in cfg.backends.split(",") if b.strip()]
     for b in backends:
         if b not in ("numpy", "cpu", "cuda", "torch"):

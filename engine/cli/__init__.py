@@ -1,4 +1,4 @@
 """The command line: flags -> run calls. ``main`` is the console script's entry point."""
-from engine.cli.main import main
+from randstyle.engine.cli.main import main
 
 __all__ = ["main"]

@@ -1,6 +1,6 @@
-"""``python -m engine.cli ...``: the command line without the checkout's cli.py shim."""
+"""``python -m randstyle.engine.cli ...``: the command line without the checkout's cli.py shim."""
 import sys
 
-from engine.cli import main
+from randstyle.engine.cli import main
 
 sys.exit(main())

@@ -10,13 +10,13 @@ from typing import Optional
 
 from tqdm import tqdm
 
-from engine.batch import runner
-from engine.cli import job as job_server
-from engine.cli import manifest
-from engine.cli.common import PROG
-from engine.config import opt
-from engine.errors import ParameterError
-from engine.report import page
+from randstyle.engine.batch import runner
+from randstyle.engine.cli import job as job_server
+from randstyle.engine.cli import manifest
+from randstyle.engine.cli.common import PROG
+from randstyle.engine.config import opt
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.report import page
 
 PAGE = "index.html"
 # The module the runner starts for each job slot (python -m SERVER --serve): the commands'

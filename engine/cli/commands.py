@@ -5,11 +5,11 @@ starts, reaches no module that imports the batch."""
 import sys
 from typing import Callable
 
-from engine.cli.common import PROG, flagged
-from engine.cli.style import TextureArgs, TransferArgs, run_styled
-from engine.cli.tools import DictionaryArgs, run_separate, separate_args
-from engine.errors import ParameterError
-from engine.run import interrupt
+from randstyle.engine.cli.common import PROG, flagged
+from randstyle.engine.cli.style import TextureArgs, TransferArgs, run_styled
+from randstyle.engine.cli.tools import DictionaryArgs, run_separate, separate_args
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.run import interrupt
 
 # A row's command: its arguments class (separate's default method's) and its run.
 ROWS: dict[str, tuple[type, Callable]] = {

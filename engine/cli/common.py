@@ -9,9 +9,9 @@ from typing import Optional
 
 import argparse_dataclass
 
-from engine import audio, loudness
-from engine.config import opt
-from engine.errors import ParameterError
+from randstyle.engine import audio, loudness
+from randstyle.engine.config import opt
+from randstyle.engine.errors import ParameterError
 
 PROG = "randstyle"
 DEMO_SECONDS = {"content": 4.0, "style": 6.0}
@@ -137,7 +137,7 @@ def subtype_field() -> str:
 def note_compiling(args) -> None:
     """One progress line where the run's backend is cpu and its Numba kernels have no
     on-disk cache yet (a first run): the tens of seconds of compiling are not silent."""
-    import kernels
+    from randstyle import kernels
     if not args.progress or args.backend not in ("auto", "cpu"):
         return
     backend = kernels.get_backend(args.backend)

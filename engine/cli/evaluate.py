@@ -6,11 +6,11 @@ from typing import List, Optional
 
 import numpy as np
 
-from engine import audio
-from engine.cli.common import PROG, cut_field, positional
-from engine.config import opt
-from engine.errors import ParameterError
-from engine.model.evaluate import EVAL_NETWORK, evaluate
+from randstyle.engine import audio
+from randstyle.engine.cli.common import PROG, cut_field, positional
+from randstyle.engine.config import opt
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.evaluate import EVAL_NETWORK, evaluate
 
 
 @dataclass

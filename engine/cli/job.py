@@ -1,4 +1,4 @@
-"""Batch rows in a process apart from the batch: ``python -m engine.cli.job --serve`` runs
+"""Batch rows in a process apart from the batch: ``python -m randstyle.engine.cli.job --serve`` runs
 them one after another (a row's call in on stdin, one JSON line: its command and the
 arguments' fields as the manifest parsed them; a {"started": true} line and then the result
 line out), so the imports and compiled kernels are paid once per job slot rather than once
@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 
-from engine.run import interrupt
+from randstyle.engine.run import interrupt
 
 PREFIXES = ("randstyle: ", "randstyle ")
 
@@ -40,7 +40,7 @@ def run(job: dict) -> dict:
     err = io.StringIO()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            from engine.cli.commands import call
+            from randstyle.engine.cli.commands import call
             rc = call(job)
     except SystemExit as exc:  # a bug's exit; the manifest check parsed the row already
         rc = exc.code if isinstance(exc.code, int) else 2

@@ -6,13 +6,13 @@ the subcommand's dataclass. No ``from __future__ import annotations``: it breaks
 import sys
 from typing import Callable, Optional
 
-from engine.bench.harness import BenchConfig
-from engine.cli.batch import BatchArgs, run_batch
-from engine.cli.commands import ARGS_OF, ROWS, execute
-from engine.cli.common import PROG, Parser, gather
-from engine.cli.evaluate import EvaluateArgs, run_evaluate
-from engine.cli.tools import ReconstructArgs, run_bench, run_reconstruct
-from engine.version import __version__
+from randstyle.engine.bench.harness import BenchConfig
+from randstyle.engine.cli.batch import BatchArgs, run_batch
+from randstyle.engine.cli.commands import ARGS_OF, ROWS, execute
+from randstyle.engine.cli.common import PROG, Parser, gather
+from randstyle.engine.cli.evaluate import EvaluateArgs, run_evaluate
+from randstyle.engine.cli.tools import ReconstructArgs, run_bench, run_reconstruct
+from randstyle.engine.version import __version__
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "transfer": (*ROWS["transfer"], "transfer the style of STYLE onto CONTENT"),

@@ -16,14 +16,14 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from engine import presets
-from engine.audio import FORMATS, weighted_spec
-from engine.batch.runner import VOLATILE, Job
-from engine.cli.common import PROG, Parser, gather
-from engine.cli.style import TextureArgs, TransferArgs
-from engine.cli.tools import SEPARATE_ARGS, separate_args
-from engine.errors import ParameterError
-from engine.run.session import engine_config
+from randstyle.engine import presets
+from randstyle.engine.audio import FORMATS, weighted_spec
+from randstyle.engine.batch.runner import VOLATILE, Job
+from randstyle.engine.cli.common import PROG, Parser, gather
+from randstyle.engine.cli.style import TextureArgs, TransferArgs
+from randstyle.engine.cli.tools import SEPARATE_ARGS, separate_args
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.run.session import engine_config
 
 MODES = ("transfer", "texture", "separate")
 FIXED = ("mode", "content", "style", "output")

@@ -8,8 +8,8 @@ from typing import List, Literal, Optional
 
 import numpy as np
 
-from engine import audio, demo, loudness, presets
-from engine.cli.common import (
+from randstyle.engine import audio, demo, loudness, presets
+from randstyle.engine.cli.common import (
     CONTENT_ONLY,
     DEMO_SECONDS,
     PROG,
@@ -25,11 +25,11 @@ from engine.cli.common import (
     progress_field,
     subtype_field,
 )
-from engine.cli.evaluate import summary_line
-from engine.config import TextureConfig, TransferConfig, opt
-from engine.errors import ParameterError
-from engine.report import page, plot
-from engine.run import channels, checkpoint, interrupt, segments, session
+from randstyle.engine.cli.evaluate import summary_line
+from randstyle.engine.config import TextureConfig, TransferConfig, opt
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.report import page, plot
+from randstyle.engine.run import channels, checkpoint, interrupt, segments, session
 
 # The stretch of each input a run used: in the report's "inputs", for the page's players.
 CUTS = ("content_start", "content_end", "style_start", "style_end")

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional
 
-from engine import audio, demo, loudness
-from engine.bench import harness
-from engine.bench.harness import BenchConfig
-from engine.cli.common import (
+from randstyle.engine import audio, demo, loudness
+from randstyle.engine.bench import harness
+from randstyle.engine.bench.harness import BenchConfig
+from randstyle.engine.cli.common import (
     CONTENT_ONLY,
     DEMO_SECONDS,
     PROG,
@@ -23,7 +23,7 @@ from engine.cli.common import (
     progress_field,
     subtype_field,
 )
-from engine.config import (
+from randstyle.engine.config import (
     SEPARATE_METHODS,
     DictionaryConfig,
     ReconstructConfig,
@@ -33,11 +33,11 @@ from engine.config import (
     opt,
     separate_class,
 )
-from engine.errors import ParameterError
-from engine.report import page
-from engine.run import interrupt
-from engine.run.reconstruct import reconstruct
-from engine.run.separate import separate
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.report import page
+from randstyle.engine.run import interrupt
+from randstyle.engine.run.reconstruct import reconstruct
+from randstyle.engine.run.separate import separate
 
 
 @dataclass

@@ -14,9 +14,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.style_target import STYLE_CHUNK_FRAMES
-from engine.signal import n_frames
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.style_target import STYLE_CHUNK_FRAMES
+from randstyle.engine.signal import n_frames
 
 
 def branch_rows(net: Any, n_samples: int, branch: str) -> int:

@@ -19,9 +19,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from engine.config import NetworkConfig
-from engine.errors import ParameterError
-from engine.model.objective import Objective
+from randstyle.engine.config import NetworkConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.objective import Objective
 
 SEED_STRIDE = 7919  # member i's seed: seed + i * SEED_STRIDE (a prime: no overlap of runs)
 HARMONIC_SPREAD = 2.2  # member widths: the network's width times SPREAD^(i - (N-1)/2)
@@ -56,7 +56,7 @@ def member_configs(base: NetworkConfig, n: int, harmonic_widths: Optional[Sequen
     time span follows the member's hop. n = 1 is the base network itself. ``n_samples``
     (the shortest signal) caps each width at the frames it holds under that member's STFT,
     so a short texture still runs (with narrower members)."""
-    from engine.signal import n_frames
+    from randstyle.engine.signal import n_frames
     if n < 1:
         raise ParameterError(f"--networks must be >= 1, got {n}")
     if n == 1:

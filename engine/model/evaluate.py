@@ -23,11 +23,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.config import NetworkConfig
-from engine.errors import ParameterError
-from engine.model.filters import chroma_filterbank, mel_filterbank
-from engine.model.style_target import weighted_styles
-from engine.signal import frame, hann_window
+from randstyle.engine.config import NetworkConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.filters import chroma_filterbank, mel_filterbank
+from randstyle.engine.model.style_target import weighted_styles
+from randstyle.engine.signal import frame, hann_window
 
 # The evaluation network: a different STFT (1024/256), widths (5 and 32 frames), filter counts
 # (1024), mel bins (16) and seed from every default of the optimized network.
@@ -50,8 +50,8 @@ def evaluation_network(sr: int, backend: str = "auto",
 
 @lru_cache(maxsize=4)
 def _built(sr: int, backend: str, options: tuple) -> Any:
-    import kernels
-    from engine.model.network import Network
+    from randstyle import kernels
+    from randstyle.engine.model.network import Network
     if backend == "auto":  # the GPU is the optimizer's; the measure is small
         backend = "cpu" if kernels.available("cpu") else "numpy"
     return Network(NetworkConfig(sr=sr, **dict(options)), backend=backend)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model.params import ulyanov_std
+from randstyle.engine.model.params import ulyanov_std
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from engine.signal import hann_window
+from randstyle.engine.signal import hann_window
 
 
 def dft_basis(n_fft: int, window: Optional[np.ndarray] = None) -> np.ndarray:

@@ -42,10 +42,10 @@ import math
 import os
 from typing import Any, Iterable, Optional
 
-from engine.errors import ParameterError
-from engine.model.ensemble import member_configs
-from engine.model.fastfood import padded_size
-from engine.signal import n_frames
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.ensemble import member_configs
+from randstyle.engine.model.fastfood import padded_size
+from randstyle.engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # as engine.model.network.STYLE_CHUNK_FRAMES
 RUNTIME_BYTES = 256 * 2**20

@@ -8,14 +8,14 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-import kernels
-from engine.config import NetworkConfig
-from engine.errors import ParameterError
-from engine.model import passes
-from engine.model.fastfood import draw_fastfood
-from engine.model.filters import dft_basis, hann_window, mel_filterbank
-from engine.model.params import Branch, random_conv
-from engine.model.style_target import STYLE_CHUNK_FRAMES, style_targets
+from randstyle import kernels
+from randstyle.engine.config import NetworkConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model import passes
+from randstyle.engine.model.fastfood import draw_fastfood
+from randstyle.engine.model.filters import dft_basis, hann_window, mel_filterbank
+from randstyle.engine.model.params import Branch, random_conv
+from randstyle.engine.model.style_target import STYLE_CHUNK_FRAMES, style_targets
 
 BRANCHES = ("harmonic", "rhythm", "content_mel")
 

@@ -19,12 +19,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.autocorr import autocorr_targets
-from engine.model.filters import chroma_filterbank
-from engine.model.network import Network
-from engine.model.spectrum import SpectrumTarget, spectrum_target
-from engine.model.style_target import StyleTarget, style_term
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.autocorr import autocorr_targets
+from randstyle.engine.model.filters import chroma_filterbank
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.spectrum import SpectrumTarget, spectrum_target
+from randstyle.engine.model.style_target import StyleTarget, style_term
 
 STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 # The chroma term's floor, relative to the content's mean power per pitch class: quieter

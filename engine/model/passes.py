@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from engine.model.params import same_padding
+from randstyle.engine.model.params import same_padding
 
 
 def forward(net: Any, x: Any, branches: Iterable[str] = ("harmonic",)) -> tuple[dict, dict]:

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.network import Network
-from engine.model.params import random_conv
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.params import random_conv
 
 STATISTICS = ("gram", "centered", "shape", "centered-shape")
 EPS = 1e-8  # per row, in the scaling's ||A||² + eps T: a silent source stays finite

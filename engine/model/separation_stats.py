@@ -7,16 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.network import Network
-from engine.model.objective import input_gradient, summed
-from engine.model.separation_layers import (
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.objective import input_gradient, summed
+from randstyle.engine.model.separation_layers import (
     patch_backward,
     patch_forward,
     transform_backward,
     transform_forward,
 )
-from engine.model.style_target import (
+from randstyle.engine.model.style_target import (
     STYLE_CHUNK_FRAMES,
     combine,
     factor_can_pay,

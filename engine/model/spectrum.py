@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.filters import mel_filterbank
-from engine.model.style_target import STYLE_CHUNK_FRAMES
-from engine.signal import n_frames
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.filters import mel_filterbank
+from randstyle.engine.model.style_target import STYLE_CHUNK_FRAMES
+from randstyle.engine.signal import n_frames
 
 # A band's floor, relative to the style's mean band power: a band 20 dB under it counts as
 # silent. In log units every band weighs alike, and at a floor of 1e-6 the quiet top octaves

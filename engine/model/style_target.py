@@ -16,8 +16,8 @@ from typing import Any, Optional
 import numpy as np
 from tqdm import tqdm
 
-from engine.errors import ParameterError
-from engine.signal import n_frames
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.signal import n_frames
 
 STYLE_CHUNK_FRAMES = 1024  # frames of style per chunk when accumulating a Gram
 

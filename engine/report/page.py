@@ -20,7 +20,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import soundfile as sf
 
-from engine.audio import atomic_write
+from randstyle.engine.audio import atomic_write
 
 NO_MATPLOTLIB = ("matplotlib is not installed, so this page has no spectrograms or loss "
                  "curves (pip install matplotlib, then run again).")
@@ -148,7 +148,7 @@ class _Builder:
     def spectrogram(self, wav: Path, config: dict) -> Optional[Path]:
         if self.figure is None:
             return None
-        from engine.signal import stft_magnitude
+        from randstyle.engine.signal import stft_magnitude
         n_fft, hop = int(config.get("n_fft", 2048)), int(config.get("hop_length", 512))
         tag = hashlib.sha1(f"{wav}|{n_fft}|{hop}".encode()).hexdigest()[:10]
         png = self.assets / f"{wav.stem}-{tag}.spec.png"

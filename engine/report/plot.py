@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 
 def check_available() -> None:
@@ -22,8 +22,8 @@ def plot_run(path: str, signals: dict, sr: int, n_fft: int, hop_length: int,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from engine.audio import atomic_write
-    from engine.signal import stft_magnitude
+    from randstyle.engine.audio import atomic_write
+    from randstyle.engine.signal import stft_magnitude
 
     fig, axes = plt.subplots(len(signals) + 1, 1, figsize=(10, 2.6 * (len(signals) + 1)))
     for ax, (name, x) in zip(axes, signals.items()):

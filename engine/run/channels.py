@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 MODES = ("mono", "mid-side", "each")
 SILENT = 1e-8

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio import atomic_write
-from engine.errors import ParameterError
+from randstyle.engine.audio import atomic_write
+from randstyle.engine.errors import ParameterError
 
 FORMAT = 1
 

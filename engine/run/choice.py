@@ -13,11 +13,11 @@ from typing import Optional
 
 import numpy as np
 
-from engine.config import TransferConfig
-from engine.model.evaluate import CHROMA, chromagram
-from engine.presets import PRESETS
-from engine.run.hpss import hpss
-from engine.signal import frame
+from randstyle.engine.config import TransferConfig
+from randstyle.engine.model.evaluate import CHROMA, chromagram
+from randstyle.engine.presets import PRESETS
+from randstyle.engine.run.hpss import hpss
+from randstyle.engine.signal import frame
 
 PERCUSSIVE_SHARE = 0.3
 # What each kind sets, where the configuration still holds the field's default (a value the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import ParameterError
+from randstyle.engine.errors import ParameterError
 
 
 def connect(address: str) -> Any:

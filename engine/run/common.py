@@ -12,15 +12,15 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-import kernels
-from engine.audio import check_signal
-from engine.config import RunConfig
-from engine.model import memory
-from engine.model.ensemble import member_configs
-from engine.model.network import Network
-from engine.model.style_target import combine
-from engine.run.optimize import summary
-from engine.version import __version__
+from randstyle import kernels
+from randstyle.engine.audio import check_signal
+from randstyle.engine.config import RunConfig
+from randstyle.engine.model import memory
+from randstyle.engine.model.ensemble import member_configs
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.style_target import combine
+from randstyle.engine.run.optimize import summary
+from randstyle.engine.version import __version__
 
 
 def run_report(mode: str, cfg: Any, net: Network, started: float, res: Any = None,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-from engine.model.filters import hann_window
-from kernels import numpy_ref
+from randstyle.engine.model.filters import hann_window
+from randstyle.kernels import numpy_ref
 
 
 def hpss(x: np.ndarray, n_fft: int = 2048, hop_length: int = 512, kernel_size: int = 17,

@@ -18,9 +18,9 @@ from typing import Optional
 
 import numpy as np
 
-from engine.config import check_mask_stft
-from engine.model.filters import hann_window
-from kernels.numpy_ref import mask_frames
+from randstyle.engine.config import check_mask_stft
+from randstyle.engine.model.filters import hann_window
+from randstyle.kernels.numpy_ref import mask_frames
 
 
 class MaskSeparation:

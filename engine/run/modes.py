@@ -8,18 +8,18 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-import kernels
-from engine.config import RunConfig, TextureConfig, TransferConfig
-from engine.errors import ParameterError
-from engine.model import memory
-from engine.model.autocorr import autocorr_targets
-from engine.model.ensemble import SEED_STRIDE, Ensemble
-from engine.model.network import Network
-from engine.model.objective import Objective
-from engine.model.spectrum import BURIED_DB, content_offset_db, spectrum_target
-from engine.model.style_target import weighted_styles
-from engine.run.choice import choose
-from engine.run.common import (
+from randstyle import kernels
+from randstyle.engine.config import RunConfig, TextureConfig, TransferConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model import memory
+from randstyle.engine.model.autocorr import autocorr_targets
+from randstyle.engine.model.ensemble import SEED_STRIDE, Ensemble
+from randstyle.engine.model.network import Network
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.model.spectrum import BURIED_DB, content_offset_db, spectrum_target
+from randstyle.engine.model.style_target import weighted_styles
+from randstyle.engine.run.choice import choose
+from randstyle.engine.run.common import (
     announce,
     build_network,
     gemm_precision,
@@ -29,11 +29,11 @@ from engine.run.common import (
     style_branches,
     style_targets,
 )
-from engine.run.optimize import lbfgs
-from engine.run.progress import cost_line, phase, say
-from engine.run.quality import Monitor
-from engine.run.start import init_signal, initial_signal, resolve_init
-from engine.run.style_keys import transposed_styles
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.progress import cost_line, phase, say
+from randstyle.engine.run.quality import Monitor
+from randstyle.engine.run.start import init_signal, initial_signal, resolve_init
+from randstyle.engine.run.style_keys import transposed_styles
 
 
 def _run(mode: str, cfg: RunConfig, network: Network, objective: Objective,

@@ -10,8 +10,8 @@ import numpy as np
 from scipy.optimize import Bounds, minimize
 from tqdm import tqdm
 
-from engine.run import interrupt
-from engine.run.progress import expected_stop
+from randstyle.engine.run import interrupt
+from randstyle.engine.run.progress import expected_stop
 
 PLATEAU = "plateau: the loss fell by less than {tol:g} (relative) over the last {n} iterations"
 MAXITER = "maxiter reached"

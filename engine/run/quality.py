@@ -7,8 +7,8 @@ from typing import Optional
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.model.evaluate import eval_grams, evaluate
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.evaluate import eval_grams, evaluate
 
 
 class Monitor:

@@ -14,20 +14,20 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.config import ReconstructConfig
-from engine.model import passes
-from engine.model.objective import Objective
-from engine.run import interrupt
-from engine.run.common import (
+from randstyle.engine.config import ReconstructConfig
+from randstyle.engine.model import passes
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.run import interrupt
+from randstyle.engine.run.common import (
     announce,
     build_network,
     gemm_precision,
     resolve,
     run_report,
 )
-from engine.run.optimize import lbfgs
-from engine.run.start import initial_signal
-from engine.signal import frame, hann_window, overlap_add, stft_magnitude
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.start import initial_signal
+from randstyle.engine.signal import frame, hann_window, overlap_add, stft_magnitude
 
 
 def spectral_convergence(x: np.ndarray, target_mag: np.ndarray, n_fft: int,

@@ -27,11 +27,11 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from engine.audio import atomic_write
-from engine.config import TextureConfig, TransferConfig
-from engine.errors import ParameterError
-from engine.model import memory
-from engine.run.modes import texture, transfer
+from randstyle.engine.audio import atomic_write
+from randstyle.engine.config import TextureConfig, TransferConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model import memory
+from randstyle.engine.run.modes import texture, transfer
 
 SEGMENT_S = 20.0  # default segment length: a 10 s clip's scale of work, twice over
 OVERLAP_S = 2.0

@@ -13,12 +13,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.config import SeparateConfig, StatisticsConfig
-from engine.errors import ParameterError
-from engine.model.objective import Objective
-from engine.model.separation_layers import envelope_patch, shift_patch
-from engine.model.separation_stats import StatsObjective, example_targets
-from engine.run.common import (
+from randstyle.engine.config import SeparateConfig, StatisticsConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.objective import Objective
+from randstyle.engine.model.separation_layers import envelope_patch, shift_patch
+from randstyle.engine.model.separation_stats import StatsObjective, example_targets
+from randstyle.engine.run.common import (
     announce,
     build_network,
     gemm_precision,
@@ -27,10 +27,10 @@ from engine.run.common import (
     style_branches,
     style_targets,
 )
-from engine.run.masks import MaskSeparation
-from engine.run.optimize import lbfgs
-from engine.run.separate_dictionary import separate_dictionary
-from engine.run.separate_shared import (
+from randstyle.engine.run.masks import MaskSeparation
+from randstyle.engine.run.optimize import lbfgs
+from randstyle.engine.run.separate_dictionary import separate_dictionary
+from randstyle.engine.run.separate_shared import (
     REFERENCE_MEASURE,
     check_references,
     reference_scores,

@@ -17,11 +17,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-import kernels
-from engine.audio import check_signal
-from engine.config import DictionaryConfig
-from engine.errors import ParameterError
-from engine.model.dictionary import (
+from randstyle import kernels
+from randstyle.engine.audio import check_signal
+from randstyle.engine.config import DictionaryConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.dictionary import (
     PITCHED_FLATNESS,
     fit_activations,
     harmonic_atoms,
@@ -29,9 +29,9 @@ from engine.model.dictionary import (
     spectral_flatness,
     transpose_atoms,
 )
-from engine.model.filters import hann_window
-from engine.run.common import run_report
-from engine.run.separate_shared import (
+from randstyle.engine.model.filters import hann_window
+from randstyle.engine.run.common import run_report
+from randstyle.engine.run.separate_shared import (
     REFERENCE_MEASURE,
     check_references,
     reference_scores,

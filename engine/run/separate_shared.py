@@ -8,11 +8,11 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from engine.audio import check_signal
-from engine.config import SeparateConfig
-from engine.errors import ParameterError
-from engine.model.bss_eval import bss_eval_sources, si_sdr
-from engine.run.hpss import hpss
+from randstyle.engine.audio import check_signal
+from randstyle.engine.config import SeparateConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.bss_eval import bss_eval_sources, si_sdr
+from randstyle.engine.run.hpss import hpss
 
 
 def transposed(x: np.ndarray, semitones: int) -> np.ndarray:

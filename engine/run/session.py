@@ -12,14 +12,14 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from engine import loudness
-from engine.config import TextureConfig, TransferConfig
-from engine.errors import ParameterError
-from engine.model.evaluate import evaluate
-from engine.run import channels, checkpoint, interrupt, segments, spread
-from engine.run.common import resolve
-from engine.run.modes import texture, transfer
-from engine.run.progress import say
+from randstyle.engine import loudness
+from randstyle.engine.config import TextureConfig, TransferConfig
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.evaluate import evaluate
+from randstyle.engine.run import channels, checkpoint, interrupt, segments, spread
+from randstyle.engine.run.common import resolve
+from randstyle.engine.run.modes import texture, transfer
+from randstyle.engine.run.progress import say
 
 # Options a resumed run may change; everything else comes from the checkpoint.
 RESUMABLE = {"resume", "maxiter", "progress", "checkpoint_every", "threads", "plot", "html",

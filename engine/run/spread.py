@@ -11,13 +11,13 @@ from typing import Any, Iterator, Optional
 import numpy as np
 from tqdm import tqdm
 
-from engine.errors import ParameterError
-from engine.model import memory
-from engine.model.style_target import weighted_styles
-from engine.run import cluster, interrupt, segments
-from engine.run.choice import kind_of
-from engine.run.progress import clock, say
-from engine.run.start import init_signal, resolve_init
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model import memory
+from randstyle.engine.model.style_target import weighted_styles
+from randstyle.engine.run import cluster, interrupt, segments
+from randstyle.engine.run.choice import kind_of
+from randstyle.engine.run.progress import clock, say
+from randstyle.engine.run.start import init_signal, resolve_init
 
 
 def _local(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,

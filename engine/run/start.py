@@ -24,8 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.errors import ParameterError
-from engine.signal import covered, hann_window, log_frames, overlap_add, rms
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.signal import covered, hann_window, log_frames, overlap_add, rms
 
 # The default start per mode, chosen by the quality measure (bench/transfer/quality.py,
 # docs/results/quality.md): on 10 s clips a transfer from the content plus noise with the style's

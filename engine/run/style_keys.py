@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.run.separate_shared import transposed
+from randstyle.engine.run.separate_shared import transposed
 
 MIN_STRETCH_S = 2.0  # a stretch shorter than this is taken longer (overlapping its neighbours)
 
