@@ -7,13 +7,18 @@ from setuptools import find_packages, setup
 VERSION = re.search(r'__version__ = "([^"]+)"',
                     (Path(__file__).parent / "engine" / "version.py").read_text()).group(1)
 
+PACKAGES = find_packages(include=["engine", "engine.*", "kernels"])
+
 setup(
     name="randstyle",
     version=VERSION,
     description="Musical style transfer, textures and naive separation with random, "
                 "untrained convolutions (Barry & Kim 2017; Ulyanov & Lebedev 2016)",
-    packages=find_packages(include=["engine", "engine.*", "kernels"]),  # bench/ is the lab
-    package_data={"kernels": ["cuda_src/*.cu", "cuda_src/*.h"]},  # the emulation compiles both
+    # One installed name: the checkout's engine/ and kernels/ go in as randstyle.engine and
+    # randstyle.kernels beside randstyle/__init__.py (the public API); bench/ is the lab.
+    packages=["randstyle", *(f"randstyle.{p}" for p in PACKAGES)],
+    package_dir={f"randstyle.{p}": p.replace(".", "/") for p in PACKAGES},
+    package_data={"randstyle.kernels": ["cuda_src/*.cu", "cuda_src/*.h"]},  # the emulation
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",

@@ -3,6 +3,7 @@ the cores allow) or on a Dask distributed cluster (a job worker process per Dask
 thread). Either way a row runs in a job server process (``python -m SERVER --serve``, the
 module the caller names): the single command's own code path, apart from the batch, one row
 after another, stopped by SIGINT so it writes what it has (atomically) and ends."""
+import importlib.util
 import json
 import os
 import select
@@ -22,7 +23,9 @@ from randstyle.engine.run import checkpoint, cluster
 # Config fields that may differ between a finished run and the same row run again.
 VOLATILE = {"output", "overwrite", "progress", "threads", "resume", "html", "jobs",
             "scheduler"}
-ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding engine/
+# The folder holding the randstyle package: a checkout's root (engine/ stands beside
+# randstyle/ there), site-packages in an install.
+ROOT = str(Path(importlib.util.find_spec("randstyle").origin).resolve().parents[1])
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 POLL_S = 0.05
 RESUME_MAY_CHANGE = frozenset({"maxiter"})
