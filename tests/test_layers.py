@@ -1,38 +1,47 @@
 """The house's floors: every import (top-level or inside a function) points down or along its
 floor, and no modules import each other round in a circle.
 
+Modules go by their installed names: the checkout's engine/ and kernels/ are randstyle.engine
+and randstyle.kernels (setup.py's package_dir), randstyle/__init__.py is the package's face.
 Floors, low to high: kernels, engine/errors.py and version.py; engine's ground (config, audio,
 loudness, signal, presets, demo); model; run; report; batch; the public API
-(engine/__init__.py); the installed bench harness (engine/bench); cli.
+(engine/__init__.py); the installed bench harness (engine/bench); cli; the face, randstyle.
 """
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = [
-    ("kernels", "randstyle.engine.errors", "randstyle.engine.version"),  # errors re-exports kernels.errors
-    ("randstyle.engine.config", "randstyle.engine.audio", "randstyle.engine.loudness", "randstyle.engine.signal", "randstyle.engine.presets",
-     "randstyle.engine.demo"),
+    # engine.errors re-exports kernels.errors
+    ("randstyle.kernels", "randstyle.engine.errors", "randstyle.engine.version"),
+    ("randstyle.engine.config", "randstyle.engine.audio", "randstyle.engine.loudness",
+     "randstyle.engine.signal", "randstyle.engine.presets", "randstyle.engine.demo"),
     ("randstyle.engine.model",),
     ("randstyle.engine.run",),
     ("randstyle.engine.report",),
     ("randstyle.engine.batch",),
-    ("engine",),  # the package itself: the public API
+    ("randstyle.engine",),  # the package itself: the public API
     ("randstyle.engine.bench",),  # the installed harness of `randstyle bench`
     ("randstyle.engine.cli", "cli"),
+    ("randstyle",),  # the one installed name's face: the public API re-exported
 ]
-PACKAGES = ("engine", "kernels", "bench", "cli")
+PACKAGES = ("randstyle", "bench", "cli")
+OLD_NAMES = ("engine", "kernels")  # top-level names no more: randstyle.engine, randstyle.kernels
+
+
+def installed_name(path: Path) -> str:
+    """The module name of a checkout's file as installed: engine/run/modes.py is
+    randstyle.engine.run.modes, kernels/__init__.py randstyle.kernels, cli.py cli."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(("randstyle", *parts) if parts[0] in OLD_NAMES else parts)
 
 
 def modules() -> dict:
     """{module name: path} of the package's runtime modules."""
     paths = [*(ROOT / "engine").rglob("*.py"), *(ROOT / "kernels").glob("*.py"),
-             ROOT / "cli.py"]
-    out = {}
-    for p in paths:
-        parts = p.relative_to(ROOT).with_suffix("").parts
-        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
-    return out
+             *(ROOT / "randstyle").glob("*.py"), ROOT / "cli.py"]
+    return {installed_name(p): p for p in paths}
 
 
 def floor(module: str) -> int:
@@ -79,12 +88,14 @@ def test_no_import_points_up():
 # The same order folder by folder: a module stands in the folder that holds it (engine's own
 # files are its ground; its __init__, the public API, is the package's face and may reach
 # every folder under it, as cli.py reaches engine/cli).
-FOLDERS = ["kernels", "engine", "randstyle.engine.model", "randstyle.engine.run", "randstyle.engine.report", "randstyle.engine.batch",
-           "randstyle.engine.bench", "randstyle.engine.cli", "cli"]
+FOLDERS = ["randstyle.kernels", "randstyle.engine", "randstyle.engine.model",
+           "randstyle.engine.run", "randstyle.engine.report", "randstyle.engine.batch",
+           "randstyle.engine.bench", "randstyle.engine.cli", "randstyle", "cli"]
 
 
 def folder(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT).parts[:-1]) or "cli"
+    """The installed name of the folder holding path (cli for the checkout's cli.py)."""
+    return installed_name(path.parent / "__init__.py") if path.parent != ROOT else "cli"
 
 
 def folder_edges() -> set:
@@ -161,8 +172,12 @@ def test_the_labs_imports_point_down_and_never_round():
 
 
 def raw_imports(path: Path) -> set:
+    return raw_imports_of(path.read_text())
+
+
+def raw_imports_of(text: str) -> set:
     out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             out.add(node.module)
         elif isinstance(node, ast.Import):
@@ -210,7 +225,30 @@ def test_no_circles():
 
 def test_the_checks_catch_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert floor("randstyle.engine.batch.runner") > floor("randstyle.engine.run.modes") > floor("randstyle.kernels.cpu")
-    assert floor("randstyle.engine.cli.batch") > floor("engine")
+    assert floor("randstyle.engine.batch.runner") > floor("randstyle.engine.run.modes") \
+        > floor("randstyle.kernels.cpu")
+    assert floor("randstyle.engine.cli.batch") > floor("randstyle.engine")
+    assert floor("randstyle") > floor("randstyle.engine.cli")
     assert folder(ROOT / "engine" / "model" / "network.py") == "randstyle.engine.model"
-    assert folder(ROOT / "kernels" / "cpu.py") == "kernels" and folder(ROOT / "cli.py") == "cli"
+    assert folder(ROOT / "kernels" / "cpu.py") == "randstyle.kernels"
+    assert folder(ROOT / "cli.py") == "cli"
+    assert folder(ROOT / "randstyle" / "__init__.py") == "randstyle"
+    assert old_names_imported({"engine/x.py": "from engine.run import modes\nimport kernels\n"
+                                              "from randstyle import engine\n"}) \
+        == ["engine/x.py: engine.run", "engine/x.py: kernels"]
+
+
+def old_names_imported(sources: dict) -> list:
+    """'file: module' for each absolute import of a top-level engine or kernels."""
+    return sorted(f"{name}: {module}" for name, text in sources.items()
+                  for module in raw_imports_of(text) if module.split(".")[0] in OLD_NAMES)
+
+
+def test_nothing_imports_engine_or_kernels_as_top_level_names():
+    """The code, its tests and the lab import randstyle.engine and randstyle.kernels only:
+    ``import engine`` would load a second copy of the engine in a checkout (its own modules,
+    its own ParameterError) and, installed, no such name exists."""
+    files = [p for folder in ("engine", "kernels", "randstyle", "tests", "bench")
+             for p in (ROOT / folder).rglob("*.py")] + [ROOT / "cli.py", ROOT / "setup.py"]
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text() for p in files}
+    assert old_names_imported(sources) == []
