@@ -1,7 +1,10 @@
 """randstyle, the one installed name: ``import randstyle`` is the public API, the very objects
 of engine/__init__.py, and in a checkout randstyle.engine is the root's engine/, one copy."""
+import runpy
 import sys
 from pathlib import Path
+
+import pytest
 
 import randstyle
 from randstyle import engine, kernels
@@ -23,3 +26,11 @@ def test_a_checkout_holds_one_copy_of_the_engine_and_the_kernels():
     assert Path(engine.__file__).resolve() == ROOT / "engine" / "__init__.py"
     assert Path(kernels.__file__).resolve() == ROOT / "kernels" / "__init__.py"
     assert "engine" not in sys.modules and "kernels" not in sys.modules
+
+
+def test_python_m_randstyle_is_the_command_line(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["randstyle", "--version"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module("randstyle", run_name="__main__")
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"randstyle {randstyle.__version__}"
