@@ -46,7 +46,7 @@ print("ok")
 
 def runtime_files() -> set:
     """The checkout's files that an install needs, by their place in the wheel."""
-    out = {"randstyle/__init__.py"}
+    out = {"randstyle/" + p.name for p in (ROOT / "randstyle").glob("*.py")}
     for package in PACKAGES:
         for p in (ROOT / package).rglob("*"):
             if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".cu", ".h"):
@@ -169,11 +169,11 @@ def test_an_editable_install_runs_from_a_folder_with_its_own_kernels_and_engine(
 def test_a_checkout_runs_uninstalled(tmp_path):
     """No install at all: ``python cli.py`` from any folder, the API with the checkout on the
     path (PYTHONPATH, or the root as the working folder), and a lab script as ``python -m
-    bench.NAME`` from the root."""
+    bench.GROUP`` from the root."""
     python, _ = bare_venv(tmp_path / "venv")
     elsewhere = stranger_folder(tmp_path)
     res = run([python, ROOT / "cli.py", "--version"], elsewhere)
     assert res.returncode == 0 and res.stdout.startswith("randstyle "), res.stderr
     check(python, elsewhere, ROOT, path=str(ROOT))
-    res = run([python, "-m", "bench.filters", "--help"], ROOT)
+    res = run([python, "-m", "bench.transfer", "filters", "--help"], ROOT)
     assert res.returncode == 0 and "usage" in res.stdout, res.stderr
