@@ -63,3 +63,23 @@ def _thread_settings_restored():
 emulated = pytest.mark.skipif(GPU or not CUDA_TESTABLE,
                               reason="host emulation runs only where no GPU answers (and g++ "
                                      "is present)")
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Short clips at 8 kHz written as files, for the tool tests run with helpers.FAST (a
+    module's own ``files`` fixture takes its place there)."""
+    import numpy as np
+    from helpers import sine, write
+
+    from randstyle.engine.demo import drum_loop, plucked_melody
+    SR = 8000
+    return {
+        "content": write(tmp_path / "content.wav", plucked_melody(1.5, SR), SR),
+        "stereo": write(tmp_path / "stereo.wav", np.stack(
+            [plucked_melody(1.5, SR), plucked_melody(1.5, SR, seed=3)], axis=1), SR),
+        "six": write(tmp_path / "six.wav", np.stack(
+            [plucked_melody(1.5, SR, seed=s) for s in range(6)], axis=1), SR),
+        "drums": write(tmp_path / "drums.wav", drum_loop(2.0, SR), SR),
+        "tone": write(tmp_path / "tone.wav", sine(2.0, SR, 300.0), SR),
+    }

@@ -94,3 +94,9 @@ def _counting(monkeypatch):
     monkeypatch.setattr(cuda, "to_numpy", lambda a: (down.append(np.shape(a)),
                                                      real_down(a))[1])
     return up, down
+
+
+# The commands' options for a run that takes a second: the tool tests' (channels, checkpoint,
+# output, plot, presets, weighted styles), which read the clips of conftest's ``files``.
+FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
+        "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]

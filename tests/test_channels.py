@@ -7,10 +7,9 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import sine, write
+from helpers import FAST
 
 from randstyle.engine.cli import main
-from randstyle.engine.demo import drum_loop, plucked_melody
 from randstyle.engine.run import channels
 from randstyle.engine.run import session as style_module
 
@@ -32,21 +31,7 @@ def test_a_single_channel_is_split_and_merged_as_views_of_the_same_values():
 
 
 SR = 8000
-FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
-        "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]
 
-
-@pytest.fixture
-def files(tmp_path):
-    return {
-        "content": write(tmp_path / "content.wav", plucked_melody(1.5, SR), SR),
-        "stereo": write(tmp_path / "stereo.wav", np.stack(
-            [plucked_melody(1.5, SR), plucked_melody(1.5, SR, seed=3)], axis=1), SR),
-        "six": write(tmp_path / "six.wav", np.stack(
-            [plucked_melody(1.5, SR, seed=s) for s in range(6)], axis=1), SR),
-        "drums": write(tmp_path / "drums.wav", drum_loop(2.0, SR), SR),
-        "tone": write(tmp_path / "tone.wav", sine(2.0, SR, 300.0), SR),
-    }
 
 
 @pytest.mark.parametrize("content,mode,channels_out", [

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import SMALL, rel_error, sine, write
+from helpers import FAST, SMALL, rel_error, sine
 
 from randstyle import engine
 from randstyle.engine.cli import main
@@ -12,21 +12,7 @@ from randstyle.engine.model.style_target import weighted_styles
 from randstyle.engine.run.common import style_grams, style_targets
 
 SR = 8000
-FAST = ["--sr", "8000", "--n-fft", "256", "--hop-length", "64", "--n-filters", "32",
-        "--rhythm-filters", "16", "--rhythm-kernel-size", "10", "--maxiter", "3", "--quiet"]
 
-
-@pytest.fixture
-def files(tmp_path):
-    return {
-        "content": write(tmp_path / "content.wav", plucked_melody(1.5, SR), SR),
-        "stereo": write(tmp_path / "stereo.wav", np.stack(
-            [plucked_melody(1.5, SR), plucked_melody(1.5, SR, seed=3)], axis=1), SR),
-        "six": write(tmp_path / "six.wav", np.stack(
-            [plucked_melody(1.5, SR, seed=s) for s in range(6)], axis=1), SR),
-        "drums": write(tmp_path / "drums.wav", drum_loop(2.0, SR), SR),
-        "tone": write(tmp_path / "tone.wav", sine(2.0, SR, 300.0), SR),
-    }
 
 
 def test_weighted_styles_average_grams():
