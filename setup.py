@@ -35,7 +35,7 @@ setup(
         # setuptools (65 with Python 3.11) has no bdist_wheel of its own
         "test": ["pytest>=7", "librosa>=0.10", "ruff", "hypothesis>=6", "matplotlib>=3.5",
                  "dask[distributed]", "playwright", "scikit-learn>=1.2", "wheel",
-                 "mir_eval>=0.7"],
+                 "mir_eval>=0.7", "pytest-xdist>=3"],
         "plot": ["matplotlib>=3.5"],
         # CuPy with the CUDA libraries it loads (NVRTC, cuBLAS, cuFFT, runtime) from PyPI:
         # the [ctk] extra (CuPy >= 14); a CUDA 13 driver takes cupy-cuda13x[ctk] instead.

@@ -36,6 +36,21 @@ def fast(request):
     return {"cpu": cpu, "cuda": cuda}[request.param]
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is there to say so
+def pytest_configure(config) -> None:
+    # The process that starts pytest-xdist's workers (it has no workerinput of its own)
+    # warms Numba's cache for them: tests/warm_cache.py says why.
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        import time
+
+        import warm_cache
+        say = config.pluginmanager.get_plugin("terminalreporter")
+        say.write_line("warming Numba's on-disk cache for the workers (a first run: ~1 min)")
+        start = time.perf_counter()
+        warm_cache.warm()
+        say.write_line(f"warm in {time.perf_counter() - start:.0f} s")
+
+
 def pytest_sessionstart(session) -> None:
     if REQUIRE_CUDA and not CUDA_TESTABLE:
         pytest.exit("RANDSTYLE_REQUIRE_CUDA_EMULATION=1 but the cuda backend cannot be tested "
