@@ -75,18 +75,19 @@ def learn_dictionary(b: Any, V: Any, k: int, n_iter: int, beta: float,
 
 
 def fit_activations(b: Any, V: Any, D: Any, n_iter: int, beta: float, l1: float = 0.0,
-                    free: Any = None) -> tuple[Any, Any]:
+                    free: Any = None, continuity: float = 0.0) -> tuple[Any, Any]:
     """Activations A (T, K) of V with the atoms D (K, n_bins) fixed, from scikit-learn's flat
     start sqrt(mean(V) / K); with ``free`` (k_free, n_bins), those atoms are appended and
-    learned from V itself meanwhile (semi-supervised: a source with no example). Returns
-    (A, the atoms used)."""
+    learned from V itself meanwhile (semi-supervised: a source with no example); continuity
+    the weight of a temporal continuity cost on A (Virtanen 2007). Returns (A, the atoms
+    used)."""
     fixed = D.shape[0]
     if free is not None:
         D = b.xp.concatenate([D, free], axis=0)
     A = b.xp.full((V.shape[0], D.shape[0]), np.sqrt(max(float(V.mean()), 1e-12) / D.shape[0]),
                   dtype=V.dtype)
     for _ in range(n_iter):
-        A = b.nmf_activations_step(V, A, D, beta, l1)
+        A = b.nmf_activations_step(V, A, D, beta, l1, continuity)
         if free is not None:
             # The dictionary step is row-separable: the free rows' update is exact, the fixed
             # ones are put back.
@@ -105,19 +106,39 @@ def hann_lobe(d: np.ndarray) -> np.ndarray:
     return np.where(np.abs(d) < 3, lobe, 0.0)
 
 
-def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
-    """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
-    ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
-    spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
-    that the example's own notes leave no comb in it); unit sum. Notes the example never
-    plays, coloured as the instrument colours its partials."""
+def spectral_envelope(b: Any, V: Any, sr: int, n_fft: int) -> Any:
+    """The mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so that the example's
+    own notes leave little comb in it (float64, on backend b)."""
     xp, n_bins = b.xp, V.shape[1]
     width = max(1, int(round(200.0 * n_fft / sr)))
     mean = V.mean(axis=0).astype(np.float64)
     c = xp.concatenate([xp.zeros(1, dtype=mean.dtype), xp.cumsum(mean)])
     lo = np.clip(np.arange(n_bins) - width // 2, 0, n_bins)
     hi = np.clip(np.arange(n_bins) + width // 2 + 1, 0, n_bins)
-    env = (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
+    return (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
+
+
+def transpose_keeping_envelope(b: Any, D: Any, env: Any, semitones: int) -> Any:
+    """transpose_atoms with the body's resonances left in place (source-filter, Durrieu et
+    al. 2010): the stretched atoms times env(f) / env(f / r), env the example's smoothed
+    spectrum (spectral_envelope), the ratio held within [1/8, 8] where env is near zero;
+    unit sum again. Resampling moves an instrument's formants with its notes; a real
+    instrument keeps them."""
+    moved = transpose_atoms(b, env[None, :].astype(D.dtype), semitones)[0]
+    here = env.astype(D.dtype) / env.sum().astype(D.dtype)
+    ratio = b.xp.clip(here / b.xp.maximum(moved, D.dtype.type(1e-30)), D.dtype.type(0.125),
+                      D.dtype.type(8.0))
+    return normalize_atoms(b, transpose_atoms(b, D, semitones) * ratio[None, :])
+
+
+def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
+    """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
+    ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
+    spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
+    that the example's own notes leave no comb in it); unit sum. Notes the example never
+    plays, coloured as the instrument colours its partials."""
+    n_bins = V.shape[1]
+    env = spectral_envelope(b, V, sr, n_fft)
     k = np.arange(n_bins, dtype=np.float64)
     combs = np.zeros((len(midi), n_bins))
     for i, m in enumerate(midi):

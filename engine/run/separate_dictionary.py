@@ -26,8 +26,10 @@ from randstyle.engine.model.dictionary import (
     fit_activations,
     harmonic_atoms,
     learn_dictionary,
+    spectral_envelope,
     spectral_flatness,
     transpose_atoms,
+    transpose_keeping_envelope,
 )
 from randstyle.engine.model.filters import hann_window
 from randstyle.engine.run.common import run_report
@@ -44,12 +46,11 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
     return X, b.xp.abs(X)
 
 
-def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
-                  rng: np.random.Generator) -> Any:
-    """The source's atoms: cfg.components learned from its example's every
-    cfg.dictionary_stride-th frame and, when the example is pitched (spectral flatness below
-    PITCHED_FLATNESS), the same atoms transposed by 1..N semitones down and up beside them
-    (N = cfg.dictionary_transpose): atoms for notes the example never plays."""
+def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig,
+                     window: Any) -> SimpleNamespace:
+    """The example's magnitudes as the atoms are learned from them: V (every
+    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS) and,
+    with cfg.dictionary_harmonic, its harmonic atoms (from every frame)."""
     check_signal(np.asarray(example), f"the example of {name!r}")
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
@@ -61,11 +62,49 @@ def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig,
         if pitched and cfg.dictionary_harmonic else []
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
+    env = spectral_envelope(b, V, cfg.sr, cfg.mask_n_fft) \
+        if pitched and cfg.dictionary_formants else None
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, env=env)
+
+
+def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
+                 rng: np.random.Generator) -> Any:
+    """cfg.components atoms learned from V and, when the example is pitched, the same atoms
+    transposed by 1..N semitones down and up beside them (N = cfg.dictionary_transpose):
+    atoms for notes the example never plays; its harmonic atoms last."""
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
-              if s] if pitched else []
-    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + harmonic,
-                            axis=0)
+              if s] if spec.pitched else []
+    moved = [transpose_atoms(b, D, s) if spec.env is None else
+             transpose_keeping_envelope(b, D, spec.env, s) for s in shifts]
+    spec.shifts = np.concatenate([np.zeros(len(D))] + [np.full(len(D), abs(s)) for s in shifts]
+                                 + [np.zeros(len(h)) for h in spec.harmonic])
+    return b.xp.concatenate([D] + moved + spec.harmonic, axis=0)
+
+
+def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
+                  rng: np.random.Generator) -> Any:
+    """The source's atoms from its example alone (example_spectrum, source_atoms)."""
+    spec = example_spectrum(b, name, example, cfg, window)
+    return source_atoms(b, spec, spec.V, cfg, rng)
+
+
+def refined_atoms(b: Any, specs: list, V: Any, A: Any, D: Any, sizes: list,
+                  cfg: DictionaryConfig, rng: np.random.Generator) -> list:
+    """Self-training: each source's atoms learned again from its example's frames beside its
+    first-pass estimate (its Wiener mask times the mix's magnitudes V), scaled to the
+    example's mean level; the estimate plays the notes the stem plays, which the example
+    may never do."""
+    bounds = np.cumsum([0] + sizes)
+    P = [b.nmf_model_power(A[:, lo:hi], D[lo:hi], cfg.mask_power)
+         for lo, hi in zip(bounds[:-1], bounds[1:])]
+    total = sum(P[1:], P[0])
+    out = []
+    for spec, p in zip(specs, P):
+        est = b.wiener_apply(p, total, V)
+        est = est * (spec.V.mean() / b.xp.maximum(est.mean(), V.dtype.type(1e-30)))
+        out.append(source_atoms(b, spec, b.xp.concatenate([spec.V, est], axis=0), cfg, rng))
+    return out
 
 
 def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: DictionaryConfig,
@@ -104,13 +143,26 @@ def stft_sizes(cfg: DictionaryConfig, signals: list) -> DictionaryConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
+def transpose_cost(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
+    """Each atom's L1 weight in the mix's fit: cfg.transpose_cost per semitone its atoms were
+    transposed (0 for an example's own atoms; 0.0 for the --rest source's), so that a note
+    the example's own atoms explain is not taken by another's transposed atoms. (A weight on
+    every atom alike only scales the activations: a Wiener mask ignores that.)"""
+    if not cfg.transpose_cost:
+        return 0.0
+    costs = np.concatenate([spec.shifts for spec in specs]
+                           + ([np.zeros(cfg.rest_components)] if cfg.rest else []))
+    return b.asarray((cfg.transpose_cost * costs).astype(np.float32))
+
+
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                 cfg: DictionaryConfig) -> dict:
     """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
     (a generator from cfg.seed)."""
     rng = np.random.default_rng(cfg.seed)
     window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
-    atoms = [example_atoms(b, name, ex, cfg, window, rng) for name, ex in examples.items()]
+    specs = [example_spectrum(b, name, ex, cfg, window) for name, ex in examples.items()]
+    atoms = [source_atoms(b, spec, spec.V, cfg, rng) for spec in specs]
     X, V = magnitude(b, mix, window, cfg.mask_hop_length)
     free = None
     if cfg.rest:
@@ -119,8 +171,17 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
     A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           free=free)
+                           transpose_cost(b, specs, cfg), free=free,
+                           continuity=cfg.continuity)
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+    for _ in range(cfg.dictionary_refine):
+        atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
+        # the --rest source's atoms go on from where its first fit left them
+        A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                               transpose_cost(b, specs, cfg),
+                               free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
+                               continuity=cfg.continuity)
+        sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
     return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
 
