@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from randstyle.kernels.numpy_ref import NMF_EPS, nmf_gamma, nmf_l1
+from randstyle.kernels.numpy_ref import NMF_EPS, nmf_gamma, nmf_weights
 
 F64_EPS = float(np.finfo(np.float64).eps)
 
@@ -21,7 +21,8 @@ class NMFOps:
     these thin products ran 2.5-7x slower on two threads than on one,
     docs/results/separation.md)."""
 
-    OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
+    OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply",
+           "nmf_continuity_terms")
 
     def __init__(self, backend: ModuleType) -> None:
         self.backend = backend
@@ -50,18 +51,18 @@ class NMFOps:
         return ratio, low ** t(beta - 1)
 
     def scale(self, F, numer, denom, beta, l1):
-        denom = denom + nmf_l1(l1, F.dtype)
+        denom = denom + nmf_weights(l1, F.dtype)
         denom[denom == 0] = NMF_EPS
         step = numer / denom
         gamma = nmf_gamma(beta)
         return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
 
-    def continuity_terms(self, A, weight):
+    def nmf_continuity_terms(self, A, weight):
         """numpy_ref.nmf_continuity_terms in xp."""
         xp, t = self.xp, A.dtype.type
         T = A.shape[0]
         s = xp.maximum((A * A).sum(axis=0), t(1e-30))[None, :]
-        scale = t(weight) * A.mean() * t(2 * T)
+        scale = nmf_weights(weight, A.dtype) * A.mean() * t(2 * T)
         near = xp.zeros_like(A)
         near[1:] += A[:-1]
         near[:-1] += A[1:]
@@ -74,8 +75,8 @@ class NMFOps:
         ratio, power = self.terms(V, A, D, beta)
         denom = D.sum(axis=1)[None, :] if power is None else self.matmul(power, D.T)
         numer = self.matmul(ratio, D.T)
-        if continuity:
-            plus, minus = self.continuity_terms(A, continuity)
+        if np.ndim(continuity) or continuity:
+            plus, minus = self.nmf_continuity_terms(A, continuity)
             numer, denom = numer + minus, denom + plus
         A = self.scale(A, numer, denom, beta, l1)
         if beta < 1:

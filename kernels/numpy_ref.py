@@ -527,15 +527,15 @@ def _nmf_terms(V, A, D, beta):
     return ratio, low ** V.dtype.type(beta - 1)
 
 
-def nmf_l1(l1, dtype):
-    """The L1 weight as the update adds it: a scalar, or one weight per atom (a (k,) array on
-    the backend) as a row."""
+def nmf_weights(l1, dtype):
+    """A weight as the update applies it (L1, continuity): a scalar, or one weight per atom
+    (a (k,) array on the backend) as a row."""
     return dtype.type(l1) if np.ndim(l1) == 0 else l1.astype(dtype)[None, :]
 
 
 def _nmf_scale(F, numer, denom, beta, l1):
     """F * (numer / (denom + l1)) ** gamma, a zero denominator read as NMF_EPS."""
-    denom = denom + nmf_l1(l1, F.dtype)
+    denom = denom + nmf_weights(l1, F.dtype)
     denom[denom == 0] = NMF_EPS
     step = numer / denom
     gamma = nmf_gamma(beta)
@@ -546,11 +546,11 @@ def nmf_continuity_terms(A, weight):
     """(positive, negative) parts of the gradient of Virtanen's (2007) temporal continuity
     cost weight * mean(A) * sum_k sum_t (a_tk - a_t-1,k)^2 / sigma_k^2, sigma_k^2 =
     sum_t a_tk^2 / T, mean(A) held constant (it puts the cost on the data term's scale: with
-    unit-sum atoms KL's gradient is O(1) per activation). Each frame has two neighbours, the
-    first and last one."""
+    unit-sum atoms KL's gradient is O(1) per activation); weight a scalar or one per atom.
+    Each frame has two neighbours, the first and last one."""
     T = A.shape[0]
     s = np.maximum((A * A).sum(axis=0), A.dtype.type(1e-30))[None, :]
-    scale = A.dtype.type(weight) * A.mean() * A.dtype.type(2 * T)
+    scale = nmf_weights(weight, A.dtype) * A.mean() * A.dtype.type(2 * T)
     near = np.zeros_like(A)
     near[1:] += A[:-1]
     near[:-1] += A[1:]
@@ -567,7 +567,7 @@ def nmf_activations_step(V, A, D, beta, l1=0.0, continuity=0.0):
     ratio, power = _nmf_terms(V, A, D, beta)
     denom = D.sum(axis=1)[None, :] if power is None else power @ D.T
     numer = ratio @ D.T
-    if continuity:
+    if np.ndim(continuity) or continuity:
         plus, minus = nmf_continuity_terms(A, continuity)
         numer, denom = numer + minus, denom + plus
     A = _nmf_scale(A, numer, denom, beta, l1)

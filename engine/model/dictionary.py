@@ -148,3 +148,42 @@ def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
             combs[i, near] += hann_lobe(k[near] - h * f0)
     atoms = b.asarray(combs.astype(np.float32)) * env[None, :].astype(V.dtype)
     return normalize_atoms(b, atoms + V.dtype.type(1e-12))
+
+
+def partial_template(V: np.ndarray, sr: int, n_fft: int, n_partials: int = 40) -> np.ndarray:
+    """The example's own harmonic amplitudes (FitzGerald et al. 2008's shifted templates):
+    in each frame of V (T, n_bins, host) within 30 dB of the loudest, the dominant f0 (MIDI
+    36..96, the most weight on its first 8 harmonics, 0.84 a harmonic less each), its
+    partials' amplitudes (the largest bin within one of h f0) as a share of their sum; the
+    median over frames. (n_partials,), unit sum."""
+    V = np.asarray(V, dtype=np.float64)
+    V = V[V.sum(axis=1) > 1e-3 * V.sum(axis=1).max()]
+    n_bins = V.shape[1]
+    f0s = 440.0 * 2 ** ((np.arange(36, 96) - 69) / 12) * n_fft / sr
+    near = np.maximum.reduce([np.roll(V, d, axis=1) for d in (-1, 0, 1)])
+
+    def partials(f0: float, count: int) -> np.ndarray:
+        bins = np.round(f0 * np.arange(1, count + 1)).astype(np.int64)
+        return np.where(bins < n_bins - 1, near[:, np.minimum(bins, n_bins - 1)], 0.0)
+    weights = 0.84 ** np.arange(8)
+    salience = np.stack([partials(f0, 8) @ weights for f0 in f0s], axis=1)
+    best = salience.argmax(axis=1)
+    amps = np.stack([partials(f0s[j], n_partials)[t] for t, j in enumerate(best)])
+    amps /= np.maximum(amps.sum(axis=1, keepdims=True), 1e-30)
+    template = np.median(amps, axis=0)
+    return template / max(template.sum(), 1e-30)
+
+
+def template_atoms(b: Any, template: np.ndarray, sr: int, n_fft: int, n_bins: int,
+                   midi: list) -> Any:
+    """One atom per MIDI note of ``midi``: the Hann lobe at each partial h f0 (up to Nyquist)
+    weighted by template[h - 1]; unit sum."""
+    k = np.arange(n_bins, dtype=np.float64)
+    atoms = np.zeros((len(midi), n_bins))
+    for i, m in enumerate(midi):
+        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr
+        for h in range(1, min(len(template), int((n_bins - 1) / f0)) + 1):
+            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
+            atoms[i, near] += template[h - 1] * hann_lobe(k[near] - h * f0)
+    atoms = b.asarray((atoms + 1e-12).astype(np.float32))
+    return normalize_atoms(b, atoms)

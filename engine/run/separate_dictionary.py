@@ -26,8 +26,10 @@ from randstyle.engine.model.dictionary import (
     fit_activations,
     harmonic_atoms,
     learn_dictionary,
+    partial_template,
     spectral_envelope,
     spectral_flatness,
+    template_atoms,
     transpose_atoms,
     transpose_keeping_envelope,
 )
@@ -57,9 +59,11 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
     V = magnitude(b, example, window, cfg.mask_hop_length)[1]
     pitched = spectral_flatness(b, V) < PITCHED_FLATNESS
-    harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft,
-                               list(range(36, 36 + cfg.dictionary_harmonic)))] \
-        if pitched and cfg.dictionary_harmonic else []
+    notes = list(range(36, 36 + cfg.dictionary_harmonic))
+    harmonic = [] if not (pitched and cfg.dictionary_harmonic) else \
+        [template_atoms(b, partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft), cfg.sr,
+                        cfg.mask_n_fft, V.shape[1], notes)] if cfg.dictionary_partials else \
+        [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft, notes)]
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
     env = spectral_envelope(b, V, cfg.sr, cfg.mask_n_fft) \
@@ -155,6 +159,17 @@ def transpose_cost(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
     return b.asarray((cfg.transpose_cost * costs).astype(np.float32))
 
 
+def continuity_weights(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
+    """The temporal continuity weight of each atom: cfg.continuity for a pitched example's
+    (notes are held; a drum hit is not), 0 for the others and the --rest source's."""
+    if not cfg.continuity:
+        return 0.0
+    w = np.concatenate([np.full(len(spec.shifts), cfg.continuity * spec.pitched)
+                        for spec in specs] + ([np.zeros(cfg.rest_components)] if cfg.rest
+                                              else []))
+    return b.asarray(w.astype(np.float32))
+
+
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                 cfg: DictionaryConfig) -> dict:
     """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
@@ -172,7 +187,7 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
         free = free / free.sum(axis=1, keepdims=True)
     A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
                            transpose_cost(b, specs, cfg), free=free,
-                           continuity=cfg.continuity)
+                           continuity=continuity_weights(b, specs, cfg))
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
     for _ in range(cfg.dictionary_refine):
         atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
@@ -180,7 +195,7 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
         A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
                                transpose_cost(b, specs, cfg),
                                free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
-                               continuity=cfg.continuity)
+                               continuity=continuity_weights(b, specs, cfg))
         sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
     return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
