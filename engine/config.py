@@ -496,8 +496,9 @@ class DictionaryConfig(SeparateConfig):
                                       "the example's spectral envelope (source-filter atoms); "
                                       "0: none")
     dictionary_partials: bool = opt(False, "the harmonic atoms weight each partial as the "
-                                           "example does (its median harmonic amplitudes) "
-                                           "instead of its smoothed spectrum")
+                                           "example does (its median harmonic amplitudes), "
+                                           "for a source whose template is rich and unlike "
+                                           "the other sources'")
     dictionary_formants: bool = opt(False, "a pitched example's transposed atoms keep its "
                                            "spectral envelope (resonances) in place")
     continuity: float = opt(0.0, "weight of a temporal continuity cost on the mix's "

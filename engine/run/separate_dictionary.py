@@ -59,16 +59,43 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
     V = magnitude(b, example, window, cfg.mask_hop_length)[1]
     pitched = spectral_flatness(b, V) < PITCHED_FLATNESS
-    notes = list(range(36, 36 + cfg.dictionary_harmonic))
-    harmonic = [] if not (pitched and cfg.dictionary_harmonic) else \
-        [template_atoms(b, partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft), cfg.sr,
-                        cfg.mask_n_fft, V.shape[1], notes)] if cfg.dictionary_partials else \
-        [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft, notes)]
+    harmonic = pitched and cfg.dictionary_harmonic and not cfg.dictionary_partials
+    harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft, harmonic_notes(cfg))] \
+        if harmonic else []
+    template = partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) \
+        if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
     env = spectral_envelope(b, V, cfg.sr, cfg.mask_n_fft) \
         if pitched and cfg.dictionary_formants else None
-    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, env=env)
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, env=env,
+                           template=template)
+
+
+def harmonic_notes(cfg: DictionaryConfig) -> list:
+    """The MIDI notes of the harmonic atoms: C2 (36) up cfg.dictionary_harmonic semitones."""
+    return list(range(36, 36 + cfg.dictionary_harmonic))
+
+
+# Template atoms go to a pitched source whose template has at least this many partials in
+# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1)
+# and differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
+# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45): a near-sinusoid at every
+# semitone explains any partial of any source, and two alike templates compete for every note
+# (docs/results/separation.md).
+TEMPLATE_PARTIALS, TEMPLATE_APART = 2.0, 0.75
+
+
+def assign_templates(b: Any, specs: list, cfg: DictionaryConfig, n_bins: int) -> None:
+    """spec.harmonic of each spec with a partial template: its template atoms at every note
+    of harmonic_notes where the rule above lets it have them, none elsewhere."""
+    own = [s for s in specs if s.template is not None]
+    for spec in own:
+        rich = 1.0 / float((spec.template ** 2).sum()) >= TEMPLATE_PARTIALS
+        apart = all(float(np.abs(spec.template - o.template).sum()) >= TEMPLATE_APART
+                    for o in own if o is not spec)
+        spec.harmonic = [template_atoms(b, spec.template, cfg.sr, cfg.mask_n_fft, n_bins,
+                                        harmonic_notes(cfg))] if rich and apart else []
 
 
 def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
@@ -177,6 +204,7 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
     rng = np.random.default_rng(cfg.seed)
     window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
     specs = [example_spectrum(b, name, ex, cfg, window) for name, ex in examples.items()]
+    assign_templates(b, specs, cfg, cfg.mask_n_fft // 2 + 1)
     atoms = [source_atoms(b, spec, spec.V, cfg, rng) for spec in specs]
     X, V = magnitude(b, mix, window, cfg.mask_hop_length)
     free = None
