@@ -499,12 +499,8 @@ class DictionaryConfig(SeparateConfig):
                                            "example does (its median harmonic amplitudes), "
                                            "for a source whose template is rich and unlike "
                                            "the other sources'")
-    dictionary_formants: bool = opt(False, "a pitched example's transposed atoms keep its "
-                                           "spectral envelope (resonances) in place")
     continuity: float = opt(0.0, "weight of a temporal continuity cost on the mix's "
                                  "activations (Virtanen 2007); 0: none")
-    transpose_cost: float = opt(0.0, "L1 weight on transposed atoms' activations in the "
-                                     "mix's fit, per semitone of transposition; 0: none")
     dictionary_refine: int = opt(0, "self-training passes: each source's atoms learned again "
                                     "from its example beside its estimate, the mix fitted "
                                     "again; 0: none")
@@ -537,8 +533,6 @@ class DictionaryConfig(SeparateConfig):
         _check_semitones(self, "dictionary_transpose")
         if not 0 <= self.continuity <= 100:
             raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
-        if not 0 <= self.transpose_cost <= 1:
-            raise ParameterError(f"--transpose-cost must be in [0, 1], got {self.transpose_cost}")
         if not 0 <= self.dictionary_refine <= 3:
             raise ParameterError(f"--dictionary-refine must be in 0..3, got "
                                  f"{self.dictionary_refine}")

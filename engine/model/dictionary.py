@@ -118,19 +118,6 @@ def spectral_envelope(b: Any, V: Any, sr: int, n_fft: int) -> Any:
     return (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
 
 
-def transpose_keeping_envelope(b: Any, D: Any, env: Any, semitones: int) -> Any:
-    """transpose_atoms with the body's resonances left in place (source-filter, Durrieu et
-    al. 2010): the stretched atoms times env(f) / env(f / r), env the example's smoothed
-    spectrum (spectral_envelope), the ratio held within [1/8, 8] where env is near zero;
-    unit sum again. Resampling moves an instrument's formants with its notes; a real
-    instrument keeps them."""
-    moved = transpose_atoms(b, env[None, :].astype(D.dtype), semitones)[0]
-    here = env.astype(D.dtype) / env.sum().astype(D.dtype)
-    ratio = b.xp.clip(here / b.xp.maximum(moved, D.dtype.type(1e-30)), D.dtype.type(0.125),
-                      D.dtype.type(8.0))
-    return normalize_atoms(b, transpose_atoms(b, D, semitones) * ratio[None, :])
-
-
 def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
     """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
     ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's

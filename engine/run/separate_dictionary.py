@@ -27,11 +27,9 @@ from randstyle.engine.model.dictionary import (
     harmonic_atoms,
     learn_dictionary,
     partial_template,
-    spectral_envelope,
     spectral_flatness,
     template_atoms,
     transpose_atoms,
-    transpose_keeping_envelope,
 )
 from randstyle.engine.model.filters import hann_window
 from randstyle.engine.run.common import run_report
@@ -66,10 +64,7 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
         if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
-    env = spectral_envelope(b, V, cfg.sr, cfg.mask_n_fft) \
-        if pitched and cfg.dictionary_formants else None
-    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, env=env,
-                           template=template)
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template)
 
 
 def harmonic_notes(cfg: DictionaryConfig) -> list:
@@ -106,8 +101,7 @@ def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
               if s] if spec.pitched else []
-    moved = [transpose_atoms(b, D, s) if spec.env is None else
-             transpose_keeping_envelope(b, D, spec.env, s) for s in shifts]
+    moved = [transpose_atoms(b, D, s) for s in shifts]
     spec.shifts = np.concatenate([np.zeros(len(D))] + [np.full(len(D), abs(s)) for s in shifts]
                                  + [np.zeros(len(h)) for h in spec.harmonic])
     return b.xp.concatenate([D] + moved + spec.harmonic, axis=0)
@@ -174,18 +168,6 @@ def stft_sizes(cfg: DictionaryConfig, signals: list) -> DictionaryConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
-def transpose_cost(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
-    """Each atom's L1 weight in the mix's fit: cfg.transpose_cost per semitone its atoms were
-    transposed (0 for an example's own atoms; 0.0 for the --rest source's), so that a note
-    the example's own atoms explain is not taken by another's transposed atoms. (A weight on
-    every atom alike only scales the activations: a Wiener mask ignores that.)"""
-    if not cfg.transpose_cost:
-        return 0.0
-    costs = np.concatenate([spec.shifts for spec in specs]
-                           + ([np.zeros(cfg.rest_components)] if cfg.rest else []))
-    return b.asarray((cfg.transpose_cost * costs).astype(np.float32))
-
-
 def continuity_weights(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
     """The temporal continuity weight of each atom: cfg.continuity for a pitched example's
     (notes are held; a drum hit is not), 0 for the others and the --rest source's."""
@@ -214,14 +196,12 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
     A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           transpose_cost(b, specs, cfg), free=free,
-                           continuity=continuity_weights(b, specs, cfg))
+                           free=free, continuity=continuity_weights(b, specs, cfg))
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
     for _ in range(cfg.dictionary_refine):
         atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
         # the --rest source's atoms go on from where its first fit left them
         A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                               transpose_cost(b, specs, cfg),
                                free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
                                continuity=continuity_weights(b, specs, cfg))
         sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
