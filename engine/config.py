@@ -499,8 +499,9 @@ class DictionaryConfig(SeparateConfig):
                                            "example does (its median harmonic amplitudes), "
                                            "for a source whose template is rich and unlike "
                                            "the other sources'")
-    continuity: float = opt(0.0, "weight of a temporal continuity cost on the mix's "
-                                 "activations (Virtanen 2007); 0: none")
+    continuity: float = opt(0.0, "weight of a temporal continuity cost on the activations "
+                                 "of pitched examples' atoms in the mix's fit (Virtanen "
+                                 "2007); 0: none")
     dictionary_refine: int = opt(0, "self-training passes: each source's atoms learned again "
                                     "from its example beside its estimate, the mix fitted "
                                     "again; 0: none")
@@ -536,6 +537,9 @@ class DictionaryConfig(SeparateConfig):
         if not 0 <= self.dictionary_refine <= 3:
             raise ParameterError(f"--dictionary-refine must be in 0..3, got "
                                  f"{self.dictionary_refine}")
+        if self.dictionary_partials and not self.dictionary_harmonic:
+            raise ParameterError("--dictionary-partials shapes the harmonic atoms: it needs "
+                                 "--dictionary-harmonic N")
         if not 0 <= self.dictionary_harmonic <= 60:
             raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
                                  f"got {self.dictionary_harmonic}")

@@ -11,6 +11,7 @@ from test_dictionary_pitch import SR, _line
 
 from randstyle import kernels
 from randstyle.engine.config import SeparateConfig
+from randstyle.engine.errors import ParameterError
 from randstyle.engine.model import dictionary
 from randstyle.engine.model.filters import hann_window
 from randstyle.engine.run.separate_dictionary import assign_templates, magnitude
@@ -71,3 +72,8 @@ def test_templates_go_to_rich_sources_unlike_the_others():
     drums_and_organ = [SimpleNamespace(template=None, harmonic=[]), organ]
     assign_templates(b, drums_and_organ, cfg, 1025)
     assert len(organ.harmonic) == 1
+
+
+def test_partials_without_harmonic_atoms_refused():
+    with pytest.raises(ParameterError, match="dictionary-harmonic"):
+        SeparateConfig(dictionary_partials=True)

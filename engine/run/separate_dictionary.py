@@ -50,7 +50,8 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
                      window: Any) -> SimpleNamespace:
     """The example's magnitudes as the atoms are learned from them: V (every
     cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS) and,
-    with cfg.dictionary_harmonic, its harmonic atoms (from every frame)."""
+    with cfg.dictionary_harmonic, its harmonic atoms or, with cfg.dictionary_partials, its
+    partial template (assign_templates makes its atoms); both from every frame."""
     check_signal(np.asarray(example), f"the example of {name!r}")
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
@@ -101,10 +102,8 @@ def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
               if s] if spec.pitched else []
-    moved = [transpose_atoms(b, D, s) for s in shifts]
-    spec.shifts = np.concatenate([np.zeros(len(D))] + [np.full(len(D), abs(s)) for s in shifts]
-                                 + [np.zeros(len(h)) for h in spec.harmonic])
-    return b.xp.concatenate([D] + moved + spec.harmonic, axis=0)
+    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + spec.harmonic,
+                            axis=0)
 
 
 def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
@@ -168,14 +167,15 @@ def stft_sizes(cfg: DictionaryConfig, signals: list) -> DictionaryConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
-def continuity_weights(b: Any, specs: list, cfg: DictionaryConfig) -> Any:
-    """The temporal continuity weight of each atom: cfg.continuity for a pitched example's
-    (notes are held; a drum hit is not), 0 for the others and the --rest source's."""
+def continuity_weights(b: Any, specs: list, sizes: list, cfg: DictionaryConfig) -> Any:
+    """The temporal continuity weight of each atom (sizes: each source's atom count, the
+    --rest source's last): cfg.continuity for a pitched example's (notes are held; a drum
+    hit is not), 0 for the others and the --rest source's."""
     if not cfg.continuity:
         return 0.0
-    w = np.concatenate([np.full(len(spec.shifts), cfg.continuity * spec.pitched)
-                        for spec in specs] + ([np.zeros(cfg.rest_components)] if cfg.rest
-                                              else []))
+    w = np.concatenate([np.full(n, cfg.continuity * spec.pitched)
+                        for spec, n in zip(specs, sizes)]
+                       + ([np.zeros(cfg.rest_components)] if cfg.rest else []))
     return b.asarray(w.astype(np.float32))
 
 
@@ -195,16 +195,16 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
         free = b.asarray((level * (0.5 + rng.random((cfg.rest_components, V.shape[1]))))
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
-    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           free=free, continuity=continuity_weights(b, specs, cfg))
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                           free=free, continuity=continuity_weights(b, specs, sizes, cfg))
     for _ in range(cfg.dictionary_refine):
         atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
+        sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
         # the --rest source's atoms go on from where its first fit left them
         A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
                                free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
-                               continuity=continuity_weights(b, specs, cfg))
-        sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+                               continuity=continuity_weights(b, specs, sizes, cfg))
     return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
 
