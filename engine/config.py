@@ -495,6 +495,16 @@ class DictionaryConfig(SeparateConfig):
                                       "semitone from C2 (MIDI 36) over N semitones, carrying "
                                       "the example's spectral envelope (source-filter atoms); "
                                       "0: none")
+    dictionary_partials: bool = opt(False, "the harmonic atoms weight each partial as the "
+                                           "example does (its median harmonic amplitudes), "
+                                           "for a source whose template is rich and unlike "
+                                           "the other sources'")
+    continuity: float = opt(0.0, "weight of a temporal continuity cost on the activations "
+                                 "of pitched examples' atoms in the mix's fit (Virtanen "
+                                 "2007); 0: none")
+    dictionary_refine: int = opt(0, "self-training passes: each source's atoms learned again "
+                                    "from its example beside its estimate, the mix fitted "
+                                    "again; 0: none")
     beta: float = opt(1.0, "beta of the divergence, in (0, 3] (1: KL, 2: squared error; "
                            "toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "power p of the Wiener masks (A_s D_s)^p / sum")
@@ -522,6 +532,14 @@ class DictionaryConfig(SeparateConfig):
             raise ParameterError(f"--rest NAME may hold only letters, digits, - and _, got "
                                  f"{self.rest!r}")
         _check_semitones(self, "dictionary_transpose")
+        if not 0 <= self.continuity <= 100:
+            raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
+        if not 0 <= self.dictionary_refine <= 3:
+            raise ParameterError(f"--dictionary-refine must be in 0..3, got "
+                                 f"{self.dictionary_refine}")
+        if self.dictionary_partials and not self.dictionary_harmonic:
+            raise ParameterError("--dictionary-partials shapes the harmonic atoms: it needs "
+                                 "--dictionary-harmonic N")
         if not 0 <= self.dictionary_harmonic <= 60:
             raise ParameterError("--dictionary-harmonic must be in 0..60 semitones (C2..C7), "
                                  f"got {self.dictionary_harmonic}")

@@ -642,6 +642,7 @@ box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_
 _nmf = NMFOps(sys.modules[__name__])
 nmf_activations_step, nmf_dictionary_step = _nmf.nmf_activations_step, _nmf.nmf_dictionary_step
 nmf_model_power, wiener_apply = _nmf.nmf_model_power, _nmf.wiener_apply
+nmf_continuity_terms = _nmf.nmf_continuity_terms
 
 # The temporal autocorrelation ops, shared with the cpu backend (kernels/autocorr_xp.py): FFTs
 # through cuFFT where they cost fewer FLOPs than the direct sum; and the long-term band

@@ -17,7 +17,8 @@ PAIRS = ("stft_matrix", "stft_fft", "magnitude", "log1p", "mel", "conv1d", "relu
          # separation by soft masks of the mix (docs/design.md §7)
          "mask_stft", "istft", "mask_apply", "softmax", "box_smooth")
 # separation by dictionaries: NMF steps and Wiener masks (docs/results/separation.md)
-NMF = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
+NMF = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply",
+       "nmf_continuity_terms")
 OPS = ARRAYS + ("mask_frames",) + NMF + tuple(f"{p}_{d}" for p in PAIRS
                                         for d in ("forward", "backward"))
 

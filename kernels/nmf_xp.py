@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from randstyle.kernels.numpy_ref import NMF_EPS, nmf_gamma
+from randstyle.kernels.numpy_ref import NMF_EPS, nmf_gamma, nmf_weights
 
 F64_EPS = float(np.finfo(np.float64).eps)
 
@@ -21,7 +21,8 @@ class NMFOps:
     these thin products ran 2.5-7x slower on two threads than on one,
     docs/results/separation.md)."""
 
-    OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply")
+    OPS = ("nmf_activations_step", "nmf_dictionary_step", "nmf_model_power", "wiener_apply",
+           "nmf_continuity_terms")
 
     def __init__(self, backend: ModuleType) -> None:
         self.backend = backend
@@ -50,16 +51,34 @@ class NMFOps:
         return ratio, low ** t(beta - 1)
 
     def scale(self, F, numer, denom, beta, l1):
-        denom = denom + F.dtype.type(l1)
+        denom = denom + nmf_weights(l1, F.dtype)
         denom[denom == 0] = NMF_EPS
         step = numer / denom
         gamma = nmf_gamma(beta)
         return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
 
-    def nmf_activations_step(self, V, A, D, beta, l1=0.0):
+    def nmf_continuity_terms(self, A, weight):
+        """numpy_ref.nmf_continuity_terms in xp."""
+        xp, t = self.xp, A.dtype.type
+        T = A.shape[0]
+        s = xp.maximum((A * A).sum(axis=0), t(1e-30))[None, :]
+        scale = nmf_weights(weight, A.dtype) * A.mean() * t(2 * T)
+        near = xp.zeros_like(A)
+        near[1:] += A[:-1]
+        near[:-1] += A[1:]
+        count = xp.full((T, 1), 2, dtype=A.dtype)
+        count[0] = count[-1] = 1 if T > 1 else 0
+        change = ((A[1:] - A[:-1]) ** 2).sum(axis=0)[None, :]
+        return scale * count * A / s, scale * (near / s + A * change / (s * s))
+
+    def nmf_activations_step(self, V, A, D, beta, l1=0.0, continuity=0.0):
         ratio, power = self.terms(V, A, D, beta)
         denom = D.sum(axis=1)[None, :] if power is None else self.matmul(power, D.T)
-        A = self.scale(A, self.matmul(ratio, D.T), denom, beta, l1)
+        numer = self.matmul(ratio, D.T)
+        if np.ndim(continuity) or continuity:
+            plus, minus = self.nmf_continuity_terms(A, continuity)
+            numer, denom = numer + minus, denom + plus
+        A = self.scale(A, numer, denom, beta, l1)
         if beta < 1:
             A[A < F64_EPS] = 0
         return A

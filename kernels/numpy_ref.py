@@ -527,20 +527,50 @@ def _nmf_terms(V, A, D, beta):
     return ratio, low ** V.dtype.type(beta - 1)
 
 
+def nmf_weights(l1, dtype):
+    """A weight as the update applies it (L1, continuity): a scalar, or one weight per atom
+    (a (k,) array on the backend) as a row."""
+    return dtype.type(l1) if np.ndim(l1) == 0 else l1.astype(dtype)[None, :]
+
+
 def _nmf_scale(F, numer, denom, beta, l1):
     """F * (numer / (denom + l1)) ** gamma, a zero denominator read as NMF_EPS."""
-    denom = denom + F.dtype.type(l1)
+    denom = denom + nmf_weights(l1, F.dtype)
     denom[denom == 0] = NMF_EPS
     step = numer / denom
     gamma = nmf_gamma(beta)
     return F * (step if gamma == 1 else step ** F.dtype.type(gamma))
 
 
-def nmf_activations_step(V, A, D, beta, l1=0.0):
-    """A's multiplicative update with D fixed; l1 >= 0 a sparsity penalty l1 * sum(A)."""
+def nmf_continuity_terms(A, weight):
+    """(positive, negative) parts of the gradient of Virtanen's (2007) temporal continuity
+    cost weight * mean(A) * sum_k sum_t (a_tk - a_t-1,k)^2 / sigma_k^2, sigma_k^2 =
+    sum_t a_tk^2 / T, mean(A) held constant (it puts the cost on the data term's scale: with
+    unit-sum atoms KL's gradient is O(1) per activation); weight a scalar or one per atom.
+    Each frame has two neighbours, the first and last one."""
+    T = A.shape[0]
+    s = np.maximum((A * A).sum(axis=0), A.dtype.type(1e-30))[None, :]
+    scale = nmf_weights(weight, A.dtype) * A.mean() * A.dtype.type(2 * T)
+    near = np.zeros_like(A)
+    near[1:] += A[:-1]
+    near[:-1] += A[1:]
+    count = np.full((T, 1), 2, dtype=A.dtype)
+    count[0] = count[-1] = 1 if T > 1 else 0
+    change = ((A[1:] - A[:-1]) ** 2).sum(axis=0)[None, :]
+    return scale * count * A / s, scale * (near / s + A * change / (s * s))
+
+
+def nmf_activations_step(V, A, D, beta, l1=0.0, continuity=0.0):
+    """A's multiplicative update with D fixed; l1 >= 0 a sparsity penalty l1 * sum(A) (or
+    sum_k l1_k sum_t a_tk with l1 a (k,) array),
+    continuity >= 0 the weight of nmf_continuity_terms' cost."""
     ratio, power = _nmf_terms(V, A, D, beta)
     denom = D.sum(axis=1)[None, :] if power is None else power @ D.T
-    A = _nmf_scale(A, ratio @ D.T, denom, beta, l1)
+    numer = ratio @ D.T
+    if np.ndim(continuity) or continuity:
+        plus, minus = nmf_continuity_terms(A, continuity)
+        numer, denom = numer + minus, denom + plus
+    A = _nmf_scale(A, numer, denom, beta, l1)
     if beta < 1:  # scikit-learn's guard against underflowing atoms
         A[A < np.finfo(np.float64).eps] = 0
     return A

@@ -9,6 +9,8 @@ COMMANDS = {
                                                 "distances, diagnose"),
     "corpus": ("bench.separation.corpus", "the instrument corpus's mixes: table, sweep, "
                                           "memory, consistent, fuse, misi"),
+    "probes": ("bench.separation.probes", "where the dictionary method's error is: stems, "
+                                          "transpose, templates"),
     "memory": ("bench.separation.memory", "a statistics separation's peak RSS against the "
                                           "memory estimate"),
 }

@@ -75,18 +75,19 @@ def learn_dictionary(b: Any, V: Any, k: int, n_iter: int, beta: float,
 
 
 def fit_activations(b: Any, V: Any, D: Any, n_iter: int, beta: float, l1: float = 0.0,
-                    free: Any = None) -> tuple[Any, Any]:
+                    free: Any = None, continuity: float = 0.0) -> tuple[Any, Any]:
     """Activations A (T, K) of V with the atoms D (K, n_bins) fixed, from scikit-learn's flat
     start sqrt(mean(V) / K); with ``free`` (k_free, n_bins), those atoms are appended and
-    learned from V itself meanwhile (semi-supervised: a source with no example). Returns
-    (A, the atoms used)."""
+    learned from V itself meanwhile (semi-supervised: a source with no example); continuity
+    the weight of a temporal continuity cost on A (Virtanen 2007). Returns (A, the atoms
+    used)."""
     fixed = D.shape[0]
     if free is not None:
         D = b.xp.concatenate([D, free], axis=0)
     A = b.xp.full((V.shape[0], D.shape[0]), np.sqrt(max(float(V.mean()), 1e-12) / D.shape[0]),
                   dtype=V.dtype)
     for _ in range(n_iter):
-        A = b.nmf_activations_step(V, A, D, beta, l1)
+        A = b.nmf_activations_step(V, A, D, beta, l1, continuity)
         if free is not None:
             # The dictionary step is row-separable: the free rows' update is exact, the fixed
             # ones are put back.
@@ -105,19 +106,26 @@ def hann_lobe(d: np.ndarray) -> np.ndarray:
     return np.where(np.abs(d) < 3, lobe, 0.0)
 
 
-def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
-    """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
-    ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
-    spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
-    that the example's own notes leave no comb in it); unit sum. Notes the example never
-    plays, coloured as the instrument colours its partials."""
+def spectral_envelope(b: Any, V: Any, sr: int, n_fft: int) -> Any:
+    """The mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so that the example's
+    own notes leave little comb in it (float64, on backend b)."""
     xp, n_bins = b.xp, V.shape[1]
     width = max(1, int(round(200.0 * n_fft / sr)))
     mean = V.mean(axis=0).astype(np.float64)
     c = xp.concatenate([xp.zeros(1, dtype=mean.dtype), xp.cumsum(mean)])
     lo = np.clip(np.arange(n_bins) - width // 2, 0, n_bins)
     hi = np.clip(np.arange(n_bins) + width // 2 + 1, 0, n_bins)
-    env = (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
+    return (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
+
+
+def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
+    """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
+    ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
+    spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
+    that the example's own notes leave no comb in it); unit sum. Notes the example never
+    plays, coloured as the instrument colours its partials."""
+    n_bins = V.shape[1]
+    env = spectral_envelope(b, V, sr, n_fft)
     k = np.arange(n_bins, dtype=np.float64)
     combs = np.zeros((len(midi), n_bins))
     for i, m in enumerate(midi):
@@ -127,3 +135,42 @@ def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
             combs[i, near] += hann_lobe(k[near] - h * f0)
     atoms = b.asarray(combs.astype(np.float32)) * env[None, :].astype(V.dtype)
     return normalize_atoms(b, atoms + V.dtype.type(1e-12))
+
+
+def partial_template(V: np.ndarray, sr: int, n_fft: int, n_partials: int = 40) -> np.ndarray:
+    """The example's own harmonic amplitudes (FitzGerald et al. 2008's shifted templates):
+    in each frame of V (T, n_bins, host) within 30 dB of the loudest, the dominant f0 (MIDI
+    36..96, the most weight on its first 8 harmonics, 0.84 a harmonic less each), its
+    partials' amplitudes (the largest bin within one of h f0) as a share of their sum; the
+    median over frames. (n_partials,), unit sum."""
+    V = np.asarray(V, dtype=np.float64)
+    V = V[V.sum(axis=1) > 1e-3 * V.sum(axis=1).max()]
+    n_bins = V.shape[1]
+    f0s = 440.0 * 2 ** ((np.arange(36, 96) - 69) / 12) * n_fft / sr
+    near = np.maximum.reduce([np.roll(V, d, axis=1) for d in (-1, 0, 1)])
+
+    def partials(f0: float, count: int) -> np.ndarray:
+        bins = np.round(f0 * np.arange(1, count + 1)).astype(np.int64)
+        return np.where(bins < n_bins - 1, near[:, np.minimum(bins, n_bins - 1)], 0.0)
+    weights = 0.84 ** np.arange(8)
+    salience = np.stack([partials(f0, 8) @ weights for f0 in f0s], axis=1)
+    best = salience.argmax(axis=1)
+    amps = np.stack([partials(f0s[j], n_partials)[t] for t, j in enumerate(best)])
+    amps /= np.maximum(amps.sum(axis=1, keepdims=True), 1e-30)
+    template = np.median(amps, axis=0)
+    return template / max(template.sum(), 1e-30)
+
+
+def template_atoms(b: Any, template: np.ndarray, sr: int, n_fft: int, n_bins: int,
+                   midi: list) -> Any:
+    """One atom per MIDI note of ``midi``: the Hann lobe at each partial h f0 (up to Nyquist)
+    weighted by template[h - 1]; unit sum."""
+    k = np.arange(n_bins, dtype=np.float64)
+    atoms = np.zeros((len(midi), n_bins))
+    for i, m in enumerate(midi):
+        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr
+        for h in range(1, min(len(template), int((n_bins - 1) / f0)) + 1):
+            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
+            atoms[i, near] += template[h - 1] * hann_lobe(k[near] - h * f0)
+    atoms = b.asarray((atoms + 1e-12).astype(np.float32))
+    return normalize_atoms(b, atoms)

@@ -26,7 +26,9 @@ from randstyle.engine.model.dictionary import (
     fit_activations,
     harmonic_atoms,
     learn_dictionary,
+    partial_template,
     spectral_flatness,
+    template_atoms,
     transpose_atoms,
 )
 from randstyle.engine.model.filters import hann_window
@@ -44,28 +46,89 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
     return X, b.xp.abs(X)
 
 
-def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
-                  rng: np.random.Generator) -> Any:
-    """The source's atoms: cfg.components learned from its example's every
-    cfg.dictionary_stride-th frame and, when the example is pitched (spectral flatness below
-    PITCHED_FLATNESS), the same atoms transposed by 1..N semitones down and up beside them
-    (N = cfg.dictionary_transpose): atoms for notes the example never plays."""
+def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig,
+                     window: Any) -> SimpleNamespace:
+    """The example's magnitudes as the atoms are learned from them: V (every
+    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS) and,
+    with cfg.dictionary_harmonic, its harmonic atoms or, with cfg.dictionary_partials, its
+    partial template (assign_templates makes its atoms); both from every frame."""
     check_signal(np.asarray(example), f"the example of {name!r}")
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
     V = magnitude(b, example, window, cfg.mask_hop_length)[1]
     pitched = spectral_flatness(b, V) < PITCHED_FLATNESS
-    harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft,
-                               list(range(36, 36 + cfg.dictionary_harmonic)))] \
-        if pitched and cfg.dictionary_harmonic else []
+    harmonic = pitched and cfg.dictionary_harmonic and not cfg.dictionary_partials
+    harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft, harmonic_notes(cfg))] \
+        if harmonic else []
+    template = partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) \
+        if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template)
+
+
+def harmonic_notes(cfg: DictionaryConfig) -> list:
+    """The MIDI notes of the harmonic atoms: C2 (36) up cfg.dictionary_harmonic semitones."""
+    return list(range(36, 36 + cfg.dictionary_harmonic))
+
+
+# Template atoms go to a pitched source whose template has at least this many partials in
+# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1)
+# and differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
+# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45): a near-sinusoid at every
+# semitone explains any partial of any source, and two alike templates compete for every note
+# (docs/results/separation.md).
+TEMPLATE_PARTIALS, TEMPLATE_APART = 2.0, 0.75
+
+
+def assign_templates(b: Any, specs: list, cfg: DictionaryConfig, n_bins: int) -> None:
+    """spec.harmonic of each spec with a partial template: its template atoms at every note
+    of harmonic_notes where the rule above lets it have them, none elsewhere."""
+    own = [s for s in specs if s.template is not None]
+    for spec in own:
+        rich = 1.0 / float((spec.template ** 2).sum()) >= TEMPLATE_PARTIALS
+        apart = all(float(np.abs(spec.template - o.template).sum()) >= TEMPLATE_APART
+                    for o in own if o is not spec)
+        spec.harmonic = [template_atoms(b, spec.template, cfg.sr, cfg.mask_n_fft, n_bins,
+                                        harmonic_notes(cfg))] if rich and apart else []
+
+
+def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
+                 rng: np.random.Generator) -> Any:
+    """cfg.components atoms learned from V and, when the example is pitched, the same atoms
+    transposed by 1..N semitones down and up beside them (N = cfg.dictionary_transpose):
+    atoms for notes the example never plays; its harmonic atoms last."""
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
-              if s] if pitched else []
-    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + harmonic,
+              if s] if spec.pitched else []
+    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + spec.harmonic,
                             axis=0)
+
+
+def example_atoms(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig, window: Any,
+                  rng: np.random.Generator) -> Any:
+    """The source's atoms from its example alone (example_spectrum, source_atoms)."""
+    spec = example_spectrum(b, name, example, cfg, window)
+    return source_atoms(b, spec, spec.V, cfg, rng)
+
+
+def refined_atoms(b: Any, specs: list, V: Any, A: Any, D: Any, sizes: list,
+                  cfg: DictionaryConfig, rng: np.random.Generator) -> list:
+    """Self-training: each source's atoms learned again from its example's frames beside its
+    first-pass estimate (its Wiener mask times the mix's magnitudes V), scaled to the
+    example's mean level; the estimate plays the notes the stem plays, which the example
+    may never do."""
+    bounds = np.cumsum([0] + sizes)
+    P = [b.nmf_model_power(A[:, lo:hi], D[lo:hi], cfg.mask_power)
+         for lo, hi in zip(bounds[:-1], bounds[1:])]
+    total = sum(P[1:], P[0])
+    out = []
+    for spec, p in zip(specs, P):
+        est = b.wiener_apply(p, total, V)
+        est = est * (spec.V.mean() / b.xp.maximum(est.mean(), V.dtype.type(1e-30)))
+        out.append(source_atoms(b, spec, b.xp.concatenate([spec.V, est], axis=0), cfg, rng))
+    return out
 
 
 def wiener_sources(b: Any, X: Any, A: Any, D: Any, sizes: list, cfg: DictionaryConfig,
@@ -104,13 +167,27 @@ def stft_sizes(cfg: DictionaryConfig, signals: list) -> DictionaryConfig:
     return replace(cfg, mask_n_fft=n_fft, mask_hop_length=hop)
 
 
+def continuity_weights(b: Any, specs: list, sizes: list, cfg: DictionaryConfig) -> Any:
+    """The temporal continuity weight of each atom (sizes: each source's atom count, the
+    --rest source's last): cfg.continuity for a pitched example's (notes are held; a drum
+    hit is not), 0 for the others and the --rest source's."""
+    if not cfg.continuity:
+        return 0.0
+    w = np.concatenate([np.full(n, cfg.continuity * spec.pitched)
+                        for spec, n in zip(specs, sizes)]
+                       + ([np.zeros(cfg.rest_components)] if cfg.rest else []))
+    return b.asarray(w.astype(np.float32))
+
+
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                 cfg: DictionaryConfig) -> dict:
     """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
     (a generator from cfg.seed)."""
     rng = np.random.default_rng(cfg.seed)
     window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
-    atoms = [example_atoms(b, name, ex, cfg, window, rng) for name, ex in examples.items()]
+    specs = [example_spectrum(b, name, ex, cfg, window) for name, ex in examples.items()]
+    assign_templates(b, specs, cfg, cfg.mask_n_fft // 2 + 1)
+    atoms = [source_atoms(b, spec, spec.V, cfg, rng) for spec in specs]
     X, V = magnitude(b, mix, window, cfg.mask_hop_length)
     free = None
     if cfg.rest:
@@ -118,9 +195,16 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
         free = b.asarray((level * (0.5 + rng.random((cfg.rest_components, V.shape[1]))))
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
-    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           free=free)
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                           free=free, continuity=continuity_weights(b, specs, sizes, cfg))
+    for _ in range(cfg.dictionary_refine):
+        atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
+        sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
+        # the --rest source's atoms go on from where its first fit left them
+        A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                               free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
+                               continuity=continuity_weights(b, specs, sizes, cfg))
     return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
 
