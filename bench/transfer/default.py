@@ -55,6 +55,19 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # network (its content and chroma terms) on the 4096-point STFT
             "c32f4kc": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096,
                         "networks": 3, "n_ffts": "1024,2048,4096"},
+            # the chroma term on the longest STFT of the percussive kind's networks (its
+            # 4096-point style network, its own filterbank) instead of the content
+            # network's 2048 points: weight 3 (the percussive kind's), 16, 32; ``f`` flat
+            # octaves; ``8k`` the style networks at 1024, 2048, 8192 points
+            "L3": {"chroma_network": "longest"},
+            "L3f": {"chroma_network": "longest", "chroma_octaves": "flat"},
+            "L16": {"chroma_network": "longest", "chroma_weight": 16.0},
+            "L16f": {"chroma_network": "longest", "chroma_weight": 16.0,
+                     "chroma_octaves": "flat"},
+            "L32f": {"chroma_network": "longest", "chroma_weight": 32.0,
+                     "chroma_octaves": "flat"},
+            "L16f8k": {"chroma_network": "longest", "chroma_weight": 16.0,
+                       "chroma_octaves": "flat", "n_ffts": "1024,2048,8192"},
             # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
             # counts) instead of the power
             "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
