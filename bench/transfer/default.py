@@ -66,8 +66,15 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
                      "chroma_octaves": "flat"},
             "L32f": {"chroma_network": "longest", "chroma_weight": 32.0,
                      "chroma_octaves": "flat"},
+            "L32": {"chroma_network": "longest", "chroma_weight": 32.0},
+            # ... to at most 150 iterations, the plateau stop at 1 % (the time left under
+            # issue 29's 100 matmuls: the runs above stopped at ~50)
+            "L16f150": {"chroma_network": "longest", "chroma_weight": 16.0,
+                        "chroma_octaves": "flat", "maxiter": 150, "min_improvement": 0.01},
             "L16f8k": {"chroma_network": "longest", "chroma_weight": 16.0,
-                       "chroma_octaves": "flat", "n_ffts": "1024,2048,8192"},
+                       "chroma_octaves": "flat", "networks": 3, "n_ffts": "1024,2048,8192"},
+            "L32f8k": {"chroma_network": "longest", "chroma_weight": 32.0,
+                       "chroma_octaves": "flat", "networks": 3, "n_ffts": "1024,2048,8192"},
             # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
             # counts) instead of the power
             "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",
