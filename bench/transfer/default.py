@@ -55,6 +55,10 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # network (its content and chroma terms) on the 4096-point STFT
             "c32f4kc": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096,
                         "networks": 3, "n_ffts": "1024,2048,4096"},
+            # the percussive kind before the chroma term moved to the longest STFT (chroma 3
+            # on the content network's 2048 points): the baseline once the kind has moved
+            "perc_c3": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 3.0,
+                        "maxiter": 100},
             # the chroma term on the longest STFT of the percussive kind's networks (its
             # 4096-point style network, its own filterbank) instead of the content
             # network's 2048 points: weight 3 (the percussive kind's), 16, 32; ``f`` flat
