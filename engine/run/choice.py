@@ -38,8 +38,10 @@ PERCUSSIVE_SHARE = 0.3
 # plateau stop at 1 %). Tuning pair, piano chorale under drums (eval / check, chroma_cqt,
 # 4096² float32 matmuls): chroma 3 on the content network 0.355 / 0.233, 0.787, 48; on the
 # longest 0.364 / 0.235, 0.815; at 16 0.383 / 0.230, 0.855; 16 flat 0.400 / 0.226, 0.863;
-# 32 flat 0.409 / 0.223, 0.873; 16 flat to 150 iterations 0.376 / 0.222, 0.858, 57 (chosen;
-# docs/results/quality.md, "The chroma term on the longest STFT").
+# 32 flat 0.409 / 0.223, 0.873; 16 flat to 150 iterations 0.376 / 0.222, 0.858, 57 (chosen).
+# Held out, drums2: 0.181 / 0.209, chroma_cqt 0.835, 67 matmuls, against 0.170 / 0.189, 0.778
+# for chroma 3 on the content network (docs/results/quality.md, "The chroma term on the
+# longest STFT").
 KINDS: dict = {
     "tonal": {**PRESETS["percussive"], "chroma_weight": 32.0, "maxiter": 100},
     "percussive": {**PRESETS["percussive"], "chroma_weight": 16.0, "maxiter": 150,
