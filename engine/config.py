@@ -278,6 +278,13 @@ class TransferConfig(RunConfig):
         "power", "the chroma term sums by pitch class the power spectrum (as librosa's "
                  "chroma_stft: the loudest partials rule) or the magnitude (as chroma_cqt: "
                  "the noise between the notes counts too)", show=False)
+    # Under drums chroma_cqt missed the low notes (C1-B2, where the kick sits), which a
+    # 2048-point STFT cannot tell apart; the longest style network resolves them at no new
+    # network's cost (docs/results/quality.md, "The chroma term on the longest STFT").
+    chroma_network: Literal["content", "longest"] = opt(
+        "content", "the network whose STFT the chroma term reads: the content network's, or "
+                   "with --networks N the longest STFT of all (a style network's, its own "
+                   "chroma filterbank; the content network's where it is as long)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -285,7 +292,7 @@ class TransferConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
-        _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum")
+        _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum", "chroma_network")
         _check_positive(self, "networks")
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("style_transpose must be in 0..12 semitones, got "

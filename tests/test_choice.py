@@ -2,11 +2,15 @@
 percussive settings, a tonal one the tonal settings, and one line of notes (a voice, a melody)
 under a tonal style the line settings, as documented (docs/results/quality.md); a setting the
 user changed stands; --style-kind names the kind or turns the choice off."""
+from dataclasses import replace
+
 import pytest
+from helpers import SMALL
 
 from randstyle import engine
 from randstyle.engine import demo
 from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.network import Network
 from randstyle.engine.run.choice import (
     DEFAULTS,
     KINDS,
@@ -17,6 +21,7 @@ from randstyle.engine.run.choice import (
     percussive_share,
     pitch_classes,
 )
+from randstyle.engine.run.modes import transfer_objective
 
 SR = 22050
 
@@ -67,6 +72,23 @@ def test_one_line_of_notes_under_a_tonal_style_gets_the_line_settings(styles):
         "percussive"
     assert changes("line") != changes("tonal")
     assert kind_of(engine.TransferConfig(style_kind="line"), styles["drums"]) == ("line", {})
+
+
+def test_under_a_percussive_style_the_chroma_term_reads_the_longest_stft(styles):
+    """As documented (docs/results/quality.md, "The chroma term on the longest STFT"): at 16
+    over flat octaves on the longest style network's STFT (the kick's low notes resolved), at
+    most 150 iterations with the plateau stop at 1 %; a tonal style's stays on the content
+    network. Built (on SMALL networks: 128, 256, 512 points), the last network holds it."""
+    cfg, record = choose(engine.TransferConfig(), styles["drums"])
+    documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "flat",
+                  "maxiter": 150, "min_improvement": 0.01}
+    assert {k: record["set"].get(k) for k in documented} == documented
+    assert choose(engine.TransferConfig(), styles["melody"])[0].chroma_network == "content"
+    small = replace(cfg, **SMALL)
+    obj = transfer_objective(small, Network(small.network_config(), backend="numpy"),
+                             styles["drums"], demo.plucked_melody(1.0, SR))
+    assert [m.network.config.n_fft for m in obj.members] == [256, 128, 256, 512]
+    assert [m.chroma is not None for m in obj.members] == [False, False, False, True]
 
 
 def test_a_song_is_chosen_for_once_and_its_segments_run_that_kind(monkeypatch):

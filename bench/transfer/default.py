@@ -55,6 +55,30 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             # network (its content and chroma terms) on the 4096-point STFT
             "c32f4kc": {"chroma_weight": 32.0, "chroma_octaves": "flat", "n_fft": 4096,
                         "networks": 3, "n_ffts": "1024,2048,4096"},
+            # the percussive kind before the chroma term moved to the longest STFT (chroma 3
+            # on the content network's 2048 points): the baseline once the kind has moved
+            "perc_c3": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 3.0,
+                        "maxiter": 100},
+            # the chroma term on the longest STFT of the percussive kind's networks (its
+            # 4096-point style network, its own filterbank) instead of the content
+            # network's 2048 points: weight 3 (the percussive kind's), 16, 32; ``f`` flat
+            # octaves; ``8k`` the style networks at 1024, 2048, 8192 points
+            "L3": {"chroma_network": "longest"},
+            "L3f": {"chroma_network": "longest", "chroma_octaves": "flat"},
+            "L16": {"chroma_network": "longest", "chroma_weight": 16.0},
+            "L16f": {"chroma_network": "longest", "chroma_weight": 16.0,
+                     "chroma_octaves": "flat"},
+            "L32f": {"chroma_network": "longest", "chroma_weight": 32.0,
+                     "chroma_octaves": "flat"},
+            "L32": {"chroma_network": "longest", "chroma_weight": 32.0},
+            # ... to at most 150 iterations, the plateau stop at 1 % (the time left under
+            # issue 29's 100 matmuls: the runs above stopped at ~50)
+            "L16f150": {"chroma_network": "longest", "chroma_weight": 16.0,
+                        "chroma_octaves": "flat", "maxiter": 150, "min_improvement": 0.01},
+            "L16f8k": {"chroma_network": "longest", "chroma_weight": 16.0,
+                       "chroma_octaves": "flat", "networks": 3, "n_ffts": "1024,2048,8192"},
+            "L32f8k": {"chroma_network": "longest", "chroma_weight": 32.0,
+                       "chroma_octaves": "flat", "networks": 3, "n_ffts": "1024,2048,8192"},
             # ... and on the magnitude spectrum (chroma_cqt's sum: the noise between the notes
             # counts) instead of the power
             "c8fm": {"chroma_weight": 8.0, "chroma_octaves": "flat",

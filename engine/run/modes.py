@@ -270,25 +270,42 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     the ensemble reports its content branch and target), then N style-only members, each
     balanced against the content term (Ensemble.balance), weighted by --member-weight.
     With 1/N of the filters the content term lost too much of the content (issue 20:
-    similarity 0.586), so it keeps its own network."""
+    similarity 0.586), so it keeps its own network. The chroma term sits on the content
+    network, or (--chroma-network longest) on the member with the longest STFT."""
     n = len(content)
     tonal = transposed_styles(styles, cfg.style_transpose, cfg.sr)
-    if cfg.networks == 1 or cfg.base_style:  # today's network whole (the members beside it)
-        base = _objective(cfg, net, styles, n, shared, tonal, content=content,
-                          content_weight=cfg.content_weight, chroma_weight=cfg.chroma_weight,
-                          chroma_octaves=cfg.chroma_octaves,
-                         chroma_spectrum=cfg.chroma_spectrum)
-        if cfg.networks == 1:
-            return base
-    else:
-        base = Objective(net, content=content, content_weight=cfg.content_weight,
-                         style_weight=0.0, rhythm_weight=0.0, chroma_weight=cfg.chroma_weight,
-                         chroma_octaves=cfg.chroma_octaves,
-                         chroma_spectrum=cfg.chroma_spectrum)
+    chroma = {"chroma_weight": cfg.chroma_weight, "chroma_octaves": cfg.chroma_octaves,
+              "chroma_spectrum": cfg.chroma_spectrum}
+    if cfg.networks == 1:
+        return _objective(cfg, net, styles, n, shared, tonal, content=content,
+                          content_weight=cfg.content_weight, **chroma)
     shortest = min([n] + [len(x) for x, _ in styles])
     # Members' seeds past the content network's: the first member would otherwise hold the
     # content network's first 1/N filters at the same STFT size (a view it already has).
-    seeded = replace(cfg, seed=cfg.seed + SEED_STRIDE)
-    members = [_objective(cfg, m, styles, n, shared, tonal)
-               for m in member_networks(seeded, net, shortest)]
+    nets = member_networks(replace(cfg, seed=cfg.seed + SEED_STRIDE), net, shortest)
+    on = chroma_member(cfg, net, nets)
+    here = chroma if on is None else {}
+    if cfg.base_style:  # today's network whole (the members beside it)
+        base = _objective(cfg, net, styles, n, shared, tonal, content=content,
+                          content_weight=cfg.content_weight, **here)
+    else:
+        base = Objective(net, content=content, content_weight=cfg.content_weight,
+                         style_weight=0.0, rhythm_weight=0.0, **here)
+    # On a member the term's pull is scaled by --member-weight with the rest of the member:
+    # its weight divided by it keeps --chroma-weight's meaning (chroma_member: above 0).
+    there = {**chroma, "chroma_weight": cfg.chroma_weight / cfg.member_weight,
+             "content": content, "content_weight": 0.0}
+    members = [_objective(cfg, m, styles, n, shared, tonal, **(there if i == on else {}))
+               for i, m in enumerate(nets)]
     return Ensemble([base] + members, [1.0] + [cfg.member_weight] * len(members))
+
+
+def chroma_member(cfg: TransferConfig, net: Network, members: list) -> Optional[int]:
+    """The index of the style network that holds the chroma term (--chroma-network longest:
+    the first of the longest STFT, longer than the content network's), or None: the
+    content network holds it."""
+    if cfg.chroma_network != "longest" or cfg.chroma_weight <= 0 or cfg.member_weight <= 0:
+        return None
+    sizes = [m.config.n_fft for m in members]
+    longest = max(sizes)
+    return sizes.index(longest) if longest > net.config.n_fft else None

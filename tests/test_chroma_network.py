@@ -1,0 +1,79 @@
+"""--chroma-network (engine/run/modes.transfer_objective): the chroma term on the content
+network's STFT, or on the style network with the longest STFT (its own chroma filterbank,
+its pull kept at --chroma-weight through --member-weight); the whole ensemble's gradient
+with the term on a member by finite differences on every backend; the option's refusal."""
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import CUDA_TESTABLE
+from helpers import SMALL, TINY, numeric_grad, rel_error, sine
+
+from randstyle.engine.cli import main
+from randstyle.engine.config import TransferConfig
+from randstyle.engine.demo import drum_loop
+from randstyle.engine.errors import ParameterError
+from randstyle.engine.model.network import Network
+from randstyle.engine.run.modes import transfer_objective
+
+BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
+SR = SMALL["sr"]
+
+
+def ensemble(sizes: dict = SMALL, backend: str = "numpy", signals: tuple = (), **overrides):
+    content, style = signals or (sine(1.0, SR, 330.0), drum_loop(2.0, SR))
+    cfg = TransferConfig(backend=backend, **{"chroma_weight": 2.0, **sizes, **overrides})
+    return transfer_objective(cfg, Network(cfg.network_config(), backend=backend),
+                              [(style, 1.0)], content), content
+
+
+def holders(obj) -> list:
+    return [m.chroma is not None for m in obj.members]
+
+
+def test_the_longest_style_network_holds_the_term_on_its_own_stft():
+    obj, _ = ensemble(networks=3, member_weight=0.5, chroma_network="longest")
+    assert [m.network.config.n_fft for m in obj.members] == [256, 128, 256, 512]
+    assert holders(obj) == [False, False, False, True]
+    longest = obj.members[3]
+    assert longest.chroma[0].shape == (12, 1 + 512 // 2) and longest.content_target is None
+    # the member's weight (0.5) scales the whole member: the term's own weight makes it up
+    assert longest.chroma_weight == pytest.approx(4.0)
+    assert holders(ensemble(networks=3)[0]) == [True, False, False, False]  # the default
+
+
+def test_the_content_network_keeps_it_where_no_style_network_is_longer():
+    assert holders(ensemble(networks=2, n_ffts="128,256", chroma_network="longest")[0]) == \
+        [True, False, False]
+    one, _ = ensemble(chroma_network="longest")  # one network: content and style
+    assert one.chroma is not None
+    assert holders(ensemble(networks=2, chroma_network="longest", chroma_weight=0.0)[0]) == \
+        [False, False, False]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ensemble_gradient_with_the_term_on_a_member(backend):
+    """float64: dL/dx of the balanced ensemble against central differences."""
+    r = np.random.default_rng(29)
+    n = 240
+    obj, _ = ensemble({**TINY, "dtype": "float64"}, backend,
+                      (r.standard_normal(n) * 0.3, r.standard_normal(320) * 0.3), networks=2,
+                      chroma_network="longest", chroma_octaves="flat")
+    assert holders(obj) == [False, False, True]
+    factors = obj.balance(r.standard_normal(n) * 0.1)
+    assert factors["chroma_2"] > 0
+    x = r.standard_normal(n) * 0.3
+    value, grad = obj.value_and_grad(x)
+    assert obj.last_terms["chroma"] > 0
+    assert rel_error(grad, numeric_grad(lambda v: obj.value_and_grad(v)[0], x)) < 1e-6
+
+
+def test_a_network_name_not_known_is_one_line(tmp_path, capsys):
+    with pytest.raises(ParameterError, match="chroma_network must be one of content, longest"):
+        TransferConfig(chroma_network="widest")
+    sf.write(str(tmp_path / "c.wav"), sine(0.5, SR, 330.0), SR)
+    out = tmp_path / "o.wav"
+    with pytest.raises(SystemExit) as e:  # argparse's choices
+        main(["transfer", str(tmp_path / "c.wav"), "--style", str(tmp_path / "c.wav"), "-o",
+              str(out), "--chroma-network", "widest", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and not out.exists() and "--chroma-network" in err[-1]
