@@ -93,8 +93,10 @@ def runs(args: argparse.Namespace) -> None:
             modes.append(("whole", ["--segment", "0"]))
         for mode, extra in modes:
             out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{mode}_{tag}.wav")
+            jobs = ["--jobs", str(args.jobs)] if args.jobs > 1 else []
             peak, wall, cpu = run_cli(["transfer", content, style, "-o", out, "--overwrite",
-                                       *iters, *OPTIONS, *extra])
+                                       *iters, *OPTIONS, *extra, *jobs])
+            cpu += args.cpu_before  # an interrupted run's, which this one resumed
             seg = segments.SEGMENT_S * SR if mode == "segmented" else n
             estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
                 if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
@@ -107,7 +109,9 @@ def runs(args: argparse.Namespace) -> None:
                     "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                     "cpu_s_per_audio_s": round(cpu / seconds, 2), "nit": report["nit"],
                     "nit_per_segment": nits, "segments": report.get("segments_total", 1),
-                    "quality": report["quality"], "result": out, "content": content})
+                    "quality": report["quality"], "result": out, "content": content,
+                    **({"jobs": args.jobs} if args.jobs > 1 else {}),
+                    **({"resumed_after_cpu_s": args.cpu_before} if args.cpu_before else {})})
 
 
 def _schedule(report: dict, t0: float) -> list:
@@ -353,6 +357,10 @@ def main() -> None:
     r.add_argument("--maxiter", type=int, default=8, help="per segment; 0: the default stop")
     r.add_argument("--offset", type=float, default=0.0, help="the song from this second")
     r.add_argument("--whole", action="store_true")
+    r.add_argument("--jobs", type=int, default=1, help="the CLI's --jobs (CPU: all processes)")
+    r.add_argument("--cpu-before", type=float, default=0.0,
+                   help="CPU seconds of an interrupted run of the same command whose kept "
+                        "segments this one resumes (added to its CPU; peak and wall: this run's)")
     r.add_argument("--out", default=tempfile.gettempdir())
     d = sub.add_parser("dask")
     d.add_argument("--seconds", type=float, default=40.0)
