@@ -31,7 +31,7 @@ def _slow_identity(log: list, seconds: float):
 def test_a_dask_song_keeps_no_more_segments_in_flight_than_threads(monkeypatch):
     distributed = pytest.importorskip("distributed")
     log: list = []
-    fake, submitted = _slow_identity(log, 0.3)
+    fake, submitted = _slow_identity(log, 0.1)
     monkeypatch.setattr(segments, "run_segment", fake)
     submit = distributed.Client.submit
 
@@ -39,7 +39,7 @@ def test_a_dask_song_keeps_no_more_segments_in_flight_than_threads(monkeypatch):
         submitted.append(kwargs.get("key"))
         return submit(self, *args, **kwargs)
     monkeypatch.setattr(distributed.Client, "submit", counted)
-    content = np.random.default_rng(0).standard_normal(7 * SR).astype(np.float32)
+    content = np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32)
     # In-process workers: the monkeypatched optimizer is theirs too.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   protocol="tcp://", dashboard_address=None) as cluster:
@@ -48,7 +48,7 @@ def test_a_dask_song_keeps_no_more_segments_in_flight_than_threads(monkeypatch):
                                       **spread.runner_for(1, cluster.scheduler_address, 1))
         workers = set(cluster.scheduler.workers)
     n = report["segments_total"]
-    assert n >= 8 and len(submitted) == n and np.array_equal(out, content)
+    assert n >= 6 and len(submitted) == n and np.array_equal(out, content)
     starts = [e for e in log if e != "done"]
     assert len(starts) == n
     # When a segment starts, at most the cluster's 2 threads' worth are out unfinished.
