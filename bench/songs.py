@@ -15,10 +15,13 @@ to length) under the corpus's 20 s drum clip, each a CLI run in a child process 
 (peak RSS from ru_maxrss, wall time, CPU seconds from its rusage), with the default options
 and one thread; --maxiter 0 runs to the default stop rule; a length over 30 s is segmented
 (the default) and, with --whole, also run as one optimization (--segment 0). ``dask``: the
-same song on a loopback LocalCluster of 1 and of 2 single-thread workers; ``control``: the
+same song on a loopback LocalCluster of 1 and of 2 single-thread workers, --repeat times
+(each run's schedule: which worker ran each segment, and when; the load average beside it;
+each repeat's speed-up and the median); ``control``: the
 same clusters on a busy loop (the speed-up the machine allows at all). ``seams``: 2 s
 windows of the result centred on the joins against 2 s windows elsewhere: style distance,
-content similarity, and spectral flux, each join's z-score against the others' spread.
+content similarity (none for a texture: no --content), and spectral flux, each join's
+z-score against the others' spread.
 ``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
 (``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
 ``finish``: what a transfer does with the whole song after its segments, alone, on a song
