@@ -2,9 +2,9 @@
 and the seams of a segmented transfer.
 
     python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--offset S] [--out DIR]
-    python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8]
+    python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8] [--repeat 3]
     python -m bench.songs control [--cpu-s 3]
-    python -m bench.songs seams RESULT.wav --content CONTENT.wav --style STYLE.wav \\
+    python -m bench.songs seams RESULT.wav [--content CONTENT.wav] --style STYLE.wav \\
         --segment 20 --overlap 2
     python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
     python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
@@ -15,10 +15,13 @@ to length) under the corpus's 20 s drum clip, each a CLI run in a child process 
 (peak RSS from ru_maxrss, wall time, CPU seconds from its rusage), with the default options
 and one thread; --maxiter 0 runs to the default stop rule; a length over 30 s is segmented
 (the default) and, with --whole, also run as one optimization (--segment 0). ``dask``: the
-same song on a loopback LocalCluster of 1 and of 2 single-thread workers; ``control``: the
+same song on a loopback LocalCluster of 1 and of 2 single-thread workers, --repeat times
+(each run's schedule: which worker ran each segment, and when; the load average beside it;
+each repeat's speed-up and the median); ``control``: the
 same clusters on a busy loop (the speed-up the machine allows at all). ``seams``: 2 s
 windows of the result centred on the joins against 2 s windows elsewhere: style distance,
-content similarity, and spectral flux, each join's z-score against the others' spread.
+content similarity (none for a texture: no --content), and spectral flux, each join's
+z-score against the others' spread.
 ``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
 (``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
 ``finish``: what a transfer does with the whole song after its segments, alone, on a song
@@ -93,8 +96,10 @@ def runs(args: argparse.Namespace) -> None:
             modes.append(("whole", ["--segment", "0"]))
         for mode, extra in modes:
             out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{mode}_{tag}.wav")
+            jobs = ["--jobs", str(args.jobs)] if args.jobs > 1 else []
             peak, wall, cpu = run_cli(["transfer", content, style, "-o", out, "--overwrite",
-                                       *iters, *OPTIONS, *extra])
+                                       *iters, *OPTIONS, *extra, *jobs])
+            cpu += args.cpu_before  # an interrupted run's, which this one resumed
             seg = segments.SEGMENT_S * SR if mode == "segmented" else n
             estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
                 if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
@@ -107,10 +112,28 @@ def runs(args: argparse.Namespace) -> None:
                     "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                     "cpu_s_per_audio_s": round(cpu / seconds, 2), "nit": report["nit"],
                     "nit_per_segment": nits, "segments": report.get("segments_total", 1),
-                    "quality": report["quality"], "result": out, "content": content})
+                    "quality": report["quality"], "result": out, "content": content,
+                    **({"jobs": args.jobs} if args.jobs > 1 else {}),
+                    **({"resumed_after_cpu_s": args.cpu_before} if args.cpu_before else {})})
+
+
+def _schedule(report: dict, t0: float) -> list:
+    """Which worker ran each segment and when, in seconds from ``t0`` (the report's
+    "ran", spread.timed_segment's): [segment, worker's pid, began, ended]."""
+    return [[p["segment"], p["ran"]["pid"], round(p["ran"]["began"] - t0, 1),
+             round(p["ran"]["ended"] - t0, 1)] for p in report["segments"]]
+
+
+def _load() -> list:
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def dask(args: argparse.Namespace) -> None:
+    """The song on 1 and on 2 single-thread workers, --repeat times (the two clusters kept,
+    their runs alternating, so that a change of the machine's load falls on both): each
+    run's wall time, schedule and load average, each repeat's speed-up, and their median."""
+    from contextlib import ExitStack
+
     from distributed import LocalCluster
 
     from randstyle.engine.config import TransferConfig
@@ -118,29 +141,62 @@ def dask(args: argparse.Namespace) -> None:
     content = song(args.seconds)
     style = sf.read(f"{CORPUS}/clips/drums.wav", dtype="float32")[0]
     cfg = TransferConfig(harmonic_filters="fastfood", maxiter=args.maxiter, threads=1)
-    results = {}
-    for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, env={v: "1" for v in (
-                              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
-                          ) as cluster:
-            # Each worker imports the engine, compiles, and computes the style's targets once
-            # (kept for the next song under that style): a warm-up song first, a segment
-            # on every worker, so that the timed song is the segments' work alone.
-            spread.run_song("transfer", content[:int(2 * args.segment * SR)][::-1].copy(),
-                            style, cfg, segment_s=args.segment, overlap_s=1.0,
-                            **spread.runner_for(1, cluster.scheduler_address, 1))
-            began = time.perf_counter()
-            out, report = spread.run_song("transfer", content, style, cfg,
-                                          segment_s=args.segment, overlap_s=1.0,
-                                          **spread.runner_for(1, cluster.scheduler_address, 1))
-            results[workers] = (time.perf_counter() - began, out)
-            record({"bench": "songs.dask", "workers": workers, "threads_per_worker": 1,
-                    "seconds": args.seconds, "segment_s": args.segment,
-                    "segments": report["segments_total"], "maxiter": args.maxiter,
-                    "wall_s": round(results[workers][0], 1)})
-    record({"bench": "songs.dask", "speedup_2_over_1": round(results[1][0] / results[2][0], 2),
-            "same_result": bool(np.array_equal(results[1][1], results[2][1]))})
+    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    with ExitStack() as stack:
+        runners, addresses = {}, {}
+        for workers in (1, 2):
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, env=env))
+            addresses[workers] = cluster.scheduler_address
+            runners[workers] = spread.runner_for(1, addresses[workers], 1)
+            # Each worker imports the engine, compiles, and computes the style's targets
+            # once (kept for the next song under that style): a warm-up song first, of as
+            # many segments as workers, so that the timed song is the segments' work alone.
+            warm = content[:int((workers * (args.segment - 1) + 1) * SR)][::-1].copy()
+            t0 = time.time()
+            _, report = spread.run_song("transfer", warm, style, cfg, segment_s=args.segment,
+                                        overlap_s=1.0, **runners[workers])
+            record({"bench": "songs.dask", "warm_up": True, "workers": workers,
+                    "code": args.label, "schedule": _schedule(report, t0)})
+        # --all-at-once: the 2 workers also given every segment at submission (spread.py's
+        # feeding bypassed, as before it), alternating with the fed runs under the same load
+        modes = [(1, "fed"), (2, "fed")] + ([(2, "all")] if args.all_at_once else [])
+        ratios: dict = {"fed": [], "all": []}
+        for repeat in range(args.repeat):
+            walls, outs = {}, {}
+            for workers, mode in modes:
+                runner = runners[workers] if mode == "fed" else {
+                    "runner": spread._dask(addresses[2], 1, in_flight=10**6)}
+                load, t0 = _load(), time.time()
+                outs[workers, mode], report = spread.run_song(
+                    "transfer", content, style, cfg, segment_s=args.segment, overlap_s=1.0,
+                    **runner)
+                walls[workers, mode] = time.time() - t0
+                record({"bench": "songs.dask", "code": args.label, "repeat": repeat,
+                        "workers": workers, "submit": mode, "threads_per_worker": 1,
+                        "seconds": args.seconds, "segment_s": args.segment,
+                        "segments": report["segments_total"], "maxiter": args.maxiter,
+                        "wall_s": round(walls[workers, mode], 1), "loadavg_before": load,
+                        "loadavg_after": _load(), "schedule": _schedule(report, t0)})
+            row = {}
+            for mode in sorted({m for w, m in modes if w == 2}):
+                ratios[mode].append(walls[1, "fed"] / walls[2, mode])
+                row[mode] = round(ratios[mode][-1], 2)
+                print(f"repeat {repeat}: 1 worker {walls[1, 'fed']:.1f} s, 2 workers "
+                      f"({mode}) {walls[2, mode]:.1f} s, speed-up {ratios[mode][-1]:.2f} "
+                      f"(load {_load()[0]})", flush=True)
+            record({"bench": "songs.dask", "code": args.label, "repeat": repeat,
+                    "speedup_2_over_1": row["fed"],
+                    **({"speedup_2_all_at_once_over_1": row["all"]} if "all" in row else {}),
+                    "same_result": all(np.array_equal(outs[1, "fed"], o)
+                                       for o in outs.values())})
+    summary = {f"median_speedup_{m}": round(float(np.median(r)), 2)
+               for m, r in ratios.items() if r}
+    record({"bench": "songs.dask", "code": args.label, "repeats": args.repeat,
+            "speedups": {m: [round(v, 2) for v in r] for m, r in ratios.items() if r},
+            **summary})
+    print(f"median speed-up over {args.repeat}: {summary}")
 
 
 def _busy(seconds: float) -> float:
@@ -180,7 +236,7 @@ def seams(args: argparse.Namespace) -> None:
     from randstyle.engine.model.evaluate import evaluate
     from randstyle.engine.run import segments
     y = sf.read(args.result, dtype="float32")[0]
-    content = sf.read(args.content, dtype="float32")[0][:len(y)]
+    content = sf.read(args.content, dtype="float32")[0][:len(y)] if args.content else None
     style = sf.read(args.style, dtype="float32")[0]
     wins = segments.windows(len(y), int(args.segment * SR), int(args.overlap * SR))
     joins = [(wins[k + 1][0] + wins[k][1]) // 2 for k in range(len(wins) - 1)]
@@ -191,12 +247,15 @@ def seams(args: argparse.Namespace) -> None:
 
     def figures(c: int) -> dict:
         w = slice(c - half, c + half)
-        out = evaluate(y[w], SR, style=style, content=content[w])
+        out = evaluate(y[w], SR, style=style, content=None if content is None else content[w])
         out["flux"] = float(f[(c - half) // 512:(c + half) // 512].mean())
-        return {k: out[k] for k in ("style_distance", "content_similarity", "flux")}
+        return {k: out[k] for k in names}
+    # A texture (no --content): its segments joined at equal power, no content to compare
+    names = ("style_distance", "flux") if content is None else \
+        ("style_distance", "content_similarity", "flux")
     at_joins, elsewhere = [figures(c) for c in joins], [figures(c) for c in others]
     summary = {}
-    for name in ("style_distance", "content_similarity", "flux"):
+    for name in names:
         rest = np.array([r[name] for r in elsewhere])
         z = [(r[name] - rest.mean()) / rest.std() for r in at_joins]
         summary[name] = {"joins": [round(r[name], 4) for r in at_joins],
@@ -204,7 +263,9 @@ def seams(args: argparse.Namespace) -> None:
                          "elsewhere_std": round(float(rest.std()), 4),
                          "z": [round(float(v), 2) for v in z],
                          "within_2_sd": bool(all(abs(v) <= 2 for v in z))}
-    record({"bench": "songs.seams", "result": args.result, "segment_s": args.segment,
+    record({"bench": "songs.seams", "result": args.result, "label": args.label,
+            "command": "transfer" if content is not None else "texture",
+            "segment_s": args.segment,
             "overlap_s": args.overlap, "joins": len(joins), "windows_elsewhere": len(others),
             **summary})
 
@@ -219,16 +280,19 @@ def equal(args: argparse.Namespace) -> None:
     """The song's result per 10 s against 10 s transfers of stretches of the same song
     (``runs --lengths 10 --offset S``): the same quality figures on the same stretch of
     content, and the CPU seconds per second of audio each took."""
-    from randstyle.engine.model.evaluate import evaluate
+    from bench.corpus.quality import measured
+    from bench.texture import check_grams
+    from randstyle.engine.model.evaluate import eval_grams
     y = sf.read(args.result, dtype="float32")[0]
     content = sf.read(args.content, dtype="float32")[0][:len(y)]
     style = sf.read(args.style, dtype="float32")[0]
-    names = ("style_distance", "content_similarity", "chroma_similarity")
     span = int(args.window * SR)
+    # bench/transfer's scores (bench/corpus/quality.measured): the style distance by the
+    # evaluation network and by the held-out check network, content and chroma similarity
+    grams, checks = eval_grams(style, SR), check_grams(style)
 
     def figures(x: np.ndarray, c: np.ndarray) -> dict:
-        out = evaluate(x, SR, style=style, content=c)
-        return {k: round(float(out[k]), 4) for k in names}
+        return measured(x, grams, checks, c)
     windows = {f"{s / SR:g}": figures(y[s:s + span], content[s:s + span])
                for s in range(0, len(y) - span + 1, span)}
     song_row = _row_of(args.result)
@@ -296,19 +360,28 @@ def main() -> None:
     r.add_argument("--maxiter", type=int, default=8, help="per segment; 0: the default stop")
     r.add_argument("--offset", type=float, default=0.0, help="the song from this second")
     r.add_argument("--whole", action="store_true")
+    r.add_argument("--jobs", type=int, default=1, help="the CLI's --jobs (CPU: all processes)")
+    r.add_argument("--cpu-before", type=float, default=0.0,
+                   help="CPU seconds of an interrupted run of the same command whose kept "
+                        "segments this one resumes (added to its CPU; peak and wall: this run's)")
     r.add_argument("--out", default=tempfile.gettempdir())
     d = sub.add_parser("dask")
     d.add_argument("--seconds", type=float, default=40.0)
     d.add_argument("--segment", type=float, default=11.0)
     d.add_argument("--maxiter", type=int, default=8)
+    d.add_argument("--repeat", type=int, default=1, help="timed songs on each cluster")
+    d.add_argument("--label", default="", help="which code measured (e.g. a commit)")
+    d.add_argument("--all-at-once", action="store_true",
+                   help="also run the 2 workers with every segment submitted at once")
     c = sub.add_parser("control")
     c.add_argument("--cpu-s", type=float, default=3.0)
     s = sub.add_parser("seams")
     s.add_argument("result")
-    s.add_argument("--content", required=True)
+    s.add_argument("--content", help="the transfer's content (none: a texture's seams)")
     s.add_argument("--style", required=True)
     s.add_argument("--segment", type=float, default=20.0)
     s.add_argument("--overlap", type=float, default=2.0)
+    s.add_argument("--label", default="", help="what was run (e.g. its iterations)")
     e = sub.add_parser("equal")
     e.add_argument("result")
     e.add_argument("--content", required=True)

@@ -201,7 +201,8 @@ def summary(k: int, win: tuple, report: dict) -> dict:
     return {"segment": k, "start": win[0], "end": win[1], "nit": report.get("nit"),
             "nfev": report.get("nfev"), "stop_reason": report.get("stop_reason"),
             "interrupted": report.get("interrupted", False),
-            "wall_time_s": report.get("wall_time_s"), "quality": report.get("quality", {})}
+            "wall_time_s": report.get("wall_time_s"), "quality": report.get("quality", {}),
+            "ran": report.get("ran")}
 
 
 def song_report(first: dict, parts: list, sr: int, extra: dict) -> dict:

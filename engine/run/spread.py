@@ -3,6 +3,7 @@ another, and joined as they finish, with one progress bar for the whole song; fi
 segments kept in a store so that an interrupted run resumes segment by segment."""
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from dataclasses import replace
@@ -26,9 +27,29 @@ def _local(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks:
     the first serve the others)."""
     try:
         for k, args in _tasks(cfg, song, styles, wins, tasks, key, command):
-            yield (k, *segments.run_segment(*args))
+            yield (k, *timed_segment(*args))
     finally:
         segments._SHARED.clear()  # the targets go with the run
+
+
+def timed_segment(*args: Any) -> tuple:
+    """segments.run_segment's (result, report), the report saying where and when it ran
+    ("ran": the process, the Dask worker if any, its start and end in time.time()), so
+    that a song's report shows its schedule (docs/results/songs.md)."""
+    import os
+    import socket
+    import sys
+    began = time.time()
+    x, report = segments.run_segment(*args)
+    worker = None
+    if "distributed" in sys.modules:  # imported by a Dask worker, never here for this
+        try:
+            worker = sys.modules["distributed"].get_worker().address
+        except ValueError:  # not on a worker
+            pass
+    report["ran"] = {"host": socket.gethostname(), "pid": os.getpid(), "worker": worker,
+                     "began": round(began, 3), "ended": round(time.time(), 3)}
+    return x, report
 
 
 def _check_memory(need: int) -> None:
@@ -182,7 +203,7 @@ def _pool(jobs: int, threads: int) -> Any:
         pending: dict = {}
         try:
             worker_cfg = replace(cfg, threads=threads)
-            pending = {pool.submit(segments.run_segment, *args): k for k, args in
+            pending = {pool.submit(timed_segment, *args): k for k, args in
                        _tasks(worker_cfg, song, styles, wins, tasks, key, command)}
             while pending:
                 finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
@@ -203,31 +224,50 @@ def _pool(jobs: int, threads: int) -> Any:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
-def _dask(address: str, threads: int) -> Any:
+def _dask(address: str, threads: int, in_flight: Optional[int] = None) -> Any:
     """Segments on a Dask distributed scheduler's workers (engine/batch's machinery); a
-    worker lost mid-segment has its segment run again elsewhere (Dask's retries)."""
+    worker lost mid-segment has its segment run again elsewhere (Dask's retries).
+
+    At most as many segments in flight as the cluster has threads, the next submitted as
+    one finishes: Dask places a task on a worker when it is submitted, by its guess of
+    each worker's queue, and a song's few long segments all submitted at once could be
+    queued unevenly (docs/results/songs.md); fed one by one, a segment goes to a worker
+    that is free (one that joins meanwhile adds its threads). ``in_flight``: another
+    bound (bench/songs.py compares all at once)."""
     def run(command: str, cfg: Any, song: tuple, styles: list, wins: list, tasks: list,
             key: str) -> Iterator[tuple]:
         client = cluster.connect(address)
         from distributed import as_completed  # there once connect() has imported Dask
+        todo = _tasks(replace(cfg, threads=threads), song, styles, wins, tasks, key, command)
         futures: dict = {}
+
+        def feed() -> list:  # submit until every thread of the cluster has a segment
+            slots = in_flight or max(1, sum(client.nthreads().values()))
+            new = []
+            for k, args in itertools.islice(todo, max(0, slots - len(futures))):
+                new.append(client.submit(timed_segment, *args, pure=False, retries=2,
+                                         key=f"randstyle-segment{k}-{key}-{uuid.uuid4().hex[:8]}"))
+                futures[new[-1]] = k
+            return new
         try:
-            for k, args in _tasks(replace(cfg, threads=threads), song, styles, wins, tasks,
-                                  key, command):
-                futures[client.submit(segments.run_segment, *args, pure=False, retries=2,
-                                      key=f"randstyle-segment{k}-{key}-{uuid.uuid4().hex[:8]}")] = k
-            for future in as_completed(list(futures)):
-                k = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # lost more often than Dask retries, or failed
-                    first = (str(exc).strip().splitlines() or [""])[0]
-                    raise ParameterError(f"segment {k} failed on the cluster: "
-                                         f"{type(exc).__name__}: {first}; the finished "
-                                         "segments are kept: run the command again to "
-                                         "resume") from None
+            running = as_completed(feed())
+            for future in running:
+                k = futures.pop(future)
+                result = _result(future, k)
+                running.update(feed())  # before this one is placed and saved here
                 yield (k, *result)
         finally:
             client.cancel(list(futures))
             client.close()
     return run
+
+
+def _result(future: Any, k: int) -> tuple:
+    """A finished segment's (result, report), or one line when it failed on the cluster."""
+    try:
+        return future.result()
+    except Exception as exc:  # lost more often than Dask retries, or failed
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ParameterError(f"segment {k} failed on the cluster: {type(exc).__name__}: "
+                             f"{first}; the finished segments are kept: run the command "
+                             "again to resume") from None
