@@ -128,37 +128,45 @@ def _load() -> list:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+def _clusters(stack, args: argparse.Namespace, content, style, cfg) -> tuple:
+    """A LocalCluster of 1 and of 2 single-thread workers (closed with ``stack``), each warmed
+    up by a song of its own: ({workers: runner}, {workers: scheduler address})."""
+    from distributed import LocalCluster
+
+    from randstyle.engine.run import spread
+    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    runners, addresses = {}, {}
+    for workers in (1, 2):
+        cluster = stack.enter_context(LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, env=env))
+        addresses[workers] = cluster.scheduler_address
+        runners[workers] = spread.runner_for(1, addresses[workers], 1)
+        # Each worker imports the engine, compiles, and computes the style's targets
+        # once (kept for the next song under that style): a warm-up song first, of as
+        # many segments as workers, so that the timed song is the segments' work alone.
+        warm = content[:int((workers * (args.segment - 1) + 1) * SR)][::-1].copy()
+        t0 = time.time()
+        _, report = spread.run_song("transfer", warm, style, cfg, segment_s=args.segment,
+                                    overlap_s=1.0, **runners[workers])
+        record({"bench": "songs.dask", "warm_up": True, "workers": workers,
+                "code": args.label, "schedule": _schedule(report, t0)})
+    return runners, addresses
+
+
 def dask(args: argparse.Namespace) -> None:
     """The song on 1 and on 2 single-thread workers, --repeat times (the two clusters kept,
     their runs alternating, so that a change of the machine's load falls on both): each
     run's wall time, schedule and load average, each repeat's speed-up, and their median."""
     from contextlib import ExitStack
 
-    from distributed import LocalCluster
-
     from randstyle.engine.config import TransferConfig
     from randstyle.engine.run import spread
     content = song(args.seconds)
     style = sf.read(f"{CORPUS}/clips/drums.wav", dtype="float32")[0]
     cfg = TransferConfig(harmonic_filters="fastfood", maxiter=args.maxiter, threads=1)
-    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
     with ExitStack() as stack:
-        runners, addresses = {}, {}
-        for workers in (1, 2):
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, env=env))
-            addresses[workers] = cluster.scheduler_address
-            runners[workers] = spread.runner_for(1, addresses[workers], 1)
-            # Each worker imports the engine, compiles, and computes the style's targets
-            # once (kept for the next song under that style): a warm-up song first, of as
-            # many segments as workers, so that the timed song is the segments' work alone.
-            warm = content[:int((workers * (args.segment - 1) + 1) * SR)][::-1].copy()
-            t0 = time.time()
-            _, report = spread.run_song("transfer", warm, style, cfg, segment_s=args.segment,
-                                        overlap_s=1.0, **runners[workers])
-            record({"bench": "songs.dask", "warm_up": True, "workers": workers,
-                    "code": args.label, "schedule": _schedule(report, t0)})
+        runners, addresses = _clusters(stack, args, content, style, cfg)
         # --all-at-once: the 2 workers also given every segment at submission (spread.py's
         # feeding bypassed, as before it), alternating with the fed runs under the same load
         modes = [(1, "fed"), (2, "fed")] + ([(2, "all")] if args.all_at_once else [])
