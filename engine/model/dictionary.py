@@ -10,7 +10,7 @@ arrays here stay on the backend's device; only seeds' starts cross from the host
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -118,21 +118,31 @@ def spectral_envelope(b: Any, V: Any, sr: int, n_fft: int) -> Any:
     return (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
 
 
+def partial_combs(midi: list, sr: int, n_fft: int, n_bins: int,
+                  amplitudes: Optional[np.ndarray] = None) -> np.ndarray:
+    """(len(midi), n_bins) float64 on the host: at each MIDI note the Hann lobe at f0, 2 f0,
+    ... up to Nyquist, partial h times amplitudes[h - 1] (and no more partials than it holds;
+    every partial 1 without it)."""
+    k = np.arange(n_bins, dtype=np.float64)
+    combs = np.zeros((len(midi), n_bins))
+    for i, m in enumerate(midi):
+        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr  # in bins
+        top = int((n_bins - 1) / f0)
+        for h in range(1, (top if amplitudes is None else min(len(amplitudes), top)) + 1):
+            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
+            lobe = hann_lobe(k[near] - h * f0)
+            combs[i, near] += lobe if amplitudes is None else amplitudes[h - 1] * lobe
+    return combs
+
+
 def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
     """Source-filter atoms (FitzGerald et al. 2008; Durrieu et al. 2010), one per MIDI note of
     ``midi``: a comb of the Hann lobe at f0, 2 f0, ... (up to Nyquist) times the example's
     spectral envelope (the mean of V (T, n_bins) over frames, box-smoothed over ~200 Hz so
     that the example's own notes leave no comb in it); unit sum. Notes the example never
     plays, coloured as the instrument colours its partials."""
-    n_bins = V.shape[1]
     env = spectral_envelope(b, V, sr, n_fft)
-    k = np.arange(n_bins, dtype=np.float64)
-    combs = np.zeros((len(midi), n_bins))
-    for i, m in enumerate(midi):
-        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr  # in bins
-        for h in np.arange(1, int((n_bins - 1) / f0) + 1):
-            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
-            combs[i, near] += hann_lobe(k[near] - h * f0)
+    combs = partial_combs(midi, sr, n_fft, V.shape[1])
     atoms = b.asarray(combs.astype(np.float32)) * env[None, :].astype(V.dtype)
     return normalize_atoms(b, atoms + V.dtype.type(1e-12))
 
@@ -165,12 +175,6 @@ def template_atoms(b: Any, template: np.ndarray, sr: int, n_fft: int, n_bins: in
                    midi: list) -> Any:
     """One atom per MIDI note of ``midi``: the Hann lobe at each partial h f0 (up to Nyquist)
     weighted by template[h - 1]; unit sum."""
-    k = np.arange(n_bins, dtype=np.float64)
-    atoms = np.zeros((len(midi), n_bins))
-    for i, m in enumerate(midi):
-        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr
-        for h in range(1, min(len(template), int((n_bins - 1) / f0)) + 1):
-            near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
-            atoms[i, near] += template[h - 1] * hann_lobe(k[near] - h * f0)
+    atoms = partial_combs(midi, sr, n_fft, n_bins, template)
     atoms = b.asarray((atoms + 1e-12).astype(np.float32))
     return normalize_atoms(b, atoms)
