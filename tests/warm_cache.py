@@ -11,16 +11,15 @@ import numpy as np
 
 def warm() -> None:
     import librosa
+    from helpers import SMALL  # the network most tests build
 
     from randstyle import engine
     from randstyle.engine.demo import drum_loop, plucked_melody
 
-    sr = 8000
+    sr = SMALL["sr"]
     content, style = plucked_melody(0.5, sr), drum_loop(0.5, sr)
     for dtype in ("float32", "float64"):
-        cfg = engine.NetworkConfig(sr=sr, n_fft=256, hop_length=64, n_filters=16,
-                                   kernel_size=3, n_mels=8, rhythm_filters=16,
-                                   rhythm_kernel_size=5, dtype=dtype)
+        cfg = engine.NetworkConfig(**SMALL, dtype=dtype)
         obj = engine.Objective(engine.Network(cfg, backend="cpu"), content=content,
                                style=style)
         obj.terms_and_grad(np.asarray(content, dtype))
