@@ -36,19 +36,42 @@ def fast(request):
     return {"cpu": cpu, "cuda": cuda}[request.param]
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker more than the cores this process may use. A worker often waits
+    (on a command a test runs in its own process, on a Dask scheduler's start, on a signal's
+    delivery) while it holds no core; and beside another busy process, three workers on two
+    cores get 3/4 of the machine, where two get 2/3 (measured with a busy loop on one core:
+    the suite in 8:48 against 9:28, docs/results/testing.md)."""
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1) + 1
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal reporter is there to say so
 def pytest_configure(config) -> None:
     # The process that starts pytest-xdist's workers (it has no workerinput of its own)
-    # warms Numba's cache for them: tests/warm_cache.py says why.
+    # warms Numba's cache for them, its parts side by side: tests/warm_cache.py says why.
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        import time
+        _warm(config.pluginmanager.get_plugin("terminalreporter"))
 
-        import warm_cache
-        say = config.pluginmanager.get_plugin("terminalreporter")
-        say.write_line("warming Numba's on-disk cache for the workers (a first run: ~1 min)")
-        start = time.perf_counter()
-        warm_cache.warm()
-        say.write_line(f"warm in {time.perf_counter() - start:.0f} s")
+
+def _warm(say) -> None:
+    import subprocess
+    import time
+
+    import warm_cache
+    say.write_line("warming Numba's on-disk cache for the workers (a first run: ~1 min)")
+    start, here = time.perf_counter(), os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(here), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    parts = [subprocess.Popen([sys.executable, os.path.join(here, "warm_cache.py"), part],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True) for part in warm_cache.PARTS]
+    for part, proc in zip(warm_cache.PARTS, parts):
+        err = proc.communicate()[1].strip()
+        if proc.returncode:  # the tests still run, each compiling what it needs
+            last = err.splitlines()[-1] if err else f"exit {proc.returncode}"
+            say.write_line(f"warming the {part} part failed: {last}")
+    say.write_line(f"warm in {time.perf_counter() - start:.0f} s")
 
 
 def pytest_sessionstart(session) -> None:
