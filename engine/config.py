@@ -285,6 +285,13 @@ class TransferConfig(RunConfig):
         "content", "the network whose STFT the chroma term reads: the content network's, or "
                    "with --networks N the longest STFT of all (a style network's, its own "
                    "chroma filterbank; the content network's where it is as long)", show=False)
+    # Finer still: the low notes under a kick need finer bins than a style network should
+    # have (at 8192 points the style networks lost the drums' frames), so the chroma term can
+    # read an STFT of its own, which feeds nothing else (docs/results/quality.md, "A chroma
+    # STFT of its own").
+    chroma_n_fft: int = opt(0, "N > 0: the chroma term reads its own N-point STFT (hop N/4; "
+                               "no convolution, no style term) beside the networks, instead "
+                               "of --chroma-network's (0: off)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -294,6 +301,9 @@ class TransferConfig(RunConfig):
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
         _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum", "chroma_network")
         _check_positive(self, "networks")
+        if self.chroma_n_fft < 0 or self.chroma_n_fft % 2:
+            raise ParameterError("chroma_n_fft must be 0 (off) or an even size, got "
+                                 f"{self.chroma_n_fft}", ("chroma_n_fft",))
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("style_transpose must be in 0..12 semitones, got "
                                  f"{self.style_transpose}", ("style_transpose",))
