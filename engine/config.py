@@ -270,10 +270,11 @@ class TransferConfig(RunConfig):
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
                                     "0: off)")
-    chroma_octaves: Literal["weighted", "flat"] = opt(
+    chroma_octaves: Literal["weighted", "flat", "low"] = opt(
         "weighted", "the chroma term's octaves: weighted as librosa's chroma_stft (a Gaussian "
-                    "centred near 880 Hz, two octaves wide) or flat (the bass and the top "
-                    "count alike, as in chroma_cqt)", show=False)
+                    "centred near 880 Hz, two octaves wide), flat (the bass and the top "
+                    "count alike, as in chroma_cqt) or low (the Gaussian centred near 110 "
+                    "Hz)", show=False)
     chroma_spectrum: Literal["power", "magnitude"] = opt(
         "power", "the chroma term sums by pitch class the power spectrum (as librosa's "
                  "chroma_stft: the loudest partials rule) or the magnitude (as chroma_cqt: "
