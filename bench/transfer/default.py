@@ -112,7 +112,11 @@ VARIANTS.update({"S16": {"chroma_n_fft": 8192},
                  "S8": {"chroma_n_fft": 8192, "chroma_weight": 8.0},
                  "S32": {"chroma_n_fft": 8192, "chroma_weight": 32.0},
                  "S16_16k": {"chroma_n_fft": 16384},
-                 "S16low": {"chroma_n_fft": 8192, "chroma_octaves": "low"}})
+                 "S16low": {"chroma_n_fft": 8192, "chroma_octaves": "low"},
+                 "S8low": {"chroma_n_fft": 8192, "chroma_weight": 8.0, "chroma_octaves": "low"},
+                 # the low octaves on the kind's own place for the term (the longest network)
+                 "L16low": {"chroma_octaves": "low"},
+                 "L8low": {"chroma_weight": 8.0, "chroma_octaves": "low"}})
 
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:
