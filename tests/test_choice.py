@@ -78,7 +78,8 @@ def test_under_a_percussive_style_the_chroma_term_reads_the_longest_stft(styles)
     """As documented (docs/results/quality.md, "The chroma term on the longest STFT", "The
     chroma term's octaves in the bass"): at 16 over the low octaves on the longest style
     network's STFT (the kick's low notes resolved), at most 150 iterations with the plateau
-    stop at 1 %; a tonal style's stays on the content network. Built (on SMALL networks: 128, 256, 512 points), the last network holds it."""
+    stop at 1 %; a tonal style's stays on the content network. Built (on SMALL networks:
+    128, 256, 512 points), the last network holds it."""
     cfg, record = choose(engine.TransferConfig(), styles["drums"])
     documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "low",
                   "maxiter": 150, "min_improvement": 0.01}
