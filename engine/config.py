@@ -288,8 +288,9 @@ class TransferConfig(RunConfig):
                    "chroma filterbank; the content network's where it is as long)", show=False)
     # Finer still: the low notes under a kick need finer bins than a style network should
     # have (at 8192 points the style networks lost the drums' frames), so the chroma term can
-    # read an STFT of its own, which feeds nothing else (docs/results/quality.md, "A chroma
-    # STFT of its own").
+    # read an STFT of its own, which feeds nothing else. Measured at 8192 points: as much
+    # chroma_cqt as on the longest style network, farther from the style; not a default
+    # (docs/results/quality.md, "The chroma term's octaves in the bass").
     chroma_n_fft: int = opt(0, "N > 0: the chroma term reads its own N-point STFT (hop N/4; "
                                "no convolution, no style term) beside the networks, instead "
                                "of --chroma-network's (0: off)", show=False)
