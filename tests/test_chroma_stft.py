@@ -67,7 +67,7 @@ def test_ensemble_gradient_with_the_term_on_its_own_stft(backend):
     """float64: dL/dx of the balanced ensemble (content network, two style networks, the
     chroma STFT) against central differences."""
     r = np.random.default_rng(29)
-    n = 240
+    n = 160
     obj, _ = ensemble({**TINY, "dtype": "float64"}, backend,
                       (r.standard_normal(n) * 0.3, r.standard_normal(320) * 0.3), networks=2,
                       chroma_n_fft=64, chroma_octaves="low")
