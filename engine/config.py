@@ -270,10 +270,11 @@ class TransferConfig(RunConfig):
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
                                     "0: off)")
-    chroma_octaves: Literal["weighted", "flat"] = opt(
+    chroma_octaves: Literal["weighted", "flat", "low"] = opt(
         "weighted", "the chroma term's octaves: weighted as librosa's chroma_stft (a Gaussian "
-                    "centred near 880 Hz, two octaves wide) or flat (the bass and the top "
-                    "count alike, as in chroma_cqt)", show=False)
+                    "centred near 880 Hz, two octaves wide), flat (the bass and the top "
+                    "count alike, as in chroma_cqt) or low (the Gaussian centred near 110 "
+                    "Hz)", show=False)
     chroma_spectrum: Literal["power", "magnitude"] = opt(
         "power", "the chroma term sums by pitch class the power spectrum (as librosa's "
                  "chroma_stft: the loudest partials rule) or the magnitude (as chroma_cqt: "
@@ -285,6 +286,14 @@ class TransferConfig(RunConfig):
         "content", "the network whose STFT the chroma term reads: the content network's, or "
                    "with --networks N the longest STFT of all (a style network's, its own "
                    "chroma filterbank; the content network's where it is as long)", show=False)
+    # Finer still: the low notes under a kick need finer bins than a style network should
+    # have (at 8192 points the style networks lost the drums' frames), so the chroma term can
+    # read an STFT of its own, which feeds nothing else. Measured at 8192 points: as much
+    # chroma_cqt as on the longest style network, farther from the style; not a default
+    # (docs/results/quality.md, "The chroma term's octaves in the bass").
+    chroma_n_fft: int = opt(0, "N > 0: the chroma term reads its own N-point STFT (hop N/4; "
+                               "no convolution, no style term) beside the networks, instead "
+                               "of --chroma-network's (0: off)", show=False)
     style_transpose: int = opt(0, "take the style's harmonic statistics (Grams, band spectrum) "
                                   "over stretches of it transposed by -N..N semitones, so its "
                                   "sound comes without its key and chords (0: as it is)")
@@ -294,6 +303,9 @@ class TransferConfig(RunConfig):
         _check_nonnegative(self, "content_weight", "member_weight", "chroma_weight")
         _check_choice(self, "style_kind", "chroma_octaves", "chroma_spectrum", "chroma_network")
         _check_positive(self, "networks")
+        if self.chroma_n_fft < 0 or self.chroma_n_fft % 2:
+            raise ParameterError("chroma_n_fft must be 0 (off) or an even size, got "
+                                 f"{self.chroma_n_fft}", ("chroma_n_fft",))
         if not 0 <= self.style_transpose <= 12:
             raise ParameterError("style_transpose must be in 0..12 semitones, got "
                                  f"{self.style_transpose}", ("style_transpose",))

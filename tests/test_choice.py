@@ -75,12 +75,13 @@ def test_one_line_of_notes_under_a_tonal_style_gets_the_line_settings(styles):
 
 
 def test_under_a_percussive_style_the_chroma_term_reads_the_longest_stft(styles):
-    """As documented (docs/results/quality.md, "The chroma term on the longest STFT"): at 16
-    over flat octaves on the longest style network's STFT (the kick's low notes resolved), at
-    most 150 iterations with the plateau stop at 1 %; a tonal style's stays on the content
-    network. Built (on SMALL networks: 128, 256, 512 points), the last network holds it."""
+    """As documented (docs/results/quality.md, "The chroma term on the longest STFT", "The
+    chroma term's octaves in the bass"): at 16 over the low octaves on the longest style
+    network's STFT (the kick's low notes resolved), at most 150 iterations with the plateau
+    stop at 1 %; a tonal style's stays on the content network. Built (on SMALL networks:
+    128, 256, 512 points), the last network holds it."""
     cfg, record = choose(engine.TransferConfig(), styles["drums"])
-    documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "flat",
+    documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "low",
                   "maxiter": 150, "min_improvement": 0.01}
     assert {k: record["set"].get(k) for k in documented} == documented
     assert choose(engine.TransferConfig(), styles["melody"])[0].chroma_network == "content"

@@ -89,6 +89,33 @@ def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_dow
         engine.TransferConfig(chroma_octaves="loud")
 
 
+def test_low_octaves_are_librosa_s_around_110_hz_and_hear_the_bass_more_than_flat_ones():
+    """--chroma-octaves low: librosa's chroma filterbank with its octave Gaussian moved down
+    to 110 Hz (ctroct 2: the kick's octaves, where chroma_cqt lost the notes under drums);
+    a moved bass note costs more against the moved melody than over flat octaves."""
+    from randstyle.engine.model.filters import chroma_filterbank
+    librosa = pytest.importorskip("librosa")
+    np.testing.assert_allclose(chroma_filterbank(sr=22050, n_fft=4096, ctroct=2.0),
+                               librosa.filters.chroma(sr=22050, n_fft=4096, ctroct=2.0),
+                               atol=1e-10)
+    sr = 8000
+    net = engine.Network(engine.NetworkConfig(**{**SMALL, "n_fft": 1024, "hop_length": 256},
+                                              dtype="float64"), backend="cpu")
+    melody = [72, 76, 79, 74]
+    content = tones(melody, sr, 0.25) + tones([36] * 4, sr, 0.25)
+    moved = {"bass": tones(melody, sr, 0.25) + tones([42] * 4, sr, 0.25),
+             "melody": tones([m + 6 for m in melody], sr, 0.25) + tones([36] * 4, sr, 0.25)}
+    ratio = {}
+    for octaves in ("flat", "low"):
+        obj = engine.Objective(net, content=content, chroma_weight=1.0, content_weight=0.0,
+                               chroma_octaves=octaves)
+        at = {k: obj.terms_and_grad(x)[0]["chroma"] for k, x in moved.items()}
+        ratio[octaves] = at["bass"] / at["melody"]
+    assert ratio["low"] > 2 * ratio["flat"], ratio
+    assert np.allclose(obj.chroma[0], chroma_filterbank(sr=sr, n_fft=1024, ctroct=2.0))
+    assert engine.TransferConfig(chroma_octaves="low").chroma_octaves == "low"
+
+
 def test_on_the_magnitude_noise_between_the_notes_costs_more_than_on_the_power():
     """--chroma-spectrum magnitude sums |X| by pitch class, as chroma_cqt does: quiet noise
     under the notes moves it more, against a tritone's move, than it moves the power's."""

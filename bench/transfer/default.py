@@ -104,6 +104,20 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
 
+# The chroma term on an STFT of its own (--chroma-n-fft: no convolution, no style term)
+# beside the percussive kind's networks, which keep their 1024, 2048, 4096 points: ``S``
+# then its weight (the kind's 16 over flat octaves, at most 150 iterations, unless given),
+# 8192 points unless ``_16k``; ``low`` over octaves weighted toward the bass.
+VARIANTS.update({"S16": {"chroma_n_fft": 8192},
+                 "S8": {"chroma_n_fft": 8192, "chroma_weight": 8.0},
+                 "S32": {"chroma_n_fft": 8192, "chroma_weight": 32.0},
+                 "S16_16k": {"chroma_n_fft": 16384},
+                 "S16low": {"chroma_n_fft": 8192, "chroma_octaves": "low"},
+                 "S8low": {"chroma_n_fft": 8192, "chroma_weight": 8.0, "chroma_octaves": "low"},
+                 # the low octaves on the kind's own place for the term (the longest network)
+                 "L16low": {"chroma_octaves": "low"},
+                 "L8low": {"chroma_weight": 8.0, "chroma_octaves": "low"}})
+
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:
     """Best CPU seconds of one n x n float32 matrix product (after a warm-up): the time unit

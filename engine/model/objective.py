@@ -30,6 +30,10 @@ STYLE_TERMS = {"harmonic": "style_harmonic", "rhythm": "style_rhythm"}
 # The chroma term's floor, relative to the content's mean power per pitch class: quieter
 # pitch classes count as absent (log units weigh every class alike).
 CHROMA_FLOOR = 1e-3
+# The chroma term's octave weighting, (centre in octaves above 27.5 Hz, width in octaves):
+# chroma_stft's Gaussian around 880 Hz, none, or one around 110 Hz (the bass, where a kick
+# drum's notes were lost under a percussive style: docs/results/quality.md).
+CHROMA_OCTAVES = {"weighted": (5.0, 2.0), "flat": (5.0, None), "low": (2.0, 2.0)}
 
 
 class Objective:
@@ -105,8 +109,9 @@ class Objective:
         """The content's chroma shape per frame on the network's STFT (None at weight 0 or
         without content), its floor and its balancing factor. ``octaves``: "weighted" as
         librosa's chroma_stft, "flat" every octave alike (the low notes and a kick drum's
-        energy count, as in chroma_cqt); ``spectrum``: summed by pitch class as "power" (as
-        chroma_stft) or "magnitude" (as chroma_cqt: the noise between the notes counts)."""
+        energy count, as in chroma_cqt), "low" a Gaussian around 110 Hz; ``spectrum``:
+        summed by pitch class as "power" (as chroma_stft) or "magnitude" (as chroma_cqt: the
+        noise between the notes counts)."""
         self.chroma_weight = weight
         self.chroma = None
         if weight <= 0 or content is None:
@@ -115,11 +120,13 @@ class Objective:
         S = np.asarray(net.backend.to_numpy(net.forward(
             net.asarray(np.asarray(content, dtype=net.dtype)), ("logmag",))[0]["logmag"][0]),
             dtype=np.float64)
-        if octaves not in ("weighted", "flat") or spectrum not in ("power", "magnitude"):
-            raise ParameterError(f"chroma octaves must be weighted or flat, got {octaves!r}; "
-                                 f"its spectrum power or magnitude, got {spectrum!r}")
-        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft,
-                               octwidth=None if octaves == "flat" else 2.0)
+        if octaves not in CHROMA_OCTAVES or spectrum not in ("power", "magnitude"):
+            raise ParameterError(f"chroma octaves must be weighted, flat or low, got "
+                                 f"{octaves!r}; its spectrum power or magnitude, got "
+                                 f"{spectrum!r}")
+        ctroct, octwidth = CHROMA_OCTAVES[octaves]
+        fb = chroma_filterbank(sr=net.config.sr, n_fft=net.config.n_fft, ctroct=ctroct,
+                               octwidth=octwidth)
         power = 2 if spectrum == "power" else 1
         Q = np.expm1(S) ** power @ fb.T
         # the same floor in dB for either sum: 10^-3 of the power is 10^-1.5 of the magnitude

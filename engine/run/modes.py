@@ -271,7 +271,15 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     balanced against the content term (Ensemble.balance), weighted by --member-weight.
     With 1/N of the filters the content term lost too much of the content (issue 20:
     similarity 0.586), so it keeps its own network. The chroma term sits on the content
-    network, or (--chroma-network longest) on the member with the longest STFT."""
+    network, (--chroma-network longest) on the member with the longest STFT, or
+    (--chroma-n-fft N) on an STFT of its own, a last member beside the rest."""
+    if cfg.chroma_n_fft and cfg.chroma_weight > 0:
+        own = chroma_stft(cfg, net, content)  # first: a content too short fails at once
+        rest = transfer_objective(replace(cfg, chroma_weight=0.0, chroma_n_fft=0), net,
+                                  styles, content, shared)
+        members, weights = (rest.members, rest.weights) if isinstance(rest, Ensemble) \
+            else ([rest], [1.0])
+        return Ensemble(members + [own], weights + [1.0])
     n = len(content)
     tonal = transposed_styles(styles, cfg.style_transpose, cfg.sr)
     chroma = {"chroma_weight": cfg.chroma_weight, "chroma_octaves": cfg.chroma_octaves,
@@ -309,3 +317,19 @@ def chroma_member(cfg: TransferConfig, net: Network, members: list) -> Optional[
     sizes = [m.config.n_fft for m in members]
     longest = max(sizes)
     return sizes.index(longest) if longest > net.config.n_fft else None
+
+
+def chroma_stft(cfg: TransferConfig, net: Network, content: np.ndarray) -> Objective:
+    """The chroma term alone on its own --chroma-n-fft STFT, hop a quarter of it: a network
+    of one filter per branch (built, never run: only its log magnitudes are computed), no
+    content or style term. Balanced to the content term as a style member is, at ensemble
+    weight 1: --chroma-weight pulls as it does on the content network."""
+    n_fft = cfg.chroma_n_fft
+    c = replace(cfg.network_config(), n_fft=n_fft, hop_length=n_fft // 4, n_filters=1,
+                rhythm_filters=1)
+    m = Network(c, backend=net.backend.name)
+    m.check_length(len(content), f"the content clip (for the chroma term's STFT of {n_fft} "
+                   "points; --chroma-n-fft sets it)", ())
+    return Objective(m, content=content, content_weight=0.0, style_weight=0.0,
+                     rhythm_weight=0.0, chroma_weight=cfg.chroma_weight,
+                     chroma_octaves=cfg.chroma_octaves, chroma_spectrum=cfg.chroma_spectrum)
