@@ -1,11 +1,11 @@
 """Whole songs (issue 32): memory and time against length, the speed-up of Dask workers,
 and the seams of a segmented transfer.
 
-    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--offset S] [--out DIR]
+    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--segment 20] [--offset S] [--out DIR]
     python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8] [--repeat 3]
     python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav [--content CONTENT.wav] --style STYLE.wav \\
-        --segment 20 --overlap 2
+        [--segment 20 --overlap 2]
     python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
     python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
         --clips OFFSET:CLIP.wav ...
@@ -91,16 +91,20 @@ def runs(args: argparse.Namespace) -> None:
         content = os.path.join(args.out, f"piano_{seconds:g}_at{args.offset:g}.wav")
         sf.write(content, song(args.offset + seconds)[int(args.offset * SR):], SR)
         n = int(seconds * SR)
-        modes = [("segmented", [])] if seconds > 1.5 * segments.SEGMENT_S else [("whole", [])]
-        if args.whole and modes[0][0] == "segmented":
+        # --segment (the CLI's default when not given) passed on and in the file's name, so
+        # that runs of two lengths do not overwrite each other
+        long = segments.is_long(n, cfg, args.segment)
+        modes = [("segmented", ["--segment", f"{args.segment:g}"])] if long else [("whole", [])]
+        if args.whole and long:
             modes.append(("whole", ["--segment", "0"]))
         for mode, extra in modes:
-            out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{mode}_{tag}.wav")
+            name = f"{mode}{args.segment:g}" if mode == "segmented" else mode
+            out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{name}_{tag}.wav")
             jobs = ["--jobs", str(args.jobs)] if args.jobs > 1 else []
             peak, wall, cpu = run_cli(["transfer", content, style, "-o", out, "--overwrite",
                                        *iters, *OPTIONS, *extra, *jobs])
             cpu += args.cpu_before  # an interrupted run's, which this one resumed
-            seg = segments.SEGMENT_S * SR if mode == "segmented" else n
+            seg = args.segment * SR if mode == "segmented" else n
             estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
                 if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
             report = json.load(open(out.replace(".wav", ".json")))
@@ -108,6 +112,7 @@ def runs(args: argparse.Namespace) -> None:
                 else [report["nit"]]
             record({"bench": "songs.runs", "seconds": seconds, "offset_s": args.offset,
                     "mode": mode, "maxiter": args.maxiter or "default stop",
+                    **({"segment_s": args.segment} if mode == "segmented" else {}),
                     "peak_mib": round(peak / 2**20), "estimate_mib": round(estimate / 2**20),
                     "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                     "cpu_s_per_audio_s": round(cpu / seconds, 2), "nit": report["nit"],
@@ -240,13 +245,26 @@ def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
     return np.concatenate([[0.0], np.maximum(np.diff(mag, axis=0), 0).sum(axis=1)])
 
 
+def _cut(args: argparse.Namespace, n: int, segments) -> list:
+    """The result's segments [(start, end)]: from its report beside it (RESULT.json) when
+    there is one, else cut as --segment and --overlap say."""
+    report = os.path.splitext(args.result)[0] + ".json"
+    if args.segment is None and os.path.isfile(report):
+        kept = json.load(open(report))
+        if kept.get("segments"):
+            args.segment, args.overlap = kept["segment_s"], kept["overlap_s"]
+            return [(p["start"], p["end"]) for p in kept["segments"]]
+    args.segment = args.segment or segments.SEGMENT_S
+    return segments.windows(n, int(args.segment * SR), int(args.overlap * SR))
+
+
 def seams(args: argparse.Namespace) -> None:
     from randstyle.engine.model.evaluate import evaluate
     from randstyle.engine.run import segments
     y = sf.read(args.result, dtype="float32")[0]
     content = sf.read(args.content, dtype="float32")[0][:len(y)] if args.content else None
     style = sf.read(args.style, dtype="float32")[0]
-    wins = segments.windows(len(y), int(args.segment * SR), int(args.overlap * SR))
+    wins = _cut(args, len(y), segments)
     joins = [(wins[k + 1][0] + wins[k][1]) // 2 for k in range(len(wins) - 1)]
     half = SR  # 2 s windows
     others = [c for c in range(half, len(y) - half, 2 * half)
@@ -368,6 +386,8 @@ def main() -> None:
     r.add_argument("--maxiter", type=int, default=8, help="per segment; 0: the default stop")
     r.add_argument("--offset", type=float, default=0.0, help="the song from this second")
     r.add_argument("--whole", action="store_true")
+    r.add_argument("--segment", type=float, default=None,
+                   help="seconds a segment (the CLI's --segment; default: its default)")
     r.add_argument("--jobs", type=int, default=1, help="the CLI's --jobs (CPU: all processes)")
     r.add_argument("--cpu-before", type=float, default=0.0,
                    help="CPU seconds of an interrupted run of the same command whose kept "
@@ -387,7 +407,8 @@ def main() -> None:
     s.add_argument("result")
     s.add_argument("--content", help="the transfer's content (none: a texture's seams)")
     s.add_argument("--style", required=True)
-    s.add_argument("--segment", type=float, default=20.0)
+    s.add_argument("--segment", type=float, default=None,
+                   help="seconds a segment (default: as RESULT.json says, else the CLI's)")
     s.add_argument("--overlap", type=float, default=2.0)
     s.add_argument("--label", default="", help="what was run (e.g. its iterations)")
     e = sub.add_parser("equal")
@@ -404,6 +425,9 @@ def main() -> None:
     f.add_argument("--output-sr", type=int, default=SR)
     f.add_argument("--label", default="", help="which code measured (e.g. a commit)")
     args = p.parse_args()
+    if args.what == "runs" and args.segment is None:
+        from randstyle.engine.run import segments
+        args.segment = segments.SEGMENT_S
     {"runs": runs, "finish": finish, "dask": dask, "control": control, "seams": seams,
      "equal": equal}[args.what](args)
 
