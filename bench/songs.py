@@ -1,7 +1,8 @@
 """Whole songs (issue 32): memory and time against length, the speed-up of Dask workers,
 and the seams of a segmented transfer.
 
-    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--segment 20] [--offset S] [--out DIR]
+    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--segment 20] [--offset S] \\
+        [--out DIR]
     python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8] [--repeat 3]
     python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav [--content CONTENT.wav] --style STYLE.wav \\
