@@ -9,7 +9,7 @@ and the seams of a segmented transfer.
         [--segment 20 --overlap 2]
     python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
     python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
-        --clips OFFSET:CLIP.wav ...
+        --clips OFFSET:CLIP.wav ... [--trim 0.5]
 
 ``runs``: transfers of a piano song (the corpus's piano parts one after another, repeated
 to length) under the corpus's 20 s drum clip, each a CLI run in a child process of its own
@@ -24,7 +24,9 @@ windows of the result centred on the joins against 2 s windows elsewhere: style 
 content similarity (none for a texture: no --content), and spectral flux, each join's
 z-score against the others' spread.
 ``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
-(``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
+(``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took;
+``--trim S`` leaves out each window's first and last S seconds (a run's ends weigh in its
+score beyond their share, docs/results/songs.md).
 ``finish``: what a transfer does with the whole song after its segments, alone, on a song
 of --seconds (a result repeated to length, times --gain; loud: the limiter's path): each
 step's peak of numpy memory above what it was given (tracemalloc) and the peak RSS.
@@ -318,8 +320,12 @@ def equal(args: argparse.Namespace) -> None:
     # evaluation network and by the held-out check network, content and chroma similarity
     grams, checks = eval_grams(style, SR), check_grams(style)
 
+    # --trim: each window's ends left out (a run's own edges carry a large share of its match
+    # to the style, docs/results/songs.md), the song's windows and the clips' alike
+    t = int(args.trim * SR)
+
     def figures(x: np.ndarray, c: np.ndarray) -> dict:
-        return measured(x, grams, checks, c)
+        return measured(x[t:len(x) - t], grams, checks, c[t:len(c) - t])
     windows = {f"{s / SR:g}": figures(y[s:s + span], content[s:s + span])
                for s in range(0, len(y) - span + 1, span)}
     song_row = _row_of(args.result)
@@ -336,7 +342,7 @@ def equal(args: argparse.Namespace) -> None:
     record({"bench": "songs.equal", "result": args.result,
             "song_cpu_s_per_audio_s": song_row["cpu_s_per_audio_s"],
             "song_nit_per_segment": song_row["nit_per_segment"],
-            "song_windows": windows, "clips": clips})
+            "song_windows": windows, "clips": clips, **({"trim_s": args.trim} if t else {})})
 
 
 def finish(args: argparse.Namespace) -> None:
@@ -418,6 +424,8 @@ def main() -> None:
     e.add_argument("--style", required=True)
     e.add_argument("--clips", nargs="+", default=[], help="OFFSET_S:CLIP_RESULT.wav ...")
     e.add_argument("--window", type=float, default=10.0)
+    e.add_argument("--trim", type=float, default=0.0,
+                   help="seconds left out at each end of every window scored")
     f = sub.add_parser("finish")
     f.add_argument("--seconds", type=float, default=600.0)
     f.add_argument("--result", help="a result to level (repeated to length; default: the "
