@@ -1,14 +1,15 @@
 """Whole songs (issue 32): memory and time against length, the speed-up of Dask workers,
 and the seams of a segmented transfer.
 
-    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--offset S] [--out DIR]
+    python -m bench.songs runs  --lengths 10,60 [--maxiter 8] [--segment 20] [--offset S] \\
+        [--out DIR]
     python -m bench.songs dask  --seconds 40 --segment 11 [--maxiter 8] [--repeat 3]
     python -m bench.songs control [--cpu-s 3]
     python -m bench.songs seams RESULT.wav [--content CONTENT.wav] --style STYLE.wav \\
-        --segment 20 --overlap 2
+        [--segment 20 --overlap 2]
     python -m bench.songs finish --seconds 600 [--result R.wav --gain 0.5] [--output-sr 44100]
     python -m bench.songs equal RESULT.wav --content CONTENT.wav --style STYLE.wav \\
-        --clips OFFSET:CLIP.wav ...
+        --clips OFFSET:CLIP.wav ... [--trim 0.5]
 
 ``runs``: transfers of a piano song (the corpus's piano parts one after another, repeated
 to length) under the corpus's 20 s drum clip, each a CLI run in a child process of its own
@@ -23,7 +24,9 @@ windows of the result centred on the joins against 2 s windows elsewhere: style 
 content similarity (none for a texture: no --content), and spectral flux, each join's
 z-score against the others' spread.
 ``equal``: the song's result per 10 s against 10 s transfers of stretches of the same song
-(``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took.
+(``runs --lengths 10 --offset S``), with the CPU seconds per second of audio each took;
+``--trim S`` leaves out each window's first and last S seconds (a run's ends weigh in its
+score beyond their share, docs/results/songs.md).
 ``finish``: what a transfer does with the whole song after its segments, alone, on a song
 of --seconds (a result repeated to length, times --gain; loud: the limiter's path): each
 step's peak of numpy memory above what it was given (tracemalloc) and the peak RSS.
@@ -91,16 +94,20 @@ def runs(args: argparse.Namespace) -> None:
         content = os.path.join(args.out, f"piano_{seconds:g}_at{args.offset:g}.wav")
         sf.write(content, song(args.offset + seconds)[int(args.offset * SR):], SR)
         n = int(seconds * SR)
-        modes = [("segmented", [])] if seconds > 1.5 * segments.SEGMENT_S else [("whole", [])]
-        if args.whole and modes[0][0] == "segmented":
+        # --segment (the CLI's default when not given) passed on and in the file's name, so
+        # that runs of two lengths do not overwrite each other
+        long = segments.is_long(n, cfg, args.segment)
+        modes = [("segmented", ["--segment", f"{args.segment:g}"])] if long else [("whole", [])]
+        if args.whole and long:
             modes.append(("whole", ["--segment", "0"]))
         for mode, extra in modes:
-            out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{mode}_{tag}.wav")
+            name = f"{mode}{args.segment:g}" if mode == "segmented" else mode
+            out = os.path.join(args.out, f"song_{seconds:g}_at{args.offset:g}_{name}_{tag}.wav")
             jobs = ["--jobs", str(args.jobs)] if args.jobs > 1 else []
             peak, wall, cpu = run_cli(["transfer", content, style, "-o", out, "--overwrite",
                                        *iters, *OPTIONS, *extra, *jobs])
             cpu += args.cpu_before  # an interrupted run's, which this one resumed
-            seg = segments.SEGMENT_S * SR if mode == "segmented" else n
+            seg = args.segment * SR if mode == "segmented" else n
             estimate = segments.estimate_bytes(cfg, n, int(seg), [20 * SR], True) \
                 if mode == "segmented" else segments.memory.estimate_bytes(cfg, n, [20 * SR])
             report = json.load(open(out.replace(".wav", ".json")))
@@ -108,6 +115,7 @@ def runs(args: argparse.Namespace) -> None:
                 else [report["nit"]]
             record({"bench": "songs.runs", "seconds": seconds, "offset_s": args.offset,
                     "mode": mode, "maxiter": args.maxiter or "default stop",
+                    **({"segment_s": args.segment} if mode == "segmented" else {}),
                     "peak_mib": round(peak / 2**20), "estimate_mib": round(estimate / 2**20),
                     "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                     "cpu_s_per_audio_s": round(cpu / seconds, 2), "nit": report["nit"],
@@ -240,13 +248,26 @@ def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
     return np.concatenate([[0.0], np.maximum(np.diff(mag, axis=0), 0).sum(axis=1)])
 
 
+def _cut(args: argparse.Namespace, n: int, segments) -> list:
+    """The result's segments [(start, end)]: from its report beside it (RESULT.json) when
+    there is one, else cut as --segment and --overlap say."""
+    report = os.path.splitext(args.result)[0] + ".json"
+    if args.segment is None and os.path.isfile(report):
+        kept = json.load(open(report))
+        if kept.get("segments"):
+            args.segment, args.overlap = kept["segment_s"], kept["overlap_s"]
+            return [(p["start"], p["end"]) for p in kept["segments"]]
+    args.segment = args.segment or segments.SEGMENT_S
+    return segments.windows(n, int(args.segment * SR), int(args.overlap * SR))
+
+
 def seams(args: argparse.Namespace) -> None:
     from randstyle.engine.model.evaluate import evaluate
     from randstyle.engine.run import segments
     y = sf.read(args.result, dtype="float32")[0]
     content = sf.read(args.content, dtype="float32")[0][:len(y)] if args.content else None
     style = sf.read(args.style, dtype="float32")[0]
-    wins = segments.windows(len(y), int(args.segment * SR), int(args.overlap * SR))
+    wins = _cut(args, len(y), segments)
     joins = [(wins[k + 1][0] + wins[k][1]) // 2 for k in range(len(wins) - 1)]
     half = SR  # 2 s windows
     others = [c for c in range(half, len(y) - half, 2 * half)
@@ -299,8 +320,12 @@ def equal(args: argparse.Namespace) -> None:
     # evaluation network and by the held-out check network, content and chroma similarity
     grams, checks = eval_grams(style, SR), check_grams(style)
 
+    # --trim: each window's ends left out (a run's own edges carry a large share of its match
+    # to the style, docs/results/songs.md), the song's windows and the clips' alike
+    t = int(args.trim * SR)
+
     def figures(x: np.ndarray, c: np.ndarray) -> dict:
-        return measured(x, grams, checks, c)
+        return measured(x[t:len(x) - t], grams, checks, c[t:len(c) - t])
     windows = {f"{s / SR:g}": figures(y[s:s + span], content[s:s + span])
                for s in range(0, len(y) - span + 1, span)}
     song_row = _row_of(args.result)
@@ -317,7 +342,7 @@ def equal(args: argparse.Namespace) -> None:
     record({"bench": "songs.equal", "result": args.result,
             "song_cpu_s_per_audio_s": song_row["cpu_s_per_audio_s"],
             "song_nit_per_segment": song_row["nit_per_segment"],
-            "song_windows": windows, "clips": clips})
+            "song_windows": windows, "clips": clips, **({"trim_s": args.trim} if t else {})})
 
 
 def finish(args: argparse.Namespace) -> None:
@@ -368,6 +393,8 @@ def main() -> None:
     r.add_argument("--maxiter", type=int, default=8, help="per segment; 0: the default stop")
     r.add_argument("--offset", type=float, default=0.0, help="the song from this second")
     r.add_argument("--whole", action="store_true")
+    r.add_argument("--segment", type=float, default=None,
+                   help="seconds a segment (the CLI's --segment; default: its default)")
     r.add_argument("--jobs", type=int, default=1, help="the CLI's --jobs (CPU: all processes)")
     r.add_argument("--cpu-before", type=float, default=0.0,
                    help="CPU seconds of an interrupted run of the same command whose kept "
@@ -387,7 +414,8 @@ def main() -> None:
     s.add_argument("result")
     s.add_argument("--content", help="the transfer's content (none: a texture's seams)")
     s.add_argument("--style", required=True)
-    s.add_argument("--segment", type=float, default=20.0)
+    s.add_argument("--segment", type=float, default=None,
+                   help="seconds a segment (default: as RESULT.json says, else the CLI's)")
     s.add_argument("--overlap", type=float, default=2.0)
     s.add_argument("--label", default="", help="what was run (e.g. its iterations)")
     e = sub.add_parser("equal")
@@ -396,6 +424,8 @@ def main() -> None:
     e.add_argument("--style", required=True)
     e.add_argument("--clips", nargs="+", default=[], help="OFFSET_S:CLIP_RESULT.wav ...")
     e.add_argument("--window", type=float, default=10.0)
+    e.add_argument("--trim", type=float, default=0.0,
+                   help="seconds left out at each end of every window scored")
     f = sub.add_parser("finish")
     f.add_argument("--seconds", type=float, default=600.0)
     f.add_argument("--result", help="a result to level (repeated to length; default: the "
@@ -404,6 +434,9 @@ def main() -> None:
     f.add_argument("--output-sr", type=int, default=SR)
     f.add_argument("--label", default="", help="which code measured (e.g. a commit)")
     args = p.parse_args()
+    if args.what == "runs" and args.segment is None:
+        from randstyle.engine.run import segments
+        args.segment = segments.SEGMENT_S
     {"runs": runs, "finish": finish, "dask": dask, "control": control, "seams": seams,
      "equal": equal}[args.what](args)
 
