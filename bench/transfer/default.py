@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
+from bench.transfer.line_variants import LINE_VARIANTS
 from randstyle.engine.model.evaluate import eval_grams
 from randstyle.engine.presets import PRESETS
 
@@ -103,6 +104,7 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
                               "chroma_octaves": "flat"},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
+VARIANTS.update(LINE_VARIANTS)  # the tonal and line kinds on the longest STFT
 
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:
