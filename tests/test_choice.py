@@ -107,3 +107,20 @@ def test_a_song_is_chosen_for_once_and_its_segments_run_that_kind(monkeypatch):
     spread.run_song("transfer", song, demo.chord_pad(3.0, SR), engine.TransferConfig(sr=SR),
                     segment_s=2.0, overlap_s=0.5)
     assert len(kinds) > 4 and set(kinds) == {"line"}
+
+
+def test_a_line_under_a_tonal_style_reads_the_chroma_term_on_the_longest_stft(styles):
+    """As documented (docs/results/quality.md, "The line kind on the longest STFT"): the
+    line kind's chroma term at 32 over flat octaves on the longest style network's STFT, the
+    content on the harmonic features, at most 150 iterations with the plateau stop at 1 %.
+    Built (on SMALL networks: 128, 256, 512 points), the last network holds it."""
+    melody = demo.plucked_melody(3.0, SR)
+    cfg, record = choose(engine.TransferConfig(), styles["chords"], melody)
+    documented = {"chroma_network": "longest", "chroma_weight": 32.0, "chroma_octaves": "flat",
+                  "content_features": "harmonic", "maxiter": 150, "min_improvement": 0.01}
+    assert record["style_kind"] == "line" and record["set"]["chroma_network"] == "longest"
+    assert {k: getattr(cfg, k) for k in documented} == documented
+    small = replace(cfg, **SMALL)
+    obj = transfer_objective(small, Network(small.network_config(), backend="numpy"),
+                             styles["chords"], melody[:SR])
+    assert [m.chroma is not None for m in obj.members] == [False, False, False, True]
