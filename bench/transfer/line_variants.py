@@ -1,5 +1,6 @@
 """Issue 29's tonal and line kinds, measured further (``python -m bench.transfer default
---variants ...``; docs/results/quality.md, "The tonal and line kinds on the longest STFT"):
+--variants ...``; docs/results/quality.md, "The line and tonal kinds on the longest
+STFT"):
 the chroma term on the longest style network's STFT (as the percussive kind), its weight,
 and the iterations left under issue 29's 100 matmuls (the line runs stopped at their 100
 iterations in about 50). Written out, not read off engine/run/choice.py's KINDS, so a row
