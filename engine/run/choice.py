@@ -75,7 +75,9 @@ KINDS: dict = {
 # 75 matmuls (the kind before, 64 on the content network, to 150 iterations: 0.280 / 0.303,
 # 0.870: the iterations alone do not move it); held out 0.385 / 0.402, 0.829 under the
 # organ (not farther than the old default by either network) and 0.438 / 0.479, 0.891 under
-# the strings (still farther by the check network). docs/results/quality.md, "The line and
+# the strings (still farther by the check network); at 16 the choir 0.228 / 0.271, 0.806, the
+# voice under the organ 0.310 / 0.330 at 0.732 (the notes lost), under the strings 0.372 /
+# 0.414 at 0.853. docs/results/quality.md, "The line and
 # tonal kinds on the longest STFT". Measured (pitch_classes) on the 10 s corpus clips: the
 # sung lines 1.53 (voice_soprano) and 2.08 (choir_soprano), the generated plucked melody 1.76; the
 # chorales 2.93 and 3.15 (piano), 3.29-3.40 (organ, strings), the guitar 2.86.
