@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
+from bench.transfer.line_variants import LINE_VARIANTS
 from randstyle.engine.model.evaluate import eval_grams
 from randstyle.engine.presets import PRESETS
 
@@ -103,6 +104,7 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
                               "chroma_octaves": "flat"},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
+VARIANTS.update(LINE_VARIANTS)  # the tonal and line kinds on the longest STFT
 
 # The chroma term on an STFT of its own (--chroma-n-fft: no convolution, no style term)
 # beside the percussive kind's networks, which keep their 1024, 2048, 4096 points: ``S``

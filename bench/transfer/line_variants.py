@@ -1,0 +1,36 @@
+"""Issue 29's tonal and line kinds, measured further (``python -m bench.transfer default
+--variants ...``; docs/results/quality.md, "The line and tonal kinds on the longest
+STFT"):
+the chroma term on the longest style network's STFT (as the percussive kind), its weight,
+and the iterations left under issue 29's 100 matmuls (the line runs stopped at their 100
+iterations in about 50). Written out, not read off engine/run/choice.py's KINDS, so a row
+keeps its meaning when the kinds change.
+"""
+from __future__ import annotations
+
+from randstyle.engine.presets import PRESETS
+
+# The line kind as committed before these runs: the preset, the content on harmonic
+# features, the chroma term at 64 over flat octaves on the content network, 100 iterations.
+_LINE = {"style_kind": "none", **PRESETS["percussive"], "content_features": "harmonic",
+         "chroma_octaves": "flat", "maxiter": 100}
+# The tonal kind as committed before these runs: the preset, the chroma term at 32.
+_TONAL = {"style_kind": "none", **PRESETS["percussive"], "maxiter": 100}
+_LONGEST = {"chroma_network": "longest"}
+_MORE = {"maxiter": 150, "min_improvement": 0.01}  # the percussive kind's iterations
+
+LINE_VARIANTS: dict = {
+    # the line kind to 150 iterations, the plateau stop at 1 %
+    "line150": {**_LINE, "chroma_weight": 64.0, **_MORE},
+    # ... the chroma term on the longest network at 64, 32, 16 (flat octaves), 150 iterations
+    "lineL64": {**_LINE, **_LONGEST, "chroma_weight": 64.0, **_MORE},
+    "lineL32": {**_LINE, **_LONGEST, "chroma_weight": 32.0, **_MORE},
+    "lineL16": {**_LINE, **_LONGEST, "chroma_weight": 16.0, **_MORE},
+    # the tonal kind with the chroma term on the longest network, flat octaves, at 32 and 16,
+    # 150 iterations (16: the percussive kind's settings)
+    "tonalL32f": {**_TONAL, **_LONGEST, "chroma_weight": 32.0, "chroma_octaves": "flat",
+                  **_MORE},
+    "tonalL16f": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
+                  **_MORE},
+    "tonalL32": {**_TONAL, **_LONGEST, "chroma_weight": 32.0, **_MORE},
+}
