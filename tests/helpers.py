@@ -75,6 +75,27 @@ def objectives_agree(make, backends: tuple, x: np.ndarray, terms: tuple, dtype: 
     assert rel_error(g_f, g_r) < tol_g
 
 
+def transfer_ensemble(sizes: dict = SMALL, backend: str = "numpy", signals: tuple = (),
+                      **overrides):
+    """The transfer objective (an Ensemble where the options ask for one) of a 330 Hz tone
+    under a drum loop, or of ``signals`` (content, style), with the chroma term at 2 unless
+    overridden; and its content. The chroma tests build their members with it."""
+    from randstyle.engine.config import TransferConfig
+    from randstyle.engine.demo import drum_loop
+    from randstyle.engine.model.network import Network
+    from randstyle.engine.run.modes import transfer_objective
+    sr = SMALL["sr"]
+    content, style = signals or (sine(1.0, sr, 330.0), drum_loop(2.0, sr))
+    cfg = TransferConfig(backend=backend, **{"chroma_weight": 2.0, **sizes, **overrides})
+    return transfer_objective(cfg, Network(cfg.network_config(), backend=backend),
+                              [(style, 1.0)], content), content
+
+
+def chroma_holders(obj) -> list:
+    """Which of an ensemble's members hold the chroma term."""
+    return [m.chroma is not None for m in obj.members]
+
+
 def sine(seconds: float, sr: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -6,48 +6,35 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import CUDA_TESTABLE
-from helpers import SMALL, TINY, numeric_grad, rel_error, sine
+from helpers import SMALL, TINY, chroma_holders, numeric_grad, rel_error, sine, transfer_ensemble
 
 from randstyle.engine.cli import main
 from randstyle.engine.config import TransferConfig
-from randstyle.engine.demo import drum_loop
 from randstyle.engine.errors import ParameterError
-from randstyle.engine.model.network import Network
-from randstyle.engine.run.modes import transfer_objective
 
 BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
 SR = SMALL["sr"]
 
 
-def ensemble(sizes: dict = SMALL, backend: str = "numpy", signals: tuple = (), **overrides):
-    content, style = signals or (sine(1.0, SR, 330.0), drum_loop(2.0, SR))
-    cfg = TransferConfig(backend=backend, **{"chroma_weight": 2.0, **sizes, **overrides})
-    return transfer_objective(cfg, Network(cfg.network_config(), backend=backend),
-                              [(style, 1.0)], content), content
-
-
-def holders(obj) -> list:
-    return [m.chroma is not None for m in obj.members]
-
-
 def test_the_longest_style_network_holds_the_term_on_its_own_stft():
-    obj, _ = ensemble(networks=3, member_weight=0.5, chroma_network="longest")
+    obj, _ = transfer_ensemble(networks=3, member_weight=0.5, chroma_network="longest")
     assert [m.network.config.n_fft for m in obj.members] == [256, 128, 256, 512]
-    assert holders(obj) == [False, False, False, True]
+    assert chroma_holders(obj) == [False, False, False, True]
     longest = obj.members[3]
     assert longest.chroma[0].shape == (12, 1 + 512 // 2) and longest.content_target is None
     # the member's weight (0.5) scales the whole member: the term's own weight makes it up
     assert longest.chroma_weight == pytest.approx(4.0)
-    assert holders(ensemble(networks=3)[0]) == [True, False, False, False]  # the default
+    default, _ = transfer_ensemble(networks=3)
+    assert chroma_holders(default) == [True, False, False, False]
 
 
 def test_the_content_network_keeps_it_where_no_style_network_is_longer():
-    assert holders(ensemble(networks=2, n_ffts="128,256", chroma_network="longest")[0]) == \
-        [True, False, False]
-    one, _ = ensemble(chroma_network="longest")  # one network: content and style
+    shorter, _ = transfer_ensemble(networks=2, n_ffts="128,256", chroma_network="longest")
+    assert chroma_holders(shorter) == [True, False, False]
+    one, _ = transfer_ensemble(chroma_network="longest")  # one network: content and style
     assert one.chroma is not None
-    assert holders(ensemble(networks=2, chroma_network="longest", chroma_weight=0.0)[0]) == \
-        [False, False, False]
+    off, _ = transfer_ensemble(networks=2, chroma_network="longest", chroma_weight=0.0)
+    assert chroma_holders(off) == [False, False, False]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -55,10 +42,10 @@ def test_ensemble_gradient_with_the_term_on_a_member(backend):
     """float64: dL/dx of the balanced ensemble against central differences."""
     r = np.random.default_rng(29)
     n = 240
-    obj, _ = ensemble({**TINY, "dtype": "float64"}, backend,
+    obj, _ = transfer_ensemble({**TINY, "dtype": "float64"}, backend,
                       (r.standard_normal(n) * 0.3, r.standard_normal(320) * 0.3), networks=2,
                       chroma_network="longest", chroma_octaves="flat")
-    assert holders(obj) == [False, False, True]
+    assert chroma_holders(obj) == [False, False, True]
     factors = obj.balance(r.standard_normal(n) * 0.1)
     assert factors["chroma_2"] > 0
     x = r.standard_normal(n) * 0.3

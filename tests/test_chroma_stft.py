@@ -6,43 +6,29 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import CUDA_TESTABLE
-from helpers import SMALL, TINY, numeric_grad, rel_error, sine
+from helpers import SMALL, TINY, chroma_holders, numeric_grad, rel_error, sine, transfer_ensemble
 
 from randstyle.engine.cli import main
 from randstyle.engine.config import TransferConfig
-from randstyle.engine.demo import drum_loop
 from randstyle.engine.errors import ParameterError
-from randstyle.engine.model.network import Network
-from randstyle.engine.run.modes import transfer_objective
 
 BACKENDS = ["numpy", "cpu"] + (["cuda"] if CUDA_TESTABLE else [])
 SR = SMALL["sr"]
 
 
-def ensemble(sizes: dict = SMALL, backend: str = "numpy", signals: tuple = (), **overrides):
-    content, style = signals or (sine(1.0, SR, 330.0), drum_loop(2.0, SR))
-    cfg = TransferConfig(backend=backend, **{"chroma_weight": 2.0, **sizes, **overrides})
-    return transfer_objective(cfg, Network(cfg.network_config(), backend=backend),
-                              [(style, 1.0)], content), content
-
-
-def holders(obj) -> list:
-    return [m.chroma is not None for m in obj.members]
-
-
 def test_its_own_stft_holds_the_term_and_nothing_else():
-    obj, _ = ensemble(networks=3, chroma_n_fft=1024, chroma_network="longest")
+    obj, _ = transfer_ensemble(networks=3, chroma_n_fft=1024, chroma_network="longest")
     stfts = [(m.network.config.n_fft, m.network.config.hop_length) for m in obj.members]
     assert stfts == [(256, 64), (128, 32), (256, 64), (512, 128), (1024, 256)]
-    assert holders(obj) == [False, False, False, False, True]  # not the longest network's
+    assert chroma_holders(obj) == [False, False, False, False, True]  # not the longest network's
     own = obj.members[-1]
     assert own.content_target is None and own.style_branches == []
     assert own.branches == {"logmag"} and own.network.config.n_filters == 1
     assert own.chroma[0].shape == (12, 1 + 1024 // 2) and own.chroma_weight == 2.0
     assert obj.weights[-1] == 1.0
-    one, _ = ensemble(chroma_n_fft=1024)  # one network for content and style, and the STFT
-    assert holders(one) == [False, True]
-    off, _ = ensemble(chroma_n_fft=1024, chroma_weight=0.0)  # no term: no member
+    one, _ = transfer_ensemble(chroma_n_fft=1024)  # one network for content and style, and the STFT
+    assert chroma_holders(one) == [False, True]
+    off, _ = transfer_ensemble(chroma_n_fft=1024, chroma_weight=0.0)  # no term: no member
     assert off.chroma is None and not hasattr(off, "members")
 
 
@@ -52,9 +38,9 @@ def test_at_the_content_network_s_stft_it_pulls_as_the_term_there_does():
     member's weight and balance keep --chroma-weight's meaning."""
     r = np.random.default_rng(3)
     x, at = r.standard_normal(SR) * 0.1, r.standard_normal(SR) * 0.1
-    there, _ = ensemble({**SMALL, "dtype": "float64"})
-    own, _ = ensemble({**SMALL, "dtype": "float64"}, chroma_n_fft=SMALL["n_fft"])
-    assert holders(own) == [False, True]
+    there, _ = transfer_ensemble({**SMALL, "dtype": "float64"})
+    own, _ = transfer_ensemble({**SMALL, "dtype": "float64"}, chroma_n_fft=SMALL["n_fft"])
+    assert chroma_holders(own) == [False, True]
     there.balance(at), own.balance(at)
     (t1, g1), (t2, g2) = there.terms_and_grad(x), own.terms_and_grad(x)
     assert t2["chroma"] == pytest.approx(t1["chroma"], rel=1e-9) and t1["chroma"] > 0
@@ -68,10 +54,10 @@ def test_ensemble_gradient_with_the_term_on_its_own_stft(backend):
     chroma STFT) against central differences."""
     r = np.random.default_rng(29)
     n = 160
-    obj, _ = ensemble({**TINY, "dtype": "float64"}, backend,
+    obj, _ = transfer_ensemble({**TINY, "dtype": "float64"}, backend,
                       (r.standard_normal(n) * 0.3, r.standard_normal(320) * 0.3), networks=2,
                       chroma_n_fft=64, chroma_octaves="low")
-    assert holders(obj) == [False, False, False, True]
+    assert chroma_holders(obj) == [False, False, False, True]
     factors = obj.balance(r.standard_normal(n) * 0.1)
     assert factors["chroma_3"] > 0
     x = r.standard_normal(n) * 0.3
@@ -85,7 +71,7 @@ def test_an_odd_size_or_a_content_shorter_than_it_is_one_line(tmp_path, capsys):
     with pytest.raises(ParameterError, match="chroma_n_fft must be 0 .off. or an even size"):
         TransferConfig(chroma_n_fft=1023)
     with pytest.raises(ParameterError, match="--chroma-n-fft sets it"):
-        ensemble(chroma_n_fft=16384)  # the content: 1 s at 8000 Hz
+        transfer_ensemble(chroma_n_fft=16384)  # the content: 1 s at 8000 Hz
     sf.write(str(tmp_path / "c.wav"), sine(1.0, SR, 330.0), SR)
     out = tmp_path / "o.wav"
     for size, said in (("1023", "chroma-n-fft must be 0"), ("16384", "--chroma-n-fft sets")):
