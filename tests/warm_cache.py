@@ -2,7 +2,8 @@
 
 With `pytest -n N` every worker starts cold: each would compile the cpu backend's common
 kernels (a small objective in float32 and float64: ~45 CPU s on a 2-core AVX2 EPYC) and
-librosa's stencils and tuning estimate (its chroma: ~30 CPU s) for itself, at the same
+librosa's guvectorized utilities, compiled when librosa.util is first imported (~30 CPU s
+before a first `librosa.stft`), for itself, at the same
 moment, so that work would be done N times over; and a command a test runs as a child
 process compiles what its parent has not cached yet (the default transfer's structured
 filters and chroma term: ~15 CPU s in one test). Done here, the workers and their children
@@ -11,8 +12,8 @@ load it from the cache (~1 s).
 The work is split into PARTS run as processes side by side (`python warm_cache.py PART`), so
 a first run uses every core instead of one while the workers wait: the float32 part is what
 a command runs (the default transfer, its kinds), the float64 part what the
-finite-difference checks run (the same network in float64, structured filters, the ops they
-call one by one), and librosa's chroma: about 40, 50 and 37 CPU s.
+finite-difference checks run (the same network in float64, structured filters, and the ops
+they call one by one, in both dtypes), and librosa's chroma: about 40, 50 and 37 CPU s.
 """
 import sys
 
