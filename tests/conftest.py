@@ -19,6 +19,20 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
+# Numba's LLVM optimization at level 1 for the suite's processes, not 3: the suite compiles
+# every cpu kernel in both dtypes on a fresh machine, and runs them on tiny inputs, where
+# level 3's vectorization buys nothing (the warm-up's kernels: CPU s at 3 against 1, on a
+# 2-core AVX2 EPYC, docs/results/testing.md). The same source, the same numerics up to
+# summation order. Cached apart from a user's runs (Numba's cache index does not record the
+# level, so kernels cached here must never be loaded by a command run at level 3): under
+# NUMBA_CACHE_DIR if one is set, else in the checkout's .numba_cache (gitignored).
+if "NUMBA_OPT" not in os.environ:
+    os.environ["NUMBA_OPT"] = "1"
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        os.environ.get("NUMBA_CACHE_DIR")
+        or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        ".numba_cache"), "tests-opt1")
+
 import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -81,11 +81,11 @@ def warm(part: str) -> None:
     if part == "float32":
         _objectives("float32", "dense")
         _commands()
+        _ops("float32")  # after the objective: only the kernels it has not compiled yet
     elif part == "float64":
         _objectives("float64", "dense")
         _objectives("float64", "fastfood")
         _ops("float64")
-        _ops("float32")
     else:
         _librosa()
 
