@@ -103,6 +103,20 @@ def pytest_sessionstart(session) -> None:
                     returncode=3)
 
 
+_pools: dict = {"modules": -1, "libraries": []}
+
+
+def _thread_pools() -> list:
+    """threadpoolctl's controllers of the BLAS/OpenMP libraries loaded, listed again only after
+    new imports (listing them walks the process's shared libraries: 4 ms a test, 6 CPU s over
+    the suite, where a test after the first few imports nothing new)."""
+    from threadpoolctl import ThreadpoolController
+    if len(sys.modules) != _pools["modules"]:
+        _pools.update(modules=len(sys.modules),
+                      libraries=ThreadpoolController().lib_controllers)
+    return _pools["libraries"]
+
+
 @pytest.fixture(autouse=True)
 def _thread_settings_restored():
     """Each test leaves the thread settings as it found them: BLAS libraries' limits,
@@ -110,14 +124,16 @@ def _thread_settings_restored():
     --threads 1 leaves every later test at one thread, and a test of a thread setting
     measures its "before" from whatever ran earlier (issue 21)."""
     import numba
-    from threadpoolctl import threadpool_limits
 
     from randstyle import kernels
-    saved = kernels._threads, numba.get_num_threads()
-    with threadpool_limits(limits=None):  # restores every library's limit on exit
-        yield
+    libraries = _thread_pools()
+    saved = kernels._threads, numba.get_num_threads(), [lib.num_threads for lib in libraries]
+    yield
     kernels._threads = saved[0]
     numba.set_num_threads(saved[1])
+    for lib, n in zip(libraries, saved[2]):
+        if lib.num_threads != n:
+            lib.set_num_threads(n)
 
 
 emulated = pytest.mark.skipif(GPU or not CUDA_TESTABLE,
