@@ -68,32 +68,54 @@ def pytest_xdist_auto_num_workers(config) -> int:
         else (os.cpu_count() or 1) + 1
 
 
+_warming: dict = {}
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal reporter is there to say so
 def pytest_configure(config) -> None:
     # The process that starts pytest-xdist's workers (it has no workerinput of its own)
     # warms Numba's cache for them, its parts side by side: tests/warm_cache.py says why.
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        _warm(config.pluginmanager.get_plugin("terminalreporter"))
+        _start_warming(config.pluginmanager.get_plugin("terminalreporter"))
 
 
-def _warm(say) -> None:
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """The workers start and collect while the warm-up runs (about 4 CPU s each: their
+    imports); the controller schedules no test before this returns, so the first tests still
+    find the cache warm."""
+    _finish_warming()
+
+
+def pytest_unconfigure(config) -> None:
+    _finish_warming()  # a session ended before any worker collected: no part left running
+
+
+def _start_warming(say) -> None:
     import subprocess
     import time
 
     import warm_cache
     say.write_line("warming Numba's on-disk cache for the workers (a first run: ~1 min)")
-    start, here = time.perf_counter(), os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(here), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    parts = [subprocess.Popen([sys.executable, os.path.join(here, "warm_cache.py"), part],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True) for part in warm_cache.PARTS]
-    for part, proc in zip(warm_cache.PARTS, parts):
+    _warming.update(say=say, start=time.perf_counter(), parts={
+        part: subprocess.Popen([sys.executable, os.path.join(here, "warm_cache.py"), part],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True) for part in warm_cache.PARTS})
+
+
+def _finish_warming() -> None:
+    import time
+    parts, say = _warming.pop("parts", {}), _warming.get("say")
+    for part, proc in parts.items():
         err = proc.communicate()[1].strip()
         if proc.returncode:  # the tests still run, each compiling what it needs
             last = err.splitlines()[-1] if err else f"exit {proc.returncode}"
             say.write_line(f"warming the {part} part failed: {last}")
-    say.write_line(f"warm in {time.perf_counter() - start:.0f} s")
+    if parts:
+        say.write_line(f"warm in {time.perf_counter() - _warming['start']:.0f} s")
 
 
 def pytest_sessionstart(session) -> None:
