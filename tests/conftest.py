@@ -23,9 +23,10 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # every cpu kernel in both dtypes on a fresh machine, and runs them on tiny inputs, where
 # level 3's vectorization buys little (the warm-up's parts, each alone with a fresh cache on
 # a 2-core AVX2 EPYC: float32 48 -> 33 CPU s, float64 65 -> 57, librosa's 38 -> 26,
-# docs/results/testing.md). The same source, the same numerics up to summation order. Cached apart from a user's runs (Numba's cache index does not record the
-# level, so kernels cached here must never be loaded by a command run at level 3): under
-# NUMBA_CACHE_DIR if one is set, else in the checkout's .numba_cache (gitignored).
+# docs/results/testing.md). The same source, the same numerics up to summation order.
+# Cached apart from a user's runs (Numba's cache index does not record the level, so kernels
+# cached here must never be loaded by a command run at level 3): under NUMBA_CACHE_DIR if
+# one is set, else in the checkout's .numba_cache (gitignored).
 if "NUMBA_OPT" not in os.environ:
     os.environ["NUMBA_OPT"] = "1"
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(
