@@ -23,9 +23,6 @@ import warnings
 from typing import Callable, Iterator, Optional, Union
 
 import numpy as np
-import pyloudnorm
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import lfilter, resample_poly
 
 from randstyle.engine.errors import ParameterError
 
@@ -106,6 +103,8 @@ def _block_powers(read: Reader, n: int, channels: int, sr: int) -> np.ndarray:
     K-weighted signal over each 400 ms block (75% overlap), (C, blocks), with the same
     values; but filtered chunk by chunk (each filter's state carried over), in float64 a
     chunk at a time: pyloudnorm holds three float64 copies of the whole signal."""
+    import pyloudnorm  # here, not at import: it imports scipy.signal (engine/audio.py)
+    from scipy.signal import lfilter
     meter = pyloudnorm.Meter(sr)
     stages = [(f.passband_gain, f.b, f.a) for f in meter._filters.values()]
     state = [[np.zeros(max(len(b), len(a)) - 1) for _, b, a in stages] for _ in range(channels)]
@@ -174,6 +173,7 @@ def _envelopes(read: Reader, n: int, lo: int, hi: int) -> Iterator[tuple]:
     """(s, e, the peak envelope over [s, e)) for blocks of [lo, hi): the oversampling block
     by block (each block's values are those of the whole signal's: its margins hold what
     the filter reaches), so that memory does not grow with four copies of a long signal."""
+    from scipy.signal import resample_poly  # here, not at import: engine/audio.py says why
     for s in range(lo, hi, OVERSAMPLE_BLOCK):
         e = min(hi, s + OVERSAMPLE_BLOCK)
         a, b = max(0, s - OVERSAMPLE_MARGIN), min(n, e + OVERSAMPLE_MARGIN)
@@ -270,6 +270,7 @@ def _limiter_stretch(read: Reader, n: int, sr: int, ceiling: float, lo: int,
     past it by more than the two filters do (their "nearest" edges fall outside [lo, hi)
     except at the signal's own): the values of the whole signal's, but for the running
     mean's rounding (it starts afresh at each stretch: 1e-16 relative)."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d  # engine/audio.py: why here
     ramp = max(1, int(LIMIT_RAMP_S * sr))
     a, b = max(0, lo - 2 * ramp - 2), min(n, hi + 2 * ramp + 2)
     env = np.concatenate([e for _, _, e in _envelopes(read, n, a, b)])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import toeplitz
-from scipy.signal import fftconvolve
 
 FILTER_TAPS = 512  # mir_eval's flen: distortion filters up to 23 ms at 22050 Hz
 
@@ -68,6 +67,7 @@ class Projector:
             coef = np.linalg.solve(G, rhs)
         except np.linalg.LinAlgError:
             coef = np.linalg.lstsq(G, rhs, rcond=None)[0]
+        from scipy.signal import fftconvolve  # here, not at import: engine/audio.py says why
         out = np.zeros(n + t - 1)
         for k, i in enumerate(which):
             out += fftconvolve(coef[k * t:(k + 1) * t], self.refs[i])[:n + t - 1]

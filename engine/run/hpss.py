@@ -6,7 +6,6 @@ separation, so harmonic + percussive = mix."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from randstyle.engine.model.filters import hann_window
 from randstyle.kernels import numpy_ref
@@ -15,6 +14,7 @@ from randstyle.kernels import numpy_ref
 def hpss(x: np.ndarray, n_fft: int = 2048, hop_length: int = 512, kernel_size: int = 17,
          power: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """(harmonic, percussive) float64 signals of x's length; kernel_size frames / bins."""
+    from scipy.ndimage import median_filter  # here, not at import: engine/audio.py says why
     window = hann_window(n_fft)
     X, _ = numpy_ref.mask_stft_forward(np.asarray(x, dtype=np.float64), window, hop_length)
     mag = np.abs(X)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from randstyle.engine.audio import check_signal
 from randstyle.engine.config import SeparateConfig
@@ -17,6 +16,7 @@ from randstyle.engine.run.hpss import hpss
 
 def transposed(x: np.ndarray, semitones: int) -> np.ndarray:
     """x played ``semitones`` higher (and shorter), by polyphase resampling."""
+    from scipy.signal import resample_poly  # here, not at import: engine/audio.py says why
     ratio = Fraction(2 ** (-semitones / 12)).limit_denominator(64)
     return resample_poly(np.asarray(x, dtype=np.float64), ratio.numerator,
                          ratio.denominator).astype(np.float32)
