@@ -65,7 +65,10 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
         if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
-    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template)
+    shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
+              if s] if pitched else []
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template,
+                           shifts=shifts)
 
 
 def harmonic_notes(cfg: DictionaryConfig) -> list:
@@ -100,9 +103,8 @@ def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
     transposed by 1..N semitones down and up beside them (N = cfg.dictionary_transpose):
     atoms for notes the example never plays; its harmonic atoms last."""
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
-    shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
-              if s] if spec.pitched else []
-    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + spec.harmonic,
+    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in spec.shifts]
+                            + spec.harmonic,
                             axis=0)
 
 
