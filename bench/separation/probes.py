@@ -90,10 +90,10 @@ def main(argv: list | None = None) -> None:
                 "templates": [(f"template atoms of {o} only", ex, {}, o.split(","),
                                dict(dictionary_harmonic=60, dictionary_partials=True))
                               for o in args.only],
-                "both": [(f"transpose {p}, template atoms of {args.only[0]} only", ex,
-                          dict(i.split("=") for i in p.split(",")), args.only[0].split(","),
+                "both": [(f"transpose {p}, template atoms of {o} only", ex,
+                          dict(i.split("=") for i in p.split(",")), o.split(","),
                           dict(dictionary_harmonic=60, dictionary_partials=True))
-                         for p in args.per]}[args.mode]
+                         for p in args.per for o in args.only[:1]]}[args.mode]
         for label, examples, per, only, opts in runs:
             per = {k: _range(v) for k, v in per.items()}
             sd.example_spectrum, sd.source_atoms, sd.assign_templates = \

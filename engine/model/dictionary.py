@@ -177,6 +177,13 @@ def frame_pitches(V: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.nd
     return PITCH_MIDI[salience.argmax(axis=1)], near
 
 
+def register(V: np.ndarray, sr: int, n_fft: int) -> float:
+    """The example's register: the median over its loud frames of frame_pitches (MIDI). Polyphonic
+    examples may read an octave high (the corpus's organ 55, pyin 43); the corpus's flute
+    reads 85, every other pitched example 49-55."""
+    return float(np.median(frame_pitches(V, sr, n_fft)[0]))
+
+
 def partial_template(V: np.ndarray, sr: int, n_fft: int, n_partials: int = 40) -> np.ndarray:
     """The example's own harmonic amplitudes (FitzGerald et al. 2008's shifted templates):
     in each loud frame of V (T, n_bins, host) its partials' amplitudes at the frame's f0

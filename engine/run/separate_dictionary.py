@@ -27,6 +27,7 @@ from randstyle.engine.model.dictionary import (
     harmonic_atoms,
     learn_dictionary,
     partial_template,
+    register,
     spectral_flatness,
     template_atoms,
     transpose_atoms,
@@ -49,7 +50,8 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
 def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig,
                      window: Any) -> SimpleNamespace:
     """The example's magnitudes as the atoms are learned from them: V (every
-    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS) and,
+    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS), the
+    semitones of its transposed atoms (transpositions) and,
     with cfg.dictionary_harmonic, its harmonic atoms or, with cfg.dictionary_partials, its
     partial template (assign_templates makes its atoms); both from every frame."""
     check_signal(np.asarray(example), f"the example of {name!r}")
@@ -63,12 +65,32 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
         if harmonic else []
     template = partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) \
         if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
+    shifts = transpositions(b, V, pitched, cfg)
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
-    shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
-              if s] if pitched else []
     return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template,
                            shifts=shifts)
+
+
+# A pitched example whose register (dictionary.register) is at or above HIGH_REGISTER (C5)
+# reaches down by at most cfg.dictionary_high_down semitones: its partner plays below it, and
+# the corpus's flute (85) transposed down 6 took the guitar's upper partials (measured in
+# docs/results/separation.md: guitar_flute 14.98 / 11.65 with -6..6, 15.15 / 12.12 with -2..4).
+HIGH_REGISTER = 72
+
+
+def transpositions(b: Any, V: Any, pitched: bool, cfg: DictionaryConfig) -> list:
+    """The semitones by which a pitched example's atoms are transposed (none for an unpitched
+    one): -N..N without 0 (N = cfg.dictionary_transpose), the downward reach cut to
+    cfg.dictionary_high_down for a high example."""
+    n = cfg.dictionary_transpose
+    if not pitched:
+        return []
+    down = n
+    if cfg.dictionary_high_down < n and \
+            register(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) >= HIGH_REGISTER:
+        down = cfg.dictionary_high_down
+    return [s for s in range(-down, n + 1) if s]
 
 
 def harmonic_notes(cfg: DictionaryConfig) -> list:
@@ -100,8 +122,8 @@ def assign_templates(b: Any, specs: list, cfg: DictionaryConfig, n_bins: int) ->
 def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
                  rng: np.random.Generator) -> Any:
     """cfg.components atoms learned from V and, when the example is pitched, the same atoms
-    transposed by 1..N semitones down and up beside them (N = cfg.dictionary_transpose):
-    atoms for notes the example never plays; its harmonic atoms last."""
+    transposed by each of spec.shifts semitones beside them (transpositions): atoms for notes
+    the example never plays; its harmonic atoms last."""
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
     return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in spec.shifts]
                             + spec.harmonic,
