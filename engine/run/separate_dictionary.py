@@ -99,10 +99,12 @@ def harmonic_notes(cfg: DictionaryConfig) -> list:
 
 
 # Template atoms go to a pitched source whose template has at least this many partials in
-# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1)
-# and differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
-# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45): a near-sinusoid at every
-# semitone explains any partial of any source, and two alike templates compete for every note
+# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1),
+# differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
+# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45) and plays beside a
+# near-sinusoid (a pitched source under TEMPLATE_PARTIALS): a near-sinusoid's atoms take any
+# partial the rich source's own atoms miss, which its templates cover; two alike templates
+# compete for every note; beside drums alone the piano's templates cost it 0.2 dB
 # (docs/results/separation.md).
 TEMPLATE_PARTIALS, TEMPLATE_APART = 2.0, 0.75
 
@@ -111,12 +113,16 @@ def assign_templates(b: Any, specs: list, cfg: DictionaryConfig, n_bins: int) ->
     """spec.harmonic of each spec with a partial template: its template atoms at every note
     of harmonic_notes where the rule above lets it have them, none elsewhere."""
     own = [s for s in specs if s.template is not None]
+    partials = {id(s): 1.0 / float((s.template ** 2).sum()) for s in own}
     for spec in own:
-        rich = 1.0 / float((spec.template ** 2).sum()) >= TEMPLATE_PARTIALS
+        others = [o for o in own if o is not spec]
+        rich = partials[id(spec)] >= TEMPLATE_PARTIALS
         apart = all(float(np.abs(spec.template - o.template).sum()) >= TEMPLATE_APART
-                    for o in own if o is not spec)
+                    for o in others)
+        beside = any(partials[id(o)] < TEMPLATE_PARTIALS for o in others)
         spec.harmonic = [template_atoms(b, spec.template, cfg.sr, cfg.mask_n_fft, n_bins,
-                                        harmonic_notes(cfg))] if rich and apart else []
+                                        harmonic_notes(cfg))] if rich and apart and beside \
+            else []
 
 
 def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
