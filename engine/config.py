@@ -510,9 +510,9 @@ class DictionaryConfig(SeparateConfig):
     dictionary_transpose: int = opt(6, "beside a pitched example's atoms, the same atoms "
                                        "transposed by 1..N semitones down and up, for notes "
                                        "the example lacks (not for unpitched examples)")
-    dictionary_high_down: int = opt(12, "a pitched example whose median pitch is C5 or "
-                                        "above is transposed down by at most this many "
-                                        "semitones (its partner plays below it)")
+    dictionary_high_down: int = opt(2, "a pitched example whose median pitch is C5 or above "
+                                       "is transposed down by at most this many semitones "
+                                       "(its partner plays below it; 12: no cut)")
     dictionary_harmonic: int = opt(0, "beside a pitched example's atoms, one harmonic atom per "
                                       "semitone from C2 (MIDI 36) over N semitones, carrying "
                                       "the example's spectral envelope (source-filter atoms); "

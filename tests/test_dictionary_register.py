@@ -35,19 +35,19 @@ def test_register_reads_a_low_and_a_high_melody():
 
 @pytest.mark.parametrize("name", ["numpy", "cpu", "cuda"])
 def test_a_high_example_reaches_down_less(name):
-    """--dictionary-transpose 6 --dictionary-high-down 2: the high melody's atoms go 2 down
-    and 6 up, the low one's 6 either way, a drum loop's nowhere; with the default (12, no
+    """--dictionary-transpose 6 and the default --dictionary-high-down 2: the high melody's
+    atoms go 2 down and 6 up, the low one's 6 either way, a drum loop's nowhere; with 12 (no
     cut) the high melody's 6 either way too. The same on every backend (cuda through its
     host emulation where no GPU is present)."""
     b = kernels.get_backend(name)
-    cut = SeparateConfig(dictionary_transpose=6, dictionary_high_down=2, sr=SR,
-                         mask_n_fft=4096)
+    cut = SeparateConfig(dictionary_transpose=6, sr=SR, mask_n_fft=4096)
     both = [s for s in range(-6, 7) if s]
     high = _spectrum(b, _line(HIGH, odd=True))
     assert transpositions(b, high, True, cut) == [-2, -1, 1, 2, 3, 4, 5, 6]
     assert transpositions(b, _spectrum(b, _line(LOW, odd=False)), True, cut) == both
     assert transpositions(b, _spectrum(b, drum_loop(3, SR, seed=2)), False, cut) == []
-    plain = SeparateConfig(dictionary_transpose=6, sr=SR, mask_n_fft=4096)
+    plain = SeparateConfig(dictionary_transpose=6, dictionary_high_down=12, sr=SR,
+                           mask_n_fft=4096)
     assert transpositions(b, high, True, plain) == both
 
 
