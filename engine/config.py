@@ -507,9 +507,10 @@ class DictionaryConfig(SeparateConfig):
     example (NMF), the mix's activations fitted, Wiener masks."""
     METHOD: ClassVar[str] = "dictionary"
     components: int = opt(96, "spectra (atoms) learned per source")
-    dictionary_transpose: int = opt(6, "beside a pitched example's atoms, the same atoms "
-                                       "transposed by 1..N semitones down and up, for notes "
-                                       "the example lacks (not for unpitched examples)")
+    dictionary_transpose: int = opt(6, "a pitched example's atoms also transposed by 1..N "
+                                       "semitones down and up, for notes it lacks")
+    # a pitched example at or above C5 (separate_dictionary.transpositions); 12: no cut
+    dictionary_high_down: int = opt(2, "a high example's (C5+) at most N down", metavar="N")
     dictionary_harmonic: int = opt(0, "beside a pitched example's atoms, one harmonic atom per "
                                       "semitone from C2 (MIDI 36) over N semitones, carrying "
                                       "the example's spectral envelope (source-filter atoms); "
@@ -551,6 +552,7 @@ class DictionaryConfig(SeparateConfig):
             raise ParameterError(f"--rest NAME may hold only letters, digits, - and _, got "
                                  f"{self.rest!r}")
         _check_semitones(self, "dictionary_transpose")
+        _check_semitones(self, "dictionary_high_down")
         if not 0 <= self.continuity <= 100:
             raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
         if not 0 <= self.dictionary_refine <= 3:

@@ -57,8 +57,9 @@ def _spec(shares) -> SimpleNamespace:
 
 
 def test_templates_go_to_rich_sources_unlike_the_others():
-    """A near-sinusoid (one partial in effect) gets none; a rich template unlike every other
-    gets its atoms (one a note); two alike rich templates get none."""
+    """A near-sinusoid (one partial in effect) gets none; a rich template unlike every other,
+    beside a near-sinusoid, gets its atoms (one a note); two alike rich templates get none,
+    and a rich one beside drums alone none."""
     b = numpy_ref
     cfg = SeparateConfig(dictionary_harmonic=12, dictionary_partials=True, mask_n_fft=2048,
                          sr=SR)
@@ -71,7 +72,9 @@ def test_templates_go_to_rich_sources_unlike_the_others():
     assert piano.harmonic == [] and organ.harmonic == []
     drums_and_organ = [SimpleNamespace(template=None, harmonic=[]), organ]
     assign_templates(b, drums_and_organ, cfg, 1025)
-    assert len(organ.harmonic) == 1
+    assert organ.harmonic == []  # no near-sinusoid beside it
+    assign_templates(b, [organ, flute], cfg, 1025)
+    assert len(organ.harmonic) == 1 and flute.harmonic == []
 
 
 def test_partials_without_harmonic_atoms_refused():

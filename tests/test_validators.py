@@ -22,7 +22,8 @@ ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_wei
            "eval_patience", "eval_min_improvement", "envelope_weight", "shift_weight",
            "dictionary_transpose", "dictionary_harmonic", "style_factor_tol", "autocorr_weight",
            "spectrum_weight", "segment", "overlap", "chroma_weight", "style_transpose",
-           "continuity", "dictionary_refine", "chroma_n_fft"}
+           "continuity", "dictionary_refine", "chroma_n_fft",
+           "dictionary_high_down"}
 
 
 def _bad_values(cls) -> list:

@@ -11,9 +11,10 @@ Smaragdis et al. 2007), the statistics method at its defaults (with --statistics
 HPSS (two sources, parts assigned the way that scores best) and the ideal ratio mask (from the
 true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default against variants
 of its options (one variant per --set, several options in one --set separated by commas).
-``... consistent --rounds 2``: consistent Wiener rounds after the default (each source's
-mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the default's
-sources averaged with those at a second STFT size. ``... misi --rounds 3``: MISI phase
+``--remix guitar_flute/flute+piano_strings/piano``: also a mix the corpus lacks, made of its
+stems at equal RMS. ``... consistent --rounds 2``: consistent Wiener rounds after the default
+(each source's mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the
+default's sources averaged with those at a second STFT size. ``... misi --rounds 3``: MISI phase
 rounds after the default. ``... memory --minutes 10``: peak RSS
 (resource.getrusage) of the default on a long mix (the corpus's first mix repeated), with
 --fit-iter updates (memory does not grow with updates).
@@ -103,10 +104,27 @@ def parse_set(spec: str) -> dict:
     return opts
 
 
+def remixed(mixes: list, spec: str) -> tuple:
+    """A mix the corpus lacks, from its stems: spec 'MIX/SOURCE+MIX/SOURCE[+...]' (e.g.
+    guitar_flute/flute+piano_strings/piano), each stem scaled to the first's RMS (the corpus's
+    mixes are at equal RMS), the sources' examples the corpus's."""
+    by_name = {m[0]: m for m in mixes}
+    stems, examples = {}, {}
+    for part in spec.split("+"):
+        mix, _, source = part.partition("/")
+        stem = by_name[mix][2][source]
+        first = next(iter(stems.values()), stem)
+        stems[source] = stem * np.sqrt(np.mean(first ** 2) / np.mean(stem ** 2))
+        examples[source] = by_name[mix][3][source]
+    return "_".join(stems) + " (remix)", sum(stems.values()), stems, examples
+
+
 def run(args: argparse.Namespace) -> str:
     sr, mixes = lab.mixes(args.corpus)
+    extra = [remixed(mixes, spec) for spec in args.remix or ()]
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
+    mixes = mixes + extra
     variants = {"default": {}}
     for spec in args.set or ():
         variants[spec] = parse_set(spec)
@@ -255,6 +273,9 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--set", action="append", help="a variant: KEY=VALUE[,KEY=VALUE]")
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
+    ap.add_argument("--remix", action="append",
+                    help="table, sweep: also a mix of the corpus's stems, "
+                         "MIX/SOURCE+MIX/SOURCE[+...] (equal RMS)")
     args = ap.parse_args(argv)
     modes = {"memory": memory, "consistent": consistent, "fuse": fuse, "misi": misi}
     modes.get(args.mode, run)(args)

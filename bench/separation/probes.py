@@ -3,15 +3,17 @@ docs/results/separation.md), each a default separation with one thing changed:
 
 ``python -m bench.separation probes stems --mixes guitar_flute,piano_strings``: each source's
 example replaced by its true stem in turn. ``... probes transpose --mixes guitar_flute --per
-flute=1 --per flute=3 --per guitar=9``: one source's transposition range changed.
+flute=1 --per flute=3 --per guitar=9 --per strings=-6:14``: one source's transposition range
+changed (N: -N..N; LO:HI: LO..HI semitones).
 ``... probes templates --mixes piano_organ --only piano --only organ``: --dictionary-harmonic
 60 --dictionary-partials with the template atoms of the named sources only (the others'
-dropped, whatever assign_templates decided).
+dropped, whatever assign_templates decided; NAME@LO:HI: only at MIDI notes LO..HI).
+``... probes both --mixes guitar_flute --only guitar,flute@76:88 --per flute=2``: the two
+together, the --only set beside each --per.
 Markdown on stdout and under bench/results/.
 """
 import argparse
 import time
-from dataclasses import replace
 
 from bench import lab
 from bench.lab import write_markdown
@@ -27,34 +29,53 @@ def _row(label: str, name: str, stems: dict, parts: dict, cpu: float) -> str:
         + f" | {cpu:.1f} |"
 
 
+def _range(text: str) -> tuple:
+    """'N' as (-N, N); 'LO:HI' (semitones, either signed) as (LO, HI)."""
+    lo, _, hi = text.partition(":")
+    return (int(lo), int(hi)) if hi else (-int(lo), int(lo))
+
+
+def _notes(text: str) -> tuple:
+    """'NAME' as (NAME, None); 'NAME@LO:HI' as (NAME, (LO, HI)): its template atoms at those
+    MIDI notes only."""
+    name, _, span = text.partition("@")
+    return name, _range(span) if span else None
+
+
 def _patched(name_of: dict, per: dict, only: list | None):
     """example_spectrum and source_atoms of separate_dictionary, wrapped: the spec knows its
-    source's name; per {name: N} sets that source's transposition range; only keeps the
+    source's name; per {name: (lo, hi)} sets that source's transposition range; only keeps the
     template atoms of those sources."""
     spectrum, atoms, assign = sd.example_spectrum, sd.source_atoms, sd.assign_templates
 
     def example_spectrum(b, name, example, cfg, window):
         spec = spectrum(b, name, example, cfg, window)
         name_of[id(spec)] = name
+        if name in per and spec.pitched:
+            lo, hi = per[name]
+            spec.shifts = [s for s in range(lo, hi + 1) if s]
         return spec
 
-    def source_atoms(b, spec, V, cfg, rng):
-        n = per.get(name_of.get(id(spec)), cfg.dictionary_transpose)
-        return atoms(b, spec, V, replace(cfg, dictionary_transpose=n), rng)
+    notes = dict(_notes(o) for o in only or ())
 
     def assign_templates(b, specs, cfg, n_bins):
         for spec in specs:
-            keep = spec.template is not None and name_of.get(id(spec)) in (only or ())
+            name = name_of.get(id(spec))
+            lo, hi = notes.get(name) or (0, 127)
+            midi = [m for m in harmonic_notes(cfg) if lo <= m <= hi]
+            keep = spec.template is not None and name in notes and midi
             spec.harmonic = [template_atoms(b, spec.template, cfg.sr, cfg.mask_n_fft, n_bins,
-                                            harmonic_notes(cfg))] if keep else []
-    return example_spectrum, source_atoms, assign if only is None else assign_templates
+                                            midi)] if keep else []
+    return example_spectrum, atoms, assign if only is None else assign_templates
 
 
 def main(argv: list | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["stems", "transpose", "templates"])
-    ap.add_argument("--per", action="append", default=[], help="transpose: NAME=N[,NAME=N]")
-    ap.add_argument("--only", action="append", default=[], help="templates: NAME[,NAME]")
+    ap.add_argument("mode", choices=["stems", "transpose", "templates", "both"])
+    ap.add_argument("--per", action="append", default=[],
+                    help="transpose, both: NAME=N or NAME=LO:HI[,...]")
+    ap.add_argument("--only", action="append", default=[],
+                    help="templates: NAME[@LO:HI][,...]; both: one such, beside every --per")
     ap.add_argument("--mixes", required=True, help="comma-separated mix names")
     lab.corpus_option(ap)
     args = ap.parse_args(argv)
@@ -68,9 +89,13 @@ def main(argv: list | None = None) -> None:
                                None, {}) for p in args.per],
                 "templates": [(f"template atoms of {o} only", ex, {}, o.split(","),
                                dict(dictionary_harmonic=60, dictionary_partials=True))
-                              for o in args.only]}[args.mode]
+                              for o in args.only],
+                "both": [(f"transpose {p}, template atoms of {o} only", ex,
+                          dict(i.split("=") for i in p.split(",")), o.split(","),
+                          dict(dictionary_harmonic=60, dictionary_partials=True))
+                         for p in args.per for o in args.only[:1]]}[args.mode]
         for label, examples, per, only, opts in runs:
-            per = {k: int(v) for k, v in per.items()}
+            per = {k: _range(v) for k, v in per.items()}
             sd.example_spectrum, sd.source_atoms, sd.assign_templates = \
                 _patched({}, per, only)
             c = time.process_time()

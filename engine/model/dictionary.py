@@ -147,25 +147,51 @@ def harmonic_atoms(b: Any, V: Any, sr: int, n_fft: int, midi: list) -> Any:
     return normalize_atoms(b, atoms + V.dtype.type(1e-12))
 
 
+def _loud_frames(V: np.ndarray) -> np.ndarray:
+    """The frames of V (T, n_bins, host) within 30 dB of the loudest, float64."""
+    V = np.asarray(V, dtype=np.float64)
+    return V[V.sum(axis=1) > 1e-3 * V.sum(axis=1).max()]
+
+
+def _partials(near: np.ndarray, f0: float, count: int) -> np.ndarray:
+    """(T, count): the amplitudes of near (T, n_bins) at the bins of f0, 2 f0, ... (f0 in
+    bins), 0 at or past the top bin."""
+    n_bins = near.shape[1]
+    bins = np.round(f0 * np.arange(1, count + 1)).astype(np.int64)
+    return np.where(bins < n_bins - 1, near[:, np.minimum(bins, n_bins - 1)], 0.0)
+
+
+PITCH_MIDI = np.arange(36, 96)  # the notes the harmonic-sum pitch estimate considers
+
+
+def frame_pitches(V: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """The dominant f0 of each loud frame of V (T, n_bins, host): the MIDI note of
+    PITCH_MIDI with the most weight on its first 8 harmonics (0.84 a harmonic less each; a
+    partial's amplitude the largest bin within one of h f0). Returns (its MIDI note per loud
+    frame, near: the loud frames' magnitudes with each bin the largest of its 3 neighbours)."""
+    V = _loud_frames(V)
+    f0s = 440.0 * 2 ** ((PITCH_MIDI - 69) / 12) * n_fft / sr
+    near = np.maximum.reduce([np.roll(V, d, axis=1) for d in (-1, 0, 1)])
+    weights = 0.84 ** np.arange(8)
+    salience = np.stack([_partials(near, f0, 8) @ weights for f0 in f0s], axis=1)
+    return PITCH_MIDI[salience.argmax(axis=1)], near
+
+
+def register(V: np.ndarray, sr: int, n_fft: int) -> float:
+    """The example's register: the median over its loud frames of frame_pitches (MIDI). Polyphonic
+    examples may read an octave high (the corpus's organ 55, pyin 43); the corpus's flute
+    reads 85, every other pitched example 49-55."""
+    return float(np.median(frame_pitches(V, sr, n_fft)[0]))
+
+
 def partial_template(V: np.ndarray, sr: int, n_fft: int, n_partials: int = 40) -> np.ndarray:
     """The example's own harmonic amplitudes (FitzGerald et al. 2008's shifted templates):
-    in each frame of V (T, n_bins, host) within 30 dB of the loudest, the dominant f0 (MIDI
-    36..96, the most weight on its first 8 harmonics, 0.84 a harmonic less each), its
-    partials' amplitudes (the largest bin within one of h f0) as a share of their sum; the
-    median over frames. (n_partials,), unit sum."""
-    V = np.asarray(V, dtype=np.float64)
-    V = V[V.sum(axis=1) > 1e-3 * V.sum(axis=1).max()]
-    n_bins = V.shape[1]
-    f0s = 440.0 * 2 ** ((np.arange(36, 96) - 69) / 12) * n_fft / sr
-    near = np.maximum.reduce([np.roll(V, d, axis=1) for d in (-1, 0, 1)])
-
-    def partials(f0: float, count: int) -> np.ndarray:
-        bins = np.round(f0 * np.arange(1, count + 1)).astype(np.int64)
-        return np.where(bins < n_bins - 1, near[:, np.minimum(bins, n_bins - 1)], 0.0)
-    weights = 0.84 ** np.arange(8)
-    salience = np.stack([partials(f0, 8) @ weights for f0 in f0s], axis=1)
-    best = salience.argmax(axis=1)
-    amps = np.stack([partials(f0s[j], n_partials)[t] for t, j in enumerate(best)])
+    in each loud frame of V (T, n_bins, host) its partials' amplitudes at the frame's f0
+    (frame_pitches) as a share of their sum; the median over frames. (n_partials,), unit
+    sum."""
+    midi, near = frame_pitches(V, sr, n_fft)
+    f0s = 440.0 * 2 ** ((midi - 69) / 12) * n_fft / sr
+    amps = np.stack([_partials(near, f0, n_partials)[t] for t, f0 in enumerate(f0s)])
     amps /= np.maximum(amps.sum(axis=1, keepdims=True), 1e-30)
     template = np.median(amps, axis=0)
     return template / max(template.sum(), 1e-30)

@@ -27,6 +27,7 @@ from randstyle.engine.model.dictionary import (
     harmonic_atoms,
     learn_dictionary,
     partial_template,
+    register,
     spectral_flatness,
     template_atoms,
     transpose_atoms,
@@ -49,7 +50,8 @@ def magnitude(b: Any, x: np.ndarray, window: Any, hop_length: int) -> tuple[Any,
 def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConfig,
                      window: Any) -> SimpleNamespace:
     """The example's magnitudes as the atoms are learned from them: V (every
-    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS) and,
+    cfg.dictionary_stride-th frame), pitched (spectral flatness below PITCHED_FLATNESS), the
+    semitones of its transposed atoms (transpositions) and,
     with cfg.dictionary_harmonic, its harmonic atoms or, with cfg.dictionary_partials, its
     partial template (assign_templates makes its atoms); both from every frame."""
     check_signal(np.asarray(example), f"the example of {name!r}")
@@ -63,9 +65,32 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
         if harmonic else []
     template = partial_template(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) \
         if pitched and cfg.dictionary_harmonic and cfg.dictionary_partials else None
+    shifts = transpositions(b, V, pitched, cfg)
     if cfg.dictionary_stride > 1:
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
-    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template)
+    return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template,
+                           shifts=shifts)
+
+
+# A pitched example whose register (dictionary.register) is at or above HIGH_REGISTER (C5)
+# reaches down by at most cfg.dictionary_high_down semitones: its partner plays below it, and
+# the corpus's flute (85) transposed down 6 took the guitar's upper partials (measured in
+# docs/results/separation.md: guitar_flute 14.98 / 11.65 with -6..6, 15.15 / 12.12 with -2..4).
+HIGH_REGISTER = 72
+
+
+def transpositions(b: Any, V: Any, pitched: bool, cfg: DictionaryConfig) -> list:
+    """The semitones by which a pitched example's atoms are transposed (none for an unpitched
+    one): -N..N without 0 (N = cfg.dictionary_transpose), the downward reach cut to
+    cfg.dictionary_high_down for a high example."""
+    n = cfg.dictionary_transpose
+    if not pitched:
+        return []
+    down = n
+    if cfg.dictionary_high_down < n and \
+            register(b.to_numpy(V), cfg.sr, cfg.mask_n_fft) >= HIGH_REGISTER:
+        down = cfg.dictionary_high_down
+    return [s for s in range(-down, n + 1) if s]
 
 
 def harmonic_notes(cfg: DictionaryConfig) -> list:
@@ -74,10 +99,12 @@ def harmonic_notes(cfg: DictionaryConfig) -> list:
 
 
 # Template atoms go to a pitched source whose template has at least this many partials in
-# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1)
-# and differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
-# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45): a near-sinusoid at every
-# semitone explains any partial of any source, and two alike templates compete for every note
+# effect (1 / sum of squared shares: the corpus's flute 1.1, guitar 3.5, piano 5.1, organ 8.1),
+# differs from every other pitched source's by at least TEMPLATE_APART (L1 of the shares;
+# guitar / flute 0.98, piano / organ 0.52, piano / strings 0.45) and plays beside a
+# near-sinusoid (a pitched source under TEMPLATE_PARTIALS): a near-sinusoid's atoms take any
+# partial the rich source's own atoms miss, which its templates cover; two alike templates
+# compete for every note; beside drums alone the piano's templates cost it 0.2 dB
 # (docs/results/separation.md).
 TEMPLATE_PARTIALS, TEMPLATE_APART = 2.0, 0.75
 
@@ -86,23 +113,26 @@ def assign_templates(b: Any, specs: list, cfg: DictionaryConfig, n_bins: int) ->
     """spec.harmonic of each spec with a partial template: its template atoms at every note
     of harmonic_notes where the rule above lets it have them, none elsewhere."""
     own = [s for s in specs if s.template is not None]
+    partials = {id(s): 1.0 / float((s.template ** 2).sum()) for s in own}
     for spec in own:
-        rich = 1.0 / float((spec.template ** 2).sum()) >= TEMPLATE_PARTIALS
+        others = [o for o in own if o is not spec]
+        rich = partials[id(spec)] >= TEMPLATE_PARTIALS
         apart = all(float(np.abs(spec.template - o.template).sum()) >= TEMPLATE_APART
-                    for o in own if o is not spec)
+                    for o in others)
+        beside = any(partials[id(o)] < TEMPLATE_PARTIALS for o in others)
         spec.harmonic = [template_atoms(b, spec.template, cfg.sr, cfg.mask_n_fft, n_bins,
-                                        harmonic_notes(cfg))] if rich and apart else []
+                                        harmonic_notes(cfg))] if rich and apart and beside \
+            else []
 
 
 def source_atoms(b: Any, spec: SimpleNamespace, V: Any, cfg: DictionaryConfig,
                  rng: np.random.Generator) -> Any:
     """cfg.components atoms learned from V and, when the example is pitched, the same atoms
-    transposed by 1..N semitones down and up beside them (N = cfg.dictionary_transpose):
-    atoms for notes the example never plays; its harmonic atoms last."""
+    transposed by each of spec.shifts semitones beside them (transpositions): atoms for notes
+    the example never plays; its harmonic atoms last."""
     D = learn_dictionary(b, V, cfg.components, cfg.dictionary_iter, cfg.beta, rng)
-    shifts = [s for s in range(-cfg.dictionary_transpose, cfg.dictionary_transpose + 1)
-              if s] if spec.pitched else []
-    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in shifts] + spec.harmonic,
+    return b.xp.concatenate([D] + [transpose_atoms(b, D, s) for s in spec.shifts]
+                            + spec.harmonic,
                             axis=0)
 
 
