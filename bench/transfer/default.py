@@ -126,7 +126,9 @@ VARIANTS.update({"L12low": {"chroma_weight": 12.0, "chroma_octaves": "low"},
                  "L24low": {"chroma_weight": 24.0, "chroma_octaves": "low"},
                  "L16lowp5": {"chroma_octaves": "low", "min_improvement": 0.005},
                  "L16low180": {"chroma_octaves": "low", "min_improvement": 0.005,
-                               "maxiter": 180}})
+                               "maxiter": 180},
+                 "L24lowp5": {"chroma_weight": 24.0, "chroma_octaves": "low",
+                              "min_improvement": 0.005}})
 
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:
