@@ -55,8 +55,10 @@ PERCUSSIVE_SHARE = 0.3
 # octaves in the bass"). The plateau stop then moved to 0.5 % (the tuning piano under drums
 # stopped at 102 of its 150 iterations at 1 %): 0.379 / 0.211, chroma_cqt 0.907 in 139
 # iterations, against 1 %'s 0.406 / 0.215, 0.904; the weight at 12 instead read 0.406 /
-# 0.220, 0.901 ("The percussive kind's octaves by the content's bass"). The octaves follow
-# the content's bass (BASS_SHARE below).
+# 0.220, 0.900, at 24 0.419 / 0.214, 0.912. Held out, drums2: 0.1875 / 0.2037, chroma_cqt
+# 0.868 in 150 iterations (1 %: 0.191 / 0.2004, 0.862 in 130): the check network farther
+# ("The percussive kind's octaves by the content's bass"). The octaves follow the content's
+# bass (BASS_SHARE below).
 KINDS: dict = {
     "tonal": {**PRESETS["percussive"], "chroma_weight": 16.0, "maxiter": 150,
               "min_improvement": 0.01, "chroma_octaves": "flat", "chroma_network": "longest"},
