@@ -119,6 +119,16 @@ VARIANTS.update({"S16": {"chroma_n_fft": 8192},
                  # the low octaves on the kind's own place for the term (the longest network)
                  "L16low": {"chroma_octaves": "low"},
                  "L8low": {"chroma_weight": 8.0, "chroma_octaves": "low"}})
+# The percussive kind over the low octaves (L16low) with its weight or stops changed, for
+# the held drums2's check network (0.2004 at L16low): ``12``/``24`` the weight, ``p5`` the
+# plateau stop at 0.5 % (at most 150 iterations), ``180`` at most 180 iterations (at 0.5 %).
+VARIANTS.update({"L12low": {"chroma_weight": 12.0, "chroma_octaves": "low"},
+                 "L24low": {"chroma_weight": 24.0, "chroma_octaves": "low"},
+                 "L16lowp5": {"chroma_octaves": "low", "min_improvement": 0.005},
+                 "L16low180": {"chroma_octaves": "low", "min_improvement": 0.005,
+                               "maxiter": 180},
+                 "L24lowp5": {"chroma_weight": 24.0, "chroma_octaves": "low",
+                              "min_improvement": 0.005}})
 
 
 def matmul_cpu_seconds(n: int = 4096, repeat: int = 3) -> float:

@@ -17,7 +17,7 @@ from randstyle.engine.config import TransferConfig
 from randstyle.engine.model.evaluate import CHROMA, chromagram
 from randstyle.engine.presets import PRESETS
 from randstyle.engine.run.hpss import hpss
-from randstyle.engine.signal import frame
+from randstyle.engine.signal import frame, hann_window
 
 PERCUSSIVE_SHARE = 0.3
 # What each kind sets, where the configuration still holds the field's default (a value the
@@ -52,12 +52,18 @@ PERCUSSIVE_SHARE = 0.3
 # (--chroma-n-fft) 0.428 / 0.237, 0.914, and flat there 0.392 / 0.234, 0.863 (not kept).
 # Held out, drums2: 0.191 / 0.2004, chroma_cqt 0.862 (flat: 0.181 / 0.209, 0.835); the choir
 # under the drums 0.208 / 0.350, 0.877 (flat: 0.237 / 0.397, 0.872) ("The chroma term's
-# octaves in the bass").
+# octaves in the bass"). The plateau stop then moved to 0.5 % (the tuning piano under drums
+# stopped at 102 of its 150 iterations at 1 %): 0.379 / 0.211, chroma_cqt 0.907 in 139
+# iterations, against 1 %'s 0.406 / 0.215, 0.904; the weight at 12 instead read 0.406 /
+# 0.220, 0.900, at 24 0.419 / 0.214, 0.912. Held out, drums2: 0.1875 / 0.2037, chroma_cqt
+# 0.868 in 150 iterations (1 %: 0.191 / 0.2004, 0.862 in 130): the check network farther
+# ("The percussive kind's octaves by the content's bass"). The octaves follow the content's
+# bass (BASS_SHARE below).
 KINDS: dict = {
     "tonal": {**PRESETS["percussive"], "chroma_weight": 16.0, "maxiter": 150,
               "min_improvement": 0.01, "chroma_octaves": "flat", "chroma_network": "longest"},
     "percussive": {**PRESETS["percussive"], "chroma_weight": 16.0, "maxiter": 150,
-                   "min_improvement": 0.01, "chroma_octaves": "low",
+                   "min_improvement": 0.005, "chroma_octaves": "low",
                    "chroma_network": "longest"},
     "line": {**PRESETS["percussive"], "chroma_weight": 32.0, "maxiter": 150,
              "min_improvement": 0.01, "content_features": "harmonic", "chroma_octaves": "flat",
@@ -89,6 +95,19 @@ KINDS: dict = {
 # chorales 2.93 and 3.15 (piano), 3.29-3.40 (organ, strings), the guitar 2.86.
 LINE_CLASSES = 2.5
 QUIET = 0.05
+# The percussive kind's chroma octaves by the content's bass: the low octaves (a Gaussian at
+# 110 Hz) where it has one, flat ones where not. Low, chosen on the piano chorale under drums,
+# brought its bass notes back (chroma_cqt 0.904 against flat's 0.858), but the demo (a
+# plucked melody with no bass under a drum loop with a sawtooth bass line) lost on every
+# figure with them (style 0.391 / content 0.321 / chroma 0.799 against flat's 0.273 / 0.330 /
+# 0.818): held to the content's near-empty low pitch classes, the term fights the style's
+# bass. The share of the content's power (4096-point STFT, above 30 Hz) below BASS_HZ (G3):
+# the piano chorales 0.31 (tuning) and 0.18 (held), the guitar 0.27, the organ 0.06, the
+# strings 0.01, the sung lines 0.000 and the demo's melody 0.003. Under the tuning drums the
+# choir (no bass: flat) read 0.237 / 0.397, chroma_cqt 0.872; low there 0.208 / 0.350, 0.877
+# (docs/results/quality.md, "The percussive kind's octaves by the content's bass").
+BASS_HZ = 200.0
+BASS_SHARE = 0.05
 DEFAULTS = {f.name: f.default for f in fields(TransferConfig)}
 
 
@@ -116,6 +135,28 @@ def pitch_classes(content: np.ndarray, sr: int) -> float:
     return float(np.mean(chroma[loud].sum(axis=1))) if np.any(loud) else 0.0
 
 
+def bass_share(content: np.ndarray, sr: int) -> float:
+    """The share of the content's power (the chromagram's STFT, above 30 Hz) below BASS_HZ."""
+    x = np.asarray(content, dtype=np.float64)
+    if len(x) < CHROMA["n_fft"]:
+        x = np.pad(x, (0, CHROMA["n_fft"] - len(x)))
+    power = np.sum(np.abs(np.fft.rfft(frame(x, CHROMA["n_fft"], CHROMA["hop_length"]) *
+                                      hann_window(CHROMA["n_fft"]), axis=1)) ** 2, axis=0)
+    hz = np.fft.rfftfreq(CHROMA["n_fft"], 1.0 / sr)
+    total = float(np.sum(power[hz >= 30.0]))
+    return float(np.sum(power[(hz >= 30.0) & (hz < BASS_HZ)])) / total if total > 0 else 0.0
+
+
+def by_content(kind: str, content: Optional[np.ndarray], sr: int) -> tuple[dict, dict]:
+    """What the content decides of its kind's settings, and what was read: under the
+    percussive kind the chroma term's octaves, low with a bass (BASS_SHARE), flat without."""
+    if kind != "percussive" or content is None:
+        return {}, {}
+    share = bass_share(content, sr)
+    return ({"chroma_octaves": "low" if share >= BASS_SHARE else "flat"},
+            {"bass_share": round(share, 3)})
+
+
 def kind_of(cfg: TransferConfig, styles: list,
             content: Optional[np.ndarray] = None) -> tuple[str, dict]:
     """The kind ``cfg.style_kind`` names, or under ``auto`` the one read off the styles'
@@ -139,7 +180,17 @@ def choose(cfg: TransferConfig, styles: list,
     report's record of the choice ({"style_kind", "percussive_share", "pitch_classes",
     "set"}, the measures where the kind was read off the signals)."""
     kind, record = kind_of(cfg, styles, content)
-    chosen = {k: v for k, v in KINDS[kind].items()
+    settings, read = by_content(kind, content, cfg.sr)
+    chosen = {k: v for k, v in {**KINDS[kind], **settings}.items()
               if getattr(cfg, k) == DEFAULTS[k] and v != DEFAULTS[k]}
-    record = {**record, "style_kind": kind, "set": chosen}
+    record = {**record, **read, "style_kind": kind, "set": chosen}
     return replace(cfg, **chosen), record
+
+
+def song_choice(cfg: TransferConfig, styles: list, content: np.ndarray) -> TransferConfig:
+    """``cfg`` with the kind and what the content decides of it fixed for a whole song (a
+    segment alone may read otherwise: a quiet bass, a bar of chords)."""
+    kind = kind_of(cfg, styles, content)[0]
+    fixed = {k: v for k, v in by_content(kind, content, cfg.sr)[0].items()
+             if getattr(cfg, k) == DEFAULTS[k]}
+    return replace(cfg, style_kind=kind, **fixed)

@@ -16,7 +16,7 @@ from randstyle.engine.errors import ParameterError
 from randstyle.engine.model import memory
 from randstyle.engine.model.style_target import weighted_styles
 from randstyle.engine.run import cluster, interrupt, segments
-from randstyle.engine.run.choice import kind_of
+from randstyle.engine.run.choice import song_choice
 from randstyle.engine.run.progress import clock, say
 from randstyle.engine.run.start import init_signal, resolve_init
 
@@ -75,7 +75,7 @@ def run_song(command: str, content: Optional[np.ndarray], style: Any, cfg: Any, 
     cfg = replace(segments.plain_config(command, cfg), progress=False)
     styles = weighted_styles(style)
     if command == "transfer":  # one kind for the song: a segment alone may read otherwise
-        cfg = replace(cfg, style_kind=kind_of(cfg, styles, content)[0])
+        cfg = song_choice(cfg, styles, content)
     n = len(content) if content is not None else int(round(cfg.seconds * cfg.sr))
     length, overlap = segments.lengths(cfg, segment_s, overlap_s)
     wins = segments.windows(n, min(length, n), overlap)
