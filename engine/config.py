@@ -282,10 +282,11 @@ class TransferConfig(RunConfig):
     # Under drums chroma_cqt missed the low notes (C1-B2, where the kick sits), which a
     # 2048-point STFT cannot tell apart; the longest style network resolves them at no new
     # network's cost (docs/results/quality.md, "The chroma term on the longest STFT").
-    chroma_network: Literal["content", "longest"] = opt(
+    chroma_network: Literal["content", "longest", "both"] = opt(
         "content", "the network whose STFT the chroma term reads: the content network's, or "
                    "with --networks N the longest STFT of all (a style network's, its own "
-                   "chroma filterbank; the content network's where it is as long)", show=False)
+                   "chroma filterbank; the content network's where it is as long), or both "
+                   "(the term at --chroma-weight on each)", show=False)
     # Finer still: the low notes under a kick need finer bins than a style network should
     # have (at 8192 points the style networks lost the drums' frames), so the chroma term can
     # read an STFT of its own, which feeds nothing else. Measured at 8192 points: as much
