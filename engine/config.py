@@ -260,12 +260,13 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
-    style_kind: Literal["auto", "tonal", "percussive", "line", "none"] = opt(
+    style_kind: Literal["auto", "tonal", "percussive", "line", "line_buried", "none"] = opt(
         "auto", "settings chosen for the style (engine/run/choice.py, docs/results/quality.md): "
                 "percussive (the band spectrum term, three style networks, the content on mel "
                 "bands) or tonal, by the style's percussive energy share, and line for one line "
                 "of notes (a voice) under a tonal style, by the content's pitch classes at "
-                "once (auto); none: the plain defaults. A setting you change stands")
+                "once, line_buried where the style's band spectrum would bury that line "
+                "(auto); none: the plain defaults. A setting you change stands")
     chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
