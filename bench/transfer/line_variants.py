@@ -46,4 +46,8 @@ LINE_VARIANTS: dict = {
     # plateau in ~70): at most 200 iterations, the plateau at 0.5 %
     "tonalL16f200": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
                      "maxiter": 200, "min_improvement": 0.005},
+    # ... the tonal kind with the content term at 1 instead of the preset's 1.5 (the style
+    # pulls harder against the log-mel content; the chroma term keeps holding the notes)
+    "tonalL16f_c1": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
+                     **_MORE, "content_weight": 1.0},
 }
