@@ -156,9 +156,12 @@ def line_offset_db(cfg: TransferConfig, styles: list, content: np.ndarray) -> fl
     power over the content's, in dB, where the content's energy is) on the STFT of the
     content network (--n-fft, --hop-length), read on numpy: only its log magnitudes."""
     c = replace(cfg.network_config(), n_filters=1, rhythm_filters=1)
-    return content_offset_db(Network(c, backend="numpy"), np.asarray(content, np.float64),
-                             [(np.asarray(x, np.float64), w) for x, w in styles],
-                             cfg.spectrum_bands)
+
+    def padded(x: np.ndarray) -> np.ndarray:  # a signal too short fails later, in its words
+        x = np.asarray(x, dtype=np.float64)
+        return np.pad(x, (0, max(0, c.n_fft - len(x))))
+    return content_offset_db(Network(c, backend="numpy"), padded(content),
+                             [(padded(x), w) for x, w in styles], cfg.spectrum_bands)
 
 
 def choose(cfg: TransferConfig, styles: list,
