@@ -39,8 +39,8 @@ PAIRS = {  # (content clip, style clip, kind)
              ("voice_soprano", "organ_key", "voice"),
              ("voice_soprano", "strings_key", "voice")],
     # Issue 29's line kind by the content offset (engine/run/choice.py): the choir under the
-    # strings of other chorales (-6.2 dB: buried) chose the buried line's weight; the voice
-    # under the organ of other chorales (-7.6 dB) checked it, after the choice.
+    # strings of other chorales (-6.2 dB) set the buried line's threshold (16 there, not 32);
+    # the voice under the organ of other chorales (-7.6 dB) checked it, after the choice.
     "offset": [("choir_soprano", "strings", "voice"),
                ("voice_soprano", "organ", "voice")],
 }
