@@ -50,4 +50,7 @@ LINE_VARIANTS: dict = {
     # pulls harder against the log-mel content; the chroma term keeps holding the notes)
     "tonalL16f_c1": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
                      **_MORE, "content_weight": 1.0},
+    # ... and the chroma term at 20 (c1 read chroma_cqt 0.848 on the tuning piano)
+    "tonalL20f_c1": {**_TONAL, **_LONGEST, "chroma_weight": 20.0, "chroma_octaves": "flat",
+                     **_MORE, "content_weight": 1.0},
 }
