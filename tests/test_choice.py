@@ -146,14 +146,15 @@ def test_a_line_the_style_would_bury_holds_its_notes_harder(styles):
 
 
 def test_a_tonal_style_reads_the_chroma_term_on_the_longest_stft(styles):
-    """As documented (docs/results/quality.md, "The line and tonal kinds on the longest
-    STFT"): under a tonal style, chords as content, the chroma term at 16 over flat octaves
-    on the longest style network's STFT, at most 150 iterations with the plateau stop at 1 %
-    (before: 32 on the content network, at most 100 iterations)."""
+    """As documented (docs/results/quality.md, "The line and tonal kinds' last gaps"): under a
+    tonal style, chords as content, the chroma term at 20 over flat octaves on the longest
+    style network's STFT, at most 150 iterations with the plateau stop at 1 %, the content
+    term at 1, not the preset's 1.5 (before: 16 at 1.5)."""
     chords = demo.chord_pad(3.0, SR)
     cfg, record = choose(engine.TransferConfig(), styles["melody"], chords)
-    documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "flat",
+    documented = {"chroma_network": "longest", "chroma_weight": 20.0, "chroma_octaves": "flat",
                   "maxiter": 150, "min_improvement": 0.01}
     assert record["style_kind"] == "tonal"
     assert {k: record["set"].get(k) for k in documented} == documented
     assert {k: getattr(cfg, k) for k in documented} == documented
+    assert cfg.content_weight == 1.0 and cfg.spectrum_weight == 16.0  # the preset's, but 1.5
