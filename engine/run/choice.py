@@ -83,9 +83,11 @@ KINDS: dict = {
 # off these held pairs; its threshold was first the engine's warning (-6 dB), which the
 # choir under the strings of other chorales (-6.2 dB) refuted: at 16 0.250 / 0.286, chroma_cqt
 # 0.887, at 32 0.278 / 0.310 at 0.916, farther by the check network than the old default's
-# 0.366 / 0.308. Hence -7 dB, between that pair and the voice under the organ
-# (docs/results/quality.md, "The line and tonal kinds' last gaps", also for the pair that
-# checked it after the choice).
+# 0.366 / 0.308. Hence -7 dB, between that pair and the voice under the organ. Checked
+# after the choice on the voice under the organ of other chorales (-7.6 dB: buried, 32): it
+# failed there, 0.422 / 0.421 at 0.909, farther by the check network than the old default's
+# 0.515 / 0.395, where 16 read 0.355 / 0.361 at 0.843 (docs/results/quality.md, "The line
+# and tonal kinds' last gaps").
 KINDS["line_buried"] = {**KINDS["line"], "chroma_weight": 32.0}
 LINE_BURIED_DB = -7.0
 # A content of one line (a voice, a melody) under a tonal style: fewer pitch classes sound at
