@@ -35,10 +35,8 @@ LINE_VARIANTS: dict = {
     "tonalL32": {**_TONAL, **_LONGEST, "chroma_weight": 32.0, **_MORE},
     # issue 29's last gaps (docs/results/quality.md, "The line and tonal kinds' last gaps"):
     # the line kind at 24, between the held organ pair's notes (32) and the held strings
-    # pair's closeness (16); and to 200 iterations at 32 (the runs at 150 used ~75 matmuls)
+    # pair's closeness (16)
     "lineL24": {**_LINE, **_LONGEST, "chroma_weight": 24.0, **_MORE},
-    "lineL32_200": {**_LINE, **_LONGEST, "chroma_weight": 32.0, "maxiter": 200,
-                    "min_improvement": 0.01},
     # the line kind with the chroma term on both the content network (2048 points, where
     # the kind held the notes at 64) and the longest (4096), at 16 on each
     "lineB16": {**_LINE, "chroma_network": "both", "chroma_weight": 16.0, **_MORE},
