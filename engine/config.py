@@ -260,12 +260,13 @@ class TransferConfig(RunConfig):
                                     "of their balanced pull", show=False)
     base_style: bool = opt(False, "with --networks N: the content network keeps its own style "
                                   "terms beside the N style networks", show=False)
-    style_kind: Literal["auto", "tonal", "percussive", "line", "none"] = opt(
+    style_kind: Literal["auto", "tonal", "percussive", "line", "line_buried", "none"] = opt(
         "auto", "settings chosen for the style (engine/run/choice.py, docs/results/quality.md): "
                 "percussive (the band spectrum term, three style networks, the content on mel "
                 "bands) or tonal, by the style's percussive energy share, and line for one line "
                 "of notes (a voice) under a tonal style, by the content's pitch classes at "
-                "once (auto); none: the plain defaults. A setting you change stands")
+                "once, line_buried where the style's band spectrum would bury that line "
+                "(auto); none: the plain defaults. A setting you change stands")
     chroma_weight: float = opt(0.0, "weight of the chroma content term: each frame's pitch "
                                     "classes held to the content's, so the notes stay where "
                                     "the style pulls the sound (balanced like a style term; "
@@ -282,10 +283,11 @@ class TransferConfig(RunConfig):
     # Under drums chroma_cqt missed the low notes (C1-B2, where the kick sits), which a
     # 2048-point STFT cannot tell apart; the longest style network resolves them at no new
     # network's cost (docs/results/quality.md, "The chroma term on the longest STFT").
-    chroma_network: Literal["content", "longest"] = opt(
+    chroma_network: Literal["content", "longest", "both"] = opt(
         "content", "the network whose STFT the chroma term reads: the content network's, or "
                    "with --networks N the longest STFT of all (a style network's, its own "
-                   "chroma filterbank; the content network's where it is as long)", show=False)
+                   "chroma filterbank; the content network's where it is as long), or both "
+                   "(the term at --chroma-weight on each)", show=False)
     # Finer still: the low notes under a kick need finer bins than a style network should
     # have (at 8192 points the style networks lost the drums' frames), so the chroma term can
     # read an STFT of its own, which feeds nothing else. Measured at 8192 points: as much

@@ -64,3 +64,13 @@ def test_a_network_name_not_known_is_one_line(tmp_path, capsys):
               str(out), "--chroma-network", "widest", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and not out.exists() and "--chroma-network" in err[-1]
+
+
+def test_both_puts_the_term_on_the_content_network_and_the_longest():
+    obj, _ = transfer_ensemble(networks=3, member_weight=0.5, chroma_network="both")
+    assert chroma_holders(obj) == [True, False, False, True]
+    # each at --chroma-weight's pull: the member's through --member-weight
+    assert obj.members[0].chroma_weight == pytest.approx(2.0)
+    assert obj.members[3].chroma_weight == pytest.approx(4.0)
+    shorter, _ = transfer_ensemble(networks=2, n_ffts="128,256", chroma_network="both")
+    assert chroma_holders(shorter) == [True, False, False]  # no longer member: once

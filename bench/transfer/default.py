@@ -2,7 +2,7 @@
 three kinds of material (tonal in another key, percussive, voice), each run as a user runs
 it (its own stops), on one thread, CPU seconds of the process (setup included).
 
-``python -m bench.transfer default --pairs tune|held [--variants old,new,preset]
+``python -m bench.transfer default --pairs tune|held|offset [--variants old,new,preset]
 [--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
 ``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
 check network at the style's RMS, log-mel content similarity, chroma similarity, seconds,
@@ -11,7 +11,8 @@ process on the same thread count just before each run: issue 29's bound is 100 o
 Run it with one BLAS thread (OPENBLAS_NUM_THREADS=1) as the transfer's ``threads=1``.
 ``tune`` pairs chose the settings; ``held`` pairs are other chorales, keys, drum seed and
 voice (the voice under the strings added after the line kind was chosen), measured after
-the choice.
+the choice; ``offset`` pairs are a sung line under the strings and the organ of other
+chorales, for the line kind's choice by the content offset (engine/run/choice.py).
 """
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ PAIRS = {  # (content clip, style clip, kind)
              ("piano_chorale2", "strings_key", "tonal"),
              ("voice_soprano", "organ_key", "voice"),
              ("voice_soprano", "strings_key", "voice")],
+    # Issue 29's line kind by the content offset (engine/run/choice.py): the choir under the
+    # strings of other chorales (-6.2 dB) set the buried line's threshold (16 there, not 32);
+    # the voice under the organ of other chorales (-7.6 dB) checked it, after the choice.
+    "offset": [("choir_soprano", "strings", "voice"),
+               ("voice_soprano", "organ", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}

@@ -33,4 +33,22 @@ LINE_VARIANTS: dict = {
     "tonalL16f": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
                   **_MORE},
     "tonalL32": {**_TONAL, **_LONGEST, "chroma_weight": 32.0, **_MORE},
+    # issue 29's last gaps (docs/results/quality.md, "The line and tonal kinds' last gaps"):
+    # the line kind at 24, between the held organ pair's notes (32) and the held strings
+    # pair's closeness (16)
+    "lineL24": {**_LINE, **_LONGEST, "chroma_weight": 24.0, **_MORE},
+    # the line kind with the chroma term on both the content network (2048 points, where
+    # the kind held the notes at 64) and the longest (4096), at 16 on each
+    "lineB16": {**_LINE, "chroma_network": "both", "chroma_weight": 16.0, **_MORE},
+    # the tonal kind with the time left under 100 matmuls (its runs stopped by the 1 %
+    # plateau in ~70): at most 200 iterations, the plateau at 0.5 %
+    "tonalL16f200": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
+                     "maxiter": 200, "min_improvement": 0.005},
+    # ... the tonal kind with the content term at 1 instead of the preset's 1.5 (the style
+    # pulls harder against the log-mel content; the chroma term keeps holding the notes)
+    "tonalL16f_c1": {**_TONAL, **_LONGEST, "chroma_weight": 16.0, "chroma_octaves": "flat",
+                     **_MORE, "content_weight": 1.0},
+    # ... and the chroma term at 20 (c1 read chroma_cqt 0.848 on the tuning piano)
+    "tonalL20f_c1": {**_TONAL, **_LONGEST, "chroma_weight": 20.0, "chroma_octaves": "flat",
+                     **_MORE, "content_weight": 1.0},
 }

@@ -292,7 +292,7 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
     # content network's first 1/N filters at the same STFT size (a view it already has).
     nets = member_networks(replace(cfg, seed=cfg.seed + SEED_STRIDE), net, shortest)
     on = chroma_member(cfg, net, nets)
-    here = chroma if on is None else {}
+    here = chroma if on is None or cfg.chroma_network == "both" else {}
     if cfg.base_style:  # today's network whole (the members beside it)
         base = _objective(cfg, net, styles, n, shared, tonal, content=content,
                           content_weight=cfg.content_weight, **here)
@@ -309,10 +309,11 @@ def transfer_objective(cfg: TransferConfig, net: Network, styles: list,
 
 
 def chroma_member(cfg: TransferConfig, net: Network, members: list) -> Optional[int]:
-    """The index of the style network that holds the chroma term (--chroma-network longest:
-    the first of the longest STFT, longer than the content network's), or None: the
-    content network holds it."""
-    if cfg.chroma_network != "longest" or cfg.chroma_weight <= 0 or cfg.member_weight <= 0:
+    """The index of the style network that holds the chroma term (--chroma-network longest
+    or both: the first of the longest STFT, longer than the content network's), or None:
+    the content network holds it (with both, it holds it too)."""
+    if cfg.chroma_network not in ("longest", "both") or cfg.chroma_weight <= 0 \
+            or cfg.member_weight <= 0:
         return None
     sizes = [m.config.n_fft for m in members]
     longest = max(sizes)
