@@ -118,6 +118,11 @@ def spectral_envelope(b: Any, V: Any, sr: int, n_fft: int) -> Any:
     return (c[b.asarray(hi)] - c[b.asarray(lo)]) / b.asarray((hi - lo).astype(np.float64))
 
 
+def f0_bins(midi: Any, sr: int, n_fft: int) -> Any:
+    """The fundamental of MIDI note(s) ``midi`` in STFT bins (equal temperament, A4 440 Hz)."""
+    return 440.0 * 2 ** ((np.asarray(midi) - 69) / 12) * n_fft / sr
+
+
 def partial_combs(midi: list, sr: int, n_fft: int, n_bins: int,
                   amplitudes: Optional[np.ndarray] = None) -> np.ndarray:
     """(len(midi), n_bins) float64 on the host: at each MIDI note the Hann lobe at f0, 2 f0,
@@ -126,7 +131,7 @@ def partial_combs(midi: list, sr: int, n_fft: int, n_bins: int,
     k = np.arange(n_bins, dtype=np.float64)
     combs = np.zeros((len(midi), n_bins))
     for i, m in enumerate(midi):
-        f0 = 440.0 * 2 ** ((m - 69) / 12) * n_fft / sr  # in bins
+        f0 = float(f0_bins(m, sr, n_fft))
         top = int((n_bins - 1) / f0)
         for h in range(1, (top if amplitudes is None else min(len(amplitudes), top)) + 1):
             near = slice(max(0, int(h * f0) - 3), min(n_bins, int(h * f0) + 5))
@@ -170,7 +175,7 @@ def frame_pitches(V: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.nd
     partial's amplitude the largest bin within one of h f0). Returns (its MIDI note per loud
     frame, near: the loud frames' magnitudes with each bin the largest of its 3 neighbours)."""
     V = _loud_frames(V)
-    f0s = 440.0 * 2 ** ((PITCH_MIDI - 69) / 12) * n_fft / sr
+    f0s = f0_bins(PITCH_MIDI, sr, n_fft)
     near = np.maximum.reduce([np.roll(V, d, axis=1) for d in (-1, 0, 1)])
     weights = 0.84 ** np.arange(8)
     salience = np.stack([_partials(near, f0, 8) @ weights for f0 in f0s], axis=1)
@@ -190,7 +195,7 @@ def partial_template(V: np.ndarray, sr: int, n_fft: int, n_partials: int = 40) -
     (frame_pitches) as a share of their sum; the median over frames. (n_partials,), unit
     sum."""
     midi, near = frame_pitches(V, sr, n_fft)
-    f0s = 440.0 * 2 ** ((midi - 69) / 12) * n_fft / sr
+    f0s = f0_bins(midi, sr, n_fft)
     amps = np.stack([_partials(near, f0, n_partials)[t] for t, f0 in enumerate(f0s)])
     amps /= np.maximum(amps.sum(axis=1, keepdims=True), 1e-30)
     template = np.median(amps, axis=0)
