@@ -224,8 +224,7 @@ def choose(cfg: TransferConfig, styles: list,
     "set"}, the measures where the kind was read off the signals)."""
     kind, record = kind_of(cfg, styles, content)
     settings, read = by_content(kind, content, cfg.sr)
-    chosen = {k: v for k, v in {**KINDS[kind], **settings}.items()
-              if getattr(cfg, k) == DEFAULTS[k] and v != DEFAULTS[k]}
+    chosen = _unset(cfg, {**KINDS[kind], **settings})
     record = {**record, **read, "style_kind": kind, "set": chosen}
     return replace(cfg, **chosen), record
 
@@ -234,6 +233,11 @@ def song_choice(cfg: TransferConfig, styles: list, content: np.ndarray) -> Trans
     """``cfg`` with the kind and what the content decides of it fixed for a whole song (a
     segment alone may read otherwise: a quiet bass, a bar of chords)."""
     kind = kind_of(cfg, styles, content)[0]
-    fixed = {k: v for k, v in by_content(kind, content, cfg.sr)[0].items()
-             if getattr(cfg, k) == DEFAULTS[k]}
-    return replace(cfg, style_kind=kind, **fixed)
+    return replace(cfg, style_kind=kind, **_unset(cfg, by_content(kind, content, cfg.sr)[0]))
+
+
+def _unset(cfg: TransferConfig, settings: dict) -> dict:
+    """The settings for fields ``cfg`` leaves at their default (a value the user gave
+    stands), less those that are the default already."""
+    return {k: v for k, v in settings.items()
+            if getattr(cfg, k) == DEFAULTS[k] and v != DEFAULTS[k]}
