@@ -232,7 +232,7 @@ def test_plateau_rule():
 
 def test_patience_stops_a_plateau_and_not_a_falling_loss():
     content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
-    cfg = engine.TransferConfig(**SMALL, maxiter=12, progress=False, backend="numpy",
+    cfg = engine.TransferConfig(**SMALL, maxiter=12, progress=False, backend="cpu",
                                 init="noise")
     # A demanding rule (halve the loss every 3 iterations) stops this run early...
     _, strict = engine.transfer(content, style, cfg, patience=3, min_improvement=0.5)
@@ -252,7 +252,7 @@ def test_patience_stops_a_plateau_and_not_a_falling_loss():
 def test_eval_every_records_the_measure_and_the_report_ends_with_it():
     content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
     y, report = engine.transfer(content, style, engine.TransferConfig(
-        **SMALL, maxiter=6, progress=False, backend="numpy", eval_every=2, patience=0))
+        **SMALL, maxiter=6, progress=False, backend="cpu", eval_every=2, patience=0))
     assert [q["iter"] for q in report["quality_history"]] == [2, 4, 6]
     assert all({"style_distance", "content_similarity", "time_s"} <= set(q)
                for q in report["quality_history"])
@@ -323,7 +323,7 @@ def test_a_run_stopped_by_the_measure_returns_its_best_measured_iterate():
     first measured iterate, not the last one (the bug: returning the last iterate)."""
     content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
     y, report = engine.transfer(content, style, engine.TransferConfig(
-        **SMALL, maxiter=12, progress=False, backend="numpy", eval_every=2, eval_patience=2,
+        **SMALL, maxiter=12, progress=False, backend="cpu", eval_every=2, eval_patience=2,
         patience=0, init="style", content_weight=100.0))
     history = report["quality_history"]
     best = min(history, key=lambda q: q["style_distance"])
