@@ -203,7 +203,7 @@ def test_texture_refuses_a_start_that_copies(tmp_path):
 
 def test_content_start_and_defaults_recorded():
     content, style = demo.plucked_melody(1.5, SR), demo.drum_loop(1.5, SR)
-    cfg = engine.TransferConfig(**SMALL, maxiter=2, progress=False, backend="numpy")
+    cfg = engine.TransferConfig(**SMALL, maxiter=2, progress=False, backend="cpu")
     _, report = engine.transfer(content, style, cfg, init="content")
     assert report["init"] == "content" and report["config"]["init"] == "content"
     _, noise = engine.transfer(content, style, cfg, init="noise")
