@@ -223,22 +223,43 @@ def _busy(seconds: float) -> float:
     return time.perf_counter() - wall
 
 
+def _gemm(seconds: float) -> float:
+    """A task of ``seconds`` of this process's CPU time spent in one-thread float32 matrix
+    products (1024 x 1024: the songs' own bulk, in cache, nothing shared); its wall seconds."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
+    began, wall = time.process_time(), time.perf_counter()
+    while time.process_time() - began < seconds:
+        a @ b
+    return time.perf_counter() - wall
+
+
 def control(args: argparse.Namespace) -> None:
-    """The same loopback clusters on four tasks of pure CPU (a busy loop, nothing shared):
-    the speed-up the machine allows at all. On a machine whose CPU share is capped it is
-    what bounds the songs' speed-up."""
+    """The same loopback clusters on four tasks of pure CPU, nothing shared: a busy loop
+    (``--task busy``: the speed-up the machine allows at all; on a machine whose CPU share
+    is capped it bounds the songs') or one-thread float32 matrix products (``--task gemm``:
+    what two cores give on the floating-point work that is most of a segment's, where two
+    virtual CPUs may share one core's units)."""
     from distributed import Client, LocalCluster
+    task = {"busy": _busy, "gemm": _gemm}[args.task]
+    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
     walls = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            client.gather(client.map(_busy, [0.5] * workers, pure=False))  # started
+                          dashboard_address=None, env=env) as cluster, \
+                Client(cluster) as client:
+            client.gather(client.map(task, [0.5] * workers, pure=False))  # started
             began = time.perf_counter()
-            client.gather(client.map(_busy, [args.cpu_s] * 4, pure=False))
+            client.gather(client.map(task, [args.cpu_s] * 4, pure=False))
             walls[workers] = time.perf_counter() - began
-            record({"bench": "songs.control", "workers": workers, "tasks": 4,
-                    "cpu_s_each": args.cpu_s, "wall_s": round(walls[workers], 1)})
-    record({"bench": "songs.control", "speedup_2_over_1": round(walls[1] / walls[2], 2)})
+            record({"bench": "songs.control", "task": args.task, "workers": workers,
+                    "tasks": 4, "cpu_s_each": args.cpu_s, "wall_s": round(walls[workers], 1),
+                    "code": args.label})
+    speedup = round(walls[1] / walls[2], 2)
+    record({"bench": "songs.control", "task": args.task, "code": args.label,
+            "speedup_2_over_1": speedup})
+    print(f"{args.task}: 1 worker {walls[1]:.1f} s, 2 workers {walls[2]:.1f} s, "
+          f"speed-up {speedup}")
 
 
 def flux(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
@@ -410,6 +431,8 @@ def main() -> None:
                    help="also run the 2 workers with every segment submitted at once")
     c = sub.add_parser("control")
     c.add_argument("--cpu-s", type=float, default=3.0)
+    c.add_argument("--task", choices=("busy", "gemm"), default="busy")
+    c.add_argument("--label", default="", help="which code measured (e.g. a commit)")
     s = sub.add_parser("seams")
     s.add_argument("result")
     s.add_argument("--content", help="the transfer's content (none: a texture's seams)")
