@@ -530,11 +530,9 @@ class DictionaryConfig(SeparateConfig):
     beta: float = opt(1.0, "beta of the divergence, in (0, 3] (1: KL, 2: squared error; "
                            "toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "power p of the Wiener masks (A_s D_s)^p / sum")
-    dictionary_iter: int = opt(100, "updates learning each example's atoms", metavar="N")
-    dictionary_hop_length: Optional[int] = opt(
-        None, "the examples' STFT hop (default: the masks' / 4)", show=False, metavar="N")
-    # at 8192/2048, 1 measured above 2
-    dictionary_stride: int = opt(1, "learn from every Nth example frame", metavar="N")
+    dictionary_iter: int = opt(100, "updates learning each example's atoms")
+    dictionary_stride: int = opt(1, "learn the atoms from every Nth frame of the examples (at "
+                                    "8192/2048, 1 measured above 2)")
     fit_iter: int = opt(100, "updates fitting the mix's activations")
     rest: Optional[str] = opt(None, "NAME of one more source without an example, its atoms "
                                     "learned from the mix beside the others'")
@@ -546,7 +544,7 @@ class DictionaryConfig(SeparateConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_positive(self, "components", "dictionary_iter", "dictionary_stride", "fit_iter",
-                        "rest_components", "dictionary_hop_length")
+                        "rest_components")
         if not 0 < self.beta <= 3:  # beta <= 0 diverges where the spectrogram has zeros
             raise ParameterError(f"--beta must be in (0, 3], got {self.beta}")
         if not 0 < self.mask_power <= 4:

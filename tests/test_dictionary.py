@@ -134,8 +134,7 @@ def test_stride_learns_from_every_nth_frame():
     example = plucked_melody(1.0, SR, seed=2)
     window = numpy_ref.asarray(hann_window(2048).astype(np.float32))
     cfg = SeparateConfig(components=4, dictionary_iter=5, dictionary_transpose=0,
-                         dictionary_stride=3, mask_n_fft=2048, mask_hop_length=512,
-                         dictionary_hop_length=512)
+                         dictionary_stride=3, mask_n_fft=2048, mask_hop_length=512)
     got = example_atoms(numpy_ref, "p", example, cfg, window, np.random.default_rng(1))
     V = magnitude(numpy_ref, example, window, cfg.mask_hop_length)[1]
     want, every = (dictionary.learn_dictionary(numpy_ref, np.ascontiguousarray(v), 4, 5, 1.0,

@@ -58,7 +58,7 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
     if len(example) < cfg.mask_n_fft:
         raise ParameterError(f"the example of {name!r} has {len(example)} samples, shorter than "
                              f"one STFT frame (--mask-n-fft {cfg.mask_n_fft})")
-    V = magnitude(b, example, window, example_hop(cfg))[1]
+    V = magnitude(b, example, window, cfg.mask_hop_length)[1]
     pitched = spectral_flatness(b, V) < PITCHED_FLATNESS
     harmonic = pitched and cfg.dictionary_harmonic and not cfg.dictionary_partials
     harmonic = [harmonic_atoms(b, V, cfg.sr, cfg.mask_n_fft, harmonic_notes(cfg))] \
@@ -70,20 +70,6 @@ def example_spectrum(b: Any, name: str, example: np.ndarray, cfg: DictionaryConf
         V = b.xp.ascontiguousarray(V[::cfg.dictionary_stride])
     return SimpleNamespace(V=V, pitched=pitched, harmonic=harmonic, template=template,
                            shifts=shifts)
-
-
-# The examples' STFT hop is the masks' over EXAMPLE_HOP_DIVISOR by default: 10 s of example
-# at 8192 / 2048 is 108 frames, which 96 atoms all but copy, each frame's notes caught at one
-# phase of the window; at hop 512 the same atoms are learned from 430 frames (the notes at four
-# phases) and cover the stem's frames better (piano_strings 9.66 / 10.91 -> 12.94 / 12.04;
-# docs/results/separation.md, fifth pass).
-EXAMPLE_HOP_DIVISOR = 4
-
-
-def example_hop(cfg: DictionaryConfig) -> int:
-    """The hop of the examples' STFT: cfg.dictionary_hop_length, or the masks' hop over
-    EXAMPLE_HOP_DIVISOR."""
-    return cfg.dictionary_hop_length or max(1, cfg.mask_hop_length // EXAMPLE_HOP_DIVISOR)
 
 
 # A pitched example whose register (dictionary.register) is at or above HIGH_REGISTER (C5)
