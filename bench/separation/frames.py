@@ -7,8 +7,9 @@ the same with that source's stem as its example, by quartiles of the stem frame'
 level over the other source's, its onset flux, its harmonic-sum pitch and its centroid.
 ``... frames starts --mixes piano_strings --hop 512 --hop 2048 --seeds 0,1,2``: the default
 with its examples' STFT at another hop (the mix's unchanged: more frames for the atoms), and
-(``--from-frames``) with each dictionary started from evenly spaced frames of its example
-instead of a seeded random start. BSS Eval SDR; markdown on stdout and under bench/results/.
+with each dictionary started from evenly spaced frames of its example (``--start frames``) or
+from NNDSVDa (``--start nndsvda``) instead of a seeded random start. BSS Eval SDR; markdown on
+stdout and under bench/results/.
 """
 import argparse
 import time
@@ -95,6 +96,18 @@ def learn_from_frames(b, V, k, n_iter, beta, rng):
     return dm.normalize_atoms(b, D)
 
 
+def learn_from_nndsvda(b, V, k, n_iter, beta, rng):
+    """learn_dictionary started from scikit-learn's NNDSVDa (Boutsidis & Gallopoulos 2008;
+    zeros filled with the mean: a multiplicative update keeps a zero at zero), no draw."""
+    from sklearn.decomposition._nmf import _initialize_nmf
+    W, H = _initialize_nmf(np.asarray(b.to_numpy(V), np.float64), k, init="nndsvda")
+    A, D = (b.asarray(np.maximum(x, 1e-9).astype(np.float32)) for x in (W, H))
+    for _ in range(n_iter):
+        A = b.nmf_activations_step(V, A, D, beta)
+        D = b.nmf_dictionary_step(V, A, D, beta)
+    return dm.normalize_atoms(b, D)
+
+
 def starts(args: argparse.Namespace) -> str:
     _, mixes = lab.mixes(args.corpus)
     saved = sd.example_spectrum, sd.learn_dictionary
@@ -104,14 +117,15 @@ def starts(args: argparse.Namespace) -> str:
             for seed in [int(s) for s in args.seeds.split(",")]:
                 sd.example_spectrum = lambda b, n, e, cfg, w, h=hop: saved[0](
                     b, n, e, replace(cfg, mask_hop_length=h or cfg.mask_hop_length), w)
-                sd.learn_dictionary = learn_from_frames if args.from_frames else saved[1]
+                sd.learn_dictionary = {"frames": learn_from_frames, "nndsvda": learn_from_nndsvda,
+                                       None: saved[1]}[args.start]
                 c = time.process_time()
                 try:
                     parts = separate(mix, ex, seed=seed)[0]
                 finally:
                     sd.example_spectrum, sd.learn_dictionary = saved
                 label = f"examples' hop {hop or 'default'}, " + \
-                    ("started from frames" if args.from_frames else f"seed {seed}")
+                    (f"started from {args.start}" if args.start else f"seed {seed}")
                 rows.append(f"| {name} | {label} | " + " / ".join(
                     f"{v:.2f}" for v, _ in scores(stems, parts))
                     + f" | {time.process_time() - c:.1f} |")
@@ -125,7 +139,7 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--mixes", required=True, help="comma-separated mix names")
     ap.add_argument("--hop", type=int, action="append", help="starts: the examples' hop")
     ap.add_argument("--seeds", default="0", help="starts: comma-separated seeds")
-    ap.add_argument("--from-frames", action="store_true",
-                    help="starts: dictionaries started from the examples' frames")
+    ap.add_argument("--start", choices=["frames", "nndsvda"],
+                    help="starts: dictionaries started from the examples' frames, or NNDSVDa")
     lab.corpus_option(ap)
     {"errors": errors, "starts": starts}[ap.parse_args(argv).mode](ap.parse_args(argv))
