@@ -11,6 +11,8 @@ COMMANDS = {
                                           "memory, consistent, fuse, misi"),
     "probes": ("bench.separation.probes", "where the dictionary method's error is: stems, "
                                           "transpose, templates"),
+    "frames": ("bench.separation.frames", "the dictionary method's error per frame, and its "
+                                          "atoms' start: errors, starts"),
     "memory": ("bench.separation.memory", "a statistics separation's peak RSS against the "
                                           "memory estimate"),
 }
