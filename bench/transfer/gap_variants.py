@@ -32,4 +32,9 @@ GAP_VARIANTS: dict = {
     # buries the line pulls half as hard, the chroma term as hard as the plain line kind's
     "lineS8": {**_LINE, "spectrum_weight": 8.0},
     "lineS4": {**_LINE, "spectrum_weight": 4.0},
+    # the buried line (chroma 32) with the content term at 1 (the preset's 1.5), as the
+    # percussive and tonal kinds' lighter content terms came closer by the check network
+    "lineB32C1": {**_LINE, "chroma_weight": 32.0, "content_weight": 1.0},
+    # the percussive kind at 1 over flat octaves (a content without a bass: the choir)
+    "percC1f": {**_PERC, "content_weight": 1.0, "chroma_octaves": "flat"},
 }
