@@ -136,18 +136,21 @@ def test_a_line_under_a_tonal_style_reads_the_chroma_term_on_the_longest_stft(st
 def test_a_line_the_style_would_bury_holds_its_notes_harder(styles):
     """As documented (docs/results/quality.md, "The line and tonal kinds' last gaps"): where
     the style's band spectrum holds less than LINE_BURIED_DB (-7 dB) of the line's where the
-    line sounds, the chroma term at 32 instead of 16, the rest as the line kind; a line among
-    a style's own notes (another melody, -1 dB) keeps 16."""
+    line sounds, the chroma term at 32 instead of 16 and the content term at 1 (the plain
+    default's, so not set) instead of the preset's 1.5, the rest as the line kind; a line
+    among a style's own notes (another melody, -1 dB) keeps 16 and 1.5."""
     melody = demo.plucked_melody(3.0, SR)
     t = np.arange(3 * SR) / SR
     drone = (0.3 * np.sin(2 * np.pi * 110 * t) + 0.2 * np.sin(2 * np.pi * 82.4 * t))
     cfg, record = choose(engine.TransferConfig(), [(drone.astype("float32"), 1.0)], melody)
     assert record["style_kind"] == "line_buried"
     assert record["content_offset_db"] < LINE_BURIED_DB
-    assert record["set"] == {**changes("line"), "chroma_weight": 32.0}
-    assert cfg.chroma_weight == 32.0
-    _, record = choose(engine.TransferConfig(), styles["melody2"], melody)
+    line = {k: v for k, v in changes("line").items() if k != "content_weight"}
+    assert record["set"] == {**line, "chroma_weight": 32.0}
+    assert (cfg.chroma_weight, cfg.content_weight) == (32.0, 1.0)
+    cfg, record = choose(engine.TransferConfig(), styles["melody2"], melody)
     assert record["style_kind"] == "line" and record["content_offset_db"] > LINE_BURIED_DB
+    assert (cfg.chroma_weight, cfg.content_weight) == (16.0, 1.5)
 
 
 def test_a_tonal_style_reads_the_chroma_term_on_the_longest_stft(styles):
