@@ -96,6 +96,14 @@ CLIPS: Dict[str, Tuple[Source, float]] = {
     "strings_key": (Source("strings", ("bach/bwv44.7",), transpose=3, seed=39), 2.0),
     "voice_soprano": (Source("voice", ("bach/bwv28.6",), (0,), seed=40), 1.0),
     "drums2": (_drums(41, start=7.0), 2.0),
+    # Issue 29's second held-out set, rendered after the last gaps' settings were fixed
+    # (bench/transfer/default.py ``--pairs held2``): another chorale (bwv40.8, F minor), the
+    # organ in another key (bwv38.6, A minor played 2 semitones down: G minor), Voice Oohs
+    # singing the new chorale's soprano, another drum seed.
+    "piano_chorale3": (Source("piano", ("bach/bwv40.8",), seed=42), 1.0),
+    "organ_key2": (Source("organ", ("bach/bwv38.6",), transpose=-2, seed=43), 2.0),
+    "voice_soprano3": (Source("voice", ("bach/bwv40.8",), (0,), seed=44), 1.0),
+    "drums3": (_drums(45, start=3.0), 2.0),
 }
 
 

@@ -2,7 +2,7 @@
 three kinds of material (tonal in another key, percussive, voice), each run as a user runs
 it (its own stops), on one thread, CPU seconds of the process (setup included).
 
-``python -m bench.transfer default --pairs tune|held|offset [--variants old,new,preset]
+``python -m bench.transfer default --pairs tune|held|offset|held2 [--variants old,new,preset]
 [--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
 ``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
 check network at the style's RMS, log-mel content similarity, chroma similarity, seconds,
@@ -12,7 +12,9 @@ Run it with one BLAS thread (OPENBLAS_NUM_THREADS=1) as the transfer's ``threads
 ``tune`` pairs chose the settings; ``held`` pairs are other chorales, keys, drum seed and
 voice (the voice under the strings added after the line kind was chosen), measured after
 the choice; ``offset`` pairs are a sung line under the strings and the organ of other
-chorales, for the line kind's choice by the content offset (engine/run/choice.py).
+chorales, for the line kind's choice by the content offset (engine/run/choice.py); ``held2``
+pairs (another chorale, drum seed, organ key and sung line) were rendered after the last
+gaps' settings were fixed and measure them (``--corpus`` where they were rendered).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
+from bench.transfer.gap_variants import GAP_VARIANTS
 from bench.transfer.line_variants import LINE_VARIANTS
 from randstyle.engine.model.evaluate import eval_grams
 from randstyle.engine.presets import PRESETS
@@ -43,6 +46,15 @@ PAIRS = {  # (content clip, style clip, kind)
     # the voice under the organ of other chorales (-7.6 dB) checked it, after the choice.
     "offset": [("choir_soprano", "strings", "voice"),
                ("voice_soprano", "organ", "voice")],
+    # A second held-out set, rendered after the last gaps' settings were fixed and run only
+    # then (docs/results/quality.md, "The last three gaps by the check network"): another
+    # chorale (F minor) under another drum seed and under the organ in another key (G minor),
+    # a sung line of that chorale under the same organ and under strings_key. Its clips are in
+    # bench/corpus/render.py's CLIPS (rendered to /work/corpus_t29f: pass --corpus).
+    "held2": [("piano_chorale3", "drums3", "percussive"),
+              ("piano_chorale3", "organ_key2", "tonal"),
+              ("voice_soprano3", "organ_key2", "voice"),
+              ("voice_soprano3", "strings_key", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
@@ -111,6 +123,7 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
             "line_harm64": {"style_kind": "none", **PRESETS["percussive"], "chroma_weight": 64.0,
                             "maxiter": 100, "content_features": "harmonic"}}
 VARIANTS.update(LINE_VARIANTS)  # the tonal and line kinds on the longest STFT
+VARIANTS.update(GAP_VARIANTS)  # the last three gaps by the check network
 
 # The chroma term on an STFT of its own (--chroma-n-fft: no convolution, no style term)
 # beside the percussive kind's networks, which keep their 1024, 2048, 4096 points: ``S``
