@@ -136,7 +136,7 @@ def test_a_dask_run_equals_the_local_run():
     cfg = TransferConfig(**TINY, maxiter=3, threads=1)
     local, _ = spread.run_song("transfer", content, style, cfg, segment_s=1.0, overlap_s=0.2)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  protocol="tcp://", dashboard_address=None) as cluster:
+                                  protocol="tcp://", dashboard_address=":0") as cluster:
         remote, report = spread.run_song("transfer", content, style, cfg, segment_s=1.0,
                                          overlap_s=0.2,
                                          **spread.runner_for(1, cluster.scheduler_address, 1))

@@ -42,7 +42,7 @@ def test_a_dask_song_keeps_no_more_segments_in_flight_than_threads(monkeypatch):
     content = np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32)
     # In-process workers: the monkeypatched optimizer is theirs too.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  protocol="tcp://", dashboard_address=None) as cluster:
+                                  protocol="tcp://", dashboard_address=":0") as cluster:
         out, report = spread.run_song("transfer", content, np.ones(SR, np.float32),
                                       TransferConfig(**TINY), segment_s=1.0, overlap_s=0.2,
                                       **spread.runner_for(1, cluster.scheduler_address, 1))
