@@ -39,7 +39,11 @@ import pytest  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import numba_cache_lock  # noqa: E402
+
 from randstyle.kernels import cuda  # noqa: E402
+
+numba_cache_lock.install()  # before any kernel compiles: tests/numba_cache_lock.py says why
 
 # The cuda backend under test: the real GPU where one answers, else the same orchestration on
 # NumPy arrays with the .cu kernels compiled for the CPU (kernels/cuda_host.py).

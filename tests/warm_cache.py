@@ -91,4 +91,6 @@ def warm(part: str) -> None:
 
 
 if __name__ == "__main__":
+    import numba_cache_lock  # the parts compile the same kernels in two dtypes side by side
+    numba_cache_lock.install()
     warm(sys.argv[1])
