@@ -125,7 +125,9 @@ def content_similarity(result: np.ndarray, content: np.ndarray, sr: int) -> floa
     return _pearson(log_mel(at_rms(result, rms_of(content)), sr), log_mel(content, sr))
 
 
-def _power_stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+def power_stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT|^2 (T, n_bins) in float64, periodic Hann, "valid" framing; a signal shorter than
+    one frame padded with zeros to one."""
     x = np.asarray(x, dtype=np.float64)
     if len(x) < n_fft:
         x = np.pad(x, (0, n_fft - len(x)))
@@ -135,7 +137,7 @@ def _power_stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 def chromagram(x: np.ndarray, sr: int) -> np.ndarray:
     """(frames, 12) chroma of the power STFT (CHROMA), each frame scaled to its largest pitch
     class (librosa.feature.chroma_stft with tuning 0 and center=False); silent frames 0."""
-    S = _power_stft(x, CHROMA["n_fft"], CHROMA["hop_length"])
+    S = power_stft(x, CHROMA["n_fft"], CHROMA["hop_length"])
     c = S @ chroma_filterbank(sr=sr, n_fft=CHROMA["n_fft"]).T
     peak = c.max(axis=1, keepdims=True)
     return c / np.where(peak < np.finfo(np.float64).tiny, 1.0, peak)

@@ -14,12 +14,12 @@ from typing import Optional
 import numpy as np
 
 from randstyle.engine.config import TransferConfig
-from randstyle.engine.model.evaluate import CHROMA, chromagram
+from randstyle.engine.model.evaluate import CHROMA, chromagram, power_stft
 from randstyle.engine.model.network import Network
 from randstyle.engine.model.spectrum import content_offset_db
 from randstyle.engine.presets import PRESETS
 from randstyle.engine.run.hpss import hpss
-from randstyle.engine.signal import frame, hann_window
+from randstyle.engine.signal import frame
 
 PERCUSSIVE_SHARE = 0.3
 # What each kind sets, where the configuration still holds the field's default (a value the
@@ -174,11 +174,7 @@ def pitch_classes(content: np.ndarray, sr: int) -> float:
 
 def bass_share(content: np.ndarray, sr: int) -> float:
     """The share of the content's power (the chromagram's STFT, above 30 Hz) below BASS_HZ."""
-    x = np.asarray(content, dtype=np.float64)
-    if len(x) < CHROMA["n_fft"]:
-        x = np.pad(x, (0, CHROMA["n_fft"] - len(x)))
-    power = np.sum(np.abs(np.fft.rfft(frame(x, CHROMA["n_fft"], CHROMA["hop_length"]) *
-                                      hann_window(CHROMA["n_fft"]), axis=1)) ** 2, axis=0)
+    power = power_stft(content, CHROMA["n_fft"], CHROMA["hop_length"]).sum(axis=0)
     hz = np.fft.rfftfreq(CHROMA["n_fft"], 1.0 / sr)
     total = float(np.sum(power[hz >= 30.0]))
     return float(np.sum(power[(hz >= 30.0) & (hz < BASS_HZ)])) / total if total > 0 else 0.0
