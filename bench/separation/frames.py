@@ -90,10 +90,7 @@ def learn_from_frames(b, V, k, n_iter, beta, rng):
     D = dm.normalize_atoms(b, V[b.asarray(idx)] + V.dtype.type(1e-3) * V.mean())
     D = D * V.dtype.type(V.sum() / V.shape[0] / k)
     A = b.xp.full((V.shape[0], k), np.sqrt(max(float(V.mean()), 1e-12) / k), dtype=V.dtype)
-    for _ in range(n_iter):
-        A = b.nmf_activations_step(V, A, D, beta)
-        D = b.nmf_dictionary_step(V, A, D, beta)
-    return dm.normalize_atoms(b, D)
+    return dm.alternate(b, V, A, D, n_iter, beta)
 
 
 def learn_from_nndsvda(b, V, k, n_iter, beta, rng):
@@ -102,10 +99,7 @@ def learn_from_nndsvda(b, V, k, n_iter, beta, rng):
     from sklearn.decomposition._nmf import _initialize_nmf
     W, H = _initialize_nmf(np.asarray(b.to_numpy(V), np.float64), k, init="nndsvda")
     A, D = (b.asarray(np.maximum(x, 1e-9).astype(np.float32)) for x in (W, H))
-    for _ in range(n_iter):
-        A = b.nmf_activations_step(V, A, D, beta)
-        D = b.nmf_dictionary_step(V, A, D, beta)
-    return dm.normalize_atoms(b, D)
+    return dm.alternate(b, V, A, D, n_iter, beta)
 
 
 def starts(args: argparse.Namespace) -> str:

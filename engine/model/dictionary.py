@@ -68,6 +68,12 @@ def learn_dictionary(b: Any, V: Any, k: int, n_iter: int, beta: float,
     level = float(np.sqrt(max(float(V.mean()), 1e-12) / k))
     A = b.asarray(_start(rng, (V.shape[0], k), level)).astype(V.dtype)
     D = b.asarray(_start(rng, (k, V.shape[1]), level)).astype(V.dtype)
+    return alternate(b, V, A, D, n_iter, beta)
+
+
+def alternate(b: Any, V: Any, A: Any, D: Any, n_iter: int, beta: float) -> Any:
+    """The atoms after n_iter rounds of alternating activation and dictionary steps from the
+    start (A, D), unit-sum."""
     for _ in range(n_iter):
         A = b.nmf_activations_step(V, A, D, beta)
         D = b.nmf_dictionary_step(V, A, D, beta)
