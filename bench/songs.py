@@ -55,8 +55,10 @@ MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "r = subprocess.run(sys.argv[1:]); u = resource.getrusage(resource.RUSAGE_CHILDREN); "
            "print(r.returncode, u.ru_maxrss, time.perf_counter() - t, u.ru_utime + u.ru_stime)")
 OPTIONS = ["--threads", "1", "--quiet"]  # the defaults otherwise (fastfood filters since #29)
-ENV = {**os.environ, **{v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                         "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+# One thread a process: the CLI runs' environment, and each Dask worker's
+ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                               "NUMBA_NUM_THREADS")}
+ENV = {**os.environ, **ONE_THREAD}
 
 
 def song(seconds: float, corpus: str = CORPUS) -> np.ndarray:
@@ -142,12 +144,11 @@ def _clusters(stack, args: argparse.Namespace, content, style, cfg) -> tuple:
     from distributed import LocalCluster
 
     from randstyle.engine.run import spread
-    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
     runners, addresses = {}, {}
     for workers in (1, 2):
         cluster = stack.enter_context(LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, env=env))
+            dashboard_address=None, env=ONE_THREAD))
         addresses[workers] = cluster.scheduler_address
         runners[workers] = spread.runner_for(1, addresses[workers], 1)
         # Each worker imports the engine, compiles, and computes the style's targets
@@ -242,11 +243,10 @@ def control(args: argparse.Namespace) -> None:
     virtual CPUs may share one core's units)."""
     from distributed import Client, LocalCluster
     task = {"busy": _busy, "gemm": _gemm}[args.task]
-    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
     walls = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, env=env) as cluster, \
+                          dashboard_address=None, env=ONE_THREAD) as cluster, \
                 Client(cluster) as client:
             client.gather(client.map(task, [0.5] * workers, pure=False))  # started
             began = time.perf_counter()
