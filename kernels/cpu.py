@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-from numba import njit, prange
+from numba import njit
 
 from randstyle import kernels
 from randstyle.kernels import cpu_blas as blas
@@ -55,40 +55,78 @@ def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
     return buf
 
 
+# --- the kernels' threads ---------------------------------------------------------------------
+# Each Numba kernel below takes a block of rows [lo, hi) and releases the GIL (nogil); the
+# blocks run on the backend's own threads, the GEMM blocks' pool (kernels/cpu_blas.py), not
+# under Numba's prange. A prange loop compiles through Numba's parallel passes: 2.5x the CPU
+# time of the same kernel without them (the float32 kernels of a transfer 36 CPU s against
+# 15, the float64 ones 41 against 15, on a 2-core AVX2 EPYC at Numba's level 1,
+# docs/results/testing.md), paid on every first run, for loops of independent rows that need
+# nothing from it. Per-row partial sums are added up after the blocks, in one order whatever
+# the blocks: a result does not depend on the thread count.
+
+SHARE_MIN = 1 << 15  # elements: below this a kernel runs on the calling thread (a block
+# handed to the pool costs tens of microseconds)
+
+
+def _spans(n: int, work: int, triangle: bool = False) -> list:
+    """Blocks [lo, hi) of n rows, one per thread, of equal work (rows i of a triangle cost
+    about i each); one block where the work is too small to share."""
+    parts = min(blas.n_workers(), n)
+    if parts < 2 or work < SHARE_MIN:
+        return [(0, n)]
+    if triangle:
+        edges = sorted({int(round(n * np.sqrt(i / parts))) for i in range(parts)} | {n})
+    else:
+        edges = [n * i // parts for i in range(parts + 1)]
+    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+
+def _over_rows(kernel, n: int, work: int, *args, triangle: bool = False) -> None:
+    """kernel(*args, lo, hi) over blocks of rows [0, n) on the backend's threads."""
+    spans = _spans(n, work, triangle)
+    if len(spans) == 1:
+        kernel(*args, 0, n)
+        return
+    blas.run_blocks([lambda lo=lo, hi=hi: kernel(*args, lo, hi) for lo, hi in spans])
+
+
 # --- framing and overlap-add (fused with the window) ---------------------------------------
 
-@njit(parallel=True, cache=True)
-def _frame_window(x, window, hop, out):
-    T, n = out.shape
-    for t in prange(T):
+@njit(nogil=True, cache=True)
+def _frame_window(x, window, hop, out, lo, hi):
+    n = out.shape[1]
+    for t in range(lo, hi):
         base = t * hop
         for i in range(n):
             out[t, i] = x[base + i] * window[i]
 
 
-@njit(parallel=True, cache=True)
-def _overlap_add(dframes, window, hop, n_samples, use_window):
+@njit(nogil=True, cache=True)
+def _overlap_add_block(dframes, window, hop, use_window, dx, lo, hi):
     """Gather form: each sample sums the frames that cover it (no write races)."""
     T, n = dframes.shape
-    dx = np.zeros(n_samples, dtype=dframes.dtype)
-    block = 4096
-    for b in prange((n_samples + block - 1) // block):
-        for s in range(b * block, min(n_samples, (b + 1) * block)):
-            t_hi = min(T - 1, s // hop)
-            t_lo = max(0, (s - n + hop) // hop)
-            acc = 0.0
-            for t in range(t_lo, t_hi + 1):
-                i = s - t * hop
-                if i < n:
-                    acc += dframes[t, i] * (window[i] if use_window else 1.0)
-            dx[s] = acc
+    for s in range(lo, hi):
+        t_hi = min(T - 1, s // hop)
+        t_lo = max(0, (s - n + hop) // hop)
+        acc = 0.0
+        for t in range(t_lo, t_hi + 1):
+            i = s - t * hop
+            if i < n:
+                acc += dframes[t, i] * (window[i] if use_window else 1.0)
+        dx[s] = acc
+
+
+def _overlap_add(dframes, window, hop, n_samples, use_window):
+    dx = np.empty(n_samples, dtype=dframes.dtype)
+    _over_rows(_overlap_add_block, n_samples, dframes.size, dframes, window, hop, use_window, dx)
     return dx
 
 
 def _frames(x, window, hop, key):
     n_fft = window.shape[0]
     out = _buffer(key, (n_frames(x.shape[0], n_fft, hop), n_fft), x.dtype)
-    _frame_window(x, window, hop, out)
+    _over_rows(_frame_window, out.shape[0], out.size, x, window, hop, out)
     return out
 
 
@@ -112,20 +150,20 @@ def stft_matrix_backward(dZ, cache):
 
 # --- DFT conv, FFT form ------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
-def _split_complex(spec, Z):
-    T, nb = spec.shape
-    for t in prange(T):
+@njit(nogil=True, cache=True)
+def _split_complex(spec, Z, lo, hi):
+    nb = spec.shape[1]
+    for t in range(lo, hi):
         for k in range(nb):
             Z[t, k] = spec[t, k].real
             Z[t, nb + k] = spec[t, k].imag
 
 
-@njit(parallel=True, cache=True)
-def _join_complex(dZ, n_fft, spec):
+@njit(nogil=True, cache=True)
+def _join_complex(dZ, n_fft, spec, lo, hi):
     """spec = n_fft * (dRe + i dIm), interior bins halved (irfft counts them twice)."""
-    T, nb = spec.shape
-    for t in prange(T):
+    nb = spec.shape[1]
+    for t in range(lo, hi):
         for k in range(nb):
             s = n_fft if (k == 0 or k == nb - 1) else 0.5 * n_fft
             spec[t, k] = complex(dZ[t, k] * s, dZ[t, nb + k] * s)
@@ -136,7 +174,7 @@ def stft_fft_forward(x, window, hop_length):
     frames = _frames(x, window, hop_length, "frames")
     spec = scipy.fft.rfft(frames, axis=1, workers=kernels.n_threads())
     Z = np.empty((spec.shape[0], 2 * spec.shape[1]), dtype=x.dtype)
-    _split_complex(spec, Z)
+    _over_rows(_split_complex, Z.shape[0], Z.size, spec, Z)
     return Z, (x.shape[0], window, hop_length, n_fft)
 
 
@@ -144,70 +182,69 @@ def stft_fft_backward(dZ, cache):
     n_samples, window, hop_length, n_fft = cache
     cdtype = np.complex64 if dZ.dtype == np.float32 else np.complex128
     spec = _buffer("dspec", (dZ.shape[0], dZ.shape[1] // 2), cdtype)
-    _join_complex(dZ, n_fft, spec)
+    _over_rows(_join_complex, spec.shape[0], dZ.size, dZ, n_fft, spec)
     dwin = scipy.fft.irfft(spec, n=n_fft, axis=1, workers=kernels.n_threads())
     return _overlap_add(dwin, window, hop_length, n_samples, True)
 
 
 # --- magnitude, log1p, mel ---------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
-def _magnitude(Z):
-    T, nb2 = Z.shape
-    nb = nb2 // 2
-    M = np.empty((T, nb), dtype=Z.dtype)
-    for t in prange(T):
+@njit(nogil=True, cache=True)
+def _magnitude(Z, M, lo, hi):
+    nb = M.shape[1]
+    for t in range(lo, hi):
         for k in range(nb):
             M[t, k] = np.sqrt(Z[t, k] * Z[t, k] + Z[t, nb + k] * Z[t, nb + k])
-    return M
 
 
-@njit(parallel=True, cache=True)
-def _magnitude_backward(dM, Z, M):
-    T, nb = M.shape
-    dZ = np.empty_like(Z)
-    for t in prange(T):
+@njit(nogil=True, cache=True)
+def _magnitude_backward(dM, Z, M, dZ, lo, hi):
+    nb = M.shape[1]
+    for t in range(lo, hi):
         for k in range(nb):
             s = dM[t, k] / M[t, k] if M[t, k] > 0 else 0.0
             dZ[t, k] = s * Z[t, k]
             dZ[t, nb + k] = s * Z[t, nb + k]
-    return dZ
 
 
 def magnitude_forward(Z):
-    M = _magnitude(Z)
+    M = np.empty((Z.shape[0], Z.shape[1] // 2), dtype=Z.dtype)
+    _over_rows(_magnitude, M.shape[0], Z.size, Z, M)
     return M, (Z, M)
 
 
 def magnitude_backward(dM, cache):
     Z, M = cache
-    return _magnitude_backward(dM, Z, M)
+    dZ = np.empty_like(Z)
+    _over_rows(_magnitude_backward, M.shape[0], Z.size, dM, Z, M, dZ)
+    return dZ
 
 
-@njit(parallel=True, cache=True)
-def _log1p(M):
-    S = np.empty_like(M)
-    for t in prange(M.shape[0]):
+@njit(nogil=True, cache=True)
+def _log1p(M, S, lo, hi):
+    for t in range(lo, hi):
         for k in range(M.shape[1]):
             S[t, k] = np.log1p(M[t, k])
-    return S
 
 
-@njit(parallel=True, cache=True)
-def _log1p_backward(dS, M):
-    dM = np.empty_like(M)
-    for t in prange(M.shape[0]):
+@njit(nogil=True, cache=True)
+def _log1p_backward(dS, M, dM, lo, hi):
+    for t in range(lo, hi):
         for k in range(M.shape[1]):
             dM[t, k] = dS[t, k] / (1 + M[t, k])
-    return dM
 
 
 def log1p_forward(M):
-    return _log1p(M), M
+    S = np.empty_like(M)
+    _over_rows(_log1p, M.shape[0], M.size, M, S)
+    return S, M
 
 
 def log1p_backward(dS, cache):
-    return _log1p_backward(dS, cache)
+    M = cache
+    dM = np.empty_like(M)
+    _over_rows(_log1p_backward, M.shape[0], M.size, dS, M, dM)
+    return dM
 
 
 def mel_forward(M, mel_basis):
@@ -234,42 +271,51 @@ def _use_im2col(Tp, K, C, itemsize):
     return Tp * K * C * itemsize <= IM2COL_MAX_BYTES
 
 
-@njit(parallel=True, cache=True)
-def _im2col(Xp, K, dilation, out):
-    Tp, C = out.shape[0], Xp.shape[1]
-    for t in prange(Tp):
+@njit(nogil=True, cache=True)
+def _im2col(Xp, K, dilation, out, lo, hi):
+    C = Xp.shape[1]
+    for t in range(lo, hi):
         for k in range(K):
             for c in range(C):
                 out[t, k * C + c] = Xp[t + k * dilation, c]
 
 
-@njit(parallel=True, cache=True)
-def _col2im(dcols, K, dilation, C, n_rows):
-    """Gather form of col2im: each input row sums the taps that read it (no write races)."""
-    Tp = dcols.shape[0]
-    dXp = np.zeros((n_rows, C), dtype=dcols.dtype)
-    for s in prange(n_rows):
+@njit(nogil=True, cache=True)
+def _col2im_rows(dcols, K, dilation, dXp, lo, hi):
+    """Gather form of col2im: each input row sums the taps that read it (no write races);
+    dXp zeroed."""
+    Tp, C = dcols.shape[0], dXp.shape[1]
+    for s in range(lo, hi):
         for k in range(K):
             t = s - k * dilation
             if 0 <= t < Tp:
                 for c in range(C):
                     dXp[s, c] += dcols[t, k * C + c]
+
+
+def _col2im(dcols, K, dilation, C, n_rows):
+    dXp = np.zeros((n_rows, C), dtype=dcols.dtype)
+    _over_rows(_col2im_rows, n_rows, dcols.size, dcols, K, dilation, dXp)
     return dXp
 
 
-@njit(parallel=True, cache=True)
-def _relu_inplace(Y):
-    for t in prange(Y.shape[0]):
+@njit(nogil=True, cache=True)
+def _relu_inplace(Y, lo, hi):
+    for t in range(lo, hi):
         for f in range(Y.shape[1]):
             if Y[t, f] < 0:
                 Y[t, f] = 0
 
 
-@njit(parallel=True, cache=True)
-def _relu_mask(dA, A, out):
-    for t in prange(A.shape[0]):
+@njit(nogil=True, cache=True)
+def _relu_mask(dA, A, out, lo, hi):
+    for t in range(lo, hi):
         for f in range(A.shape[1]):
             out[t, f] = dA[t, f] if A[t, f] > 0 else 0
+
+
+def _relu_mask_rows(dA, A, out):
+    _over_rows(_relu_mask, A.shape[0], A.size, dA, A, out)
 
 
 def _pad_rows(X, padding):
@@ -323,7 +369,7 @@ def _conv_forward(X, W, dilation, padding, relu):
     Y = np.empty((Tp, F), dtype=X.dtype)
     if _use_im2col(Tp, K, C, X.itemsize):
         cols = _buffer(f"im2col{C}x{K}", (Tp, K * C), X.dtype)
-        _im2col(Xp, K, dilation, cols)
+        _over_rows(_im2col, Tp, cols.size, Xp, K, dilation, cols)
         _gemm_relu(cols, W.reshape(K * C, F), Y, relu)
     else:
         _conv_taps(Xp, W, dilation, Y, relu)
@@ -357,13 +403,13 @@ def conv1d_backward(dY, cache):
 
 def relu_forward(X):
     A = X.copy()
-    _relu_inplace(A)
+    _over_rows(_relu_inplace, A.shape[0], A.size, A)
     return A, A
 
 
 def relu_backward(dA, cache):
     out = np.empty_like(dA)
-    _relu_mask(dA, cache, out)
+    _relu_mask_rows(dA, cache, out)
     return out
 
 
@@ -375,7 +421,7 @@ def conv1d_relu_forward(X, W):
 def conv1d_relu_backward(dA, cache):
     x_shape, W, A = cache
     dY = _buffer("conv_dY", A.shape, dA.dtype)
-    _relu_mask(dA, A, dY)
+    _relu_mask_rows(dA, A, dY)
     return conv1d_backward(dY, (x_shape, W, 1, (0, 0)))
 
 
@@ -408,15 +454,15 @@ def _fwht(u):
         h *= 2
 
 
-@njit(parallel=True, cache=True)
-def _fastfood_forward(X, K, signs, perm, gauss, scale, A):
+@njit(nogil=True, cache=True)
+def _fastfood_forward(X, K, signs, perm, gauss, scale, A, lo, hi):
     n_blocks, N = signs.shape
     C = X.shape[1]
     D = K * C
-    Tp, n_out = A.shape
-    for t in prange(Tp):
-        u = np.empty(N, dtype=X.dtype)
-        v = np.empty(N, dtype=X.dtype)
+    n_out = A.shape[1]
+    u = np.empty(N, dtype=X.dtype)  # one pair per block of rows, reused row after row
+    v = np.empty(N, dtype=X.dtype)
+    for t in range(lo, hi):
         for b in range(n_blocks):
             for k in range(K):
                 for c in range(C):
@@ -426,26 +472,27 @@ def _fastfood_forward(X, K, signs, perm, gauss, scale, A):
             for j in range(N):
                 v[j] = u[perm[b, j]] * gauss[b, j]
             _fwht(v)
-            lo = b * N
-            for i in range(min(N, n_out - lo)):
+            off = b * N
+            for i in range(min(N, n_out - off)):
                 y = v[i] * scale[b, i]
-                A[t, lo + i] = y if y > 0 else 0
+                A[t, off + i] = y if y > 0 else 0
 
 
-@njit(parallel=True, cache=True)
-def _fastfood_backward(dA, A, signs, perm, gauss, scale, dcols):
+@njit(nogil=True, cache=True)
+def _fastfood_backward(dA, A, signs, perm, gauss, scale, dcols, lo, hi):
     n_blocks, N = signs.shape
-    Tp, n_out = A.shape
+    n_out = A.shape[1]
     D = dcols.shape[1]
-    for t in prange(Tp):
-        u = np.empty(N, dtype=dA.dtype)
-        v = np.empty(N, dtype=dA.dtype)
-        acc = np.zeros(N, dtype=dA.dtype)
+    u = np.empty(N, dtype=dA.dtype)
+    v = np.empty(N, dtype=dA.dtype)
+    acc = np.empty(N, dtype=dA.dtype)
+    for t in range(lo, hi):
+        acc[:] = 0
         for b in range(n_blocks):
-            lo = b * N
-            m = min(N, n_out - lo)
+            off = b * N
+            m = min(N, n_out - off)
             for i in range(m):
-                u[i] = dA[t, lo + i] * scale[b, i] if A[t, lo + i] > 0 else 0
+                u[i] = dA[t, off + i] * scale[b, i] if A[t, off + i] > 0 else 0
             u[m:] = 0
             _fwht(u)
             for j in range(N):  # the gather's adjoint: a scatter through the permutation
@@ -460,14 +507,15 @@ def _fastfood_backward(dA, A, signs, perm, gauss, scale, dcols):
 def fastfood_conv_relu_forward(X, K, signs, perm, gauss, scale, n_out):
     X = np.ascontiguousarray(X)
     A = np.empty((X.shape[0] - K + 1, n_out), dtype=X.dtype)
-    _fastfood_forward(X, K, signs, perm, gauss, scale, A)
+    _over_rows(_fastfood_forward, A.shape[0], A.size * 8, X, K, signs, perm, gauss, scale, A)
     return A, (X.shape, K, signs, perm, gauss, scale, A)
 
 
 def fastfood_conv_relu_backward(dA, cache):
     x_shape, K, signs, perm, gauss, scale, A = cache
     dcols = _buffer("fastfood_dcols", (A.shape[0], K * x_shape[1]), dA.dtype)
-    _fastfood_backward(np.ascontiguousarray(dA), A, signs, perm, gauss, scale, dcols)
+    _over_rows(_fastfood_backward, A.shape[0], A.size * 8, np.ascontiguousarray(dA), A, signs,
+               perm, gauss, scale, dcols)
     return _col2im(dcols, K, 1, x_shape[1], x_shape[0])
 
 
@@ -476,24 +524,27 @@ def fastfood_conv_relu_backward(dA, cache):
 TILE = 64
 
 
-@njit(parallel=True, cache=True)
-def _mirror_lower(G):
-    """Copy the lower triangle onto the upper, in tiles so the transposed writes stay cached."""
+def _tiles(n: int) -> int:
+    return (n + TILE - 1) // TILE
+
+
+@njit(nogil=True, cache=True)
+def _mirror_lower(G, lo, hi):
+    """Copy the lower triangle onto the upper, in tiles so the transposed writes stay cached
+    (tile rows lo to hi)."""
     n = G.shape[0]
-    nt = (n + TILE - 1) // TILE
-    for bi in prange(nt):
+    for bi in range(lo, hi):
         for bj in range(bi + 1):
             for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
                 for j in range(bj * TILE, min(i, (bj + 1) * TILE)):
                     G[j, i] = G[i, j]
 
 
-@njit(parallel=True, cache=True)
-def _symmetrize_scaled(dG, scale, out):
-    """out = scale * (dG + dGᵀ), tile by tile."""
+@njit(nogil=True, cache=True)
+def _symmetrize_scaled(dG, scale, out, lo, hi):
+    """out = scale * (dG + dGᵀ), tile by tile (tile rows lo to hi)."""
     n = dG.shape[0]
-    nt = (n + TILE - 1) // TILE
-    for bi in prange(nt):
+    for bi in range(lo, hi):
         for bj in range(bi + 1):
             for i in range(bi * TILE, min(n, (bi + 1) * TILE)):
                 for j in range(bj * TILE, min(i + 1, (bj + 1) * TILE)):
@@ -533,21 +584,25 @@ def _gram_diff_row(G, G_target, coef, out, bi, tileT):
     return acc
 
 
-@njit(parallel=True, cache=True)
-def _gram_diff(G, G_target, coef, out):
-    """sum((G - G_target)^2) over the full matrix from its lower triangle, and
-    out = coef * (G - G_target) in full. Tile rows are paired (bi, nt-1-bi) so every thread
-    gets the same share of the triangle."""
-    n = G.shape[0]
-    nt = (n + GRAM_TILE - 1) // GRAM_TILE
-    half = (nt + 1) // 2
-    partial = np.zeros(half)
-    for p in prange(half):
-        tileT = np.empty((GRAM_TILE, GRAM_TILE), dtype=out.dtype)
+@njit(nogil=True, cache=True)
+def _gram_diff_pairs(G, G_target, coef, out, partial, lo, hi):
+    """Pairs lo to hi of tile rows (p, nt-1-p): each pair holds the same share of the
+    triangle."""
+    nt = (G.shape[0] + GRAM_TILE - 1) // GRAM_TILE
+    tileT = np.empty((GRAM_TILE, GRAM_TILE), dtype=out.dtype)
+    for p in range(lo, hi):
         acc = _gram_diff_row(G, G_target, coef, out, p, tileT)
         if nt - 1 - p != p:
             acc += _gram_diff_row(G, G_target, coef, out, nt - 1 - p, tileT)
         partial[p] = acc
+
+
+def _gram_diff(G, G_target, coef, out):
+    """sum((G - G_target)^2) over the full matrix from its lower triangle, and
+    out = coef * (G - G_target) in full."""
+    half = ((G.shape[0] + GRAM_TILE - 1) // GRAM_TILE + 1) // 2
+    partial = np.zeros(half)
+    _over_rows(_gram_diff_pairs, half, G.size // 2, G, G_target, coef, out, partial)
     return partial.sum()
 
 
@@ -562,34 +617,33 @@ def _syrk_lower(A, owner=None):
 
 def gram_forward(A):
     G = _syrk_lower(A)
-    _mirror_lower(G)
+    _over_rows(_mirror_lower, _tiles(G.shape[0]), G.size // 2, G, triangle=True)
     return G, A
 
 
 def gram_backward(dG, cache):
     A = cache
     S = _buffer("gram_sym", dG.shape, dG.dtype)
-    _symmetrize_scaled(dG, 1.0 / A.shape[0], S)
+    _over_rows(_symmetrize_scaled, _tiles(dG.shape[0]), dG.size, dG, 1.0 / A.shape[0], S,
+               triangle=True)
     return blas.gemm(1.0, A, S)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def _squared_error(A, B, weight):
-    diff = np.empty_like(A)
-    partial = np.zeros(A.shape[0])
-    for i in prange(A.shape[0]):
+@njit(nogil=True, cache=True, fastmath=True)
+def _squared_error(A, B, diff, partial, lo, hi):
+    for i in range(lo, hi):
         acc = 0.0
         for j in range(A.shape[1]):
             d = A[i, j] - B[i, j]
             diff[i, j] = d
             acc += d * d
         partial[i] = acc
-    return weight * partial.sum(), diff
 
 
 def squared_error_forward(A, A_target, weight):
-    loss, diff = _squared_error(A, A_target, weight)
-    return float(loss), (diff, weight)
+    diff, partial = np.empty_like(A), np.zeros(A.shape[0])
+    _over_rows(_squared_error, A.shape[0], A.size, A, A_target, diff, partial)
+    return float(weight * partial.sum()), (diff, weight)
 
 
 def squared_error_backward(dL, cache):
@@ -622,30 +676,37 @@ def gram_style_loss_backward(dL, cache):
 
 # --- the style loss without F x F matrices (docs/design.md §8) ------------------------------------
 
-@njit(parallel=True, cache=True)
-def _sym_sum_squares(S):
-    """Mirror S's lower triangle onto its upper one; return the float64 sum of squares of the
-    full matrix."""
-    n = S.shape[0]
-    partial = np.zeros(n)
-    for i in prange(n):
+@njit(nogil=True, cache=True)
+def _sym_sum_squares_rows(S, partial, lo, hi):
+    for i in range(lo, hi):
         acc = 0.0
         for j in range(i):
             v = S[i, j]
             S[j, i] = v
             acc += 2.0 * v * v
         partial[i] = acc + np.float64(S[i, i]) ** 2
+
+
+def _sym_sum_squares(S):
+    """Mirror S's lower triangle onto its upper one; return the float64 sum of squares of the
+    full matrix."""
+    partial = np.zeros(S.shape[0])
+    _over_rows(_sym_sum_squares_rows, S.shape[0], S.size // 2, S, partial, triangle=True)
     return partial.sum()
 
 
-@njit(parallel=True, cache=True)
-def _sum_squares(X):
-    partial = np.zeros(X.shape[0])
-    for i in prange(X.shape[0]):
+@njit(nogil=True, cache=True)
+def _sum_squares_rows(X, partial, lo, hi):
+    for i in range(lo, hi):
         acc = 0.0
         for j in range(X.shape[1]):
             acc += np.float64(X[i, j]) ** 2
         partial[i] = acc
+
+
+def _sum_squares(X):
+    partial = np.zeros(X.shape[0])
+    _over_rows(_sum_squares_rows, X.shape[0], X.size, X, partial)
     return partial.sum()
 
 
@@ -665,14 +726,18 @@ def gramfree_style_loss_backward(dL, cache):
     return blas.gemm(-4.0 * weight * dL / T, AB, B, 1.0, dA)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def _l1(S):
-    partial = np.zeros(S.shape[0])
-    for i in prange(S.shape[0]):
+@njit(nogil=True, cache=True, fastmath=True)
+def _l1_rows(S, partial, lo, hi):
+    for i in range(lo, hi):
         acc = 0.0
         for j in range(S.shape[1]):
             acc += abs(S[i, j])
         partial[i] = acc
+
+
+def _l1(S):
+    partial = np.zeros(S.shape[0])
+    _over_rows(_l1_rows, S.shape[0], S.size, S, partial)
     return partial.sum()
 
 
@@ -708,17 +773,17 @@ box_smooth_forward, box_smooth_backward = _masks.box_smooth_forward, _masks.box_
 # --- dictionary separation (kernels/nmf_xp.py): matmuls through NumPy's BLAS; KL's ratio
 # V / max(A @ D, eps), a pass over the whole spectrogram per step, in one threaded loop.
 
-@njit(parallel=True, cache=True)
-def _kl_ratio(V, L, eps):
-    out = np.empty_like(V)
-    for t in prange(V.shape[0]):
+@njit(nogil=True, cache=True)
+def _kl_ratio(V, L, eps, out, lo, hi):
+    for t in range(lo, hi):
         for f in range(V.shape[1]):
             out[t, f] = V[t, f] / max(L[t, f], eps)
-    return out
 
 
 def nmf_kl_ratio(V, L):
-    return _kl_ratio(V, L, V.dtype.type(NMF_EPS))  # numpy_ref's floor
+    out = np.empty_like(V)
+    _over_rows(_kl_ratio, V.shape[0], V.size, V, L, V.dtype.type(NMF_EPS), out)  # numpy_ref's floor
+    return out
 
 
 def nmf_matmul(a, b):

@@ -150,28 +150,35 @@ def _limits():
 def parallel(tasks: Sequence[Callable[[], None]]) -> None:
     """Run the tasks (blocks of one product) at once, one per thread, the last one on the
     calling thread, with the BLAS library they call single-threaded meanwhile."""
-    global _pool
     libs = _limits()
     saved = [lc.get_num_threads() for lc in libs]
     for lc, n in zip(libs, saved):
         if n != 1:
             lc.set_num_threads(1)
     try:
-        if len(tasks) == 1:
-            tasks[0]()
-            return
-        if _pool is None or _pool._max_workers < len(tasks) - 1:
-            # Exactly as many threads as blocks beyond the caller's: each thread that calls
-            # OpenBLAS gets its own packing buffer (tens of MiB resident).
-            _pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="randstyle-blas")
-        futures = [_pool.submit(t) for t in tasks[:-1]]
-        tasks[-1]()
-        for f in futures:
-            f.result()
+        run_blocks(tasks)
     finally:
         for lc, n in zip(libs, saved):
             if n != 1:
                 lc.set_num_threads(n)
+
+
+def run_blocks(tasks: Sequence[Callable[[], None]]) -> None:
+    """Run the tasks at once on the pool's threads, the last one on the calling thread. Tasks
+    that call no BLAS (the Numba kernels' blocks of rows, kernels/cpu.py) come here directly:
+    setting the BLAS library's threads costs more than a small kernel."""
+    global _pool
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    if _pool is None or _pool._max_workers < len(tasks) - 1:
+        # Exactly as many threads as blocks beyond the caller's: each thread that calls
+        # OpenBLAS gets its own packing buffer (tens of MiB resident).
+        _pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="randstyle-blas")
+    futures = [_pool.submit(t) for t in tasks[:-1]]
+    tasks[-1]()
+    for f in futures:
+        f.result()
 
 
 def _splits(n: int, parts: int, align: int = 16) -> list:
