@@ -88,12 +88,36 @@ def pytest_configure(config) -> None:
 def pytest_xdist_node_collection_finished(node, ids) -> None:
     """The workers start and collect while the warm-up runs (about 4 CPU s each: their
     imports); the controller schedules no test before this returns, so the first tests still
-    find the cache warm."""
-    _finish_warming()
+    find the cache warm. Only the engine's parts are waited for: librosa's goes on beside the
+    tests, and the few tests that call librosa wait for it (the ``librosa`` fixture)."""
+    _finish_warming(warm_cache_parts())
 
 
 def pytest_unconfigure(config) -> None:
     _finish_warming()  # a session ended before any worker collected: no part left running
+
+
+def warm_cache_parts() -> tuple:
+    import warm_cache
+    return warm_cache.BLOCKING
+
+
+# Held (flock, exclusive) by librosa's warm-up part for as long as it runs: the lock is taken
+# here and the part inherits its descriptor, so it is held before any worker can look.
+LIBROSA_LOCK = "RANDSTYLE_TEST_LIBROSA_LOCK"
+
+
+@pytest.fixture
+def librosa():
+    """librosa, once its warm-up part (tests/warm_cache.py) has compiled its guvectorized
+    utilities: a test calling it earlier would compile them again beside that part (~30 CPU
+    s, the warm-up's longest part)."""
+    path = os.environ.get(LIBROSA_LOCK)
+    if path and os.path.exists(path):
+        import fcntl
+        with open(path) as f:
+            fcntl.flock(f, fcntl.LOCK_SH)  # waits while the part holds it
+    return pytest.importorskip("librosa")
 
 
 def _start_warming(say) -> None:
@@ -105,22 +129,40 @@ def _start_warming(say) -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(here), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    _warming.update(say=say, start=time.perf_counter(), parts={
-        part: subprocess.Popen([sys.executable, os.path.join(here, "warm_cache.py"), part],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True) for part in warm_cache.PARTS})
+    parts = {}
+    for part in warm_cache.PARTS:
+        held = () if part in warm_cache.BLOCKING else (_librosa_lock(),)
+        parts[part] = subprocess.Popen(
+            [sys.executable, os.path.join(here, "warm_cache.py"), part], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, pass_fds=held)
+        for fd in held:
+            os.close(fd)  # the part's copy holds the lock until it exits
+    _warming.update(say=say, start=time.perf_counter(), parts=parts)
 
 
-def _finish_warming() -> None:
+def _librosa_lock() -> int:
+    import fcntl
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix="randstyle-librosa-warm-")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.environ[LIBROSA_LOCK] = path  # the workers, started after this, inherit it
+    return fd
+
+
+def _finish_warming(only: tuple = ()) -> None:
     import time
-    parts, say = _warming.pop("parts", {}), _warming.get("say")
-    for part, proc in parts.items():
+    parts, say = _warming.get("parts", {}), _warming.get("say")
+    waited = [part for part in parts if not only or part in only]
+    for part in waited:
+        proc = parts.pop(part)
         err = proc.communicate()[1].strip()
         if proc.returncode:  # the tests still run, each compiling what it needs
             last = err.splitlines()[-1] if err else f"exit {proc.returncode}"
             say.write_line(f"warming the {part} part failed: {last}")
-    if parts:
+    if waited and only:
         say.write_line(f"warm in {time.perf_counter() - _warming['start']:.0f} s")
+    if not parts and os.environ.get(LIBROSA_LOCK):
+        os.unlink(os.environ.pop(LIBROSA_LOCK))
 
 
 def pytest_sessionstart(session) -> None:

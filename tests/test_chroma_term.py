@@ -78,12 +78,11 @@ def _bass_over_melody(*octaves: str) -> tuple:
     return ratio, filterbanks, net, content
 
 
-def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_down():
+def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_down(librosa):
     """--chroma-octaves flat: librosa's chroma filterbank without its octave Gaussian (so a
     bass line and a kick's low energy count as they do in chroma_cqt); a moved bass note
     costs more against the moved melody than with chroma_stft's weighting."""
     from randstyle.engine.model.filters import chroma_filterbank
-    librosa = pytest.importorskip("librosa")
     np.testing.assert_allclose(chroma_filterbank(sr=22050, n_fft=4096, octwidth=None),
                                librosa.filters.chroma(sr=22050, n_fft=4096, octwidth=None),
                                atol=1e-10)
@@ -98,12 +97,11 @@ def test_flat_octaves_are_librosa_s_and_hear_the_bass_the_weighted_ones_play_dow
         engine.TransferConfig(chroma_octaves="loud")
 
 
-def test_low_octaves_are_librosa_s_around_110_hz_and_hear_the_bass_more_than_flat_ones():
+def test_low_octaves_are_librosa_s_around_110_hz_and_hear_the_bass_more_than_flat_ones(librosa):
     """--chroma-octaves low: librosa's chroma filterbank with its octave Gaussian moved down
     to 110 Hz (ctroct 2: the kick's octaves, where chroma_cqt lost the notes under drums);
     a moved bass note costs more against the moved melody than over flat octaves."""
     from randstyle.engine.model.filters import chroma_filterbank
-    librosa = pytest.importorskip("librosa")
     np.testing.assert_allclose(chroma_filterbank(sr=22050, n_fft=4096, ctroct=2.0),
                                librosa.filters.chroma(sr=22050, n_fft=4096, ctroct=2.0),
                                atol=1e-10)

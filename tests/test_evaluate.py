@@ -73,10 +73,9 @@ def _tones(midi: list, sr: int, partials: int = 1, seconds: float = 0.4) -> np.n
                            for fm in f]).astype(np.float32)
 
 
-def test_chromagram_matches_librosa_on_generated_tones():
+def test_chromagram_matches_librosa_on_generated_tones(librosa):
     """The chroma filterbank and per-frame scaling are librosa's chroma_stft (tuning 0,
     center=False): within 1e-6 on tones from 55 Hz to 1.8 kHz, at two rates."""
-    librosa = pytest.importorskip("librosa")
     for sr in (22050, 8000):
         x = _tones([33, 48, 57, 61, 66, 70, 76, 81, 90], sr, partials=4)
         want = librosa.feature.chroma_stft(y=x.astype(np.float64), sr=sr, tuning=0.0,

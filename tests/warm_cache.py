@@ -20,6 +20,9 @@ import sys
 import numpy as np
 
 PARTS = ("float32", "float64", "librosa")
+# What the workers wait for before their first test; librosa's part runs on beside them
+# (tests/conftest.py, the ``librosa`` fixture).
+BLOCKING = ("float32", "float64")
 
 
 def _ops(dtype: str) -> None:
