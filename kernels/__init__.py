@@ -56,20 +56,20 @@ _threads = None  # None: every core
 
 
 def set_threads(n: int) -> None:
-    """Threads for BLAS (through threadpoolctl), Numba kernels and scipy.fft workers."""
+    """Threads for BLAS (through threadpoolctl), the cpu backend's blocks (GEMMs and Numba
+    kernels, kernels/cpu.py) and scipy.fft workers."""
     global _blas_limits, _threads
-    import numba
     from threadpoolctl import threadpool_limits
     if n < 1:
         raise ParameterError(f"--threads must be >= 1, got {n}")
     _threads = int(n)
     _blas_limits = threadpool_limits(limits=_threads, user_api="blas")
-    numba.set_num_threads(min(_threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def n_threads() -> int:
-    """Threads the backends' own parallel work should use (GEMM blocks, FFT workers): the
-    cores this process may run on, unless set_threads said otherwise."""
+    """Threads the backends' own parallel work should use (GEMM blocks, Numba kernels' blocks
+    of rows, FFT workers): the cores this process may run on, unless set_threads said
+    otherwise."""
     import os
     if _threads:
         return _threads

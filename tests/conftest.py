@@ -145,7 +145,7 @@ def _librosa_lock() -> int:
     import tempfile
     fd, path = tempfile.mkstemp(prefix="randstyle-librosa-warm-")
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.environ[LIBROSA_LOCK] = path  # the workers, started after this, inherit it
+    os.environ[LIBROSA_LOCK] = _warming["lock"] = path  # the workers, started later, inherit it
     return fd
 
 
@@ -161,8 +161,8 @@ def _finish_warming(only: tuple = ()) -> None:
             say.write_line(f"warming the {part} part failed: {last}")
     if waited and only:
         say.write_line(f"warm in {time.perf_counter() - _warming['start']:.0f} s")
-    if not parts and os.environ.get(LIBROSA_LOCK):
-        os.unlink(os.environ.pop(LIBROSA_LOCK))
+    if not parts and _warming.get("lock"):  # the process that made it (not a worker)
+        os.unlink(_warming.pop("lock"))
 
 
 def pytest_sessionstart(session) -> None:
@@ -192,15 +192,12 @@ def _thread_settings_restored():
     kernels' thread count and Numba's. Without this a test that runs a command with
     --threads 1 leaves every later test at one thread, and a test of a thread setting
     measures its "before" from whatever ran earlier (issue 21)."""
-    import numba
-
     from randstyle import kernels
     libraries = _thread_pools()
-    saved = kernels._threads, numba.get_num_threads(), [lib.num_threads for lib in libraries]
+    saved = kernels._threads, [lib.num_threads for lib in libraries]
     yield
     kernels._threads = saved[0]
-    numba.set_num_threads(saved[1])
-    for lib, n in zip(libraries, saved[2]):
+    for lib, n in zip(libraries, saved[1]):
         if lib.num_threads != n:
             lib.set_num_threads(n)
 

@@ -95,7 +95,7 @@ def test_bench_rejects_unknown_backend(capsys):
 def test_set_threads():
     try:
         kernels.set_threads(1)
-        assert numba.get_num_threads() == 1
+        assert kernels.n_threads() == 1
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     finally:
         kernels.set_threads(numba.config.NUMBA_NUM_THREADS)

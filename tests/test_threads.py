@@ -1,7 +1,8 @@
 """The suite runs one thread per process (tests/conftest.py): on a loaded 2-core machine
 threads that wait on each other made it several times slower. The cpu backend's parallel
-kernels (Numba prange, BLAS blocks) are still run here on two threads each, in a process of
-their own, against numpy_ref: a kernel that is only right on one thread fails this test."""
+kernels (Numba kernels' and BLAS's blocks, kernels/cpu.py) are still run here on two threads
+each, every kernel split however small its input, in a process of their own, against
+numpy_ref: a kernel that is only right on one thread fails this test."""
 import os
 import subprocess
 import sys
@@ -9,11 +10,13 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHECK = """
-import numba, numpy as np, randstyle.engine as engine, randstyle.kernels as kernels
+import numpy as np, randstyle.engine as engine, randstyle.kernels as kernels
 from helpers import SMALL, objectives_agree
 from randstyle.engine.demo import drum_loop, plucked_melody
+from randstyle.kernels import cpu
 kernels.set_threads(2)
-assert numba.get_num_threads() == 2 and kernels.n_threads() == 2
+cpu.SHARE_MIN = 0  # every Numba kernel in two blocks, not only the large ones
+assert kernels.n_threads() == 2
 sr = SMALL["sr"]
 content, style = plucked_melody(1.0, sr), drum_loop(2.0, sr)
 x = np.random.default_rng(5).standard_normal(sr) * 0.05
