@@ -22,8 +22,9 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # Numba's LLVM optimization at level 1 for the suite's processes, not 3: the suite compiles
 # every cpu kernel in both dtypes on a fresh machine, and runs them on tiny inputs, where
 # level 3's vectorization buys little (the warm-up's parts, each alone with a fresh cache on
-# a 2-core AVX2 EPYC: float32 48 -> 33 CPU s, float64 65 -> 57, librosa's 38 -> 26,
-# docs/results/testing.md). The same source, the same numerics up to summation order.
+# a 2-core AVX2 EPYC: float32 48 -> 33 CPU s, float64 65 -> 57, librosa's 38 -> 26; since the
+# cpu kernels left Numba's prange, float32 15 -> 10, float64 15 -> 13, docs/results/testing.md).
+# The same source, the same numerics up to summation order.
 # Cached apart from a user's runs (Numba's cache index does not record the level, so kernels
 # cached here must never be loaded by a command run at level 3): under NUMBA_CACHE_DIR if
 # one is set, else in the checkout's .numba_cache (gitignored).
