@@ -59,11 +59,11 @@ def _buffer(key: str, shape: tuple, dtype, order: str = "C") -> np.ndarray:
 # Each Numba kernel below takes a block of rows [lo, hi) and releases the GIL (nogil); the
 # blocks run on the backend's own threads, the GEMM blocks' pool (kernels/cpu_blas.py), not
 # under Numba's prange. A prange loop compiles through Numba's parallel passes: 2.5x the CPU
-# time of the same kernel without them (the float32 kernels of a transfer 36 CPU s against
-# 15, the float64 ones 41 against 15, on a 2-core AVX2 EPYC at Numba's level 1,
-# docs/results/testing.md), paid on every first run, for loops of independent rows that need
-# nothing from it. Per-row partial sums are added up after the blocks, in one order whatever
-# the blocks: a result does not depend on the thread count.
+# time of the same kernel without them (the tests' float32 kernels 35 CPU s against 10 here,
+# the float64 ones 40 against 13, on a 2-core AVX2 EPYC at Numba's level 1; a first demo run
+# 38.5 against 12.7, docs/results/performance.md), paid on every first run, for loops of
+# independent rows that need nothing from it. Per-row partial sums are added up after the
+# blocks, in one order whatever the blocks: a result does not depend on the thread count.
 
 SHARE_MIN = 1 << 15  # elements: below this a kernel runs on the calling thread (a block
 # handed to the pool costs tens of microseconds)
