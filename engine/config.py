@@ -527,6 +527,8 @@ class DictionaryConfig(SeparateConfig):
     dictionary_refine: int = opt(0, "self-training passes: each source's atoms learned again "
                                     "from its example beside its estimate, the mix fitted "
                                     "again; 0: none")
+    dictionary_draws: int = opt(1, "draws of every source's atoms (random starts), each fitted "
+                                   "to the mix; the sources of the draws averaged")
     beta: float = opt(1.0, "beta of the divergence, in (0, 3] (1: KL, 2: squared error; "
                            "toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "power p of the Wiener masks (A_s D_s)^p / sum")
@@ -557,6 +559,9 @@ class DictionaryConfig(SeparateConfig):
         _check_semitones(self, "dictionary_high_down")
         if not 0 <= self.continuity <= 100:
             raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
+        if not 1 <= self.dictionary_draws <= 8:
+            raise ParameterError(f"--dictionary-draws must be in 1..8, got "
+                                 f"{self.dictionary_draws}")
         if not 0 <= self.dictionary_refine <= 3:
             raise ParameterError(f"--dictionary-refine must be in 0..3, got "
                                  f"{self.dictionary_refine}")

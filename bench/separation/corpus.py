@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> str:
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     mixes = mixes + extra
-    variants = {"default": {}}
+    variants = {} if args.no_default else {"default": {}}
     for spec in args.set or ():
         variants[spec] = parse_set(spec)
     table = methods(args.statistics and args.mode == "table",
@@ -319,6 +319,8 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--seeds", help="table, sweep: each variant at these seeds (e.g. 0,1,2), "
                                     "their mean and their sources averaged")
+    ap.add_argument("--no-default", action="store_true",
+                    help="table, sweep: the --set variants only, not the default beside them")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
     ap.add_argument("--remix", action="append",
                     help="table, sweep: also a mix of the corpus's stems, "
