@@ -539,6 +539,9 @@ class DictionaryConfig(SeparateConfig):
     rest: Optional[str] = opt(None, "NAME of one more source without an example, its atoms "
                                     "learned from the mix beside the others'")
     rest_components: int = opt(32, "atoms of the --rest source")
+    fit_max_hz: float = opt(0.0, "fit the mix's activations on the STFT bins below this "
+                                 "frequency only (the masks cover every bin; not with "
+                                 "--rest); 0: every bin")
 
     # The method runs in float32 whatever the network's dtype (it has no network).
     dtype: ClassVar[str] = "float32"
@@ -559,6 +562,8 @@ class DictionaryConfig(SeparateConfig):
         _check_semitones(self, "dictionary_high_down")
         if not 0 <= self.continuity <= 100:
             raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
+        if not 0 <= self.fit_max_hz < 1e6:
+            raise ParameterError(f"--fit-max-hz must be in [0, 1e6), got {self.fit_max_hz}")
         if not 1 <= self.dictionary_draws <= 8:
             raise ParameterError(f"--dictionary-draws must be in 1..8, got "
                                  f"{self.dictionary_draws}")

@@ -226,6 +226,20 @@ def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
     return dict(zip(names, [t / np.float32(cfg.dictionary_draws) for t in total]))
 
 
+def fit_below(b: Any, V: Any, D: Any, cfg: DictionaryConfig, free: Any,
+              continuity: Any) -> tuple[Any, Any]:
+    """fit_activations on the bins below cfg.fit_max_hz (all with 0 or a --rest source,
+    whose atoms are learned on every bin); returns (A, every bin of the atoms)."""
+    top = int(np.ceil(cfg.fit_max_hz * cfg.mask_n_fft / cfg.sr)) + 1
+    if not cfg.fit_max_hz or free is not None or top >= V.shape[1]:
+        return fit_activations(b, V, D, cfg.fit_iter, cfg.beta, free=free,
+                               continuity=continuity)
+    A, _ = fit_activations(b, b.xp.ascontiguousarray(V[:, :top]),
+                           b.xp.ascontiguousarray(D[:, :top]), cfg.fit_iter, cfg.beta,
+                           continuity=continuity)
+    return A, D
+
+
 def one_draw(b: Any, specs: list, X: Any, V: Any, cfg: DictionaryConfig, window: Any,
              rng: np.random.Generator, n: int) -> list:
     """The sources (float32 signals of n samples) of one draw of every source's atoms from
@@ -238,8 +252,8 @@ def one_draw(b: Any, specs: list, X: Any, V: Any, cfg: DictionaryConfig, window:
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
-    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
-                           free=free, continuity=continuity_weights(b, specs, sizes, cfg))
+    A, D = fit_below(b, V, b.xp.concatenate(atoms, axis=0), cfg, free,
+                     continuity_weights(b, specs, sizes, cfg))
     for _ in range(cfg.dictionary_refine):
         atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
         sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
