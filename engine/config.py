@@ -539,11 +539,12 @@ class DictionaryConfig(SeparateConfig):
     rest: Optional[str] = opt(None, "NAME of one more source without an example, its atoms "
                                     "learned from the mix beside the others'")
     rest_components: int = opt(32, "atoms of the --rest source")
-    # 5512 Hz: half the bins at 22050 Hz, the fit's cost halved at the same SDR on the tuning
-    # mixes (issue 30, sixth pass, docs/results/separation.md)
-    fit_max_hz: float = opt(5512.0, "fit the mix's activations on the STFT bins below this "
-                                    "frequency only (the masks cover every bin; not with "
-                                    "--rest); 0: every bin")
+    # 5512 Hz (half the bins at 22050 Hz) measured at 0.65-0.7x the CPU time, as good on the
+    # tuning mixes, 0.25 dB under on two sources held out: not the default (issue 30, sixth
+    # pass, docs/results/separation.md)
+    fit_max_hz: float = opt(0.0, "fit the mix's activations on the STFT bins below this "
+                                 "frequency only (faster; the masks cover every bin; not with "
+                                 "--rest); 0: every bin")
 
     # The method runs in float32 whatever the network's dtype (it has no network).
     dtype: ClassVar[str] = "float32"
