@@ -13,7 +13,7 @@ true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default a
 of its options (one variant per --set, several options in one --set separated by commas);
 ``--seeds 0,1,2``: each variant at each seed, the mean over them and their sources averaged
 (one seed's figures are one draw of the atoms' random start: piano_strings' piano 9.7 to 13.6
-dB over three).
+dB over three); ``--no-default``: the variants alone.
 ``--remix guitar_flute/flute+piano_strings/piano``: also a mix the corpus lacks, made of its
 stems at equal RMS. ``... consistent --rounds 2``: consistent Wiener rounds after the default
 (each source's mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the

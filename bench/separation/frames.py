@@ -1,5 +1,5 @@
 """Where the dictionary method's error sits in time, and how the atoms start (issue 30, fifth
-pass; docs/results/separation.md):
+and sixth passes; docs/results/separation.md):
 
 ``python -m bench.separation frames errors --mixes piano_strings``: each source's error per
 frame of its STFT at the default's 8192 / 2048 (|M_s X - S|^2 / |S|^2), the default against
@@ -8,8 +8,9 @@ level over the other source's, its onset flux, its harmonic-sum pitch and its ce
 ``... frames starts --mixes piano_strings --hop 512 --hop 2048 --seeds 0,1,2``: the default
 with its examples' STFT at another hop (the mix's unchanged: more frames for the atoms), and
 with each dictionary started from evenly spaced frames of its example (``--start frames``) or
-from NNDSVDa (``--start nndsvda``) instead of a seeded random start. BSS Eval SDR; markdown on
-stdout and under bench/results/.
+from NNDSVDa (``--start nndsvda``) instead of a seeded random start, or as ``--starts N``
+dictionaries of components / N atoms from N random starts stacked (``--start stacked``); each
+seed's row, then their mean. BSS Eval SDR; markdown on stdout and under bench/results/.
 """
 import argparse
 import time
