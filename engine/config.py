@@ -527,8 +527,6 @@ class DictionaryConfig(SeparateConfig):
     dictionary_refine: int = opt(0, "self-training passes: each source's atoms learned again "
                                     "from its example beside its estimate, the mix fitted "
                                     "again; 0: none")
-    dictionary_draws: int = opt(1, "draws of every source's atoms (random starts), each fitted "
-                                   "to the mix; the sources of the draws averaged")
     beta: float = opt(1.0, "beta of the divergence, in (0, 3] (1: KL, 2: squared error; "
                            "toward 0: Itakura-Saito)")
     mask_power: float = opt(2.0, "power p of the Wiener masks (A_s D_s)^p / sum")
@@ -539,12 +537,6 @@ class DictionaryConfig(SeparateConfig):
     rest: Optional[str] = opt(None, "NAME of one more source without an example, its atoms "
                                     "learned from the mix beside the others'")
     rest_components: int = opt(32, "atoms of the --rest source")
-    # 5512 Hz (half the bins at 22050 Hz) measured at 0.65-0.7x the CPU time, as good on the
-    # tuning mixes, 0.25 dB under on two sources held out: not the default (issue 30, sixth
-    # pass, docs/results/separation.md)
-    fit_max_hz: float = opt(0.0, "fit the mix's activations on the STFT bins below this "
-                                 "frequency only (faster; the masks cover every bin; not with "
-                                 "--rest); 0: every bin")
 
     # The method runs in float32 whatever the network's dtype (it has no network).
     dtype: ClassVar[str] = "float32"
@@ -565,11 +557,6 @@ class DictionaryConfig(SeparateConfig):
         _check_semitones(self, "dictionary_high_down")
         if not 0 <= self.continuity <= 100:
             raise ParameterError(f"--continuity must be in [0, 100], got {self.continuity}")
-        if not 0 <= self.fit_max_hz < 1e6:
-            raise ParameterError(f"--fit-max-hz must be in [0, 1e6), got {self.fit_max_hz}")
-        if not 1 <= self.dictionary_draws <= 8:
-            raise ParameterError(f"--dictionary-draws must be in 1..8, got "
-                                 f"{self.dictionary_draws}")
         if not 0 <= self.dictionary_refine <= 3:
             raise ParameterError(f"--dictionary-refine must be in 0..3, got "
                                  f"{self.dictionary_refine}")

@@ -23,7 +23,7 @@ ZERO_OK = {"n_resid", "seed", "fmin", "init_std", "checkpoint_every", "style_wei
            "dictionary_transpose", "dictionary_harmonic", "style_factor_tol", "autocorr_weight",
            "spectrum_weight", "segment", "overlap", "chroma_weight", "style_transpose",
            "continuity", "dictionary_refine", "chroma_n_fft",
-           "dictionary_high_down", "fit_max_hz"}
+           "dictionary_high_down"}
 
 
 def _bad_values(cls) -> list:

@@ -211,40 +211,14 @@ def continuity_weights(b: Any, specs: list, sizes: list, cfg: DictionaryConfig) 
 
 def separate_at(b: Any, mix: np.ndarray, examples: dict, names: list,
                 cfg: DictionaryConfig) -> dict:
-    """{name: float32 signal} at cfg's mask STFT: cfg.dictionary_draws draws of the atoms (one
-    generator from cfg.seed, each draw going on from the last), each fitted to the mix, the
-    sources of the draws averaged (each draw's sum to the mix, so their average does)."""
+    """{name: float32 signal} at cfg's mask STFT: atoms, the mix's activations, Wiener masks
+    (a generator from cfg.seed)."""
     rng = np.random.default_rng(cfg.seed)
     window = b.asarray(hann_window(cfg.mask_n_fft).astype(np.float32))
     specs = [example_spectrum(b, name, ex, cfg, window) for name, ex in examples.items()]
     assign_templates(b, specs, cfg, cfg.mask_n_fft // 2 + 1)
-    X, V = magnitude(b, mix, window, cfg.mask_hop_length)
-    total = None
-    for _ in range(cfg.dictionary_draws):
-        found = one_draw(b, specs, X, V, cfg, window, rng, len(mix))
-        total = found if total is None else [t + f for t, f in zip(total, found)]
-    return dict(zip(names, [t / np.float32(cfg.dictionary_draws) for t in total]))
-
-
-def fit_below(b: Any, V: Any, D: Any, cfg: DictionaryConfig, free: Any,
-              continuity: Any) -> tuple[Any, Any]:
-    """fit_activations on the bins below cfg.fit_max_hz (all with 0 or a --rest source,
-    whose atoms are learned on every bin); returns (A, every bin of the atoms)."""
-    top = int(np.ceil(cfg.fit_max_hz * cfg.mask_n_fft / cfg.sr)) + 1
-    if not cfg.fit_max_hz or free is not None or top >= V.shape[1]:
-        return fit_activations(b, V, D, cfg.fit_iter, cfg.beta, free=free,
-                               continuity=continuity)
-    A, _ = fit_activations(b, b.xp.ascontiguousarray(V[:, :top]),
-                           b.xp.ascontiguousarray(D[:, :top]), cfg.fit_iter, cfg.beta,
-                           continuity=continuity)
-    return A, D
-
-
-def one_draw(b: Any, specs: list, X: Any, V: Any, cfg: DictionaryConfig, window: Any,
-             rng: np.random.Generator, n: int) -> list:
-    """The sources (float32 signals of n samples) of one draw of every source's atoms from
-    rng: atoms, the mix's activations, Wiener masks."""
     atoms = [source_atoms(b, spec, spec.V, cfg, rng) for spec in specs]
+    X, V = magnitude(b, mix, window, cfg.mask_hop_length)
     free = None
     if cfg.rest:
         level = float(np.sqrt(max(float(V.mean()), 1e-12)))
@@ -252,8 +226,8 @@ def one_draw(b: Any, specs: list, X: Any, V: Any, cfg: DictionaryConfig, window:
                          .astype(np.float32))
         free = free / free.sum(axis=1, keepdims=True)
     sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
-    A, D = fit_below(b, V, b.xp.concatenate(atoms, axis=0), cfg, free,
-                     continuity_weights(b, specs, sizes, cfg))
+    A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
+                           free=free, continuity=continuity_weights(b, specs, sizes, cfg))
     for _ in range(cfg.dictionary_refine):
         atoms = refined_atoms(b, specs, V, A, D, sizes, cfg, rng)
         sizes = [len(a) for a in atoms] + ([cfg.rest_components] if cfg.rest else [])
@@ -261,7 +235,7 @@ def one_draw(b: Any, specs: list, X: Any, V: Any, cfg: DictionaryConfig, window:
         A, D = fit_activations(b, V, b.xp.concatenate(atoms, axis=0), cfg.fit_iter, cfg.beta,
                                free=D[len(D) - cfg.rest_components:] if cfg.rest else None,
                                continuity=continuity_weights(b, specs, sizes, cfg))
-    return wiener_sources(b, X, A, D, sizes, cfg, window, n)
+    return dict(zip(names, wiener_sources(b, X, A, D, sizes, cfg, window, len(mix))))
 
 
 def separate_dictionary(mix: np.ndarray, examples: dict, cfg: DictionaryConfig, *,
