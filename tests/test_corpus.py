@@ -88,3 +88,14 @@ def test_midi_writer():
     # one second is 960 ticks: the hit at 480 (delta 83 60), its release 240 later (81 70)
     assert bytes([0x83, 0x60, 0x99, 36, 100, 0x81, 0x70, 0x89, 36, 0]) in data
     assert data.endswith(b"\xff\x2f\x00")
+
+
+def test_held_out_mixes_render_only_when_named(tmp_path, monkeypatch):
+    # issue 30's held-out mixes: rendered by name (--mixes), never by a default render
+    monkeypatch.setattr(corpus_midi, "fluidsynth", lambda: None)
+    assert not set(corpus.HELD_MIXES) & set(corpus.MIXES)
+    out = tmp_path / "h"
+    assert corpus.main(["--out", str(out), "--seconds", "0.5", "--mixes", "strings_organ"]) == 0
+    c = lab.load_corpus(str(out), seconds=0.5)
+    assert [m["name"] for m in c["mixes"]] == ["strings_organ"] and c["clips"] == {}
+    _check_mix(c["mixes"][0], 0.5)

@@ -13,7 +13,7 @@ true stems). ``... sweep --set components=48 --set beta=0.5 ...``: the default a
 of its options (one variant per --set, several options in one --set separated by commas);
 ``--seeds 0,1,2``: each variant at each seed, the mean over them and their sources averaged
 (one seed's figures are one draw of the atoms' random start: piano_strings' piano 9.7 to 13.6
-dB over three).
+dB over three); ``--no-default``: the variants alone.
 ``--remix guitar_flute/flute+piano_strings/piano``: also a mix the corpus lacks, made of its
 stems at equal RMS. ``... consistent --rounds 2``: consistent Wiener rounds after the default
 (each source's mask re-made from its own signal's STFT). ``... fuse --fuse-n-fft 4096``: the
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> str:
     if args.mixes:
         mixes = [m for m in mixes if m[0] in args.mixes.split(",")]
     mixes = mixes + extra
-    variants = {"default": {}}
+    variants = {} if args.no_default else {"default": {}}
     for spec in args.set or ():
         variants[spec] = parse_set(spec)
     table = methods(args.statistics and args.mode == "table",
@@ -319,6 +319,8 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--mixes", help="only these mixes (comma-separated names)")
     ap.add_argument("--seeds", help="table, sweep: each variant at these seeds (e.g. 0,1,2), "
                                     "their mean and their sources averaged")
+    ap.add_argument("--no-default", action="store_true",
+                    help="table, sweep: the --set variants only, not the default beside them")
     ap.add_argument("--si-sdr", action="store_true", help="SI-SDR instead of BSS Eval SDR")
     ap.add_argument("--remix", action="append",
                     help="table, sweep: also a mix of the corpus's stems, "

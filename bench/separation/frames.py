@@ -1,5 +1,5 @@
 """Where the dictionary method's error sits in time, and how the atoms start (issue 30, fifth
-pass; docs/results/separation.md):
+and sixth passes; docs/results/separation.md):
 
 ``python -m bench.separation frames errors --mixes piano_strings``: each source's error per
 frame of its STFT at the default's 8192 / 2048 (|M_s X - S|^2 / |S|^2), the default against
@@ -8,8 +8,9 @@ level over the other source's, its onset flux, its harmonic-sum pitch and its ce
 ``... frames starts --mixes piano_strings --hop 512 --hop 2048 --seeds 0,1,2``: the default
 with its examples' STFT at another hop (the mix's unchanged: more frames for the atoms), and
 with each dictionary started from evenly spaced frames of its example (``--start frames``) or
-from NNDSVDa (``--start nndsvda``) instead of a seeded random start. BSS Eval SDR; markdown on
-stdout and under bench/results/.
+from NNDSVDa (``--start nndsvda``) instead of a seeded random start, or as ``--starts N``
+dictionaries of components / N atoms from N random starts stacked (``--start stacked``); each
+seed's row, then their mean. BSS Eval SDR; markdown on stdout and under bench/results/.
 """
 import argparse
 import time
@@ -102,28 +103,51 @@ def learn_from_nndsvda(b, V, k, n_iter, beta, rng):
     return dm.alternate(b, V, A, D, n_iter, beta)
 
 
+def learn_stacked(b, V, k, n_iter, beta, rng, starts: int = 3):
+    """k atoms as ``starts`` dictionaries of k / starts atoms, each from its own draw of the
+    random start, stacked: each copies less of the example, and one fit picks among them."""
+    return b.xp.concatenate([dm.learn_dictionary(b, V, k // starts, n_iter, beta, rng)
+                             for _ in range(starts)], axis=0)
+
+
+def learner(args: argparse.Namespace):
+    """The dictionary learner of --start (None: the engine's own)."""
+    if args.start == "stacked":
+        return lambda b, V, k, n_iter, beta, rng: learn_stacked(b, V, k, n_iter, beta, rng,
+                                                                args.starts)
+    return {"frames": learn_from_frames, "nndsvda": learn_from_nndsvda}.get(args.start)
+
+
+def start_label(args: argparse.Namespace) -> str:
+    if args.start in ("frames", "nndsvda"):
+        return f"started from {args.start}"
+    return f"{args.starts} random starts stacked" if args.start else "random start"
+
+
 def starts(args: argparse.Namespace) -> str:
     _, mixes = lab.mixes(args.corpus)
     saved = sd.example_spectrum, sd.learn_dictionary
     rows = lab.head("mix", "variant", "BSS Eval SDR (dB)", "CPU s")
     for name, mix, stems, ex in (m for m in mixes if m[0] in args.mixes.split(",")):
         for hop in args.hop or [None]:
+            label, sdrs = f"examples' hop {hop or 'default'}, {start_label(args)}", []
             for seed in [int(s) for s in args.seeds.split(",")]:
                 sd.example_spectrum = lambda b, n, e, cfg, w, h=hop: saved[0](
                     b, n, e, replace(cfg, mask_hop_length=h or cfg.mask_hop_length), w)
-                sd.learn_dictionary = {"frames": learn_from_frames, "nndsvda": learn_from_nndsvda,
-                                       None: saved[1]}[args.start]
+                sd.learn_dictionary = learner(args) or saved[1]
                 c = time.process_time()
                 try:
                     parts = separate(mix, ex, seed=seed)[0]
                 finally:
                     sd.example_spectrum, sd.learn_dictionary = saved
-                label = f"examples' hop {hop or 'default'}, " + \
-                    (f"started from {args.start}" if args.start else f"seed {seed}")
-                rows.append(f"| {name} | {label} | " + " / ".join(
-                    f"{v:.2f}" for v, _ in scores(stems, parts))
-                    + f" | {time.process_time() - c:.1f} |")
+                sdrs.append([v for v, _ in scores(stems, parts)])
+                rows.append(f"| {name} | {label}, seed {seed} | "
+                            + " / ".join(f"{v:.2f}" for v in sdrs[-1])
+                            + f" | {time.process_time() - c:.1f} |")
                 print(rows[-1], flush=True)
+            rows.append(f"| {name} | {label}, mean | "
+                        + " / ".join(f"{v:.2f}" for v in np.mean(sdrs, axis=0)) + " | |")
+            print(rows[-1], flush=True)
     return write_markdown(lab.RESULTS, "separation_frames_starts", "\n".join(rows))
 
 
@@ -133,7 +157,9 @@ def main(argv: list | None = None) -> None:
     ap.add_argument("--mixes", required=True, help="comma-separated mix names")
     ap.add_argument("--hop", type=int, action="append", help="starts: the examples' hop")
     ap.add_argument("--seeds", default="0", help="starts: comma-separated seeds")
-    ap.add_argument("--start", choices=["frames", "nndsvda"],
-                    help="starts: dictionaries started from the examples' frames, or NNDSVDa")
+    ap.add_argument("--start", choices=["frames", "nndsvda", "stacked"],
+                    help="starts: dictionaries started from the examples' frames, NNDSVDa, "
+                         "or --starts random starts stacked")
+    ap.add_argument("--starts", type=int, default=3, help="--start stacked: how many")
     lab.corpus_option(ap)
     {"errors": errors, "starts": starts}[ap.parse_args(argv).mode](ap.parse_args(argv))
