@@ -78,7 +78,7 @@ KINDS: dict = {
                    "chroma_network": "longest", "content_weight": 1.0},
     "line": {**PRESETS["percussive"], "chroma_weight": 16.0, "maxiter": 150,
              "min_improvement": 0.01, "content_features": "harmonic", "chroma_octaves": "flat",
-             "chroma_network": "longest"},
+             "chroma_network": "longest", "content_weight": 1.0},
     "none": {},
 }
 # The line kind then split by what the run reads before it starts, the content offset
@@ -105,6 +105,10 @@ KINDS: dict = {
 # 0.827 (at 1.5: 0.385 / 0.402, 0.829); the band spectrum term at 8 instead read 0.427 /
 # 0.427, 0.878 on the first (docs/results/quality.md, "The last three gaps by the check
 # network").
+# Then the line kind's content term at 1 too (the preset's 1.5), after the held2 voice under
+# strings_key read 0.371 / 0.4055 at 1.5, the old default 0.435 / 0.4052: at 1 0.342 /
+# 0.378, chroma_cqt 0.921 (at 1.5: 0.923) (docs/results/quality.md, "The line's content term
+# at 1, and a third held-out set").
 KINDS["line_buried"] = {**KINDS["line"], "chroma_weight": 32.0, "content_weight": 1.0}
 LINE_BURIED_DB = -7.0
 # A content of one line (a voice, a melody) under a tonal style: fewer pitch classes sound at
