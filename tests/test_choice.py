@@ -118,9 +118,9 @@ def test_a_line_under_a_tonal_style_reads_the_chroma_term_on_the_longest_stft(st
     """As documented (docs/results/quality.md, "The line and tonal kinds' last gaps"): the
     line kind's chroma term at 16 over flat octaves on the longest style network's STFT
     (32 before), the content on the harmonic features, at most 150 iterations with the
-    plateau stop at 1 %, the content term at 1, not the preset's 1.5 ("The line's content
-    term lighter still, and a third held-out set"). Built (on SMALL networks: 128, 256, 512 points),
-    the last network holds it."""
+    plateau stop at 1 %, the content term at 1, not the preset's 1.5 ("The content term
+    lighter still, and a third held-out set"). Built (on SMALL networks: 128, 256, 512
+    points), the last network holds it."""
     melody = demo.plucked_melody(3.0, SR)
     cfg, record = choose(engine.TransferConfig(), styles["melody2"], melody)
     documented = {"chroma_network": "longest", "chroma_weight": 16.0, "chroma_octaves": "flat",

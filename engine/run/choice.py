@@ -112,9 +112,13 @@ KINDS: dict = {
 # Then the line kind's content term at 1 too (the preset's 1.5), after the held2 voice under
 # strings_key read 0.371 / 0.4055 at 1.5, the old default 0.435 / 0.4052: at 1 0.342 /
 # 0.378, chroma_cqt 0.921 (at 1.5: 0.923) (docs/results/quality.md, "The content term
-# lighter still, and a third held-out set"); and the buried line's at 0.5: the voice under the organ
-# of other chorales 0.385 / 0.386, chroma_cqt 0.909 (at 1: 0.402 / 0.403, 0.908; the old
-# default 0.515 / 0.395).
+# lighter still, and a third held-out set"); and the buried line's at 0.5: the voice under
+# the organ of other chorales 0.385 / 0.386, chroma_cqt 0.909 (at 1: 0.402 / 0.403, 0.908;
+# the old default 0.515 / 0.395). Held out after the choice (held3): the line (bwv48.7's
+# soprano under the strings in E major) 0.366 / 0.384 at 0.852 against the old default's
+# 0.444 / 0.398; the buried line (under the organ in E flat, -8.85 dB) 0.375 / 0.366 at
+# 0.887, FARTHER by both networks than the old default's 0.355 / 0.298 (which lost the
+# notes: 0.796); the percussive kind (under drums4) 0.156 / 0.196 at 0.856.
 KINDS["line_buried"] = {**KINDS["line"], "chroma_weight": 32.0, "content_weight": 0.5}
 LINE_BURIED_DB = -7.0
 # A content of one line (a voice, a melody) under a tonal style: fewer pitch classes sound at
