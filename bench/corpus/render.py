@@ -116,6 +116,18 @@ CLIPS: Dict[str, Tuple[Source, float]] = {
     "organ_key2": (Source("organ", ("bach/bwv38.6",), transpose=-2, seed=43), 2.0),
     "voice_soprano3": (Source("voice", ("bach/bwv40.8",), (0,), seed=44), 1.0),
     "drums3": (_drums(45, start=3.0), 2.0),
+    # Issue 29's third held-out set, rendered before the gaps after held2 were closed and run
+    # only after their settings were committed (``--pairs held3``, to /work/corpus_t29g):
+    # another chorale (bwv48.7, G minor) on the piano and sung by Voice Oohs (its soprano),
+    # another drum seed, the strings in another key (bwv133.6, D major played 2 semitones up:
+    # E major), and a buried line: the organ on another chorale in another key (bwv57.8,
+    # B flat major played 5 semitones up: E flat major), whose content offset under the voice
+    # reads -8.85 dB (engine/run/choice.py's LINE_BURIED_DB is -7).
+    "piano_chorale4": (Source("piano", ("bach/bwv48.7",), seed=46), 1.0),
+    "drums4": (_drums(47, start=5.0), 2.0),
+    "strings_key3": (Source("strings", ("bach/bwv133.6",), transpose=2, seed=48), 2.0),
+    "voice_soprano4": (Source("voice", ("bach/bwv48.7",), (0,), seed=49), 1.0),
+    "organ_key3": (Source("organ", ("bach/bwv57.8",), transpose=5, seed=50), 2.0),
 }
 
 

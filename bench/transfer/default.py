@@ -2,7 +2,7 @@
 three kinds of material (tonal in another key, percussive, voice), each run as a user runs
 it (its own stops), on one thread, CPU seconds of the process (setup included).
 
-``python -m bench.transfer default --pairs tune|held|offset|held2 [--variants old,new,preset]
+``python -m bench.transfer default --pairs tune|held|offset|held2|held3 [--variants old,new,preset]
 [--corpus /work/corpus_t29] [--out LOG.jsonl]`` runs and appends one JSON line per run;
 ``--table LOG.jsonl`` prints the table (style distance by the evaluation / the held-out
 check network at the style's RMS, log-mel content similarity, chroma similarity, seconds,
@@ -14,7 +14,8 @@ voice (the voice under the strings added after the line kind was chosen), measur
 the choice; ``offset`` pairs are a sung line under the strings and the organ of other
 chorales, for the line kind's choice by the content offset (engine/run/choice.py); ``held2``
 pairs (another chorale, drum seed, organ key and sung line) were rendered after the last
-gaps' settings were fixed and measure them (``--corpus`` where they were rendered).
+gaps' settings were fixed and measure them (``--corpus`` where they were rendered); ``held3``
+pairs (the same again, and a buried line) measure the settings chosen after held2.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from bench.corpus.quality import SR, clip, measured, run_marked
 from bench.texture import check_grams
+from bench.transfer.close_variants import CLOSE_VARIANTS
 from bench.transfer.gap_variants import GAP_VARIANTS
 from bench.transfer.line_variants import LINE_VARIANTS
 from randstyle.engine.model.evaluate import eval_grams
@@ -55,6 +57,15 @@ PAIRS = {  # (content clip, style clip, kind)
               ("piano_chorale3", "organ_key2", "tonal"),
               ("voice_soprano3", "organ_key2", "voice"),
               ("voice_soprano3", "strings_key", "voice")],
+    # A third held-out set, rendered before the gaps after held2 were closed and run only
+    # after their settings were committed: another chorale (G minor) under another drum seed
+    # and under the strings in another key (E major), its soprano sung under those strings
+    # and under the organ in another key (E flat major: a buried line, -8.85 dB). Its clips
+    # are in bench/corpus/render.py's CLIPS (rendered to /work/corpus_t29g: pass --corpus).
+    "held3": [("piano_chorale4", "drums4", "percussive"),
+              ("piano_chorale4", "strings_key3", "tonal"),
+              ("voice_soprano4", "strings_key3", "voice"),
+              ("voice_soprano4", "organ_key3", "voice")],
 }
 # Issue 29's default before the change, as overrides of today's (the fields it changed).
 OLD = {"harmonic_filters": "dense", "style_kind": "none", "chroma_weight": 0.0}
@@ -124,6 +135,7 @@ VARIANTS = {"old": OLD, "new": {}, "preset": {**OLD, **PRESETS["percussive"]},
                             "maxiter": 100, "content_features": "harmonic"}}
 VARIANTS.update(LINE_VARIANTS)  # the tonal and line kinds on the longest STFT
 VARIANTS.update(GAP_VARIANTS)  # the last three gaps by the check network
+VARIANTS.update(CLOSE_VARIANTS)  # the content term lighter still (after held2)
 
 # The chroma term on an STFT of its own (--chroma-n-fft: no convolution, no style term)
 # beside the percussive kind's networks, which keep their 1024, 2048, 4096 points: ``S``
