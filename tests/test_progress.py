@@ -30,6 +30,18 @@ def test_no_stop_rule_means_maxiter_and_a_flat_loss_stops_within_patience():
     assert predict_stop(flat, 300, 20, 0.02) == 21 + 20
 
 
+def test_drops_that_do_not_shrink_stop_within_patience_when_already_small():
+    """A loss falling by the same small fraction every iteration: the plateau rule fires
+    within patience, and the bar must not jump to --maxiter there (it did, on the last
+    iteration of a run that stopped at 5); by a large fraction it never fires."""
+    small = _history(10.0 * 0.99 ** np.arange(12))
+    assert predict_stop(small, 200, 3, 0.5) == 12 + 3
+    assert plateaued(small, 3, 0.5)
+    large = _history(10.0 * 0.5 ** np.arange(12))
+    assert predict_stop(large, 200, 3, 0.5) == 200
+    assert not plateaued(large, 3, 0.5)
+
+
 def test_the_measure_rule_ends_the_bar_first():
     class Measured:  # a texture's monitor: its distance flat for three measurements
         patience, min_improvement = 3, 0.15

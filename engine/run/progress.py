@@ -62,8 +62,10 @@ def predict_stop(history: list, maxiter: int, patience: int, min_improvement: fl
     if ok.sum() < 2:
         return min(maxiter, done + patience)  # no decrease left: the rule fires within patience
     slope, intercept = np.polyfit(np.log(t[recent][ok]), np.log(drop[recent][ok]), 1)
-    if slope >= -1e-3:
-        return maxiter
+    if slope >= -1e-3:  # the drops do not shrink: the rule fires within patience if they are
+        # already under its threshold, and never otherwise
+        level = patience * np.exp(intercept) * t[-1] ** slope
+        return min(maxiter, done + patience) if level < min_improvement else maxiter
     # patience * c * T^slope < min_improvement  =>  T > (min_improvement / (patience c))^(1/slope)
     at = (np.log(min_improvement / patience) - intercept) / slope
     return int(np.clip(np.ceil(np.exp(min(at, 50.0))), done + 1, maxiter))
