@@ -301,6 +301,8 @@ def _col2im(dcols, K, dilation, C, n_rows):
 
 @njit(nogil=True, cache=True)
 def _relu_inplace(Y, lo, hi):
+    """Rows lo to hi of Y rectified in place: a block of rows (_over_rows), or all the rows of
+    one GEMM thread's block of columns (_gemm_relu, _conv_taps)."""
     for t in range(lo, hi):
         for f in range(Y.shape[1]):
             if Y[t, f] < 0:
@@ -326,22 +328,13 @@ def _pad_rows(X, padding):
     return Xp
 
 
-@njit(nogil=True, cache=True)
-def _relu_block(Y):
-    """In place, on one thread's block of columns (called from the GEMM threads)."""
-    for t in range(Y.shape[0]):
-        for f in range(Y.shape[1]):
-            if Y[t, f] < 0:
-                Y[t, f] = 0
-
-
 def _gemm_relu(a, b, Y, relu):
     """Y = a @ b (then ReLU), each thread owning a block of Y's columns: it rectifies its own
     block while the block is still in cache."""
     def block(lo, hi):
         blas.gemm1(1.0, a, b[:, lo:hi], 0.0, Y[:, lo:hi])
         if relu:
-            _relu_block(Y[:, lo:hi])
+            _relu_inplace(Y[:, lo:hi], 0, Y.shape[0])
 
     blas.parallel([lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in blas.split(Y.shape[1])])
 
@@ -357,7 +350,7 @@ def _conv_taps(Xp, W, dilation, Y, relu):
             s = k * dilation
             blas.gemm1(1.0, Xp[s:s + Tp], W[k][:, lo:hi], 1.0 if k else 0.0, Y[:, lo:hi])
         if relu:
-            _relu_block(Y[:, lo:hi])
+            _relu_inplace(Y[:, lo:hi], 0, Y.shape[0])
 
     blas.parallel([lambda lo=lo, hi=hi: block(lo, hi) for lo, hi in blas.split(W.shape[2])])
 
