@@ -8,18 +8,14 @@ its meaning when the kinds change.
 """
 from __future__ import annotations
 
-from randstyle.engine.presets import PRESETS
+from bench.transfer import gap_variants as gap
 
-_BASE = {"style_kind": "none", **PRESETS["percussive"], "chroma_network": "longest",
-         "maxiter": 150}
-# The kinds as committed before these runs (the percussive kind on a content with a bass:
-# low octaves; ``f`` below: flat, as by_content sets it for a content without one).
-_PERC = {**_BASE, "chroma_weight": 16.0, "min_improvement": 0.005, "chroma_octaves": "low",
-         "content_weight": 1.0}
-_TONAL = {**_BASE, "chroma_weight": 20.0, "min_improvement": 0.01, "chroma_octaves": "flat",
-          "content_weight": 0.75}
-_LINE = {**_BASE, "chroma_weight": 16.0, "min_improvement": 0.01, "chroma_octaves": "flat",
-         "content_features": "harmonic"}  # the content term at the preset's 1.5
+# The kinds as committed before these runs: gap_variants' kinds with the content terms that
+# section chose (the percussive kind on a content with a bass: low octaves; ``f`` below:
+# flat, as by_content sets it for a content without one).
+_PERC = {**gap.PERC, "content_weight": 1.0}
+_TONAL = {**gap.TONAL, "content_weight": 0.75}
+_LINE = gap.LINE  # the content term at the preset's 1.5
 _BURIED = {**_LINE, "chroma_weight": 32.0, "content_weight": 1.0}
 
 CLOSE_VARIANTS: dict = {
