@@ -91,16 +91,12 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
     imports); the controller schedules no test before this returns, so the first tests still
     find the cache warm. Only the engine's parts are waited for: librosa's goes on beside the
     tests, and the few tests that call librosa wait for it (the ``librosa`` fixture)."""
-    _finish_warming(warm_cache_parts())
+    import warm_cache
+    _finish_warming(warm_cache.BLOCKING)
 
 
 def pytest_unconfigure(config) -> None:
     _finish_warming()  # a session ended before any worker collected: no part left running
-
-
-def warm_cache_parts() -> tuple:
-    import warm_cache
-    return warm_cache.BLOCKING
 
 
 # Held (flock, exclusive) by librosa's warm-up part for as long as it runs: the lock is taken
@@ -189,10 +185,11 @@ def _thread_pools() -> list:
 
 @pytest.fixture(autouse=True)
 def _thread_settings_restored():
-    """Each test leaves the thread settings as it found them: BLAS libraries' limits,
-    kernels' thread count and Numba's. Without this a test that runs a command with
-    --threads 1 leaves every later test at one thread, and a test of a thread setting
-    measures its "before" from whatever ran earlier (issue 21)."""
+    """Each test leaves the thread settings as it found them: BLAS libraries' limits and the
+    kernels' thread count (the cpu backend's blocks; no kernel runs on Numba's threads).
+    Without this a test that runs a command with --threads 1 leaves every later test at one
+    thread, and a test of a thread setting measures its "before" from whatever ran earlier
+    (issue 21)."""
     from randstyle import kernels
     libraries = _thread_pools()
     saved = kernels._threads, [lib.num_threads for lib in libraries]
